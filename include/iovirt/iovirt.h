@@ -1,0 +1,289 @@
+/*
+ * iovirt.h: the public API of iovirt
+ *
+ * iovirt manages QEMU guests and the I/O limits of each of their disks.
+ * This header is everything a program, iovsh or the Python module may use:
+ * connections, domains, the throttle field table, typed parameters and
+ * errors.
+ *
+ * Conventions, for every function below unless its comment says otherwise:
+ *   - a function returning int returns 0 (or a count) on success and -1 on
+ *     failure; one returning a pointer returns NULL on failure;
+ *   - on failure the calling thread's last error is set (iovGetLastError);
+ *     every public entry point resets it first;
+ *   - strings returned through "char **" belong to the caller, who frees
+ *     them with free().
+ */
+#ifndef IOVIRT_IOVIRT_H
+#define IOVIRT_IOVIRT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IOV_VERSION_MAJOR 0
+#define IOV_VERSION_MINOR 4
+#define IOV_VERSION_MICRO 0
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Severity of an error (libvirt's virErrorLevel values). */
+typedef enum {
+    IOV_ERR_NONE = 0,
+    IOV_ERR_WARNING = 1,
+    IOV_ERR_ERROR = 2,
+} iovErrorLevel;
+
+/* Where an error comes from (libvirt's virErrorDomain values, so that the
+ * numbers travel unchanged over the wire). */
+typedef enum {
+    IOV_FROM_NONE = 0,
+    IOV_FROM_XML = 5,
+    IOV_FROM_DOM = 6,
+    IOV_FROM_RPC = 7,
+    IOV_FROM_CONF = 9,
+    IOV_FROM_QEMU = 10,
+    IOV_FROM_REMOTE = 13,
+    IOV_FROM_DOMAIN = 20,
+} iovErrorDomain;
+
+/* What went wrong (libvirt's virErrorNumber values). */
+typedef enum {
+    IOV_ERR_OK = 0,
+    IOV_ERR_INTERNAL_ERROR = 1,
+    IOV_ERR_NO_MEMORY = 2,
+    IOV_ERR_NO_SUPPORT = 3,
+    IOV_ERR_NO_CONNECT = 5,
+    IOV_ERR_INVALID_CONN = 6,
+    IOV_ERR_INVALID_DOMAIN = 7,
+    IOV_ERR_INVALID_ARG = 8,
+    IOV_ERR_OPERATION_FAILED = 9,
+    IOV_ERR_XML_ERROR = 27,
+    IOV_ERR_DOM_EXIST = 28,
+    IOV_ERR_OPERATION_DENIED = 29,
+    IOV_ERR_SYSTEM_ERROR = 38,
+    IOV_ERR_RPC = 39,
+    IOV_ERR_NO_DOMAIN = 42,
+    IOV_ERR_AUTH_FAILED = 45,
+    IOV_ERR_OPERATION_INVALID = 55,
+    IOV_ERR_CONFIG_UNSUPPORTED = 67,
+    IOV_ERR_OPERATION_TIMEOUT = 68,
+    IOV_ERR_ARGUMENT_UNSUPPORTED = 74,
+    IOV_ERR_OVERFLOW = 82,
+    IOV_ERR_OPERATION_UNSUPPORTED = 84,
+    IOV_ERR_RESOURCE_BUSY = 87,
+} iovErrorNumber;
+
+/*
+ * An error, as recorded for the calling thread and as carried on the wire.
+ * `message` is the full text, already carrying its prefix (for example
+ * "invalid argument: "); it is what every tool prints.
+ */
+typedef struct iovError {
+    int code;      /* an iovErrorNumber */
+    int domain;    /* an iovErrorDomain */
+    char *message; /* full text; NULL only when code is IOV_ERR_OK */
+    int level;     /* an iovErrorLevel */
+    char *str1;    /* extra information, may be NULL */
+    char *str2;
+    char *str3;
+    int int1;
+    int int2;
+} iovError;
+typedef iovError *iovErrorPtr;
+
+/*
+ * iovGetLastError: the last error of the calling thread, or NULL when the
+ * last call succeeded. The object stays owned by the library and stays
+ * valid until the thread's next call into the library.
+ */
+const iovError *iovGetLastError(void);
+
+/* iovGetLastErrorMessage: the last error's message, or "no error". Never
+ * NULL; owned by the library, valid like iovGetLastError's result. */
+const char *iovGetLastErrorMessage(void);
+
+/* iovResetLastError: forget the calling thread's last error. */
+void iovResetLastError(void);
+
+/*
+ * iovCopyLastError: copy the calling thread's last error into *to, which
+ * the caller later clears with iovResetError. Returns the error code, 0
+ * when there is no error.
+ */
+int iovCopyLastError(iovErrorPtr to);
+
+/* iovResetError: free the strings of *err and zero it. NULL is accepted. */
+void iovResetError(iovErrorPtr err);
+
+/* ------------------------------------------------------------------ */
+/* Typed parameters                                                    */
+/* ------------------------------------------------------------------ */
+
+#define IOV_TYPED_PARAM_FIELD_LENGTH 80
+
+/* Value types of a typed parameter (libvirt's virTypedParameterType). */
+typedef enum {
+    IOV_TYPED_PARAM_INT = 1,
+    IOV_TYPED_PARAM_UINT = 2,
+    IOV_TYPED_PARAM_LLONG = 3,
+    IOV_TYPED_PARAM_ULLONG = 4,
+    IOV_TYPED_PARAM_DOUBLE = 5,
+    IOV_TYPED_PARAM_BOOLEAN = 6,
+    IOV_TYPED_PARAM_STRING = 7,
+} iovTypedParameterType;
+
+/*
+ * A named value. A STRING value is owned by the array that holds it: the
+ * library frees the strings it returned with iovTypedParamsClear; arrays a
+ * caller builds are the caller's to free.
+ */
+typedef struct iovTypedParameter {
+    char field[IOV_TYPED_PARAM_FIELD_LENGTH];
+    int type; /* an iovTypedParameterType */
+    union {
+        int i;
+        unsigned int ui;
+        long long l;
+        unsigned long long ul;
+        double d;
+        char b;
+        char *s;
+    } value;
+} iovTypedParameter;
+typedef iovTypedParameter *iovTypedParameterPtr;
+
+/* iovTypedParamsClear: free the STRING values of params[0..nparams-1]
+ * (not the array itself). NULL is accepted. */
+void iovTypedParamsClear(iovTypedParameterPtr params, int nparams);
+
+/* ------------------------------------------------------------------ */
+/* The throttle field table                                            */
+/* ------------------------------------------------------------------ */
+
+/* The RFC's names of the throttle fields, as accepted everywhere. */
+#define IOV_THROTTLE_BPS "bps"
+#define IOV_THROTTLE_BPS_RD "bps_rd"
+#define IOV_THROTTLE_BPS_WR "bps_wr"
+#define IOV_THROTTLE_IOPS "iops"
+#define IOV_THROTTLE_IOPS_RD "iops_rd"
+#define IOV_THROTTLE_IOPS_WR "iops_wr"
+#define IOV_THROTTLE_BPS_MAX "bps_max"
+#define IOV_THROTTLE_BPS_RD_MAX "bps_rd_max"
+#define IOV_THROTTLE_BPS_WR_MAX "bps_wr_max"
+#define IOV_THROTTLE_IOPS_MAX "iops_max"
+#define IOV_THROTTLE_IOPS_RD_MAX "iops_rd_max"
+#define IOV_THROTTLE_IOPS_WR_MAX "iops_wr_max"
+#define IOV_THROTTLE_BPS_MAX_LENGTH "bps_max_length"
+#define IOV_THROTTLE_BPS_RD_MAX_LENGTH "bps_rd_max_length"
+#define IOV_THROTTLE_BPS_WR_MAX_LENGTH "bps_wr_max_length"
+#define IOV_THROTTLE_IOPS_MAX_LENGTH "iops_max_length"
+#define IOV_THROTTLE_IOPS_RD_MAX_LENGTH "iops_rd_max_length"
+#define IOV_THROTTLE_IOPS_WR_MAX_LENGTH "iops_wr_max_length"
+#define IOV_THROTTLE_IOPS_SIZE "iops_size"
+#define IOV_THROTTLE_GROUP "group"
+
+/* The largest limit QEMU accepts, 10^15. */
+#define IOV_THROTTLE_VALUE_MAX 1000000000000000ULL
+
+/* Families: naming one member of one of the first four families in a set
+ * sets the whole family (members not named become 0). */
+typedef enum {
+    IOV_THROTTLE_FAMILY_BYTES = 0,
+    IOV_THROTTLE_FAMILY_IOPS,
+    IOV_THROTTLE_FAMILY_BYTES_MAX,
+    IOV_THROTTLE_FAMILY_IOPS_MAX,
+    IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH,
+    IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH,
+    IOV_THROTTLE_FAMILY_SIZE,
+    IOV_THROTTLE_FAMILY_GROUP,
+    IOV_THROTTLE_FAMILY_LAST
+} iovThrottleFamily;
+
+/* What a field's number counts. */
+typedef enum {
+    IOV_THROTTLE_UNIT_BYTES_PER_SEC = 0,
+    IOV_THROTTLE_UNIT_IOPS,
+    IOV_THROTTLE_UNIT_SECONDS,
+    IOV_THROTTLE_UNIT_BYTES,
+    IOV_THROTTLE_UNIT_NONE, /* the group name */
+    IOV_THROTTLE_UNIT_LAST
+} iovThrottleUnit;
+
+/*
+ * One throttle field. The table is static data owned by the library.
+ * The index fields tie a field to its relatives (-1 when there is none):
+ * a base limit knows its burst max, a max knows its base and its length,
+ * a length knows its max.
+ */
+typedef struct iovThrottleField {
+    const char *name;      /* iovirt's and the RFC's name: "bps_rd" */
+    const char *alias;     /* libvirt's name: "read_bytes_sec" */
+    const char *qemu_key;  /* key in QEMU's throttle-group limits, or NULL */
+    int family;            /* an iovThrottleFamily */
+    int type;              /* IOV_TYPED_PARAM_ULLONG or _STRING */
+    int unit;              /* an iovThrottleUnit */
+    const char *unit_name; /* "bytes/s", "IO/s", "s", "bytes" or "" */
+    const char *help;      /* one line of help */
+    int base_index;        /* for a max or a length: its base field */
+    int max_index;         /* for a base or a length: its max field */
+    int length_index;      /* for a base or a max: its length field */
+    int accepts_suffix;    /* 1 when size suffixes (1M, 4KiB) make sense */
+} iovThrottleField;
+
+/* iovThrottleFieldCount: the number of fields in the table (20). */
+int iovThrottleFieldCount(void);
+
+/* iovThrottleFieldByIndex: field i (0 <= i < count) in table order, or
+ * NULL when i is out of range. Never sets an error. */
+const iovThrottleField *iovThrottleFieldByIndex(int i);
+
+/* iovThrottleFieldLookup: the index of the field called `name`, accepting
+ * iovirt's names and libvirt's aliases; -1 (and no error) when unknown. */
+int iovThrottleFieldLookup(const char *name);
+
+/* iovThrottleUnitName: a printable name for an iovThrottleUnit. */
+const char *iovThrottleUnitName(int unit);
+
+/*
+ * iovParseSize: parse a non-negative integer with an optional size
+ * suffix, as virsh does: none or b/byte/bytes = 1; k, m, g, t, p, e and
+ * KiB, MiB, ... = powers of 1024; KB, MB, ... = powers of 1000; case does
+ * not matter. Anything else (a sign, a fraction, spaces, an unknown
+ * suffix, a value above 2^64-1) fails with IOV_ERR_INVALID_ARG naming
+ * the text, or IOV_ERR_OVERFLOW.
+ */
+int iovParseSize(const char *str, unsigned long long *value);
+
+/* ------------------------------------------------------------------ */
+/* Domain XML, offline                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    /* Read a libvirt domain XML: elements and attributes iovirt does not
+     * model are dropped (and listed) instead of refused. */
+    IOV_DOMAIN_XML_FROM_LIBVIRT = 1 << 0,
+    /* Write limits as libvirt's <iotune> element instead of <iothrottle>. */
+    IOV_DOMAIN_XML_LIBVIRT_IOTUNE = 1 << 1,
+} iovDomainXMLCanonicalizeFlags;
+
+/*
+ * iovDomainXMLCanonicalize: parse and validate a domain definition
+ * without a daemon, and return its canonical form in *canonical. With
+ * IOV_DOMAIN_XML_FROM_LIBVIRT, *dropped (when not NULL) receives the XPath
+ * of each element or attribute that was dropped, one a line ("" if none).
+ * Files the definition names need not exist. On failure nothing is
+ * returned and the error names the element, field and value.
+ */
+int iovDomainXMLCanonicalize(const char *xml, unsigned int flags,
+                             char **canonical, char **dropped);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOVIRT_IOVIRT_H */

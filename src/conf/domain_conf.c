@@ -1,0 +1,1380 @@
+/*
+ * domain_conf.c: parse, validate and format domain XML
+ *
+ * Parsing marks every element and attribute it reads (in libxml2's
+ * `_private` field). Whatever is left unmarked afterwards is what iovirt
+ * does not model: refused in a plain parse, or dropped and listed by XPath
+ * when reading a libvirt document. So the list of what is understood
+ * lives in one place: the parse functions themselves.
+ */
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlwriter.h>
+
+#include "domain_conf.h"
+#include "util/error.h"
+#include "util/units.h"
+
+#define IOV_FROM_THIS IOV_FROM_CONF
+
+#define MAX_XML_SIZE (4 * 1024 * 1024)
+#define MIN_MEMORY_KIB 1024ULL
+#define MAX_MEMORY_KIB (1ULL << 40)
+#define MAX_VCPUS 255
+#define MAX_DISKS 64
+
+static const char *const virtTypeNames[] = {"qemu", "kvm"};
+static const char *const diskTypeNames[] = {"file", "block", "network"};
+static const char *const diskDeviceNames[] = {"disk", "cdrom"};
+static const char *const protocolNames[] = {"", "nbd", "http", "https", "iscsi", "rbd"};
+static const char *const formatNames[] = {"raw", "qcow2"};
+static const char *const cacheNames[] = {"default", "none", "writeback",
+                                         "writethrough", "directsync", "unsafe"};
+static const char *const busNames[] = {"virtio", "sata"};
+static const char *const chrTypeNames[] = {"", "file", "pty"};
+
+G_STATIC_ASSERT(G_N_ELEMENTS(virtTypeNames) == DOMAIN_VIRT_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(diskTypeNames) == DISK_TYPE_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(diskDeviceNames) == DISK_DEVICE_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(protocolNames) == DISK_PROTOCOL_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(formatNames) == DISK_FORMAT_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(cacheNames) == DISK_CACHE_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(busNames) == DISK_BUS_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(chrTypeNames) == CHR_TYPE_LAST);
+
+const char *domainVirtTypeName(int t) { return virtTypeNames[t]; }
+const char *domainDiskTypeName(int t) { return diskTypeNames[t]; }
+const char *domainDiskProtocolName(int p) { return protocolNames[p]; }
+const char *domainDiskFormatName(int f) { return formatNames[f]; }
+const char *domainDiskCacheName(int c) { return cacheNames[c]; }
+const char *domainDiskBusName(int b) { return busNames[b]; }
+
+/* Index of `value` in `names` (n entries), or -1. */
+static int
+enumFromString(const char *const *names, int n, const char *value)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(names[i], value) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* ---- freeing ---- */
+
+static void
+hostClear(domainHostDef *h)
+{
+    g_free(h->name);
+    g_free(h->socket);
+}
+
+void
+domainDiskDefFree(domainDiskDef *disk)
+{
+    size_t i;
+
+    if (!disk)
+        return;
+    g_free(disk->path);
+    g_free(disk->name);
+    for (i = 0; i < disk->nhosts; i++)
+        hostClear(&disk->hosts[i]);
+    g_free(disk->hosts);
+    g_free(disk->target);
+    throttleDefClear(&disk->throttle);
+    g_free(disk);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDiskDef, domainDiskDefFree)
+
+void
+domainDefFree(domainDef *def)
+{
+    size_t i;
+
+    if (!def)
+        return;
+    g_free(def->name);
+    g_free(def->kernel);
+    g_free(def->initrd);
+    g_free(def->cmdline);
+    for (i = 0; i < def->ndisks; i++)
+        domainDiskDefFree(def->disks[i]);
+    g_free(def->disks);
+    g_free(def->serial.path);
+    g_free(def->console.path);
+    g_free(def);
+}
+
+/* ---- small helpers ---- */
+
+bool
+domainNameValid(const char *name)
+{
+    size_t len = strlen(name), i;
+
+    if (len < 1 || len > 64 || name[0] == '.' || name[0] == '-')
+        return false;
+    for (i = 0; i < len; i++) {
+        char c = name[i];
+
+        if (!g_ascii_isalnum(c) && !strchr("_.+-", c))
+            return false;
+    }
+    return true;
+}
+
+void
+domainUUIDFormat(const unsigned char *u, char *buf)
+{
+    g_snprintf(buf, 37,
+               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+               u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+               u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+int
+domainUUIDParse(const char *str, unsigned char *uuid)
+{
+    size_t len = strlen(str), i, n = 0;
+
+    if (len != 32 && len != 36)
+        return -1;
+    for (i = 0; i < len; i++) {
+        int hi, lo;
+
+        if (len == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
+            if (str[i] != '-')
+                return -1;
+            continue;
+        }
+        if (i + 1 >= len)
+            return -1;
+        hi = g_ascii_xdigit_value(str[i]);
+        lo = g_ascii_xdigit_value(str[i + 1]);
+        if (hi < 0 || lo < 0 || n >= 16)
+            return -1;
+        uuid[n++] = (unsigned char)(hi << 4 | lo);
+        i++;
+    }
+    return n == 16 ? 0 : -1;
+}
+
+static void
+uuidGenerate(unsigned char *uuid)
+{
+    const char *s = g_uuid_string_random();
+
+    domainUUIDParse(s, uuid);
+    g_free((char *)s);
+}
+
+domainDiskDef *
+domainDiskFind(const domainDef *def, const char *name)
+{
+    ssize_t i = domainDiskIndex(def, name);
+
+    return i < 0 ? NULL : def->disks[i];
+}
+
+ssize_t
+domainDiskIndex(const domainDef *def, const char *name)
+{
+    size_t i;
+
+    if (!name)
+        return -1;
+    for (i = 0; i < def->ndisks; i++) {
+        const domainDiskDef *d = def->disks[i];
+
+        if (name[0] == '/') {
+            if (d->path && strcmp(d->path, name) == 0)
+                return (ssize_t)i;
+        } else if (strcmp(d->target, name) == 0) {
+            return (ssize_t)i;
+        }
+    }
+    return -1;
+}
+
+char *
+domainDiskSourceString(const domainDiskDef *disk)
+{
+    const domainHostDef *h = disk->nhosts ? &disk->hosts[0] : NULL;
+
+    if (disk->type != DISK_TYPE_NETWORK)
+        return g_strdup(disk->path);
+    if (h && h->unixSocket)
+        return g_strdup_printf("%s+unix://%s%s%s", protocolNames[disk->protocol],
+                               h->socket, disk->name ? "/" : "",
+                               disk->name ? disk->name : "");
+    if (h && h->port)
+        return g_strdup_printf("%s://%s:%u/%s", protocolNames[disk->protocol],
+                               h->name, h->port, disk->name ? disk->name : "");
+    return g_strdup_printf("%s://%s/%s", protocolNames[disk->protocol],
+                           h ? h->name : "", disk->name ? disk->name : "");
+}
+
+/* ---- the parse context and the marking of what was read ---- */
+
+#define MARK ((void *)1)
+#define DROPPED ((void *)2) /* already listed as dropped, with a reason */
+
+typedef struct {
+    unsigned int flags;
+    GString *dropped; /* may be NULL */
+} parseCtxt;
+
+static bool
+fromLibvirt(const parseCtxt *ctxt)
+{
+    return ctxt->flags & DOMAIN_PARSE_FROM_LIBVIRT;
+}
+
+/* XPath of a node or attribute, as a GLib string. */
+static char *
+nodePath(xmlNode *node)
+{
+    xmlChar *p = xmlGetNodePath(node);
+    char *ret = g_strdup((const char *)p);
+
+    xmlFree(p);
+    return ret;
+}
+
+/* Record that `node` (an element or an attribute) is dropped. */
+static void
+noteDropped(parseCtxt *ctxt, xmlNode *node, const char *why)
+{
+    g_autofree char *path = nodePath(node);
+
+    if (!ctxt->dropped)
+        return;
+    if (why)
+        g_string_append_printf(ctxt->dropped, "%s (%s)\n", path, why);
+    else
+        g_string_append_printf(ctxt->dropped, "%s\n", path);
+}
+
+static bool
+isElem(xmlNode *n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && n->ns == NULL &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
+/* The value of attribute `name` of `node` (marking it read), or NULL. */
+static char *
+getAttr(xmlNode *node, const char *name)
+{
+    xmlAttr *a;
+
+    for (a = node->properties; a; a = a->next) {
+        if (a->ns == NULL && strcmp((const char *)a->name, name) == 0) {
+            xmlChar *v = xmlNodeListGetString(node->doc, a->children, 1);
+            char *ret = g_strdup(v ? (const char *)v : "");
+
+            xmlFree(v);
+            a->_private = MARK;
+            return ret;
+        }
+    }
+    return NULL;
+}
+
+/* The stripped text content of `node`. */
+static char *
+getText(xmlNode *node)
+{
+    xmlChar *v = xmlNodeGetContent(node);
+    char *ret = g_strdup(v ? (const char *)v : "");
+
+    xmlFree(v);
+    return g_strstrip(ret);
+}
+
+/*
+ * The only child element `name` of `parent`, marked read; *out is NULL
+ * when there is none. Two of them are an error.
+ */
+static int
+getChild(xmlNode *parent, const char *name, xmlNode **out)
+{
+    xmlNode *c;
+
+    *out = NULL;
+    for (c = parent->children; c; c = c->next) {
+        if (!isElem(c, name))
+            continue;
+        if (*out) {
+            g_autofree char *path = nodePath(c);
+
+            reportError(IOV_ERR_XML_ERROR, "element '%s' may appear only once", path);
+            return -1;
+        }
+        *out = c;
+        c->_private = MARK;
+    }
+    return 0;
+}
+
+/* Text of the only child `name`, or NULL when absent. */
+static int
+getChildText(xmlNode *parent, const char *name, char **out)
+{
+    xmlNode *c;
+
+    *out = NULL;
+    if (getChild(parent, name, &c) < 0)
+        return -1;
+    if (c)
+        *out = getText(c);
+    return 0;
+}
+
+/*
+ * Walk the tree below `node` for what parsing did not read: report the
+ * first such element or attribute (plain parse) or list them all and
+ * drop them (libvirt parse).
+ */
+static int
+checkUnread(parseCtxt *ctxt, xmlNode *node)
+{
+    xmlAttr *a;
+    xmlNode *c;
+
+    for (a = node->properties; a; a = a->next) {
+        if (a->_private == MARK)
+            continue;
+        if (!fromLibvirt(ctxt)) {
+            g_autofree char *path = nodePath((xmlNode *)a);
+
+            reportError(IOV_ERR_XML_ERROR, "unsupported attribute '%s'", path);
+            return -1;
+        }
+        noteDropped(ctxt, (xmlNode *)a, NULL);
+    }
+    for (c = node->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || c->_private == DROPPED)
+            continue;
+        if (c->_private != MARK) {
+            if (!fromLibvirt(ctxt)) {
+                g_autofree char *path = nodePath(c);
+
+                reportError(IOV_ERR_XML_ERROR, "unsupported element '%s'", path);
+                return -1;
+            }
+            noteDropped(ctxt, c, NULL);
+            continue;
+        }
+        if (checkUnread(ctxt, c) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Parse a decimal unsigned value, naming `what` in the error. */
+static int
+parseULL(const char *text, const char *what, unsigned long long *out)
+{
+    if (utilParseULL(text, out) < 0) {
+        reportError(IOV_ERR_XML_ERROR, "%s: '%s' is not a non-negative integer", what, text);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- limits ---- */
+
+static int
+parseIothrottle(xmlNode *node, const char *target, throttleDef *t)
+{
+    xmlAttr *a;
+    int i;
+
+    for (a = node->properties; a; a = a->next) {
+        if (throttleFieldLookup((const char *)a->name) < 0 ||
+            strcmp(throttleField(throttleFieldLookup((const char *)a->name))->name,
+                   (const char *)a->name) != 0) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': unknown <iothrottle> attribute '%s' (the fields are bps, bps_rd, bps_wr, iops, iops_rd, iops_wr, their *_max and *_max_length, iops_size and group)",
+                        target, (const char *)a->name);
+            return -1;
+        }
+    }
+    for (i = 0; i < THROTTLE_FIELD_LAST; i++) {
+        const iovThrottleField *f = throttleField(i);
+        g_autofree char *v = getAttr(node, f->name);
+        g_autofree char *what = NULL;
+
+        if (!v)
+            continue;
+        if (i == THROTTLE_GROUP) {
+            t->group = *v ? g_steal_pointer(&v) : NULL;
+            continue;
+        }
+        what = g_strdup_printf("disk '%s': %s", target, f->name);
+        if (parseULL(v, what, &t->v[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+parseIotune(xmlNode *node, const char *target, throttleDef *t)
+{
+    bool seen[THROTTLE_FIELD_LAST] = {false};
+    xmlNode *c;
+
+    for (c = node->children; c; c = c->next) {
+        g_autofree char *v = NULL;
+        g_autofree char *what = NULL;
+        int id;
+
+        if (c->type != XML_ELEMENT_NODE || c->ns)
+            continue;
+        id = throttleFieldLookup((const char *)c->name);
+        if (id < 0 || strcmp(throttleField(id)->alias, (const char *)c->name) != 0)
+            continue; /* left unread: refused or dropped by checkUnread */
+        c->_private = MARK;
+        if (seen[id]) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': <iotune> element '%s' appears twice",
+                        target, (const char *)c->name);
+            return -1;
+        }
+        seen[id] = true;
+        v = getText(c);
+        if (id == THROTTLE_GROUP) {
+            t->group = *v ? g_steal_pointer(&v) : NULL;
+            continue;
+        }
+        what = g_strdup_printf("disk '%s': iotune %s", target, (const char *)c->name);
+        if (parseULL(v, what, &t->v[id]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- disks ---- */
+
+static int
+parseHost(xmlNode *node, domainDiskDef *disk, domainHostDef *h)
+{
+    g_autofree char *transport = getAttr(node, "transport");
+    g_autofree char *port = getAttr(node, "port");
+    unsigned long long p;
+
+    h->name = getAttr(node, "name");
+    if (transport && strcmp(transport, "tcp") != 0) {
+        if (strcmp(transport, "unix") != 0) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': host transport '%s' is not tcp or unix",
+                        disk->target, transport);
+            return -1;
+        }
+        if (disk->protocol != DISK_PROTOCOL_NBD) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': only nbd disks can use a unix socket",
+                        disk->target);
+            return -1;
+        }
+        h->unixSocket = true;
+        h->socket = getAttr(node, "socket");
+        if (!h->socket || h->socket[0] != '/') {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': a unix socket host needs an absolute socket='PATH'",
+                        disk->target);
+            return -1;
+        }
+        if (h->name || port) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': a unix socket host takes no name or port",
+                        disk->target);
+            return -1;
+        }
+        return 0;
+    }
+    if (!h->name || !*h->name) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': <host> needs a name", disk->target);
+        return -1;
+    }
+    if (port) {
+        if (utilParseULL(port, &p) < 0 || p < 1 || p > 65535) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': host port '%s' is not a number from 1 to 65535",
+                        disk->target, port);
+            return -1;
+        }
+        h->port = (unsigned int)p;
+    }
+    return 0;
+}
+
+static int
+parseNetworkSource(xmlNode *src, domainDiskDef *disk)
+{
+    g_autofree char *protocol = getAttr(src, "protocol");
+    xmlNode *c;
+    size_t n = 0;
+
+    if (!protocol) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': a network disk's <source> needs protocol='nbd|http|https|iscsi|rbd'",
+                    disk->target);
+        return -1;
+    }
+    disk->protocol = enumFromString(protocolNames, DISK_PROTOCOL_LAST, protocol);
+    if (disk->protocol <= DISK_PROTOCOL_NONE) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': protocol '%s' is not one of nbd, http, https, iscsi, rbd",
+                    disk->target, protocol);
+        disk->protocol = DISK_PROTOCOL_NONE;
+        return -1;
+    }
+    disk->name = getAttr(src, "name");
+    if (disk->name && !*disk->name)
+        g_clear_pointer(&disk->name, g_free);
+
+    for (c = src->children; c; c = c->next) {
+        if (isElem(c, "host"))
+            n++;
+    }
+    if (n > 16) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': at most 16 hosts are allowed", disk->target);
+        return -1;
+    }
+    disk->hosts = g_new0(domainHostDef, n ? n : 1);
+    for (c = src->children; c; c = c->next) {
+        if (!isElem(c, "host"))
+            continue;
+        c->_private = MARK;
+        if (parseHost(c, disk, &disk->hosts[disk->nhosts++]) < 0)
+            return -1;
+    }
+
+    switch (disk->protocol) {
+    case DISK_PROTOCOL_NBD:
+    case DISK_PROTOCOL_HTTP:
+    case DISK_PROTOCOL_HTTPS:
+    case DISK_PROTOCOL_ISCSI:
+        if (disk->nhosts != 1) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': an %s source needs exactly one <host>",
+                        disk->target, protocol);
+            return -1;
+        }
+        break;
+    default:
+        break;
+    }
+    if (!disk->name && disk->protocol != DISK_PROTOCOL_NBD) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': an %s source needs name='%s'", disk->target,
+                    protocol,
+                    disk->protocol == DISK_PROTOCOL_ISCSI ? "TARGET/LUN"
+                    : disk->protocol == DISK_PROTOCOL_RBD ? "POOL/IMAGE"
+                                                          : "PATH");
+        return -1;
+    }
+    if (disk->protocol == DISK_PROTOCOL_RBD && !strchr(disk->name, '/')) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': rbd name '%s' is not POOL/IMAGE",
+                    disk->target, disk->name);
+        return -1;
+    }
+    if (disk->protocol == DISK_PROTOCOL_ISCSI) {
+        const char *slash = strrchr(disk->name, '/');
+        unsigned long long lun;
+
+        if (!slash || slash == disk->name || utilParseULL(slash + 1, &lun) < 0 ||
+            lun > 16383) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': iscsi name '%s' is not TARGET/LUN (LUN a number)",
+                        disk->target, disk->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Whether a target name is a prefix plus 1-3 lower-case letters. */
+static bool
+targetValid(const char *dev, const char *prefix)
+{
+    size_t plen = strlen(prefix), len = strlen(dev), i;
+
+    if (len <= plen || len > plen + 3 || strncmp(dev, prefix, plen) != 0)
+        return false;
+    for (i = plen; i < len; i++) {
+        if (dev[i] < 'a' || dev[i] > 'z')
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Parse one <disk>. Returns 1 and *out on success, 0 when a libvirt parse
+ * drops the whole disk (listed), -1 on error.
+ */
+static int
+parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
+{
+    g_autoptr(domainDiskDef) disk = g_new0(domainDiskDef, 1);
+    g_autofree char *type = getAttr(node, "type");
+    g_autofree char *device = getAttr(node, "device");
+    g_autofree char *path = nodePath(node);
+    g_autofree char *bus = NULL;
+    xmlNode *driver, *source, *target, *readonly, *iothrottle, *iotune;
+
+    *out = NULL;
+    if (getChild(node, "target", &target) < 0)
+        return -1;
+    if (!target || !(disk->target = getAttr(target, "dev")) || !*disk->target) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s' has no <target dev='...'/>", path);
+        return -1;
+    }
+    bus = getAttr(target, "bus");
+
+    if (!type)
+        type = g_strdup("file");
+    disk->type = enumFromString(diskTypeNames, DISK_TYPE_LAST, type);
+    if (disk->type < 0) {
+        if (fromLibvirt(ctxt)) {
+            noteDropped(ctxt, node, "disk type not supported");
+            return 0;
+        }
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': type '%s' is not one of file, block, network",
+                    disk->target, type);
+        return -1;
+    }
+    disk->device = DISK_DEVICE_DISK;
+    if (device) {
+        disk->device = enumFromString(diskDeviceNames, DISK_DEVICE_LAST, device);
+        if (disk->device < 0) {
+            if (fromLibvirt(ctxt)) {
+                noteDropped(ctxt, node, "disk device not supported");
+                return 0;
+            }
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': device '%s' is not disk or cdrom",
+                        disk->target, device);
+            return -1;
+        }
+    }
+
+    if (bus) {
+        disk->bus = enumFromString(busNames, DISK_BUS_LAST, bus);
+        if (disk->bus < 0) {
+            if (fromLibvirt(ctxt)) {
+                noteDropped(ctxt, node, "disk bus not supported");
+                return 0;
+            }
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': bus '%s' is not virtio or sata",
+                        disk->target, bus);
+            return -1;
+        }
+    } else {
+        disk->bus = g_str_has_prefix(disk->target, "sd") ? DISK_BUS_SATA : DISK_BUS_VIRTIO;
+    }
+    if (disk->bus == DISK_BUS_VIRTIO && !targetValid(disk->target, "vd")) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': a virtio target must be 'vd' and 1 to 3 letters a-z (vda, vdb, ...)",
+                    disk->target);
+        return -1;
+    }
+    if (disk->bus == DISK_BUS_SATA && !targetValid(disk->target, "sd")) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': a sata target must be 'sd' and 1 to 3 letters a-z (sda, sdb, ...)",
+                    disk->target);
+        return -1;
+    }
+    if (disk->device == DISK_DEVICE_CDROM && disk->bus != DISK_BUS_SATA) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': a cdrom needs bus='sata' (virtio disks cannot be cdroms)",
+                    disk->target);
+        return -1;
+    }
+
+    if (getChild(node, "driver", &driver) < 0 || getChild(node, "source", &source) < 0 ||
+        getChild(node, "readonly", &readonly) < 0 ||
+        getChild(node, "iothrottle", &iothrottle) < 0 || getChild(node, "iotune", &iotune) < 0)
+        return -1;
+
+    if (driver) {
+        g_autofree char *name = getAttr(driver, "name");
+        g_autofree char *fmt = getAttr(driver, "type");
+        g_autofree char *cache = getAttr(driver, "cache");
+
+        if (name && strcmp(name, "qemu") != 0) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': driver name '%s' is not 'qemu'",
+                        disk->target, name);
+            return -1;
+        }
+        if (fmt && (disk->format = enumFromString(formatNames, DISK_FORMAT_LAST, fmt)) < 0) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': driver type '%s' is not raw or qcow2",
+                        disk->target, fmt);
+            return -1;
+        }
+        if (cache && ((disk->cache = enumFromString(cacheNames, DISK_CACHE_LAST, cache)) < 0)) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': cache '%s' is not one of default, none, writeback, writethrough, directsync, unsafe",
+                        disk->target, cache);
+            return -1;
+        }
+    }
+
+    if (!source) {
+        if (fromLibvirt(ctxt) && disk->device == DISK_DEVICE_CDROM) {
+            noteDropped(ctxt, node, "empty cdrom");
+            return 0;
+        }
+        reportError(IOV_ERR_XML_ERROR, "disk '%s' has no <source>", disk->target);
+        return -1;
+    }
+    switch (disk->type) {
+    case DISK_TYPE_FILE:
+    case DISK_TYPE_BLOCK: {
+        const char *attr = disk->type == DISK_TYPE_FILE ? "file" : "dev";
+
+        disk->path = getAttr(source, attr);
+        if (!disk->path || !*disk->path) {
+            if (fromLibvirt(ctxt) && disk->device == DISK_DEVICE_CDROM) {
+                noteDropped(ctxt, node, "empty cdrom");
+                return 0;
+            }
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': <source> needs %s='PATH'", disk->target, attr);
+            return -1;
+        }
+        if (disk->path[0] != '/') {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': source path '%s' is not absolute",
+                        disk->target, disk->path);
+            return -1;
+        }
+        break;
+    }
+    case DISK_TYPE_NETWORK:
+        if (parseNetworkSource(source, disk) < 0)
+            return -1;
+        break;
+    }
+
+    disk->readonly = readonly != NULL || disk->device == DISK_DEVICE_CDROM;
+    if ((disk->protocol == DISK_PROTOCOL_HTTP || disk->protocol == DISK_PROTOCOL_HTTPS) &&
+        !disk->readonly) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': an %s disk must be <readonly/>: QEMU can only read %s sources",
+                    disk->target, protocolNames[disk->protocol], protocolNames[disk->protocol]);
+        return -1;
+    }
+
+    if (iothrottle && iotune) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': give limits either as <iothrottle> or as <iotune>, not both",
+                    disk->target);
+        return -1;
+    }
+    if (iothrottle && parseIothrottle(iothrottle, disk->target, &disk->throttle) < 0)
+        return -1;
+    if (iotune && parseIotune(iotune, disk->target, &disk->throttle) < 0)
+        return -1;
+    throttleDefNormalize(&disk->throttle);
+    if (throttleValidate(&disk->throttle, disk->target, IOV_ERR_XML_ERROR) < 0)
+        return -1;
+
+    *out = g_steal_pointer(&disk);
+    return 1;
+}
+
+/* ---- serial and console ---- */
+
+/* Returns 1 when parsed, 0 when a libvirt parse drops it, -1 on error. */
+static int
+parseChr(parseCtxt *ctxt, xmlNode *node, domainChrDef *chr)
+{
+    g_autofree char *type = getAttr(node, "type");
+    xmlNode *source;
+
+    chr->type = type ? enumFromString(chrTypeNames, CHR_TYPE_LAST, type) : -1;
+    if (chr->type <= CHR_TYPE_NONE) {
+        chr->type = CHR_TYPE_NONE;
+        if (fromLibvirt(ctxt)) {
+            noteDropped(ctxt, node, "only file and pty are supported");
+            return 0;
+        }
+        reportError(IOV_ERR_XML_ERROR, "<%s> type '%s' is not file or pty",
+                    (const char *)node->name, type ? type : "");
+        return -1;
+    }
+    if (chr->type == CHR_TYPE_FILE) {
+        if (getChild(node, "source", &source) < 0)
+            return -1;
+        if (!source || !(chr->path = getAttr(source, "path")) || chr->path[0] != '/') {
+            reportError(IOV_ERR_XML_ERROR, "<%s type='file'> needs <source path='/ABSOLUTE/PATH'/>",
+                        (const char *)node->name);
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/* ---- the domain ---- */
+
+/*
+ * Read attribute `name` of `node` only when it is absent or equals
+ * `wanted`. Another value is an error in a plain parse; a libvirt parse
+ * leaves it unread, so that it is listed as dropped.
+ */
+static int
+checkFixedAttr(parseCtxt *ctxt, xmlNode *node, const char *name,
+               const char *wanted)
+{
+    xmlAttr *a;
+
+    for (a = node->properties; a; a = a->next) {
+        xmlChar *v;
+        bool same;
+
+        if (a->ns || strcmp((const char *)a->name, name) != 0)
+            continue;
+        v = xmlNodeListGetString(node->doc, a->children, 1);
+        same = v && strcmp((const char *)v, wanted) == 0;
+        if (same) {
+            a->_private = MARK;
+        } else if (!fromLibvirt(ctxt)) {
+            reportError(IOV_ERR_XML_ERROR, "%s '%s' is not '%s'", name,
+                        v ? (const char *)v : "", wanted);
+            xmlFree(v);
+            return -1;
+        }
+        xmlFree(v);
+    }
+    return 0;
+}
+
+static int
+parseOS(parseCtxt *ctxt, xmlNode *os, domainDef *def)
+{
+    xmlNode *type, *boot;
+
+    if (getChild(os, "type", &type) < 0)
+        return -1;
+    if (type) {
+        g_autofree char *t = getText(type);
+
+        if (strcmp(t, "hvm") != 0) {
+            reportError(IOV_ERR_XML_ERROR, "os type '%s' is not 'hvm'", t);
+            return -1;
+        }
+        if (checkFixedAttr(ctxt, type, "arch", "x86_64") < 0 ||
+            checkFixedAttr(ctxt, type, "machine", "q35") < 0)
+            return -1;
+    }
+    if (getChildText(os, "kernel", &def->kernel) < 0 ||
+        getChildText(os, "initrd", &def->initrd) < 0 ||
+        getChildText(os, "cmdline", &def->cmdline) < 0 || getChild(os, "boot", &boot) < 0)
+        return -1;
+    if (boot) {
+        g_autofree char *dev = getAttr(boot, "dev");
+
+        if (!dev || strcmp(dev, "hd") != 0) {
+            reportError(IOV_ERR_XML_ERROR, "boot dev '%s' is not 'hd' (the first disk)",
+                        dev ? dev : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+parseMemory(xmlNode *mem, domainDef *def)
+{
+    g_autofree char *text = getText(mem);
+    g_autofree char *unit = getAttr(mem, "unit");
+    unsigned long long v;
+
+    if (parseULL(text, "memory", &v) < 0)
+        return -1;
+    if (utilScaleToKiB(v, unit, &def->memoryKiB) < 0) {
+        if (unit && utilScaleSuffix(unit) == 0)
+            reportError(IOV_ERR_XML_ERROR, "memory unit '%s' is not one of b, KB, k, KiB, MB, M, MiB, GB, G, GiB, TB, T, TiB",
+                        unit);
+        else
+            reportError(IOV_ERR_XML_ERROR, "memory '%s %s' is too large", text, unit ? unit : "KiB");
+        return -1;
+    }
+    if (def->memoryKiB < MIN_MEMORY_KIB || def->memoryKiB > MAX_MEMORY_KIB) {
+        reportError(IOV_ERR_XML_ERROR, "memory '%s %s' is %llu KiB, outside 1 MiB to 1 PiB",
+                    text, unit ? unit : "KiB", def->memoryKiB);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+parseDevices(parseCtxt *ctxt, xmlNode *devices, domainDef *def)
+{
+    xmlNode *c;
+    bool haveSerial = false, haveConsole = false;
+
+    for (c = devices->children; c; c = c->next) {
+        int rc;
+
+        if (isElem(c, "disk")) {
+            domainDiskDef *disk;
+
+            c->_private = MARK;
+            if (def->ndisks >= MAX_DISKS) {
+                reportError(IOV_ERR_XML_ERROR, "a domain may have at most %d disks", MAX_DISKS);
+                return -1;
+            }
+            if ((rc = parseDisk(ctxt, c, &disk)) < 0)
+                return -1;
+            if (rc == 0) {
+                c->_private = DROPPED;
+                continue;
+            }
+            def->disks = g_renew(domainDiskDef *, def->disks, def->ndisks + 1);
+            def->disks[def->ndisks++] = disk;
+        } else if (isElem(c, "serial") || isElem(c, "console")) {
+            bool serial = isElem(c, "serial");
+            bool *have = serial ? &haveSerial : &haveConsole;
+
+            if (*have) {
+                if (fromLibvirt(ctxt)) {
+                    noteDropped(ctxt, c, "only one is supported");
+                    c->_private = DROPPED;
+                    continue;
+                }
+                reportError(IOV_ERR_XML_ERROR, "only one <%s> is supported", (const char *)c->name);
+                return -1;
+            }
+            c->_private = MARK;
+            rc = parseChr(ctxt, c, serial ? &def->serial : &def->console);
+            if (rc < 0)
+                return -1;
+            if (rc == 0)
+                c->_private = DROPPED;
+            else
+                *have = true;
+        }
+    }
+    return 0;
+}
+
+int
+domainDefValidate(const domainDef *def)
+{
+    g_autoptr(GHashTable) targets = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) groups = g_hash_table_new(g_str_hash, g_str_equal);
+    size_t i;
+
+    if (!domainNameValid(def->name)) {
+        reportError(IOV_ERR_XML_ERROR, "domain name '%s' must be 1 to 64 characters of A-Z a-z 0-9 _ . + - and not start with '.' or '-'",
+                    def->name);
+        return -1;
+    }
+    if ((def->initrd || def->cmdline) && !def->kernel) {
+        reportError(IOV_ERR_XML_ERROR, "<initrd> and <cmdline> need a <kernel>");
+        return -1;
+    }
+    if (def->kernel && def->kernel[0] != '/') {
+        reportError(IOV_ERR_XML_ERROR, "kernel path '%s' is not absolute", def->kernel);
+        return -1;
+    }
+    if (def->initrd && def->initrd[0] != '/') {
+        reportError(IOV_ERR_XML_ERROR, "initrd path '%s' is not absolute", def->initrd);
+        return -1;
+    }
+    if (def->serial.type != CHR_TYPE_NONE && def->console.type != CHR_TYPE_NONE &&
+        (def->serial.type != def->console.type ||
+         g_strcmp0(def->serial.path, def->console.path) != 0)) {
+        reportError(IOV_ERR_XML_ERROR, "<console> is the first serial port: it must match <serial> (type and path)");
+        return -1;
+    }
+    if (!def->kernel && def->ndisks == 0) {
+        reportError(IOV_ERR_XML_ERROR, "domain '%s' has neither a <kernel> nor a disk to boot from",
+                    def->name);
+        return -1;
+    }
+    for (i = 0; i < def->ndisks; i++) {
+        const domainDiskDef *d = def->disks[i];
+        const domainDiskDef *other;
+
+        if (g_hash_table_contains(targets, d->target)) {
+            reportError(IOV_ERR_XML_ERROR, "two disks use target '%s'", d->target);
+            return -1;
+        }
+        g_hash_table_add(targets, d->target);
+        if (throttleValidate(&d->throttle, d->target, IOV_ERR_XML_ERROR) < 0)
+            return -1;
+        if (!d->throttle.group)
+            continue;
+        other = g_hash_table_lookup(groups, d->throttle.group);
+        if (!other) {
+            g_hash_table_insert(groups, d->throttle.group, (gpointer)d);
+        } else if (!throttleDefEqual(&other->throttle, &d->throttle)) {
+            reportError(IOV_ERR_XML_ERROR, "disks '%s' and '%s' in group '%s' have different limits",
+                        other->target, d->target, d->throttle.group);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static domainDef *
+parseDomain(parseCtxt *ctxt, xmlNode *root)
+{
+    g_autoptr(domainDef) def = g_new0(domainDef, 1);
+    g_autofree char *type = getAttr(root, "type");
+    g_autofree char *uuid = NULL;
+    g_autofree char *vcpu = NULL;
+    xmlNode *memory, *os, *devices, *vcpuNode;
+
+    if (!type) {
+        reportError(IOV_ERR_XML_ERROR, "<domain> needs type='qemu' (emulation) or type='kvm'");
+        return NULL;
+    }
+    def->virtType = enumFromString(virtTypeNames, DOMAIN_VIRT_LAST, type);
+    if (def->virtType < 0) {
+        reportError(IOV_ERR_XML_ERROR, "domain type '%s' is not 'qemu' or 'kvm'", type);
+        return NULL;
+    }
+    if (getChildText(root, "name", &def->name) < 0)
+        return NULL;
+    if (!def->name) {
+        reportError(IOV_ERR_XML_ERROR, "<domain> has no <name>");
+        return NULL;
+    }
+    if (!domainNameValid(def->name)) {
+        reportError(IOV_ERR_XML_ERROR, "domain name '%s' must be 1 to 64 characters of A-Z a-z 0-9 _ . + - and not start with '.' or '-'",
+                    def->name);
+        return NULL;
+    }
+    if (getChildText(root, "uuid", &uuid) < 0)
+        return NULL;
+    if (uuid) {
+        if (domainUUIDParse(uuid, def->uuid) < 0) {
+            reportError(IOV_ERR_XML_ERROR, "uuid '%s' is not 32 hexadecimal digits (dashes allowed)",
+                        uuid);
+            return NULL;
+        }
+    } else {
+        uuidGenerate(def->uuid);
+    }
+
+    if (getChild(root, "memory", &memory) < 0)
+        return NULL;
+    if (!memory) {
+        reportError(IOV_ERR_XML_ERROR, "<domain> has no <memory>");
+        return NULL;
+    }
+    if (parseMemory(memory, def) < 0)
+        return NULL;
+
+    def->vcpus = 1;
+    if (getChild(root, "vcpu", &vcpuNode) < 0)
+        return NULL;
+    if (vcpuNode) {
+        unsigned long long n;
+
+        vcpu = getText(vcpuNode);
+        if (parseULL(vcpu, "vcpu", &n) < 0)
+            return NULL;
+        if (n < 1 || n > MAX_VCPUS) {
+            reportError(IOV_ERR_XML_ERROR, "vcpu '%s' is not from 1 to %d", vcpu, MAX_VCPUS);
+            return NULL;
+        }
+        def->vcpus = (unsigned int)n;
+    }
+
+    if (getChild(root, "os", &os) < 0)
+        return NULL;
+    if (os && parseOS(ctxt, os, def) < 0)
+        return NULL;
+
+    if (getChild(root, "devices", &devices) < 0)
+        return NULL;
+    if (devices && parseDevices(ctxt, devices, def) < 0)
+        return NULL;
+
+    if (checkUnread(ctxt, root) < 0)
+        return NULL;
+    if (domainDefValidate(def) < 0)
+        return NULL;
+    return g_steal_pointer(&def);
+}
+
+static void
+silentXMLError(void *data G_GNUC_UNUSED, xmlErrorPtr err G_GNUC_UNUSED)
+{
+}
+
+domainDef *
+domainDefParseString(const char *xml, unsigned int flags, GString *dropped)
+{
+    parseCtxt ctxt = {flags, dropped};
+    xmlParserCtxtPtr pctxt = NULL;
+    xmlDocPtr doc = NULL;
+    xmlNode *root;
+    domainDef *def = NULL;
+    size_t len;
+
+    if (!xml) {
+        reportError(IOV_ERR_XML_ERROR, "no XML document given");
+        return NULL;
+    }
+    len = strlen(xml);
+    if (len > MAX_XML_SIZE) {
+        reportError(IOV_ERR_XML_ERROR, "the document is larger than %d bytes", MAX_XML_SIZE);
+        return NULL;
+    }
+    xmlSetStructuredErrorFunc(NULL, silentXMLError);
+    pctxt = xmlNewParserCtxt();
+    if (!pctxt) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot create an XML parser");
+        return NULL;
+    }
+    doc = xmlCtxtReadMemory(pctxt, xml, (int)len, "domain.xml", NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOCDATA);
+    if (!doc) {
+        xmlErrorPtr e = xmlCtxtGetLastError(pctxt);
+        g_autofree char *msg = g_strdup(e && e->message ? e->message : "malformed document");
+
+        g_strstrip(msg);
+        reportError(IOV_ERR_XML_ERROR, "line %d: %s", e ? e->line : 0, msg);
+        goto cleanup;
+    }
+    if (doc->intSubset || doc->extSubset) {
+        reportError(IOV_ERR_XML_ERROR, "a document type declaration (DTD) is not accepted");
+        goto cleanup;
+    }
+    root = xmlDocGetRootElement(doc);
+    if (!root || !isElem(root, "domain")) {
+        reportError(IOV_ERR_XML_ERROR, "the root element must be <domain>, not <%s>",
+                    root ? (const char *)root->name : "");
+        goto cleanup;
+    }
+    root->_private = MARK;
+    def = parseDomain(&ctxt, root);
+
+ cleanup:
+    xmlFreeDoc(doc);
+    xmlFreeParserCtxt(pctxt);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    return def;
+}
+
+/* ---- formatting ---- */
+
+#define W(call) do { if ((call) < 0) goto error; } while (0)
+#define BC(s) ((const xmlChar *)(s))
+
+static int
+formatThrottle(xmlTextWriterPtr w, const throttleDef *t, unsigned int flags)
+{
+    int k;
+
+    if (throttleDefIsUnlimited(t) && !t->group)
+        return 0;
+    if (flags & DOMAIN_FORMAT_LIBVIRT_IOTUNE) {
+        W(xmlTextWriterStartElement(w, BC("iotune")));
+        for (k = 0; k < THROTTLE_FIELD_LAST; k++) {
+            int id = throttleLibvirtOrder[k];
+
+            if (id == THROTTLE_GROUP) {
+                if (t->group)
+                    W(xmlTextWriterWriteElement(w, BC("group_name"), BC(t->group)));
+            } else if (t->v[id]) {
+                W(xmlTextWriterWriteFormatElement(w, BC(throttleField(id)->alias), "%llu",
+                                                  t->v[id]));
+            }
+        }
+        W(xmlTextWriterEndElement(w));
+        return 0;
+    }
+    W(xmlTextWriterStartElement(w, BC("iothrottle")));
+    for (k = 0; k < THROTTLE_NUM_VALUES; k++) {
+        if (t->v[k])
+            W(xmlTextWriterWriteFormatAttribute(w, BC(throttleField(k)->name), "%llu", t->v[k]));
+    }
+    if (t->group)
+        W(xmlTextWriterWriteAttribute(w, BC("group"), BC(t->group)));
+    W(xmlTextWriterEndElement(w));
+    return 0;
+ error:
+    return -1;
+}
+
+static int
+formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
+{
+    size_t i;
+
+    W(xmlTextWriterStartElement(w, BC("disk")));
+    W(xmlTextWriterWriteAttribute(w, BC("type"), BC(diskTypeNames[d->type])));
+    W(xmlTextWriterWriteAttribute(w, BC("device"), BC(diskDeviceNames[d->device])));
+
+    W(xmlTextWriterStartElement(w, BC("driver")));
+    W(xmlTextWriterWriteAttribute(w, BC("name"), BC("qemu")));
+    W(xmlTextWriterWriteAttribute(w, BC("type"), BC(formatNames[d->format])));
+    if (d->cache != DISK_CACHE_DEFAULT)
+        W(xmlTextWriterWriteAttribute(w, BC("cache"), BC(cacheNames[d->cache])));
+    W(xmlTextWriterEndElement(w));
+
+    W(xmlTextWriterStartElement(w, BC("source")));
+    if (d->type == DISK_TYPE_FILE)
+        W(xmlTextWriterWriteAttribute(w, BC("file"), BC(d->path)));
+    else if (d->type == DISK_TYPE_BLOCK)
+        W(xmlTextWriterWriteAttribute(w, BC("dev"), BC(d->path)));
+    else {
+        W(xmlTextWriterWriteAttribute(w, BC("protocol"), BC(protocolNames[d->protocol])));
+        if (d->name)
+            W(xmlTextWriterWriteAttribute(w, BC("name"), BC(d->name)));
+        for (i = 0; i < d->nhosts; i++) {
+            const domainHostDef *h = &d->hosts[i];
+
+            W(xmlTextWriterStartElement(w, BC("host")));
+            if (h->unixSocket) {
+                W(xmlTextWriterWriteAttribute(w, BC("transport"), BC("unix")));
+                W(xmlTextWriterWriteAttribute(w, BC("socket"), BC(h->socket)));
+            } else {
+                W(xmlTextWriterWriteAttribute(w, BC("name"), BC(h->name)));
+                if (h->port)
+                    W(xmlTextWriterWriteFormatAttribute(w, BC("port"), "%u", h->port));
+            }
+            W(xmlTextWriterEndElement(w));
+        }
+    }
+    W(xmlTextWriterEndElement(w));
+
+    W(xmlTextWriterStartElement(w, BC("target")));
+    W(xmlTextWriterWriteAttribute(w, BC("dev"), BC(d->target)));
+    W(xmlTextWriterWriteAttribute(w, BC("bus"), BC(busNames[d->bus])));
+    W(xmlTextWriterEndElement(w));
+
+    if (d->readonly) {
+        W(xmlTextWriterStartElement(w, BC("readonly")));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (formatThrottle(w, &d->throttle, flags) < 0)
+        goto error;
+    W(xmlTextWriterEndElement(w));
+    return 0;
+ error:
+    return -1;
+}
+
+static int
+formatChr(xmlTextWriterPtr w, const char *elem, const domainChrDef *chr)
+{
+    if (chr->type == CHR_TYPE_NONE)
+        return 0;
+    W(xmlTextWriterStartElement(w, BC(elem)));
+    W(xmlTextWriterWriteAttribute(w, BC("type"), BC(chrTypeNames[chr->type])));
+    if (chr->type == CHR_TYPE_FILE) {
+        W(xmlTextWriterStartElement(w, BC("source")));
+        W(xmlTextWriterWriteAttribute(w, BC("path"), BC(chr->path)));
+        W(xmlTextWriterEndElement(w));
+    }
+    W(xmlTextWriterEndElement(w));
+    return 0;
+ error:
+    return -1;
+}
+
+char *
+domainDefFormat(const domainDef *def, unsigned int flags)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
+    char uuid[37];
+    char *ret = NULL;
+    size_t i;
+
+    if (!w) {
+        xmlBufferFree(buf);
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot create an XML writer");
+        return NULL;
+    }
+    xmlTextWriterSetIndent(w, 1);
+    xmlTextWriterSetIndentString(w, BC("  "));
+
+    W(xmlTextWriterStartElement(w, BC("domain")));
+    W(xmlTextWriterWriteAttribute(w, BC("type"), BC(virtTypeNames[def->virtType])));
+    W(xmlTextWriterWriteElement(w, BC("name"), BC(def->name)));
+    domainUUIDFormat(def->uuid, uuid);
+    W(xmlTextWriterWriteElement(w, BC("uuid"), BC(uuid)));
+    W(xmlTextWriterStartElement(w, BC("memory")));
+    W(xmlTextWriterWriteAttribute(w, BC("unit"), BC("KiB")));
+    W(xmlTextWriterWriteFormatString(w, "%llu", def->memoryKiB));
+    W(xmlTextWriterEndElement(w));
+    W(xmlTextWriterWriteFormatElement(w, BC("vcpu"), "%u", def->vcpus));
+
+    W(xmlTextWriterStartElement(w, BC("os")));
+    W(xmlTextWriterWriteElement(w, BC("type"), BC("hvm")));
+    if (def->kernel) {
+        W(xmlTextWriterWriteElement(w, BC("kernel"), BC(def->kernel)));
+        if (def->initrd)
+            W(xmlTextWriterWriteElement(w, BC("initrd"), BC(def->initrd)));
+        if (def->cmdline)
+            W(xmlTextWriterWriteElement(w, BC("cmdline"), BC(def->cmdline)));
+    } else {
+        W(xmlTextWriterStartElement(w, BC("boot")));
+        W(xmlTextWriterWriteAttribute(w, BC("dev"), BC("hd")));
+        W(xmlTextWriterEndElement(w));
+    }
+    W(xmlTextWriterEndElement(w));
+
+    W(xmlTextWriterStartElement(w, BC("devices")));
+    for (i = 0; i < def->ndisks; i++) {
+        if (formatDisk(w, def->disks[i], flags) < 0)
+            goto error;
+    }
+    if (formatChr(w, "serial", &def->serial) < 0 || formatChr(w, "console", &def->console) < 0)
+        goto error;
+    W(xmlTextWriterEndElement(w));
+    W(xmlTextWriterEndElement(w));
+    xmlFreeTextWriter(w);
+    w = NULL;
+    ret = g_strconcat((const char *)xmlBufferContent(buf),
+                      g_str_has_suffix((const char *)xmlBufferContent(buf), "\n") ? "" : "\n",
+                      NULL);
+    xmlBufferFree(buf);
+    return ret;
+
+ error:
+    if (w)
+        xmlFreeTextWriter(w);
+    xmlBufferFree(buf);
+    reportError(IOV_ERR_INTERNAL_ERROR, "cannot format the XML of domain '%s'", def->name);
+    return NULL;
+}
+
+domainDef *
+domainDefCopy(const domainDef *def)
+{
+    g_autofree char *xml = domainDefFormat(def, 0);
+
+    if (!xml)
+        return NULL;
+    return domainDefParseString(xml, 0, NULL);
+}
+
+/* ---- public offline validation ---- */
+
+int
+iovDomainXMLCanonicalize(const char *xml, unsigned int flags,
+                         char **canonical, char **dropped)
+{
+    g_autoptr(GString) drops = g_string_new("");
+    g_autoptr(domainDef) def = NULL;
+    unsigned int pflags = 0, fflags = 0;
+
+    utilResetError();
+    if (!canonical) {
+        reportError(IOV_ERR_INVALID_ARG, "canonical must not be NULL");
+        return -1;
+    }
+    if (flags & ~(unsigned int)(IOV_DOMAIN_XML_FROM_LIBVIRT | IOV_DOMAIN_XML_LIBVIRT_IOTUNE)) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags);
+        return -1;
+    }
+    if (flags & IOV_DOMAIN_XML_FROM_LIBVIRT)
+        pflags |= DOMAIN_PARSE_FROM_LIBVIRT;
+    if (flags & IOV_DOMAIN_XML_LIBVIRT_IOTUNE)
+        fflags |= DOMAIN_FORMAT_LIBVIRT_IOTUNE;
+    def = domainDefParseString(xml, pflags, drops);
+    if (!def)
+        return -1;
+    *canonical = domainDefFormat(def, fflags);
+    if (!*canonical)
+        return -1;
+    if (dropped)
+        *dropped = g_string_free(g_steal_pointer(&drops), FALSE);
+    return 0;
+}

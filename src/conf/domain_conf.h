@@ -1,0 +1,171 @@
+/*
+ * domain_conf.h: the domain model: parse, validate and format domain XML
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "throttle.h"
+
+typedef enum {
+    DOMAIN_VIRT_QEMU = 0, /* TCG */
+    DOMAIN_VIRT_KVM,
+    DOMAIN_VIRT_LAST
+} domainVirtType;
+
+typedef enum {
+    DISK_TYPE_FILE = 0,
+    DISK_TYPE_BLOCK,
+    DISK_TYPE_NETWORK,
+    DISK_TYPE_LAST
+} domainDiskType;
+
+typedef enum {
+    DISK_DEVICE_DISK = 0,
+    DISK_DEVICE_CDROM,
+    DISK_DEVICE_LAST
+} domainDiskDevice;
+
+typedef enum {
+    DISK_PROTOCOL_NONE = 0,
+    DISK_PROTOCOL_NBD,
+    DISK_PROTOCOL_HTTP,
+    DISK_PROTOCOL_HTTPS,
+    DISK_PROTOCOL_ISCSI,
+    DISK_PROTOCOL_RBD,
+    DISK_PROTOCOL_LAST
+} domainDiskProtocol;
+
+typedef enum {
+    DISK_FORMAT_RAW = 0,
+    DISK_FORMAT_QCOW2,
+    DISK_FORMAT_LAST
+} domainDiskFormat;
+
+typedef enum {
+    DISK_CACHE_DEFAULT = 0, /* not given: QEMU's default (writeback) */
+    DISK_CACHE_NONE,
+    DISK_CACHE_WRITEBACK,
+    DISK_CACHE_WRITETHROUGH,
+    DISK_CACHE_DIRECTSYNC,
+    DISK_CACHE_UNSAFE,
+    DISK_CACHE_LAST
+} domainDiskCache;
+
+typedef enum {
+    DISK_BUS_VIRTIO = 0,
+    DISK_BUS_SATA,
+    DISK_BUS_LAST
+} domainDiskBus;
+
+typedef enum {
+    CHR_TYPE_NONE = 0, /* not present */
+    CHR_TYPE_FILE,
+    CHR_TYPE_PTY,
+    CHR_TYPE_LAST
+} domainChrType;
+
+/* One storage host of a network disk. */
+typedef struct {
+    char *name;      /* host name or address; NULL for a unix socket */
+    unsigned int port; /* 0: the protocol's default */
+    bool unixSocket; /* transport='unix' (nbd only) */
+    char *socket;    /* socket path when unixSocket; else NULL */
+} domainHostDef;
+
+typedef struct {
+    int type;     /* domainDiskType */
+    int device;   /* domainDiskDevice */
+    int format;   /* domainDiskFormat */
+    int cache;    /* domainDiskCache */
+    char *path;   /* file or block device path; NULL for network disks */
+    int protocol; /* domainDiskProtocol; NONE unless network */
+    char *name;   /* export, path, target or pool/image; may be NULL */
+    domainHostDef *hosts; /* owned array, nhosts entries */
+    size_t nhosts;
+    char *target; /* "vda": never NULL once parsed */
+    int bus;      /* domainDiskBus */
+    bool readonly;
+    throttleDef throttle;
+} domainDiskDef;
+
+/* A serial port or console: a file or a pty. */
+typedef struct {
+    int type;   /* domainChrType */
+    char *path; /* for CHR_TYPE_FILE; else NULL */
+} domainChrDef;
+
+typedef struct {
+    int virtType; /* domainVirtType */
+    char *name;
+    unsigned char uuid[16];
+    unsigned long long memoryKiB;
+    unsigned int vcpus;
+    char *kernel;  /* direct kernel boot, or NULL to boot the first disk */
+    char *initrd;  /* may be NULL */
+    char *cmdline; /* may be NULL */
+    domainDiskDef **disks; /* owned; ndisks entries */
+    size_t ndisks;
+    domainChrDef serial;
+    domainChrDef console;
+} domainDef;
+
+typedef enum {
+    /* accept a libvirt document: drop what iovirt does not model */
+    DOMAIN_PARSE_FROM_LIBVIRT = 1 << 0,
+} domainParseFlags;
+
+typedef enum {
+    /* write limits as <iotune> children with libvirt's names */
+    DOMAIN_FORMAT_LIBVIRT_IOTUNE = 1 << 0,
+} domainFormatFlags;
+
+void domainDefFree(domainDef *def);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDef, domainDefFree)
+void domainDiskDefFree(domainDiskDef *disk);
+
+/*
+ * domainDefParseString: parse and validate a domain XML document. With
+ * DOMAIN_PARSE_FROM_LIBVIRT, anything not modelled is dropped and its
+ * XPath appended, one a line, to `dropped` (which may be NULL); without,
+ * it is refused with an error naming its XPath. Returns a new definition
+ * or NULL with an error.
+ */
+domainDef *domainDefParseString(const char *xml, unsigned int flags,
+                                GString *dropped);
+
+/* domainDefValidate: the checks of a whole definition (names, targets,
+ * disks, limits, groups). Parsing runs it; callers that change a
+ * definition in memory run it again. */
+int domainDefValidate(const domainDef *def);
+
+/* domainDefFormat: the canonical XML of `def` (a new string). */
+char *domainDefFormat(const domainDef *def, unsigned int flags);
+
+/* domainDefCopy: a deep copy, through the canonical XML. */
+domainDef *domainDefCopy(const domainDef *def);
+
+/* domainDiskFind: the disk whose target is `name`, or (when `name`
+ * starts with '/') whose source path is `name`; NULL if none. */
+domainDiskDef *domainDiskFind(const domainDef *def, const char *name);
+ssize_t domainDiskIndex(const domainDef *def, const char *name);
+
+/* domainUUIDFormat: "xxxxxxxx-xxxx-..." into buf (37 bytes). */
+void domainUUIDFormat(const unsigned char *uuid, char *buf);
+int domainUUIDParse(const char *str, unsigned char *uuid);
+
+/* domainNameValid: 1-64 bytes of [A-Za-z0-9_.+-], not starting with '.'
+ * or '-'. */
+bool domainNameValid(const char *name);
+
+const char *domainDiskTypeName(int type);
+const char *domainDiskProtocolName(int protocol);
+const char *domainDiskFormatName(int format);
+const char *domainDiskCacheName(int cache);
+const char *domainDiskBusName(int bus);
+const char *domainVirtTypeName(int type);
+
+/* domainDiskSourceString: a one-line description of a disk's source, for
+ * listings: the path, or protocol://host:port/name. New string. */
+char *domainDiskSourceString(const domainDiskDef *disk);
