@@ -112,6 +112,25 @@ testLibvirtOrderIsPermutation(void)
     g_assert_cmpint(throttleLibvirtOrder[19], ==, THROTTLE_IOPS_WR_MAX_LENGTH);
 }
 
+/* docs/formatdomain.md has one row per field, "| `name` | `alias` |" */
+static void
+testDocsListEveryField(void)
+{
+    g_autofree char *path = g_build_filename(TEST_SRC_DIR, "docs", "formatdomain.md", NULL);
+    g_autofree char *doc = NULL;
+    int i;
+
+    g_assert_true(g_file_get_contents(path, &doc, NULL, NULL));
+    for (i = 0; i < THROTTLE_FIELD_LAST; i++) {
+        const iovThrottleField *f = throttleField(i);
+        g_autofree char *row = g_strdup_printf("| `%s` | `%s` | %s |", f->name, f->alias,
+                                               *f->unit_name ? f->unit_name : "name");
+
+        if (!strstr(doc, row))
+            g_error("docs/formatdomain.md lacks the row '%s'", row);
+    }
+}
+
 /* ---- merging ---- */
 
 static void
@@ -342,6 +361,7 @@ main(int argc, char **argv)
     g_test_add_func("/throttle/table/rfc-libvirt-qemu-names", testTableRFCNames);
     g_test_add_func("/throttle/table/relations", testTableRelations);
     g_test_add_func("/throttle/table/libvirt-order", testLibvirtOrderIsPermutation);
+    g_test_add_func("/throttle/table/documented", testDocsListEveryField);
     g_test_add_func("/throttle/merge/one-member-sets-family", testMergeNamingOneMemberSetsFamily);
     g_test_add_func("/throttle/merge/keeps-unnamed", testMergeKeepsUnnamedSizeGroupLengths);
     g_test_add_func("/throttle/merge/zero-max-resets-length", testMergeZeroingMaxResetsLength);
