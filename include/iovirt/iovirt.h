@@ -260,6 +260,80 @@ const char *iovThrottleUnitName(int unit);
 int iovParseSize(const char *str, unsigned long long *value);
 
 /* ------------------------------------------------------------------ */
+/* Domains: states, flags                                              */
+/* ------------------------------------------------------------------ */
+
+/* A domain's state (libvirt's virDomainState values). */
+typedef enum {
+    IOV_DOMAIN_NOSTATE = 0,
+    IOV_DOMAIN_RUNNING = 1,
+    IOV_DOMAIN_BLOCKED = 2,
+    IOV_DOMAIN_PAUSED = 3,
+    IOV_DOMAIN_SHUTDOWN = 4,
+    IOV_DOMAIN_SHUTOFF = 5,
+    IOV_DOMAIN_CRASHED = 6,
+    IOV_DOMAIN_PMSUSPENDED = 7,
+    IOV_DOMAIN_LAST
+} iovDomainState;
+
+/* Why a domain is in its state (libvirt's values). */
+typedef enum {
+    IOV_DOMAIN_RUNNING_UNKNOWN = 0,
+    IOV_DOMAIN_RUNNING_BOOTED = 1,
+    IOV_DOMAIN_RUNNING_UNPAUSED = 5,
+} iovDomainRunningReason;
+
+typedef enum {
+    IOV_DOMAIN_PAUSED_UNKNOWN = 0,
+    IOV_DOMAIN_PAUSED_USER = 1,
+    IOV_DOMAIN_PAUSED_IOERROR = 5,
+    IOV_DOMAIN_PAUSED_SHUTTING_DOWN = 8,
+    IOV_DOMAIN_PAUSED_STARTING_UP = 11,
+} iovDomainPausedReason;
+
+typedef enum {
+    IOV_DOMAIN_SHUTOFF_UNKNOWN = 0,
+    IOV_DOMAIN_SHUTOFF_SHUTDOWN = 1,  /* the guest powered off */
+    IOV_DOMAIN_SHUTOFF_DESTROYED = 2, /* forced off */
+    IOV_DOMAIN_SHUTOFF_CRASHED = 3,   /* QEMU ended unexpectedly */
+    IOV_DOMAIN_SHUTOFF_FAILED = 6,    /* failed to start */
+    IOV_DOMAIN_SHUTOFF_DAEMON = 8,
+} iovDomainShutoffReason;
+
+/* Where a change applies (libvirt's virDomainModificationImpact). */
+typedef enum {
+    IOV_DOMAIN_AFFECT_CURRENT = 0, /* the running guest if it runs, else the definition */
+    IOV_DOMAIN_AFFECT_LIVE = 1 << 0,   /* the running guest only; an error if it is shut off */
+    IOV_DOMAIN_AFFECT_CONFIG = 1 << 1, /* the persistent definition only */
+} iovDomainModificationImpact;
+
+/* iovDomainCreate flags. */
+typedef enum {
+    IOV_DOMAIN_START_PAUSED = 1 << 0, /* leave the vCPUs paused */
+} iovDomainCreateFlags;
+
+/* iovDomainGetXMLDesc flags. */
+typedef enum {
+    IOV_DOMAIN_XML_SECURE = 1 << 0,   /* accepted, no effect */
+    IOV_DOMAIN_XML_INACTIVE = 1 << 1, /* the persistent definition */
+} iovDomainXMLFlags;
+
+/* iovConnectListAllDomains flags (libvirt's values); 0 lists all. */
+typedef enum {
+    IOV_CONNECT_LIST_DOMAINS_ACTIVE = 1 << 0,
+    IOV_CONNECT_LIST_DOMAINS_INACTIVE = 1 << 1,
+    IOV_CONNECT_LIST_DOMAINS_PERSISTENT = 1 << 2,
+    IOV_CONNECT_LIST_DOMAINS_TRANSIENT = 1 << 3,
+    IOV_CONNECT_LIST_DOMAINS_RUNNING = 1 << 4,
+    IOV_CONNECT_LIST_DOMAINS_PAUSED = 1 << 5,
+    IOV_CONNECT_LIST_DOMAINS_SHUTOFF = 1 << 6,
+    IOV_CONNECT_LIST_DOMAINS_OTHER = 1 << 7,
+} iovConnectListAllDomainsFlags;
+
+/* Get flag: string parameters (group) may be returned. */
+#define IOV_TYPED_PARAM_STRING_OKAY (1 << 2)
+
+/* ------------------------------------------------------------------ */
 /* Domain XML, offline                                                 */
 /* ------------------------------------------------------------------ */
 

@@ -1045,6 +1045,7 @@ parseDomain(parseCtxt *ctxt, xmlNode *root)
         }
     } else {
         uuidGenerate(def->uuid);
+        def->uuidGenerated = true;
     }
 
     if (getChild(root, "memory", &memory) < 0)

@@ -100,6 +100,7 @@ typedef struct {
     int virtType; /* domainVirtType */
     char *name;
     unsigned char uuid[16];
+    bool uuidGenerated; /* the document gave no uuid */
     unsigned long long memoryKiB;
     unsigned int vcpus;
     char *kernel;  /* direct kernel boot, or NULL to boot the first disk */

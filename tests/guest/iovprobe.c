@@ -29,7 +29,9 @@
  *   IOVPROBE-ERROR job=N msg=TEXT
  *   IOVPROBE-DONE
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,353 @@
+/*
+ * qemu_command.c: build the QEMU command line of a domain
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "qemu_command.h"
+#include "util/error.h"
+
+#define IOV_FROM_THIS IOV_FROM_QEMU
+
+char *
+qemuEscapeOption(const char *value)
+{
+    GString *s = g_string_sized_new(strlen(value) + 8);
+    const char *p;
+
+    for (p = value; *p; p++) {
+        if (*p == ',')
+            g_string_append_c(s, ',');
+        g_string_append_c(s, *p);
+    }
+    return g_string_free(s, FALSE);
+}
+
+char *
+qemuDiskDeviceId(const domainDiskDef *disk)
+{
+    return g_strdup_printf("disk-%s", disk->target);
+}
+
+char *
+qemuDiskThrottleNode(const domainDiskDef *disk)
+{
+    return g_strdup_printf("throttle-%s", disk->target);
+}
+
+char *
+qemuDiskFormatNode(const domainDiskDef *disk)
+{
+    return g_strdup_printf("fmt-%s", disk->target);
+}
+
+static char *
+diskProtocolNode(const domainDiskDef *disk)
+{
+    return g_strdup_printf("proto-%s", disk->target);
+}
+
+char *
+qemuThrottleGroupId(const domainDiskDef *disk, const throttleDef *t)
+{
+    if (t->group)
+        return g_strdup_printf("tgg-%s", t->group);
+    return g_strdup_printf("tg-%s", disk->target);
+}
+
+gboolean
+qemuDiskMatchesQdev(const domainDiskDef *disk, const char *qdev)
+{
+    g_autofree char *id = qemuDiskDeviceId(disk);
+    g_autofree char *prefix = g_strdup_printf("/machine/peripheral/%s/", id);
+
+    return g_strcmp0(qdev, id) == 0 || g_str_has_prefix(qdev, prefix);
+}
+
+/* Append "-opt" and the compact JSON of `obj` (consumed) to argv. */
+static void
+addJSON(GPtrArray *argv, const char *opt, json_object *obj)
+{
+    g_ptr_array_add(argv, g_strdup(opt));
+    g_ptr_array_add(argv, g_strdup(json_object_to_json_string_ext(
+                              obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
+    json_object_put(obj);
+}
+
+static void
+addArgs(GPtrArray *argv, const char *opt, const char *value)
+{
+    g_ptr_array_add(argv, g_strdup(opt));
+    if (value)
+        g_ptr_array_add(argv, g_strdup(value));
+}
+
+#define ADD_STR(obj, key, val) json_object_object_add(obj, key, json_object_new_string(val))
+#define ADD_BOOL(obj, key, val) json_object_object_add(obj, key, json_object_new_boolean(val))
+
+/* The "cache" member of a node: direct (O_DIRECT) and no-flush. */
+static void
+addCache(json_object *node, int cache)
+{
+    json_object *c;
+
+    if (cache == DISK_CACHE_DEFAULT)
+        return;
+    c = json_object_new_object();
+    ADD_BOOL(c, "direct", cache == DISK_CACHE_NONE || cache == DISK_CACHE_DIRECTSYNC);
+    ADD_BOOL(c, "no-flush", cache == DISK_CACHE_UNSAFE);
+    json_object_object_add(node, "cache", c);
+}
+
+static json_object *
+inetServer(const char *host, unsigned int port, unsigned int defPort)
+{
+    json_object *s = json_object_new_object();
+    g_autofree char *p = g_strdup_printf("%u", port ? port : defPort);
+
+    ADD_STR(s, "type", "inet");
+    ADD_STR(s, "host", host);
+    ADD_STR(s, "port", p);
+    return s;
+}
+
+/* The protocol node of `disk`, or NULL with an error. */
+static json_object *
+buildProtocolNode(const domainDiskDef *disk)
+{
+    json_object *n = json_object_new_object();
+    const domainHostDef *h = disk->nhosts ? &disk->hosts[0] : NULL;
+    g_autofree char *node = diskProtocolNode(disk);
+    size_t i;
+
+    switch (disk->type) {
+    case DISK_TYPE_FILE:
+        ADD_STR(n, "driver", "file");
+        ADD_STR(n, "filename", disk->path);
+        break;
+    case DISK_TYPE_BLOCK:
+        ADD_STR(n, "driver", "host_device");
+        ADD_STR(n, "filename", disk->path);
+        break;
+    case DISK_TYPE_NETWORK:
+        switch (disk->protocol) {
+        case DISK_PROTOCOL_NBD: {
+            json_object *server;
+
+            ADD_STR(n, "driver", "nbd");
+            if (h->unixSocket) {
+                server = json_object_new_object();
+                ADD_STR(server, "type", "unix");
+                ADD_STR(server, "path", h->socket);
+            } else {
+                server = inetServer(h->name, h->port, 10809);
+            }
+            json_object_object_add(n, "server", server);
+            if (disk->name)
+                ADD_STR(n, "export", disk->name);
+            break;
+        }
+        case DISK_PROTOCOL_HTTP:
+        case DISK_PROTOCOL_HTTPS: {
+            const char *scheme = domainDiskProtocolName(disk->protocol);
+            g_autofree char *port = h->port ? g_strdup_printf(":%u", h->port) : g_strdup("");
+            g_autofree char *url = g_strdup_printf("%s://%s%s%s%s", scheme, h->name, port,
+                                                   disk->name[0] == '/' ? "" : "/", disk->name);
+
+            ADD_STR(n, "driver", scheme);
+            ADD_STR(n, "url", url);
+            break;
+        }
+        case DISK_PROTOCOL_ISCSI: {
+            const char *slash = strrchr(disk->name, '/');
+            g_autofree char *target = g_strndup(disk->name, (gsize)(slash - disk->name));
+            g_autofree char *portal = g_strdup_printf("%s:%u", h->name, h->port ? h->port : 3260);
+
+            ADD_STR(n, "driver", "iscsi");
+            ADD_STR(n, "transport", "tcp");
+            ADD_STR(n, "portal", portal);
+            ADD_STR(n, "target", target);
+            json_object_object_add(n, "lun", json_object_new_int(atoi(slash + 1)));
+            break;
+        }
+        case DISK_PROTOCOL_RBD: {
+            const char *slash = strchr(disk->name, '/');
+            g_autofree char *pool = g_strndup(disk->name, (gsize)(slash - disk->name));
+
+            ADD_STR(n, "driver", "rbd");
+            ADD_STR(n, "pool", pool);
+            ADD_STR(n, "image", slash + 1);
+            if (disk->nhosts) {
+                json_object *servers = json_object_new_array();
+
+                for (i = 0; i < disk->nhosts; i++) {
+                    json_object *s = json_object_new_object();
+                    g_autofree char *p = g_strdup_printf("%u", disk->hosts[i].port ? disk->hosts[i].port : 6789);
+
+                    ADD_STR(s, "host", disk->hosts[i].name);
+                    ADD_STR(s, "port", p);
+                    json_object_array_add(servers, s);
+                }
+                json_object_object_add(n, "server", servers);
+            }
+            break;
+        }
+        default:
+            json_object_put(n);
+            reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s': unexpected protocol %d", disk->target, disk->protocol);
+            return NULL;
+        }
+        break;
+    default:
+        json_object_put(n);
+        reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s': unexpected type %d", disk->target, disk->type);
+        return NULL;
+    }
+    ADD_STR(n, "node-name", node);
+    if (disk->readonly)
+        ADD_BOOL(n, "read-only", true);
+    addCache(n, disk->cache);
+    return n;
+}
+
+static int
+addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *groups)
+{
+    g_autofree char *proto = diskProtocolNode(disk);
+    g_autofree char *fmt = qemuDiskFormatNode(disk);
+    g_autofree char *thr = qemuDiskThrottleNode(disk);
+    g_autofree char *dev = qemuDiskDeviceId(disk);
+    g_autofree char *tg = qemuThrottleGroupId(disk, &disk->throttle);
+    json_object *node, *obj;
+    bool writeCache = disk->cache != DISK_CACHE_WRITETHROUGH &&
+                      disk->cache != DISK_CACHE_DIRECTSYNC;
+
+    if (!g_hash_table_contains(groups, tg)) {
+        obj = json_object_new_object();
+        ADD_STR(obj, "qom-type", "throttle-group");
+        ADD_STR(obj, "id", tg);
+        addJSON(argv, "-object", obj);
+        g_hash_table_add(groups, g_strdup(tg));
+    }
+
+    if (!(node = buildProtocolNode(disk)))
+        return -1;
+    addJSON(argv, "-blockdev", node);
+
+    node = json_object_new_object();
+    ADD_STR(node, "driver", domainDiskFormatName(disk->format));
+    ADD_STR(node, "file", proto);
+    ADD_STR(node, "node-name", fmt);
+    if (disk->readonly)
+        ADD_BOOL(node, "read-only", true);
+    addCache(node, disk->cache);
+    addJSON(argv, "-blockdev", node);
+
+    node = json_object_new_object();
+    ADD_STR(node, "driver", "throttle");
+    ADD_STR(node, "throttle-group", tg);
+    ADD_STR(node, "file", fmt);
+    ADD_STR(node, "node-name", thr);
+    if (disk->readonly)
+        ADD_BOOL(node, "read-only", true);
+    addJSON(argv, "-blockdev", node);
+
+    obj = json_object_new_object();
+    if (disk->bus == DISK_BUS_VIRTIO) {
+        ADD_STR(obj, "driver", "virtio-blk-pci");
+    } else {
+        /* q35's AHCI controller: one port per letter, sda on ide.0 */
+        g_autofree char *bus = g_strdup_printf("ide.%d", disk->target[2] - 'a');
+
+        if (strlen(disk->target) != 3 || disk->target[2] > 'f') {
+            json_object_put(obj);
+            reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': q35 has six sata ports, sda to sdf", disk->target);
+            return -1;
+        }
+        ADD_STR(obj, "driver", disk->device == DISK_DEVICE_CDROM ? "ide-cd" : "ide-hd");
+        ADD_STR(obj, "bus", bus);
+    }
+    ADD_STR(obj, "id", dev);
+    ADD_STR(obj, "drive", thr);
+    if (disk->device != DISK_DEVICE_CDROM)
+        ADD_STR(obj, "write-cache", writeCache ? "on" : "off");
+    if (bootFirst)
+        json_object_object_add(obj, "bootindex", json_object_new_int(1));
+    addJSON(argv, "-device", obj);
+    return 0;
+}
+
+/* The chardev of the first serial port. */
+static void
+addSerial(GPtrArray *argv, const domainDef *def, const qemuCommandParams *p)
+{
+    const domainChrDef *chr = def->serial.type != CHR_TYPE_NONE ? &def->serial : &def->console;
+    g_autofree char *path = NULL;
+    g_autofree char *opt = NULL;
+
+    if (chr->type == CHR_TYPE_PTY) {
+        addArgs(argv, "-chardev", "pty,id=serial0");
+    } else {
+        path = qemuEscapeOption(chr->type == CHR_TYPE_FILE ? chr->path : p->serialLogPath);
+        opt = g_strdup_printf("file,id=serial0,path=%s,append=on", path);
+        addArgs(argv, "-chardev", opt);
+    }
+    addArgs(argv, "-serial", "chardev:serial0");
+}
+
+GStrv
+qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autofree char *name = qemuEscapeOption(def->name);
+    g_autofree char *mon = qemuEscapeOption(p->monitorPath);
+    g_autofree char *opt = NULL;
+    char uuid[37];
+    size_t i;
+
+    g_ptr_array_add(argv, g_strdup(p->binary));
+    opt = g_strdup_printf("guest=%s,debug-threads=on", name);
+    addArgs(argv, "-name", opt);
+    g_clear_pointer(&opt, g_free);
+    domainUUIDFormat(def->uuid, uuid);
+    addArgs(argv, "-uuid", uuid);
+    addArgs(argv, "-machine",
+            def->virtType == DOMAIN_VIRT_KVM ? "q35,accel=kvm" : "q35,accel=tcg");
+    opt = g_strdup_printf("%lluk", def->memoryKiB);
+    addArgs(argv, "-m", opt);
+    g_clear_pointer(&opt, g_free);
+    opt = g_strdup_printf("%u", def->vcpus);
+    addArgs(argv, "-smp", opt);
+    g_clear_pointer(&opt, g_free);
+    addArgs(argv, "-nodefaults", NULL);
+    addArgs(argv, "-no-user-config", NULL);
+    addArgs(argv, "-display", "none");
+    addArgs(argv, "-S", NULL);
+    addArgs(argv, "-msg", "timestamp=on");
+
+    opt = g_strdup_printf("socket,id=monitor,path=%s,server=on,wait=off", mon);
+    addArgs(argv, "-chardev", opt);
+    g_clear_pointer(&opt, g_free);
+    addArgs(argv, "-mon", "chardev=monitor,mode=control");
+    addArgs(argv, "-pidfile", p->pidfilePath);
+
+    if (def->kernel) {
+        addArgs(argv, "-kernel", def->kernel);
+        if (def->initrd)
+            addArgs(argv, "-initrd", def->initrd);
+        if (def->cmdline)
+            addArgs(argv, "-append", def->cmdline);
+    }
+
+    for (i = 0; i < def->ndisks; i++) {
+        if (addDisk(argv, def->disks[i], !def->kernel && i == 0, groups) < 0)
+            return NULL;
+    }
+    addSerial(argv, def, p);
+
+    g_ptr_array_add(argv, NULL);
+    return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
+}

@@ -1,0 +1,52 @@
+/*
+ * qemu_command.h: the QEMU command line of a domain, and the names of
+ * the objects it creates
+ *
+ * Every disk becomes a protocol node, a format node and a throttle filter
+ * node over a throttle-group object, under the guest device:
+ *
+ *   -device disk-vda ─▶ throttle-vda (driver=throttle) ─▶ fmt-vda ─▶ proto-vda
+ *                            │
+ *                            └─ throttle-group object tg-vda, or tgg-NAME
+ *                               shared by every disk of group NAME
+ *
+ * The filter node is present even while the disk is unlimited, so that a
+ * limit can be added live without changing the block graph. The group
+ * objects start without limits: the process code applies them with the
+ * same function that live changes use.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "conf/domain_conf.h"
+
+typedef struct {
+    const char *binary;        /* qemu-system-x86_64 */
+    const char *monitorPath;   /* QMP unix socket */
+    const char *pidfilePath;
+    const char *serialLogPath; /* the serial port's file when the
+                                * definition has no <serial>/<console> */
+} qemuCommandParams;
+
+/*
+ * qemuBuildCommandLine: argv (NULL-terminated, new) to start `def` paused
+ * (-S). -blockdev, -object and -device take JSON, so no value can add an
+ * option; -chardev and -name values are escaped (',' doubled).
+ */
+GStrv qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p);
+
+/* qemuEscapeOption: `value` with every ',' doubled (new string). */
+char *qemuEscapeOption(const char *value);
+
+/* Names derived from a disk's target (new strings). */
+char *qemuDiskDeviceId(const domainDiskDef *disk);   /* "disk-vda" */
+char *qemuDiskThrottleNode(const domainDiskDef *disk); /* "throttle-vda" */
+char *qemuDiskFormatNode(const domainDiskDef *disk);   /* "fmt-vda" */
+
+/* The throttle-group object a disk uses, given its limits `t` (which
+ * carry the group name): "tg-vda" alone, "tgg-NAME" in group NAME. */
+char *qemuThrottleGroupId(const domainDiskDef *disk, const throttleDef *t);
+
+/* Whether `qdev` (as query-blockstats reports it) is `disk`'s device. */
+gboolean qemuDiskMatchesQdev(const domainDiskDef *disk, const char *qdev);

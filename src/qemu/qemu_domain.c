@@ -1,0 +1,305 @@
+/*
+ * qemu_domain.c: domain objects, jobs, logs and status files
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "qemu_domain.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/units.h"
+
+#define IOV_FROM_THIS IOV_FROM_QEMU
+
+qemuDomainObj *
+qemuDomainObjNew(const char *name, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = g_new0(qemuDomainObj, 1);
+
+    obj->refs = 1;
+    g_mutex_init(&obj->lock);
+    g_cond_init(&obj->jobCond);
+    obj->name = g_strdup(name);
+    memcpy(obj->uuid, uuid, 16);
+    obj->state = IOV_DOMAIN_SHUTOFF;
+    obj->reason = IOV_DOMAIN_SHUTOFF_UNKNOWN;
+    obj->id = -1;
+    return obj;
+}
+
+qemuDomainObj *
+qemuDomainObjRef(qemuDomainObj *obj)
+{
+    g_atomic_int_inc(&obj->refs);
+    return obj;
+}
+
+void
+qemuDomainObjUnref(qemuDomainObj *obj)
+{
+    if (!obj || !g_atomic_int_dec_and_test(&obj->refs))
+        return;
+    g_free(obj->name);
+    domainDefFree(obj->def);
+    domainDefFree(obj->live);
+    g_free(obj->monPath);
+    g_free(obj->pidPath);
+    g_free(obj->logPath);
+    g_mutex_clear(&obj->lock);
+    g_cond_clear(&obj->jobCond);
+    g_free(obj);
+}
+
+bool
+qemuDomainObjIsActive(const qemuDomainObj *obj)
+{
+    return obj->live != NULL;
+}
+
+int
+qemuDomainBeginJob(qemuDomainObj *obj, int timeoutMs)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+
+    while (obj->job) {
+        if (!g_cond_wait_until(&obj->jobCond, &obj->lock, deadline) && obj->job) {
+            reportError(IOV_ERR_OPERATION_TIMEOUT, "cannot acquire the state change lock of domain '%s': another change has held it for %d ms",
+                        obj->name, timeoutMs);
+            return -1;
+        }
+    }
+    obj->job = true;
+    return 0;
+}
+
+void
+qemuDomainEndJob(qemuDomainObj *obj)
+{
+    obj->job = false;
+    g_cond_broadcast(&obj->jobCond);
+}
+
+qemuMonitor *
+qemuDomainEnterMonitor(qemuDomainObj *obj)
+{
+    qemuMonitor *mon = obj->mon;
+
+    if (!mon) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
+        return NULL;
+    }
+    g_mutex_unlock(&obj->lock);
+    return mon;
+}
+
+void
+qemuDomainExitMonitor(qemuDomainObj *obj)
+{
+    g_mutex_lock(&obj->lock);
+}
+
+void
+qemuDomainSetState(qemuDomainObj *obj, int state, int reason)
+{
+    obj->state = state;
+    obj->reason = reason;
+}
+
+void
+qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    g_autofree char *ts = NULL;
+    g_autofree char *line = NULL;
+    va_list ap;
+    int fd;
+    ssize_t unused;
+
+    if (!obj->logPath)
+        return;
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    ts = utilTimestamp();
+    line = g_strdup_printf("%s: iovirt: %s\n", ts, msg);
+    fd = open(obj->logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        logWarn("cannot open the log of domain '%s' at '%s': %s", obj->name, obj->logPath,
+                g_strerror(errno));
+        return;
+    }
+    unused = write(fd, line, strlen(line));
+    (void)unused;
+    close(fd);
+}
+
+/* ---- status files ---- */
+
+int
+qemuDomainSaveStatus(qemuDomainObj *obj, const char *path)
+{
+    g_autofree char *domainXML = NULL;
+    g_autofree char *monPath = NULL;
+    g_autofree char *pidPath = NULL;
+    g_autoptr(GString) s = g_string_new(NULL);
+
+    if (!obj->live) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "domain '%s' is not running: no status to save", obj->name);
+        return -1;
+    }
+    domainXML = domainDefFormat(obj->live, 0);
+    if (!domainXML)
+        return -1;
+    monPath = g_markup_escape_text(obj->monPath ? obj->monPath : "", -1);
+    pidPath = g_markup_escape_text(obj->pidPath ? obj->pidPath : "", -1);
+    g_string_append_printf(s, "<domstatus version=\"%d\" state=\"%d\" reason=\"%d\" pid=\"%lld\" id=\"%d\" persistent=\"%s\">\n",
+                           QEMU_STATUS_VERSION, obj->state, obj->reason, (long long)obj->pid,
+                           obj->id, obj->def ? "yes" : "no");
+    g_string_append_printf(s, "<monitor path=\"%s\"/>\n<pidfile path=\"%s\"/>\n", monPath, pidPath);
+    g_string_append(s, domainXML);
+    g_string_append(s, "</domstatus>\n");
+    return utilWriteFileAtomic(path, s->str, s->len, 0600);
+}
+
+void
+qemuDomainStatusClear(qemuDomainStatus *st)
+{
+    g_free(st->monPath);
+    g_free(st->pidPath);
+    domainDefFree(st->live);
+    memset(st, 0, sizeof(*st));
+}
+
+/* An integer attribute of `node`, or -1 with an error naming the file. */
+static int
+statusIntAttr(xmlNode *node, const char *name, const char *path, long long *out)
+{
+    xmlChar *v = xmlGetProp(node, (const xmlChar *)name);
+    g_autofree char *s = g_strdup((const char *)v);
+    unsigned long long u;
+    bool neg;
+
+    xmlFree(v);
+    if (!s) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "status file '%s' lacks '%s'", path, name);
+        return -1;
+    }
+    neg = s[0] == '-';
+    if (utilParseULL(s + (neg ? 1 : 0), &u) < 0 || u > G_MAXINT32) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "status file '%s': %s '%s' is not a number", path, name, s);
+        return -1;
+    }
+    *out = neg ? -(long long)u : (long long)u;
+    return 0;
+}
+
+static char *
+statusPathAttr(xmlNode *root, const char *elem)
+{
+    xmlNode *c;
+
+    for (c = root->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, elem) == 0) {
+            xmlChar *v = xmlGetProp(c, (const xmlChar *)"path");
+            char *ret = v && *v ? g_strdup((const char *)v) : NULL;
+
+            xmlFree(v);
+            return ret;
+        }
+    }
+    return NULL;
+}
+
+int
+qemuDomainLoadStatus(const char *path, qemuDomainStatus *st)
+{
+    g_autofree char *data = NULL;
+    xmlDocPtr doc = NULL;
+    xmlNode *root, *c;
+    long long v;
+    int ret = -1;
+
+    memset(st, 0, sizeof(*st));
+    if (utilReadFile(path, 8 * 1024 * 1024, &data) < 0)
+        return -1;
+    doc = xmlReadMemory(data, (int)strlen(data), path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc || !(root = xmlDocGetRootElement(doc)) ||
+        strcmp((const char *)root->name, "domstatus") != 0) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "status file '%s' is not a <domstatus> document", path);
+        goto cleanup;
+    }
+    if (statusIntAttr(root, "version", path, &v) < 0)
+        goto cleanup;
+    if (v != QEMU_STATUS_VERSION) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "status file '%s' has format version %lld; this iovirt reads version %d",
+                    path, v, QEMU_STATUS_VERSION);
+        goto cleanup;
+    }
+    st->version = (int)v;
+    if (statusIntAttr(root, "state", path, &v) < 0)
+        goto cleanup;
+    st->state = (int)v;
+    if (statusIntAttr(root, "reason", path, &v) < 0)
+        goto cleanup;
+    st->reason = (int)v;
+    if (statusIntAttr(root, "pid", path, &v) < 0)
+        goto cleanup;
+    st->pid = (pid_t)v;
+    if (statusIntAttr(root, "id", path, &v) < 0)
+        goto cleanup;
+    st->id = (int)v;
+    {
+        xmlChar *p = xmlGetProp(root, (const xmlChar *)"persistent");
+
+        st->persistent = p && strcmp((const char *)p, "yes") == 0;
+        xmlFree(p);
+    }
+    st->monPath = statusPathAttr(root, "monitor");
+    st->pidPath = statusPathAttr(root, "pidfile");
+    for (c = root->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "domain") == 0)
+            break;
+    }
+    if (!c || !st->monPath || !st->pidPath) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "status file '%s' lacks the domain, monitor or pidfile", path);
+        goto cleanup;
+    }
+    {
+        xmlBufferPtr buf = xmlBufferCreate();
+
+        xmlNodeDump(buf, doc, c, 0, 0);
+        st->live = domainDefParseString((const char *)xmlBufferContent(buf), 0, NULL);
+        xmlBufferFree(buf);
+    }
+    if (!st->live)
+        goto cleanup;
+    ret = 0;
+
+ cleanup:
+    if (ret < 0)
+        qemuDomainStatusClear(st);
+    xmlFreeDoc(doc);
+    return ret;
+}
+
+pid_t
+qemuPidfileHolder(const char *pidPath)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int fd = open(pidPath, O_RDONLY | O_CLOEXEC);
+    pid_t holder = 0;
+
+    if (fd < 0)
+        return 0;
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+        holder = fl.l_pid;
+    close(fd);
+    return holder;
+}

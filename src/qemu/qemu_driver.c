@@ -1,0 +1,1205 @@
+/*
+ * qemu_driver.c: the domains of a daemon and the operations on them
+ *
+ * Locking order: the driver's lock protects its tables and is never held
+ * while taking a domain's lock; a domain's lock may be held while taking
+ * the driver's (to remove the domain).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qemu_command.h"
+#include "qemu_driver.h"
+#include "qemu_process.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/log.h"
+
+#define IOV_FROM_THIS IOV_FROM_QEMU
+
+#define DEFAULT_JOB_TIMEOUT_MS 30000
+#define EOF_JOB_TIMEOUT_MS (10 * 60 * 1000)
+
+struct _qemuDriver {
+    char *configDir;
+    char *stateDir;
+    char *logDir;
+    char *binary;
+    int jobTimeoutMs;
+    qemuMonitorCallbacks callbacks;
+    qemuProcessConfig pcfg;
+
+    GMutex lock;
+    GHashTable *byName; /* name -> qemuDomainObj (a reference) */
+    GHashTable *byUUID; /* uuid string -> qemuDomainObj (a reference) */
+    int nextId;
+    GThreadPool *eventPool; /* ends of monitors: cleanup with the job */
+};
+
+void
+qemuDomainIdentClear(qemuDomainIdent *ident)
+{
+    if (!ident)
+        return;
+    g_free(ident->name);
+    memset(ident, 0, sizeof(*ident));
+}
+
+static void
+identFromObj(const qemuDomainObj *obj, qemuDomainIdent *out)
+{
+    if (!out)
+        return;
+    out->name = g_strdup(obj->name);
+    memcpy(out->uuid, obj->uuid, 16);
+    out->id = obj->live ? obj->id : -1;
+}
+
+static char *
+uuidString(const unsigned char *uuid)
+{
+    char *s = g_malloc(37);
+
+    domainUUIDFormat(uuid, s);
+    return s;
+}
+
+static char *
+configPath(qemuDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strdup_printf("%s.xml", name);
+
+    return g_build_filename(drv->configDir, file, NULL);
+}
+
+/* ---- the tables ---- */
+
+/* Add `obj` to the tables (driver lock held). */
+static void
+tablesAdd(qemuDriver *drv, qemuDomainObj *obj)
+{
+    g_hash_table_insert(drv->byName, g_strdup(obj->name), qemuDomainObjRef(obj));
+    g_hash_table_insert(drv->byUUID, uuidString(obj->uuid), qemuDomainObjRef(obj));
+}
+
+/* Drop `obj` from the tables; with obj's lock held. */
+static void
+removeObj(qemuDriver *drv, qemuDomainObj *obj)
+{
+    g_autofree char *uuid = uuidString(obj->uuid);
+
+    if (obj->removed)
+        return;
+    obj->removed = true;
+    g_mutex_lock(&drv->lock);
+    g_hash_table_remove(drv->byName, obj->name);
+    g_hash_table_remove(drv->byUUID, uuid);
+    g_mutex_unlock(&drv->lock);
+}
+
+/* The domain with `uuid`, referenced and locked; NULL with an error. */
+static qemuDomainObj *
+objFromUUID(qemuDriver *drv, const unsigned char *uuid)
+{
+    g_autofree char *key = uuidString(uuid);
+    qemuDomainObj *obj;
+
+    g_mutex_lock(&drv->lock);
+    obj = g_hash_table_lookup(drv->byUUID, key);
+    if (obj)
+        qemuDomainObjRef(obj);
+    g_mutex_unlock(&drv->lock);
+    if (!obj) {
+        reportError(IOV_ERR_NO_DOMAIN, "no domain with matching uuid '%s'", key);
+        return NULL;
+    }
+    g_mutex_lock(&obj->lock);
+    if (obj->removed) {
+        g_mutex_unlock(&obj->lock);
+        qemuDomainObjUnref(obj);
+        reportError(IOV_ERR_NO_DOMAIN, "no domain with matching uuid '%s'", key);
+        return NULL;
+    }
+    return obj;
+}
+
+static void
+objEnd(qemuDomainObj *obj)
+{
+    g_mutex_unlock(&obj->lock);
+    qemuDomainObjUnref(obj);
+}
+
+/* ---- monitor events ---- */
+
+static void
+onMonitorEvent(qemuMonitor *mon G_GNUC_UNUSED, const char *name, json_object *data,
+               void *opaque)
+{
+    qemuProcessMonitorCtx *ctx = opaque;
+    qemuDomainObj *obj = ctx->obj;
+    json_object *v;
+
+    g_mutex_lock(&obj->lock);
+    if (ctx->generation != obj->monGeneration || !obj->live) {
+        g_mutex_unlock(&obj->lock);
+        return;
+    }
+    if (strcmp(name, "SHUTDOWN") == 0) {
+        const char *reason = data && json_object_object_get_ex(data, "reason", &v)
+                                 ? json_object_get_string(v) : "?";
+
+        obj->sawShutdown = true;
+        qemuDomainLogNote(obj, "QEMU is shutting down (%s)", reason);
+    } else if (strcmp(name, "STOP") == 0) {
+        if (obj->state == IOV_DOMAIN_RUNNING)
+            qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_UNKNOWN);
+    } else if (strcmp(name, "RESUME") == 0) {
+        if (obj->state == IOV_DOMAIN_PAUSED && obj->reason != IOV_DOMAIN_PAUSED_STARTING_UP)
+            qemuDomainSetState(obj, IOV_DOMAIN_RUNNING, IOV_DOMAIN_RUNNING_UNPAUSED);
+    } else if (strcmp(name, "RESET") == 0) {
+        qemuDomainLogNote(obj, "guest reset: QEMU and the disks' limits stay");
+    } else if (strcmp(name, "BLOCK_IO_ERROR") == 0) {
+        const char *action = data && json_object_object_get_ex(data, "action", &v)
+                                 ? json_object_get_string(v) : "";
+
+        qemuDomainLogNote(obj, "I/O error on %s", json_object_to_json_string(data));
+        if (strcmp(action, "stop") == 0)
+            qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_IOERROR);
+    }
+    g_mutex_unlock(&obj->lock);
+}
+
+typedef struct {
+    qemuDomainObj *obj; /* a reference */
+    unsigned int generation;
+} eofTask;
+
+static void
+onMonitorEOF(qemuMonitor *mon G_GNUC_UNUSED, bool error, void *opaque)
+{
+    qemuProcessMonitorCtx *ctx = opaque;
+    eofTask *t = g_new0(eofTask, 1);
+
+    if (error)
+        logWarn("domain '%s': QEMU sent an unreadable monitor message; disconnecting",
+                ctx->obj->name);
+    t->obj = qemuDomainObjRef(ctx->obj);
+    t->generation = ctx->generation;
+    g_thread_pool_push(ctx->obj->driver->eventPool, t, NULL);
+}
+
+/* The monitor of a domain ended: QEMU exited (or crashed). */
+static void
+handleEOF(gpointer data, gpointer user)
+{
+    eofTask *t = data;
+    qemuDriver *drv = user;
+    qemuDomainObj *obj = t->obj;
+
+    g_mutex_lock(&obj->lock);
+    if (qemuDomainBeginJob(obj, EOF_JOB_TIMEOUT_MS) < 0) {
+        logError("%s", iovGetLastErrorMessage());
+        goto cleanup;
+    }
+    if (obj->live && obj->monGeneration == t->generation) {
+        int reason = obj->sawShutdown ? IOV_DOMAIN_SHUTOFF_SHUTDOWN : IOV_DOMAIN_SHUTOFF_CRASHED;
+
+        logInfo("domain '%s': QEMU ended (%s)", obj->name,
+                reason == IOV_DOMAIN_SHUTOFF_SHUTDOWN ? "shut down" : "crashed");
+        qemuProcessStop(&drv->pcfg, obj, reason);
+        if (!obj->def)
+            removeObj(drv, obj);
+    }
+    qemuDomainEndJob(obj);
+ cleanup:
+    g_mutex_unlock(&obj->lock);
+    qemuDomainObjUnref(obj);
+    g_free(t);
+}
+
+/* ---- creating the driver ---- */
+
+static qemuDomainObj *
+newObj(qemuDriver *drv, const char *name, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = qemuDomainObjNew(name, uuid);
+    g_autofree char *file = g_strdup_printf("%s.log", name);
+
+    obj->logPath = g_build_filename(drv->logDir, file, NULL);
+    obj->driver = drv;
+    return obj;
+}
+
+static void
+loadDefinitions(qemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->configDir, 0, NULL);
+    const char *entry;
+
+    if (!dir)
+        return;
+    while ((entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *xml = NULL;
+        g_autofree char *expected = NULL;
+        g_autoptr(domainDef) def = NULL;
+        qemuDomainObj *obj;
+
+        if (!g_str_has_suffix(entry, ".xml"))
+            continue;
+        path = g_build_filename(drv->configDir, entry, NULL);
+        if (utilReadFile(path, 8 * 1024 * 1024, &xml) < 0 ||
+            !(def = domainDefParseString(xml, 0, NULL))) {
+            logError("ignoring the definition '%s': %s", path, iovGetLastErrorMessage());
+            continue;
+        }
+        expected = g_strdup_printf("%s.xml", def->name);
+        if (strcmp(expected, entry) != 0) {
+            logError("ignoring the definition '%s': it defines domain '%s'", path, def->name);
+            continue;
+        }
+        obj = newObj(drv, def->name, def->uuid);
+        obj->def = g_steal_pointer(&def);
+        tablesAdd(drv, obj);
+        qemuDomainObjUnref(obj);
+    }
+}
+
+/* Adopt the guests that kept running, from their status files. */
+static void
+reconnectAll(qemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->stateDir, 0, NULL);
+    const char *entry;
+
+    if (!dir)
+        return;
+    while ((entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *key = NULL;
+        qemuDomainStatus st = {0};
+        qemuDomainObj *obj;
+
+        if (!g_str_has_suffix(entry, ".xml"))
+            continue;
+        path = g_build_filename(drv->stateDir, entry, NULL);
+        if (qemuDomainLoadStatus(path, &st) < 0) {
+            logError("ignoring the status file '%s': %s", path, iovGetLastErrorMessage());
+            continue;
+        }
+        key = uuidString(st.live->uuid);
+        g_mutex_lock(&drv->lock);
+        obj = g_hash_table_lookup(drv->byUUID, key);
+        if (obj) {
+            qemuDomainObjRef(obj);
+        } else {
+            /* a transient domain, or one undefined while it ran */
+            obj = newObj(drv, st.live->name, st.live->uuid);
+            tablesAdd(drv, obj);
+        }
+        if (st.id >= drv->nextId)
+            drv->nextId = st.id + 1;
+        g_mutex_unlock(&drv->lock);
+
+        g_mutex_lock(&obj->lock);
+        if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) == 0) {
+            if (qemuProcessReconnect(&drv->pcfg, obj, &st) == 0 && !obj->def)
+                removeObj(drv, obj);
+            qemuDomainEndJob(obj);
+        }
+        g_mutex_unlock(&obj->lock);
+        qemuDomainObjUnref(obj);
+        qemuDomainStatusClear(&st);
+    }
+}
+
+qemuDriver *
+qemuDriverNew(const qemuDriverConfig *cfg)
+{
+    qemuDriver *drv = g_new0(qemuDriver, 1);
+    g_autoptr(GError) gerr = NULL;
+
+    drv->configDir = g_strdup(cfg->configDir);
+    drv->stateDir = g_strdup(cfg->stateDir);
+    drv->logDir = g_strdup(cfg->logDir);
+    drv->binary = g_strdup(cfg->qemuBinary ? cfg->qemuBinary : "qemu-system-x86_64");
+    drv->jobTimeoutMs = cfg->jobTimeoutMs > 0 ? cfg->jobTimeoutMs : DEFAULT_JOB_TIMEOUT_MS;
+    drv->callbacks.event = onMonitorEvent;
+    drv->callbacks.eof = onMonitorEOF;
+    drv->pcfg.stateDir = drv->stateDir;
+    drv->pcfg.logDir = drv->logDir;
+    drv->pcfg.binary = drv->binary;
+    drv->pcfg.monitorTimeoutMs = cfg->monitorTimeoutMs > 0 ? cfg->monitorTimeoutMs
+                                                           : QEMU_MONITOR_DEFAULT_TIMEOUT_MS;
+    drv->pcfg.callbacks = &drv->callbacks;
+    g_mutex_init(&drv->lock);
+    drv->byName = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify)qemuDomainObjUnref);
+    drv->byUUID = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify)qemuDomainObjUnref);
+    drv->nextId = 1;
+    drv->eventPool = g_thread_pool_new(handleEOF, drv, 4, FALSE, &gerr);
+    if (!drv->eventPool) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot create threads: %s", gerr->message);
+        qemuDriverFree(drv);
+        return NULL;
+    }
+    if (utilMakeDir(drv->configDir, 0700) < 0 || utilMakeDir(drv->stateDir, 0700) < 0 ||
+        utilMakeDir(drv->logDir, 0700) < 0) {
+        qemuDriverFree(drv);
+        return NULL;
+    }
+    loadDefinitions(drv);
+    reconnectAll(drv);
+    return drv;
+}
+
+void
+qemuDriverFree(qemuDriver *drv)
+{
+    g_autoptr(GPtrArray) objs = g_ptr_array_new_with_free_func((GDestroyNotify)qemuDomainObjUnref);
+    GHashTableIter it;
+    gpointer value;
+    guint i;
+
+    if (!drv)
+        return;
+    if (drv->byName) {
+        g_mutex_lock(&drv->lock);
+        g_hash_table_iter_init(&it, drv->byName);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+            g_ptr_array_add(objs, qemuDomainObjRef(value));
+        g_mutex_unlock(&drv->lock);
+    }
+    /* disconnect every monitor; the guests keep running */
+    for (i = 0; i < objs->len; i++) {
+        qemuDomainObj *obj = objs->pdata[i];
+
+        g_mutex_lock(&obj->lock);
+        if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) == 0) {
+            obj->monGeneration++;
+            qemuProcessCloseMonitor(obj);
+            qemuDomainEndJob(obj);
+        }
+        g_mutex_unlock(&obj->lock);
+    }
+    if (drv->eventPool)
+        g_thread_pool_free(drv->eventPool, FALSE, TRUE);
+    if (drv->byName)
+        g_hash_table_destroy(drv->byName);
+    if (drv->byUUID)
+        g_hash_table_destroy(drv->byUUID);
+    g_mutex_clear(&drv->lock);
+    g_free(drv->configDir);
+    g_free(drv->stateDir);
+    g_free(drv->logDir);
+    g_free(drv->binary);
+    g_free(drv);
+}
+
+unsigned int
+qemuDriverActiveCount(qemuDriver *drv)
+{
+    g_autofree qemuDomainIdent *list = NULL;
+    size_t n = 0, i;
+
+    if (qemuDriverListAll(drv, IOV_CONNECT_LIST_DOMAINS_ACTIVE, &list, &n) < 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        qemuDomainIdentClear(&list[i]);
+    return (unsigned int)n;
+}
+
+/* ---- lookups ---- */
+
+int
+qemuDriverLookupByName(qemuDriver *drv, const char *name, qemuDomainIdent *out)
+{
+    qemuDomainObj *obj;
+
+    g_mutex_lock(&drv->lock);
+    obj = name ? g_hash_table_lookup(drv->byName, name) : NULL;
+    if (obj)
+        qemuDomainObjRef(obj);
+    g_mutex_unlock(&drv->lock);
+    if (!obj) {
+        reportError(IOV_ERR_NO_DOMAIN, "no domain with matching name '%s'", name ? name : "");
+        return -1;
+    }
+    g_mutex_lock(&obj->lock);
+    identFromObj(obj, out);
+    objEnd(obj);
+    return 0;
+}
+
+int
+qemuDriverLookupByUUID(qemuDriver *drv, const unsigned char *uuid, qemuDomainIdent *out)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+
+    if (!obj)
+        return -1;
+    identFromObj(obj, out);
+    objEnd(obj);
+    return 0;
+}
+
+static gint
+compareIdents(gconstpointer a, gconstpointer b)
+{
+    return strcmp(((const qemuDomainIdent *)a)->name, ((const qemuDomainIdent *)b)->name);
+}
+
+static bool
+matchesFilter(const qemuDomainObj *obj, unsigned int flags)
+{
+    bool active = obj->live != NULL;
+    unsigned int states = flags & (IOV_CONNECT_LIST_DOMAINS_RUNNING | IOV_CONNECT_LIST_DOMAINS_PAUSED |
+                                   IOV_CONNECT_LIST_DOMAINS_SHUTOFF | IOV_CONNECT_LIST_DOMAINS_OTHER);
+
+    if ((flags & (IOV_CONNECT_LIST_DOMAINS_ACTIVE | IOV_CONNECT_LIST_DOMAINS_INACTIVE)) &&
+        !((flags & IOV_CONNECT_LIST_DOMAINS_ACTIVE && active) ||
+          (flags & IOV_CONNECT_LIST_DOMAINS_INACTIVE && !active)))
+        return false;
+    if ((flags & (IOV_CONNECT_LIST_DOMAINS_PERSISTENT | IOV_CONNECT_LIST_DOMAINS_TRANSIENT)) &&
+        !((flags & IOV_CONNECT_LIST_DOMAINS_PERSISTENT && obj->def) ||
+          (flags & IOV_CONNECT_LIST_DOMAINS_TRANSIENT && !obj->def)))
+        return false;
+    if (states) {
+        unsigned int mine = obj->state == IOV_DOMAIN_RUNNING ? IOV_CONNECT_LIST_DOMAINS_RUNNING
+                            : obj->state == IOV_DOMAIN_PAUSED ? IOV_CONNECT_LIST_DOMAINS_PAUSED
+                            : obj->state == IOV_DOMAIN_SHUTOFF ? IOV_CONNECT_LIST_DOMAINS_SHUTOFF
+                                                               : IOV_CONNECT_LIST_DOMAINS_OTHER;
+
+        if (!(states & mine))
+            return false;
+    }
+    return true;
+}
+
+int
+qemuDriverListAll(qemuDriver *drv, unsigned int flags, qemuDomainIdent **list, size_t *n)
+{
+    g_autoptr(GPtrArray) objs = g_ptr_array_new_with_free_func((GDestroyNotify)qemuDomainObjUnref);
+    g_autoptr(GArray) out = g_array_new(FALSE, TRUE, sizeof(qemuDomainIdent));
+    GHashTableIter it;
+    gpointer value;
+    guint i;
+
+    g_mutex_lock(&drv->lock);
+    g_hash_table_iter_init(&it, drv->byName);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        g_ptr_array_add(objs, qemuDomainObjRef(value));
+    g_mutex_unlock(&drv->lock);
+
+    for (i = 0; i < objs->len; i++) {
+        qemuDomainObj *obj = objs->pdata[i];
+        qemuDomainIdent ident = {0};
+
+        g_mutex_lock(&obj->lock);
+        if (!obj->removed && matchesFilter(obj, flags)) {
+            identFromObj(obj, &ident);
+            g_array_append_val(out, ident);
+        }
+        g_mutex_unlock(&obj->lock);
+    }
+    g_array_sort(out, compareIdents);
+    *n = out->len;
+    *list = (qemuDomainIdent *)(void *)g_array_free(g_steal_pointer(&out), FALSE);
+    return 0;
+}
+
+int
+qemuDriverLookupByID(qemuDriver *drv, int id, qemuDomainIdent *out)
+{
+    g_autofree qemuDomainIdent *list = NULL;
+    size_t n = 0, i;
+    int ret = -1;
+
+    qemuDriverListAll(drv, IOV_CONNECT_LIST_DOMAINS_ACTIVE, &list, &n);
+    for (i = 0; i < n; i++) {
+        if (ret < 0 && list[i].id == id && id >= 0) {
+            *out = list[i];
+            memset(&list[i], 0, sizeof(list[i]));
+            ret = 0;
+        }
+        qemuDomainIdentClear(&list[i]);
+    }
+    if (ret < 0)
+        reportError(IOV_ERR_NO_DOMAIN, "no domain with matching id %d", id);
+    return ret;
+}
+
+/* ---- definitions ---- */
+
+static int
+writeConfig(qemuDriver *drv, const domainDef *def)
+{
+    g_autofree char *path = configPath(drv, def->name);
+    g_autofree char *xml = domainDefFormat(def, 0);
+
+    if (!xml)
+        return -1;
+    return utilWriteFileAtomic(path, xml, strlen(xml), 0600);
+}
+
+int
+qemuDriverDefineXML(qemuDriver *drv, const char *xml, qemuDomainIdent *out)
+{
+    g_autoptr(domainDef) def = domainDefParseString(xml, 0, NULL);
+    g_autofree char *key = NULL;
+    qemuDomainObj *byName, *byUUID, *obj;
+
+    if (!def)
+        return -1;
+    g_mutex_lock(&drv->lock);
+    byName = g_hash_table_lookup(drv->byName, def->name);
+    if (byName && def->uuidGenerated)
+        memcpy(def->uuid, byName->uuid, 16);
+    key = uuidString(def->uuid);
+    byUUID = g_hash_table_lookup(drv->byUUID, key);
+    if (byUUID && byUUID != byName) {
+        reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", byUUID->name, key);
+        g_mutex_unlock(&drv->lock);
+        return -1;
+    }
+    if (byName && byUUID != byName) {
+        g_autofree char *other = uuidString(byName->uuid);
+
+        reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", def->name, other);
+        g_mutex_unlock(&drv->lock);
+        return -1;
+    }
+    if (!byName) {
+        if (writeConfig(drv, def) < 0) {
+            g_mutex_unlock(&drv->lock);
+            return -1;
+        }
+        obj = newObj(drv, def->name, def->uuid);
+        obj->def = g_steal_pointer(&def);
+        tablesAdd(drv, obj);
+        g_mutex_unlock(&drv->lock);
+        g_mutex_lock(&obj->lock);
+        qemuDomainLogNote(obj, "domain '%s' defined", obj->name);
+        identFromObj(obj, out);
+        objEnd(obj);
+        return 0;
+    }
+    obj = qemuDomainObjRef(byName);
+    g_mutex_unlock(&drv->lock);
+
+    g_mutex_lock(&obj->lock);
+    if (obj->removed) {
+        reportError(IOV_ERR_OPERATION_FAILED, "domain '%s' was removed while being defined", obj->name);
+        objEnd(obj);
+        return -1;
+    }
+    if (writeConfig(drv, def) < 0) {
+        objEnd(obj);
+        return -1;
+    }
+    domainDefFree(obj->def);
+    obj->def = g_steal_pointer(&def);
+    qemuDomainLogNote(obj, "domain '%s' redefined%s", obj->name,
+                      obj->live ? " (the running guest keeps its live state)" : "");
+    identFromObj(obj, out);
+    objEnd(obj);
+    return 0;
+}
+
+int
+qemuDriverUndefine(qemuDriver *drv, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    g_autofree char *path = NULL;
+    int ret = -1;
+
+    if (!obj)
+        return -1;
+    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
+        goto cleanup;
+    if (!obj->def) {
+        reportError(IOV_ERR_OPERATION_INVALID, "cannot undefine transient domain '%s'", obj->name);
+        goto endjob;
+    }
+    path = configPath(drv, obj->name);
+    if (unlink(path) < 0 && errno != ENOENT) {
+        reportSystemError(errno, "cannot remove the definition '%s'", path);
+        goto endjob;
+    }
+    g_clear_pointer(&obj->def, domainDefFree);
+    qemuDomainLogNote(obj, "domain '%s' undefined%s", obj->name,
+                      obj->live ? " (it runs on as a transient domain)" : "");
+    if (!obj->live)
+        removeObj(drv, obj);
+    else {
+        g_autofree char *status = qemuProcessStatusPath(&drv->pcfg, obj);
+
+        qemuDomainSaveStatus(obj, status);
+    }
+    ret = 0;
+ endjob:
+    qemuDomainEndJob(obj);
+ cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+char *
+qemuDriverGetXMLDesc(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                     bool libvirtIotune)
+{
+    qemuDomainObj *obj;
+    const domainDef *def;
+    char *xml;
+
+    if (flags & ~(unsigned int)(IOV_DOMAIN_XML_SECURE | IOV_DOMAIN_XML_INACTIVE)) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        return NULL;
+    }
+    if (!(obj = objFromUUID(drv, uuid)))
+        return NULL;
+    def = (flags & IOV_DOMAIN_XML_INACTIVE) && obj->def ? obj->def
+          : obj->live ? obj->live : obj->def;
+    xml = domainDefFormat(def, libvirtIotune ? DOMAIN_FORMAT_LIBVIRT_IOTUNE : 0);
+    objEnd(obj);
+    return xml;
+}
+
+/* ---- lifecycle ---- */
+
+static int
+checkActive(qemuDomainObj *obj)
+{
+    if (!obj->live) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is not running", obj->name);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+saveStatus(qemuDriver *drv, qemuDomainObj *obj)
+{
+    g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
+
+    if (obj->live && qemuDomainSaveStatus(obj, path) < 0)
+        logWarn("domain '%s': cannot save its status: %s", obj->name, iovGetLastErrorMessage());
+}
+
+int
+qemuDriverCreate(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                 qemuDomainIdent *out)
+{
+    qemuDomainObj *obj;
+    int ret = -1, id;
+
+    if (flags & ~(unsigned int)IOV_DOMAIN_START_PAUSED) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        return -1;
+    }
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
+        goto cleanup;
+    g_mutex_lock(&drv->lock);
+    id = drv->nextId++;
+    g_mutex_unlock(&drv->lock);
+    if (qemuProcessStart(&drv->pcfg, obj, flags, id) < 0)
+        goto endjob;
+    identFromObj(obj, out);
+    ret = 0;
+ endjob:
+    qemuDomainEndJob(obj);
+ cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+int
+qemuDriverDestroy(qemuDriver *drv, const unsigned char *uuid, unsigned int flags)
+{
+    qemuDomainObj *obj;
+    int ret = -1;
+
+    if (flags != 0) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        return -1;
+    }
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
+        goto cleanup;
+    if (checkActive(obj) < 0)
+        goto endjob;
+    qemuProcessStop(&drv->pcfg, obj, IOV_DOMAIN_SHUTOFF_DESTROYED);
+    if (!obj->def)
+        removeObj(drv, obj);
+    ret = 0;
+ endjob:
+    qemuDomainEndJob(obj);
+ cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+typedef int (*monitorOp)(qemuMonitor *mon);
+
+/* Run one monitor command as a change of a running domain, then set its
+ * state (when `state` >= 0). */
+static int
+simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int state,
+                 int reason)
+{
+    qemuDomainObj *obj;
+    int ret = -1;
+
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
+        goto cleanup;
+    if (checkActive(obj) < 0)
+        goto endjob;
+    {
+        qemuMonitor *mon = qemuDomainEnterMonitor(obj);
+        int rc;
+
+        if (!mon)
+            goto endjob;
+        rc = op(mon);
+        qemuDomainExitMonitor(obj);
+        if (rc < 0)
+            goto endjob;
+    }
+    if (state >= 0 && obj->live) {
+        qemuDomainSetState(obj, state, reason);
+        saveStatus(drv, obj);
+    }
+    ret = 0;
+ endjob:
+    qemuDomainEndJob(obj);
+ cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+int
+qemuDriverShutdown(qemuDriver *drv, const unsigned char *uuid, unsigned int flags)
+{
+    if (flags & ~1u) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s: only the ACPI power button is supported",
+                    flags, __func__);
+        return -1;
+    }
+    return simpleMonitorJob(drv, uuid, qemuMonitorSystemPowerdown, -1, 0);
+}
+
+int
+qemuDriverReboot(qemuDriver *drv, const unsigned char *uuid, unsigned int flags)
+{
+    if (flags != 0) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        return -1;
+    }
+    return simpleMonitorJob(drv, uuid, qemuMonitorSystemReset, -1, 0);
+}
+
+int
+qemuDriverSuspend(qemuDriver *drv, const unsigned char *uuid)
+{
+    return simpleMonitorJob(drv, uuid, qemuMonitorStop, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_USER);
+}
+
+int
+qemuDriverResume(qemuDriver *drv, const unsigned char *uuid)
+{
+    return simpleMonitorJob(drv, uuid, qemuMonitorCont, IOV_DOMAIN_RUNNING,
+                            IOV_DOMAIN_RUNNING_UNPAUSED);
+}
+
+/* ---- state ---- */
+
+int
+qemuDriverGetState(qemuDriver *drv, const unsigned char *uuid, int *state, int *reason)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+
+    if (!obj)
+        return -1;
+    *state = obj->state;
+    *reason = obj->reason;
+    objEnd(obj);
+    return 0;
+}
+
+/* CPU time of `pid` in nanoseconds, 0 when unknown. */
+static unsigned long long
+cpuTime(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *stat = NULL;
+    unsigned long long utime = 0, stime = 0;
+    const char *p;
+
+    if (pid <= 0 || !g_file_get_contents(path, &stat, NULL, NULL))
+        return 0;
+    p = strrchr(stat, ')');
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return 0;
+    return (utime + stime) * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+int
+qemuDriverGetInfo(qemuDriver *drv, const unsigned char *uuid, qemuDomainInfo *info)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    const domainDef *def;
+
+    if (!obj)
+        return -1;
+    def = obj->live ? obj->live : obj->def;
+    memset(info, 0, sizeof(*info));
+    info->state = obj->state;
+    info->reason = obj->reason;
+    info->maxMemKiB = def->memoryKiB;
+    info->memoryKiB = def->memoryKiB;
+    info->vcpus = def->vcpus;
+    info->cpuTimeNs = obj->live ? cpuTime(obj->pid) : 0;
+    objEnd(obj);
+    return 0;
+}
+
+int
+qemuDriverIsActive(qemuDriver *drv, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    int ret;
+
+    if (!obj)
+        return -1;
+    ret = obj->live != NULL;
+    objEnd(obj);
+    return ret;
+}
+
+int
+qemuDriverIsPersistent(qemuDriver *drv, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    int ret;
+
+    if (!obj)
+        return -1;
+    ret = obj->def != NULL;
+    objEnd(obj);
+    return ret;
+}
+
+/* ---- limits ---- */
+
+/*
+ * Turn CURRENT into LIVE or CONFIG and check that the domain has what the
+ * flags ask for.
+ */
+static int
+resolveImpact(qemuDomainObj *obj, unsigned int *flags, const char *func)
+{
+    if (*flags & ~(unsigned int)(IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_AFFECT_CONFIG)) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", *flags, func);
+        return -1;
+    }
+    if (*flags == IOV_DOMAIN_AFFECT_CURRENT)
+        *flags = obj->live ? IOV_DOMAIN_AFFECT_LIVE : IOV_DOMAIN_AFFECT_CONFIG;
+    if ((*flags & IOV_DOMAIN_AFFECT_LIVE) && !obj->live) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is not running", obj->name);
+        return -1;
+    }
+    if ((*flags & IOV_DOMAIN_AFFECT_CONFIG) && !obj->def) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is transient: it has no persistent definition", obj->name);
+        return -1;
+    }
+    return 0;
+}
+
+static domainDiskDef *
+findDisk(const domainDef *def, const char *disk, const char *domain, bool live)
+{
+    domainDiskDef *d = domainDiskFind(def, disk);
+
+    if (!d)
+        reportError(IOV_ERR_INVALID_ARG, "disk '%s' not found in the %s definition of domain '%s'",
+                    disk ? disk : "", live ? "live" : "persistent", domain);
+    return d;
+}
+
+/*
+ * The definition that results from applying `chg` to disk `disk` of `def`:
+ * merged, validated, with every member of its group given the same
+ * limits. *changed gets the targets whose limits differ from `def`.
+ */
+static domainDef *
+computeChange(const domainDef *def, const char *disk, const throttleChange *chg,
+              bool live, const char *domain, GPtrArray *changed)
+{
+    g_autoptr(domainDef) out = NULL;
+    const domainDiskDef *cur = findDisk(def, disk, domain, live);
+    const throttleDef *base;
+    throttleDef merged = {0};
+    domainDiskDef *target;
+    size_t i;
+
+    if (!cur)
+        return NULL;
+    base = &cur->throttle;
+    /* joining an existing group starts from that group's limits */
+    if (chg->named[THROTTLE_GROUP] && chg->def.group && *chg->def.group &&
+        g_strcmp0(chg->def.group, cur->throttle.group) != 0) {
+        for (i = 0; i < def->ndisks; i++) {
+            if (g_strcmp0(def->disks[i]->throttle.group, chg->def.group) == 0) {
+                base = &def->disks[i]->throttle;
+                break;
+            }
+        }
+    }
+    throttleMerge(base, chg, &merged);
+    if (throttleValidate(&merged, cur->target, IOV_ERR_INVALID_ARG) < 0) {
+        throttleDefClear(&merged);
+        return NULL;
+    }
+    if (!(out = domainDefCopy(def))) {
+        throttleDefClear(&merged);
+        return NULL;
+    }
+    target = domainDiskFind(out, cur->target);
+    throttleDefClear(&target->throttle);
+    target->throttle = merged;
+    for (i = 0; merged.group && i < out->ndisks; i++) {
+        domainDiskDef *m = out->disks[i];
+
+        if (m != target && g_strcmp0(m->throttle.group, merged.group) == 0) {
+            throttleDefClear(&m->throttle);
+            throttleDefCopy(&m->throttle, &merged);
+        }
+    }
+    if (domainDefValidate(out) < 0) {
+        g_autoptr(iovError) e = utilSaveError();
+
+        reportError(IOV_ERR_INVALID_ARG, "%s", e->str2 ? e->str2 : e->message);
+        return NULL;
+    }
+    for (i = 0; changed && i < out->ndisks; i++) {
+        if (!throttleDefEqual(&out->disks[i]->throttle, &def->disks[i]->throttle))
+            g_ptr_array_add(changed, g_strdup(out->disks[i]->target));
+    }
+    return g_steal_pointer(&out);
+}
+
+int
+qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                             const throttleChange *chg, unsigned int flags, char ***changed)
+{
+    g_autoptr(domainDef) newLive = NULL;
+    g_autoptr(domainDef) newConfig = NULL;
+    g_autoptr(GPtrArray) touched = g_ptr_array_new_with_free_func(g_free);
+    qemuDomainObj *obj;
+    int ret = -1;
+
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
+        goto cleanup;
+    if (resolveImpact(obj, &flags, __func__) < 0)
+        goto endjob;
+
+    /* everything is computed and validated before anything is applied */
+    if (flags & IOV_DOMAIN_AFFECT_LIVE) {
+        newLive = computeChange(obj->live, disk, chg, true, obj->name, touched);
+        if (!newLive)
+            goto endjob;
+    }
+    if (flags & IOV_DOMAIN_AFFECT_CONFIG) {
+        newConfig = computeChange(obj->def, disk, chg, false, obj->name,
+                                  newLive ? NULL : touched);
+        if (!newConfig)
+            goto endjob;
+    }
+
+    if (newLive) {
+        if (qemuProcessApplyThrottle(obj, obj->live, newLive) < 0)
+            goto endjob;
+        if (!obj->live) {
+            /* QEMU went away while we talked to it */
+            reportError(IOV_ERR_OPERATION_FAILED, "domain '%s' stopped during the change", obj->name);
+            goto endjob;
+        }
+    }
+    if (newConfig && writeConfig(drv, newConfig) < 0) {
+        if (newLive) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            if (qemuProcessApplyThrottle(obj, newLive, obj->live) < 0)
+                logError("domain '%s': cannot undo a live limit change: %s", obj->name,
+                         iovGetLastErrorMessage());
+            utilRestoreError(g_steal_pointer(&saved));
+        }
+        goto endjob;
+    }
+    if (newLive) {
+        domainDefFree(obj->live);
+        obj->live = g_steal_pointer(&newLive);
+        saveStatus(drv, obj);
+    }
+    if (newConfig) {
+        domainDefFree(obj->def);
+        obj->def = g_steal_pointer(&newConfig);
+    }
+    if (changed) {
+        g_ptr_array_add(touched, NULL);
+        *changed = (char **)g_ptr_array_free(g_steal_pointer(&touched), FALSE);
+    }
+    ret = 0;
+ endjob:
+    qemuDomainEndJob(obj);
+ cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+int
+qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                             unsigned int flags, throttleDef *out)
+{
+    qemuDomainObj *obj;
+    const domainDiskDef *d;
+    int ret = -1;
+
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && (flags & IOV_DOMAIN_AFFECT_CONFIG)) {
+        reportError(IOV_ERR_INVALID_ARG, "the limits in force (live) and the saved ones (config) are read separately: give one of them");
+        return -1;
+    }
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (resolveImpact(obj, &flags, __func__) < 0)
+        goto cleanup;
+    if (flags & IOV_DOMAIN_AFFECT_LIVE)
+        d = findDisk(obj->live, disk, obj->name, true);
+    else
+        d = findDisk(obj->def, disk, obj->name, false);
+    if (!d)
+        goto cleanup;
+    throttleDefCopy(out, &d->throttle);
+    ret = 0;
+ cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+int
+qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                     qemuBlockStats *out)
+{
+    g_autoptr(GPtrArray) stats = NULL;
+    qemuDomainObj *obj;
+    const domainDiskDef *d;
+    guint i;
+    int ret = -1;
+
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
+        goto cleanup;
+    if (checkActive(obj) < 0 || !(d = findDisk(obj->live, disk, obj->name, true)))
+        goto endjob;
+    {
+        qemuMonitor *mon = qemuDomainEnterMonitor(obj);
+        int rc;
+
+        if (!mon)
+            goto endjob;
+        rc = qemuMonitorQueryBlockStats(mon, &stats);
+        qemuDomainExitMonitor(obj);
+        if (rc < 0)
+            goto endjob;
+    }
+    if (!obj->live || !(d = domainDiskFind(obj->live, disk)))
+        goto endjob;
+    for (i = 0; i < stats->len; i++) {
+        qemuBlockStats *s = stats->pdata[i];
+
+        if (qemuDiskMatchesQdev(d, s->qdev)) {
+            *out = *s;
+            out->qdev = g_strdup(s->qdev);
+            ret = 0;
+            break;
+        }
+    }
+    if (ret < 0)
+        reportError(IOV_ERR_OPERATION_FAILED, "QEMU reports no statistics for disk '%s' of domain '%s'",
+                    d->target, obj->name);
+ endjob:
+    qemuDomainEndJob(obj);
+ cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+int
+qemuDriverQueryQEMULimits(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                          throttleDef *out)
+{
+    g_autofree char *group = NULL;
+    qemuDomainObj *obj;
+    const domainDiskDef *d;
+    int ret = -1;
+
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
+        goto cleanup;
+    if (checkActive(obj) < 0 || !(d = findDisk(obj->live, disk, obj->name, true)))
+        goto endjob;
+    group = qemuThrottleGroupId(d, &d->throttle);
+    {
+        qemuMonitor *mon = qemuDomainEnterMonitor(obj);
+
+        if (!mon)
+            goto endjob;
+        ret = qemuMonitorGetThrottleLimits(mon, group, out);
+        qemuDomainExitMonitor(obj);
+    }
+ endjob:
+    qemuDomainEndJob(obj);
+ cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+long long
+qemuDriverMonitorCommandCount(qemuDriver *drv, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    long long n = -1;
+
+    if (!obj)
+        return -1;
+    if (obj->mon)
+        n = (long long)qemuMonitorCommandCount(obj->mon);
+    objEnd(obj);
+    return n;
+}
+
+pid_t
+qemuDriverGetPid(qemuDriver *drv, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    pid_t pid = 0;
+
+    if (!obj)
+        return 0;
+    pid = obj->live ? obj->pid : 0;
+    objEnd(obj);
+    return pid;
+}

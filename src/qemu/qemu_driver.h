@@ -1,0 +1,155 @@
+/*
+ * qemu_driver.h: the operations the daemon calls on QEMU guests
+ *
+ * A driver owns the domains of one daemon: their persistent definitions
+ * (config dir), their running state (state dir: status files, monitor
+ * sockets, pidfiles) and their logs. Creating a driver loads the
+ * definitions and reconnects to every QEMU still running; freeing it
+ * leaves the guests running.
+ *
+ * Domains are named by uuid in every call. Calls on different domains
+ * never wait on each other; changes to one domain are serialised by a
+ * per-domain job, and reads (limits, state, XML) never wait for a change
+ * in progress: they answer from the live definition, which is
+ * authoritative while the monitor is connected.
+ *
+ * All functions are thread safe. Errors follow util/error.h.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <glib.h>
+
+#include "conf/domain_conf.h"
+#include "qemu_monitor.h"
+
+typedef struct _qemuDriver qemuDriver;
+
+typedef struct {
+    char *configDir;   /* persistent definitions, NAME.xml */
+    char *stateDir;    /* status files, monitor sockets, pidfiles */
+    char *logDir;      /* per-guest logs */
+    char *qemuBinary;  /* NULL: qemu-system-x86_64 from PATH */
+    int monitorTimeoutMs; /* 0: QEMU_MONITOR_DEFAULT_TIMEOUT_MS */
+    int jobTimeoutMs;     /* wait for another change of a domain; 0: 30 s */
+} qemuDriverConfig;
+
+/* A domain's identity, as the API hands it out. */
+typedef struct {
+    char *name;
+    unsigned char uuid[16];
+    int id; /* -1 when not running */
+} qemuDomainIdent;
+
+void qemuDomainIdentClear(qemuDomainIdent *ident);
+
+typedef struct {
+    int state;  /* iovDomainState */
+    int reason;
+    unsigned long long maxMemKiB;
+    unsigned long long memoryKiB;
+    unsigned int vcpus;
+    unsigned long long cpuTimeNs;
+} qemuDomainInfo;
+
+/* qemuDriverNew: create the directories, load the definitions, reconnect
+ * to running guests (refreshing their limits from QEMU, sending none). */
+qemuDriver *qemuDriverNew(const qemuDriverConfig *cfg);
+
+/* qemuDriverFree: disconnect from every guest, leaving them running.
+ * NULL is fine. */
+void qemuDriverFree(qemuDriver *drv);
+
+/* qemuDriverActiveCount: running guests now. */
+unsigned int qemuDriverActiveCount(qemuDriver *drv);
+
+/* ---- lookups ---- */
+
+int qemuDriverLookupByName(qemuDriver *drv, const char *name, qemuDomainIdent *out);
+int qemuDriverLookupByUUID(qemuDriver *drv, const unsigned char *uuid, qemuDomainIdent *out);
+int qemuDriverLookupByID(qemuDriver *drv, int id, qemuDomainIdent *out);
+
+/* qemuDriverListAll: the domains matching iovConnectListAllDomainsFlags
+ * `flags`, sorted by name; *list is a new array of *n idents. */
+int qemuDriverListAll(qemuDriver *drv, unsigned int flags, qemuDomainIdent **list,
+                      size_t *n);
+
+/* ---- definitions ---- */
+
+/* qemuDriverDefineXML: define a new domain, or replace the persistent
+ * definition of the domain of that name (a running guest keeps its live
+ * state until it restarts). A document without a uuid keeps the existing
+ * one. */
+int qemuDriverDefineXML(qemuDriver *drv, const char *xml, qemuDomainIdent *out);
+
+/* qemuDriverUndefine: forget the persistent definition; a running guest
+ * goes on running as a transient domain. */
+int qemuDriverUndefine(qemuDriver *drv, const unsigned char *uuid);
+
+/* qemuDriverGetXMLDesc: the live definition of a running domain, or the
+ * persistent one (always with IOV_DOMAIN_XML_INACTIVE). With
+ * `libvirtIotune`, limits are written as <iotune>. New string. */
+char *qemuDriverGetXMLDesc(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                           bool libvirtIotune);
+
+/* ---- lifecycle ---- */
+
+/* qemuDriverCreate: start the guest, its limits in force before its first
+ * instruction; IOV_DOMAIN_START_PAUSED leaves it paused. *out (may be
+ * NULL) receives the identity with the new id. */
+int qemuDriverCreate(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                     qemuDomainIdent *out);
+int qemuDriverDestroy(qemuDriver *drv, const unsigned char *uuid, unsigned int flags);
+/* qemuDriverShutdown: ask the guest to power off (ACPI power button) and
+ * return; the domain becomes shut off when it does. */
+int qemuDriverShutdown(qemuDriver *drv, const unsigned char *uuid, unsigned int flags);
+/* qemuDriverReboot: reset the guest; QEMU and the limits stay. */
+int qemuDriverReboot(qemuDriver *drv, const unsigned char *uuid, unsigned int flags);
+int qemuDriverSuspend(qemuDriver *drv, const unsigned char *uuid);
+int qemuDriverResume(qemuDriver *drv, const unsigned char *uuid);
+
+/* ---- state ---- */
+
+int qemuDriverGetState(qemuDriver *drv, const unsigned char *uuid, int *state, int *reason);
+int qemuDriverGetInfo(qemuDriver *drv, const unsigned char *uuid, qemuDomainInfo *info);
+int qemuDriverIsActive(qemuDriver *drv, const unsigned char *uuid);
+int qemuDriverIsPersistent(qemuDriver *drv, const unsigned char *uuid);
+
+/* ---- limits ---- */
+
+/*
+ * qemuDriverSetBlockIoThrottle: apply `chg` to disk `disk` (target or
+ * source path) with IOV_DOMAIN_AFFECT_* `flags`, as DESIGN.md states:
+ * the family merge, validation of the merged result before anything is
+ * applied, nothing sent to QEMU when the limits in force do not change,
+ * groups changed as a whole. With LIVE|CONFIG both change or neither.
+ * *changed (may be NULL) receives the targets whose limits changed, in
+ * disk order (NULL-terminated, new; the disk itself and its group
+ * members).
+ */
+int qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                                 const throttleChange *chg, unsigned int flags,
+                                 char ***changed);
+
+/* qemuDriverGetBlockIoThrottle: the limits of `disk` in force (LIVE, or
+ * CURRENT on a running guest) or in the persistent definition. LIVE and
+ * CONFIG together are refused. */
+int qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                                 unsigned int flags, throttleDef *out);
+
+/* qemuDriverBlockStats: the counters of `disk` of a running guest. */
+int qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                         qemuBlockStats *out);
+
+/* qemuDriverQueryQEMULimits: the limits QEMU itself holds for `disk`'s
+ * throttle group (qom-get), to check them against the live definition. */
+int qemuDriverQueryQEMULimits(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                              throttleDef *out);
+
+/* qemuDriverMonitorCommandCount: commands sent on the domain's monitor
+ * since it was (re)connected; -1 when not connected. For tests. */
+long long qemuDriverMonitorCommandCount(qemuDriver *drv, const unsigned char *uuid);
+
+/* qemuDriverGetPid: QEMU's pid, or 0 when not running. For tests. */
+pid_t qemuDriverGetPid(qemuDriver *drv, const unsigned char *uuid);

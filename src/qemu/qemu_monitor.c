@@ -1,0 +1,1321 @@
+/*
+ * qemu_monitor.c: a client of one QEMU's QMP monitor
+ *
+ * How the pieces fit:
+ *
+ *   caller thread                         I/O thread (shared by all monitors)
+ *   -------------                         ----------------------------
+ *   qemuMonitorOpen: connect, greeting,
+ *   capabilities (synchronous, bounded)
+ *   then attach the socket  ────────────▶ fd source: recv, split lines,
+ *                                         parse each with json-c
+ *   qemuMonitorCommand: take cmdLock,      reply with the awaited id:
+ *   set waitId, send, wait on cond  ◀──── store it, signal cond
+ *                                         event: call cb.event
+ *                                         EOF / reset / garbage: mark
+ *                                         closed, signal, call cb.eof once
+ *   qemuMonitorClose: run the detach ───▶ destroy the fd source (no
+ *   inside the I/O thread and wait        callback can run after this)
+ *
+ * The monitor is reference counted: the caller's reference (dropped by
+ * qemuMonitorClose), one held by the fd source while attached, and one
+ * held by each command in progress. The fd is closed with the last
+ * reference, so no thread ever uses a recycled descriptor.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "qemu_monitor.h"
+#include "util/error.h"
+
+#define IOV_FROM_THIS IOV_FROM_QEMU
+
+/* A line from QEMU longer than this is a protocol error. */
+#define QEMU_MONITOR_MAX_LINE (16 * 1024 * 1024)
+
+/* Pause between two connection attempts while the socket is not there. */
+#define QEMU_MONITOR_CONNECT_RETRY_US (20 * 1000)
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
+
+struct _qemuMonitor {
+    gint refs;                  /* atomic */
+    char *path;                 /* owned; the socket path, for messages */
+    int fd;                     /* owned; closed with the last reference */
+    qemuMonitorCallbacks cb;    /* copy; members may be NULL */
+    void *opaque;               /* the caller's, passed to the callbacks */
+    unsigned long long version; /* from the greeting; immutable */
+
+    GMainContext *ctx; /* reference to the I/O thread's context */
+
+    /* Used by the I/O thread only. */
+    GSource *watch; /* owned reference; NULL once detached */
+    GString *rbuf;  /* bytes received, not yet split in lines */
+    size_t rscan;   /* rbuf before this offset has no '\n' */
+
+    GMutex cmdLock; /* held by a command for its whole run */
+
+    GMutex lock; /* protects everything below */
+    GCond cond;  /* signalled on a reply, EOF or close */
+    int timeoutMs;
+    unsigned long long nextId;
+    unsigned long long count; /* commands sent after negotiation */
+    bool closed;              /* the connection ended (EOF or error) */
+    bool closeError;          /* it ended on a protocol or read error */
+    bool closing;             /* qemuMonitorClose was called */
+    bool broken;              /* a command timed out */
+    bool eofDone;             /* the eof callback ran */
+    char *waitId;             /* owned; id of the awaited reply or NULL */
+    bool replied;             /* the awaited reply arrived */
+    json_object *replyRet;    /* owned; its "return" member */
+    char *replyErrClass;      /* owned; its error class */
+    char *replyErrDesc;       /* owned; its error text */
+};
+
+/* ---- the shared I/O thread ---- */
+
+/*
+ * The I/O thread runs while at least one monitor is open: the first open
+ * starts it, the last close stops and joins it. Each open monitor counts
+ * as one user and holds a reference to the thread's context.
+ */
+typedef struct {
+    GMainContext *ctx; /* owned */
+    gint stop;         /* atomic; set to end the thread */
+} ioThreadState;
+
+static GMutex ioLock;
+static unsigned int ioUsers;   /* open monitors; under ioLock */
+static ioThreadState *ioState; /* the running thread's; under ioLock */
+static GThread *ioThread;      /* under ioLock */
+
+/* The I/O thread: owns the context and iterates it until told to stop. */
+static gpointer
+ioThreadMain(gpointer opaque)
+{
+    ioThreadState *state = opaque;
+
+    g_main_context_acquire(state->ctx);
+    while (!g_atomic_int_get(&state->stop))
+        g_main_context_iteration(state->ctx, TRUE);
+    g_main_context_release(state->ctx);
+    return NULL;
+}
+
+/* Count one more user of the I/O thread, starting it if needed; returns
+ * a new reference to its context. */
+static GMainContext *
+ioThreadAcquire(void)
+{
+    GMainContext *ctx;
+
+    g_mutex_lock(&ioLock);
+    if (!ioState) {
+        ioState = g_new0(ioThreadState, 1);
+        ioState->ctx = g_main_context_new();
+        ioThread = g_thread_new("iov-qemu-monitor", ioThreadMain, ioState);
+    }
+    ioUsers++;
+    ctx = g_main_context_ref(ioState->ctx);
+    g_mutex_unlock(&ioLock);
+    return ctx;
+}
+
+/* Drop a user of the I/O thread and its reference `ctx`; the last user
+ * stops and joins the thread (unless called from the I/O thread itself,
+ * which then keeps running for the next user). */
+static void
+ioThreadRelease(GMainContext *ctx)
+{
+    ioThreadState *state = NULL;
+    GThread *thread = NULL;
+
+    g_mutex_lock(&ioLock);
+    if (--ioUsers == 0 && !g_main_context_is_owner(ioState->ctx)) {
+        state = g_steal_pointer(&ioState);
+        thread = g_steal_pointer(&ioThread);
+    }
+    g_mutex_unlock(&ioLock);
+    g_main_context_unref(ctx);
+    if (!state)
+        return;
+    g_atomic_int_set(&state->stop, 1);
+    g_main_context_wakeup(state->ctx);
+    g_thread_join(thread);
+    g_main_context_unref(state->ctx);
+    g_free(state);
+}
+
+/* ---- reference counting ---- */
+
+/* Take a reference on `mon`; returns it. */
+static qemuMonitor *
+monitorRef(qemuMonitor *mon)
+{
+    g_atomic_int_inc(&mon->refs);
+    return mon;
+}
+
+/* Drop a reference; the last one closes the socket and frees. */
+static void
+monitorUnref(gpointer opaque)
+{
+    qemuMonitor *mon = opaque;
+
+    if (!mon || !g_atomic_int_dec_and_test(&mon->refs))
+        return;
+    if (mon->fd >= 0)
+        close(mon->fd);
+    g_free(mon->path);
+    if (mon->rbuf)
+        g_string_free(mon->rbuf, TRUE);
+    g_free(mon->waitId);
+    if (mon->replyRet)
+        json_object_put(mon->replyRet);
+    g_free(mon->replyErrClass);
+    g_free(mon->replyErrDesc);
+    g_mutex_clear(&mon->cmdLock);
+    g_mutex_clear(&mon->lock);
+    g_cond_clear(&mon->cond);
+    g_free(mon);
+}
+
+/* ---- parsing ---- */
+
+/* The string member `key` of `obj` (borrowed), or NULL. */
+static const char *
+jsonGetString(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+
+    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* Read `v` as a non-negative integer into *out; -1 when it is not one. */
+static int
+jsonGetUnsigned(json_object *v, unsigned long long *out)
+{
+    if (!json_object_is_type(v, json_type_int))
+        return -1;
+    if (json_object_get_int64(v) < 0)
+        return -1;
+    *out = json_object_get_uint64(v);
+    return 0;
+}
+
+/* The JSON text of `v` for an error message (borrowed from v). */
+static const char *
+jsonText(json_object *v)
+{
+    return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
+/* qemuMonitorParseMessage: classify one line from QEMU (see the header);
+ * every failure reports an error and leaves all outputs NULL. */
+int
+qemuMonitorParseMessage(const char *line, size_t len, char *kind, char **id, json_object **ret,
+                        char **errClass, char **errDesc, char **event, json_object **data)
+{
+    g_autoptr(json_object) obj = NULL;
+    json_tokener *tok = NULL;
+    enum json_tokener_error jerr;
+    size_t end;
+    json_object *v = NULL;
+    json_object *retObj = NULL;
+    json_object *errObj = NULL;
+    bool hasRet, hasErr;
+
+    if (kind)
+        *kind = 0;
+    if (id)
+        *id = NULL;
+    if (ret)
+        *ret = NULL;
+    if (errClass)
+        *errClass = NULL;
+    if (errDesc)
+        *errDesc = NULL;
+    if (event)
+        *event = NULL;
+    if (data)
+        *data = NULL;
+
+    while (len > 0 && g_ascii_isspace(line[len - 1]))
+        len--;
+    if (len == 0) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "QEMU monitor sent an empty message");
+        return -1;
+    }
+    if (len > QEMU_MONITOR_MAX_LINE) {
+        reportError(IOV_ERR_INTERNAL_ERROR,
+                    "QEMU monitor sent a message of %zu bytes, more than the limit of %d", len,
+                    QEMU_MONITOR_MAX_LINE);
+        return -1;
+    }
+    if (memchr(line, '\0', len)) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "QEMU monitor sent a message containing a NUL byte");
+        return -1;
+    }
+
+    tok = json_tokener_new();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    obj = json_tokener_parse_ex(tok, line, (int)len);
+    jerr = json_tokener_get_error(tok);
+    end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (!obj || jerr != json_tokener_success) {
+        reportError(
+            IOV_ERR_INTERNAL_ERROR, "QEMU monitor sent invalid JSON: %s",
+            json_tokener_error_desc(jerr == json_tokener_success ? json_tokener_continue : jerr));
+        return -1;
+    }
+    if (end != len) {
+        reportError(IOV_ERR_INTERNAL_ERROR,
+                    "QEMU monitor sent invalid JSON: %zu bytes after the end of the message",
+                    len - end);
+        return -1;
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        reportError(IOV_ERR_INTERNAL_ERROR,
+                    "QEMU monitor sent a message that is not a JSON object: %.200s", jsonText(obj));
+        return -1;
+    }
+
+    if (json_object_object_get_ex(obj, "QMP", &v) && json_object_is_type(v, json_type_object)) {
+        if (kind)
+            *kind = 'g';
+        return 0;
+    }
+
+    if (json_object_object_get_ex(obj, "event", &v)) {
+        if (!json_object_is_type(v, json_type_string)) {
+            reportError(IOV_ERR_INTERNAL_ERROR,
+                        "QEMU monitor sent an event whose name is not a string: %.200s",
+                        jsonText(v));
+            return -1;
+        }
+        if (kind)
+            *kind = 'e';
+        if (event)
+            *event = g_strdup(json_object_get_string(v));
+        if (data && json_object_object_get_ex(obj, "data", &v) && v)
+            *data = json_object_get(v);
+        return 0;
+    }
+
+    hasRet = json_object_object_get_ex(obj, "return", &retObj);
+    hasErr = json_object_object_get_ex(obj, "error", &errObj);
+    if (hasRet && hasErr) {
+        reportError(IOV_ERR_INTERNAL_ERROR,
+                    "QEMU monitor sent a reply with both 'return' and 'error'");
+        return -1;
+    }
+    if (!hasRet && !hasErr) {
+        reportError(IOV_ERR_INTERNAL_ERROR,
+                    "QEMU monitor sent a message that is no greeting, reply or event: %.200s",
+                    jsonText(obj));
+        return -1;
+    }
+    if (hasErr) {
+        if (!json_object_is_type(errObj, json_type_object)) {
+            reportError(IOV_ERR_INTERNAL_ERROR,
+                        "QEMU monitor sent an error reply whose 'error' is not an object: %.200s",
+                        errObj ? jsonText(errObj) : "null");
+            return -1;
+        }
+        if (errClass)
+            *errClass = g_strdup(jsonGetString(errObj, "class"));
+        /* An error always has a text, QEMU's "desc" or the whole error. */
+        if (errDesc && !(*errDesc = g_strdup(jsonGetString(errObj, "desc"))))
+            *errDesc = g_strdup(jsonText(errObj));
+    } else if (ret && retObj) {
+        *ret = json_object_get(retObj);
+    }
+    if (kind)
+        *kind = 'r';
+    if (id)
+        *id = g_strdup(jsonGetString(obj, "id"));
+    return 0;
+}
+
+/* qemuMonitorParseLimits: the table's keys of a "limits" object into *t,
+ * normalized; *t is untouched on failure. */
+int
+qemuMonitorParseLimits(json_object *limits, throttleDef *t)
+{
+    throttleDef res = {0};
+    int i;
+
+    if (!json_object_is_type(limits, json_type_object)) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "QEMU throttle limits are not a JSON object: %.200s",
+                    limits ? jsonText(limits) : "null");
+        return -1;
+    }
+    for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
+        const char *key = throttleField(i)->qemu_key;
+        json_object *v = NULL;
+
+        if (!json_object_object_get_ex(limits, key, &v))
+            continue;
+        if (jsonGetUnsigned(v, &res.v[i]) < 0) {
+            reportError(IOV_ERR_INTERNAL_ERROR,
+                        "QEMU throttle limit '%s' is not a non-negative integer: %.200s", key,
+                        v ? jsonText(v) : "null");
+            return -1;
+        }
+    }
+    throttleDefNormalize(&res);
+    memcpy(t->v, res.v, sizeof(t->v));
+    t->group = NULL;
+    return 0;
+}
+
+/* qemuMonitorBuildLimits: a "limits" object with every key of the table,
+ * lengths of 0 sent as QEMU's default of 1. */
+json_object *
+qemuMonitorBuildLimits(const throttleDef *t)
+{
+    json_object *limits = json_object_new_object();
+    int i;
+
+    for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
+        const iovThrottleField *f = throttleField(i);
+        unsigned long long v = t->v[i];
+
+        if (f->family == IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH ||
+            f->family == IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH)
+            v = throttleEffectiveLength(t, i);
+        json_object_object_add(limits, f->qemu_key, json_object_new_uint64(v));
+    }
+    return limits;
+}
+
+/* qemuBlockStatsFree: free one entry; NULL is fine. */
+void
+qemuBlockStatsFree(qemuBlockStats *s)
+{
+    if (!s)
+        return;
+    g_free(s->qdev);
+    g_free(s);
+}
+
+/* The counters of qemuBlockStats, by their key in a "stats" object. */
+static const struct {
+    const char *key;
+    size_t offset;
+} blockStatsKeys[] = {
+    {"rd_bytes", G_STRUCT_OFFSET(qemuBlockStats, rdBytes)},
+    {"wr_bytes", G_STRUCT_OFFSET(qemuBlockStats, wrBytes)},
+    {"rd_operations", G_STRUCT_OFFSET(qemuBlockStats, rdOps)},
+    {"wr_operations", G_STRUCT_OFFSET(qemuBlockStats, wrOps)},
+    {"flush_operations", G_STRUCT_OFFSET(qemuBlockStats, flushOps)},
+    {"rd_total_time_ns", G_STRUCT_OFFSET(qemuBlockStats, rdTimeNs)},
+    {"wr_total_time_ns", G_STRUCT_OFFSET(qemuBlockStats, wrTimeNs)},
+    {"flush_total_time_ns", G_STRUCT_OFFSET(qemuBlockStats, flushTimeNs)},
+    {"failed_rd_operations", G_STRUCT_OFFSET(qemuBlockStats, failedRdOps)},
+    {"failed_wr_operations", G_STRUCT_OFFSET(qemuBlockStats, failedWrOps)},
+    {"failed_flush_operations", G_STRUCT_OFFSET(qemuBlockStats, failedFlushOps)},
+};
+
+/* One entry of a query-blockstats reply into a new *out; *out stays NULL
+ * for an entry with no "qdev" (not a guest device). */
+static int
+parseBlockStatsEntry(json_object *entry, size_t idx, qemuBlockStats **out)
+{
+    g_autoptr(qemuBlockStats) s = NULL;
+    json_object *stats = NULL;
+    const char *qdev;
+    size_t i;
+
+    *out = NULL;
+    if (!json_object_is_type(entry, json_type_object)) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "query-blockstats entry %zu is not a JSON object", idx);
+        return -1;
+    }
+    if (!(qdev = jsonGetString(entry, "qdev")))
+        return 0;
+    if (!json_object_object_get_ex(entry, "stats", &stats) ||
+        !json_object_is_type(stats, json_type_object)) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "query-blockstats entry '%s' has no 'stats' object",
+                    qdev);
+        return -1;
+    }
+    s = g_new0(qemuBlockStats, 1);
+    s->qdev = g_strdup(qdev);
+    for (i = 0; i < G_N_ELEMENTS(blockStatsKeys); i++) {
+        json_object *v = NULL;
+        unsigned long long *field = G_STRUCT_MEMBER_P(s, blockStatsKeys[i].offset);
+
+        if (!json_object_object_get_ex(stats, blockStatsKeys[i].key, &v))
+            continue;
+        if (jsonGetUnsigned(v, field) < 0) {
+            reportError(IOV_ERR_INTERNAL_ERROR,
+                        "query-blockstats entry '%s': '%s' is not a non-negative integer: %.200s",
+                        qdev, blockStatsKeys[i].key, v ? jsonText(v) : "null");
+            return -1;
+        }
+    }
+    *out = g_steal_pointer(&s);
+    return 0;
+}
+
+/* qemuMonitorParseBlockStats: the entries of a query-blockstats reply
+ * that name a guest device, in QEMU's order. */
+int
+qemuMonitorParseBlockStats(json_object *reply, GPtrArray **stats)
+{
+    g_autoptr(GPtrArray) res = NULL;
+    size_t n, i;
+
+    if (!json_object_is_type(reply, json_type_array)) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "query-blockstats reply is not a JSON array: %.200s",
+                    reply ? jsonText(reply) : "null");
+        return -1;
+    }
+    res = g_ptr_array_new_with_free_func((GDestroyNotify)qemuBlockStatsFree);
+    n = json_object_array_length(reply);
+    for (i = 0; i < n; i++) {
+        qemuBlockStats *s = NULL;
+
+        if (parseBlockStatsEntry(json_object_array_get_idx(reply, i), i, &s) < 0)
+            return -1;
+        if (s)
+            g_ptr_array_add(res, s);
+    }
+    *stats = g_steal_pointer(&res);
+    return 0;
+}
+
+/* ---- the I/O thread's side of a monitor ---- */
+
+/* The connection ended: wake a waiting command and, unless the monitor
+ * is being closed, tell the owner once. Runs in the I/O thread. */
+static void
+monitorEnded(qemuMonitor *mon, bool error)
+{
+    bool notify;
+
+    g_mutex_lock(&mon->lock);
+    if (!mon->closed) {
+        mon->closed = true;
+        mon->closeError = error;
+    }
+    notify = !mon->closing && !mon->eofDone;
+    mon->eofDone = true;
+    g_cond_broadcast(&mon->cond);
+    g_mutex_unlock(&mon->lock);
+
+    g_debug("QEMU monitor at '%s' ended (error=%d)", mon->path, error);
+    if (notify && mon->cb.eof)
+        mon->cb.eof(mon, error, mon->opaque);
+}
+
+/* Handle one line from QEMU; false on a protocol error. Runs in the I/O
+ * thread. */
+static bool
+monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
+{
+    g_autofree char *id = NULL;
+    g_autofree char *errClass = NULL;
+    g_autofree char *errDesc = NULL;
+    g_autofree char *event = NULL;
+    g_autoptr(json_object) ret = NULL;
+    g_autoptr(json_object) data = NULL;
+    char kind = 0;
+    bool closing;
+
+    while (len > 0 && g_ascii_isspace(line[len - 1]))
+        len--;
+    if (len == 0)
+        return true;
+    if (qemuMonitorParseMessage(line, len, &kind, &id, &ret, &errClass, &errDesc, &event, &data) <
+        0) {
+        g_debug("QEMU monitor at '%s': %s", mon->path, utilGetError()->message);
+        utilResetError();
+        return false;
+    }
+
+    switch (kind) {
+    case 'e':
+        g_mutex_lock(&mon->lock);
+        closing = mon->closing;
+        g_mutex_unlock(&mon->lock);
+        if (!closing && mon->cb.event)
+            mon->cb.event(mon, event, data, mon->opaque);
+        break;
+    case 'r':
+        g_mutex_lock(&mon->lock);
+        if (mon->waitId && id && !mon->replied && strcmp(mon->waitId, id) == 0) {
+            mon->replied = true;
+            mon->replyRet = g_steal_pointer(&ret);
+            mon->replyErrClass = g_steal_pointer(&errClass);
+            mon->replyErrDesc = g_steal_pointer(&errDesc);
+            g_cond_broadcast(&mon->cond);
+        } else {
+            g_debug("QEMU monitor at '%s': ignoring a reply with id '%s'", mon->path,
+                    id ? id : "(none)");
+        }
+        g_mutex_unlock(&mon->lock);
+        break;
+    default:
+        g_debug("QEMU monitor at '%s': ignoring a greeting", mon->path);
+        break;
+    }
+    return true;
+}
+
+/* Split the received bytes into lines and handle the complete ones;
+ * false on a protocol error. Runs in the I/O thread. */
+static bool
+monitorHandleBuffer(qemuMonitor *mon)
+{
+    size_t start = 0;
+
+    for (;;) {
+        const char *nl;
+        size_t len;
+        bool closing;
+
+        g_mutex_lock(&mon->lock);
+        closing = mon->closing;
+        g_mutex_unlock(&mon->lock);
+        if (closing)
+            break;
+
+        nl = memchr(mon->rbuf->str + mon->rscan, '\n', mon->rbuf->len - mon->rscan);
+        if (!nl) {
+            mon->rscan = mon->rbuf->len;
+            break;
+        }
+        len = nl - (mon->rbuf->str + start);
+        if (len > QEMU_MONITOR_MAX_LINE) {
+            g_debug("QEMU monitor at '%s' sent a line of %zu bytes", mon->path, len);
+            return false;
+        }
+        if (!monitorHandleLine(mon, mon->rbuf->str + start, len))
+            return false;
+        start += len + 1;
+        mon->rscan = start;
+    }
+    g_string_erase(mon->rbuf, 0, start);
+    mon->rscan -= start;
+    if (mon->rbuf->len > QEMU_MONITOR_MAX_LINE) {
+        g_debug("QEMU monitor at '%s' sent more than %d bytes without a newline", mon->path,
+                QEMU_MONITOR_MAX_LINE);
+        return false;
+    }
+    return true;
+}
+
+/* The fd source's callback: read what QEMU sent. Runs in the I/O
+ * thread. */
+static gboolean
+monitorReadable(gint fd, GIOCondition cond G_GNUC_UNUSED, gpointer opaque)
+{
+    qemuMonitor *mon = opaque;
+    char buf[65536];
+    ssize_t n;
+    gboolean keep = G_SOURCE_CONTINUE;
+
+    monitorRef(mon);
+    n = recv(fd, buf, sizeof(buf), 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        goto cleanup;
+    if (n <= 0) {
+        /* QEMU may reset the connection instead of closing it (after quit). */
+        bool error = n < 0 && errno != ECONNRESET;
+
+        monitorEnded(mon, error);
+        keep = G_SOURCE_REMOVE;
+        goto cleanup;
+    }
+    g_string_append_len(mon->rbuf, buf, n);
+    if (!monitorHandleBuffer(mon)) {
+        monitorEnded(mon, true);
+        keep = G_SOURCE_REMOVE;
+    }
+
+cleanup:
+    monitorUnref(mon);
+    return keep;
+}
+
+/* Stop watching the socket. Runs in the I/O thread. */
+static void
+monitorDetach(qemuMonitor *mon)
+{
+    if (!mon->watch)
+        return;
+    g_source_destroy(mon->watch);
+    g_source_unref(mon->watch);
+    mon->watch = NULL;
+}
+
+typedef struct {
+    qemuMonitor *mon;
+    GMutex lock;
+    GCond cond;
+    bool done;
+} monitorDetachCall;
+
+/* Idle callback running monitorDetach in the I/O thread for a waiting
+ * qemuMonitorClose. */
+static gboolean
+monitorDetachIdle(gpointer opaque)
+{
+    monitorDetachCall *call = opaque;
+
+    monitorDetach(call->mon);
+    g_mutex_lock(&call->lock);
+    call->done = true;
+    g_cond_signal(&call->cond);
+    g_mutex_unlock(&call->lock);
+    return G_SOURCE_REMOVE;
+}
+
+/* Detach `mon` from the I/O thread and return once no callback of it can
+ * run any more. */
+static void
+monitorDetachSync(qemuMonitor *mon)
+{
+    GMainContext *ctx = mon->ctx;
+    monitorDetachCall call = {.mon = mon};
+    GSource *idle;
+
+    if (g_main_context_is_owner(ctx)) {
+        monitorDetach(mon);
+        return;
+    }
+    g_mutex_init(&call.lock);
+    g_cond_init(&call.cond);
+    idle = g_idle_source_new();
+    g_source_set_priority(idle, G_PRIORITY_HIGH);
+    g_source_set_callback(idle, monitorDetachIdle, &call, NULL);
+    g_source_attach(idle, ctx);
+    g_source_unref(idle);
+
+    g_mutex_lock(&call.lock);
+    while (!call.done)
+        g_cond_wait(&call.cond, &call.lock);
+    g_mutex_unlock(&call.lock);
+    g_mutex_clear(&call.lock);
+    g_cond_clear(&call.cond);
+}
+
+/* ---- the caller's side ---- */
+
+/* Milliseconds from now until `deadline` (monotonic µs), rounded up, at
+ * least 0. */
+static int
+msUntil(gint64 deadline)
+{
+    gint64 left = deadline - g_get_monotonic_time();
+
+    if (left <= 0)
+        return 0;
+    return (int)MIN((left + 999) / 1000, G_MAXINT);
+}
+
+/* Send all of `buf` on `fd` before `deadline`. Returns 0, -1 with errno
+ * set, or -2 when the deadline passed. */
+static int
+sendAll(int fd, const char *buf, size_t len, gint64 deadline)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+        if (n >= 0) {
+            buf += n;
+            len -= n;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int ms = msUntil(deadline);
+
+            if (ms == 0)
+                return -2;
+            if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
+                return -1;
+            continue;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Read one line from `fd` before `deadline`, consuming exactly that line
+ * (bytes after it stay in the socket for the I/O thread). *line gets the
+ * line without its end. Returns 0, -1 with an error, or -2 (no error set)
+ * when the deadline passed.
+ */
+static int
+handshakeReadLine(int fd, const char *path, gint64 deadline, char **line)
+{
+    g_autoptr(GString) acc = g_string_new(NULL);
+    char buf[65536];
+
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int ms = msUntil(deadline);
+        ssize_t n;
+        const char *nl;
+        size_t take;
+        int rc;
+
+        if (ms == 0)
+            return -2;
+        rc = poll(&pfd, 1, ms);
+        if (rc < 0 && errno != EINTR) {
+            reportSystemError(errno, "cannot wait for QEMU monitor at '%s'", path);
+            return -1;
+        }
+        if (rc <= 0)
+            continue;
+        n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+            continue;
+        if (n < 0 && errno != ECONNRESET) {
+            reportSystemError(errno, "cannot read from QEMU monitor at '%s'", path);
+            return -1;
+        }
+        if (n <= 0) {
+            reportError(IOV_ERR_OPERATION_FAILED,
+                        "QEMU monitor at '%s' closed the connection during the handshake", path);
+            return -1;
+        }
+        nl = memchr(buf, '\n', n);
+        take = nl ? (size_t)(nl - buf) + 1 : (size_t)n;
+        n = recv(fd, buf, take, 0);
+        if (n < 0) {
+            reportSystemError(errno, "cannot read from QEMU monitor at '%s'", path);
+            return -1;
+        }
+        g_string_append_len(acc, buf, n);
+        if (acc->len > QEMU_MONITOR_MAX_LINE) {
+            reportError(IOV_ERR_INTERNAL_ERROR,
+                        "QEMU monitor at '%s' sent a line longer than %d bytes", path,
+                        QEMU_MONITOR_MAX_LINE);
+            return -1;
+        }
+        if (nl && (size_t)n == take) {
+            g_string_truncate(acc, acc->len - 1);
+            if (acc->len > 0 && acc->str[acc->len - 1] == '\r')
+                g_string_truncate(acc, acc->len - 1);
+            *line = g_string_free(g_steal_pointer(&acc), FALSE);
+            return 0;
+        }
+    }
+}
+
+/* Connect a non-blocking unix socket to `path`, retrying until
+ * `deadline` while the socket is missing, refuses or is busy. */
+static int
+monitorConnect(const char *path, gint64 deadline, int timeoutMs)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int lastErrno = 0;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        reportError(IOV_ERR_INVALID_ARG, "QEMU monitor socket path '%s' is longer than %zu bytes",
+                    path, sizeof(addr.sun_path) - 1);
+        return -1;
+    }
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+        if (fd < 0) {
+            reportSystemError(errno, "cannot create a socket for QEMU monitor at '%s'", path);
+            return -1;
+        }
+        if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+            return fd;
+        lastErrno = errno;
+        close(fd);
+        if (lastErrno != ENOENT && lastErrno != ECONNREFUSED && lastErrno != EAGAIN &&
+            lastErrno != EINTR) {
+            reportSystemError(lastErrno, "cannot connect to QEMU monitor at '%s'", path);
+            return -1;
+        }
+        if (g_get_monotonic_time() + QEMU_MONITOR_CONNECT_RETRY_US > deadline)
+            break;
+        g_usleep(QEMU_MONITOR_CONNECT_RETRY_US);
+    }
+    reportError(IOV_ERR_OPERATION_FAILED, "cannot connect to QEMU monitor at '%s' within %d ms: %s",
+                path, timeoutMs, g_strerror(lastErrno));
+    return -1;
+}
+
+/* Read the greeting and negotiate capabilities on `fd` before
+ * `deadline`; *version gets QEMU's version. */
+static int
+monitorHandshake(int fd, const char *path, gint64 deadline, int timeoutMs,
+                 unsigned long long *version)
+{
+    g_autofree char *greeting = NULL;
+    g_autoptr(json_object) obj = NULL;
+    json_object *v = NULL;
+    static const char caps[] = "{\"execute\":\"qmp_capabilities\",\"id\":\"iov-caps\"}\n";
+    int rc;
+
+    rc = handshakeReadLine(fd, path, deadline, &greeting);
+    if (rc == -2) {
+        reportError(
+            IOV_ERR_OPERATION_TIMEOUT,
+            "QEMU monitor at '%s' sent no greeting within %d ms (is another client connected?)",
+            path, timeoutMs);
+        return -1;
+    }
+    if (rc < 0)
+        return -1;
+    obj = json_tokener_parse(greeting);
+    if (!obj || !json_object_object_get_ex(obj, "QMP", &v) ||
+        !json_object_is_type(v, json_type_object)) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "QEMU monitor at '%s' sent no QMP greeting but: %.200s",
+                    path, greeting);
+        return -1;
+    }
+    *version = 0;
+    if (json_object_object_get_ex(v, "version", &v) && json_object_object_get_ex(v, "qemu", &v)) {
+        json_object *major = NULL, *minor = NULL, *micro = NULL;
+
+        json_object_object_get_ex(v, "major", &major);
+        json_object_object_get_ex(v, "minor", &minor);
+        json_object_object_get_ex(v, "micro", &micro);
+        *version = json_object_get_uint64(major) * 1000000 + json_object_get_uint64(minor) * 1000 +
+                   json_object_get_uint64(micro);
+    }
+
+    rc = sendAll(fd, caps, strlen(caps), deadline);
+    if (rc == -2) {
+        reportError(IOV_ERR_OPERATION_TIMEOUT,
+                    "QEMU monitor at '%s' accepted no capabilities negotiation within %d ms", path,
+                    timeoutMs);
+        return -1;
+    }
+    if (rc < 0) {
+        reportSystemError(errno, "cannot write to QEMU monitor at '%s'", path);
+        return -1;
+    }
+
+    for (;;) {
+        g_autofree char *line = NULL;
+        g_autofree char *id = NULL;
+        g_autofree char *errDesc = NULL;
+        char kind = 0;
+
+        rc = handshakeReadLine(fd, path, deadline, &line);
+        if (rc == -2) {
+            reportError(
+                IOV_ERR_OPERATION_TIMEOUT,
+                "QEMU monitor at '%s' did not answer the capabilities negotiation within %d ms",
+                path, timeoutMs);
+            return -1;
+        }
+        if (rc < 0)
+            return -1;
+        if (qemuMonitorParseMessage(line, strlen(line), &kind, &id, NULL, NULL, &errDesc, NULL,
+                                    NULL) < 0)
+            return -1;
+        if (kind != 'r' || g_strcmp0(id, "iov-caps") != 0)
+            continue;
+        if (errDesc) {
+            reportError(IOV_ERR_INTERNAL_ERROR,
+                        "unable to execute QEMU command 'qmp_capabilities': %s", errDesc);
+            return -1;
+        }
+        return 0;
+    }
+}
+
+/* qemuMonitorOpen: connect, read the greeting and negotiate, all before
+ * one deadline, then hand the socket to the I/O thread. */
+qemuMonitor *
+qemuMonitorOpen(const char *path, int connectTimeoutMs, const qemuMonitorCallbacks *cb,
+                void *opaque)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)MAX(connectTimeoutMs, 0) * 1000;
+    unsigned long long version = 0;
+    qemuMonitor *mon;
+    int fd;
+
+    if ((fd = monitorConnect(path, deadline, connectTimeoutMs)) < 0)
+        return NULL;
+    if (monitorHandshake(fd, path, deadline, connectTimeoutMs, &version) < 0) {
+        close(fd);
+        return NULL;
+    }
+
+    mon = g_new0(qemuMonitor, 1);
+    mon->refs = 1;
+    mon->path = g_strdup(path);
+    mon->fd = fd;
+    if (cb)
+        mon->cb = *cb;
+    mon->opaque = opaque;
+    mon->version = version;
+    mon->rbuf = g_string_new(NULL);
+    mon->timeoutMs = QEMU_MONITOR_DEFAULT_TIMEOUT_MS;
+    mon->nextId = 1;
+    g_mutex_init(&mon->cmdLock);
+    g_mutex_init(&mon->lock);
+    g_cond_init(&mon->cond);
+
+    mon->watch = g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(mon->watch, G_SOURCE_FUNC(monitorReadable), monitorRef(mon),
+                          monitorUnref);
+    mon->ctx = ioThreadAcquire();
+    g_source_attach(mon->watch, mon->ctx);
+    return mon;
+}
+
+/* qemuMonitorClose: stop the I/O thread watching the socket (waiting
+ * until it has), fail a waiting command and drop the caller's reference. */
+void
+qemuMonitorClose(qemuMonitor *mon)
+{
+    if (!mon)
+        return;
+    g_mutex_lock(&mon->lock);
+    mon->closing = true;
+    g_cond_broadcast(&mon->cond);
+    g_mutex_unlock(&mon->lock);
+
+    monitorDetachSync(mon);
+    ioThreadRelease(g_steal_pointer(&mon->ctx));
+    /* Wakes a command blocked in send(); the fd itself is closed with the
+     * last reference. */
+    shutdown(mon->fd, SHUT_RDWR);
+    monitorUnref(mon);
+}
+
+/* qemuMonitorSetTimeout: the time later commands may take. */
+void
+qemuMonitorSetTimeout(qemuMonitor *mon, int timeoutMs)
+{
+    g_return_if_fail(timeoutMs > 0);
+    g_mutex_lock(&mon->lock);
+    mon->timeoutMs = timeoutMs;
+    g_mutex_unlock(&mon->lock);
+}
+
+/* qemuMonitorGetVersion: QEMU's version from the greeting. */
+unsigned long long
+qemuMonitorGetVersion(qemuMonitor *mon)
+{
+    return mon->version;
+}
+
+/* qemuMonitorCommandCount: commands sent since the negotiation. */
+unsigned long long
+qemuMonitorCommandCount(qemuMonitor *mon)
+{
+    unsigned long long n;
+
+    g_mutex_lock(&mon->lock);
+    n = mon->count;
+    g_mutex_unlock(&mon->lock);
+    return n;
+}
+
+/* The error for a command that cannot run or lost its connection; with
+ * mon->lock held. */
+static void
+reportConnectionGone(qemuMonitor *mon, const char *cmd, bool started)
+{
+    if (mon->closing)
+        reportError(IOV_ERR_OPERATION_FAILED, "QEMU monitor at '%s' was closed while running '%s'",
+                    mon->path, cmd);
+    else if (mon->closed && mon->closeError)
+        reportError(
+            IOV_ERR_OPERATION_FAILED,
+            "QEMU monitor at '%s' sent an unreadable message and was closed while running '%s'",
+            mon->path, cmd);
+    else if (mon->closed && started)
+        reportError(IOV_ERR_OPERATION_FAILED,
+                    "QEMU monitor closed while running '%s' (monitor at '%s')", cmd, mon->path);
+    else if (mon->closed)
+        reportError(IOV_ERR_OPERATION_FAILED, "QEMU monitor at '%s' is closed, cannot run '%s'",
+                    mon->path, cmd);
+    else
+        reportError(
+            IOV_ERR_OPERATION_FAILED,
+            "QEMU monitor at '%s' is unusable after an earlier command timed out, cannot run '%s'",
+            mon->path, cmd);
+}
+
+/*
+ * Run `cmd` as qemuMonitorCommand does; with `closeIsSuccess`, the
+ * connection ending before the reply counts as success (quit).
+ */
+static int
+monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object **ret,
+               bool closeIsSuccess)
+{
+    g_autoptr(json_object) msg = json_object_new_object();
+    g_autofree char *id = NULL;
+    g_autofree char *text = NULL;
+    g_autoptr(json_object) replyRet = NULL;
+    g_autofree char *errDesc = NULL;
+    g_autofree char *errClass = NULL;
+    gint64 deadline = 0;
+    int timeoutMs = 0;
+    int rc = -1;
+    int wrc;
+    int sendErrno;
+    bool replied = false;
+    bool gone = false;
+
+    if (ret)
+        *ret = NULL;
+    json_object_object_add(msg, "execute", json_object_new_string(cmd));
+    if (args)
+        json_object_object_add(msg, "arguments", args);
+
+    monitorRef(mon);
+    g_mutex_lock(&mon->cmdLock);
+    g_mutex_lock(&mon->lock);
+    if (mon->closing || mon->closed || mon->broken) {
+        if (closeIsSuccess && mon->closed && !mon->closeError && !mon->closing) {
+            rc = 0;
+        } else {
+            reportConnectionGone(mon, cmd, false);
+        }
+        g_mutex_unlock(&mon->lock);
+        goto cleanup;
+    }
+    id = g_strdup_printf("iov-%llu", mon->nextId++);
+    timeoutMs = mon->timeoutMs;
+    deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+    g_free(mon->waitId);
+    mon->waitId = g_strdup(id);
+    mon->replied = false;
+    mon->count++;
+    g_mutex_unlock(&mon->lock);
+
+    json_object_object_add(msg, "id", json_object_new_string(id));
+    text = g_strconcat(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN), "\n", NULL);
+    g_debug("QEMU monitor at '%s': sending '%s' as %s", mon->path, cmd, id);
+    wrc = sendAll(mon->fd, text, strlen(text), deadline);
+    sendErrno = errno;
+
+    g_mutex_lock(&mon->lock);
+    if (wrc == 0) {
+        while (!mon->replied && !mon->closed && !mon->closing) {
+            if (!g_cond_wait_until(&mon->cond, &mon->lock, deadline))
+                break;
+        }
+    }
+    replied = mon->replied;
+    gone = mon->closed || mon->closing;
+    if (replied) {
+        replyRet = g_steal_pointer(&mon->replyRet);
+        errClass = g_steal_pointer(&mon->replyErrClass);
+        errDesc = g_steal_pointer(&mon->replyErrDesc);
+    } else if (gone || wrc == -1) {
+        /* part of the command may have gone out: nothing more can follow */
+        mon->broken = mon->broken || wrc == -1;
+        if (closeIsSuccess && !mon->closing && !mon->closeError)
+            rc = 0;
+        else if (gone)
+            reportConnectionGone(mon, cmd, true);
+        else
+            reportError(IOV_ERR_OPERATION_FAILED,
+                        "QEMU monitor closed while running '%s' (monitor at '%s': %s)", cmd,
+                        mon->path, g_strerror(sendErrno));
+    } else {
+        mon->broken = true;
+        reportError(IOV_ERR_OPERATION_TIMEOUT,
+                    "QEMU monitor at '%s' did not answer '%s' within %d ms", mon->path, cmd,
+                    timeoutMs);
+    }
+    g_clear_pointer(&mon->waitId, g_free);
+    mon->replied = false;
+    g_mutex_unlock(&mon->lock);
+
+    if (!replied)
+        goto cleanup;
+    if (errDesc) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "unable to execute QEMU command '%s': %s", cmd,
+                    errDesc);
+        goto cleanup;
+    }
+    if (ret)
+        *ret = g_steal_pointer(&replyRet);
+    rc = 0;
+
+cleanup:
+    g_mutex_unlock(&mon->cmdLock);
+    monitorUnref(mon);
+    return rc;
+}
+
+/* qemuMonitorCommand: run one command and wait for its reply (see the
+ * header for the errors). */
+int
+qemuMonitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object **ret)
+{
+    if (!mon) {
+        if (args)
+            json_object_put(args);
+        reportError(IOV_ERR_INVALID_ARG, "no QEMU monitor to run '%s'", cmd);
+        return -1;
+    }
+    return monitorCommand(mon, cmd, args, ret, false);
+}
+
+/* ---- typed commands ---- */
+
+/* qemuMonitorCont: start or resume the vCPUs. */
+int
+qemuMonitorCont(qemuMonitor *mon)
+{
+    return qemuMonitorCommand(mon, "cont", NULL, NULL);
+}
+
+/* qemuMonitorStop: pause the vCPUs. */
+int
+qemuMonitorStop(qemuMonitor *mon)
+{
+    return qemuMonitorCommand(mon, "stop", NULL, NULL);
+}
+
+/* qemuMonitorSystemPowerdown: press the guest's power button. */
+int
+qemuMonitorSystemPowerdown(qemuMonitor *mon)
+{
+    return qemuMonitorCommand(mon, "system_powerdown", NULL, NULL);
+}
+
+/* qemuMonitorSystemReset: reset the guest. */
+int
+qemuMonitorSystemReset(qemuMonitor *mon)
+{
+    return qemuMonitorCommand(mon, "system_reset", NULL, NULL);
+}
+
+/* qemuMonitorQuit: make QEMU exit; QEMU closing the connection before
+ * its reply is success. */
+int
+qemuMonitorQuit(qemuMonitor *mon)
+{
+    if (!mon)
+        return qemuMonitorCommand(mon, "quit", NULL, NULL);
+    return monitorCommand(mon, "quit", NULL, NULL, true);
+}
+
+/* qemuMonitorQueryStatus: QEMU's run state. */
+int
+qemuMonitorQueryStatus(qemuMonitor *mon, char **status, bool *running)
+{
+    g_autoptr(json_object) ret = NULL;
+    json_object *runObj = NULL;
+    const char *st;
+
+    if (qemuMonitorCommand(mon, "query-status", NULL, &ret) < 0)
+        return -1;
+    if (!json_object_is_type(ret, json_type_object) || !(st = jsonGetString(ret, "status")) ||
+        !json_object_object_get_ex(ret, "running", &runObj) ||
+        !json_object_is_type(runObj, json_type_boolean)) {
+        reportError(IOV_ERR_INTERNAL_ERROR,
+                    "query-status reply lacks 'status' or 'running': %.200s",
+                    ret ? jsonText(ret) : "null");
+        return -1;
+    }
+    if (status)
+        *status = g_strdup(st);
+    if (running)
+        *running = json_object_get_boolean(runObj);
+    return 0;
+}
+
+/* qemuMonitorSetThrottleLimits: qom-set the 19 limits of a group. */
+int
+qemuMonitorSetThrottleLimits(qemuMonitor *mon, const char *groupId, const throttleDef *t)
+{
+    json_object *args = json_object_new_object();
+
+    json_object_object_add(args, "path", json_object_new_string(groupId));
+    json_object_object_add(args, "property", json_object_new_string("limits"));
+    json_object_object_add(args, "value", qemuMonitorBuildLimits(t));
+    return qemuMonitorCommand(mon, "qom-set", args, NULL);
+}
+
+/* qemuMonitorGetThrottleLimits: qom-get the limits of a group. */
+int
+qemuMonitorGetThrottleLimits(qemuMonitor *mon, const char *groupId, throttleDef *t)
+{
+    g_autoptr(json_object) ret = NULL;
+    json_object *args = json_object_new_object();
+
+    json_object_object_add(args, "path", json_object_new_string(groupId));
+    json_object_object_add(args, "property", json_object_new_string("limits"));
+    if (qemuMonitorCommand(mon, "qom-get", args, &ret) < 0)
+        return -1;
+    return qemuMonitorParseLimits(ret, t);
+}
+
+/* qemuMonitorQueryBlockStats: the counters of every guest disk. */
+int
+qemuMonitorQueryBlockStats(qemuMonitor *mon, GPtrArray **stats)
+{
+    g_autoptr(json_object) ret = NULL;
+
+    if (qemuMonitorCommand(mon, "query-blockstats", NULL, &ret) < 0)
+        return -1;
+    return qemuMonitorParseBlockStats(ret, stats);
+}
+
+/* qemuMonitorAddThrottleGroup: object-add a throttle-group with limits. */
+int
+qemuMonitorAddThrottleGroup(qemuMonitor *mon, const char *id, const throttleDef *t)
+{
+    json_object *args = json_object_new_object();
+
+    json_object_object_add(args, "qom-type", json_object_new_string("throttle-group"));
+    json_object_object_add(args, "id", json_object_new_string(id));
+    json_object_object_add(args, "limits", qemuMonitorBuildLimits(t));
+    return qemuMonitorCommand(mon, "object-add", args, NULL);
+}
+
+/* qemuMonitorObjectDel: object-del of an object. */
+int
+qemuMonitorObjectDel(qemuMonitor *mon, const char *id)
+{
+    json_object *args = json_object_new_object();
+
+    json_object_object_add(args, "id", json_object_new_string(id));
+    return qemuMonitorCommand(mon, "object-del", args, NULL);
+}
+
+/* qemuMonitorReopenThrottleNode: move a throttle node to another group. */
+int
+qemuMonitorReopenThrottleNode(qemuMonitor *mon, const char *node, const char *file,
+                              const char *groupId)
+{
+    json_object *args = json_object_new_object();
+    json_object *options = json_object_new_array();
+    json_object *opt = json_object_new_object();
+
+    json_object_object_add(opt, "driver", json_object_new_string("throttle"));
+    json_object_object_add(opt, "node-name", json_object_new_string(node));
+    json_object_object_add(opt, "file", json_object_new_string(file));
+    json_object_object_add(opt, "throttle-group", json_object_new_string(groupId));
+    json_object_array_add(options, opt);
+    json_object_object_add(args, "options", options);
+    return qemuMonitorCommand(mon, "blockdev-reopen", args, NULL);
+}

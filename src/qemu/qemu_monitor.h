@@ -1,0 +1,173 @@
+/*
+ * qemu_monitor.h: a client of one QEMU's QMP monitor
+ *
+ * A monitor is one connection to a QEMU's QMP unix socket. Its socket is
+ * watched by one shared I/O thread, which reads replies and events as they
+ * come: a reply wakes the thread waiting for it (matched by "id"), an event
+ * goes to the owner's callback. A command never waits longer than the
+ * monitor's timeout: a hung or dead QEMU gives an error, never a hang.
+ *
+ * JSON is parsed and built with json-c; one QMP message is one line.
+ *
+ * Thread safety: any thread may call any function; commands on one monitor
+ * are sent one at a time (a second caller waits for the first to finish).
+ * Callbacks run in the I/O thread, must not block, and must not call
+ * qemuMonitorClose on their own monitor.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "conf/throttle.h"
+
+typedef struct _qemuMonitor qemuMonitor;
+
+/* Default time a command may take before it fails, in milliseconds. */
+#define QEMU_MONITOR_DEFAULT_TIMEOUT_MS 30000
+
+typedef struct {
+    /* An event arrived: `name` as QEMU spells it ("SHUTDOWN", "STOP",
+     * "RESUME", "RESET", "POWERDOWN", "BLOCK_IO_ERROR", "DEVICE_DELETED",
+     * ...); `data` is its "data" member or NULL; both valid only during
+     * the call. */
+    void (*event)(qemuMonitor *mon, const char *name, json_object *data,
+                  void *opaque);
+    /* The connection ended: QEMU closed it (it exited or crashed) or sent
+     * something unreadable (`error` true). Called once, then no more
+     * callbacks. */
+    void (*eof)(qemuMonitor *mon, bool error, void *opaque);
+} qemuMonitorCallbacks;
+
+/*
+ * qemuMonitorOpen: connect to the QMP socket at `path`, retrying for up to
+ * `connectTimeoutMs` while it does not exist or refuses, read the
+ * greeting, and negotiate capabilities. `cb` (copied; may be NULL) and
+ * `opaque` receive the events. Returns NULL with an error naming the path.
+ * `connectTimeoutMs` bounds the whole open: connecting, the greeting and
+ * the negotiation. No greeting in that time (QEMU already has a client)
+ * is IOV_ERR_OPERATION_TIMEOUT.
+ */
+qemuMonitor *qemuMonitorOpen(const char *path, int connectTimeoutMs,
+                             const qemuMonitorCallbacks *cb, void *opaque);
+
+/* qemuMonitorClose: disconnect and free. No callback runs after it
+ * returns; a command in progress on another thread fails. NULL is fine. */
+void qemuMonitorClose(qemuMonitor *mon);
+
+/* qemuMonitorSetTimeout: how long later commands may take (ms, > 0). */
+void qemuMonitorSetTimeout(qemuMonitor *mon, int timeoutMs);
+
+/* qemuMonitorGetVersion: QEMU's version from the greeting, as
+ * major * 1000000 + minor * 1000 + micro. */
+unsigned long long qemuMonitorGetVersion(qemuMonitor *mon);
+
+/* qemuMonitorCommandCount: how many commands this monitor has sent since
+ * it was opened (capabilities negotiation excluded); lets tests prove
+ * that nothing was sent. */
+unsigned long long qemuMonitorCommandCount(qemuMonitor *mon);
+
+/*
+ * qemuMonitorCommand: run `cmd` with `args` (a JSON object, or NULL; its
+ * reference is taken over in every case) and wait for its reply. On
+ * success *ret (when not NULL) receives a new reference to the "return"
+ * member. Errors:
+ *   - QEMU refused: IOV_ERR_INTERNAL_ERROR, "internal error: unable to
+ *     execute QEMU command 'CMD': DESC" (DESC is QEMU's own text);
+ *   - no reply within the timeout: IOV_ERR_OPERATION_TIMEOUT, naming the
+ *     command; the monitor is then unusable (later calls fail at once);
+ *   - the connection is gone: IOV_ERR_OPERATION_FAILED, "operation
+ *     failed: QEMU monitor closed while running 'CMD'" or similar.
+ */
+int qemuMonitorCommand(qemuMonitor *mon, const char *cmd, json_object *args,
+                       json_object **ret);
+
+/* ---- typed commands ---- */
+
+int qemuMonitorCont(qemuMonitor *mon);
+int qemuMonitorStop(qemuMonitor *mon);
+int qemuMonitorSystemPowerdown(qemuMonitor *mon);
+int qemuMonitorSystemReset(qemuMonitor *mon);
+int qemuMonitorQuit(qemuMonitor *mon);
+
+/* qemuMonitorQueryStatus: *status is QEMU's run state ("running",
+ * "paused", "prelaunch", "shutdown", "io-error", ...), new string;
+ * *running is its "running" member. Either pointer may be NULL. */
+int qemuMonitorQueryStatus(qemuMonitor *mon, char **status, bool *running);
+
+/*
+ * qemuMonitorSetThrottleLimits: qom-set the "limits" property of the
+ * throttle-group object `groupId` to the 19 numeric values of `t`, every
+ * key sent (a length of 0 is sent as 1, QEMU's default). This resets the
+ * group's buckets: callers send only real changes. QEMU's own validation
+ * errors come back as described for qemuMonitorCommand.
+ */
+int qemuMonitorSetThrottleLimits(qemuMonitor *mon, const char *groupId,
+                                 const throttleDef *t);
+
+/*
+ * qemuMonitorGetThrottleLimits: qom-get the "limits" of `groupId` into
+ * *t (group left NULL). A length of 1 whose max is 0 is returned as 0 (the
+ * default); missing keys are 0; a key that is not a non-negative integer
+ * is an error.
+ */
+int qemuMonitorGetThrottleLimits(qemuMonitor *mon, const char *groupId,
+                                 throttleDef *t);
+
+/* One disk's counters from query-blockstats. */
+typedef struct {
+    char *qdev; /* the device's qdev id or QOM path, as QEMU reports it */
+    unsigned long long rdBytes, wrBytes;
+    unsigned long long rdOps, wrOps, flushOps;
+    unsigned long long rdTimeNs, wrTimeNs, flushTimeNs;
+    unsigned long long failedRdOps, failedWrOps, failedFlushOps;
+} qemuBlockStats;
+
+void qemuBlockStatsFree(qemuBlockStats *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuBlockStats, qemuBlockStatsFree)
+
+/* qemuMonitorQueryBlockStats: one entry per guest device, in QEMU's
+ * order; *stats is a new array owning its qemuBlockStats elements. */
+int qemuMonitorQueryBlockStats(qemuMonitor *mon, GPtrArray **stats);
+
+/* qemuMonitorAddThrottleGroup: object-add of a throttle-group `id` with
+ * the limits of `t` (all 19 keys). */
+int qemuMonitorAddThrottleGroup(qemuMonitor *mon, const char *id,
+                                const throttleDef *t);
+
+/* qemuMonitorObjectDel: object-del of `id`. */
+int qemuMonitorObjectDel(qemuMonitor *mon, const char *id);
+
+/* qemuMonitorReopenThrottleNode: blockdev-reopen the throttle filter node
+ * `node` (whose child is `file`) so that it uses group `groupId`. */
+int qemuMonitorReopenThrottleNode(qemuMonitor *mon, const char *node,
+                                  const char *file, const char *groupId);
+
+/* ---- parsing, exposed for unit tests and the fuzz target ---- */
+
+/*
+ * qemuMonitorParseLimits: turn a "limits" JSON object (from qom-get) into
+ * *t as qemuMonitorGetThrottleLimits does. Returns -1 with an error on a
+ * non-object or a bad value.
+ */
+int qemuMonitorParseLimits(json_object *limits, throttleDef *t);
+
+/* qemuMonitorBuildLimits: the "limits" object for `t` (new reference). */
+json_object *qemuMonitorBuildLimits(const throttleDef *t);
+
+/* qemuMonitorParseBlockStats: the array of a query-blockstats reply. */
+int qemuMonitorParseBlockStats(json_object *reply, GPtrArray **stats);
+
+/*
+ * qemuMonitorParseMessage: classify one line received from QEMU: returns
+ * 0 and sets *kind to 'g' (greeting), 'r' (reply: *id set, *ret or
+ * *error set) or 'e' (event: *event and *data set), or -1 for anything
+ * else (not JSON, not an object, none of these). Output strings and
+ * objects are new references the caller releases; NULL when absent.
+ * An error reply always sets *errDesc (QEMU's "desc", else the JSON of
+ * its "error"). Any output pointer may be NULL.
+ */
+int qemuMonitorParseMessage(const char *line, size_t len, char *kind,
+                            char **id, json_object **ret, char **errClass,
+                            char **errDesc, char **event, json_object **data);

@@ -1,0 +1,660 @@
+/*
+ * qemu_process.c: start, stop and reconnect to QEMU; put limits in force
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "qemu_command.h"
+#include "qemu_process.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/log.h"
+
+#define IOV_FROM_THIS IOV_FROM_QEMU
+
+#define START_TIMEOUT_MS 30000
+#define TERM_WAIT_MS 3000
+#define KILL_WAIT_MS 5000
+
+char *
+qemuProcessStatusPath(const qemuProcessConfig *cfg, const qemuDomainObj *obj)
+{
+    g_autofree char *file = g_strdup_printf("%s.xml", obj->name);
+
+    return g_build_filename(cfg->stateDir, file, NULL);
+}
+
+/* ---- limits ---- */
+
+/* One throttle-group object: its id and the limits its disks carry. */
+typedef struct {
+    char *id;
+    const throttleDef *limits; /* borrowed from a disk of the definition */
+    const char *disk;          /* the first disk using it, for messages */
+} groupEntry;
+
+static void
+groupEntryFree(gpointer p)
+{
+    groupEntry *g = p;
+
+    g_free(g->id);
+    g_free(g);
+}
+
+/* The throttle-group objects `def` needs, by id. */
+static GHashTable *
+collectGroups(const domainDef *def)
+{
+    GHashTable *groups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, groupEntryFree);
+    size_t i;
+
+    for (i = 0; i < def->ndisks; i++) {
+        const domainDiskDef *d = def->disks[i];
+        g_autofree char *id = qemuThrottleGroupId(d, &d->throttle);
+        groupEntry *g;
+
+        if (g_hash_table_contains(groups, id))
+            continue;
+        g = g_new0(groupEntry, 1);
+        g->id = g_steal_pointer(&id);
+        g->limits = &d->throttle;
+        g->disk = d->target;
+        g_hash_table_insert(groups, g->id, g);
+    }
+    return groups;
+}
+
+/* One step done, and how to undo it. */
+typedef enum { STEP_SET, STEP_ADD, STEP_REOPEN, STEP_DEL } stepKind;
+typedef struct {
+    stepKind kind;
+    char *id;                 /* the group */
+    const throttleDef *before; /* SET/DEL: the limits before; may be NULL (none) */
+    const domainDiskDef *disk; /* REOPEN: the disk moved */
+    char *oldId;               /* REOPEN: the group it left */
+} stepDone;
+
+static void
+stepFree(gpointer p)
+{
+    stepDone *s = p;
+
+    g_free(s->id);
+    g_free(s->oldId);
+    g_free(s);
+}
+
+static const throttleDef unlimited;
+
+/* Run one monitor call on behalf of `obj` (job and lock held). */
+#define WITH_MONITOR(obj, mon, call) \
+    ({ int _rc = -1; qemuMonitor *mon = qemuDomainEnterMonitor(obj); \
+       if (mon) { _rc = (call); qemuDomainExitMonitor(obj); } _rc; })
+
+static void
+undoSteps(qemuDomainObj *obj, GPtrArray *steps)
+{
+    g_autoptr(iovError) saved = utilSaveError();
+    guint i;
+
+    for (i = steps->len; i > 0; i--) {
+        stepDone *s = steps->pdata[i - 1];
+        g_autofree char *node = NULL;
+        g_autofree char *fmt = NULL;
+        int rc = 0;
+
+        switch (s->kind) {
+        case STEP_SET:
+            rc = WITH_MONITOR(obj, mon, qemuMonitorSetThrottleLimits(mon, s->id, s->before));
+            break;
+        case STEP_ADD:
+            rc = WITH_MONITOR(obj, mon, qemuMonitorObjectDel(mon, s->id));
+            break;
+        case STEP_REOPEN:
+            node = qemuDiskThrottleNode(s->disk);
+            fmt = qemuDiskFormatNode(s->disk);
+            rc = WITH_MONITOR(obj, mon, qemuMonitorReopenThrottleNode(mon, node, fmt, s->oldId));
+            break;
+        case STEP_DEL:
+            rc = WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, s->id, s->before));
+            break;
+        }
+        if (rc < 0)
+            logWarn("domain '%s': undoing a limit change failed: %s", obj->name,
+                    iovGetLastErrorMessage());
+    }
+    utilRestoreError(g_steal_pointer(&saved));
+}
+
+/* Prefix the current error with the disk it concerns. */
+static void
+blameDisk(const char *disk)
+{
+    g_autoptr(iovError) e = utilSaveError();
+
+    if (!e)
+        return;
+    reportError(e->code, "disk '%s': cannot apply its limits: %s", disk, e->message);
+}
+
+int
+qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domainDef *to)
+{
+    g_autoptr(GHashTable) newGroups = collectGroups(to);
+    g_autoptr(GHashTable) oldGroups = from ? collectGroups(from) : NULL;
+    g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func(stepFree);
+    GHashTableIter it;
+    gpointer key, value;
+    size_t i;
+
+    /* 1. groups that stay or appear get their new limits */
+    g_hash_table_iter_init(&it, newGroups);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        groupEntry *ng = value;
+        groupEntry *og = oldGroups ? g_hash_table_lookup(oldGroups, key) : NULL;
+        const throttleDef *before = from ? (og ? og->limits : NULL) : &unlimited;
+        stepDone *s;
+        int rc;
+
+        if (before && throttleDefSameLimits(before, ng->limits))
+            continue;
+        if (before)
+            rc = WITH_MONITOR(obj, mon, qemuMonitorSetThrottleLimits(mon, ng->id, ng->limits));
+        else
+            rc = WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, ng->id, ng->limits));
+        if (rc < 0) {
+            blameDisk(ng->disk);
+            goto error;
+        }
+        s = g_new0(stepDone, 1);
+        s->kind = before ? STEP_SET : STEP_ADD;
+        s->id = g_strdup(ng->id);
+        s->before = before;
+        g_ptr_array_add(steps, s);
+    }
+
+    /* 2. disks that change group move their filter node */
+    for (i = 0; from && i < to->ndisks; i++) {
+        const domainDiskDef *nd = to->disks[i];
+        const domainDiskDef *od = domainDiskFind(from, nd->target);
+        g_autofree char *oldId = NULL;
+        g_autofree char *newId = qemuThrottleGroupId(nd, &nd->throttle);
+        g_autofree char *node = NULL;
+        g_autofree char *fmt = NULL;
+        stepDone *s;
+
+        if (!od)
+            continue;
+        oldId = qemuThrottleGroupId(od, &od->throttle);
+        if (strcmp(oldId, newId) == 0)
+            continue;
+        node = qemuDiskThrottleNode(nd);
+        fmt = qemuDiskFormatNode(nd);
+        if (WITH_MONITOR(obj, mon, qemuMonitorReopenThrottleNode(mon, node, fmt, newId)) < 0) {
+            blameDisk(nd->target);
+            goto error;
+        }
+        s = g_new0(stepDone, 1);
+        s->kind = STEP_REOPEN;
+        s->id = g_strdup(newId);
+        s->oldId = g_steal_pointer(&oldId);
+        s->disk = od;
+        g_ptr_array_add(steps, s);
+    }
+
+    /* 3. groups no disk uses any more are deleted */
+    if (oldGroups) {
+        g_hash_table_iter_init(&it, oldGroups);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+            groupEntry *og = value;
+            stepDone *s;
+
+            if (g_hash_table_contains(newGroups, key))
+                continue;
+            if (WITH_MONITOR(obj, mon, qemuMonitorObjectDel(mon, og->id)) < 0) {
+                blameDisk(og->disk);
+                goto error;
+            }
+            s = g_new0(stepDone, 1);
+            s->kind = STEP_DEL;
+            s->id = g_strdup(og->id);
+            s->before = og->limits;
+            g_ptr_array_add(steps, s);
+        }
+    }
+    return 0;
+
+ error:
+    undoSteps(obj, steps);
+    return -1;
+}
+
+/* ---- processes ---- */
+
+/* Whether `pid` still runs; reaps it when it is our child. */
+static bool
+processAlive(pid_t pid, bool ourChild)
+{
+    g_autofree char *statPath = NULL;
+    g_autofree char *stat = NULL;
+    const char *p;
+
+    if (pid <= 0)
+        return false;
+    if (ourChild) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+
+        if (r == pid)
+            return false;
+        if (r < 0 && errno != ECHILD)
+            return false;
+    }
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return false;
+    /* a zombie whose parent has not reaped it yet is gone for us */
+    statPath = g_strdup_printf("/proc/%d/stat", (int)pid);
+    if (!g_file_get_contents(statPath, &stat, NULL, NULL))
+        return false;
+    p = strrchr(stat, ')');
+    return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+/* Wait up to `ms` for `pid` to end. */
+static bool
+waitGone(pid_t pid, bool ourChild, int ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)ms * 1000;
+
+    while (processAlive(pid, ourChild)) {
+        if (g_get_monotonic_time() > deadline)
+            return false;
+        g_usleep(20 * 1000);
+    }
+    return true;
+}
+
+static void
+childSetup(gpointer data G_GNUC_UNUSED)
+{
+    /* a session of its own: QEMU outlives the daemon and its signals */
+    setsid();
+}
+
+/* The last lines QEMU wrote to the log after `offset`, for an error. */
+static char *
+logTail(const char *path, goffset offset)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_auto(GStrv) lines = NULL;
+    GString *out = g_string_new(NULL);
+    guint n, i, first;
+
+    if (!g_file_get_contents(path, &data, &len, NULL) || (gsize)offset >= len)
+        return g_string_free(out, FALSE);
+    lines = g_strsplit(data + offset, "\n", -1);
+    n = g_strv_length(lines);
+    first = n > 6 ? n - 6 : 0;
+    for (i = first; i < n; i++) {
+        const char *l = g_strstrip(lines[i]);
+
+        if (!*l || strstr(l, ": iovirt: "))
+            continue;
+        if (out->len)
+            g_string_append(out, "; ");
+        g_string_append(out, l);
+    }
+    return g_string_free(out, FALSE);
+}
+
+static void
+monitorCtxFree(qemuProcessMonitorCtx *ctx)
+{
+    if (!ctx)
+        return;
+    qemuDomainObjUnref(ctx->obj);
+    g_free(ctx);
+}
+
+void
+qemuProcessCloseMonitor(qemuDomainObj *obj)
+{
+    qemuMonitor *mon = obj->mon;
+    qemuProcessMonitorCtx *ctx = obj->monCtx;
+
+    obj->mon = NULL;
+    obj->monCtx = NULL;
+    if (!mon && !ctx)
+        return;
+    /* the I/O thread may be waiting for our lock in a callback */
+    g_mutex_unlock(&obj->lock);
+    qemuMonitorClose(mon);
+    monitorCtxFree(ctx);
+    g_mutex_lock(&obj->lock);
+}
+
+/*
+ * Connect to the monitor at obj->monPath, giving up when `pid` ends or
+ * `timeoutMs` passes. With the lock held; dropped while waiting.
+ */
+static int
+connectMonitor(const qemuProcessConfig *cfg, qemuDomainObj *obj, pid_t pid, bool ourChild,
+               int timeoutMs, const char *logPath, goffset logOffset)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+    g_autofree char *path = g_strdup(obj->monPath);
+    qemuProcessMonitorCtx *ctx = g_new0(qemuProcessMonitorCtx, 1);
+    qemuMonitor *mon = NULL;
+
+    ctx->obj = qemuDomainObjRef(obj);
+    ctx->generation = ++obj->monGeneration;
+    g_mutex_unlock(&obj->lock);
+    for (;;) {
+        if (!processAlive(pid, ourChild)) {
+            g_autofree char *tail = logPath ? logTail(logPath, logOffset) : NULL;
+
+            reportError(IOV_ERR_OPERATION_FAILED, "QEMU of domain '%s' exited while starting: %s",
+                        obj->name, tail && *tail ? tail : "no message (see its log)");
+            break;
+        }
+        if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+            mon = qemuMonitorOpen(path, 2000, cfg->callbacks, ctx);
+            if (mon)
+                break;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            if (!mon && !utilGetError())
+                reportError(IOV_ERR_OPERATION_TIMEOUT, "QEMU of domain '%s' did not open its monitor '%s' within %d ms",
+                            obj->name, path, timeoutMs);
+            break;
+        }
+        g_usleep(20 * 1000);
+    }
+    g_mutex_lock(&obj->lock);
+    if (!mon) {
+        monitorCtxFree(ctx);
+        return -1;
+    }
+    qemuMonitorSetTimeout(mon, cfg->monitorTimeoutMs);
+    obj->mon = mon;
+    obj->monCtx = ctx;
+    return 0;
+}
+
+/* Kill QEMU: SIGTERM, then SIGKILL. With the lock held. */
+static void
+killProcess(qemuDomainObj *obj)
+{
+    pid_t pid = obj->pid;
+
+    if (!processAlive(pid, obj->ourChild))
+        return;
+    kill(pid, SIGTERM);
+    if (waitGone(pid, obj->ourChild, TERM_WAIT_MS))
+        return;
+    qemuDomainLogNote(obj, "QEMU did not end on SIGTERM within %d ms: sending SIGKILL", TERM_WAIT_MS);
+    kill(pid, SIGKILL);
+    if (!waitGone(pid, obj->ourChild, KILL_WAIT_MS))
+        logError("QEMU of domain '%s' (pid %d) survived SIGKILL", obj->name, (int)pid);
+}
+
+void
+qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
+{
+    g_autofree char *status = qemuProcessStatusPath(cfg, obj);
+    static const char *const reasons[] = {"unknown", "shut down", "destroyed", "crashed",
+                                          "migrated", "saved", "failed", "from snapshot", "daemon"};
+
+    qemuProcessCloseMonitor(obj);
+    killProcess(obj);
+    if (obj->monPath)
+        unlink(obj->monPath);
+    if (obj->pidPath)
+        unlink(obj->pidPath);
+    unlink(status);
+    qemuDomainLogNote(obj, "domain '%s' is shut off (%s)", obj->name,
+                      reason >= 0 && reason < (int)G_N_ELEMENTS(reasons) ? reasons[reason] : "?");
+    g_clear_pointer(&obj->live, domainDefFree);
+    g_clear_pointer(&obj->monPath, g_free);
+    g_clear_pointer(&obj->pidPath, g_free);
+    obj->pid = 0;
+    obj->ourChild = false;
+    obj->id = -1;
+    obj->sawShutdown = false;
+    qemuDomainSetState(obj, IOV_DOMAIN_SHUTOFF, reason);
+}
+
+static char *
+argvString(GStrv argv)
+{
+    GString *s = g_string_new(NULL);
+    char **a;
+
+    for (a = argv; *a; a++) {
+        g_autofree char *q = g_shell_quote(*a);
+
+        if (s->len)
+            g_string_append_c(s, ' ');
+        g_string_append(s, q);
+    }
+    return g_string_free(s, FALSE);
+}
+
+int
+qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int flags, int id)
+{
+    g_autofree char *uuid = g_malloc(37);
+    g_autofree char *monFile = NULL;
+    g_autofree char *pidFile = NULL;
+    g_autofree char *serialFile = g_strdup_printf("%s-serial.log", obj->name);
+    g_autofree char *serialLog = g_build_filename(cfg->logDir, serialFile, NULL);
+    g_autofree char *statusPath = qemuProcessStatusPath(cfg, obj);
+    g_autofree char *cmd = NULL;
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GError) gerr = NULL;
+    qemuCommandParams params = {0};
+    struct stat st;
+    goffset logOffset = 0;
+    GPid pid = 0;
+    int logFd = -1, nullFd = -1;
+
+    if (obj->live) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is already running", obj->name);
+        return -1;
+    }
+    if (!obj->def) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no definition to start", obj->name);
+        return -1;
+    }
+    domainUUIDFormat(obj->uuid, uuid);
+    monFile = g_strdup_printf("%s.qmp", uuid);
+    pidFile = g_strdup_printf("%s.pid", obj->name);
+    obj->monPath = g_build_filename(cfg->stateDir, monFile, NULL);
+    obj->pidPath = g_build_filename(cfg->stateDir, pidFile, NULL);
+    if (strlen(obj->monPath) >= 108) {
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "monitor socket path '%s' is longer than a unix socket allows", obj->monPath);
+        goto error;
+    }
+    unlink(obj->monPath);
+    unlink(obj->pidPath);
+
+    obj->live = domainDefCopy(obj->def);
+    if (!obj->live)
+        goto error;
+    params.binary = cfg->binary;
+    params.monitorPath = obj->monPath;
+    params.pidfilePath = obj->pidPath;
+    params.serialLogPath = serialLog;
+    argv = qemuBuildCommandLine(obj->live, &params);
+    if (!argv)
+        goto error;
+
+    if (stat(obj->logPath, &st) == 0)
+        logOffset = st.st_size;
+    cmd = argvString(argv);
+    qemuDomainLogNote(obj, "starting domain '%s': %s", obj->name, cmd);
+    logFd = open(obj->logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    nullFd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (logFd < 0 || nullFd < 0) {
+        reportSystemError(errno, "cannot open the log '%s' of domain '%s'", obj->logPath, obj->name);
+        goto error;
+    }
+    if (!g_spawn_async_with_fds(NULL, argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH,
+                                childSetup, NULL, &pid, nullFd, logFd, logFd, &gerr)) {
+        reportError(IOV_ERR_OPERATION_FAILED, "cannot run '%s' for domain '%s': %s", cfg->binary,
+                    obj->name, gerr->message);
+        goto error;
+    }
+    close(logFd);
+    close(nullFd);
+    logFd = nullFd = -1;
+    obj->pid = pid;
+    obj->ourChild = true;
+    obj->id = id;
+    qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_STARTING_UP);
+
+    if (connectMonitor(cfg, obj, pid, true, START_TIMEOUT_MS, obj->logPath, logOffset) < 0)
+        goto stop;
+
+    /* the limits, before the first instruction: the same path as live changes */
+    if (qemuProcessApplyThrottle(obj, NULL, obj->live) < 0)
+        goto stop;
+
+    if (!(flags & IOV_DOMAIN_START_PAUSED)) {
+        if (WITH_MONITOR(obj, mon, qemuMonitorCont(mon)) < 0)
+            goto stop;
+        qemuDomainSetState(obj, IOV_DOMAIN_RUNNING, IOV_DOMAIN_RUNNING_BOOTED);
+    } else {
+        qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_USER);
+    }
+    if (qemuDomainSaveStatus(obj, statusPath) < 0)
+        goto stop;
+    qemuDomainLogNote(obj, "domain '%s' started (pid %d, id %d)", obj->name, (int)pid, id);
+    return 0;
+
+ stop:
+    {
+        g_autoptr(iovError) saved = utilSaveError();
+
+        qemuDomainLogNote(obj, "start failed: %s", saved ? saved->message : "unknown error");
+        qemuProcessStop(cfg, obj, IOV_DOMAIN_SHUTOFF_FAILED);
+        utilRestoreError(g_steal_pointer(&saved));
+    }
+    return -1;
+
+ error:
+    if (logFd >= 0)
+        close(logFd);
+    if (nullFd >= 0)
+        close(nullFd);
+    g_clear_pointer(&obj->live, domainDefFree);
+    g_clear_pointer(&obj->monPath, g_free);
+    g_clear_pointer(&obj->pidPath, g_free);
+    return -1;
+}
+
+/* Map QEMU's run state to a domain state. */
+static void
+stateFromQEMU(qemuDomainObj *obj, const char *status, bool running, const qemuDomainStatus *st)
+{
+    if (running) {
+        qemuDomainSetState(obj, IOV_DOMAIN_RUNNING,
+                           st->state == IOV_DOMAIN_RUNNING ? st->reason : IOV_DOMAIN_RUNNING_UNPAUSED);
+    } else if (g_strcmp0(status, "io-error") == 0) {
+        qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_IOERROR);
+    } else {
+        qemuDomainSetState(obj, IOV_DOMAIN_PAUSED,
+                           st->state == IOV_DOMAIN_PAUSED ? st->reason : IOV_DOMAIN_PAUSED_UNKNOWN);
+    }
+}
+
+/*
+ * Refresh the live limits from QEMU: for every throttle group, qom-get; a
+ * group whose limits differ from the saved live definition takes QEMU's.
+ */
+static int
+refreshLimits(qemuDomainObj *obj)
+{
+    g_autoptr(GHashTable) groups = collectGroups(obj->live);
+    GHashTableIter it;
+    gpointer key, value;
+    size_t i;
+
+    g_hash_table_iter_init(&it, groups);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        groupEntry *g = value;
+        throttleDef inQemu = {0};
+        g_autofree char *group = g_strdup(g->limits->group);
+
+        if (WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, g->id, &inQemu)) < 0)
+            return -1;
+        if (throttleDefSameLimits(&inQemu, g->limits)) {
+            throttleDefClear(&inQemu);
+            continue;
+        }
+        qemuDomainLogNote(obj, "the limits of '%s' in QEMU differ from the saved state: taking QEMU's", g->id);
+        inQemu.group = g_steal_pointer(&group);
+        for (i = 0; i < obj->live->ndisks; i++) {
+            domainDiskDef *d = obj->live->disks[i];
+            g_autofree char *id = qemuThrottleGroupId(d, &d->throttle);
+
+            if (strcmp(id, g->id) != 0)
+                continue;
+            throttleDefClear(&d->throttle);
+            throttleDefCopy(&d->throttle, &inQemu);
+        }
+        throttleDefClear(&inQemu);
+        /* g->limits points into the first disk, updated in place */
+    }
+    return 0;
+}
+
+int
+qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomainStatus *st)
+{
+    g_autofree char *statusPath = qemuProcessStatusPath(cfg, obj);
+    g_autofree char *qstatus = NULL;
+    bool running = false;
+    pid_t holder = qemuPidfileHolder(st->pidPath);
+
+    obj->live = g_steal_pointer(&st->live);
+    obj->monPath = g_steal_pointer(&st->monPath);
+    obj->pidPath = g_steal_pointer(&st->pidPath);
+    obj->pid = st->pid;
+    obj->ourChild = false;
+    obj->id = st->id;
+    qemuDomainSetState(obj, st->state, st->reason);
+
+    if (holder != st->pid || !processAlive(st->pid, false)) {
+        qemuDomainLogNote(obj, "QEMU (pid %d) is gone: it ended while iovirt was not watching", (int)st->pid);
+        qemuProcessStop(cfg, obj, IOV_DOMAIN_SHUTOFF_CRASHED);
+        return 0;
+    }
+    if (connectMonitor(cfg, obj, st->pid, false, 10000, NULL, 0) < 0) {
+        logError("domain '%s': cannot reconnect to QEMU (pid %d): %s", obj->name, (int)st->pid,
+                 iovGetLastErrorMessage());
+        return -1;
+    }
+    if (WITH_MONITOR(obj, mon, qemuMonitorQueryStatus(mon, &qstatus, &running)) < 0 ||
+        refreshLimits(obj) < 0) {
+        logError("domain '%s': cannot read the state of QEMU (pid %d): %s", obj->name,
+                 (int)st->pid, iovGetLastErrorMessage());
+        return -1;
+    }
+    if (g_strcmp0(qstatus, "shutdown") == 0)
+        obj->sawShutdown = true;
+    stateFromQEMU(obj, qstatus, running, st);
+    qemuDomainLogNote(obj, "reconnected to QEMU (pid %d, %s)", (int)obj->pid, qstatus);
+    if (qemuDomainSaveStatus(obj, statusPath) < 0)
+        logWarn("domain '%s': %s", obj->name, iovGetLastErrorMessage());
+    return 1;
+}

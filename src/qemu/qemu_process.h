@@ -1,0 +1,67 @@
+/*
+ * qemu_process.h: start, stop and reconnect to the QEMU of a domain,
+ * and put limits in force
+ *
+ * Every function here is called with the domain's job and lock held; the
+ * lock is dropped around monitor commands.
+ */
+#pragma once
+
+#include "qemu_domain.h"
+
+typedef struct {
+    const char *stateDir;
+    const char *logDir;
+    const char *binary;
+    int monitorTimeoutMs;
+    /* the callbacks every monitor gets; their opaque is a
+     * qemuProcessMonitorCtx */
+    const qemuMonitorCallbacks *callbacks;
+} qemuProcessConfig;
+
+/* What monitor callbacks receive: the domain and the generation of the
+ * connection, so that a late event of an old connection is ignored. */
+typedef struct {
+    qemuDomainObj *obj; /* a reference */
+    unsigned int generation;
+} qemuProcessMonitorCtx;
+
+/* The status file of `obj` (new string). */
+char *qemuProcessStatusPath(const qemuProcessConfig *cfg, const qemuDomainObj *obj);
+
+/*
+ * qemuProcessStart: start QEMU paused for obj->def, connect its monitor,
+ * apply every disk's limits with qemuProcessApplyThrottle, then resume it
+ * unless IOV_DOMAIN_START_PAUSED. On failure QEMU is stopped and the error
+ * names the disk and carries QEMU's message.
+ */
+int qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int flags,
+                     int id);
+
+/* qemuProcessStop: disconnect, make sure QEMU is gone (SIGTERM, then
+ * SIGKILL), remove the running state; the domain becomes shut off with
+ * `reason`. */
+void qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason);
+
+/* qemuProcessCloseMonitor: disconnect from QEMU, leaving it running. */
+void qemuProcessCloseMonitor(qemuDomainObj *obj);
+
+/*
+ * qemuProcessReconnect: adopt a QEMU found running from its status: check
+ * it is alive, connect, read its run state and refresh the limits from
+ * QEMU (qom-get; nothing is sent). Returns 1 when adopted, 0 when QEMU is
+ * gone (the domain is left shut off), -1 on error (QEMU left running,
+ * domain marked running without a monitor).
+ */
+int qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj,
+                         qemuDomainStatus *st);
+
+/*
+ * qemuProcessApplyThrottle: bring QEMU's throttle groups from the limits
+ * of `from` (NULL: a fresh QEMU, whose groups exist without limits) to
+ * those of `to`: qom-set only the groups whose limits change, add the
+ * groups that appear, move disks between groups, delete the groups no
+ * disk uses. Nothing is sent when nothing changes (every change resets
+ * QEMU's buckets). On failure what was done is undone as far as possible.
+ */
+int qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domainDef *to);

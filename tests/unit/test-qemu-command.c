@@ -1,0 +1,182 @@
+/*
+ * test-qemu-command.c: the QEMU command line built from a definition
+ *
+ * Golden files: every tests/data/xml2xml/NAME.in.xml gives
+ * tests/data/qemuxml2argv/NAME.args, one argument a line
+ * (IOVIRT_REGENERATE=1 rewrites them).
+ */
+#include <string.h>
+
+#include "conf/domain_conf.h"
+#include "qemu/qemu_command.h"
+#include "testutil.h"
+#include "util/error.h"
+
+static const qemuCommandParams params = {
+    .binary = "qemu-system-x86_64",
+    .monitorPath = "/run/iovirt/qemu/mon,1.qmp",
+    .pidfilePath = "/run/iovirt/qemu/guest.pid",
+    .serialLogPath = "/var/log/iovirt/qemu/guest-serial.log",
+};
+
+static domainDef *
+parseFile(const char *path)
+{
+    g_autofree char *xml = testReadFile(path);
+    domainDef *def = domainDefParseString(xml, 0, NULL);
+
+    if (!def)
+        g_error("%s: %s", path, iovGetLastErrorMessage());
+    return def;
+}
+
+static char *
+argvJoin(GStrv argv)
+{
+    g_autofree char *joined = g_strjoinv("\n", argv);
+
+    return g_strconcat(joined, "\n", NULL);
+}
+
+static void
+testGolden(gconstpointer data)
+{
+    const char *name = data;
+    g_autofree char *in = g_build_filename(TEST_DATA_DIR, "xml2xml", name, NULL);
+    g_autofree char *stem = g_strndup(name, strlen(name) - strlen(".in.xml"));
+    g_autofree char *outName = g_strconcat(stem, ".args", NULL);
+    g_autofree char *out = g_build_filename(TEST_DATA_DIR, "qemuxml2argv", outName, NULL);
+    g_autoptr(domainDef) def = parseFile(in);
+    g_auto(GStrv) argv = qemuBuildCommandLine(def, &params);
+    g_autofree char *text = NULL;
+
+    g_assert_nonnull(argv);
+    text = argvJoin(argv);
+    testCompareGolden(out, text);
+}
+
+static GStrv
+buildFrom(const char *xml)
+{
+    g_autoptr(domainDef) def = domainDefParseString(xml, 0, NULL);
+
+    if (!def)
+        g_error("%s", iovGetLastErrorMessage());
+    return qemuBuildCommandLine(def, &params);
+}
+
+/* Index of `arg` in argv, or -1. */
+static int
+argIndex(GStrv argv, const char *arg)
+{
+    int i;
+
+    for (i = 0; argv[i]; i++) {
+        if (strcmp(argv[i], arg) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static void
+testNoInjectionThroughPaths(void)
+{
+    g_auto(GStrv) argv = buildFrom(
+        "<domain type='qemu'><name>x</name><memory>65536</memory><devices>"
+        "<disk><source file='/tmp/a,b.img,driver=nbd'/><target dev='vda'/></disk>"
+        "<serial type='file'><source path='/tmp/s,server=on,path=/etc/x'/></serial>"
+        "</devices></domain>");
+    int i;
+
+    /* the disk path stays one JSON string */
+    g_assert_cmpint(argIndex(argv, "{\"driver\":\"file\",\"filename\":\"/tmp/a,b.img,driver=nbd\",\"node-name\":\"proto-vda\"}"), >, 0);
+    /* the chardev path has its commas doubled */
+    g_assert_cmpint(argIndex(argv, "file,id=serial0,path=/tmp/s,,server=on,,path=/etc/x,append=on"), >, 0);
+    /* nothing else names nbd */
+    for (i = 0; argv[i]; i++)
+        g_assert_null(strstr(argv[i], "\"driver\":\"nbd\""));
+}
+
+static void
+testJSONEscapesQuotes(void)
+{
+    g_auto(GStrv) argv = buildFrom(
+        "<domain type='qemu'><name>x</name><memory>65536</memory><devices>"
+        "<disk><source file='/tmp/q\"}, {\"x.img'/><target dev='vda'/></disk>"
+        "</devices></domain>");
+
+    g_assert_cmpint(argIndex(argv, "{\"driver\":\"file\",\"filename\":\"/tmp/q\\\"}, {\\\"x.img\",\"node-name\":\"proto-vda\"}"), >, 0);
+}
+
+static void
+testEscapeOption(void)
+{
+    g_autofree char *a = qemuEscapeOption("a,b,,c");
+    g_autofree char *b = qemuEscapeOption("");
+
+    g_assert_cmpstr(a, ==, "a,,b,,,,c");
+    g_assert_cmpstr(b, ==, "");
+}
+
+static void
+testGroupObjectOnce(void)
+{
+    g_auto(GStrv) argv = buildFrom(
+        "<domain type='qemu'><name>x</name><memory>65536</memory><devices>"
+        "<disk><source file='/a'/><target dev='vda'/><iothrottle bps='100' group='g'/></disk>"
+        "<disk><source file='/b'/><target dev='vdb'/><iothrottle bps='100' group='g'/></disk>"
+        "<disk><source file='/c'/><target dev='vdc'/></disk>"
+        "</devices></domain>");
+    int i, objects = 0;
+
+    for (i = 0; argv[i]; i++) {
+        if (strcmp(argv[i], "{\"qom-type\":\"throttle-group\",\"id\":\"tgg-g\"}") == 0)
+            objects++;
+        /* limits are never on the command line: they are applied live */
+        g_assert_null(strstr(argv[i], "bps-total"));
+    }
+    g_assert_cmpint(objects, ==, 1);
+    g_assert_cmpint(argIndex(argv, "{\"qom-type\":\"throttle-group\",\"id\":\"tg-vdc\"}"), >, 0);
+    g_assert_cmpint(argIndex(argv, "{\"driver\":\"throttle\",\"throttle-group\":\"tgg-g\",\"file\":\"fmt-vdb\",\"node-name\":\"throttle-vdb\"}"), >, 0);
+}
+
+static void
+testNames(void)
+{
+    domainDiskDef d = {.target = (char *)"vdb"};
+    throttleDef t = {0};
+    g_autofree char *dev = qemuDiskDeviceId(&d);
+    g_autofree char *tg = qemuThrottleGroupId(&d, &t);
+    g_autofree char *tgg = NULL;
+
+    g_assert_cmpstr(dev, ==, "disk-vdb");
+    g_assert_cmpstr(tg, ==, "tg-vdb");
+    t.group = (char *)"shared";
+    tgg = qemuThrottleGroupId(&d, &t);
+    g_assert_cmpstr(tgg, ==, "tgg-shared");
+    g_assert_true(qemuDiskMatchesQdev(&d, "/machine/peripheral/disk-vdb/virtio-backend"));
+    g_assert_true(qemuDiskMatchesQdev(&d, "disk-vdb"));
+    g_assert_false(qemuDiskMatchesQdev(&d, "/machine/peripheral/disk-vdbb/virtio-backend"));
+    g_assert_false(qemuDiskMatchesQdev(&d, "disk-vda"));
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autofree char *dir = g_build_filename(TEST_DATA_DIR, "xml2xml", NULL);
+    g_autoptr(GPtrArray) names = testListFiles(dir, ".in.xml");
+    guint i;
+
+    g_test_init(&argc, &argv, NULL);
+    for (i = 0; i < names->len; i++) {
+        g_autofree char *tname = g_strdup_printf("/qemu-command/golden/%s", (char *)names->pdata[i]);
+
+        g_test_add_data_func(tname, g_strdup(names->pdata[i]), testGolden);
+    }
+    g_test_add_func("/qemu-command/no-injection-through-paths", testNoInjectionThroughPaths);
+    g_test_add_func("/qemu-command/json-escapes-quotes", testJSONEscapesQuotes);
+    g_test_add_func("/qemu-command/escape-option", testEscapeOption);
+    g_test_add_func("/qemu-command/group-object-once", testGroupObjectOnce);
+    g_test_add_func("/qemu-command/names", testNames);
+    return g_test_run();
+}
