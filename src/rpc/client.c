@@ -1,0 +1,508 @@
+/*
+ * client.c: the client side of libvirt's remote protocol
+ *
+ * Several threads may call on one client at once. Each call gets the next
+ * serial (the first is 0), queues its encoded packet and waits for the
+ * reply carrying its (program, version, serial).
+ *
+ * At most one thread at a time does the socket I/O (it "holds the
+ * buck"): it polls the socket and a wake-up pipe, writes queued packets,
+ * reads packets and hands each reply to the call waiting for it,
+ * answering keepalive PINGs on the way. When its own reply has arrived
+ * it gives the buck up and wakes the others, one of which takes it over
+ * if it still waits. Threads without the buck sleep on a condition
+ * variable. The socket is non-blocking and the lock is released while
+ * polling only, so no thread waits for another without a reason.
+ *
+ * Anything that breaks the protocol, the end of the stream, or a timeout
+ * closes the connection for good: the calls waiting fail, later calls
+ * fail at once, and rpcClientIsOpen turns false.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "rpc.h"
+#include "util/error.h"
+
+#define IOV_FROM_THIS IOV_FROM_RPC
+
+/* One call waiting for its reply; lives on the caller's stack. */
+typedef struct {
+    uint32_t prog;
+    uint32_t vers;
+    uint32_t serial;
+    int32_t proc;
+    rpcMessage *reply; /* owned once delivered */
+} rpcClientPending;
+
+struct _rpcClient {
+    rpcStream *stream;         /* owned */
+    int wakeFds[2];            /* owned: a pipe that interrupts the poll */
+
+    GMutex lock;
+    GCond cond;                /* a reply was delivered, the buck was given
+                                  up, or the connection closed */
+    uint32_t serial;           /* lock: the serial of the next call */
+    bool closed;               /* lock */
+    char *closeReason;         /* lock: why it closed ("connection closed ...") */
+    bool ioBusy;               /* lock: a thread holds the buck */
+    GQueue outq;               /* lock: rpcMessage to write, owned */
+    size_t outOffset;          /* lock: bytes of the head already written */
+    GPtrArray *pending;        /* lock: rpcClientPending, not owned */
+
+    /* the buck holder only: the packet being read */
+    char lenWord[RPC_LEN_LEN];
+    size_t lenGot;
+    char *body;                /* owned, or NULL */
+    size_t bodyLen;
+    size_t bodyGot;
+};
+
+/*
+ * rpcClientNew: a client over `stream`, which it owns from now on. The
+ * stream must be non-blocking (rpcStreamNewUnix makes it so).
+ */
+rpcClient *
+rpcClientNew(rpcStream *stream)
+{
+    rpcClient *client = g_new0(rpcClient, 1);
+
+    client->stream = stream;
+    if (!g_unix_open_pipe(client->wakeFds, FD_CLOEXEC, NULL)) {
+        /* only fails when out of descriptors: then poll the socket alone */
+        client->wakeFds[0] = client->wakeFds[1] = -1;
+    } else {
+        g_unix_set_fd_nonblocking(client->wakeFds[0], TRUE, NULL);
+        g_unix_set_fd_nonblocking(client->wakeFds[1], TRUE, NULL);
+    }
+    g_mutex_init(&client->lock);
+    g_cond_init(&client->cond);
+    g_queue_init(&client->outq);
+    client->pending = g_ptr_array_new();
+    return client;
+}
+
+/*
+ * rpcClientFree: close the connection and free the client. No call may
+ * be in progress on it. NULL is fine.
+ */
+void
+rpcClientFree(rpcClient *client)
+{
+    if (!client)
+        return;
+    rpcStreamFree(client->stream);
+    if (client->wakeFds[0] >= 0) {
+        close(client->wakeFds[0]);
+        close(client->wakeFds[1]);
+    }
+    g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
+    g_ptr_array_unref(client->pending);
+    g_free(client->closeReason);
+    g_free(client->body);
+    g_cond_clear(&client->cond);
+    g_mutex_clear(&client->lock);
+    g_free(client);
+}
+
+/* rpcClientIsOpen: false once the connection has ended. */
+bool
+rpcClientIsOpen(rpcClient *client)
+{
+    bool open;
+
+    g_mutex_lock(&client->lock);
+    open = !client->closed;
+    g_mutex_unlock(&client->lock);
+    return open;
+}
+
+/* Interrupt the buck holder's poll. */
+static void
+clientWakeIO(rpcClient *client)
+{
+    char c = 0;
+
+    if (client->wakeFds[1] >= 0 && write(client->wakeFds[1], &c, 1) < 0) {
+        /* the pipe is full: a wake-up is pending anyway */
+    }
+}
+
+/*
+ * clientBreakLocked: close the connection for good because of `reason`
+ * (taken over; it starts with "connection closed"): the socket is shut
+ * down so that the server and the buck holder notice, and every waiter
+ * is woken. lock is held.
+ */
+static void
+clientBreakLocked(rpcClient *client, char *reason)
+{
+    if (client->closed) {
+        g_free(reason);
+        return;
+    }
+    client->closed = true;
+    client->closeReason = reason;
+    shutdown(client->stream->ops->fd(client->stream), SHUT_RDWR);
+    clientWakeIO(client);
+    g_cond_broadcast(&client->cond);
+}
+
+/* Report the reason the connection closed, for a failing call. */
+static void
+reportClosedLocked(rpcClient *client)
+{
+    reportError(IOV_ERR_RPC, "%s", client->closeReason ? client->closeReason : "connection closed");
+}
+
+/* Queue an encoded packet (taken over) for the buck holder to write. */
+static void
+clientQueueLocked(rpcClient *client, rpcMessage *msg)
+{
+    g_queue_push_tail(&client->outq, msg);
+    if (client->ioBusy)
+        clientWakeIO(client);
+}
+
+/*
+ * clientHandlePacketLocked: act on one packet from the server (taken
+ * over): deliver a reply to its call, answer a PING, ignore PONGs and
+ * events. Returns -1 when the packet breaks the protocol (the connection
+ * is then closed). The buck holder, lock held.
+ */
+static int
+clientHandlePacketLocked(rpcClient *client, rpcMessage *msg)
+{
+    rpcHeader *hdr = &msg->header;
+    guint i;
+
+    if (rpcMessageDecodeHeader(msg->data, msg->len, hdr) < 0) {
+        clientBreakLocked(client, g_strdup_printf("connection closed after a bad packet from the server: %s", utilGetError()->message));
+        utilResetError();
+        rpcMessageFree(msg);
+        return -1;
+    }
+
+    if (hdr->prog == RPC_KEEPALIVE_PROGRAM) {
+        if (hdr->type == RPC_MESSAGE && hdr->proc == RPC_KEEPALIVE_PING) {
+            rpcHeader pong = {
+                .prog = RPC_KEEPALIVE_PROGRAM,
+                .vers = RPC_KEEPALIVE_VERSION,
+                .proc = RPC_KEEPALIVE_PONG,
+                .type = RPC_MESSAGE,
+                .serial = 0,
+                .status = RPC_OK,
+            };
+            rpcMessage *reply = rpcMessageEncode(&pong, NULL, NULL);
+
+            if (reply)
+                clientQueueLocked(client, reply);
+        }
+        rpcMessageFree(msg);
+        return 0;
+    }
+
+    switch (hdr->type) {
+    case RPC_REPLY:
+        for (i = 0; i < client->pending->len; i++) {
+            rpcClientPending *p = g_ptr_array_index(client->pending, i);
+
+            if (!p->reply && p->prog == hdr->prog && p->vers == hdr->vers &&
+                p->serial == hdr->serial) {
+                p->reply = msg;
+                g_cond_broadcast(&client->cond);
+                return 0;
+            }
+        }
+        clientBreakLocked(client, g_strdup_printf("connection closed: no call waiting for reply with prog %u vers %u serial %u", hdr->prog, hdr->vers, hdr->serial));
+        rpcMessageFree(msg);
+        return -1;
+    case RPC_CALL:
+    case RPC_CALL_WITH_FDS:
+        clientBreakLocked(client, g_strdup_printf("connection closed: got unexpected RPC call prog %u vers %u proc %d from the server", hdr->prog, hdr->vers, hdr->proc));
+        rpcMessageFree(msg);
+        return -1;
+    default:
+        /* events and streams: nothing here listens for them */
+        rpcMessageFree(msg);
+        return 0;
+    }
+}
+
+/* Read and handle what the socket has. Returns -1 once the connection
+ * is closed. The buck holder, lock held. */
+static int
+clientReadLocked(rpcClient *client)
+{
+    rpcStream *s = client->stream;
+
+    for (;;) {
+        ssize_t r;
+
+        if (client->lenGot < RPC_LEN_LEN)
+            r = s->ops->read(s, client->lenWord + client->lenGot, RPC_LEN_LEN - client->lenGot);
+        else
+            r = s->ops->read(s, client->body + client->bodyGot, client->bodyLen - client->bodyGot);
+        if (r == 0) {
+            clientBreakLocked(client, g_strdup("connection closed by the server"));
+            return -1;
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            if (errno == ECONNRESET) {
+                /* the server closed before reading all we sent */
+                clientBreakLocked(client, g_strdup("connection closed by the server"));
+                return -1;
+            }
+            clientBreakLocked(client, g_strdup_printf("connection closed: cannot read from the server: %s", g_strerror(errno)));
+            return -1;
+        }
+
+        if (client->lenGot < RPC_LEN_LEN) {
+            ssize_t len;
+
+            client->lenGot += r;
+            if (client->lenGot < RPC_LEN_LEN)
+                continue;
+            len = rpcLengthCheck(client->lenWord);
+            if (len < 0) {
+                clientBreakLocked(client, g_strdup_printf("connection closed after a bad packet from the server: %s", utilGetError()->message));
+                utilResetError();
+                return -1;
+            }
+            client->body = g_malloc(len);
+            memcpy(client->body, client->lenWord, RPC_LEN_LEN);
+            client->bodyLen = len;
+            client->bodyGot = RPC_LEN_LEN;
+        } else {
+            client->bodyGot += r;
+        }
+
+        if (client->bodyGot == client->bodyLen) {
+            rpcMessage *msg = g_new0(rpcMessage, 1);
+
+            msg->data = g_steal_pointer(&client->body);
+            msg->len = client->bodyLen;
+            client->lenGot = 0;
+            client->bodyLen = 0;
+            client->bodyGot = 0;
+            if (clientHandlePacketLocked(client, msg) < 0)
+                return -1;
+        }
+    }
+}
+
+/* Write queued packets until the socket would block. Returns -1 once the
+ * connection is closed. The buck holder, lock held. */
+static int
+clientWriteLocked(rpcClient *client)
+{
+    rpcStream *s = client->stream;
+    rpcMessage *m;
+
+    while ((m = g_queue_peek_head(&client->outq))) {
+        ssize_t r = s->ops->write(s, m->data + client->outOffset, m->len - client->outOffset);
+
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            if (errno == EPIPE || errno == ECONNRESET)
+                clientBreakLocked(client, g_strdup("connection closed by the server"));
+            else
+                clientBreakLocked(client, g_strdup_printf("connection closed: cannot write to the server: %s", g_strerror(errno)));
+            return -1;
+        }
+        client->outOffset += r;
+        if (client->outOffset == m->len) {
+            g_queue_pop_head(&client->outq);
+            rpcMessageFree(m);
+            client->outOffset = 0;
+        }
+    }
+    return 0;
+}
+
+/*
+ * clientDoIOLocked: as the buck holder, poll and move packets until the
+ * reply of `me` arrives, the connection closes or `deadline` (monotonic
+ * µs, -1 for none) passes. Returns 0, or -1 on timeout. lock held (and
+ * released while polling).
+ */
+static int
+clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
+{
+    while (!me->reply && !client->closed) {
+        struct pollfd fds[2] = {
+            { .fd = client->stream->ops->fd(client->stream), .events = POLLIN },
+            { .fd = client->wakeFds[0], .events = POLLIN },
+        };
+        int timeout = -1;
+        int r;
+
+        if (!g_queue_is_empty(&client->outq))
+            fds[0].events |= POLLOUT;
+        if (deadline >= 0) {
+            gint64 left = deadline - g_get_monotonic_time();
+
+            if (left <= 0)
+                return -1;
+            timeout = (int)MIN((left + 999) / 1000, G_MAXINT);
+        }
+
+        g_mutex_unlock(&client->lock);
+        r = poll(fds, client->wakeFds[0] >= 0 ? 2 : 1, timeout);
+        g_mutex_lock(&client->lock);
+
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            clientBreakLocked(client, g_strdup_printf("connection closed: cannot poll the socket: %s", g_strerror(errno)));
+            break;
+        }
+        if (fds[1].revents & POLLIN) {
+            char buf[64];
+
+            while (read(client->wakeFds[0], buf, sizeof(buf)) > 0)
+                ;
+        }
+        if (client->closed)
+            break;
+        if ((fds[0].revents & POLLOUT) && clientWriteLocked(client) < 0)
+            break;
+        if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && clientReadLocked(client) < 0)
+            break;
+        if ((fds[0].revents & POLLNVAL)) {
+            clientBreakLocked(client, g_strdup("connection closed: the socket is no longer valid"));
+            break;
+        }
+    }
+    return 0;
+}
+
+/*
+ * clientWaitLocked: wait until the reply of `me` arrives (0), the
+ * connection closes or the deadline passes (-1, error set; a timeout
+ * closes the connection). Takes the buck whenever nobody holds it.
+ */
+static int
+clientWaitLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
+{
+    while (!me->reply) {
+        bool timedOut = false;
+
+        if (client->closed) {
+            reportClosedLocked(client);
+            return -1;
+        }
+        if (client->ioBusy) {
+            if (deadline < 0)
+                g_cond_wait(&client->cond, &client->lock);
+            else if (!g_cond_wait_until(&client->cond, &client->lock, deadline))
+                timedOut = !me->reply;
+        } else {
+            client->ioBusy = true;
+            timedOut = clientDoIOLocked(client, me, deadline) < 0;
+            client->ioBusy = false;
+            g_cond_broadcast(&client->cond);
+        }
+        if (timedOut && !me->reply) {
+            clientBreakLocked(client, g_strdup_printf("connection closed: timed out waiting for the reply to procedure %d", me->proc));
+            reportError(IOV_ERR_RPC, "timed out waiting for the reply to procedure %d", me->proc);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Turn a reply into the call's result: decode the ret struct, or set
+ * the thread's error to the error the server sent. */
+static int
+clientFinishCall(rpcMessage *reply, xdrproc_t retFilter, void *ret)
+{
+    remote_error rerr;
+    iovError err = { 0 };
+
+    switch (reply->header.status) {
+    case RPC_OK:
+        return rpcMessageDecodePayload(reply, retFilter, ret);
+    case RPC_ERROR:
+        memset(&rerr, 0, sizeof(rerr));
+        if (rpcMessageDecodePayload(reply, (xdrproc_t)xdr_remote_error, &rerr) < 0)
+            return -1;
+        rpcErrorFromWire(&rerr, &err);
+        xdr_free((xdrproc_t)xdr_remote_error, &rerr);
+        utilSetError(&err);
+        iovResetError(&err);
+        return -1;
+    default:
+        reportError(IOV_ERR_RPC, "unexpected status %d in the reply to procedure %d", reply->header.status, reply->header.proc);
+        return -1;
+    }
+}
+
+/*
+ * rpcClientCall: one call and its reply; see rpc.h. The serial is taken
+ * before encoding, so serials follow the order in which calls start.
+ */
+int
+rpcClientCall(rpcClient *client, uint32_t prog, uint32_t vers,
+              int32_t proc, xdrproc_t argsFilter, void *args,
+              xdrproc_t retFilter, void *ret, int timeoutMs)
+{
+    g_autoptr(rpcMessage) reply = NULL;
+    rpcHeader hdr = {
+        .prog = prog,
+        .vers = vers,
+        .proc = proc,
+        .type = RPC_CALL,
+        .status = RPC_OK,
+    };
+    rpcClientPending me = { .prog = prog, .vers = vers, .proc = proc };
+    gint64 deadline = -1;
+    rpcMessage *msg;
+    int rc;
+
+    if (timeoutMs > 0)
+        deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+
+    g_mutex_lock(&client->lock);
+    if (client->closed) {
+        reportClosedLocked(client);
+        g_mutex_unlock(&client->lock);
+        return -1;
+    }
+    hdr.serial = me.serial = client->serial++;
+    g_mutex_unlock(&client->lock);
+
+    msg = rpcMessageEncode(&hdr, argsFilter, args);
+    if (!msg)
+        return -1;
+
+    g_mutex_lock(&client->lock);
+    if (client->closed) {
+        reportClosedLocked(client);
+        g_mutex_unlock(&client->lock);
+        rpcMessageFree(msg);
+        return -1;
+    }
+    g_ptr_array_add(client->pending, &me);
+    clientQueueLocked(client, msg);
+    rc = clientWaitLocked(client, &me, deadline);
+    g_ptr_array_remove_fast(client->pending, &me);
+    reply = g_steal_pointer(&me.reply);
+    g_mutex_unlock(&client->lock);
+
+    if (rc < 0)
+        return -1;
+    return clientFinishCall(reply, retFilter, ret);
+}

@@ -1,0 +1,261 @@
+/*
+ * rpc.h: libvirt's remote protocol: packets, the server and the client
+ *
+ * A packet is a big-endian u32 length (counting itself), a header of six
+ * XDR words (program, version, procedure, type, serial, status) and an XDR
+ * payload. Payloads are encoded and decoded by the rpcgen functions of
+ * remote_protocol.x (xdrproc_t), never by hand.
+ *
+ * Transports: a connection reads and writes through an rpcStream, so that
+ * TLS or an SSH pipe can later slot in beside the unix socket.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+/* XDR from libtirpc: not <rpc/rpc.h>, which would name this very file
+ * when src/ is on the include path */
+#include <rpc/types.h>
+#include <rpc/xdr.h>
+
+#include "iovirt/iovirt.h"
+#include "remote_protocol.h"
+
+/* ---- constants (libvirt's values) ---- */
+
+#define RPC_REMOTE_PROGRAM 0x20008086
+#define RPC_REMOTE_VERSION 1
+#define RPC_QEMU_PROGRAM 0x20008087
+#define RPC_KEEPALIVE_PROGRAM 0x6b656570
+#define RPC_KEEPALIVE_VERSION 1
+#define RPC_KEEPALIVE_PING 1
+#define RPC_KEEPALIVE_PONG 2
+
+#define RPC_HEADER_LEN 24               /* six words */
+#define RPC_LEN_LEN 4                   /* the length word */
+#define RPC_MESSAGE_MAX 33554432        /* body (header + payload) max */
+#define RPC_MESSAGE_INITIAL 65536
+
+typedef enum {
+    RPC_CALL = 0,
+    RPC_REPLY = 1,
+    RPC_MESSAGE = 2,
+    RPC_STREAM = 3,
+    RPC_CALL_WITH_FDS = 4,
+    RPC_REPLY_WITH_FDS = 5,
+    RPC_STREAM_HOLE = 6,
+} rpcMessageType;
+
+typedef enum {
+    RPC_OK = 0,
+    RPC_ERROR = 1,
+    RPC_CONTINUE = 2,
+} rpcMessageStatus;
+
+typedef struct {
+    uint32_t prog;
+    uint32_t vers;
+    int32_t proc;
+    int32_t type;
+    uint32_t serial;
+    int32_t status;
+} rpcHeader;
+
+/* ---- packets ---- */
+
+/*
+ * One packet in memory. `data` holds the whole packet including the length
+ * word; `len` is its size. The payload starts at RPC_LEN_LEN +
+ * RPC_HEADER_LEN.
+ */
+typedef struct {
+    rpcHeader header;
+    char *data; /* owned */
+    size_t len;
+} rpcMessage;
+
+void rpcMessageFree(rpcMessage *msg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rpcMessage, rpcMessageFree)
+
+/*
+ * rpcMessageEncode: a new packet with `hdr` and the payload `data`
+ * encoded by `filter` (xdr_void or NULL for none). Fails (IOV_ERR_RPC)
+ * when encoding fails or the packet would exceed the maximum.
+ */
+rpcMessage *rpcMessageEncode(const rpcHeader *hdr, xdrproc_t filter,
+                             void *data);
+
+/*
+ * rpcMessageEncodeError: the error reply to the call `call`: type REPLY,
+ * status ERROR, prog/vers of the program, proc and serial of the call,
+ * payload a remote_error built from `err` (message, code, domain, level,
+ * str1..3, int1..2 as given; dom and net absent).
+ */
+rpcMessage *rpcMessageEncodeError(const rpcHeader *call, const iovError *err);
+
+/*
+ * rpcLengthCheck: given the first four bytes of a packet, the total
+ * length it announces, or -1 (with an IOV_ERR_RPC error) when it is below
+ * 28 or its body exceeds RPC_MESSAGE_MAX.
+ */
+ssize_t rpcLengthCheck(const char lenWord[4]);
+
+/* rpcMessageDecodeHeader: parse the header of a complete packet
+ * (`len` bytes at `data`) into *hdr. */
+int rpcMessageDecodeHeader(const char *data, size_t len, rpcHeader *hdr);
+
+/*
+ * rpcMessageDecodePayload: decode the payload of `msg` with `filter` into
+ * `out` (zeroed by the caller); the whole payload must be consumed. On
+ * failure the partial result is freed and an IOV_ERR_RPC error names the
+ * procedure.
+ */
+int rpcMessageDecodePayload(const rpcMessage *msg, xdrproc_t filter,
+                            void *out);
+
+/* rpcErrorFromWire: an iovError (deep copy) from a decoded remote_error. */
+void rpcErrorFromWire(const remote_error *rerr, iovError *err);
+
+/* ---- streams: what a connection reads and writes through ---- */
+
+typedef struct _rpcStream rpcStream;
+typedef struct {
+    /* read/write like read(2)/write(2) on a non-blocking descriptor:
+     * >0 bytes, 0 EOF (read), -1 with errno (EAGAIN when it would block) */
+    ssize_t (*read)(rpcStream *s, void *buf, size_t len);
+    ssize_t (*write)(rpcStream *s, const void *buf, size_t len);
+    void (*close)(rpcStream *s);
+    /* the descriptor to poll */
+    int (*fd)(rpcStream *s);
+} rpcStreamOps;
+
+struct _rpcStream {
+    const rpcStreamOps *ops;
+    void *priv;
+};
+
+/* rpcStreamNewUnix: a stream over a connected unix socket `fd` (taken
+ * over; made non-blocking and close-on-exec). */
+rpcStream *rpcStreamNewUnix(int fd);
+void rpcStreamFree(rpcStream *s); /* closes; NULL is fine */
+
+/* rpcSocketConnectUnix: connect to `path`; returns the descriptor or -1
+ * with an error naming the path. */
+int rpcSocketConnectUnix(const char *path);
+
+/* ---- the server ---- */
+
+typedef struct _rpcServer rpcServer;
+typedef struct _rpcServerClient rpcServerClient;
+
+typedef struct {
+    unsigned int maxClients;         /* over it, new connections are closed */
+    unsigned int maxRequestsPerClient; /* calls in flight per client */
+    unsigned int idleTimeoutSec;     /* 0 = never; a client silent that long is closed */
+    unsigned int workers;            /* size of the worker pool */
+} rpcServerConfig;
+
+typedef struct {
+    /*
+     * A complete call arrived for a program the server does not handle
+     * itself (keepalive is answered inside). Runs in a worker thread.
+     * It must answer exactly once with rpcServerClientReply (or
+     * ...ReplyError) — possibly later, from another thread — and then
+     * rpcMessageFree(msg) is the server's business: the callback does not
+     * free `msg`.
+     */
+    void (*dispatch)(rpcServer *srv, rpcServerClient *client,
+                     const rpcMessage *msg, void *opaque);
+    /* A client connected (return false to refuse it) or went away (EOF,
+     * error, limit, idle, server shutdown). Run in the server's thread. */
+    bool (*connected)(rpcServer *srv, rpcServerClient *client, void *opaque);
+    void (*disconnected)(rpcServer *srv, rpcServerClient *client,
+                         void *opaque);
+} rpcServerCallbacks;
+
+/* rpcServerNew: a server whose I/O runs in `ctx` (the daemon's main
+ * context, run by the caller) and whose calls run in a worker pool. */
+rpcServer *rpcServerNew(GMainContext *ctx, const rpcServerConfig *cfg,
+                        const rpcServerCallbacks *cb, void *opaque);
+
+/*
+ * rpcServerAddUnixListener: listen on a unix socket at `path` (replacing a
+ * stale socket file), with permissions `mode`; clients accepted there are
+ * read-only when `readonly`.
+ */
+int rpcServerAddUnixListener(rpcServer *srv, const char *path, int mode,
+                             bool readonly);
+
+/* rpcServerClientCount: connected clients now. */
+unsigned int rpcServerClientCount(rpcServer *srv);
+
+/* rpcServerFree: close listeners and clients, wait for the workers. */
+void rpcServerFree(rpcServer *srv);
+
+bool rpcServerClientIsReadonly(rpcServerClient *client);
+/* per-client data of the dispatcher (the connection's state) */
+void rpcServerClientSetPrivate(rpcServerClient *client, void *priv,
+                               GDestroyNotify freeFunc);
+void *rpcServerClientGetPrivate(rpcServerClient *client);
+/* Take / drop a reference, for replies sent from other threads. */
+rpcServerClient *rpcServerClientRef(rpcServerClient *client);
+void rpcServerClientUnref(rpcServerClient *client);
+/* Ask the server to close the client once its queued replies are sent. */
+void rpcServerClientClose(rpcServerClient *client);
+
+/* rpcServerClientReply: send the successful reply to `call` with payload
+ * `data` encoded by `filter`. Thread safe; never blocks on the client. */
+int rpcServerClientReply(rpcServerClient *client, const rpcHeader *call,
+                         xdrproc_t filter, void *data);
+
+/* rpcServerClientReplyError: send the error reply to `call`. */
+int rpcServerClientReplyError(rpcServerClient *client, const rpcHeader *call,
+                              const iovError *err);
+
+/* ---- the client ---- */
+
+typedef struct _rpcClient rpcClient;
+
+/* rpcClientNew: a client over `stream` (taken over). */
+rpcClient *rpcClientNew(rpcStream *stream);
+void rpcClientFree(rpcClient *client); /* closes; NULL is fine */
+
+/*
+ * rpcClientCall: send call `proc` of `prog`/`vers` with `args` encoded by
+ * `argsFilter`, wait for its reply, decode it with `retFilter` into `ret`
+ * (zeroed by the caller). Thread safe: calls from several threads on one
+ * client are matched to their replies by serial. Keepalive PINGs from the
+ * server are answered. An error reply sets the thread's error to exactly
+ * the error received and returns -1; a closed connection gives
+ * IOV_ERR_RPC "connection closed ..." (later calls fail at once).
+ * `timeoutMs` <= 0 waits forever.
+ */
+int rpcClientCall(rpcClient *client, uint32_t prog, uint32_t vers,
+                  int32_t proc, xdrproc_t argsFilter, void *args,
+                  xdrproc_t retFilter, void *ret, int timeoutMs);
+
+/* rpcClientIsOpen: false once the connection has ended. */
+bool rpcClientIsOpen(rpcClient *client);
+
+/* ---- the procedures of the remote program ---- */
+
+/*
+ * What the protocol says about one procedure of the remote program: its
+ * name, how to decode its arguments and encode its reply, and whether a
+ * read-only connection may call it. The daemon's dispatch table holds
+ * only the handlers.
+ */
+typedef struct {
+    int proc;            /* REMOTE_PROC_... */
+    const char *name;    /* "DOMAIN_SET_BLOCK_IO_TUNE" */
+    xdrproc_t argsFilter;
+    size_t argsSize;     /* sizeof the args struct, 0 for none */
+    xdrproc_t retFilter;
+    size_t retSize;      /* sizeof the ret struct, 0 for none */
+    bool readonlyOk;     /* allowed on a read-only connection */
+} rpcProcInfo;
+
+/* rpcRemoteProcLookup: the procedure `proc` of the remote program, or
+ * NULL when iovirt does not implement it. */
+const rpcProcInfo *rpcRemoteProcLookup(int proc);

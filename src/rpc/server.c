@@ -1,0 +1,1007 @@
+/*
+ * server.c: the server side of libvirt's remote protocol
+ *
+ * Who runs what:
+ *   - the context thread (the one iterating srv->ctx) does every socket
+ *     operation: accepting, reading packets, writing queued output,
+ *     closing clients, the idle check, and the connected/disconnected
+ *     callbacks; it never blocks: sockets are non-blocking;
+ *   - the worker pool runs cb->dispatch for each call of the remote
+ *     program;
+ *   - any thread may queue a reply; it encodes the packet itself, appends
+ *     it to the client's output queue and wakes the context thread with a
+ *     one-shot source, which writes what the socket accepts.
+ *
+ * A client's life: accepted → (connected callback) → in srv->clients,
+ * which holds one reference → closed by the context thread (EOF, error,
+ * protocol violation, idle, output overflow, rpcServerClientClose, or
+ * rpcServerFree) → removed from srv->clients, disconnected callback,
+ * reference dropped. Workers and deferred replies hold their own
+ * references; once `closed` is set, replies are dropped and nothing of
+ * the server is touched through the client any more.
+ *
+ * Flow control: while a client has maxRequestsPerClient calls in flight
+ * (dispatched and not answered yet), its socket is not read; the kernel
+ * buffers and then the peer wait. Output waiting for a slow reader is
+ * capped at RPC_SERVER_OUTPUT_MAX bytes, beyond which the client is
+ * closed, so that a worker never waits for a client.
+ *
+ * Locks: srv->lock guards srv->clients, srv->listeners and srv->closing;
+ * client->lock guards the fields marked so. When both are needed, take
+ * srv->lock first.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "rpc.h"
+#include "util/error.h"
+
+#define IOV_FROM_THIS IOV_FROM_RPC
+
+/* Output queued for one client beyond which it is closed. */
+#define RPC_SERVER_OUTPUT_MAX (64 * 1024 * 1024)
+
+/* Packets read from one client per wake-up, so that one busy client
+ * does not starve the others. */
+#define RPC_SERVER_READ_BUDGET 32
+
+typedef struct {
+    rpcServer *srv;     /* not owned */
+    int fd;             /* owned */
+    char *path;         /* owned: unlinked when the server goes */
+    bool readonly;
+    GSource *source;    /* owned: the accept watch */
+} rpcListener;
+
+struct _rpcServer {
+    GMainContext *ctx;            /* a reference */
+    rpcServerConfig cfg;
+    rpcServerCallbacks cb;
+    void *opaque;
+    GThreadPool *pool;            /* owned; runs serverWorker */
+    GSource *idleTimer;           /* owned; NULL without idle timeout */
+
+    GMutex lock;
+    GPtrArray *clients;           /* lock; each element holds a reference */
+    GPtrArray *listeners;         /* lock; rpcListener, owned */
+    bool closing;                 /* lock; rpcServerFree has begun */
+};
+
+struct _rpcServerClient {
+    gint refs;                    /* atomic */
+    rpcServer *srv;               /* not owned; used only while open */
+    GMainContext *ctx;            /* a reference, for wake-ups */
+    bool readonly;
+    unsigned int maxCalls;        /* calls in flight allowed, 0 = no limit */
+
+    /* context thread only */
+    rpcStream *stream;            /* owned; NULL once closed */
+    GSource *watch;               /* owned; the socket watch, or NULL */
+    GIOCondition watchCond;       /* what `watch` waits for */
+    char lenWord[RPC_LEN_LEN];    /* the length word being read */
+    size_t lenGot;
+    char *body;                   /* owned: the packet being read, or NULL */
+    size_t bodyLen;
+    size_t bodyGot;
+    gint64 lastActivity;          /* monotonic time of the last I/O */
+
+    GMutex lock;
+    bool closed;                  /* lock */
+    bool closeWhenFlushed;        /* lock: rpcServerClientClose was called */
+    bool overflow;                /* lock: output over the cap, close now */
+    bool wakePending;             /* lock: a wake source is attached */
+    GQueue outq;                  /* lock: rpcMessage, owned */
+    size_t outOffset;             /* lock: bytes of the head already sent */
+    size_t outBytes;              /* lock: bytes queued and not yet sent */
+    GPtrArray *calls;             /* lock: rpcMessage in flight, owned */
+    void *priv;                   /* lock: the dispatcher's data */
+    GDestroyNotify privFree;
+};
+
+/* A call handed to the worker pool: holds a reference on the client; the
+ * message itself belongs to client->calls. */
+typedef struct {
+    rpcServerClient *client;
+    rpcMessage *msg;
+} rpcServerJob;
+
+static void clientClose(rpcServerClient *client);
+static void clientUpdateWatch(rpcServerClient *client);
+static gboolean clientWakeCallback(gpointer data);
+
+/* ---- references ---- */
+
+/* rpcServerClientRef: take a reference on `client`; returns it. */
+rpcServerClient *
+rpcServerClientRef(rpcServerClient *client)
+{
+    g_atomic_int_inc(&client->refs);
+    return client;
+}
+
+/*
+ * rpcServerClientUnref: drop a reference; the last one frees the client,
+ * its private data (with the free function given) and any call still
+ * recorded as in flight. NULL is fine.
+ */
+void
+rpcServerClientUnref(rpcServerClient *client)
+{
+    if (!client || !g_atomic_int_dec_and_test(&client->refs))
+        return;
+    if (client->privFree)
+        client->privFree(client->priv);
+    rpcStreamFree(client->stream);
+    if (client->watch) {
+        g_source_destroy(client->watch);
+        g_source_unref(client->watch);
+    }
+    g_free(client->body);
+    g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
+    g_ptr_array_unref(client->calls);
+    g_main_context_unref(client->ctx);
+    g_mutex_clear(&client->lock);
+    g_free(client);
+}
+
+/* rpcServerClientUnref as a GDestroyNotify. */
+static void
+clientUnrefNotify(gpointer data)
+{
+    rpcServerClientUnref(data);
+}
+
+/* ---- small accessors ---- */
+
+/* rpcServerClientIsReadonly: whether the client came through a
+ * read-only listener. */
+bool
+rpcServerClientIsReadonly(rpcServerClient *client)
+{
+    return client->readonly;
+}
+
+/* rpcServerClientSetPrivate: attach the dispatcher's data, freed with
+ * `freeFunc` (may be NULL) when the last reference goes. A previous
+ * value is freed first. */
+void
+rpcServerClientSetPrivate(rpcServerClient *client, void *priv,
+                          GDestroyNotify freeFunc)
+{
+    void *old;
+    GDestroyNotify oldFree;
+
+    g_mutex_lock(&client->lock);
+    old = client->priv;
+    oldFree = client->privFree;
+    client->priv = priv;
+    client->privFree = freeFunc;
+    g_mutex_unlock(&client->lock);
+    if (old && oldFree && old != priv)
+        oldFree(old);
+}
+
+/* rpcServerClientGetPrivate: the dispatcher's data, or NULL. */
+void *
+rpcServerClientGetPrivate(rpcServerClient *client)
+{
+    void *priv;
+
+    g_mutex_lock(&client->lock);
+    priv = client->priv;
+    g_mutex_unlock(&client->lock);
+    return priv;
+}
+
+/* rpcServerClientCount: the clients connected now. */
+unsigned int
+rpcServerClientCount(rpcServer *srv)
+{
+    unsigned int n;
+
+    g_mutex_lock(&srv->lock);
+    n = srv->clients->len;
+    g_mutex_unlock(&srv->lock);
+    return n;
+}
+
+/* ---- output ---- */
+
+/*
+ * clientWakeLocked: make the context thread look at the client soon
+ * (flush output, re-evaluate the watch). Coalesced: at most one wake
+ * source is pending per client. client->lock is held.
+ */
+static void
+clientWakeLocked(rpcServerClient *client)
+{
+    GSource *src;
+
+    if (client->wakePending)
+        return;
+    client->wakePending = true;
+    src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_set_callback(src, clientWakeCallback, rpcServerClientRef(client),
+                          clientUnrefNotify);
+    g_source_attach(src, client->ctx);
+    g_source_unref(src);
+}
+
+/*
+ * takeCallLocked: remove from the calls in flight the one `call` answers
+ * (the very header of a recorded message, else the first with the same
+ * program, procedure and serial) and return it for freeing; NULL when
+ * there is none. client->lock is held.
+ */
+static rpcMessage *
+takeCallLocked(rpcServerClient *client, const rpcHeader *call)
+{
+    guint i;
+
+    if (!call)
+        return NULL;
+    for (i = 0; i < client->calls->len; i++) {
+        rpcMessage *m = g_ptr_array_index(client->calls, i);
+
+        if (&m->header == call)
+            return g_ptr_array_steal_index(client->calls, i);
+    }
+    for (i = 0; i < client->calls->len; i++) {
+        rpcMessage *m = g_ptr_array_index(client->calls, i);
+
+        if (m->header.serial == call->serial && m->header.proc == call->proc &&
+            m->header.prog == call->prog)
+            return g_ptr_array_steal_index(client->calls, i);
+    }
+    return NULL;
+}
+
+/*
+ * clientSend: queue the encoded packet `msg` (taken over) for the
+ * client; when it answers `call` (NULL for packets that answer no call
+ * in flight, such as a PONG), the call stops counting as in flight. A
+ * closed client drops the packet. Never blocks on the socket.
+ */
+static void
+clientSend(rpcServerClient *client, const rpcHeader *call, rpcMessage *msg)
+{
+    g_autoptr(rpcMessage) answered = NULL;
+    g_autoptr(rpcMessage) dropped = NULL;
+
+    g_mutex_lock(&client->lock);
+    answered = takeCallLocked(client, call);
+    if (client->closed || client->overflow) {
+        dropped = msg;
+    } else if (client->outBytes + msg->len > RPC_SERVER_OUTPUT_MAX) {
+        client->overflow = true;
+        dropped = msg;
+        g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
+        client->outBytes = 0;
+        client->outOffset = 0;
+        clientWakeLocked(client);
+    } else {
+        g_queue_push_tail(&client->outq, msg);
+        client->outBytes += msg->len;
+        clientWakeLocked(client);
+    }
+    g_mutex_unlock(&client->lock);
+}
+
+/*
+ * rpcServerClientReply: encode the successful reply to `call` (in the
+ * calling thread) and queue it. Fails only when the payload cannot be
+ * encoded; the call is then still unanswered.
+ */
+int
+rpcServerClientReply(rpcServerClient *client, const rpcHeader *call,
+                     xdrproc_t filter, void *data)
+{
+    rpcHeader hdr = {
+        .prog = call->prog,
+        .vers = call->vers,
+        .proc = call->proc,
+        .type = RPC_REPLY,
+        .serial = call->serial,
+        .status = RPC_OK,
+    };
+    rpcMessage *msg = rpcMessageEncode(&hdr, filter, data);
+
+    if (!msg)
+        return -1;
+    clientSend(client, call, msg);
+    return 0;
+}
+
+/* rpcServerClientReplyError: encode the error reply to `call` and queue
+ * it. Fails only when the error cannot be encoded. */
+int
+rpcServerClientReplyError(rpcServerClient *client, const rpcHeader *call,
+                          const iovError *err)
+{
+    rpcMessage *msg = rpcMessageEncodeError(call, err);
+
+    if (!msg)
+        return -1;
+    clientSend(client, call, msg);
+    return 0;
+}
+
+/* rpcServerClientClose: close the client once its queued output is
+ * written; nothing more is read from it. Any thread. */
+void
+rpcServerClientClose(rpcServerClient *client)
+{
+    g_mutex_lock(&client->lock);
+    if (!client->closed) {
+        client->closeWhenFlushed = true;
+        clientWakeLocked(client);
+    }
+    g_mutex_unlock(&client->lock);
+}
+
+/*
+ * clientFlush: write queued output until the socket would block. Returns
+ * -1 when the socket failed (the caller closes the client). Context
+ * thread.
+ */
+static int
+clientFlush(rpcServerClient *client)
+{
+    rpcMessage *m;
+    int ret = 0;
+
+    g_mutex_lock(&client->lock);
+    while ((m = g_queue_peek_head(&client->outq))) {
+        ssize_t r = client->stream->ops->write(client->stream,
+                                               m->data + client->outOffset,
+                                               m->len - client->outOffset);
+
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                g_debug("rpc server: write to client %p failed: %s", (void *)client, g_strerror(errno));
+                ret = -1;
+            }
+            break;
+        }
+        client->lastActivity = g_get_monotonic_time();
+        client->outOffset += r;
+        client->outBytes -= r;
+        if (client->outOffset == m->len) {
+            g_queue_pop_head(&client->outq);
+            rpcMessageFree(m);
+            client->outOffset = 0;
+        }
+    }
+    g_mutex_unlock(&client->lock);
+    return ret;
+}
+
+/*
+ * clientService: the context thread's look at a client after something
+ * happened: write what can be written, close it when it must go, else
+ * set its watch to what it now waits for.
+ */
+static void
+clientService(rpcServerClient *client)
+{
+    bool closeNow;
+
+    g_mutex_lock(&client->lock);
+    closeNow = client->closed || client->overflow;
+    g_mutex_unlock(&client->lock);
+    if (closeNow || clientFlush(client) < 0) {
+        clientClose(client);
+        return;
+    }
+    g_mutex_lock(&client->lock);
+    closeNow = client->closeWhenFlushed && g_queue_is_empty(&client->outq);
+    g_mutex_unlock(&client->lock);
+    if (closeNow) {
+        clientClose(client);
+        return;
+    }
+    clientUpdateWatch(client);
+}
+
+/* The wake source of clientWakeLocked. */
+static gboolean
+clientWakeCallback(gpointer data)
+{
+    rpcServerClient *client = data;
+    bool closed;
+
+    g_mutex_lock(&client->lock);
+    client->wakePending = false;
+    closed = client->closed;
+    g_mutex_unlock(&client->lock);
+    if (!closed)
+        clientService(client);
+    return G_SOURCE_REMOVE;
+}
+
+/* ---- input ---- */
+
+/* Queue a packet built by the server itself (not an answer to a call in
+ * flight): a PONG or an error reply. */
+static void
+clientSendOwn(rpcServerClient *client, rpcMessage *msg)
+{
+    if (msg)
+        clientSend(client, NULL, msg);
+}
+
+/* Answer a call to a program the server does not serve. */
+static void
+clientReplyNoProgram(rpcServerClient *client, const rpcHeader *call)
+{
+    g_autofree char *text = g_strdup_printf("Cannot find program %d version %d", (int)call->prog, (int)call->vers);
+    iovError err = {
+        .code = IOV_ERR_RPC,
+        .domain = IOV_FROM_RPC,
+        .message = text,
+        .level = IOV_ERR_ERROR,
+        .str2 = text,
+        .int1 = -1,
+        .int2 = -1,
+    };
+
+    clientSendOwn(client, rpcMessageEncodeError(call, &err));
+}
+
+/*
+ * clientHandlePacket: act on one complete packet (taken over). Returns -1
+ * when the client must be closed: an undecodable header, a packet that is
+ * not a call, a call with a status. Keepalive is answered here; calls of
+ * the remote program go to the worker pool; other programs get an error.
+ */
+static int
+clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
+{
+    rpcServer *srv = client->srv;
+    rpcHeader *hdr = &msg->header;
+    rpcServerJob *job;
+
+    if (rpcMessageDecodeHeader(msg->data, msg->len, hdr) < 0) {
+        g_debug("rpc server: client %p: %s", (void *)client, utilGetError()->message);
+        utilResetError();
+        rpcMessageFree(msg);
+        return -1;
+    }
+
+    if (hdr->prog == RPC_KEEPALIVE_PROGRAM) {
+        if (hdr->type == RPC_MESSAGE && hdr->proc == RPC_KEEPALIVE_PING) {
+            rpcHeader pong = {
+                .prog = RPC_KEEPALIVE_PROGRAM,
+                .vers = RPC_KEEPALIVE_VERSION,
+                .proc = RPC_KEEPALIVE_PONG,
+                .type = RPC_MESSAGE,
+                .serial = 0,
+                .status = RPC_OK,
+            };
+
+            clientSendOwn(client, rpcMessageEncode(&pong, NULL, NULL));
+        }
+        rpcMessageFree(msg);
+        return 0;
+    }
+
+    if (hdr->type != RPC_CALL || hdr->status != RPC_OK) {
+        g_debug("rpc server: client %p sent a packet of type %d status %d, not a call", (void *)client, hdr->type, hdr->status);
+        rpcMessageFree(msg);
+        return -1;
+    }
+
+    if (hdr->prog != RPC_REMOTE_PROGRAM || hdr->vers != RPC_REMOTE_VERSION) {
+        clientReplyNoProgram(client, hdr);
+        rpcMessageFree(msg);
+        return 0;
+    }
+
+    g_mutex_lock(&client->lock);
+    g_ptr_array_add(client->calls, msg);
+    g_mutex_unlock(&client->lock);
+
+    job = g_new0(rpcServerJob, 1);
+    job->client = rpcServerClientRef(client);
+    job->msg = msg;
+    g_thread_pool_push(srv->pool, job, NULL);
+    return 0;
+}
+
+/* Whether the client may have another call read now. */
+static bool
+clientMayRead(rpcServerClient *client)
+{
+    bool ok;
+
+    g_mutex_lock(&client->lock);
+    ok = !client->closed && !client->closeWhenFlushed && !client->overflow &&
+         (client->maxCalls == 0 || client->calls->len < client->maxCalls);
+    g_mutex_unlock(&client->lock);
+    return ok;
+}
+
+/*
+ * clientRead: read packets while the socket has data, the client is
+ * under its limit of calls in flight and the budget lasts. Returns -1
+ * when the client must be closed (EOF, error, bad length or packet).
+ */
+static int
+clientRead(rpcServerClient *client)
+{
+    unsigned int packets = 0;
+
+    while (packets < RPC_SERVER_READ_BUDGET && clientMayRead(client)) {
+        rpcStream *s = client->stream;
+        ssize_t r;
+
+        if (client->lenGot < RPC_LEN_LEN) {
+            r = s->ops->read(s, client->lenWord + client->lenGot,
+                             RPC_LEN_LEN - client->lenGot);
+        } else {
+            r = s->ops->read(s, client->body + client->bodyGot,
+                             client->bodyLen - client->bodyGot);
+        }
+        if (r == 0) {
+            g_debug("rpc server: client %p: end of file", (void *)client);
+            return -1;
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            g_debug("rpc server: read from client %p failed: %s", (void *)client, g_strerror(errno));
+            return -1;
+        }
+        client->lastActivity = g_get_monotonic_time();
+
+        if (client->lenGot < RPC_LEN_LEN) {
+            ssize_t len;
+
+            client->lenGot += r;
+            if (client->lenGot < RPC_LEN_LEN)
+                continue;
+            len = rpcLengthCheck(client->lenWord);
+            if (len < 0) {
+                g_debug("rpc server: client %p: %s", (void *)client, utilGetError()->message);
+                utilResetError();
+                return -1;
+            }
+            client->body = g_malloc(len);
+            memcpy(client->body, client->lenWord, RPC_LEN_LEN);
+            client->bodyLen = len;
+            client->bodyGot = RPC_LEN_LEN;
+        } else {
+            client->bodyGot += r;
+        }
+
+        if (client->bodyGot == client->bodyLen) {
+            rpcMessage *msg = g_new0(rpcMessage, 1);
+
+            msg->data = g_steal_pointer(&client->body);
+            msg->len = client->bodyLen;
+            client->lenGot = 0;
+            client->bodyLen = 0;
+            client->bodyGot = 0;
+            packets++;
+            if (clientHandlePacket(client, msg) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* The socket watch of a client. */
+static gboolean
+clientIOCallback(gint fd G_GNUC_UNUSED, GIOCondition cond, gpointer data)
+{
+    rpcServerClient *client = rpcServerClientRef(data);
+
+    if ((cond & G_IO_IN) && clientRead(client) < 0) {
+        clientClose(client);
+    } else if ((cond & (G_IO_HUP | G_IO_ERR)) && !(cond & G_IO_IN)) {
+        /* gone while we were not reading, or a socket error */
+        clientClose(client);
+    } else {
+        clientService(client);
+    }
+    rpcServerClientUnref(client);
+    return G_SOURCE_CONTINUE;
+}
+
+/*
+ * clientUpdateWatch: make the socket watch wait for what the client now
+ * needs: input while it may read, output while some is queued. Context
+ * thread.
+ */
+static void
+clientUpdateWatch(rpcServerClient *client)
+{
+    GIOCondition cond = 0;
+    bool closed;
+
+    if (clientMayRead(client))
+        cond |= G_IO_IN;
+    g_mutex_lock(&client->lock);
+    closed = client->closed;
+    if (!g_queue_is_empty(&client->outq))
+        cond |= G_IO_OUT;
+    g_mutex_unlock(&client->lock);
+    if (closed)
+        cond = 0;
+
+    if (client->watch && client->watchCond == cond)
+        return;
+    if (client->watch) {
+        g_source_destroy(client->watch);
+        g_source_unref(client->watch);
+        client->watch = NULL;
+    }
+    client->watchCond = cond;
+    if (cond == 0)
+        return;
+    client->watch = g_unix_fd_source_new(client->stream->ops->fd(client->stream), cond);
+    g_source_set_callback(client->watch, G_SOURCE_FUNC(clientIOCallback), client, NULL);
+    g_source_attach(client->watch, client->ctx);
+}
+
+/*
+ * clientClose: close the client now: drop its output, stop its watch,
+ * close its stream, take it out of the server and tell the callbacks.
+ * Idempotent. Context thread (or rpcServerFree).
+ */
+static void
+clientClose(rpcServerClient *client)
+{
+    rpcServer *srv = client->srv;
+    bool removed;
+
+    g_mutex_lock(&client->lock);
+    if (client->closed) {
+        g_mutex_unlock(&client->lock);
+        return;
+    }
+    client->closed = true;
+    g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
+    client->outBytes = 0;
+    client->outOffset = 0;
+    g_mutex_unlock(&client->lock);
+
+    if (client->watch) {
+        g_source_destroy(client->watch);
+        g_source_unref(client->watch);
+        client->watch = NULL;
+    }
+    rpcStreamFree(g_steal_pointer(&client->stream));
+    g_clear_pointer(&client->body, g_free);
+
+    g_mutex_lock(&srv->lock);
+    removed = g_ptr_array_remove(srv->clients, client);
+    g_mutex_unlock(&srv->lock);
+    if (!removed)
+        return;
+    if (srv->cb.disconnected)
+        srv->cb.disconnected(srv, client, srv->opaque);
+    rpcServerClientUnref(client);
+}
+
+/* ---- workers ---- */
+
+/* Run one call: dispatch it, unless its client is gone meanwhile (the
+ * call is then dropped without running). */
+static void
+serverWorker(gpointer data, gpointer opaque)
+{
+    rpcServerJob *job = data;
+    rpcServer *srv = opaque;
+    rpcServerClient *client = job->client;
+    g_autoptr(rpcMessage) dropped = NULL;
+
+    g_mutex_lock(&client->lock);
+    if (client->closed)
+        dropped = takeCallLocked(client, &job->msg->header);
+    g_mutex_unlock(&client->lock);
+
+    if (!dropped)
+        srv->cb.dispatch(srv, client, job->msg, srv->opaque);
+    rpcServerClientUnref(client);
+    g_free(job);
+}
+
+/* ---- accepting ---- */
+
+/* Take in the connection `fd`, unless the server is full or closing, or
+ * the connected callback refuses it. Context thread. */
+static void
+serverAddClient(rpcServer *srv, int fd, bool readonly)
+{
+    rpcServerClient *client;
+    bool full;
+
+    g_mutex_lock(&srv->lock);
+    full = srv->closing ||
+           (srv->cfg.maxClients > 0 && srv->clients->len >= srv->cfg.maxClients);
+    g_mutex_unlock(&srv->lock);
+    if (full) {
+        g_debug("rpc server: refusing a connection: %u clients already", srv->cfg.maxClients);
+        close(fd);
+        return;
+    }
+
+    client = g_new0(rpcServerClient, 1);
+    client->refs = 1;
+    client->srv = srv;
+    client->ctx = g_main_context_ref(srv->ctx);
+    client->readonly = readonly;
+    client->maxCalls = srv->cfg.maxRequestsPerClient;
+    client->stream = rpcStreamNewUnix(fd);
+    client->lastActivity = g_get_monotonic_time();
+    g_mutex_init(&client->lock);
+    g_queue_init(&client->outq);
+    client->calls = g_ptr_array_new_with_free_func((GDestroyNotify)rpcMessageFree);
+
+    if (srv->cb.connected && !srv->cb.connected(srv, client, srv->opaque)) {
+        clientClose(client);
+        rpcServerClientUnref(client);
+        return;
+    }
+
+    g_mutex_lock(&srv->lock);
+    g_ptr_array_add(srv->clients, client); /* takes our reference */
+    g_mutex_unlock(&srv->lock);
+    clientUpdateWatch(client);
+}
+
+/* The accept watch of a listener: take every pending connection. */
+static gboolean
+listenerCallback(gint fd, GIOCondition cond G_GNUC_UNUSED, gpointer data)
+{
+    rpcListener *l = data;
+
+    for (;;) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (cfd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                g_debug("rpc server: accept on '%s' failed: %s", l->path, g_strerror(errno));
+            break;
+        }
+        serverAddClient(l->srv, cfd, l->readonly);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* Whether a server answers at the unix socket `addr`. */
+static bool
+socketInUse(const struct sockaddr_un *addr)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool used;
+
+    if (fd < 0)
+        return false;
+    used = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+    close(fd);
+    return used;
+}
+
+/*
+ * rpcServerAddUnixListener: listen at `path` with permissions `mode`. A
+ * socket file nobody answers at is replaced; a live one, or a file of
+ * another kind, is an error. Clients accepted here are read-only when
+ * `readonly`.
+ */
+int
+rpcServerAddUnixListener(rpcServer *srv, const char *path, int mode,
+                         bool readonly)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct stat sb;
+    rpcListener *l;
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        reportError(IOV_ERR_RPC, "socket path '%s' is too long (at most %zu bytes)", path, sizeof(addr.sun_path) - 1);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+
+    if (lstat(path, &sb) == 0) {
+        if (!S_ISSOCK(sb.st_mode)) {
+            reportError(IOV_ERR_RPC, "cannot listen at '%s': the file exists and is not a socket", path);
+            return -1;
+        }
+        if (socketInUse(&addr)) {
+            reportError(IOV_ERR_RPC, "cannot listen at '%s': another server is listening there", path);
+            return -1;
+        }
+        if (unlink(path) < 0 && errno != ENOENT) {
+            reportSystemError(errno, "cannot remove the stale socket '%s'", path);
+            return -1;
+        }
+    }
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        reportSystemError(errno, "cannot create a socket to listen at '%s'", path);
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        reportSystemError(errno, "cannot bind a socket to '%s'", path);
+        close(fd);
+        return -1;
+    }
+    if (chmod(path, mode) < 0) {
+        reportSystemError(errno, "cannot set the permissions of socket '%s' to %o", path, (unsigned int)mode);
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    if (listen(fd, SOMAXCONN) < 0) {
+        reportSystemError(errno, "cannot listen at '%s'", path);
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+
+    l = g_new0(rpcListener, 1);
+    l->srv = srv;
+    l->fd = fd;
+    l->path = g_strdup(path);
+    l->readonly = readonly;
+    l->source = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(l->source, G_SOURCE_FUNC(listenerCallback), l, NULL);
+
+    g_mutex_lock(&srv->lock);
+    g_ptr_array_add(srv->listeners, l);
+    g_mutex_unlock(&srv->lock);
+    g_source_attach(l->source, srv->ctx);
+    return 0;
+}
+
+/* Stop a listener: no more accepting, the socket file goes. */
+static void
+listenerFree(gpointer data)
+{
+    rpcListener *l = data;
+
+    g_source_destroy(l->source);
+    g_source_unref(l->source);
+    close(l->fd);
+    unlink(l->path);
+    g_free(l->path);
+    g_free(l);
+}
+
+/* ---- idle clients ---- */
+
+/* Close the clients that have been silent, with nothing in flight and
+ * nothing to write, for the idle timeout. Context thread. */
+static gboolean
+serverIdleCheck(gpointer data)
+{
+    rpcServer *srv = data;
+    gint64 limit = (gint64)srv->cfg.idleTimeoutSec * G_USEC_PER_SEC;
+    gint64 now = g_get_monotonic_time();
+    g_autoptr(GPtrArray) idle = g_ptr_array_new_with_free_func(clientUnrefNotify);
+    guint i;
+
+    g_mutex_lock(&srv->lock);
+    for (i = 0; i < srv->clients->len; i++) {
+        rpcServerClient *c = g_ptr_array_index(srv->clients, i);
+        bool quiet;
+
+        g_mutex_lock(&c->lock);
+        quiet = c->calls->len == 0 && c->outBytes == 0 &&
+                now - c->lastActivity >= limit;
+        g_mutex_unlock(&c->lock);
+        if (quiet)
+            g_ptr_array_add(idle, rpcServerClientRef(c));
+    }
+    g_mutex_unlock(&srv->lock);
+
+    for (i = 0; i < idle->len; i++) {
+        g_debug("rpc server: closing idle client %p", g_ptr_array_index(idle, i));
+        clientClose(g_ptr_array_index(idle, i));
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* ---- the server ---- */
+
+/*
+ * rpcServerNew: a server doing its I/O in `ctx` (referenced) and running
+ * calls in cfg->workers threads (at least one). cb->dispatch is
+ * required; limits of 0 mean none.
+ */
+rpcServer *
+rpcServerNew(GMainContext *ctx, const rpcServerConfig *cfg,
+             const rpcServerCallbacks *cb, void *opaque)
+{
+    rpcServer *srv = g_new0(rpcServer, 1);
+    g_autoptr(GError) gerr = NULL;
+
+    srv->ctx = g_main_context_ref(ctx);
+    srv->cfg = *cfg;
+    srv->cb = *cb;
+    srv->opaque = opaque;
+    g_mutex_init(&srv->lock);
+    srv->clients = g_ptr_array_new();
+    srv->listeners = g_ptr_array_new_with_free_func(listenerFree);
+    srv->pool = g_thread_pool_new(serverWorker, srv,
+                                  cfg->workers > 0 ? (gint)cfg->workers : 1,
+                                  FALSE, &gerr);
+    if (!srv->pool) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot start %u worker threads: %s", cfg->workers, gerr->message);
+        g_ptr_array_unref(srv->listeners);
+        g_ptr_array_unref(srv->clients);
+        g_mutex_clear(&srv->lock);
+        g_main_context_unref(srv->ctx);
+        g_free(srv);
+        return NULL;
+    }
+
+    if (cfg->idleTimeoutSec > 0) {
+        guint interval = MIN(1000u, cfg->idleTimeoutSec * 250u);
+
+        srv->idleTimer = g_timeout_source_new(interval);
+        g_source_set_callback(srv->idleTimer, serverIdleCheck, srv, NULL);
+        g_source_attach(srv->idleTimer, ctx);
+    }
+    return srv;
+}
+
+/*
+ * rpcServerFree: stop listening (the socket files are removed), close
+ * every client (disconnected runs for each), then let the workers finish
+ * the calls already queued (their replies are dropped) and join them.
+ * Call it from the context thread, or once nobody iterates the context.
+ * NULL is fine.
+ */
+void
+rpcServerFree(rpcServer *srv)
+{
+    g_autoptr(GPtrArray) clients = NULL;
+    guint i;
+
+    if (!srv)
+        return;
+
+    g_mutex_lock(&srv->lock);
+    srv->closing = true;
+    g_mutex_unlock(&srv->lock);
+
+    if (srv->idleTimer) {
+        g_source_destroy(srv->idleTimer);
+        g_source_unref(srv->idleTimer);
+    }
+    g_ptr_array_set_size(srv->listeners, 0);
+
+    g_mutex_lock(&srv->lock);
+    clients = g_ptr_array_new_with_free_func(clientUnrefNotify);
+    for (i = 0; i < srv->clients->len; i++)
+        g_ptr_array_add(clients, rpcServerClientRef(g_ptr_array_index(srv->clients, i)));
+    g_mutex_unlock(&srv->lock);
+    for (i = 0; i < clients->len; i++)
+        clientClose(g_ptr_array_index(clients, i));
+
+    g_thread_pool_free(srv->pool, FALSE, TRUE);
+
+    g_ptr_array_unref(srv->listeners);
+    g_ptr_array_unref(srv->clients);
+    g_mutex_clear(&srv->lock);
+    g_main_context_unref(srv->ctx);
+    g_free(srv);
+}

@@ -1,0 +1,134 @@
+/*
+ * stream.c: the unix socket transport of a connection
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "rpc.h"
+#include "util/error.h"
+
+#define IOV_FROM_THIS IOV_FROM_RPC
+
+typedef struct {
+    int fd; /* owned; -1 once closed */
+} unixStreamPriv;
+
+/* read(2) on the socket: >0 bytes, 0 at EOF, -1 with errno. */
+static ssize_t
+unixRead(rpcStream *s, void *buf, size_t len)
+{
+    unixStreamPriv *priv = s->priv;
+
+    return read(priv->fd, buf, len);
+}
+
+/* MSG_NOSIGNAL: a peer that went away gives EPIPE, never SIGPIPE. */
+static ssize_t
+unixWrite(rpcStream *s, const void *buf, size_t len)
+{
+    unixStreamPriv *priv = s->priv;
+
+    return send(priv->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* Close the socket; later calls see -1 and fail with EBADF. */
+static void
+unixClose(rpcStream *s)
+{
+    unixStreamPriv *priv = s->priv;
+
+    if (priv->fd >= 0)
+        close(priv->fd);
+    priv->fd = -1;
+}
+
+/* The socket to poll, -1 once closed. */
+static int
+unixFd(rpcStream *s)
+{
+    unixStreamPriv *priv = s->priv;
+
+    return priv->fd;
+}
+
+static const rpcStreamOps unixStreamOps = {
+    .read = unixRead,
+    .write = unixWrite,
+    .close = unixClose,
+    .fd = unixFd,
+};
+
+/*
+ * rpcStreamNewUnix: a stream over the connected socket `fd`, which it
+ * owns from now on (even when it cannot set the flags, which only
+ * happens for an invalid descriptor; the stream then fails on use).
+ */
+rpcStream *
+rpcStreamNewUnix(int fd)
+{
+    rpcStream *s = g_new0(rpcStream, 1);
+    unixStreamPriv *priv = g_new0(unixStreamPriv, 1);
+    int flags;
+
+    flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+        fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+
+    priv->fd = fd;
+    s->ops = &unixStreamOps;
+    s->priv = priv;
+    return s;
+}
+
+/* rpcStreamFree: close the stream and free it; NULL is fine. */
+void
+rpcStreamFree(rpcStream *s)
+{
+    if (!s)
+        return;
+    s->ops->close(s);
+    g_free(s->priv);
+    g_free(s);
+}
+
+/*
+ * rpcSocketConnectUnix: a blocking, close-on-exec socket connected to
+ * the unix socket at `path`, or -1 with an error naming the path.
+ */
+int
+rpcSocketConnectUnix(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        reportError(IOV_ERR_RPC, "socket path '%s' is too long (at most %zu bytes)", path, sizeof(addr.sun_path) - 1);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        reportSystemError(errno, "Failed to create a socket to connect to '%s'", path);
+        return -1;
+    }
+    while (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        int saved = errno;
+
+        if (saved == EINTR)
+            continue;
+        if (saved == EISCONN) /* an interrupted connect went on */
+            break;
+        close(fd);
+        reportSystemError(saved, "Failed to connect socket to '%s'", path);
+        return -1;
+    }
+    return fd;
+}
