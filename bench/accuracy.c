@@ -51,7 +51,7 @@ runCase(qemuDriver *drv, const benchCase *c, int n)
     double rate;
 
     testMakeImage(img, 256ULL << 20, 256ULL << 20);
-    if (qemuDriverDefineXML(drv, xml, &ident) < 0 || qemuDriverCreate(drv, ident.uuid, 0, NULL) < 0)
+    if (qemuDriverDefineXML(drv, xml, false, &ident) < 0 || qemuDriverCreate(drv, ident.uuid, 0, NULL) < 0)
         g_error("%s: %s", c->label, iovGetLastErrorMessage());
     testKillAtExit(qemuDriverGetPid(drv, ident.uuid));
     if (testSerialWaitLine(serial, "IOVPROBE-DONE", 0, 120000) < 0)

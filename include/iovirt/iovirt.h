@@ -334,6 +334,202 @@ typedef enum {
 #define IOV_TYPED_PARAM_STRING_OKAY (1 << 2)
 
 /* ------------------------------------------------------------------ */
+/* Connections                                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A connection to an iovirt daemon. URIs:
+ *   iovirt:///system     the root daemon (sockets under /run/iovirt)
+ *   iovirt:///session    the calling user's daemon, started on demand
+ *   iovirt+unix:///system?socket=PATH   (or ///session) a given socket
+ * NULL means $IOVIRT_DEFAULT_URI, else iovirt:///system for root and
+ * iovirt:///session for anyone else. A connection may be used by several
+ * threads at once.
+ */
+typedef struct _iovConnect iovConnect;
+typedef iovConnect *iovConnectPtr;
+
+/* A domain handle: a name, a uuid and an id (-1 when not running), as
+ * they were when the handle was made. Handles keep their connection. */
+typedef struct _iovDomain iovDomain;
+typedef iovDomain *iovDomainPtr;
+
+/* iovConnectOpen: open a read-write connection (NULL on error). */
+iovConnectPtr iovConnectOpen(const char *uri);
+
+/* iovConnectOpenReadOnly: open a connection that may read everything
+ * and change nothing (the daemon enforces it). */
+iovConnectPtr iovConnectOpenReadOnly(const char *uri);
+
+/* iovConnectClose: drop the caller's reference; the connection closes
+ * when no domain handle holds it either. Returns the references left,
+ * or -1 on error. NULL is accepted (returns 0). */
+int iovConnectClose(iovConnectPtr conn);
+
+/* iovConnectRef: take one more reference. */
+int iovConnectRef(iovConnectPtr conn);
+
+/* iovConnectIsReadOnly: 1, 0, or -1 on error. */
+int iovConnectIsReadOnly(iovConnectPtr conn);
+
+/* iovConnectGetURI: the canonical URI of the connection (new string). */
+char *iovConnectGetURI(iovConnectPtr conn);
+
+/* iovConnectGetHostname: the daemon's host name (new string). */
+char *iovConnectGetHostname(iovConnectPtr conn);
+
+/* iovConnectGetVersion: QEMU's version, major * 1000000 + minor * 1000
+ * + micro. iovConnectGetLibVersion: the daemon's iovirt version, same
+ * encoding. */
+int iovConnectGetVersion(iovConnectPtr conn, unsigned long long *version);
+int iovConnectGetLibVersion(iovConnectPtr conn, unsigned long long *version);
+
+/*
+ * iovConnectListAllDomains: the domains matching `flags`
+ * (iovConnectListAllDomainsFlags; 0 = all), sorted by name. *domains
+ * receives a new NULL-terminated array of handles: free each with
+ * iovDomainFree, then the array with free(). Returns the count, or -1.
+ * `domains` may be NULL to count only.
+ */
+int iovConnectListAllDomains(iovConnectPtr conn, iovDomainPtr **domains, unsigned int flags);
+
+/* ------------------------------------------------------------------ */
+/* Domains                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Lookups: a new handle, or NULL with IOV_ERR_NO_DOMAIN. */
+iovDomainPtr iovDomainLookupByName(iovConnectPtr conn, const char *name);
+iovDomainPtr iovDomainLookupByUUID(iovConnectPtr conn, const unsigned char *uuid);
+iovDomainPtr iovDomainLookupByUUIDString(iovConnectPtr conn, const char *uuid);
+iovDomainPtr iovDomainLookupByID(iovConnectPtr conn, int id);
+
+/* iovDomainDefineXML: define a domain from its XML (docs/formatdomain.md),
+ * or replace the persistent definition of the domain of that name (a
+ * running guest keeps its live state until it restarts). New handle. */
+iovDomainPtr iovDomainDefineXML(iovConnectPtr conn, const char *xml);
+
+/* iovDomainUndefine: forget the persistent definition; a running guest
+ * runs on as a transient domain and disappears when it stops. */
+int iovDomainUndefine(iovDomainPtr dom);
+
+/* iovDomainCreate, iovDomainCreateWithFlags: start the guest, its disks'
+ * limits in force before its first instruction. IOV_DOMAIN_START_PAUSED
+ * leaves it paused. The handle's id is updated. */
+int iovDomainCreate(iovDomainPtr dom);
+int iovDomainCreateWithFlags(iovDomainPtr dom, unsigned int flags);
+
+/* iovDomainDestroy: stop the guest now (SIGTERM, then SIGKILL). */
+int iovDomainDestroy(iovDomainPtr dom);
+
+/* iovDomainShutdown: press the guest's power button and return; the
+ * domain becomes shut off when the guest powers off. */
+int iovDomainShutdown(iovDomainPtr dom);
+
+/* iovDomainReboot: reset the guest (flags 0); QEMU and the limits stay. */
+int iovDomainReboot(iovDomainPtr dom, unsigned int flags);
+
+/* iovDomainSuspend, iovDomainResume: pause and resume the vCPUs. */
+int iovDomainSuspend(iovDomainPtr dom);
+int iovDomainResume(iovDomainPtr dom);
+
+/* iovDomainGetXMLDesc: the live definition, or with
+ * IOV_DOMAIN_XML_INACTIVE the persistent one (new string). */
+char *iovDomainGetXMLDesc(iovDomainPtr dom, unsigned int flags);
+
+typedef struct iovDomainInfo {
+    unsigned char state;          /* an iovDomainState */
+    unsigned long long maxMem;    /* KiB */
+    unsigned long long memory;    /* KiB */
+    unsigned short nrVirtCpu;
+    unsigned long long cpuTime;   /* ns */
+} iovDomainInfo;
+typedef iovDomainInfo *iovDomainInfoPtr;
+
+int iovDomainGetInfo(iovDomainPtr dom, iovDomainInfoPtr info);
+
+/* iovDomainGetState: state (iovDomainState) and reason; `reason` may be
+ * NULL; flags must be 0. */
+int iovDomainGetState(iovDomainPtr dom, int *state, int *reason, unsigned int flags);
+
+/* 1, 0, or -1 on error. */
+int iovDomainIsActive(iovDomainPtr dom);
+int iovDomainIsPersistent(iovDomainPtr dom);
+
+/* The handle's name (owned by the handle), uuid (16 bytes into `uuid`),
+ * uuid as text (37 bytes into `buf`) and id (-1 when not running). */
+const char *iovDomainGetName(iovDomainPtr dom);
+int iovDomainGetUUID(iovDomainPtr dom, unsigned char *uuid);
+int iovDomainGetUUIDString(iovDomainPtr dom, char *buf);
+int iovDomainGetID(iovDomainPtr dom);
+
+/* iovDomainRef / iovDomainFree: references to a handle. */
+int iovDomainRef(iovDomainPtr dom);
+int iovDomainFree(iovDomainPtr dom);
+
+/* ------------------------------------------------------------------ */
+/* Disk I/O limits                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * iovDomainBlockIoThrottle: change the I/O limits of disk `disk` (its
+ * target, "vda", or its source path) of `dom`.
+ *
+ * `params` names the fields to change (IOV_THROTTLE_BPS, ... or libvirt's
+ * names); numbers are IOV_TYPED_PARAM_ULLONG, the group a STRING (""
+ * leaves the group). Naming any member of a family (bytes, iops, bytes
+ * max, iops max) sets the whole family: its other members become 0.
+ * Families not named keep their values; so do iops_size, the group and
+ * the burst lengths unless named. 0 removes a limit. The merged result is
+ * validated (QEMU's rules, docs/formatdomain.md) before anything changes;
+ * an error names the disk, the field, the value and the rule. For a disk
+ * in a group, the group and every member change.
+ *
+ * `flags`: IOV_DOMAIN_AFFECT_CURRENT (the running guest if it runs, else
+ * the definition), _LIVE (the running guest only), _CONFIG (the
+ * persistent definition only), LIVE|CONFIG (both, or neither).
+ *
+ * A read-only connection gets IOV_ERR_OPERATION_DENIED.
+ */
+int iovDomainBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParameterPtr params,
+                             int nparams, unsigned int flags);
+
+/*
+ * iovDomainGetBlockIoThrottle: the limits of `disk` in force (LIVE, or
+ * CURRENT on a running guest) or saved (CONFIG); LIVE|CONFIG is refused.
+ *
+ * With *nparams == 0, sets *nparams to the number of fields (20) and
+ * returns. Otherwise fills at most *nparams entries of `params` in table
+ * order (iovThrottleFieldByIndex) with iovirt's names and sets *nparams to
+ * the number filled. The group is a STRING ("" when none) owned by
+ * `params`: free it with iovTypedParamsClear.
+ */
+int iovDomainGetBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParameterPtr params,
+                                int *nparams, unsigned int flags);
+
+/* Block statistics of one disk of a running guest. -1 means unknown. */
+typedef struct iovDomainBlockStatsStruct {
+    long long rd_req;
+    long long rd_bytes;
+    long long wr_req;
+    long long wr_bytes;
+    long long errs;
+} iovDomainBlockStatsStruct;
+typedef iovDomainBlockStatsStruct *iovDomainBlockStatsPtr;
+
+/* iovDomainBlockStats: `size` is sizeof(*stats). */
+int iovDomainBlockStats(iovDomainPtr dom, const char *disk, iovDomainBlockStatsPtr stats,
+                        size_t size);
+
+/*
+ * iovDomainBlockStatsFlags: the statistics as typed parameters (LLONG):
+ * rd_operations, rd_bytes, wr_operations, wr_bytes, flush_operations,
+ * rd_total_times, wr_total_times, flush_total_times (ns). Same *nparams
+ * protocol as iovDomainGetBlockIoThrottle; flags must be 0.
+ */
+int iovDomainBlockStatsFlags(iovDomainPtr dom, const char *disk, iovTypedParameterPtr params,
+                             int *nparams, unsigned int flags);
+
+/* ------------------------------------------------------------------ */
 /* Domain XML, offline                                                 */
 /* ------------------------------------------------------------------ */
 

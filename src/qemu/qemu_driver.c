@@ -547,14 +547,20 @@ writeConfig(qemuDriver *drv, const domainDef *def)
 }
 
 int
-qemuDriverDefineXML(qemuDriver *drv, const char *xml, qemuDomainIdent *out)
+qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDomainIdent *out)
 {
-    g_autoptr(domainDef) def = domainDefParseString(xml, 0, NULL);
+    g_autoptr(GString) dropped = g_string_new(NULL);
+    g_autoptr(domainDef) def = domainDefParseString(xml, fromLibvirt ? DOMAIN_PARSE_FROM_LIBVIRT : 0,
+                                                    dropped);
     g_autofree char *key = NULL;
     qemuDomainObj *byName, *byUUID, *obj;
 
     if (!def)
         return -1;
+    if (dropped->len) {
+        g_strdelimit(dropped->str, "\n", ' ');
+        logInfo("defining domain '%s' from a libvirt document dropped: %s", def->name, dropped->str);
+    }
     g_mutex_lock(&drv->lock);
     byName = g_hash_table_lookup(drv->byName, def->name);
     if (byName && def->uuidGenerated)

@@ -80,8 +80,9 @@ int qemuDriverListAll(qemuDriver *drv, unsigned int flags, qemuDomainIdent **lis
 /* qemuDriverDefineXML: define a new domain, or replace the persistent
  * definition of the domain of that name (a running guest keeps its live
  * state until it restarts). A document without a uuid keeps the existing
- * one. */
-int qemuDriverDefineXML(qemuDriver *drv, const char *xml, qemuDomainIdent *out);
+ * one. With `fromLibvirt`, a libvirt document is accepted: what iovirt
+ * does not model is dropped (and logged). */
+int qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDomainIdent *out);
 
 /* qemuDriverUndefine: forget the persistent definition; a running guest
  * goes on running as a transient domain. */

@@ -40,7 +40,7 @@ define(const char *xml, unsigned char *uuid)
 {
     qemuDomainIdent ident = {0};
 
-    if (qemuDriverDefineXML(drv, xml, &ident) < 0)
+    if (qemuDriverDefineXML(drv, xml, false, &ident) < 0)
         g_error("define: %s", iovGetLastErrorMessage());
     memcpy(uuid, ident.uuid, 16);
     qemuDomainIdentClear(&ident);

@@ -1,0 +1,367 @@
+/*
+ * iovirtd: the daemon that owns the QEMU guests of one mode (system or
+ * session) and serves the libvirt remote protocol on unix sockets.
+ *
+ * Threads: the main thread runs the event loop (sockets, signals, the
+ * idle timer); calls run in the RPC server's worker pool; QEMU monitors
+ * have their own I/O thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib.h>
+
+#include "config.h"
+#include "dispatch.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/paths.h"
+
+#define IOV_FROM_THIS IOV_FROM_NONE
+
+/* What the configuration file and the options set. */
+typedef struct {
+    bool system;
+    unsigned int maxClients;
+    unsigned int maxRequestsPerClient;
+    unsigned int clientIdleTimeout;
+    unsigned int workers;
+    unsigned int monitorTimeoutMs;
+    unsigned int idleExitSec; /* 0: never exit on idle */
+    int logLevel;
+    char *logFile;
+    char *qemuBinary;
+} daemonConfig;
+
+static void
+configClear(daemonConfig *cfg)
+{
+    g_free(cfg->logFile);
+    g_free(cfg->qemuBinary);
+}
+
+/* Read the [iovirtd] group of `path` into `cfg`; a missing file is fine
+ * unless it was named explicitly. */
+static int
+loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) gerr = NULL;
+    static const struct {
+        const char *key;
+        size_t offset;
+    } uints[] = {
+        {"max_clients", G_STRUCT_OFFSET(daemonConfig, maxClients)},
+        {"max_requests_per_client", G_STRUCT_OFFSET(daemonConfig, maxRequestsPerClient)},
+        {"client_idle_timeout", G_STRUCT_OFFSET(daemonConfig, clientIdleTimeout)},
+        {"workers", G_STRUCT_OFFSET(daemonConfig, workers)},
+        {"monitor_timeout", G_STRUCT_OFFSET(daemonConfig, monitorTimeoutMs)},
+    };
+    g_auto(GStrv) keys = NULL;
+    char **k;
+    size_t i;
+
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &gerr)) {
+        if (!mustExist && g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return 0;
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "cannot read the configuration file '%s': %s", path, gerr->message);
+        return -1;
+    }
+    keys = g_key_file_get_keys(kf, "iovirtd", NULL, NULL);
+    for (k = keys; k && *k; k++) {
+        bool known = false;
+
+        for (i = 0; i < G_N_ELEMENTS(uints); i++) {
+            g_autoptr(GError) e = NULL;
+            guint64 v;
+
+            if (strcmp(*k, uints[i].key) != 0)
+                continue;
+            known = true;
+            v = g_key_file_get_uint64(kf, "iovirtd", *k, &e);
+            if (e || v > G_MAXUINT32) {
+                reportError(IOV_ERR_CONFIG_UNSUPPORTED, "%s: %s must be a non-negative integer", path, *k);
+                return -1;
+            }
+            *(unsigned int *)((char *)cfg + uints[i].offset) = (unsigned int)v;
+        }
+        if (strcmp(*k, "log_level") == 0) {
+            g_autofree char *v = g_key_file_get_string(kf, "iovirtd", *k, NULL);
+
+            known = true;
+            if ((cfg->logLevel = utilLogLevelFromString(v)) < 0) {
+                reportError(IOV_ERR_CONFIG_UNSUPPORTED, "%s: log_level '%s' is not debug, info, warning or error", path, v);
+                return -1;
+            }
+        } else if (strcmp(*k, "log_file") == 0) {
+            known = true;
+            g_free(cfg->logFile);
+            cfg->logFile = g_key_file_get_string(kf, "iovirtd", *k, NULL);
+        } else if (strcmp(*k, "qemu_binary") == 0) {
+            known = true;
+            g_free(cfg->qemuBinary);
+            cfg->qemuBinary = g_key_file_get_string(kf, "iovirtd", *k, NULL);
+        }
+        if (!known) {
+            reportError(IOV_ERR_CONFIG_UNSUPPORTED, "%s: unknown setting '%s' in [iovirtd]", path, *k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- the lock: one daemon per mode and directory ---- */
+
+/* Take the lock file in `dir`; returns its descriptor (kept open for the
+ * daemon's life) or -1 with an error naming the pid that holds it. */
+static int
+takeLock(const char *dir)
+{
+    g_autofree char *path = g_build_filename(dir, "iovirtd.pid", NULL);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    g_autofree char *pid = NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        reportSystemError(errno, "cannot open the lock file '%s'", path);
+        return -1;
+    }
+    if (fcntl(fd, F_SETLK, &fl) < 0) {
+        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+        fcntl(fd, F_GETLK, &who);
+        reportError(IOV_ERR_OPERATION_INVALID, "another iovirtd (pid %d) already runs for '%s'",
+                    (int)who.l_pid, dir);
+        close(fd);
+        return -1;
+    }
+    pid = g_strdup_printf("%d\n", (int)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
+        reportSystemError(errno, "cannot write the lock file '%s'", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- the event loop ---- */
+
+typedef struct {
+    GMainLoop *loop;
+    rpcServer *server;
+    qemuDriver *driver;
+    unsigned int idleExitSec;
+    gint64 idleSince; /* monotonic us; 0 while busy */
+} daemonLoop;
+
+static gboolean
+onQuitSignal(gpointer data)
+{
+    daemonLoop *l = data;
+
+    logInfo("signal received: stopping (guests keep running)");
+    g_main_loop_quit(l->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Every second: exit after idleExitSec with no client and no guest. */
+static gboolean
+onIdleTimer(gpointer data)
+{
+    daemonLoop *l = data;
+    gint64 now = g_get_monotonic_time();
+
+    if (rpcServerClientCount(l->server) > 0 || qemuDriverActiveCount(l->driver) > 0) {
+        l->idleSince = 0;
+        return G_SOURCE_CONTINUE;
+    }
+    if (!l->idleSince)
+        l->idleSince = now;
+    if (now - l->idleSince >= (gint64)l->idleExitSec * G_USEC_PER_SEC) {
+        logInfo("no client and no running guest for %u s: exiting", l->idleExitSec);
+        g_main_loop_quit(l->loop);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void
+usage(GOptionContext *ctx)
+{
+    g_autofree char *help = g_option_context_get_help(ctx, TRUE, NULL);
+
+    fputs(help, stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+    daemonConfig cfg = {
+        .system = getuid() == 0,
+        .maxClients = 128,
+        .maxRequestsPerClient = 8,
+        .clientIdleTimeout = 600,
+        .workers = 16,
+        .monitorTimeoutMs = 30000,
+        .logLevel = UTIL_LOG_WARN,
+    };
+    gboolean optSystem = FALSE, optSession = FALSE, optVersion = FALSE;
+    g_autofree char *optConfig = NULL;
+    g_autofree char *optLogLevel = NULL;
+    g_autofree char *optLogFile = NULL;
+    gint optTimeout = -1;
+    GOptionEntry entries[] = {
+        {"system", 0, 0, G_OPTION_ARG_NONE, &optSystem, "serve iovirt:///system (the default for root)", NULL},
+        {"session", 0, 0, G_OPTION_ARG_NONE, &optSession, "serve iovirt:///session of the calling user", NULL},
+        {"config", 'f', 0, G_OPTION_ARG_FILENAME, &optConfig, "configuration file", "FILE"},
+        {"timeout", 't', 0, G_OPTION_ARG_INT, &optTimeout, "exit after SECS with no client and no running guest", "SECS"},
+        {"log-level", 'l', 0, G_OPTION_ARG_STRING, &optLogLevel, "debug, info, warning (default) or error", "LEVEL"},
+        {"log-file", 0, 0, G_OPTION_ARG_FILENAME, &optLogFile, "log to FILE instead of stderr", "FILE"},
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &optVersion, "print the version and exit", NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) octx = g_option_context_new("- the iovirt daemon");
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *runDir = NULL;
+    g_autofree char *stateDir = NULL;
+    g_autofree char *dataDir = NULL;
+    g_autofree char *defsDir = NULL;
+    g_autofree char *logDir = NULL;
+    g_autofree char *guestLogDir = NULL;
+    g_autofree char *rwSock = NULL;
+    g_autofree char *roSock = NULL;
+    g_autofree char *configPath = NULL;
+    qemuDriverConfig dcfg = {0};
+    rpcServerConfig scfg = {0};
+    rpcServerCallbacks cb = {daemonDispatch, daemonClientConnected, daemonClientDisconnected};
+    daemonState state = {0};
+    daemonLoop l = {0};
+    int lockFd = -1, ret = 1;
+
+    g_option_context_add_main_entries(octx, entries, NULL);
+    g_option_context_set_summary(octx, "Owns QEMU guests and the I/O limits of their disks, and serves\n"
+                                       "iovsh, the C API, Python, virsh and python3-libvirt on unix sockets.");
+    if (!g_option_context_parse(octx, &argc, &argv, &gerr)) {
+        fprintf(stderr, "iovirtd: %s\n", gerr->message);
+        return 1;
+    }
+    if (optVersion) {
+        printf("iovirtd %s\n", IOV_VERSION);
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "iovirtd: unexpected argument '%s'\n", argv[1]);
+        usage(octx);
+        return 1;
+    }
+    if (optSystem && optSession) {
+        fprintf(stderr, "iovirtd: --system and --session exclude each other\n");
+        return 1;
+    }
+    if (optSystem)
+        cfg.system = true;
+    if (optSession)
+        cfg.system = false;
+    if (cfg.system && getuid() != 0) {
+        fprintf(stderr, "iovirtd: --system needs root; use --session\n");
+        return 1;
+    }
+
+    configPath = optConfig ? g_strdup(optConfig) : utilConfigFile(cfg.system);
+    if (loadConfigFile(configPath, optConfig != NULL, &cfg) < 0)
+        goto error;
+    if (optLogLevel && (cfg.logLevel = utilLogLevelFromString(optLogLevel)) < 0) {
+        fprintf(stderr, "iovirtd: --log-level '%s' is not debug, info, warning or error\n", optLogLevel);
+        return 1;
+    }
+    if (optLogFile) {
+        g_free(cfg.logFile);
+        cfg.logFile = g_strdup(optLogFile);
+    }
+    if (optTimeout >= 0)
+        cfg.idleExitSec = (unsigned int)optTimeout;
+    if (utilLogSetup(cfg.logLevel, cfg.logFile) < 0)
+        goto error;
+
+    runDir = utilRuntimeDir(cfg.system);
+    stateDir = g_build_filename(runDir, "qemu", NULL);
+    dataDir = utilDataDir(cfg.system);
+    defsDir = g_build_filename(dataDir, "qemu", NULL);
+    logDir = utilLogDir(cfg.system);
+    guestLogDir = g_build_filename(logDir, "qemu", NULL);
+    rwSock = g_build_filename(runDir, "iovirt-sock", NULL);
+    roSock = g_build_filename(runDir, "iovirt-sock-ro", NULL);
+
+    if (cfg.system) {
+        /* the read-only socket must be reachable by everyone */
+        if (utilMakeDir(runDir, 0755) < 0 || chmod(runDir, 0755) < 0)
+            goto error;
+    } else {
+        g_autofree char *parent = g_path_get_dirname(runDir);
+
+        if (g_getenv("XDG_RUNTIME_DIR") && utilMakeDir(parent, 0700) < 0)
+            goto error;
+        if (utilEnsurePrivateDir(runDir) < 0)
+            goto error;
+    }
+    if ((lockFd = takeLock(runDir)) < 0)
+        goto error;
+
+    signal(SIGPIPE, SIG_IGN);
+    dcfg.configDir = defsDir;
+    dcfg.stateDir = stateDir;
+    dcfg.logDir = guestLogDir;
+    dcfg.qemuBinary = cfg.qemuBinary;
+    dcfg.monitorTimeoutMs = (int)cfg.monitorTimeoutMs;
+    if (!(state.driver = qemuDriverNew(&dcfg)))
+        goto error;
+    state.system = cfg.system;
+
+    scfg.maxClients = cfg.maxClients;
+    scfg.maxRequestsPerClient = cfg.maxRequestsPerClient ? cfg.maxRequestsPerClient : 1;
+    scfg.idleTimeoutSec = cfg.clientIdleTimeout;
+    scfg.workers = cfg.workers ? cfg.workers : 1;
+    l.loop = g_main_loop_new(NULL, FALSE);
+    l.driver = state.driver;
+    l.idleExitSec = cfg.idleExitSec;
+    if (!(l.server = rpcServerNew(g_main_context_default(), &scfg, &cb, &state)) ||
+        rpcServerAddUnixListener(l.server, rwSock, 0600, false) < 0 ||
+        rpcServerAddUnixListener(l.server, roSock, 0666, true) < 0)
+        goto error;
+
+    g_unix_signal_add(SIGTERM, onQuitSignal, &l);
+    g_unix_signal_add(SIGINT, onQuitSignal, &l);
+    g_unix_signal_add(SIGHUP, onQuitSignal, &l);
+    if (cfg.idleExitSec)
+        g_timeout_add_seconds(1, onIdleTimer, &l);
+    logInfo("iovirtd %s serving %s on %s", IOV_VERSION, cfg.system ? "system" : "session", rwSock);
+    g_main_loop_run(l.loop);
+    ret = 0;
+
+ error:
+    if (ret != 0)
+        fprintf(stderr, "iovirtd: %s\n", iovGetLastErrorMessage());
+    if (l.server) {
+        rpcServerFree(l.server);
+        unlink(rwSock);
+        unlink(roSock);
+    }
+    qemuDriverFree(state.driver);
+    if (l.loop)
+        g_main_loop_unref(l.loop);
+    if (lockFd >= 0) {
+        g_autofree char *lockPath = g_build_filename(runDir, "iovirtd.pid", NULL);
+
+        unlink(lockPath);
+        close(lockFd);
+    }
+    configClear(&cfg);
+    return ret;
+}
