@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,7 @@ typedef struct {
     qemuDriver *driver;
     unsigned int idleExitSec;
     gint64 idleSince; /* monotonic us; 0 while busy */
+    bool trimmed;     /* memory given back since the last client left */
 } daemonLoop;
 
 static gboolean
@@ -172,14 +174,28 @@ onQuitSignal(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-/* Every second: exit after idleExitSec with no client and no guest. */
+/*
+ * Every second: when the last client has gone, give the memory freed by
+ * its calls back to the system (so that the daemon stays small and flat
+ * over time); with idleExitSec, exit after that long with no client and
+ * no running guest.
+ */
 static gboolean
 onIdleTimer(gpointer data)
 {
     daemonLoop *l = data;
     gint64 now = g_get_monotonic_time();
+    unsigned int clients = rpcServerClientCount(l->server);
 
-    if (rpcServerClientCount(l->server) > 0 || qemuDriverActiveCount(l->driver) > 0) {
+    if (clients > 0) {
+        l->trimmed = false;
+    } else if (!l->trimmed) {
+        malloc_trim(0);
+        l->trimmed = true;
+    }
+    if (!l->idleExitSec)
+        return G_SOURCE_CONTINUE;
+    if (clients > 0 || qemuDriverActiveCount(l->driver) > 0) {
         l->idleSince = 0;
         return G_SOURCE_CONTINUE;
     }
@@ -190,6 +206,20 @@ onIdleTimer(gpointer data)
         g_main_loop_quit(l->loop);
     }
     return G_SOURCE_CONTINUE;
+}
+
+/* GLib's messages (the monitor's and the RPC server's g_debug among
+ * them) go to the daemon's log, at the matching level. */
+static void
+glibLogHandler(const gchar *domain, GLogLevelFlags level, const gchar *message,
+               gpointer data G_GNUC_UNUSED)
+{
+    int ours = (level & G_LOG_LEVEL_DEBUG) ? UTIL_LOG_DEBUG
+               : (level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_MESSAGE)) ? UTIL_LOG_INFO
+               : (level & G_LOG_LEVEL_WARNING) ? UTIL_LOG_WARN
+                                               : UTIL_LOG_ERROR;
+
+    utilLog(ours, "%s%s%s", domain ? domain : "", domain ? ": " : "", message);
 }
 
 static void
@@ -245,6 +275,9 @@ main(int argc, char **argv)
     daemonLoop l = {0};
     int lockFd = -1, ret = 1;
 
+    /* worker threads would each get a malloc arena of their own; two are
+     * plenty for short calls and keep the daemon small and its memory flat */
+    mallopt(M_ARENA_MAX, 2);
     g_option_context_add_main_entries(octx, entries, NULL);
     g_option_context_set_summary(octx, "Owns QEMU guests and the I/O limits of their disks, and serves\n"
                                        "iovsh, the C API, Python, virsh and python3-libvirt on unix sockets.");
@@ -289,6 +322,7 @@ main(int argc, char **argv)
         cfg.idleExitSec = (unsigned int)optTimeout;
     if (utilLogSetup(cfg.logLevel, cfg.logFile) < 0)
         goto error;
+    g_log_set_default_handler(glibLogHandler, NULL);
 
     runDir = utilRuntimeDir(cfg.system);
     stateDir = g_build_filename(runDir, "qemu", NULL);
@@ -339,8 +373,7 @@ main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, onQuitSignal, &l);
     g_unix_signal_add(SIGINT, onQuitSignal, &l);
     g_unix_signal_add(SIGHUP, onQuitSignal, &l);
-    if (cfg.idleExitSec)
-        g_timeout_add_seconds(1, onIdleTimer, &l);
+    g_timeout_add_seconds(1, onIdleTimer, &l);
     logInfo("iovirtd %s serving %s on %s", IOV_VERSION, cfg.system ? "system" : "session", rwSock);
     g_main_loop_run(l.loop);
     ret = 0;

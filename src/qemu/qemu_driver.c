@@ -767,7 +767,7 @@ simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int s
         return -1;
     if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
         goto cleanup;
-    if (checkActive(obj) < 0)
+    if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
         goto endjob;
     {
         qemuMonitor *mon = qemuDomainEnterMonitor(obj);
@@ -1019,6 +1019,9 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
         goto cleanup;
     if (resolveImpact(obj, &flags, __func__) < 0)
         goto endjob;
+    /* the live limits must be QEMU's: reconnect first if the monitor broke */
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
+        goto endjob;
 
     /* everything is computed and validated before anything is applied */
     if (flags & IOV_DOMAIN_AFFECT_LIVE) {
@@ -1117,7 +1120,8 @@ qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *dis
         return -1;
     if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
         goto cleanup;
-    if (checkActive(obj) < 0 || !(d = findDisk(obj->live, disk, obj->name, true)))
+    if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
+        !(d = findDisk(obj->live, disk, obj->name, true)))
         goto endjob;
     {
         qemuMonitor *mon = qemuDomainEnterMonitor(obj);
@@ -1165,7 +1169,8 @@ qemuDriverQueryQEMULimits(qemuDriver *drv, const unsigned char *uuid, const char
         return -1;
     if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
         goto cleanup;
-    if (checkActive(obj) < 0 || !(d = findDisk(obj->live, disk, obj->name, true)))
+    if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
+        !(d = findDisk(obj->live, disk, obj->name, true)))
         goto endjob;
     group = qemuThrottleGroupId(d, &d->throttle);
     {

@@ -1020,6 +1020,18 @@ qemuMonitorGetVersion(qemuMonitor *mon)
     return mon->version;
 }
 
+/* qemuMonitorIsUsable: neither ended nor broken by a timeout. */
+bool
+qemuMonitorIsUsable(qemuMonitor *mon)
+{
+    bool ok;
+
+    g_mutex_lock(&mon->lock);
+    ok = !mon->closed && !mon->closing && !mon->broken;
+    g_mutex_unlock(&mon->lock);
+    return ok;
+}
+
 /* qemuMonitorCommandCount: commands sent since the negotiation. */
 unsigned long long
 qemuMonitorCommandCount(qemuMonitor *mon)

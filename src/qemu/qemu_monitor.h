@@ -63,6 +63,11 @@ void qemuMonitorSetTimeout(qemuMonitor *mon, int timeoutMs);
  * major * 1000000 + minor * 1000 + micro. */
 unsigned long long qemuMonitorGetVersion(qemuMonitor *mon);
 
+/* qemuMonitorIsUsable: false once the connection has ended or a command
+ * timed out (a late reply could be mistaken for the next one's): the
+ * owner should reconnect. */
+bool qemuMonitorIsUsable(qemuMonitor *mon);
+
 /* qemuMonitorCommandCount: how many commands this monitor has sent since
  * it was opened (capabilities negotiation excluded); lets tests prove
  * that nothing was sent. */

@@ -619,6 +619,27 @@ refreshLimits(qemuDomainObj *obj)
 }
 
 int
+qemuProcessEnsureMonitor(const qemuProcessConfig *cfg, qemuDomainObj *obj)
+{
+    g_autofree char *statusPath = NULL;
+
+    if (!obj->live || (obj->mon && qemuMonitorIsUsable(obj->mon)))
+        return 0;
+    if (!processAlive(obj->pid, obj->ourChild)) {
+        reportError(IOV_ERR_OPERATION_FAILED, "QEMU of domain '%s' (pid %d) is gone", obj->name, (int)obj->pid);
+        return -1;
+    }
+    qemuDomainLogNote(obj, "the QEMU monitor is unusable (a command timed out or the connection dropped): reconnecting");
+    qemuProcessCloseMonitor(obj);
+    if (connectMonitor(cfg, obj, obj->pid, obj->ourChild, 5000, NULL, 0) < 0)
+        return -1;
+    if (refreshLimits(obj) < 0)
+        return -1;
+    statusPath = qemuProcessStatusPath(cfg, obj);
+    return qemuDomainSaveStatus(obj, statusPath);
+}
+
+int
 qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomainStatus *st)
 {
     g_autofree char *statusPath = qemuProcessStatusPath(cfg, obj);

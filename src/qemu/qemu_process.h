@@ -57,6 +57,15 @@ int qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj,
                          qemuDomainStatus *st);
 
 /*
+ * qemuProcessEnsureMonitor: make sure a running domain has a usable
+ * monitor: after a command timed out (QEMU hung, then came back) or the
+ * connection was lost while QEMU still runs, reconnect and refresh the
+ * live limits from QEMU (nothing is sent). -1 with an error when QEMU
+ * cannot be reached.
+ */
+int qemuProcessEnsureMonitor(const qemuProcessConfig *cfg, qemuDomainObj *obj);
+
+/*
  * qemuProcessApplyThrottle: bring QEMU's throttle groups from the limits
  * of `from` (NULL: a fresh QEMU, whose groups exist without limits) to
  * those of `to`: qom-set only the groups whose limits change, add the

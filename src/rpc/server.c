@@ -47,6 +47,9 @@
 /* Output queued for one client beyond which it is closed. */
 #define RPC_SERVER_OUTPUT_MAX (64 * 1024 * 1024)
 
+/* How long a refused client may stay silent before it is closed. */
+#define RPC_SERVER_REFUSED_LINGER (5 * G_USEC_PER_SEC)
+
 /* Packets read from one client per wake-up, so that one busy client
  * does not starve the others. */
 #define RPC_SERVER_READ_BUDGET 32
@@ -69,6 +72,7 @@ struct _rpcServer {
 
     GMutex lock;
     GPtrArray *clients;           /* lock; each element holds a reference */
+    unsigned int nrefused;        /* lock; refused clients among them */
     GPtrArray *listeners;         /* lock; rpcListener, owned */
     bool closing;                 /* lock; rpcServerFree has begun */
 };
@@ -78,6 +82,8 @@ struct _rpcServerClient {
     rpcServer *srv;               /* not owned; used only while open */
     GMainContext *ctx;            /* a reference, for wake-ups */
     bool readonly;
+    bool refused;                 /* over maxClients: its first call gets an
+                                   * error, then it is closed */
     unsigned int maxCalls;        /* calls in flight allowed, 0 = no limit */
 
     /* context thread only */
@@ -206,7 +212,7 @@ rpcServerClientCount(rpcServer *srv)
     unsigned int n;
 
     g_mutex_lock(&srv->lock);
-    n = srv->clients->len;
+    n = srv->clients->len - srv->nrefused;
     g_mutex_unlock(&srv->lock);
     return n;
 }
@@ -457,6 +463,27 @@ clientReplyNoProgram(rpcServerClient *client, const rpcHeader *call)
     clientSendOwn(client, rpcMessageEncodeError(call, &err));
 }
 
+/* Answer the first call of a client over the limit, then close it. */
+static void
+clientReplyRefused(rpcServerClient *client, const rpcHeader *call)
+{
+    g_autofree char *text = g_strdup_printf("too many clients: this daemon serves at most %u connections; try again later",
+                                            client->srv->cfg.maxClients);
+    iovError err = {
+        .code = IOV_ERR_RESOURCE_BUSY,
+        .domain = IOV_FROM_RPC,
+        .level = IOV_ERR_ERROR,
+        .str2 = text,
+        .int1 = -1,
+        .int2 = -1,
+    };
+
+    err.message = g_strconcat(utilErrorPrefix(IOV_ERR_RESOURCE_BUSY), text, NULL);
+    clientSendOwn(client, rpcMessageEncodeError(call, &err));
+    g_free(err.message);
+    rpcServerClientClose(client);
+}
+
 /*
  * clientHandlePacket: act on one complete packet (taken over). Returns -1
  * when the client must be closed: an undecodable header, a packet that is
@@ -502,6 +529,12 @@ clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
 
     if (hdr->prog != RPC_REMOTE_PROGRAM || hdr->vers != RPC_REMOTE_VERSION) {
         clientReplyNoProgram(client, hdr);
+        rpcMessageFree(msg);
+        return 0;
+    }
+
+    if (client->refused) {
+        clientReplyRefused(client, hdr);
         rpcMessageFree(msg);
         return 0;
     }
@@ -687,10 +720,12 @@ clientClose(rpcServerClient *client)
 
     g_mutex_lock(&srv->lock);
     removed = g_ptr_array_remove(srv->clients, client);
+    if (removed && client->refused)
+        srv->nrefused--;
     g_mutex_unlock(&srv->lock);
     if (!removed)
         return;
-    if (srv->cb.disconnected)
+    if (srv->cb.disconnected && !client->refused)
         srv->cb.disconnected(srv, client, srv->opaque);
     rpcServerClientUnref(client);
 }
@@ -728,9 +763,20 @@ serverAddClient(rpcServer *srv, int fd, bool readonly)
     rpcServerClient *client;
     bool full;
 
+    bool refused = false;
+
     g_mutex_lock(&srv->lock);
-    full = srv->closing ||
-           (srv->cfg.maxClients > 0 && srv->clients->len >= srv->cfg.maxClients);
+    full = srv->closing;
+    if (!full && srv->cfg.maxClients > 0 &&
+        srv->clients->len - srv->nrefused >= srv->cfg.maxClients) {
+        /* a few refused clients are kept long enough to be told why */
+        if (srv->nrefused < MAX(16u, srv->cfg.maxClients))
+            refused = true;
+        else
+            full = true;
+    }
+    if (refused)
+        srv->nrefused++;
     g_mutex_unlock(&srv->lock);
     if (full) {
         g_debug("rpc server: refusing a connection: %u clients already", srv->cfg.maxClients);
@@ -743,6 +789,7 @@ serverAddClient(rpcServer *srv, int fd, bool readonly)
     client->srv = srv;
     client->ctx = g_main_context_ref(srv->ctx);
     client->readonly = readonly;
+    client->refused = refused;
     client->maxCalls = srv->cfg.maxRequestsPerClient;
     client->stream = rpcStreamNewUnix(fd);
     client->lastActivity = g_get_monotonic_time();
@@ -750,7 +797,7 @@ serverAddClient(rpcServer *srv, int fd, bool readonly)
     g_queue_init(&client->outq);
     client->calls = g_ptr_array_new_with_free_func((GDestroyNotify)rpcMessageFree);
 
-    if (srv->cb.connected && !srv->cb.connected(srv, client, srv->opaque)) {
+    if (!refused && srv->cb.connected && !srv->cb.connected(srv, client, srv->opaque)) {
         clientClose(client);
         rpcServerClientUnref(client);
         return;
@@ -905,7 +952,8 @@ serverIdleCheck(gpointer data)
 
         g_mutex_lock(&c->lock);
         quiet = c->calls->len == 0 && c->outBytes == 0 &&
-                now - c->lastActivity >= limit;
+                ((limit > 0 && now - c->lastActivity >= limit) ||
+                 (c->refused && now - c->lastActivity >= RPC_SERVER_REFUSED_LINGER));
         g_mutex_unlock(&c->lock);
         if (quiet)
             g_ptr_array_add(idle, rpcServerClientRef(c));
@@ -940,9 +988,11 @@ rpcServerNew(GMainContext *ctx, const rpcServerConfig *cfg,
     g_mutex_init(&srv->lock);
     srv->clients = g_ptr_array_new();
     srv->listeners = g_ptr_array_new_with_free_func(listenerFree);
+    /* exclusive: the workers start now and stay, so that the daemon's
+     * threads (and their memory) do not come and go with the load */
     srv->pool = g_thread_pool_new(serverWorker, srv,
                                   cfg->workers > 0 ? (gint)cfg->workers : 1,
-                                  FALSE, &gerr);
+                                  TRUE, &gerr);
     if (!srv->pool) {
         reportError(IOV_ERR_INTERNAL_ERROR, "cannot start %u worker threads: %s", cfg->workers, gerr->message);
         g_ptr_array_unref(srv->listeners);
@@ -953,8 +1003,9 @@ rpcServerNew(GMainContext *ctx, const rpcServerConfig *cfg,
         return NULL;
     }
 
-    if (cfg->idleTimeoutSec > 0) {
-        guint interval = MIN(1000u, cfg->idleTimeoutSec * 250u);
+    /* the check also closes refused clients that stay silent */
+    {
+        guint interval = cfg->idleTimeoutSec > 0 ? MIN(1000u, cfg->idleTimeoutSec * 250u) : 1000u;
 
         srv->idleTimer = g_timeout_source_new(interval);
         g_source_set_callback(srv->idleTimer, serverIdleCheck, srv, NULL);

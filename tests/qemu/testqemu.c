@@ -368,3 +368,117 @@ testProcessAlive(pid_t pid)
     p = strrchr(stat, ')');
     return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
+
+void
+testDaemonStart(testDaemon *d, const char *name, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GError) err = NULL;
+    g_autofree char *runDir = NULL;
+    g_autofree char *cfgDir = NULL;
+    g_auto(GStrv) env = g_get_environ();
+    gint64 deadline;
+    GPid pid;
+    int logFd;
+
+    if (!d->dir) {
+        d->dir = g_build_filename(testTmpDir(), name, NULL);
+        runDir = g_build_filename(d->dir, "run", NULL);
+        d->sock = g_build_filename(runDir, "iovirt", "iovirt-sock", NULL);
+        d->sockRO = g_build_filename(runDir, "iovirt", "iovirt-sock-ro", NULL);
+        d->stateDir = g_build_filename(runDir, "iovirt", "qemu", NULL);
+        d->uri = g_strdup_printf("iovirt+unix:///session?socket=%s", d->sock);
+        d->uriRO = g_strdup_printf("iovirt+unix:///session?socket=%s", d->sockRO);
+        d->logFile = g_build_filename(d->dir, "iovirtd.log", NULL);
+        g_assert_cmpint(g_mkdir_with_parents(runDir, 0700), ==, 0);
+    }
+    runDir = g_build_filename(d->dir, "run", NULL);
+    cfgDir = g_build_filename(d->dir, "config", NULL);
+    env = g_environ_setenv(env, "XDG_RUNTIME_DIR", runDir, TRUE);
+    env = g_environ_setenv(env, "XDG_CONFIG_HOME", cfgDir, TRUE);
+    env = g_environ_setenv(env, "HOME", d->dir, TRUE);
+    g_ptr_array_add(argv, (char *)TEST_BUILD_DIR "/src/daemon/iovirtd");
+    g_ptr_array_add(argv, (char *)"--session");
+    g_ptr_array_add(argv, (char *)"--log-level");
+    g_ptr_array_add(argv, (char *)"debug");
+    g_ptr_array_add(argv, (char *)"--log-file");
+    g_ptr_array_add(argv, d->logFile);
+    for (; args && *args; args++)
+        g_ptr_array_add(argv, (char *)*args);
+    g_ptr_array_add(argv, NULL);
+    unlink(d->sock);
+    logFd = open(d->logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (!g_spawn_async_with_fds(NULL, (char **)argv->pdata, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                NULL, &pid, -1, logFd, logFd, &err))
+        g_error("cannot start iovirtd: %s", err->message);
+    close(logFd);
+    d->pid = pid;
+    testKillAtExit(pid);
+    deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    while (!g_file_test(d->sock, G_FILE_TEST_EXISTS) || !g_file_test(d->sockRO, G_FILE_TEST_EXISTS)) {
+        if (!testProcessAlive(pid))
+            g_error("iovirtd exited while starting; see %s", d->logFile);
+        if (g_get_monotonic_time() > deadline)
+            g_error("iovirtd did not create its sockets in 20 s; see %s", d->logFile);
+        g_usleep(10 * 1000);
+    }
+}
+
+void
+testDaemonStop(testDaemon *d, int sig)
+{
+    gint64 deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    if (d->pid <= 0)
+        return;
+    testDaemonTrackGuests(d);
+    kill(d->pid, sig);
+    while (testProcessAlive(d->pid)) {
+        if (g_get_monotonic_time() > deadline)
+            g_error("iovirtd (pid %d) did not end within 20 s of signal %d", (int)d->pid, sig);
+        g_usleep(10 * 1000);
+    }
+    testForgetPid(d->pid);
+    d->pid = 0;
+}
+
+int
+testDaemonTrackGuests(testDaemon *d)
+{
+    g_autoptr(GDir) dir = g_dir_open(d->stateDir, 0, NULL);
+    const char *e;
+    int n = 0;
+
+    while (dir && (e = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *text = NULL;
+
+        if (!g_str_has_suffix(e, ".pid"))
+            continue;
+        path = g_build_filename(d->stateDir, e, NULL);
+        if (g_file_get_contents(path, &text, NULL, NULL) && atoi(text) > 0) {
+            testKillAtExit(atoi(text));
+            n++;
+        }
+    }
+    return n;
+}
+
+goffset
+testFileSize(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+bool
+testFileContains(const char *path, const char *text, goffset from)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(path, &data, &len, NULL) || (gsize)from > len)
+        return false;
+    return strstr(data + from, text) != NULL;
+}

@@ -87,3 +87,33 @@ int testFreePort(void);
 
 /* testProcessAlive: whether `pid` runs (zombies count as dead). */
 bool testProcessAlive(pid_t pid);
+
+/* A session iovirtd in its own directory under the test's temp dir. */
+typedef struct {
+    char *dir;      /* its XDG_RUNTIME_DIR / XDG_CONFIG_HOME live here */
+    char *sock;     /* read-write socket */
+    char *sockRO;   /* read-only socket */
+    char *uri;      /* iovirt+unix:///session?socket=... */
+    char *uriRO;
+    char *logFile;
+    char *stateDir; /* guest status files and pidfiles */
+    pid_t pid;
+} testDaemon;
+
+/* testDaemonStart: start (or restart, same directory) the daemon with
+ * the extra `args` (NULL-terminated, may be NULL) and wait for its
+ * sockets. `d` is zeroed by the caller before the first start. */
+void testDaemonStart(testDaemon *d, const char *name, const char *const *args);
+
+/* testDaemonStop: send `sig` and wait for the daemon to end. */
+void testDaemonStop(testDaemon *d, int sig);
+
+/* testDaemonGuestPids: register for killing every QEMU of the daemon
+ * (from the pidfiles in its state dir); returns how many. */
+int testDaemonTrackGuests(testDaemon *d);
+
+/* testFileContains: whether `path` contains `text` after byte `from`. */
+bool testFileContains(const char *path, const char *text, goffset from);
+
+/* testFileSize: the size of `path`, 0 when missing. */
+goffset testFileSize(const char *path);
