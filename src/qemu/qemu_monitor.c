@@ -1267,6 +1267,38 @@ qemuMonitorSetThrottleLimits(qemuMonitor *mon, const char *groupId, const thrott
     return qemuMonitorCommand(mon, "qom-set", args, NULL);
 }
 
+/* qemuMonitorUpdateThrottleLimits: qom-set only the keys that differ. */
+int
+qemuMonitorUpdateThrottleLimits(qemuMonitor *mon, const char *groupId, const throttleDef *from,
+                                const throttleDef *to)
+{
+    json_object *args, *value;
+    int i, n = 0;
+
+    value = json_object_new_object();
+    for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
+        const iovThrottleField *f = throttleField(i);
+        bool length = f->family == IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH ||
+                      f->family == IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH;
+        unsigned long long a = length ? throttleEffectiveLength(from, i) : from->v[i];
+        unsigned long long b = length ? throttleEffectiveLength(to, i) : to->v[i];
+
+        if (a == b)
+            continue;
+        json_object_object_add(value, f->qemu_key, json_object_new_uint64(b));
+        n++;
+    }
+    if (n == 0) {
+        json_object_put(value);
+        return 0;
+    }
+    args = json_object_new_object();
+    json_object_object_add(args, "path", json_object_new_string(groupId));
+    json_object_object_add(args, "property", json_object_new_string("limits"));
+    json_object_object_add(args, "value", value);
+    return qemuMonitorCommand(mon, "qom-set", args, NULL);
+}
+
 /* qemuMonitorGetThrottleLimits: qom-get the limits of a group. */
 int
 qemuMonitorGetThrottleLimits(qemuMonitor *mon, const char *groupId, throttleDef *t)

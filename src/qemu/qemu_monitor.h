@@ -112,6 +112,15 @@ int qemuMonitorSetThrottleLimits(qemuMonitor *mon, const char *groupId,
                                  const throttleDef *t);
 
 /*
+ * qemuMonitorUpdateThrottleLimits: bring group `groupId` from the limits
+ * `from` (what QEMU holds now) to `to` with one qom-set of only the keys
+ * that differ ("limits" is a partial update in QEMU, and a full one costs
+ * QEMU several times more). Nothing is sent when nothing differs.
+ */
+int qemuMonitorUpdateThrottleLimits(qemuMonitor *mon, const char *groupId,
+                                    const throttleDef *from, const throttleDef *to);
+
+/*
  * qemuMonitorGetThrottleLimits: qom-get the "limits" of `groupId` into
  * *t (group left NULL). A length of 1 whose max is 0 is returned as 0 (the
  * default); missing keys are 0; a key that is not a non-negative integer

@@ -166,7 +166,7 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
         if (before && throttleDefSameLimits(before, ng->limits))
             continue;
         if (before)
-            rc = WITH_MONITOR(obj, mon, qemuMonitorSetThrottleLimits(mon, ng->id, ng->limits));
+            rc = WITH_MONITOR(obj, mon, qemuMonitorUpdateThrottleLimits(mon, ng->id, before, ng->limits));
         else
             rc = WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, ng->id, ng->limits));
         if (rc < 0) {
