@@ -189,6 +189,15 @@ connectSocket(const uriInfo *u, bool readonly, char **usedPath)
     gint64 deadline;
     int fd;
 
+    /* without XDG_RUNTIME_DIR the session lives in /tmp: make sure the
+     * directory is ours before trusting a socket in it */
+    if (!u->system && !u->socket && !g_getenv("XDG_RUNTIME_DIR")) {
+        g_autofree char *dir = utilRuntimeDir(false);
+
+        if (utilEnsurePrivateDir(dir) < 0)
+            return -1;
+    }
+
     fd = rpcSocketConnectUnix(path);
     if (fd >= 0 || !u->autostart) {
         *usedPath = g_steal_pointer(&path);
