@@ -1,0 +1,449 @@
+/*
+ * connection.c: iovirt.Connection, a connection to an iovirt daemon
+ *
+ * A Connection owns one reference to its iovConnect. Each call that uses
+ * the connection takes a reference of its own for its duration, so that a
+ * close() from another thread never frees a connection in use: the C
+ * connection closes when its last reference (this object's, a call's, or
+ * a Domain handle's) is dropped.
+ */
+#include "iovirt-python.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+/*
+ * pyiovConnectionNew: wrap `conn`, taking over the caller's reference.
+ * On failure the reference is dropped and NULL is returned with a Python
+ * exception set.
+ */
+PyObject *
+pyiovConnectionNew(iovConnectPtr conn)
+{
+    pyiovConnection *self = PyObject_New(pyiovConnection, &pyiovConnectionType);
+
+    if (!self) {
+        Py_BEGIN_ALLOW_THREADS
+        iovConnectClose(conn);
+        Py_END_ALLOW_THREADS
+        return NULL;
+    }
+    self->conn = conn;
+    self->readonly = iovConnectIsReadOnly(conn) == 1;
+    if (!(self->uri = iovConnectGetURI(conn))) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)self;
+}
+
+/*
+ * pyiovConnectionAcquire: a new reference to the connection for one call,
+ * to be dropped with iovConnectClose once the call is over (the GIL may
+ * be released meanwhile). Raises iovirt.Error (ERR_INVALID_CONN) and
+ * returns NULL when the Connection is closed. Needs the GIL.
+ */
+iovConnectPtr
+pyiovConnectionAcquire(pyiovConnection *self)
+{
+    if (!self->conn) {
+        pyiovRaiseSimple(IOV_ERR_INVALID_CONN, IOV_FROM_NONE, "connection to '%s' is closed",
+                         self->uri ? self->uri : "");
+        return NULL;
+    }
+    iovConnectRef(self->conn);
+    return self->conn;
+}
+
+/* Drop this object's reference (if not closed yet), with the GIL released
+ * since the last reference sends a close to the daemon. Returns what
+ * iovConnectClose returns: the references left, or -1 (*err filled). */
+static int
+connectionDrop(pyiovConnection *self, iovError *err)
+{
+    iovConnectPtr conn = self->conn;
+    int ret;
+
+    self->conn = NULL;
+    if (!conn)
+        return 0;
+    Py_BEGIN_ALLOW_THREADS
+    ret = iovConnectClose(conn);
+    if (ret < 0 && err)
+        iovCopyLastError(err);
+    Py_END_ALLOW_THREADS
+    return ret;
+}
+
+/* Free a Connection: its reference goes; live Domains keep the C
+ * connection open through their own references. */
+static void
+connectionDealloc(pyiovConnection *self)
+{
+    connectionDrop(self, NULL);
+    free(self->uri);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* repr(conn): the URI, the mode, and whether it is closed. */
+static PyObject *
+connectionRepr(pyiovConnection *self)
+{
+    return PyUnicode_FromFormat("<iovirt.Connection '%s' %s%s>", self->uri ? self->uri : "",
+                                self->readonly ? "read-only" : "read-write",
+                                self->conn ? "" : " closed");
+}
+
+/* close(): drop this object's reference; the number left, as libvirt's
+ * close() returns. A second close() does nothing and returns 0. */
+static PyObject *
+connectionClose(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
+{
+    iovError err = {0};
+    int ret = connectionDrop(self, &err);
+
+    if (ret < 0)
+        return pyiovRaiseError(&err, "iovConnectClose");
+    return PyLong_FromLong(ret);
+}
+
+/* __enter__: the connection itself. */
+static PyObject *
+connectionEnter(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
+{
+    Py_INCREF(self);
+    return (PyObject *)self;
+}
+
+/* __exit__: close(), letting any exception through. */
+static PyObject *
+connectionExit(pyiovConnection *self, PyObject *Py_UNUSED(args))
+{
+    iovError err = {0};
+
+    if (connectionDrop(self, &err) < 0)
+        return pyiovRaiseError(&err, "iovConnectClose");
+    Py_RETURN_FALSE;
+}
+
+/* isClosed(): whether close() ran. */
+static PyObject *
+connectionIsClosed(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(self->conn == NULL);
+}
+
+/* getURI(): the canonical URI (known locally, also after close()). */
+static PyObject *
+connectionGetURI(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyUnicode_FromString(self->uri ? self->uri : "");
+}
+
+/* isReadOnly(): whether the connection was opened read-only. */
+static PyObject *
+connectionIsReadOnly(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(self->readonly);
+}
+
+/* getHostname(): the daemon's host name. */
+static PyObject *
+connectionGetHostname(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
+{
+    iovConnectPtr conn;
+    iovError err = {0};
+    char *name;
+    PyObject *ret;
+
+    if (!(conn = pyiovConnectionAcquire(self)))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    name = iovConnectGetHostname(conn);
+    if (!name)
+        iovCopyLastError(&err);
+    iovConnectClose(conn);
+    Py_END_ALLOW_THREADS
+    if (!name)
+        return pyiovRaiseError(&err, "iovConnectGetHostname");
+    ret = PyUnicode_DecodeUTF8(name, (Py_ssize_t)strlen(name), "replace");
+    free(name);
+    return ret;
+}
+
+/* getVersion() and getLibVersion(): one of the two version calls. */
+static PyObject *
+connectionVersion(pyiovConnection *self, int lib)
+{
+    iovConnectPtr conn;
+    iovError err = {0};
+    unsigned long long version = 0;
+    int ret;
+
+    if (!(conn = pyiovConnectionAcquire(self)))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    ret = lib ? iovConnectGetLibVersion(conn, &version) : iovConnectGetVersion(conn, &version);
+    if (ret < 0)
+        iovCopyLastError(&err);
+    iovConnectClose(conn);
+    Py_END_ALLOW_THREADS
+    if (ret < 0)
+        return pyiovRaiseError(&err, lib ? "iovConnectGetLibVersion" : "iovConnectGetVersion");
+    return PyLong_FromUnsignedLongLong(version);
+}
+
+/* getVersion(): QEMU's version. */
+static PyObject *
+connectionGetVersion(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
+{
+    return connectionVersion(self, 0);
+}
+
+/* getLibVersion(): the daemon's version. */
+static PyObject *
+connectionGetLibVersion(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
+{
+    return connectionVersion(self, 1);
+}
+
+/* listAllDomains(flags=0): a list of Domain, sorted by name. */
+static PyObject *
+connectionListAllDomains(pyiovConnection *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"flags", NULL};
+    unsigned int flags = 0;
+    iovConnectPtr conn;
+    iovDomainPtr *doms = NULL;
+    iovError err = {0};
+    PyObject *list = NULL;
+    int n;
+    int i;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&:listAllDomains", kwlist,
+                                     pyiovFlagsConverter, &flags))
+        return NULL;
+    if (!(conn = pyiovConnectionAcquire(self)))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    n = iovConnectListAllDomains(conn, &doms, flags);
+    if (n < 0)
+        iovCopyLastError(&err);
+    iovConnectClose(conn);
+    Py_END_ALLOW_THREADS
+    if (n < 0)
+        return pyiovRaiseError(&err, "iovConnectListAllDomains");
+
+    list = PyList_New(n);
+    for (i = 0; i < n; i++) {
+        PyObject *dom;
+
+        if (!list) {
+            iovDomainFree(doms[i]);
+            continue;
+        }
+        /* pyiovDomainNew takes the handle, also on failure */
+        if (!(dom = pyiovDomainNew(self, doms[i]))) {
+            Py_CLEAR(list);
+            continue;
+        }
+        PyList_SET_ITEM(list, i, dom);
+    }
+    free(doms);
+    return list;
+}
+
+/* The common end of the calls that return one new domain handle. */
+static PyObject *
+connectionDomainResult(pyiovConnection *self, iovDomainPtr dom, iovError *err, const char *func)
+{
+    if (!dom)
+        return pyiovRaiseError(err, func);
+    return pyiovDomainNew(self, dom);
+}
+
+/* lookupByName(name) */
+static PyObject *
+connectionLookupByName(pyiovConnection *self, PyObject *args)
+{
+    const char *name;
+    iovConnectPtr conn;
+    iovDomainPtr dom;
+    iovError err = {0};
+
+    if (!PyArg_ParseTuple(args, "s:lookupByName", &name))
+        return NULL;
+    if (!(conn = pyiovConnectionAcquire(self)))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    dom = iovDomainLookupByName(conn, name);
+    if (!dom)
+        iovCopyLastError(&err);
+    iovConnectClose(conn);
+    Py_END_ALLOW_THREADS
+    return connectionDomainResult(self, dom, &err, "iovDomainLookupByName");
+}
+
+/* lookupByUUIDString(uuid) */
+static PyObject *
+connectionLookupByUUIDString(pyiovConnection *self, PyObject *args)
+{
+    const char *uuid;
+    iovConnectPtr conn;
+    iovDomainPtr dom;
+    iovError err = {0};
+
+    if (!PyArg_ParseTuple(args, "s:lookupByUUIDString", &uuid))
+        return NULL;
+    if (!(conn = pyiovConnectionAcquire(self)))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    dom = iovDomainLookupByUUIDString(conn, uuid);
+    if (!dom)
+        iovCopyLastError(&err);
+    iovConnectClose(conn);
+    Py_END_ALLOW_THREADS
+    return connectionDomainResult(self, dom, &err, "iovDomainLookupByUUIDString");
+}
+
+/* lookupByUUID(uuid: bytes of length 16) */
+static PyObject *
+connectionLookupByUUID(pyiovConnection *self, PyObject *args)
+{
+    const char *uuid;
+    Py_ssize_t len;
+    unsigned char raw[16];
+    iovConnectPtr conn;
+    iovDomainPtr dom;
+    iovError err = {0};
+
+    if (!PyArg_ParseTuple(args, "y#:lookupByUUID", &uuid, &len))
+        return NULL;
+    if (len != (Py_ssize_t)sizeof(raw)) {
+        PyErr_Format(PyExc_ValueError, "uuid must be %d bytes long, not %zd", (int)sizeof(raw),
+                     len);
+        return NULL;
+    }
+    memcpy(raw, uuid, sizeof(raw));
+    if (!(conn = pyiovConnectionAcquire(self)))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    dom = iovDomainLookupByUUID(conn, raw);
+    if (!dom)
+        iovCopyLastError(&err);
+    iovConnectClose(conn);
+    Py_END_ALLOW_THREADS
+    return connectionDomainResult(self, dom, &err, "iovDomainLookupByUUID");
+}
+
+/* lookupByID(id) */
+static PyObject *
+connectionLookupByID(pyiovConnection *self, PyObject *args)
+{
+    PyObject *idObj;
+    unsigned long long id;
+    iovConnectPtr conn;
+    iovDomainPtr dom;
+    iovError err = {0};
+
+    if (!PyArg_ParseTuple(args, "O:lookupByID", &idObj))
+        return NULL;
+    if (pyiovToUnsigned(idObj, "id", INT_MAX, &id) < 0)
+        return NULL;
+    if (!(conn = pyiovConnectionAcquire(self)))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    dom = iovDomainLookupByID(conn, (int)id);
+    if (!dom)
+        iovCopyLastError(&err);
+    iovConnectClose(conn);
+    Py_END_ALLOW_THREADS
+    return connectionDomainResult(self, dom, &err, "iovDomainLookupByID");
+}
+
+/* defineXML(xml) */
+static PyObject *
+connectionDefineXML(pyiovConnection *self, PyObject *args)
+{
+    const char *xml;
+    iovConnectPtr conn;
+    iovDomainPtr dom;
+    iovError err = {0};
+
+    if (!PyArg_ParseTuple(args, "s:defineXML", &xml))
+        return NULL;
+    if (!(conn = pyiovConnectionAcquire(self)))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    dom = iovDomainDefineXML(conn, xml);
+    if (!dom)
+        iovCopyLastError(&err);
+    iovConnectClose(conn);
+    Py_END_ALLOW_THREADS
+    return connectionDomainResult(self, dom, &err, "iovDomainDefineXML");
+}
+
+static PyMethodDef connectionMethods[] = {
+    {"close", (PyCFunction)connectionClose, METH_NOARGS,
+     "close($self, /)\n--\n\n"
+     "Drop this object's hold on the connection and return the number of\n"
+     "holds left (Domain objects keep the connection open until they go).\n"
+     "Later calls on this object raise iovirt.Error; a second close() does\n"
+     "nothing and returns 0."},
+    {"__enter__", (PyCFunction)connectionEnter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nReturn the connection itself."},
+    {"__exit__", (PyCFunction)connectionExit, METH_VARARGS,
+     "__exit__($self, exc_type, exc_value, traceback, /)\n--\n\nClose the connection."},
+    {"isClosed", (PyCFunction)connectionIsClosed, METH_NOARGS,
+     "isClosed($self, /)\n--\n\nTrue once close() has run."},
+    {"getURI", (PyCFunction)connectionGetURI, METH_NOARGS,
+     "getURI($self, /)\n--\n\nThe canonical URI: 'iovirt:///system' or 'iovirt:///session'."},
+    {"isReadOnly", (PyCFunction)connectionIsReadOnly, METH_NOARGS,
+     "isReadOnly($self, /)\n--\n\nTrue for a connection opened with openReadOnly()."},
+    {"getHostname", (PyCFunction)connectionGetHostname, METH_NOARGS,
+     "getHostname($self, /)\n--\n\nThe host name of the daemon's machine."},
+    {"getVersion", (PyCFunction)connectionGetVersion, METH_NOARGS,
+     "getVersion($self, /)\n--\n\n"
+     "QEMU's version as major * 1000000 + minor * 1000 + micro."},
+    {"getLibVersion", (PyCFunction)connectionGetLibVersion, METH_NOARGS,
+     "getLibVersion($self, /)\n--\n\n"
+     "The daemon's iovirt version as major * 1000000 + minor * 1000 + micro."},
+    {"listAllDomains", PYIOV_KWFUNC(connectionListAllDomains), METH_VARARGS | METH_KEYWORDS,
+     "listAllDomains($self, /, flags=0)\n--\n\n"
+     "The domains, sorted by name, as a list of Domain. flags: 0 for all, or\n"
+     "iovirt.LIST_DOMAINS_* (ACTIVE, INACTIVE, RUNNING, PAUSED, SHUTOFF, ...)."},
+    {"lookupByName", (PyCFunction)connectionLookupByName, METH_VARARGS,
+     "lookupByName($self, name, /)\n--\n\n"
+     "The Domain called name; iovirt.Error (ERR_NO_DOMAIN) if there is none."},
+    {"lookupByUUIDString", (PyCFunction)connectionLookupByUUIDString, METH_VARARGS,
+     "lookupByUUIDString($self, uuid, /)\n--\n\n"
+     "The Domain whose uuid is the text uuid (with or without dashes)."},
+    {"lookupByUUID", (PyCFunction)connectionLookupByUUID, METH_VARARGS,
+     "lookupByUUID($self, uuid, /)\n--\n\nThe Domain whose uuid is the 16 bytes uuid."},
+    {"lookupByID", (PyCFunction)connectionLookupByID, METH_VARARGS,
+     "lookupByID($self, id, /)\n--\n\nThe running Domain whose id is id."},
+    {"defineXML", (PyCFunction)connectionDefineXML, METH_VARARGS,
+     "defineXML($self, xml, /)\n--\n\n"
+     "Define a domain from its XML (docs/formatdomain.md), or replace the\n"
+     "persistent definition of the domain of that name, and return it. A\n"
+     "running guest keeps its live state until it restarts."},
+    {NULL, NULL, 0, NULL},
+};
+
+PyTypeObject pyiovConnectionType = {
+    /* PyVarObject_HEAD_INIT ends in a comma clang-format cannot see */
+    /* clang-format off */
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "iovirt.Connection",
+    /* clang-format on */
+    .tp_basicsize = sizeof(pyiovConnection),
+    .tp_dealloc = (destructor)connectionDealloc,
+    .tp_repr = (reprfunc)connectionRepr,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A connection to an iovirt daemon, made by iovirt.open() or\n"
+              "iovirt.openReadOnly().\n\n"
+              "A context manager: ``with iovirt.open() as conn:`` closes it at the end.\n"
+              "It may be used by several threads at once; calls release the GIL\n"
+              "while they wait on the daemon.",
+    .tp_methods = connectionMethods,
+};
