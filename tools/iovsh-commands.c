@@ -1,0 +1,204 @@
+/*
+ * iovsh-commands.c: the command table of iovsh
+ *
+ * Every command is one entry below (its name, group, handler, options and
+ * help) and one function in the file of its group. The options of
+ * blkiothrottle and blkdeviotune are built from the throttle field table
+ * of the public API (iovsh-throttle.c).
+ */
+#include <string.h>
+
+#include "iovsh.h"
+
+#define GROUP_GUESTS "Guests"
+#define GROUP_DISKS "Disks and their I/O limits"
+#define GROUP_SHELL "The shell"
+
+/* clang-format off */
+#define OPT_DOMAIN \
+    {"domain", IOVSH_OT_ARG, "DOMAIN", "guest name, id or uuid", IOVSH_COMPLETE_DOMAIN, NULL}
+#define OPT_END {NULL, 0, NULL, NULL, 0, NULL}
+/* clang-format on */
+
+static const iovshOptDef optsNone[] = {
+    OPT_END,
+};
+
+static const iovshOptDef optsDomain[] = {
+    OPT_DOMAIN,
+    OPT_END,
+};
+
+static const iovshOptDef optsHelp[] = {
+    {"command", IOVSH_OT_OPTARG, "COMMAND", "the command to describe", IOVSH_COMPLETE_COMMAND,
+     NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsConnect[] = {
+    {"uri", IOVSH_OT_OPTARG, "URI", "the daemon to connect to (default: the default URI)",
+     IOVSH_COMPLETE_NONE, NULL},
+    {"readonly", IOVSH_OT_BOOL, NULL, "open a read-only connection", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsComplete[] = {
+    {"words", IOVSH_OT_ARGV, "WORDS", "the words of the line, the last one being completed",
+     IOVSH_COMPLETE_NONE, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsList[] = {
+    {"all", IOVSH_OT_BOOL, NULL, "list the guests that are shut off too", 0, NULL},
+    {"inactive", IOVSH_OT_BOOL, NULL, "list only the guests that are shut off", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDefine[] = {
+    {"file", IOVSH_OT_ARG, "FILE", "the domain XML (docs/formatdomain.md)", IOVSH_COMPLETE_FILE,
+     NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsStart[] = {
+    OPT_DOMAIN,
+    {"paused", IOVSH_OT_BOOL, NULL, "leave the guest's vCPUs paused", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsShutdown[] = {
+    OPT_DOMAIN,
+    {"wait", IOVSH_OT_OPTVALUE, "SECONDS",
+     "wait until the guest is shut off (at most SECONDS when given as --wait=SECONDS)", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDumpXML[] = {
+    OPT_DOMAIN,
+    {"inactive", IOVSH_OT_BOOL, NULL, "the persistent definition instead of the live one", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDomState[] = {
+    OPT_DOMAIN,
+    {"reason", IOVSH_OT_BOOL, NULL, "also say why the guest is in that state", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDomBlkList[] = {
+    OPT_DOMAIN,
+    {"inactive", IOVSH_OT_BOOL, NULL, "the persistent definition and its saved limits", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDomBlkStat[] = {
+    OPT_DOMAIN,
+    {"device", IOVSH_OT_OPTARG, "DEVICE",
+     "a disk target (vda) or source path; all disks if left out", IOVSH_COMPLETE_DISK, NULL},
+    {"watch", IOVSH_OT_BOOL, NULL,
+     "live view, each second: each disk's rates beside its limits, and how close it runs to them",
+     0, NULL},
+    {"count", IOVSH_OT_STRING, "N", "with --watch: stop after N refreshes (default: until Ctrl-C)",
+     0, NULL},
+    OPT_END,
+};
+
+const iovshCmdDef iovshCommands[] = {
+    /* Guests */
+    {"list", GROUP_GUESTS, cmdList, optsList, NULL, "list the guests",
+     "Lists the running guests (with --all, every defined guest): id, name and state.",
+     IOVSH_CMD_DISPLAY},
+    {"define", GROUP_GUESTS, cmdDefine, optsDefine, NULL, "define a guest from an XML file",
+     "Defines a guest, or replaces the persistent definition of the guest of that name. A running "
+     "guest keeps its live definition until it restarts.",
+     0},
+    {"undefine", GROUP_GUESTS, cmdUndefine, optsDomain, NULL, "forget a guest's definition",
+     "Forgets the persistent definition; a running guest runs on as a transient guest.", 0},
+    {"start", GROUP_GUESTS, cmdStart, optsStart, NULL, "start a guest",
+     "Starts a defined guest; the I/O limits of its disks are in force before its first "
+     "instruction.",
+     0},
+    {"suspend", GROUP_GUESTS, cmdSuspend, optsDomain, NULL, "pause a guest's vCPUs", NULL, 0},
+    {"resume", GROUP_GUESTS, cmdResume, optsDomain, NULL, "resume a paused guest", NULL, 0},
+    {"shutdown", GROUP_GUESTS, cmdShutdown, optsShutdown, NULL, "press a guest's power button",
+     "Asks the guest to power off and returns, or with --wait waits until it is shut off.", 0},
+    {"destroy", GROUP_GUESTS, cmdDestroy, optsDomain, NULL, "stop a guest now",
+     "Stops the guest at once, as pulling its power cord would.", 0},
+    {"dumpxml", GROUP_GUESTS, cmdDumpXML, optsDumpXML, NULL, "print a guest's XML definition", NULL,
+     IOVSH_CMD_DISPLAY},
+    {"domstate", GROUP_GUESTS, cmdDomState, optsDomState, NULL, "print a guest's state", NULL,
+     IOVSH_CMD_DISPLAY},
+    {"dominfo", GROUP_GUESTS, cmdDomInfo, optsDomain, NULL, "print basic facts about a guest", NULL,
+     IOVSH_CMD_DISPLAY},
+
+    /* Disks */
+    {"domblklist", GROUP_DISKS, cmdDomBlkList, optsDomBlkList, NULL,
+     "list a guest's disks with the limits in force",
+     "Lists each disk of the guest: its target, its source and the limits in force (the live "
+     "ones when the guest runs, else the saved ones), non-zero limits only.",
+     IOVSH_CMD_DISPLAY},
+    {"domblkstat", GROUP_DISKS, cmdDomBlkStat, optsDomBlkStat, NULL,
+     "print disk I/O statistics, or watch rates against limits",
+     "Prints the I/O counters of one disk, or of every disk, of a running guest. With --watch, "
+     "shows each second the read and write rates (bytes/s and IO/s) of each disk beside its "
+     "limits, with a bar showing how close the disk runs to the limit that binds it.",
+     IOVSH_CMD_DISPLAY},
+    {"blkiothrottle", GROUP_DISKS, cmdBlkIoThrottle, NULL, iovshThrottleOptionsRFC,
+     "show or change the I/O limits of a disk",
+     "With no value, shows the limits in force, one field a line (live, or the saved definition "
+     "with --config). With values, changes them: naming one member of a family (bytes, iops, "
+     "bytes max, iops max) sets the whole family, the others becoming 0; 0 removes a limit. "
+     "Byte values accept the suffixes K/KiB (1024), KB (1000), M, MiB, MB, G, GiB, GB. A change "
+     "to a disk in a group changes the group and every member, which iovsh names.",
+     IOVSH_CMD_DISPLAY},
+    {"blkdeviotune", GROUP_DISKS, cmdBlkDevIoTune, NULL, iovshThrottleOptionsLibvirt,
+     "blkiothrottle with virsh's option names",
+     "The same command as blkiothrottle, taking the option names of virsh blkdeviotune "
+     "(--total-bytes-sec, --read-iops-sec, --group-name...).",
+     IOVSH_CMD_DISPLAY},
+
+    /* The shell */
+    {"help", GROUP_SHELL, cmdHelp, optsHelp, NULL, "list the commands, or describe one", NULL, 0},
+    {"connect", GROUP_SHELL, cmdConnect, optsConnect, NULL, "connect to a daemon",
+     "Closes the current connection and opens one to URI.", 0},
+    {"uri", GROUP_SHELL, cmdURI, optsNone, NULL, "print the URI of the connection", NULL, 0},
+    {"version", GROUP_SHELL, cmdVersion, optsNone, NULL,
+     "print the versions of iovsh, the daemon and QEMU", NULL, IOVSH_CMD_DISPLAY},
+    {"quit", GROUP_SHELL, cmdQuit, optsNone, NULL, "leave the interactive shell", NULL, 0},
+    {"exit", GROUP_SHELL, cmdQuit, optsNone, NULL, "leave the interactive shell", NULL, 0},
+    {"__complete", GROUP_SHELL, cmdComplete, optsComplete, NULL,
+     "print the completions of a command line (for bash)", NULL, IOVSH_CMD_HIDDEN},
+
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+/* The entry of the command called `name`, or NULL. */
+const iovshCmdDef *
+iovshCommandLookup(const char *name)
+{
+    const iovshCmdDef *def;
+
+    if (!name)
+        return NULL;
+    for (def = iovshCommands; def->name; def++) {
+        if (strcmp(def->name, name) == 0)
+            return def;
+    }
+    return NULL;
+}
+
+/* The options of `def`: its static array, or the one its builder makes. */
+const iovshOptDef *
+iovshCommandOptions(const iovshCmdDef *def)
+{
+    if (def->build_opts)
+        return def->build_opts();
+    return def->opts ? def->opts : optsNone;
+}
+
+/* Free the option arrays built at run time. */
+void
+iovshCommandsCleanup(void)
+{
+    iovshThrottleCleanup();
+}
