@@ -372,7 +372,9 @@ int iovConnectRef(iovConnectPtr conn);
 /* iovConnectIsReadOnly: 1, 0, or -1 on error. */
 int iovConnectIsReadOnly(iovConnectPtr conn);
 
-/* iovConnectGetURI: the canonical URI of the connection (new string). */
+/* iovConnectGetURI: the URI the connection was opened with (the default
+ * resolved when NULL was given), which reaches the same daemon again
+ * (new string). */
 char *iovConnectGetURI(iovConnectPtr conn);
 
 /* iovConnectGetHostname: the daemon's host name (new string). */

@@ -45,15 +45,35 @@ replyDomain(int rc, qemuDomainIdent *ident, remote_nonnull_domain *out)
     return rc;
 }
 
-/* Camel-case of a procedure name, for messages: DOMAIN_SET_BLOCK_IO_TUNE
- * becomes DomainSetBlockIoTune. */
+/*
+ * The public function behind a procedure, for messages: libvirt's name on
+ * a libvirt connection (DOMAIN_SET_BLOCK_IO_TUNE: virDomainSetBlockIoTune),
+ * iovirt's own on an iovirt one (iovDomainBlockIoThrottle).
+ */
 static char *
 apiName(const char *procName, bool libvirt)
 {
+    static const struct {
+        const char *proc;
+        const char *iovirt;
+    } own[] = {
+        {"DOMAIN_SET_BLOCK_IO_TUNE", "iovDomainBlockIoThrottle"},
+        {"DOMAIN_UNDEFINE_FLAGS", "iovDomainUndefine"},
+        {"DOMAIN_DESTROY_FLAGS", "iovDomainDestroy"},
+        {"DOMAIN_SHUTDOWN_FLAGS", "iovDomainShutdown"},
+        {"DOMAIN_DEFINE_XML_FLAGS", "iovDomainDefineXML"},
+    };
     GString *s = g_string_new(libvirt ? "vir" : "iov");
     bool upper = true;
     const char *p;
+    size_t i;
 
+    for (i = 0; !libvirt && i < G_N_ELEMENTS(own); i++) {
+        if (strcmp(procName, own[i].proc) == 0) {
+            g_string_free(s, TRUE);
+            return g_strdup(own[i].iovirt);
+        }
+    }
     for (p = procName; *p; p++) {
         if (*p == '_') {
             upper = true;
@@ -62,6 +82,9 @@ apiName(const char *procName, bool libvirt)
         g_string_append_c(s, upper ? *p : g_ascii_tolower(*p));
         upper = false;
     }
+    /* DefineXml -> DefineXML */
+    for (p = strstr(s->str, "Xml"); p; p = strstr(p + 3, "Xml"))
+        memcpy(s->str + (p - s->str), "XML", 3);
     return g_string_free(s, FALSE);
 }
 

@@ -29,7 +29,8 @@
 struct _iovConnect {
     gint refs;          /* atomic */
     rpcClient *client;  /* owned */
-    char *uri;          /* canonical, e.g. iovirt:///session */
+    char *uri;          /* as opened (the default resolved), so that it
+                         * reaches the same daemon again */
     bool readonly;
 };
 
@@ -248,11 +249,13 @@ connectOpen(const char *uri, bool readonly)
     conn = g_new0(iovConnect, 1);
     conn->refs = 1;
     conn->readonly = readonly;
-    conn->uri = g_strdup(u.system ? "iovirt:///system" : "iovirt:///session");
+    conn->uri = g_strdup(uri);
     conn->client = rpcClientNew(rpcStreamNewUnix(fd));
+    /* the daemon gets the URI without transport and socket, as libvirt
+     * clients send it */
+    name = g_strdup(u.system ? "iovirt:///system" : "iovirt:///session");
     uriInfoClear(&u);
 
-    name = g_strdup(conn->uri);
     args.name = &name;
     args.flags = readonly ? 1 : 0;
     if (call(conn, REMOTE_PROC_CONNECT_OPEN, (xdrproc_t)xdr_remote_connect_open_args, &args, NULL,

@@ -200,8 +200,9 @@ def test_default_uri_comes_from_the_environment(sh, guest):
     assert guest.name in out
 
 
-def test_uri_command_prints_the_connection_uri(sh):
-    assert sh.ok("uri") == "iovirt:///session\n"
+def test_uri_command_prints_the_connection_uri(sh, daemon):
+    # the URI as opened: it reaches the same daemon again
+    assert sh.ok("uri") == daemon.uri + "\n"
 
 
 def test_version_command_prints_daemon_and_qemu_versions(sh):

@@ -158,7 +158,7 @@ def test_read_only_connection_is_denied_every_change(rodom, eg):
             rodom.setBlockIoThrottle("vda", {"bps": MiB}, flags)
         assert e.value.code == iovirt.ERR_OPERATION_DENIED
         assert e.value.message == ("operation forbidden: read only access prevents "
-                                   "iovDomainSetBlockIoTune")
+                                   "iovDomainBlockIoThrottle")
     assert snapshot(eg.dom) == before
 
 
