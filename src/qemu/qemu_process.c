@@ -451,7 +451,6 @@ argvString(GStrv argv)
 int
 qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int flags, int id)
 {
-    g_autofree char *uuid = g_malloc(37);
     g_autofree char *monFile = NULL;
     g_autofree char *pidFile = NULL;
     g_autofree char *serialFile = g_strdup_printf("%s-serial.log", obj->name);
@@ -474,8 +473,9 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
         reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no definition to start", obj->name);
         return -1;
     }
-    domainUUIDFormat(obj->uuid, uuid);
-    monFile = g_strdup_printf("%s.qmp", uuid);
+    /* the id is unique among running domains and short: unix socket
+     * paths must stay under 108 bytes */
+    monFile = g_strdup_printf("%d.qmp", id);
     pidFile = g_strdup_printf("%s.pid", obj->name);
     obj->monPath = g_build_filename(cfg->stateDir, monFile, NULL);
     obj->pidPath = g_build_filename(cfg->stateDir, pidFile, NULL);
