@@ -56,11 +56,7 @@ struct _rpcClient {
     GPtrArray *pending;        /* lock: rpcClientPending, not owned */
 
     /* the buck holder only: the packet being read */
-    char lenWord[RPC_LEN_LEN];
-    size_t lenGot;
-    char *body;                /* owned, or NULL */
-    size_t bodyLen;
-    size_t bodyGot;
+    rpcPacketReader reader;    /* the packet being read */
 };
 
 /*
@@ -104,7 +100,7 @@ rpcClientFree(rpcClient *client)
     g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
     g_ptr_array_unref(client->pending);
     g_free(client->closeReason);
-    g_free(client->body);
+    rpcPacketReaderClear(&client->reader);
     g_cond_clear(&client->cond);
     g_mutex_clear(&client->lock);
     g_free(client);
@@ -239,63 +235,23 @@ clientHandlePacketLocked(rpcClient *client, rpcMessage *msg)
 static int
 clientReadLocked(rpcClient *client)
 {
-    rpcStream *s = client->stream;
-
     for (;;) {
-        ssize_t r;
+        rpcMessage *msg = NULL;
 
-        if (client->lenGot < RPC_LEN_LEN)
-            r = s->ops->read(s, client->lenWord + client->lenGot, RPC_LEN_LEN - client->lenGot);
-        else
-            r = s->ops->read(s, client->body + client->bodyGot, client->bodyLen - client->bodyGot);
-        if (r == 0) {
+        switch (rpcPacketReaderRead(&client->reader, client->stream, &msg)) {
+        case RPC_READ_AGAIN:
+            return 0;
+        case RPC_READ_EOF:
             clientBreakLocked(client, g_strdup("connection closed by the server"));
             return -1;
-        }
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            if (errno == ECONNRESET) {
-                /* the server closed before reading all we sent */
-                clientBreakLocked(client, g_strdup("connection closed by the server"));
-                return -1;
-            }
-            clientBreakLocked(client, g_strdup_printf("connection closed: cannot read from the server: %s", g_strerror(errno)));
+        case RPC_READ_ERROR:
+            clientBreakLocked(client, g_strdup_printf("connection closed: %s", utilGetError()->message));
+            utilResetError();
             return -1;
-        }
-
-        if (client->lenGot < RPC_LEN_LEN) {
-            ssize_t len;
-
-            client->lenGot += r;
-            if (client->lenGot < RPC_LEN_LEN)
-                continue;
-            len = rpcLengthCheck(client->lenWord);
-            if (len < 0) {
-                clientBreakLocked(client, g_strdup_printf("connection closed after a bad packet from the server: %s", utilGetError()->message));
-                utilResetError();
-                return -1;
-            }
-            client->body = g_malloc(len);
-            memcpy(client->body, client->lenWord, RPC_LEN_LEN);
-            client->bodyLen = len;
-            client->bodyGot = RPC_LEN_LEN;
-        } else {
-            client->bodyGot += r;
-        }
-
-        if (client->bodyGot == client->bodyLen) {
-            rpcMessage *msg = g_new0(rpcMessage, 1);
-
-            msg->data = g_steal_pointer(&client->body);
-            msg->len = client->bodyLen;
-            client->lenGot = 0;
-            client->bodyLen = 0;
-            client->bodyGot = 0;
+        case RPC_READ_PACKET:
             if (clientHandlePacketLocked(client, msg) < 0)
                 return -1;
+            break;
         }
     }
 }

@@ -5,6 +5,7 @@
  * XDR. Everything here is written and read with xdrmem streams and the
  * rpcgen filters of remote_protocol.x; nothing is packed by hand.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "rpc.h"
@@ -248,4 +249,66 @@ rpcErrorFromWire(const remote_error *rerr, iovError *err)
     err->str3 = rerr->str3 ? g_strdup(*rerr->str3) : NULL;
     err->int1 = rerr->int1;
     err->int2 = rerr->int2;
+}
+
+/* ---- reassembling packets from a stream ---- */
+
+void
+rpcPacketReaderClear(rpcPacketReader *r)
+{
+    g_free(r->body);
+    memset(r, 0, sizeof(*r));
+}
+
+rpcReadResult
+rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg)
+{
+    for (;;) {
+        ssize_t n;
+
+        if (r->lenGot < RPC_LEN_LEN)
+            n = s->ops->read(s, r->lenWord + r->lenGot, RPC_LEN_LEN - r->lenGot);
+        else
+            n = s->ops->read(s, r->body + r->bodyGot, r->bodyLen - r->bodyGot);
+        if (n == 0)
+            return RPC_READ_EOF;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return RPC_READ_AGAIN;
+            /* a peer that closes before reading all we sent resets */
+            if (errno == ECONNRESET)
+                return RPC_READ_EOF;
+            reportSystemError(errno, "cannot read from the connection");
+            return RPC_READ_ERROR;
+        }
+        r->bytes += (unsigned long long)n;
+
+        if (r->lenGot < RPC_LEN_LEN) {
+            ssize_t len;
+
+            r->lenGot += (size_t)n;
+            if (r->lenGot < RPC_LEN_LEN)
+                continue;
+            if ((len = rpcLengthCheck(r->lenWord)) < 0)
+                return RPC_READ_ERROR;
+            r->body = g_malloc((size_t)len);
+            memcpy(r->body, r->lenWord, RPC_LEN_LEN);
+            r->bodyLen = (size_t)len;
+            r->bodyGot = RPC_LEN_LEN;
+        } else {
+            r->bodyGot += (size_t)n;
+        }
+
+        if (r->bodyGot == r->bodyLen) {
+            *msg = g_new0(rpcMessage, 1);
+            (*msg)->data = g_steal_pointer(&r->body);
+            (*msg)->len = r->bodyLen;
+            r->lenGot = 0;
+            r->bodyLen = 0;
+            r->bodyGot = 0;
+            return RPC_READ_PACKET;
+        }
+    }
 }

@@ -144,6 +144,33 @@ void rpcStreamFree(rpcStream *s); /* closes; NULL is fine */
  * with an error naming the path. */
 int rpcSocketConnectUnix(const char *path);
 
+/* ---- reassembling packets from a stream ---- */
+
+/*
+ * What has been read of the packet in progress on a non-blocking stream,
+ * which delivers bytes piecemeal. Zero-initialise; rpcPacketReaderClear
+ * frees. Used by both ends of a connection.
+ */
+typedef struct {
+    char lenWord[RPC_LEN_LEN]; /* the length word being read */
+    size_t lenGot;
+    char *body;                /* owned: the packet being read, or NULL */
+    size_t bodyLen;
+    size_t bodyGot;
+    unsigned long long bytes;  /* every byte read so far */
+} rpcPacketReader;
+
+typedef enum {
+    RPC_READ_ERROR = -1, /* a read failed or the length word is bad: error set */
+    RPC_READ_AGAIN = 0,  /* the stream would block */
+    RPC_READ_PACKET = 1, /* *msg holds a complete packet (header not decoded) */
+    RPC_READ_EOF = 2,    /* end of file, or the peer reset the connection */
+} rpcReadResult;
+
+/* rpcPacketReaderRead: read what `s` has, up to the end of one packet. */
+rpcReadResult rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg);
+void rpcPacketReaderClear(rpcPacketReader *r);
+
 /* ---- the server ---- */
 
 typedef struct _rpcServer rpcServer;

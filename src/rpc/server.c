@@ -90,11 +90,7 @@ struct _rpcServerClient {
     rpcStream *stream;            /* owned; NULL once closed */
     GSource *watch;               /* owned; the socket watch, or NULL */
     GIOCondition watchCond;       /* what `watch` waits for */
-    char lenWord[RPC_LEN_LEN];    /* the length word being read */
-    size_t lenGot;
-    char *body;                   /* owned: the packet being read, or NULL */
-    size_t bodyLen;
-    size_t bodyGot;
+    rpcPacketReader reader;       /* the packet being read */
     gint64 lastActivity;          /* monotonic time of the last I/O */
 
     GMutex lock;
@@ -148,7 +144,7 @@ rpcServerClientUnref(rpcServerClient *client)
         g_source_destroy(client->watch);
         g_source_unref(client->watch);
     }
-    g_free(client->body);
+    rpcPacketReaderClear(&client->reader);
     g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
     g_ptr_array_unref(client->calls);
     g_main_context_unref(client->ctx);
@@ -574,61 +570,27 @@ clientRead(rpcServerClient *client)
     unsigned int packets = 0;
 
     while (packets < RPC_SERVER_READ_BUDGET && clientMayRead(client)) {
-        rpcStream *s = client->stream;
-        ssize_t r;
+        unsigned long long before = client->reader.bytes;
+        rpcMessage *msg = NULL;
+        rpcReadResult res = rpcPacketReaderRead(&client->reader, client->stream, &msg);
 
-        if (client->lenGot < RPC_LEN_LEN) {
-            r = s->ops->read(s, client->lenWord + client->lenGot,
-                             RPC_LEN_LEN - client->lenGot);
-        } else {
-            r = s->ops->read(s, client->body + client->bodyGot,
-                             client->bodyLen - client->bodyGot);
-        }
-        if (r == 0) {
+        if (client->reader.bytes != before)
+            client->lastActivity = g_get_monotonic_time();
+        switch (res) {
+        case RPC_READ_AGAIN:
+            return 0;
+        case RPC_READ_EOF:
             g_debug("rpc server: client %p: end of file", (void *)client);
             return -1;
-        }
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            g_debug("rpc server: read from client %p failed: %s", (void *)client, g_strerror(errno));
+        case RPC_READ_ERROR:
+            g_debug("rpc server: client %p: %s", (void *)client, utilGetError()->message);
+            utilResetError();
             return -1;
-        }
-        client->lastActivity = g_get_monotonic_time();
-
-        if (client->lenGot < RPC_LEN_LEN) {
-            ssize_t len;
-
-            client->lenGot += r;
-            if (client->lenGot < RPC_LEN_LEN)
-                continue;
-            len = rpcLengthCheck(client->lenWord);
-            if (len < 0) {
-                g_debug("rpc server: client %p: %s", (void *)client, utilGetError()->message);
-                utilResetError();
-                return -1;
-            }
-            client->body = g_malloc(len);
-            memcpy(client->body, client->lenWord, RPC_LEN_LEN);
-            client->bodyLen = len;
-            client->bodyGot = RPC_LEN_LEN;
-        } else {
-            client->bodyGot += r;
-        }
-
-        if (client->bodyGot == client->bodyLen) {
-            rpcMessage *msg = g_new0(rpcMessage, 1);
-
-            msg->data = g_steal_pointer(&client->body);
-            msg->len = client->bodyLen;
-            client->lenGot = 0;
-            client->bodyLen = 0;
-            client->bodyGot = 0;
+        case RPC_READ_PACKET:
             packets++;
             if (clientHandlePacket(client, msg) < 0)
                 return -1;
+            break;
         }
     }
     return 0;
@@ -716,7 +678,7 @@ clientClose(rpcServerClient *client)
         client->watch = NULL;
     }
     rpcStreamFree(g_steal_pointer(&client->stream));
-    g_clear_pointer(&client->body, g_free);
+    rpcPacketReaderClear(&client->reader);
 
     g_mutex_lock(&srv->lock);
     removed = g_ptr_array_remove(srv->clients, client);
