@@ -22,10 +22,11 @@ def test_open_returns_a_read_write_connection(daemon):
     c = iovirt.open(daemon.uri)
     try:
         assert isinstance(c, iovirt.Connection)
-        assert c.getURI() == "iovirt:///session"
+        # the URI as opened: it reaches the same daemon again
+        assert c.getURI() == daemon.uri
         assert c.isReadOnly() is False
         assert c.isClosed() is False
-        assert repr(c) == "<iovirt.Connection 'iovirt:///session' read-write>"
+        assert repr(c) == "<iovirt.Connection '%s' read-write>" % daemon.uri
     finally:
         assert c.close() == 0
 
@@ -41,7 +42,7 @@ def test_open_read_only(daemon):
 
 def test_open_with_keyword_uri(daemon):
     with iovirt.open(uri=daemon.uri) as c:
-        assert c.getURI() == "iovirt:///session"
+        assert c.getURI() == daemon.uri
     with iovirt.openReadOnly(uri=daemon.uri_ro) as c:
         assert c.isReadOnly()
 
@@ -102,9 +103,9 @@ def test_calls_after_close_raise_error_naming_the_connection(daemon):
         with pytest.raises(iovirt.Error) as e:
             call()
         assert e.value.code == iovirt.ERR_INVALID_CONN
-        assert e.value.message == "connection to 'iovirt:///session' is closed"
+        assert e.value.message == "connection to '%s' is closed" % daemon.uri
     # local facts remain
-    assert c.getURI() == "iovirt:///session"
+    assert c.getURI() == daemon.uri
     assert c.isReadOnly() is False
 
 
@@ -302,6 +303,6 @@ def test_undefine(daemon, conn):
 
 def test_many_connections_open_and_close(daemon):
     conns = [iovirt.open(daemon.uri) for _ in range(20)]
-    assert all(c.getURI() == "iovirt:///session" for c in conns)
+    assert all(c.getURI() == daemon.uri for c in conns)
     for c in conns:
         assert c.close() == 0
