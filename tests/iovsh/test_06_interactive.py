@@ -178,7 +178,7 @@ def test_read_only_shell_has_its_prompt_and_cannot_change(daemon, guest):
 def test_connect_and_uri(term, daemon):
     out = run(term, "connect %s --readonly" % daemon.uri_ro)
     assert out == ""
-    assert run(term, "uri") == "iovirt:///session"
+    assert run(term, "uri") == daemon.uri_ro  # as opened
     assert run(term, "blkiothrottle tabguest vda --iops 1").startswith("error: operation forbidden")
     out = run(term, "connect iovirt+unix:///session?socket=/nonexistent/sock")
     assert out.startswith("error: failed to connect to iovirt+unix:///session?socket=/nonexistent/sock")
