@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
@@ -191,13 +192,16 @@ class Tmux:
     """iovsh in a terminal: a private tmux server running one window."""
 
     def __init__(self, daemon, *args, width=160, height=50):
-        self.sock = "iovsh-test-%d-%d" % (os.getpid(), id(self))
+        # a name of its own (id() may be reused by a newer object while the
+        # server of an older one is still shutting down)
+        self.sock = "iovsh-test-%d-%s" % (os.getpid(), uuid.uuid4().hex[:12])
         self.env = dict(daemon.env)
         self.env["TERM"] = "xterm"
         self.env.pop("TMUX", None)
         argv = [IOVSH, "-c", daemon.uri] + list(args)
-        self.tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height),
-                  " ".join("'%s'" % a for a in argv))
+        p = self.tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height),
+                      " ".join("'%s'" % a for a in argv))
+        assert p.returncode == 0, "tmux new-session failed: %s" % p.stderr
 
     def tmux(self, *args):
         return subprocess.run(["tmux", "-L", self.sock] + list(args), capture_output=True, text=True,
