@@ -185,20 +185,10 @@ clientHandlePacketLocked(rpcClient *client, rpcMessage *msg)
     }
 
     if (hdr->prog == RPC_KEEPALIVE_PROGRAM) {
-        if (hdr->type == RPC_MESSAGE && hdr->proc == RPC_KEEPALIVE_PING) {
-            rpcHeader pong = {
-                .prog = RPC_KEEPALIVE_PROGRAM,
-                .vers = RPC_KEEPALIVE_VERSION,
-                .proc = RPC_KEEPALIVE_PONG,
-                .type = RPC_MESSAGE,
-                .serial = 0,
-                .status = RPC_OK,
-            };
-            rpcMessage *reply = rpcMessageEncode(&pong, NULL, NULL);
+        rpcMessage *reply = rpcKeepaliveAnswer(hdr);
 
-            if (reply)
-                clientQueueLocked(client, reply);
-        }
+        if (reply)
+            clientQueueLocked(client, reply);
         rpcMessageFree(msg);
         return 0;
     }

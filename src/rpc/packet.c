@@ -312,3 +312,21 @@ rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg)
         }
     }
 }
+
+rpcMessage *
+rpcKeepaliveAnswer(const rpcHeader *hdr)
+{
+    rpcHeader pong = {
+        .prog = RPC_KEEPALIVE_PROGRAM,
+        .vers = RPC_KEEPALIVE_VERSION,
+        .proc = RPC_KEEPALIVE_PONG,
+        .type = RPC_MESSAGE,
+        .serial = 0,
+        .status = RPC_OK,
+    };
+
+    if (hdr->prog != RPC_KEEPALIVE_PROGRAM || hdr->type != RPC_MESSAGE ||
+        hdr->proc != RPC_KEEPALIVE_PING)
+        return NULL;
+    return rpcMessageEncode(&pong, NULL, NULL);
+}

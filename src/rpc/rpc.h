@@ -114,6 +114,10 @@ int rpcMessageDecodeHeader(const char *data, size_t len, rpcHeader *hdr);
 int rpcMessageDecodePayload(const rpcMessage *msg, xdrproc_t filter,
                             void *out);
 
+/* rpcKeepaliveAnswer: for a keepalive PING (header `hdr`), the PONG to
+ * send back (new); NULL for anything else. Either end answers pings. */
+rpcMessage *rpcKeepaliveAnswer(const rpcHeader *hdr);
+
 /* rpcErrorFromWire: an iovError (deep copy) from a decoded remote_error. */
 void rpcErrorFromWire(const remote_error *rerr, iovError *err);
 

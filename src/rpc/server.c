@@ -501,18 +501,7 @@ clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
     }
 
     if (hdr->prog == RPC_KEEPALIVE_PROGRAM) {
-        if (hdr->type == RPC_MESSAGE && hdr->proc == RPC_KEEPALIVE_PING) {
-            rpcHeader pong = {
-                .prog = RPC_KEEPALIVE_PROGRAM,
-                .vers = RPC_KEEPALIVE_VERSION,
-                .proc = RPC_KEEPALIVE_PONG,
-                .type = RPC_MESSAGE,
-                .serial = 0,
-                .status = RPC_OK,
-            };
-
-            clientSendOwn(client, rpcMessageEncode(&pong, NULL, NULL));
-        }
+        clientSendOwn(client, rpcKeepaliveAnswer(hdr));
         rpcMessageFree(msg);
         return 0;
     }
