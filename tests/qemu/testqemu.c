@@ -67,6 +67,8 @@ testTmpDir(void)
         signal(SIGTERM, onFatalSignal);
         signal(SIGINT, onFatalSignal);
         signal(SIGBUS, onFatalSignal);
+        /* g_error() stops the program with SIGTRAP */
+        signal(SIGTRAP, onFatalSignal);
     }
     return tmpDir;
 }
