@@ -344,7 +344,7 @@ testNetworkDisksAndCrash(void)
     g_autofree char *nbdPortStr = g_strdup_printf("%d", testFreePort());
     int httpPort = testFreePort();
     g_autofree char *conf = g_strdup_printf(
-        "daemon off; worker_processes 1; pid %s/nginx.pid; error_log %s/nginx-error.log;\n"
+        "daemon off; master_process off; pid %s/nginx.pid; error_log %s/nginx-error.log;\n"
         "events { worker_connections 64; }\n"
         "http { access_log off; client_body_temp_path %s/nginx-body;\n"
         "  server { listen 127.0.0.1:%d; root %s; } }\n",
