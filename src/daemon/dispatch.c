@@ -661,12 +661,13 @@ getBlockIoTune(daemonState *d, daemonConn *c, void *argsp, void *retp)
         return -1;
     }
     if (args->nparams == 0) {
-        int state, reason;
+        /* the domain and the flags are still checked: LIVE on a shut-off
+         * guest fails */
+        int active = qemuDriverIsActive(d->driver, UUID(args));
 
-        /* the flags are still checked: LIVE on a shut-off guest fails */
-        if (qemuDriverGetState(d->driver, UUID(args), &state, &reason) < 0)
+        if (active < 0)
             return -1;
-        if ((flags & IOV_DOMAIN_AFFECT_LIVE) && qemuDriverIsActive(d->driver, UUID(args)) == 0) {
+        if ((flags & IOV_DOMAIN_AFFECT_LIVE) && !active) {
             reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is not running", args->dom.name);
             return -1;
         }

@@ -70,6 +70,13 @@ void qemuDomainEndJob(qemuDomainObj *obj);
 qemuMonitor *qemuDomainEnterMonitor(qemuDomainObj *obj);
 void qemuDomainExitMonitor(qemuDomainObj *obj);
 
+/* QEMU_WITH_MONITOR: run one monitor call `call` (which names the monitor
+ * `mon`) for `obj`, its job and lock held: -1 when there is no monitor,
+ * else the call's result. */
+#define QEMU_WITH_MONITOR(obj, mon, call) \
+    ({ int _rc = -1; qemuMonitor *mon = qemuDomainEnterMonitor(obj); \
+       if (mon) { _rc = (call); qemuDomainExitMonitor(obj); } _rc; })
+
 /* qemuDomainSetState: state and reason. */
 void qemuDomainSetState(qemuDomainObj *obj, int state, int reason);
 

@@ -769,17 +769,8 @@ simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int s
         goto cleanup;
     if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
         goto endjob;
-    {
-        qemuMonitor *mon = qemuDomainEnterMonitor(obj);
-        int rc;
-
-        if (!mon)
-            goto endjob;
-        rc = op(mon);
-        qemuDomainExitMonitor(obj);
-        if (rc < 0)
-            goto endjob;
-    }
+    if (QEMU_WITH_MONITOR(obj, mon, op(mon)) < 0)
+        goto endjob;
     if (state >= 0 && obj->live) {
         qemuDomainSetState(obj, state, reason);
         saveStatus(drv, obj);
@@ -1123,17 +1114,8 @@ qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *dis
     if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
         !(d = findDisk(obj->live, disk, obj->name, true)))
         goto endjob;
-    {
-        qemuMonitor *mon = qemuDomainEnterMonitor(obj);
-        int rc;
-
-        if (!mon)
-            goto endjob;
-        rc = qemuMonitorQueryBlockStats(mon, &stats);
-        qemuDomainExitMonitor(obj);
-        if (rc < 0)
-            goto endjob;
-    }
+    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorQueryBlockStats(mon, &stats)) < 0)
+        goto endjob;
     if (!obj->live || !(d = domainDiskFind(obj->live, disk)))
         goto endjob;
     for (i = 0; i < stats->len; i++) {
@@ -1173,14 +1155,7 @@ qemuDriverQueryQEMULimits(qemuDriver *drv, const unsigned char *uuid, const char
         !(d = findDisk(obj->live, disk, obj->name, true)))
         goto endjob;
     group = qemuThrottleGroupId(d, &d->throttle);
-    {
-        qemuMonitor *mon = qemuDomainEnterMonitor(obj);
-
-        if (!mon)
-            goto endjob;
-        ret = qemuMonitorGetThrottleLimits(mon, group, out);
-        qemuDomainExitMonitor(obj);
-    }
+    ret = QEMU_WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, group, out));
  endjob:
     qemuDomainEndJob(obj);
  cleanup:

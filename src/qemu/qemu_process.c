@@ -93,11 +93,6 @@ stepFree(gpointer p)
 
 static const throttleDef unlimited;
 
-/* Run one monitor call on behalf of `obj` (job and lock held). */
-#define WITH_MONITOR(obj, mon, call) \
-    ({ int _rc = -1; qemuMonitor *mon = qemuDomainEnterMonitor(obj); \
-       if (mon) { _rc = (call); qemuDomainExitMonitor(obj); } _rc; })
-
 static void
 undoSteps(qemuDomainObj *obj, GPtrArray *steps)
 {
@@ -112,18 +107,18 @@ undoSteps(qemuDomainObj *obj, GPtrArray *steps)
 
         switch (s->kind) {
         case STEP_SET:
-            rc = WITH_MONITOR(obj, mon, qemuMonitorSetThrottleLimits(mon, s->id, s->before));
+            rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorSetThrottleLimits(mon, s->id, s->before));
             break;
         case STEP_ADD:
-            rc = WITH_MONITOR(obj, mon, qemuMonitorObjectDel(mon, s->id));
+            rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorObjectDel(mon, s->id));
             break;
         case STEP_REOPEN:
             node = qemuDiskThrottleNode(s->disk);
             fmt = qemuDiskFormatNode(s->disk);
-            rc = WITH_MONITOR(obj, mon, qemuMonitorReopenThrottleNode(mon, node, fmt, s->oldId));
+            rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorReopenThrottleNode(mon, node, fmt, s->oldId));
             break;
         case STEP_DEL:
-            rc = WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, s->id, s->before));
+            rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, s->id, s->before));
             break;
         }
         if (rc < 0)
@@ -166,9 +161,9 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
         if (before && throttleDefSameLimits(before, ng->limits))
             continue;
         if (before)
-            rc = WITH_MONITOR(obj, mon, qemuMonitorUpdateThrottleLimits(mon, ng->id, before, ng->limits));
+            rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorUpdateThrottleLimits(mon, ng->id, before, ng->limits));
         else
-            rc = WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, ng->id, ng->limits));
+            rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, ng->id, ng->limits));
         if (rc < 0) {
             blameDisk(ng->disk);
             goto error;
@@ -197,7 +192,7 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
             continue;
         node = qemuDiskThrottleNode(nd);
         fmt = qemuDiskFormatNode(nd);
-        if (WITH_MONITOR(obj, mon, qemuMonitorReopenThrottleNode(mon, node, fmt, newId)) < 0) {
+        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorReopenThrottleNode(mon, node, fmt, newId)) < 0) {
             blameDisk(nd->target);
             goto error;
         }
@@ -218,7 +213,7 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
 
             if (g_hash_table_contains(newGroups, key))
                 continue;
-            if (WITH_MONITOR(obj, mon, qemuMonitorObjectDel(mon, og->id)) < 0) {
+            if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorObjectDel(mon, og->id)) < 0) {
                 blameDisk(og->disk);
                 goto error;
             }
@@ -530,7 +525,7 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
         goto stop;
 
     if (!(flags & IOV_DOMAIN_START_PAUSED)) {
-        if (WITH_MONITOR(obj, mon, qemuMonitorCont(mon)) < 0)
+        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCont(mon)) < 0)
             goto stop;
         qemuDomainSetState(obj, IOV_DOMAIN_RUNNING, IOV_DOMAIN_RUNNING_BOOTED);
     } else {
@@ -595,7 +590,7 @@ refreshLimits(qemuDomainObj *obj)
         throttleDef inQemu = {0};
         g_autofree char *group = g_strdup(g->limits->group);
 
-        if (WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, g->id, &inQemu)) < 0)
+        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, g->id, &inQemu)) < 0)
             return -1;
         if (throttleDefSameLimits(&inQemu, g->limits)) {
             throttleDefClear(&inQemu);
@@ -665,7 +660,7 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
                  iovGetLastErrorMessage());
         return -1;
     }
-    if (WITH_MONITOR(obj, mon, qemuMonitorQueryStatus(mon, &qstatus, &running)) < 0 ||
+    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorQueryStatus(mon, &qstatus, &running)) < 0 ||
         refreshLimits(obj) < 0) {
         logError("domain '%s': cannot read the state of QEMU (pid %d): %s", obj->name,
                  (int)st->pid, iovGetLastErrorMessage());
