@@ -137,39 +137,16 @@ connectGetType(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
     return 0;
 }
 
-/* QEMU's version, from `qemu-system-x86_64 --version`, read once. */
-static unsigned long long
-qemuVersion(void)
-{
-    static gsize once;
-    static unsigned long long version;
-
-    if (g_once_init_enter(&once)) {
-        g_autofree char *out = NULL;
-        const char *argv[] = {"qemu-system-x86_64", "--version", NULL};
-        unsigned int major = 0, minor = 0, micro = 0;
-        const char *p;
-
-        if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-                         NULL, NULL, &out, NULL, NULL, NULL) &&
-            (p = strstr(out, "version ")) && sscanf(p, "version %u.%u.%u", &major, &minor, &micro) >= 2)
-            version = major * 1000000ULL + minor * 1000ULL + micro;
-        g_once_init_leave(&once, 1);
-    }
-    return version;
-}
-
 static int
-connectGetVersion(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+connectGetVersion(daemonState *d, daemonConn *c G_GNUC_UNUSED,
                   void *args G_GNUC_UNUSED, void *retp)
 {
     remote_connect_get_version_ret *ret = retp;
+    unsigned long long v;
 
-    ret->hv_ver = qemuVersion();
-    if (!ret->hv_ver) {
-        reportError(IOV_ERR_OPERATION_FAILED, "cannot read the version of qemu-system-x86_64");
+    if (qemuDriverGetVersion(d->driver, &v) < 0)
         return -1;
-    }
+    ret->hv_ver = v;
     return 0;
 }
 

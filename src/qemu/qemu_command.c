@@ -61,9 +61,16 @@ gboolean
 qemuDiskMatchesQdev(const domainDiskDef *disk, const char *qdev)
 {
     g_autofree char *id = qemuDiskDeviceId(disk);
-    g_autofree char *prefix = g_strdup_printf("/machine/peripheral/%s/", id);
 
-    return g_strcmp0(qdev, id) == 0 || g_str_has_prefix(qdev, prefix);
+    return qemuDeviceIdMatchesQdev(id, qdev);
+}
+
+gboolean
+qemuDeviceIdMatchesQdev(const char *devId, const char *qdev)
+{
+    g_autofree char *prefix = g_strdup_printf("/machine/peripheral/%s/", devId);
+
+    return qdev && (strcmp(qdev, devId) == 0 || g_str_has_prefix(qdev, prefix));
 }
 
 /* Append "-opt" and the compact JSON of `obj` (consumed) to argv. */

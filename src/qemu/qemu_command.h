@@ -50,3 +50,5 @@ char *qemuThrottleGroupId(const domainDiskDef *disk, const throttleDef *t);
 
 /* Whether `qdev` (as query-blockstats reports it) is `disk`'s device. */
 gboolean qemuDiskMatchesQdev(const domainDiskDef *disk, const char *qdev);
+/* The same for the device id `devId` ("disk-vda"). */
+gboolean qemuDeviceIdMatchesQdev(const char *devId, const char *qdev);

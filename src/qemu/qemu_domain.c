@@ -18,6 +18,17 @@
 
 #define IOV_FROM_THIS IOV_FROM_QEMU
 
+void
+qemuDomainEventFree(qemuDomainEvent *ev)
+{
+    if (!ev)
+        return;
+    g_free(ev->name);
+    if (ev->data)
+        json_object_put(ev->data);
+    g_free(ev);
+}
+
 qemuDomainObj *
 qemuDomainObjNew(const char *name, const unsigned char *uuid)
 {
@@ -26,6 +37,7 @@ qemuDomainObjNew(const char *name, const unsigned char *uuid)
     obj->refs = 1;
     g_mutex_init(&obj->lock);
     g_cond_init(&obj->jobCond);
+    g_queue_init(&obj->events);
     obj->name = g_strdup(name);
     memcpy(obj->uuid, uuid, 16);
     obj->state = IOV_DOMAIN_SHUTOFF;
@@ -52,15 +64,12 @@ qemuDomainObjUnref(qemuDomainObj *obj)
     g_free(obj->monPath);
     g_free(obj->pidPath);
     g_free(obj->logPath);
+    g_queue_clear_full(&obj->events, (GDestroyNotify)qemuDomainEventFree);
+    g_free(obj->expectEvent);
+    qemuDomainEventFree(obj->expected);
     g_mutex_clear(&obj->lock);
     g_cond_clear(&obj->jobCond);
     g_free(obj);
-}
-
-bool
-qemuDomainObjIsActive(const qemuDomainObj *obj)
-{
-    return obj->live != NULL;
 }
 
 int
@@ -68,48 +77,155 @@ qemuDomainBeginJob(qemuDomainObj *obj, int timeoutMs)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
 
+    g_mutex_lock(&obj->lock);
     while (obj->job) {
         if (!g_cond_wait_until(&obj->jobCond, &obj->lock, deadline) && obj->job) {
+            g_mutex_unlock(&obj->lock);
             reportError(IOV_ERR_OPERATION_TIMEOUT, "cannot acquire the state change lock of domain '%s': another change has held it for %d ms",
                         obj->name, timeoutMs);
             return -1;
         }
     }
+    if (obj->removed) {
+        g_mutex_unlock(&obj->lock);
+        reportError(IOV_ERR_NO_DOMAIN, "domain '%s' no longer exists", obj->name);
+        return -1;
+    }
     obj->job = true;
+    g_mutex_unlock(&obj->lock);
     return 0;
 }
 
 void
 qemuDomainEndJob(qemuDomainObj *obj)
 {
+    g_autoptr(qemuDomainEvent) unclaimed = NULL;
+
+    g_mutex_lock(&obj->lock);
     obj->job = false;
+    g_clear_pointer(&obj->expectEvent, g_free);
+    unclaimed = g_steal_pointer(&obj->expected);
     g_cond_broadcast(&obj->jobCond);
+    g_mutex_unlock(&obj->lock);
+}
+
+void
+qemuDomainJobExpectEvent(qemuDomainObj *obj, const char *name)
+{
+    g_mutex_lock(&obj->lock);
+    g_free(obj->expectEvent);
+    obj->expectEvent = g_strdup(name);
+    g_clear_pointer(&obj->expected, qemuDomainEventFree);
+    g_mutex_unlock(&obj->lock);
+}
+
+qemuDomainEvent *
+qemuDomainJobWaitEvent(qemuDomainObj *obj, int timeoutMs)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+    g_autofree char *name = NULL;
+    qemuDomainEvent *ev;
+
+    g_mutex_lock(&obj->lock);
+    while (!obj->expected && obj->expectEvent) {
+        if (!g_cond_wait_until(&obj->jobCond, &obj->lock, deadline))
+            break;
+    }
+    ev = g_steal_pointer(&obj->expected);
+    name = g_steal_pointer(&obj->expectEvent);
+    g_mutex_unlock(&obj->lock);
+    if (!ev) {
+        reportError(IOV_ERR_OPERATION_TIMEOUT, "domain '%s': QEMU did not send the %s event within %d ms",
+                    obj->name, name ? name : "expected", timeoutMs);
+        return NULL;
+    }
+    if (!ev->name) {
+        reportError(IOV_ERR_OPERATION_FAILED, "domain '%s': QEMU's monitor closed before the %s event",
+                    obj->name, name ? name : "expected");
+        qemuDomainEventFree(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+bool
+qemuDomainQueueEvent(qemuDomainObj *obj, qemuDomainEvent *ev)
+{
+    bool schedule = false;
+
+    g_mutex_lock(&obj->lock);
+    if (obj->expectEvent && !obj->expected && ev->generation == obj->monGeneration &&
+        (!ev->name || strcmp(ev->name, obj->expectEvent) == 0)) {
+        /* the end of the connection wakes the waiting job too, and still
+         * goes to the worker, which cleans up */
+        if (ev->name) {
+            obj->expected = ev;
+            g_cond_broadcast(&obj->jobCond);
+            g_mutex_unlock(&obj->lock);
+            return false;
+        }
+        obj->expected = g_new0(qemuDomainEvent, 1);
+        obj->expected->generation = ev->generation;
+        g_cond_broadcast(&obj->jobCond);
+    }
+    g_queue_push_tail(&obj->events, ev);
+    if (!obj->eventWorker) {
+        obj->eventWorker = true;
+        schedule = true;
+    }
+    g_mutex_unlock(&obj->lock);
+    return schedule;
+}
+
+qemuDomainEvent *
+qemuDomainNextEvent(qemuDomainObj *obj)
+{
+    qemuDomainEvent *ev;
+
+    g_mutex_lock(&obj->lock);
+    ev = g_queue_pop_head(&obj->events);
+    if (!ev)
+        obj->eventWorker = false;
+    g_mutex_unlock(&obj->lock);
+    return ev;
 }
 
 qemuMonitor *
 qemuDomainEnterMonitor(qemuDomainObj *obj)
 {
-    qemuMonitor *mon = obj->mon;
-
-    if (!mon) {
+    /* the job holder is the only writer of obj->mon */
+    if (!obj->mon) {
         reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
         return NULL;
     }
-    g_mutex_unlock(&obj->lock);
-    return mon;
+    return obj->mon;
 }
 
 void
-qemuDomainExitMonitor(qemuDomainObj *obj)
+qemuDomainExitMonitor(qemuDomainObj *obj G_GNUC_UNUSED)
 {
+}
+
+qemuMonitor *
+qemuDomainGetMonitorRef(qemuDomainObj *obj)
+{
+    qemuMonitor *mon;
+
     g_mutex_lock(&obj->lock);
+    mon = obj->mon ? qemuMonitorRef(obj->mon) : NULL;
+    g_mutex_unlock(&obj->lock);
+    if (!mon)
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
+    return mon;
 }
 
 void
 qemuDomainSetState(qemuDomainObj *obj, int state, int reason)
 {
+    g_mutex_lock(&obj->lock);
     obj->state = state;
     obj->reason = reason;
+    g_mutex_unlock(&obj->lock);
 }
 
 void
@@ -149,6 +265,7 @@ qemuDomainSaveStatus(qemuDomainObj *obj, const char *path)
     g_autofree char *monPath = NULL;
     g_autofree char *pidPath = NULL;
     g_autoptr(GString) s = g_string_new(NULL);
+    int state, reason;
 
     if (!obj->live) {
         reportError(IOV_ERR_INTERNAL_ERROR, "domain '%s' is not running: no status to save", obj->name);
@@ -159,8 +276,12 @@ qemuDomainSaveStatus(qemuDomainObj *obj, const char *path)
         return -1;
     monPath = g_markup_escape_text(obj->monPath ? obj->monPath : "", -1);
     pidPath = g_markup_escape_text(obj->pidPath ? obj->pidPath : "", -1);
+    g_mutex_lock(&obj->lock);
+    state = obj->state;
+    reason = obj->reason;
+    g_mutex_unlock(&obj->lock);
     g_string_append_printf(s, "<domstatus version=\"%d\" state=\"%d\" reason=\"%d\" pid=\"%lld\" id=\"%d\" persistent=\"%s\">\n",
-                           QEMU_STATUS_VERSION, obj->state, obj->reason, (long long)obj->pid,
+                           QEMU_STATUS_VERSION, state, reason, (long long)obj->pid,
                            obj->id, obj->def ? "yes" : "no");
     g_string_append_printf(s, "<monitor path=\"%s\"/>\n<pidfile path=\"%s\"/>\n", monPath, pidPath);
     g_string_append(s, domainXML);

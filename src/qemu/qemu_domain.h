@@ -1,12 +1,31 @@
 /*
- * qemu_domain.h: one domain of the driver, its job, and its status file
+ * qemu_domain.h: one domain of the driver, its job, its events, and its
+ * status file
  *
- * Locking: `lock` protects every field below it. It is held only for
- * short moments and never while talking to QEMU: a change takes the job
- * (qemuDomainBeginJob), then drops the lock around each monitor command
- * (qemuDomainEnterMonitor / ExitMonitor), so readers never wait for QEMU.
- * Monitor callbacks take the lock from the monitor's I/O thread, which is
- * why no monitor function may be called with the lock held.
+ * Concurrency. A domain has a job and a lock, taken in that order and
+ * never the other way round:
+ *
+ *  - The job (`job`, waited for on `jobCond`) serialises every change of
+ *    the domain: define, undefine, start, stop, limits, the end of QEMU.
+ *    Only the thread that holds the job writes the fields marked [job]
+ *    below, so it reads them without the lock. The job is held across
+ *    the slow work of a change: QMP round trips, file writes and fsyncs,
+ *    spawning and killing QEMU, waiting for it.
+ *  - `lock` guards memory only: every field below is read under it by
+ *    threads that do not hold the job, and the job holder takes it for a
+ *    moment to publish each write. Nothing slow happens under it: no
+ *    file I/O, no QMP command, no waiting for a child; it is held to copy
+ *    or swap pointers and numbers. Readers (state, limits, XML, lists)
+ *    therefore never wait for a change in progress: they see the last
+ *    published state.
+ *  - The driver's lock (qemu_driver.c) guards the driver's tables. It is
+ *    never held together with a domain's lock.
+ *
+ * Events from QEMU arrive on the monitor I/O thread, which must never
+ * block: it queues them on the domain (`events`, under the lock) and a
+ * worker of the driver's pool handles them in order, one worker per
+ * domain at a time. An event that the job holder waits for (see
+ * qemuDomainJobExpectEvent) is handed straight to it instead.
  */
 #pragma once
 
@@ -19,32 +38,49 @@
 
 typedef struct _qemuDriver qemuDriver;
 
+/* One event of QEMU, queued for the domain's worker. */
+typedef struct {
+    char *name;              /* QEMU's event name; NULL for the end of the connection */
+    json_object *data;       /* a reference, or NULL */
+    bool error;              /* end of connection: QEMU sent something unreadable */
+    unsigned int generation; /* the monitor connection it came from */
+} qemuDomainEvent;
+
+void qemuDomainEventFree(qemuDomainEvent *ev);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuDomainEvent, qemuDomainEventFree)
+
 typedef struct {
     gint refs;                /* atomic */
     GMutex lock;
-    GCond jobCond;            /* signalled when the job is released */
+    GCond jobCond;            /* signalled when the job is released, and
+                               * when an expected event arrives */
     bool job;                 /* a change holds the domain */
 
     char *name;               /* fixed at creation */
     unsigned char uuid[16];   /* fixed at creation */
+    char *logPath;            /* fixed at creation: the per-guest log */
+    qemuDriver *driver;       /* fixed at creation; not owned */
 
-    domainDef *def;           /* persistent definition; NULL when transient */
-    domainDef *live;          /* the definition in force; NULL when shut off */
-    int state;                /* iovDomainState */
+    domainDef *def;           /* [job] persistent definition; NULL when transient */
+    domainDef *live;          /* [job] the definition in force; NULL when shut off */
+    int state;                /* iovDomainState; also written by the event worker */
     int reason;
-    int id;                   /* -1 when shut off */
-    pid_t pid;                /* 0 when shut off */
-    bool ourChild;            /* pid is a child of this process: reap it */
-    qemuMonitor *mon;         /* NULL when shut off or not connected */
-    unsigned int monGeneration; /* bumped at every (re)connect */
-    bool sawShutdown;         /* QEMU announced a guest power-off */
-    char *monPath;            /* set while running */
-    char *pidPath;
-    char *logPath;            /* the per-guest log; always set */
-    bool removed;             /* no longer in the driver's tables */
-    void *monCtx;             /* what the monitor callbacks receive; owned
-                               * by the process code, NULL with no monitor */
-    qemuDriver *driver;       /* not owned */
+    int id;                   /* [job] -1 when shut off */
+    pid_t pid;                /* [job] 0 when shut off */
+    bool ourChild;            /* [job] pid is a child of this process: reap it */
+    qemuMonitor *mon;         /* [job] NULL when shut off or not connected */
+    unsigned int monGeneration; /* [job] bumped at every (re)connect */
+    bool sawShutdown;         /* QEMU announced a guest power-off (event worker) */
+    char *monPath;            /* [job] set while running */
+    char *pidPath;            /* [job] */
+    bool removed;             /* [job] no longer in the driver's tables */
+    void *monCtx;             /* [job] what the monitor callbacks receive;
+                               * owned by the process code, NULL with no monitor */
+
+    GQueue events;            /* qemuDomainEvent, waiting for the worker */
+    bool eventWorker;         /* a worker is handling `events` */
+    char *expectEvent;        /* the event the job holder waits for, or NULL */
+    qemuDomainEvent *expected; /* it, once arrived (owned) */
 } qemuDomainObj;
 
 qemuDomainObj *qemuDomainObjNew(const char *name, const unsigned char *uuid);
@@ -52,35 +88,61 @@ qemuDomainObj *qemuDomainObjRef(qemuDomainObj *obj);
 void qemuDomainObjUnref(qemuDomainObj *obj);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuDomainObj, qemuDomainObjUnref)
 
-bool qemuDomainObjIsActive(const qemuDomainObj *obj);
-
 /*
- * qemuDomainBeginJob: with obj->lock held, wait (at most `timeoutMs`) until
- * no other change holds the domain, then hold it. Returns -1 with
- * IOV_ERR_OPERATION_TIMEOUT naming the domain when the wait times out.
+ * qemuDomainBeginJob: wait (at most `timeoutMs`) until no other change
+ * holds the domain, then hold it. Called and returns without the lock.
+ * Fails with IOV_ERR_OPERATION_TIMEOUT naming the domain when the wait
+ * times out, and with IOV_ERR_NO_DOMAIN when the domain was removed
+ * (undefined, or a transient one that stopped) while waiting.
  */
 int qemuDomainBeginJob(qemuDomainObj *obj, int timeoutMs);
 void qemuDomainEndJob(qemuDomainObj *obj);
 
 /*
- * qemuDomainEnterMonitor: with the job and the lock held, return the
- * monitor and drop the lock; NULL with an error (lock still held) when the
- * guest has no monitor. qemuDomainExitMonitor takes the lock back.
+ * qemuDomainJobExpectEvent: the job holder announces that it will wait
+ * for QEMU event `name` (before sending the command that causes it);
+ * qemuDomainJobWaitEvent then waits for it at most `timeoutMs` and
+ * returns it (the caller frees it), or NULL with an error on timeout or
+ * when QEMU's connection ends first. Only one event at a time.
+ */
+void qemuDomainJobExpectEvent(qemuDomainObj *obj, const char *name);
+qemuDomainEvent *qemuDomainJobWaitEvent(qemuDomainObj *obj, int timeoutMs);
+
+/*
+ * qemuDomainQueueEvent: from the monitor I/O thread: hand `ev` (taken
+ * over) to the job that expects it, or queue it for the domain's worker.
+ * Returns true when the caller must schedule a worker for `obj` (none
+ * runs yet); the worker then calls qemuDomainNextEvent until it returns
+ * NULL.
+ */
+bool qemuDomainQueueEvent(qemuDomainObj *obj, qemuDomainEvent *ev);
+qemuDomainEvent *qemuDomainNextEvent(qemuDomainObj *obj);
+
+/*
+ * qemuDomainEnterMonitor: with the job held, the domain's monitor; NULL
+ * with an error when the guest has no monitor. qemuDomainExitMonitor
+ * ends the call.
  */
 qemuMonitor *qemuDomainEnterMonitor(qemuDomainObj *obj);
 void qemuDomainExitMonitor(qemuDomainObj *obj);
 
 /* QEMU_WITH_MONITOR: run one monitor call `call` (which names the monitor
- * `mon`) for `obj`, its job and lock held: -1 when there is no monitor,
- * else the call's result. */
+ * `mon`) for `obj`, its job held: -1 when there is no monitor, else the
+ * call's result. */
 #define QEMU_WITH_MONITOR(obj, mon, call) \
     ({ int _rc = -1; qemuMonitor *mon = qemuDomainEnterMonitor(obj); \
        if (mon) { _rc = (call); qemuDomainExitMonitor(obj); } _rc; })
 
-/* qemuDomainSetState: state and reason. */
+/* qemuDomainGetMonitorRef: without the job: a new reference to the
+ * domain's monitor, for a query that changes nothing; NULL with an error
+ * when the guest has none. Release it with qemuMonitorUnref. */
+qemuMonitor *qemuDomainGetMonitorRef(qemuDomainObj *obj);
+
+/* qemuDomainSetState: state and reason; takes the lock. */
 void qemuDomainSetState(qemuDomainObj *obj, int state, int reason);
 
-/* qemuDomainLogNote: append a timestamped line to the guest's log. */
+/* qemuDomainLogNote: append a timestamped line to the guest's log. File
+ * I/O: never with the lock held. */
 void qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* ---- status files: the running state kept under the state dir ---- */
@@ -89,7 +151,7 @@ void qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...) G_GNUC_PRINTF(2
 
 /* qemuDomainSaveStatus: write (atomically) the running state of `obj`:
  * format version, state, pid, id, monitor, pidfile and the live
- * definition. With the lock held. */
+ * definition. With the job held and without the lock. */
 int qemuDomainSaveStatus(qemuDomainObj *obj, const char *path);
 
 /* What a status file holds. */

@@ -1,9 +1,12 @@
 /*
  * qemu_driver.c: the domains of a daemon and the operations on them
  *
- * Locking order: the driver's lock protects its tables and is never held
- * while taking a domain's lock; a domain's lock may be held while taking
- * the driver's (to remove the domain).
+ * Every change of a domain runs in its job (qemu_domain.h): begin the
+ * job, do the slow work (QMP, files, processes) holding neither lock,
+ * publish the result under the domain's lock for a moment, end the job.
+ * Queries take the domain's lock only to copy what they answer; the few
+ * that need QEMU (statistics) take a reference on the monitor instead of
+ * the job. The driver's lock and a domain's lock are never held together.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +25,11 @@
 #define DEFAULT_JOB_TIMEOUT_MS 30000
 #define EOF_JOB_TIMEOUT_MS (10 * 60 * 1000)
 
+/*
+ * The fields above `lock` are set by qemuDriverNew and never change. `lock`
+ * guards the tables and nextId: it is held to look up, add or remove a
+ * domain and nothing else (no file I/O, no QMP, no domain lock inside).
+ */
 struct _qemuDriver {
     char *configDir;
     char *stateDir;
@@ -30,12 +38,14 @@ struct _qemuDriver {
     int jobTimeoutMs;
     qemuMonitorCallbacks callbacks;
     qemuProcessConfig pcfg;
+    GThreadPool *eventPool; /* handles each domain's QEMU events in order */
 
     GMutex lock;
     GHashTable *byName; /* name -> qemuDomainObj (a reference) */
     GHashTable *byUUID; /* uuid string -> qemuDomainObj (a reference) */
     int nextId;
-    GThreadPool *eventPool; /* ends of monitors: cleanup with the job */
+
+    gint qemuVersion; /* atomic: the binary's version, 0 until read */
 };
 
 void
@@ -74,6 +84,8 @@ configPath(qemuDriver *drv, const char *name)
     return g_build_filename(drv->configDir, file, NULL);
 }
 
+static void saveStatus(qemuDriver *drv, qemuDomainObj *obj);
+
 /* ---- the tables ---- */
 
 /* Add `obj` to the tables (driver lock held). */
@@ -84,7 +96,7 @@ tablesAdd(qemuDriver *drv, qemuDomainObj *obj)
     g_hash_table_insert(drv->byUUID, uuidString(obj->uuid), qemuDomainObjRef(obj));
 }
 
-/* Drop `obj` from the tables; with obj's lock held. */
+/* Drop `obj` from the tables; with its job held. */
 static void
 removeObj(qemuDriver *drv, qemuDomainObj *obj)
 {
@@ -92,16 +104,20 @@ removeObj(qemuDriver *drv, qemuDomainObj *obj)
 
     if (obj->removed)
         return;
+    g_mutex_lock(&obj->lock);
     obj->removed = true;
+    g_mutex_unlock(&obj->lock);
     g_mutex_lock(&drv->lock);
-    g_hash_table_remove(drv->byName, obj->name);
-    g_hash_table_remove(drv->byUUID, uuid);
+    if (g_hash_table_lookup(drv->byName, obj->name) == obj)
+        g_hash_table_remove(drv->byName, obj->name);
+    if (g_hash_table_lookup(drv->byUUID, uuid) == obj)
+        g_hash_table_remove(drv->byUUID, uuid);
     g_mutex_unlock(&drv->lock);
 }
 
-/* The domain with `uuid`, referenced and locked; NULL with an error. */
+/* The domain with `uuid`, referenced; NULL with an error. */
 static qemuDomainObj *
-objFromUUID(qemuDriver *drv, const unsigned char *uuid)
+objLookup(qemuDriver *drv, const unsigned char *uuid)
 {
     g_autofree char *key = uuidString(uuid);
     qemuDomainObj *obj;
@@ -111,12 +127,24 @@ objFromUUID(qemuDriver *drv, const unsigned char *uuid)
     if (obj)
         qemuDomainObjRef(obj);
     g_mutex_unlock(&drv->lock);
-    if (!obj) {
+    if (!obj)
         reportError(IOV_ERR_NO_DOMAIN, "no domain with matching uuid '%s'", key);
+    return obj;
+}
+
+/* For a query: the domain with `uuid`, referenced and locked; NULL with
+ * an error. Release with objEnd. */
+static qemuDomainObj *
+objFromUUID(qemuDriver *drv, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = objLookup(drv, uuid);
+
+    if (!obj)
         return NULL;
-    }
     g_mutex_lock(&obj->lock);
     if (obj->removed) {
+        g_autofree char *key = uuidString(uuid);
+
         g_mutex_unlock(&obj->lock);
         qemuDomainObjUnref(obj);
         reportError(IOV_ERR_NO_DOMAIN, "no domain with matching uuid '%s'", key);
@@ -132,81 +160,136 @@ objEnd(qemuDomainObj *obj)
     qemuDomainObjUnref(obj);
 }
 
+/* For a change: the domain with `uuid`, referenced, its job held (and
+ * its lock not); NULL with an error. Release with objEndJob. */
+static qemuDomainObj *
+objBeginJob(qemuDriver *drv, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = objLookup(drv, uuid);
+
+    if (!obj)
+        return NULL;
+    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0) {
+        qemuDomainObjUnref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+static void
+objEndJob(qemuDomainObj *obj)
+{
+    qemuDomainEndJob(obj);
+    qemuDomainObjUnref(obj);
+}
+
 /* ---- monitor events ---- */
+
+/*
+ * The monitor I/O thread serves every guest and must never block: its
+ * callbacks only queue the event on the domain (or hand it to a job that
+ * waits for it) and, when no worker handles that domain's queue yet,
+ * schedule one.
+ */
+static void
+queueEvent(qemuProcessMonitorCtx *ctx, qemuDomainEvent *ev)
+{
+    qemuDomainObj *obj = ctx->obj;
+
+    ev->generation = ctx->generation;
+    if (qemuDomainQueueEvent(obj, ev))
+        g_thread_pool_push(obj->driver->eventPool, qemuDomainObjRef(obj), NULL);
+}
 
 static void
 onMonitorEvent(qemuMonitor *mon G_GNUC_UNUSED, const char *name, json_object *data,
                void *opaque)
 {
-    qemuProcessMonitorCtx *ctx = opaque;
-    qemuDomainObj *obj = ctx->obj;
-    json_object *v;
+    qemuDomainEvent *ev = g_new0(qemuDomainEvent, 1);
 
-    g_mutex_lock(&obj->lock);
-    if (ctx->generation != obj->monGeneration || !obj->live) {
-        g_mutex_unlock(&obj->lock);
-        return;
-    }
-    if (strcmp(name, "SHUTDOWN") == 0) {
-        const char *reason = data && json_object_object_get_ex(data, "reason", &v)
-                                 ? json_object_get_string(v) : "?";
-
-        obj->sawShutdown = true;
-        qemuDomainLogNote(obj, "QEMU is shutting down (%s)", reason);
-    } else if (strcmp(name, "STOP") == 0) {
-        if (obj->state == IOV_DOMAIN_RUNNING)
-            qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_UNKNOWN);
-    } else if (strcmp(name, "RESUME") == 0) {
-        if (obj->state == IOV_DOMAIN_PAUSED && obj->reason != IOV_DOMAIN_PAUSED_STARTING_UP)
-            qemuDomainSetState(obj, IOV_DOMAIN_RUNNING, IOV_DOMAIN_RUNNING_UNPAUSED);
-    } else if (strcmp(name, "RESET") == 0) {
-        qemuDomainLogNote(obj, "guest reset: QEMU and the disks' limits stay");
-    } else if (strcmp(name, "BLOCK_IO_ERROR") == 0) {
-        const char *action = data && json_object_object_get_ex(data, "action", &v)
-                                 ? json_object_get_string(v) : "";
-
-        qemuDomainLogNote(obj, "I/O error on %s", json_object_to_json_string(data));
-        if (strcmp(action, "stop") == 0)
-            qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_IOERROR);
-    }
-    g_mutex_unlock(&obj->lock);
+    ev->name = g_strdup(name);
+    ev->data = data ? json_object_get(data) : NULL;
+    queueEvent(opaque, ev);
 }
-
-typedef struct {
-    qemuDomainObj *obj; /* a reference */
-    unsigned int generation;
-} eofTask;
 
 static void
 onMonitorEOF(qemuMonitor *mon G_GNUC_UNUSED, bool error, void *opaque)
 {
-    qemuProcessMonitorCtx *ctx = opaque;
-    eofTask *t = g_new0(eofTask, 1);
+    qemuDomainEvent *ev = g_new0(qemuDomainEvent, 1);
 
-    if (error)
-        logWarn("domain '%s': QEMU sent an unreadable monitor message; disconnecting",
-                ctx->obj->name);
-    t->obj = qemuDomainObjRef(ctx->obj);
-    t->generation = ctx->generation;
-    g_thread_pool_push(ctx->obj->driver->eventPool, t, NULL);
+    ev->error = error;
+    queueEvent(opaque, ev);
 }
 
-/* The monitor of a domain ended: QEMU exited (or crashed). */
-static void
-handleEOF(gpointer data, gpointer user)
+/* The string member `key` of an event's data, or `dflt`. */
+static const char *
+eventString(const qemuDomainEvent *ev, const char *key, const char *dflt)
 {
-    eofTask *t = data;
-    qemuDriver *drv = user;
-    qemuDomainObj *obj = t->obj;
+    json_object *v;
+
+    if (!ev->data || !json_object_object_get_ex(ev->data, key, &v))
+        return dflt;
+    return json_object_get_string(v);
+}
+
+/* An event of QEMU's: the state it implies, under the lock; the log
+ * after. */
+static void
+handleEvent(qemuDomainObj *obj, const qemuDomainEvent *ev)
+{
+    g_autofree char *note = NULL;
 
     g_mutex_lock(&obj->lock);
-    if (qemuDomainBeginJob(obj, EOF_JOB_TIMEOUT_MS) < 0) {
-        logError("%s", iovGetLastErrorMessage());
-        goto cleanup;
+    if (ev->generation != obj->monGeneration || !obj->live) {
+        g_mutex_unlock(&obj->lock);
+        return;
     }
-    if (obj->live && obj->monGeneration == t->generation) {
-        int reason = obj->sawShutdown ? IOV_DOMAIN_SHUTOFF_SHUTDOWN : IOV_DOMAIN_SHUTOFF_CRASHED;
+    if (strcmp(ev->name, "SHUTDOWN") == 0) {
+        obj->sawShutdown = true;
+        note = g_strdup_printf("QEMU is shutting down (%s)", eventString(ev, "reason", "?"));
+    } else if (strcmp(ev->name, "STOP") == 0) {
+        if (obj->state == IOV_DOMAIN_RUNNING) {
+            obj->state = IOV_DOMAIN_PAUSED;
+            obj->reason = IOV_DOMAIN_PAUSED_UNKNOWN;
+        }
+    } else if (strcmp(ev->name, "RESUME") == 0) {
+        if (obj->state == IOV_DOMAIN_PAUSED && obj->reason != IOV_DOMAIN_PAUSED_STARTING_UP) {
+            obj->state = IOV_DOMAIN_RUNNING;
+            obj->reason = IOV_DOMAIN_RUNNING_UNPAUSED;
+        }
+    } else if (strcmp(ev->name, "RESET") == 0) {
+        note = g_strdup("guest reset: QEMU and the disks' limits stay");
+    } else if (strcmp(ev->name, "BLOCK_IO_ERROR") == 0) {
+        note = g_strdup_printf("I/O error on %s", json_object_to_json_string(ev->data));
+        if (strcmp(eventString(ev, "action", ""), "stop") == 0) {
+            obj->state = IOV_DOMAIN_PAUSED;
+            obj->reason = IOV_DOMAIN_PAUSED_IOERROR;
+        }
+    }
+    g_mutex_unlock(&obj->lock);
+    if (note)
+        qemuDomainLogNote(obj, "%s", note);
+}
 
+/* The monitor of a domain ended: QEMU exited (or crashed). Cleaning up is
+ * a change of the domain: it waits for the job. */
+static void
+handleEOF(qemuDriver *drv, qemuDomainObj *obj, const qemuDomainEvent *ev)
+{
+    int reason;
+
+    if (ev->error)
+        logWarn("domain '%s': QEMU sent an unreadable monitor message; disconnecting", obj->name);
+    if (qemuDomainBeginJob(obj, EOF_JOB_TIMEOUT_MS) < 0) {
+        if (utilGetError() && utilGetError()->code != IOV_ERR_NO_DOMAIN)
+            logError("%s", iovGetLastErrorMessage());
+        utilResetError();
+        return;
+    }
+    if (obj->live && obj->monGeneration == ev->generation) {
+        g_mutex_lock(&obj->lock);
+        reason = obj->sawShutdown ? IOV_DOMAIN_SHUTOFF_SHUTDOWN : IOV_DOMAIN_SHUTOFF_CRASHED;
+        g_mutex_unlock(&obj->lock);
         logInfo("domain '%s': QEMU ended (%s)", obj->name,
                 reason == IOV_DOMAIN_SHUTOFF_SHUTDOWN ? "shut down" : "crashed");
         qemuProcessStop(&drv->pcfg, obj, reason);
@@ -214,10 +297,23 @@ handleEOF(gpointer data, gpointer user)
             removeObj(drv, obj);
     }
     qemuDomainEndJob(obj);
- cleanup:
-    g_mutex_unlock(&obj->lock);
+}
+
+/* A worker of the pool: the queued events of one domain, in order. */
+static void
+handleEvents(gpointer data, gpointer user)
+{
+    qemuDomainObj *obj = data;
+    qemuDomainEvent *ev;
+
+    while ((ev = qemuDomainNextEvent(obj))) {
+        if (ev->name)
+            handleEvent(obj, ev);
+        else
+            handleEOF(user, obj, ev);
+        qemuDomainEventFree(ev);
+    }
     qemuDomainObjUnref(obj);
-    g_free(t);
 }
 
 /* ---- creating the driver ---- */
@@ -304,13 +400,11 @@ reconnectAll(qemuDriver *drv)
             drv->nextId = st.id + 1;
         g_mutex_unlock(&drv->lock);
 
-        g_mutex_lock(&obj->lock);
         if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) == 0) {
             if (qemuProcessReconnect(&drv->pcfg, obj, &st) == 0 && !obj->def)
                 removeObj(drv, obj);
             qemuDomainEndJob(obj);
         }
-        g_mutex_unlock(&obj->lock);
         qemuDomainObjUnref(obj);
         qemuDomainStatusClear(&st);
     }
@@ -341,7 +435,9 @@ qemuDriverNew(const qemuDriverConfig *cfg)
     drv->byUUID = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify)qemuDomainObjUnref);
     drv->nextId = 1;
-    drv->eventPool = g_thread_pool_new(handleEOF, drv, 4, FALSE, &gerr);
+    /* one worker per domain with events at a time; a worker may wait for
+     * its domain's job, so leave room for the others */
+    drv->eventPool = g_thread_pool_new(handleEvents, drv, 8, FALSE, &gerr);
     if (!drv->eventPool) {
         reportError(IOV_ERR_INTERNAL_ERROR, "cannot create threads: %s", gerr->message);
         qemuDriverFree(drv);
@@ -378,13 +474,14 @@ qemuDriverFree(qemuDriver *drv)
     for (i = 0; i < objs->len; i++) {
         qemuDomainObj *obj = objs->pdata[i];
 
-        g_mutex_lock(&obj->lock);
         if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) == 0) {
+            g_mutex_lock(&obj->lock);
             obj->monGeneration++;
+            g_mutex_unlock(&obj->lock);
             qemuProcessCloseMonitor(obj);
             qemuDomainEndJob(obj);
         }
-        g_mutex_unlock(&obj->lock);
+        utilResetError();
     }
     if (drv->eventPool)
         g_thread_pool_free(drv->eventPool, FALSE, TRUE);
@@ -398,6 +495,35 @@ qemuDriverFree(qemuDriver *drv)
     g_free(drv->logDir);
     g_free(drv->binary);
     g_free(drv);
+}
+
+int
+qemuDriverGetVersion(qemuDriver *drv, unsigned long long *version)
+{
+    g_autofree char *out = NULL;
+    g_autoptr(GError) gerr = NULL;
+    const char *argv[] = {drv->binary, "--version", NULL};
+    unsigned int major = 0, minor = 0, micro = 0;
+    int v = g_atomic_int_get(&drv->qemuVersion);
+    const char *p;
+
+    /* read once; two first callers may both run it, which is harmless */
+    if (v == 0) {
+        if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                          NULL, NULL, &out, NULL, NULL, &gerr)) {
+            reportError(IOV_ERR_OPERATION_FAILED, "cannot run '%s --version': %s", drv->binary, gerr->message);
+            return -1;
+        }
+        if (!(p = strstr(out, "version ")) || sscanf(p, "version %u.%u.%u", &major, &minor, &micro) < 2) {
+            reportError(IOV_ERR_OPERATION_FAILED, "cannot read the version of '%s' in its output '%s'",
+                        drv->binary, g_strstrip(out));
+            return -1;
+        }
+        v = (int)(major * 1000000U + minor * 1000U + micro);
+        g_atomic_int_set(&drv->qemuVersion, v);
+    }
+    *version = (unsigned long long)v;
+    return 0;
 }
 
 unsigned int
@@ -546,14 +672,30 @@ writeConfig(qemuDriver *drv, const domainDef *def)
     return utilWriteFileAtomic(path, xml, strlen(xml), 0600);
 }
 
+/* Replace the persistent definition of `obj` (its job held) by `def`
+ * (taken over), on disk then in memory. */
+static int
+replaceConfig(qemuDriver *drv, qemuDomainObj *obj, domainDef *def)
+{
+    g_autoptr(domainDef) old = def;
+
+    if (writeConfig(drv, def) < 0)
+        return -1;
+    g_mutex_lock(&obj->lock);
+    old = obj->def;
+    obj->def = def;
+    g_mutex_unlock(&obj->lock);
+    return 0;
+}
+
 int
 qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDomainIdent *out)
 {
     g_autoptr(GString) dropped = g_string_new(NULL);
     g_autoptr(domainDef) def = domainDefParseString(xml, fromLibvirt ? DOMAIN_PARSE_FROM_LIBVIRT : 0,
                                                     dropped);
-    g_autofree char *key = NULL;
-    qemuDomainObj *byName, *byUUID, *obj;
+    g_autoptr(qemuDomainObj) obj = NULL;
+    bool created;
 
     if (!def)
         return -1;
@@ -561,72 +703,79 @@ qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDoma
         g_strdelimit(dropped->str, "\n", ' ');
         logInfo("defining domain '%s' from a libvirt document dropped: %s", def->name, dropped->str);
     }
-    g_mutex_lock(&drv->lock);
-    byName = g_hash_table_lookup(drv->byName, def->name);
-    if (byName && def->uuidGenerated)
-        memcpy(def->uuid, byName->uuid, 16);
-    key = uuidString(def->uuid);
-    byUUID = g_hash_table_lookup(drv->byUUID, key);
-    if (byUUID && byUUID != byName) {
-        reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", byUUID->name, key);
-        g_mutex_unlock(&drv->lock);
-        return -1;
-    }
-    if (byName && byUUID != byName) {
-        g_autofree char *other = uuidString(byName->uuid);
+    for (;;) {
+        g_autofree char *key = NULL;
+        qemuDomainObj *byName, *byUUID;
 
-        reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", def->name, other);
-        g_mutex_unlock(&drv->lock);
-        return -1;
-    }
-    if (!byName) {
-        if (writeConfig(drv, def) < 0) {
+        g_mutex_lock(&drv->lock);
+        byName = g_hash_table_lookup(drv->byName, def->name);
+        if (byName && def->uuidGenerated)
+            memcpy(def->uuid, byName->uuid, 16);
+        key = uuidString(def->uuid);
+        byUUID = g_hash_table_lookup(drv->byUUID, key);
+        if (byUUID && byUUID != byName) {
+            reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", byUUID->name, key);
             g_mutex_unlock(&drv->lock);
             return -1;
         }
-        obj = newObj(drv, def->name, def->uuid);
-        obj->def = g_steal_pointer(&def);
-        tablesAdd(drv, obj);
-        g_mutex_unlock(&drv->lock);
-        g_mutex_lock(&obj->lock);
-        qemuDomainLogNote(obj, "domain '%s' defined", obj->name);
-        identFromObj(obj, out);
-        objEnd(obj);
-        return 0;
-    }
-    obj = qemuDomainObjRef(byName);
-    g_mutex_unlock(&drv->lock);
+        if (byName && byUUID != byName) {
+            g_autofree char *other = uuidString(byName->uuid);
 
-    g_mutex_lock(&obj->lock);
-    if (obj->removed) {
-        reportError(IOV_ERR_OPERATION_FAILED, "domain '%s' was removed while being defined", obj->name);
-        objEnd(obj);
-        return -1;
+            reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", def->name, other);
+            g_mutex_unlock(&drv->lock);
+            return -1;
+        }
+        created = !byName;
+        if (created) {
+            /* visible at once, its job held until its file is written */
+            obj = newObj(drv, def->name, def->uuid);
+            obj->job = true;
+            obj->def = domainDefCopy(def);
+            tablesAdd(drv, obj);
+            g_mutex_unlock(&drv->lock);
+            break;
+        }
+        obj = qemuDomainObjRef(byName);
+        g_mutex_unlock(&drv->lock);
+        if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) == 0)
+            break;
+        /* removed while we waited: look again */
+        if (utilGetError()->code != IOV_ERR_NO_DOMAIN)
+            return -1;
+        utilResetError();
+        g_clear_pointer(&obj, qemuDomainObjUnref);
     }
-    if (writeConfig(drv, def) < 0) {
-        objEnd(obj);
-        return -1;
+
+    if (created) {
+        if (writeConfig(drv, def) < 0) {
+            removeObj(drv, obj);
+            qemuDomainEndJob(obj);
+            return -1;
+        }
+        qemuDomainLogNote(obj, "domain '%s' defined", obj->name);
+    } else {
+        if (replaceConfig(drv, obj, g_steal_pointer(&def)) < 0) {
+            qemuDomainEndJob(obj);
+            return -1;
+        }
+        qemuDomainLogNote(obj, "domain '%s' redefined%s", obj->name,
+                          obj->live ? " (the running guest keeps its live state)" : "");
     }
-    domainDefFree(obj->def);
-    obj->def = g_steal_pointer(&def);
-    qemuDomainLogNote(obj, "domain '%s' redefined%s", obj->name,
-                      obj->live ? " (the running guest keeps its live state)" : "");
     identFromObj(obj, out);
-    objEnd(obj);
+    qemuDomainEndJob(obj);
     return 0;
 }
 
 int
 qemuDriverUndefine(qemuDriver *drv, const unsigned char *uuid)
 {
-    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    qemuDomainObj *obj = objBeginJob(drv, uuid);
     g_autofree char *path = NULL;
+    g_autoptr(domainDef) old = NULL;
     int ret = -1;
 
     if (!obj)
         return -1;
-    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
-        goto cleanup;
     if (!obj->def) {
         reportError(IOV_ERR_OPERATION_INVALID, "cannot undefine transient domain '%s'", obj->name);
         goto endjob;
@@ -636,21 +785,18 @@ qemuDriverUndefine(qemuDriver *drv, const unsigned char *uuid)
         reportSystemError(errno, "cannot remove the definition '%s'", path);
         goto endjob;
     }
-    g_clear_pointer(&obj->def, domainDefFree);
+    g_mutex_lock(&obj->lock);
+    old = g_steal_pointer(&obj->def);
+    g_mutex_unlock(&obj->lock);
     qemuDomainLogNote(obj, "domain '%s' undefined%s", obj->name,
                       obj->live ? " (it runs on as a transient domain)" : "");
     if (!obj->live)
         removeObj(drv, obj);
-    else {
-        g_autofree char *status = qemuProcessStatusPath(&drv->pcfg, obj);
-
-        qemuDomainSaveStatus(obj, status);
-    }
+    else
+        saveStatus(drv, obj);
     ret = 0;
  endjob:
-    qemuDomainEndJob(obj);
- cleanup:
-    objEnd(obj);
+    objEndJob(obj);
     return ret;
 }
 
@@ -707,10 +853,8 @@ qemuDriverCreate(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
         reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
         return -1;
     }
-    if (!(obj = objFromUUID(drv, uuid)))
+    if (!(obj = objBeginJob(drv, uuid)))
         return -1;
-    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
-        goto cleanup;
     g_mutex_lock(&drv->lock);
     id = drv->nextId++;
     g_mutex_unlock(&drv->lock);
@@ -719,9 +863,7 @@ qemuDriverCreate(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
     identFromObj(obj, out);
     ret = 0;
  endjob:
-    qemuDomainEndJob(obj);
- cleanup:
-    objEnd(obj);
+    objEndJob(obj);
     return ret;
 }
 
@@ -735,10 +877,8 @@ qemuDriverDestroy(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
         reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
         return -1;
     }
-    if (!(obj = objFromUUID(drv, uuid)))
+    if (!(obj = objBeginJob(drv, uuid)))
         return -1;
-    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
-        goto cleanup;
     if (checkActive(obj) < 0)
         goto endjob;
     qemuProcessStop(&drv->pcfg, obj, IOV_DOMAIN_SHUTOFF_DESTROYED);
@@ -746,9 +886,7 @@ qemuDriverDestroy(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
         removeObj(drv, obj);
     ret = 0;
  endjob:
-    qemuDomainEndJob(obj);
- cleanup:
-    objEnd(obj);
+    objEndJob(obj);
     return ret;
 }
 
@@ -763,10 +901,8 @@ simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int s
     qemuDomainObj *obj;
     int ret = -1;
 
-    if (!(obj = objFromUUID(drv, uuid)))
+    if (!(obj = objBeginJob(drv, uuid)))
         return -1;
-    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
-        goto cleanup;
     if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
         goto endjob;
     if (QEMU_WITH_MONITOR(obj, mon, op(mon)) < 0)
@@ -777,9 +913,7 @@ simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int s
     }
     ret = 0;
  endjob:
-    qemuDomainEndJob(obj);
- cleanup:
-    objEnd(obj);
+    objEndJob(obj);
     return ret;
 }
 
@@ -854,6 +988,7 @@ qemuDriverGetInfo(qemuDriver *drv, const unsigned char *uuid, qemuDomainInfo *in
 {
     qemuDomainObj *obj = objFromUUID(drv, uuid);
     const domainDef *def;
+    pid_t pid;
 
     if (!obj)
         return -1;
@@ -864,8 +999,10 @@ qemuDriverGetInfo(qemuDriver *drv, const unsigned char *uuid, qemuDomainInfo *in
     info->maxMemKiB = def->memoryKiB;
     info->memoryKiB = def->memoryKiB;
     info->vcpus = def->vcpus;
-    info->cpuTimeNs = obj->live ? cpuTime(obj->pid) : 0;
+    pid = obj->live ? obj->pid : 0;
     objEnd(obj);
+    /* /proc is read without the lock */
+    info->cpuTimeNs = pid ? cpuTime(pid) : 0;
     return 0;
 }
 
@@ -1004,10 +1141,8 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     qemuDomainObj *obj;
     int ret = -1;
 
-    if (!(obj = objFromUUID(drv, uuid)))
+    if (!(obj = objBeginJob(drv, uuid)))
         return -1;
-    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
-        goto cleanup;
     if (resolveImpact(obj, &flags, __func__) < 0)
         goto endjob;
     /* the live limits must be QEMU's: reconnect first if the monitor broke */
@@ -1027,15 +1162,9 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
             goto endjob;
     }
 
-    if (newLive) {
-        if (qemuProcessApplyThrottle(obj, obj->live, newLive) < 0)
-            goto endjob;
-        if (!obj->live) {
-            /* QEMU went away while we talked to it */
-            reportError(IOV_ERR_OPERATION_FAILED, "domain '%s' stopped during the change", obj->name);
-            goto endjob;
-        }
-    }
+    /* QEMU cannot go away under us: its end is handled in the job */
+    if (newLive && qemuProcessApplyThrottle(obj, obj->live, newLive) < 0)
+        goto endjob;
     if (newConfig && writeConfig(drv, newConfig) < 0) {
         if (newLive) {
             g_autoptr(iovError) saved = utilSaveError();
@@ -1047,24 +1176,30 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
         }
         goto endjob;
     }
+    /* both become visible at once; the old ones are freed on return */
+    g_mutex_lock(&obj->lock);
     if (newLive) {
-        domainDefFree(obj->live);
+        domainDef *old = obj->live;
+
         obj->live = g_steal_pointer(&newLive);
-        saveStatus(drv, obj);
+        newLive = old;
     }
     if (newConfig) {
-        domainDefFree(obj->def);
+        domainDef *old = obj->def;
+
         obj->def = g_steal_pointer(&newConfig);
+        newConfig = old;
     }
+    g_mutex_unlock(&obj->lock);
+    if (newLive)
+        saveStatus(drv, obj);
     if (changed) {
         g_ptr_array_add(touched, NULL);
         *changed = (char **)g_ptr_array_free(g_steal_pointer(&touched), FALSE);
     }
     ret = 0;
  endjob:
-    qemuDomainEndJob(obj);
- cleanup:
-    objEnd(obj);
+    objEndJob(obj);
     return ret;
 }
 
@@ -1097,70 +1232,87 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     return ret;
 }
 
+/*
+ * For a query that needs QEMU but changes nothing: a reference on the
+ * monitor of the running domain `uuid`, and (when `disk` is given) what
+ * the query needs of that disk: its target, device id and throttle group
+ * id. Taken under the lock, so the query never waits for a job.
+ */
+static qemuMonitor *
+queryMonitor(qemuDriver *drv, const unsigned char *uuid, const char *disk, char **target,
+             char **devId, char **groupId, char **domain)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    const domainDiskDef *d;
+    qemuMonitor *mon = NULL;
+
+    if (!obj)
+        return NULL;
+    if (checkActive(obj) < 0 || !(d = findDisk(obj->live, disk, obj->name, true))) {
+        objEnd(obj);
+        return NULL;
+    }
+    *target = g_strdup(d->target);
+    *devId = qemuDiskDeviceId(d);
+    *groupId = qemuThrottleGroupId(d, &d->throttle);
+    *domain = g_strdup(obj->name);
+    if (obj->mon)
+        mon = qemuMonitorRef(obj->mon);
+    else
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
+    objEnd(obj);
+    return mon;
+}
+
 int
 qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                      qemuBlockStats *out)
 {
     g_autoptr(GPtrArray) stats = NULL;
-    qemuDomainObj *obj;
-    const domainDiskDef *d;
+    g_autofree char *target = NULL;
+    g_autofree char *devId = NULL;
+    g_autofree char *groupId = NULL;
+    g_autofree char *domain = NULL;
+    qemuMonitor *mon;
     guint i;
-    int ret = -1;
+    int rc;
 
-    if (!(obj = objFromUUID(drv, uuid)))
+    if (!(mon = queryMonitor(drv, uuid, disk, &target, &devId, &groupId, &domain)))
         return -1;
-    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
-        goto cleanup;
-    if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
-        !(d = findDisk(obj->live, disk, obj->name, true)))
-        goto endjob;
-    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorQueryBlockStats(mon, &stats)) < 0)
-        goto endjob;
-    if (!obj->live || !(d = domainDiskFind(obj->live, disk)))
-        goto endjob;
+    rc = qemuMonitorQueryBlockStats(mon, &stats);
+    qemuMonitorUnref(mon);
+    if (rc < 0)
+        return -1;
     for (i = 0; i < stats->len; i++) {
         qemuBlockStats *s = stats->pdata[i];
 
-        if (qemuDiskMatchesQdev(d, s->qdev)) {
+        if (qemuDeviceIdMatchesQdev(devId, s->qdev)) {
             *out = *s;
             out->qdev = g_strdup(s->qdev);
-            ret = 0;
-            break;
+            return 0;
         }
     }
-    if (ret < 0)
-        reportError(IOV_ERR_OPERATION_FAILED, "QEMU reports no statistics for disk '%s' of domain '%s'",
-                    d->target, obj->name);
- endjob:
-    qemuDomainEndJob(obj);
- cleanup:
-    objEnd(obj);
-    return ret;
+    reportError(IOV_ERR_OPERATION_FAILED, "QEMU reports no statistics for disk '%s' of domain '%s'",
+                target, domain);
+    return -1;
 }
 
 int
 qemuDriverQueryQEMULimits(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                           throttleDef *out)
 {
-    g_autofree char *group = NULL;
-    qemuDomainObj *obj;
-    const domainDiskDef *d;
-    int ret = -1;
+    g_autofree char *target = NULL;
+    g_autofree char *devId = NULL;
+    g_autofree char *groupId = NULL;
+    g_autofree char *domain = NULL;
+    qemuMonitor *mon;
+    int rc;
 
-    if (!(obj = objFromUUID(drv, uuid)))
+    if (!(mon = queryMonitor(drv, uuid, disk, &target, &devId, &groupId, &domain)))
         return -1;
-    if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) < 0)
-        goto cleanup;
-    if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
-        !(d = findDisk(obj->live, disk, obj->name, true)))
-        goto endjob;
-    group = qemuThrottleGroupId(d, &d->throttle);
-    ret = QEMU_WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, group, out));
- endjob:
-    qemuDomainEndJob(obj);
- cleanup:
-    objEnd(obj);
-    return ret;
+    rc = qemuMonitorGetThrottleLimits(mon, groupId, out);
+    qemuMonitorUnref(mon);
+    return rc;
 }
 
 long long

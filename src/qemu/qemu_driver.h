@@ -61,6 +61,10 @@ qemuDriver *qemuDriverNew(const qemuDriverConfig *cfg);
  * NULL is fine. */
 void qemuDriverFree(qemuDriver *drv);
 
+/* qemuDriverGetVersion: the version of the configured QEMU binary, as
+ * major * 1000000 + minor * 1000 + micro (read once, from --version). */
+int qemuDriverGetVersion(qemuDriver *drv, unsigned long long *version);
+
 /* qemuDriverActiveCount: running guests now. */
 unsigned int qemuDriverActiveCount(qemuDriver *drv);
 

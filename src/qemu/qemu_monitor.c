@@ -186,6 +186,18 @@ monitorUnref(gpointer opaque)
     g_free(mon);
 }
 
+qemuMonitor *
+qemuMonitorRef(qemuMonitor *mon)
+{
+    return monitorRef(mon);
+}
+
+void
+qemuMonitorUnref(qemuMonitor *mon)
+{
+    monitorUnref(mon);
+}
+
 /* ---- parsing ---- */
 
 /* The string member `key` of `obj` (borrowed), or NULL. */

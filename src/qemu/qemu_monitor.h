@@ -56,6 +56,12 @@ qemuMonitor *qemuMonitorOpen(const char *path, int connectTimeoutMs,
  * returns; a command in progress on another thread fails. NULL is fine. */
 void qemuMonitorClose(qemuMonitor *mon);
 
+/* qemuMonitorRef / qemuMonitorUnref: keep a monitor's memory alive while
+ * another thread may close it (commands then fail); the last reference
+ * frees it. qemuMonitorClose drops the opener's. */
+qemuMonitor *qemuMonitorRef(qemuMonitor *mon);
+void qemuMonitorUnref(qemuMonitor *mon);
+
 /* qemuMonitorSetTimeout: how long later commands may take (ms, > 0). */
 void qemuMonitorSetTimeout(qemuMonitor *mon, int timeoutMs);
 

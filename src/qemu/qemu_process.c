@@ -322,23 +322,21 @@ monitorCtxFree(qemuProcessMonitorCtx *ctx)
 void
 qemuProcessCloseMonitor(qemuDomainObj *obj)
 {
-    qemuMonitor *mon = obj->mon;
-    qemuProcessMonitorCtx *ctx = obj->monCtx;
+    qemuMonitor *mon;
+    qemuProcessMonitorCtx *ctx;
 
-    obj->mon = NULL;
-    obj->monCtx = NULL;
-    if (!mon && !ctx)
-        return;
-    /* the I/O thread may be waiting for our lock in a callback */
+    g_mutex_lock(&obj->lock);
+    mon = g_steal_pointer(&obj->mon);
+    ctx = g_steal_pointer(&obj->monCtx);
     g_mutex_unlock(&obj->lock);
+    /* a reader may still hold a reference: its command fails */
     qemuMonitorClose(mon);
     monitorCtxFree(ctx);
-    g_mutex_lock(&obj->lock);
 }
 
 /*
  * Connect to the monitor at obj->monPath, giving up when `pid` ends or
- * `timeoutMs` passes. With the lock held; dropped while waiting.
+ * `timeoutMs` passes.
  */
 static int
 connectMonitor(const qemuProcessConfig *cfg, qemuDomainObj *obj, pid_t pid, bool ourChild,
@@ -350,6 +348,7 @@ connectMonitor(const qemuProcessConfig *cfg, qemuDomainObj *obj, pid_t pid, bool
     qemuMonitor *mon = NULL;
 
     ctx->obj = qemuDomainObjRef(obj);
+    g_mutex_lock(&obj->lock);
     ctx->generation = ++obj->monGeneration;
     g_mutex_unlock(&obj->lock);
     for (;;) {
@@ -373,18 +372,19 @@ connectMonitor(const qemuProcessConfig *cfg, qemuDomainObj *obj, pid_t pid, bool
         }
         g_usleep(20 * 1000);
     }
-    g_mutex_lock(&obj->lock);
     if (!mon) {
         monitorCtxFree(ctx);
         return -1;
     }
     qemuMonitorSetTimeout(mon, cfg->monitorTimeoutMs);
+    g_mutex_lock(&obj->lock);
     obj->mon = mon;
     obj->monCtx = ctx;
+    g_mutex_unlock(&obj->lock);
     return 0;
 }
 
-/* Kill QEMU: SIGTERM, then SIGKILL. With the lock held. */
+/* Kill QEMU: SIGTERM, then SIGKILL. With the job held. */
 static void
 killProcess(qemuDomainObj *obj)
 {
@@ -405,6 +405,9 @@ void
 qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
 {
     g_autofree char *status = qemuProcessStatusPath(cfg, obj);
+    g_autoptr(domainDef) live = NULL;
+    g_autofree char *monPath = NULL;
+    g_autofree char *pidPath = NULL;
     static const char *const reasons[] = {"unknown", "shut down", "destroyed", "crashed",
                                           "migrated", "saved", "failed", "from snapshot", "daemon"};
 
@@ -417,14 +420,17 @@ qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
     unlink(status);
     qemuDomainLogNote(obj, "domain '%s' is shut off (%s)", obj->name,
                       reason >= 0 && reason < (int)G_N_ELEMENTS(reasons) ? reasons[reason] : "?");
-    g_clear_pointer(&obj->live, domainDefFree);
-    g_clear_pointer(&obj->monPath, g_free);
-    g_clear_pointer(&obj->pidPath, g_free);
+    g_mutex_lock(&obj->lock);
+    live = g_steal_pointer(&obj->live);
+    monPath = g_steal_pointer(&obj->monPath);
+    pidPath = g_steal_pointer(&obj->pidPath);
     obj->pid = 0;
     obj->ourChild = false;
     obj->id = -1;
     obj->sawShutdown = false;
-    qemuDomainSetState(obj, IOV_DOMAIN_SHUTOFF, reason);
+    obj->state = IOV_DOMAIN_SHUTOFF;
+    obj->reason = reason;
+    g_mutex_unlock(&obj->lock);
 }
 
 static char *
@@ -452,6 +458,9 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     g_autofree char *serialLog = g_build_filename(cfg->logDir, serialFile, NULL);
     g_autofree char *statusPath = qemuProcessStatusPath(cfg, obj);
     g_autofree char *cmd = NULL;
+    g_autofree char *monPath = NULL;
+    g_autofree char *pidPath = NULL;
+    g_autoptr(domainDef) live = NULL;
     g_auto(GStrv) argv = NULL;
     g_autoptr(GError) gerr = NULL;
     qemuCommandParams params = {0};
@@ -472,25 +481,25 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
      * paths must stay under 108 bytes */
     monFile = g_strdup_printf("%d.qmp", id);
     pidFile = g_strdup_printf("%s.pid", obj->name);
-    obj->monPath = g_build_filename(cfg->stateDir, monFile, NULL);
-    obj->pidPath = g_build_filename(cfg->stateDir, pidFile, NULL);
-    if (strlen(obj->monPath) >= 108) {
-        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "monitor socket path '%s' is longer than a unix socket allows", obj->monPath);
-        goto error;
+    monPath = g_build_filename(cfg->stateDir, monFile, NULL);
+    pidPath = g_build_filename(cfg->stateDir, pidFile, NULL);
+    if (strlen(monPath) >= 108) {
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "monitor socket path '%s' is longer than a unix socket allows", monPath);
+        return -1;
     }
-    unlink(obj->monPath);
-    unlink(obj->pidPath);
+    unlink(monPath);
+    unlink(pidPath);
 
-    obj->live = domainDefCopy(obj->def);
-    if (!obj->live)
-        goto error;
+    live = domainDefCopy(obj->def);
+    if (!live)
+        return -1;
     params.binary = cfg->binary;
-    params.monitorPath = obj->monPath;
-    params.pidfilePath = obj->pidPath;
+    params.monitorPath = monPath;
+    params.pidfilePath = pidPath;
     params.serialLogPath = serialLog;
-    argv = qemuBuildCommandLine(obj->live, &params);
+    argv = qemuBuildCommandLine(live, &params);
     if (!argv)
-        goto error;
+        return -1;
 
     if (stat(obj->logPath, &st) == 0)
         logOffset = st.st_size;
@@ -512,10 +521,16 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     close(logFd);
     close(nullFd);
     logFd = nullFd = -1;
+    g_mutex_lock(&obj->lock);
+    obj->live = g_steal_pointer(&live);
+    obj->monPath = g_steal_pointer(&monPath);
+    obj->pidPath = g_steal_pointer(&pidPath);
     obj->pid = pid;
     obj->ourChild = true;
     obj->id = id;
-    qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_STARTING_UP);
+    obj->state = IOV_DOMAIN_PAUSED;
+    obj->reason = IOV_DOMAIN_PAUSED_STARTING_UP;
+    g_mutex_unlock(&obj->lock);
 
     if (connectMonitor(cfg, obj, pid, true, START_TIMEOUT_MS, obj->logPath, logOffset) < 0)
         goto stop;
@@ -551,9 +566,6 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
         close(logFd);
     if (nullFd >= 0)
         close(nullFd);
-    g_clear_pointer(&obj->live, domainDefFree);
-    g_clear_pointer(&obj->monPath, g_free);
-    g_clear_pointer(&obj->pidPath, g_free);
     return -1;
 }
 
@@ -575,11 +587,13 @@ stateFromQEMU(qemuDomainObj *obj, const char *status, bool running, const qemuDo
 /*
  * Refresh the live limits from QEMU: for every throttle group, qom-get; a
  * group whose limits differ from the saved live definition takes QEMU's.
+ * The new live definition is published only when something differs.
  */
 static int
 refreshLimits(qemuDomainObj *obj)
 {
     g_autoptr(GHashTable) groups = collectGroups(obj->live);
+    g_autoptr(domainDef) fresh = NULL;
     GHashTableIter it;
     gpointer key, value;
     size_t i;
@@ -588,7 +602,6 @@ refreshLimits(qemuDomainObj *obj)
     while (g_hash_table_iter_next(&it, &key, &value)) {
         groupEntry *g = value;
         throttleDef inQemu = {0};
-        g_autofree char *group = g_strdup(g->limits->group);
 
         if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, g->id, &inQemu)) < 0)
             return -1;
@@ -597,9 +610,13 @@ refreshLimits(qemuDomainObj *obj)
             continue;
         }
         qemuDomainLogNote(obj, "the limits of '%s' in QEMU differ from the saved state: taking QEMU's", g->id);
-        inQemu.group = g_steal_pointer(&group);
-        for (i = 0; i < obj->live->ndisks; i++) {
-            domainDiskDef *d = obj->live->disks[i];
+        inQemu.group = g_strdup(g->limits->group);
+        if (!fresh && !(fresh = domainDefCopy(obj->live))) {
+            throttleDefClear(&inQemu);
+            return -1;
+        }
+        for (i = 0; i < fresh->ndisks; i++) {
+            domainDiskDef *d = fresh->disks[i];
             g_autofree char *id = qemuThrottleGroupId(d, &d->throttle);
 
             if (strcmp(id, g->id) != 0)
@@ -608,7 +625,14 @@ refreshLimits(qemuDomainObj *obj)
             throttleDefCopy(&d->throttle, &inQemu);
         }
         throttleDefClear(&inQemu);
-        /* g->limits points into the first disk, updated in place */
+    }
+    if (fresh) {
+        g_mutex_lock(&obj->lock);
+        domainDef *old = obj->live;
+
+        obj->live = g_steal_pointer(&fresh);
+        fresh = old;
+        g_mutex_unlock(&obj->lock);
     }
     return 0;
 }
@@ -642,13 +666,16 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
     bool running = false;
     pid_t holder = qemuPidfileHolder(st->pidPath);
 
+    g_mutex_lock(&obj->lock);
     obj->live = g_steal_pointer(&st->live);
     obj->monPath = g_steal_pointer(&st->monPath);
     obj->pidPath = g_steal_pointer(&st->pidPath);
     obj->pid = st->pid;
     obj->ourChild = false;
     obj->id = st->id;
-    qemuDomainSetState(obj, st->state, st->reason);
+    obj->state = st->state;
+    obj->reason = st->reason;
+    g_mutex_unlock(&obj->lock);
 
     if (holder != st->pid || !processAlive(st->pid, false)) {
         qemuDomainLogNote(obj, "QEMU (pid %d) is gone: it ended while iovirt was not watching", (int)st->pid);
@@ -666,8 +693,11 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
                  (int)st->pid, iovGetLastErrorMessage());
         return -1;
     }
-    if (g_strcmp0(qstatus, "shutdown") == 0)
+    if (g_strcmp0(qstatus, "shutdown") == 0) {
+        g_mutex_lock(&obj->lock);
         obj->sawShutdown = true;
+        g_mutex_unlock(&obj->lock);
+    }
     stateFromQEMU(obj, qstatus, running, st);
     qemuDomainLogNote(obj, "reconnected to QEMU (pid %d, %s)", (int)obj->pid, qstatus);
     if (qemuDomainSaveStatus(obj, statusPath) < 0)

@@ -2,8 +2,10 @@
  * qemu_process.h: start, stop and reconnect to the QEMU of a domain,
  * and put limits in force
  *
- * Every function here is called with the domain's job and lock held; the
- * lock is dropped around monitor commands.
+ * Every function here is called with the domain's job held and without
+ * its lock: they talk to QEMU, write files and wait for processes, and
+ * take the lock only for a moment to publish what changed (see
+ * qemu_domain.h).
  */
 #pragma once
 

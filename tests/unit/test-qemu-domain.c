@@ -1,0 +1,226 @@
+/*
+ * test-qemu-domain.c: the job and event contract of a domain object
+ *
+ * One behaviour per test: a change waits for the job of another, times
+ * out with the domain's name, and learns that the domain went away; an
+ * event the job holder expects is handed to it without the worker; other
+ * events queue in order for one worker at a time; the end of QEMU's
+ * connection wakes a job waiting for an event.
+ */
+#include <string.h>
+
+#include "qemu/qemu_domain.h"
+#include "util/error.h"
+
+static const unsigned char testUUID[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+static qemuDomainEvent *
+newEvent(const char *name, unsigned int generation)
+{
+    qemuDomainEvent *ev = g_new0(qemuDomainEvent, 1);
+
+    ev->name = g_strdup(name);
+    ev->generation = generation;
+    return ev;
+}
+
+typedef struct {
+    qemuDomainObj *obj;
+    gint began;  /* atomic: the second change holds the job */
+    int rc;
+} jobThread;
+
+static gpointer
+beginInThread(gpointer data)
+{
+    jobThread *t = data;
+
+    t->rc = qemuDomainBeginJob(t->obj, 10000);
+    g_atomic_int_set(&t->began, 1);
+    if (t->rc == 0)
+        qemuDomainEndJob(t->obj);
+    return NULL;
+}
+
+static void
+testJobWaitsForTheOther(void)
+{
+    g_autoptr(qemuDomainObj) obj = qemuDomainObjNew("d1", testUUID);
+    jobThread t = {.obj = obj};
+    GThread *th;
+
+    g_assert_cmpint(qemuDomainBeginJob(obj, 1000), ==, 0);
+    th = g_thread_new("second", beginInThread, &t);
+    /* the second change cannot hold the job while the first does */
+    g_usleep(50 * 1000);
+    g_assert_cmpint(g_atomic_int_get(&t.began), ==, 0);
+    /* and the lock is free: a query is not held up by the job */
+    g_assert_true(g_mutex_trylock(&obj->lock));
+    g_mutex_unlock(&obj->lock);
+    qemuDomainEndJob(obj);
+    g_thread_join(th);
+    g_assert_cmpint(t.rc, ==, 0);
+    g_assert_cmpint(g_atomic_int_get(&t.began), ==, 1);
+}
+
+static void
+testJobTimeoutNamesTheDomain(void)
+{
+    g_autoptr(qemuDomainObj) obj = qemuDomainObjNew("busy", testUUID);
+
+    g_assert_cmpint(qemuDomainBeginJob(obj, 1000), ==, 0);
+    utilResetError();
+    g_assert_cmpint(qemuDomainBeginJob(obj, 30), ==, -1);
+    g_assert_cmpint(utilGetError()->code, ==, IOV_ERR_OPERATION_TIMEOUT);
+    g_assert_nonnull(strstr(utilGetError()->message, "domain 'busy'"));
+    qemuDomainEndJob(obj);
+}
+
+static void
+testJobOfARemovedDomainFails(void)
+{
+    g_autoptr(qemuDomainObj) obj = qemuDomainObjNew("gone", testUUID);
+
+    obj->removed = true;
+    utilResetError();
+    g_assert_cmpint(qemuDomainBeginJob(obj, 1000), ==, -1);
+    g_assert_cmpint(utilGetError()->code, ==, IOV_ERR_NO_DOMAIN);
+}
+
+static void
+testExpectedEventGoesToTheJob(void)
+{
+    g_autoptr(qemuDomainObj) obj = qemuDomainObjNew("d1", testUUID);
+    g_autoptr(qemuDomainEvent) got = NULL;
+
+    g_assert_cmpint(qemuDomainBeginJob(obj, 1000), ==, 0);
+    qemuDomainJobExpectEvent(obj, "DEVICE_DELETED");
+    /* another event still goes to the worker */
+    g_assert_true(qemuDomainQueueEvent(obj, newEvent("RESET", 0)));
+    /* the expected one does not: no worker is scheduled for it */
+    g_assert_false(qemuDomainQueueEvent(obj, newEvent("DEVICE_DELETED", 0)));
+    got = qemuDomainJobWaitEvent(obj, 1000);
+    g_assert_nonnull(got);
+    g_assert_cmpstr(got->name, ==, "DEVICE_DELETED");
+    qemuDomainEndJob(obj);
+    g_assert_cmpuint(g_queue_get_length(&obj->events), ==, 1);
+}
+
+typedef struct {
+    qemuDomainObj *obj;
+} sendThread;
+
+static gpointer
+sendLater(gpointer data)
+{
+    sendThread *t = data;
+
+    g_usleep(30 * 1000);
+    /* as the monitor I/O thread does */
+    qemuDomainQueueEvent(t->obj, newEvent("DEVICE_DELETED", 0));
+    return NULL;
+}
+
+static void
+testJobWaitsForAnEventFromAnotherThread(void)
+{
+    g_autoptr(qemuDomainObj) obj = qemuDomainObjNew("d1", testUUID);
+    g_autoptr(qemuDomainEvent) got = NULL;
+    sendThread t = {.obj = obj};
+    GThread *th;
+
+    g_assert_cmpint(qemuDomainBeginJob(obj, 1000), ==, 0);
+    qemuDomainJobExpectEvent(obj, "DEVICE_DELETED");
+    th = g_thread_new("io", sendLater, &t);
+    got = qemuDomainJobWaitEvent(obj, 5000);
+    g_thread_join(th);
+    g_assert_nonnull(got);
+    g_assert_cmpstr(got->name, ==, "DEVICE_DELETED");
+    qemuDomainEndJob(obj);
+}
+
+static void
+testEventWaitTimesOut(void)
+{
+    g_autoptr(qemuDomainObj) obj = qemuDomainObjNew("quiet", testUUID);
+
+    g_assert_cmpint(qemuDomainBeginJob(obj, 1000), ==, 0);
+    qemuDomainJobExpectEvent(obj, "DEVICE_DELETED");
+    utilResetError();
+    g_assert_null(qemuDomainJobWaitEvent(obj, 30));
+    g_assert_cmpint(utilGetError()->code, ==, IOV_ERR_OPERATION_TIMEOUT);
+    g_assert_nonnull(strstr(utilGetError()->message, "DEVICE_DELETED"));
+    qemuDomainEndJob(obj);
+}
+
+static void
+testEndOfConnectionWakesTheWaitingJob(void)
+{
+    g_autoptr(qemuDomainObj) obj = qemuDomainObjNew("dies", testUUID);
+    qemuDomainEvent *eof = newEvent(NULL, 0);
+    qemuDomainEvent *next;
+
+    g_assert_cmpint(qemuDomainBeginJob(obj, 1000), ==, 0);
+    qemuDomainJobExpectEvent(obj, "DEVICE_DELETED");
+    /* the end still reaches the worker, which cleans up */
+    g_assert_true(qemuDomainQueueEvent(obj, eof));
+    utilResetError();
+    g_assert_null(qemuDomainJobWaitEvent(obj, 5000));
+    g_assert_cmpint(utilGetError()->code, ==, IOV_ERR_OPERATION_FAILED);
+    qemuDomainEndJob(obj);
+    next = qemuDomainNextEvent(obj);
+    g_assert_true(next == eof);
+    qemuDomainEventFree(next);
+}
+
+static void
+testEventOfAnOldConnectionIsNotHandedOver(void)
+{
+    g_autoptr(qemuDomainObj) obj = qemuDomainObjNew("d1", testUUID);
+
+    obj->monGeneration = 2;
+    g_assert_cmpint(qemuDomainBeginJob(obj, 1000), ==, 0);
+    qemuDomainJobExpectEvent(obj, "DEVICE_DELETED");
+    g_assert_true(qemuDomainQueueEvent(obj, newEvent("DEVICE_DELETED", 1)));
+    utilResetError();
+    g_assert_null(qemuDomainJobWaitEvent(obj, 30));
+    qemuDomainEndJob(obj);
+}
+
+static void
+testEventsQueueInOrderForOneWorker(void)
+{
+    g_autoptr(qemuDomainObj) obj = qemuDomainObjNew("d1", testUUID);
+    const char *names[] = {"STOP", "RESUME", "RESET"};
+    qemuDomainEvent *ev;
+    size_t i;
+
+    /* the first event schedules a worker, the others join its queue */
+    g_assert_true(qemuDomainQueueEvent(obj, newEvent(names[0], 0)));
+    g_assert_false(qemuDomainQueueEvent(obj, newEvent(names[1], 0)));
+    g_assert_false(qemuDomainQueueEvent(obj, newEvent(names[2], 0)));
+    for (i = 0; i < G_N_ELEMENTS(names); i++) {
+        ev = qemuDomainNextEvent(obj);
+        g_assert_cmpstr(ev->name, ==, names[i]);
+        qemuDomainEventFree(ev);
+    }
+    /* an empty queue ends the worker; the next event schedules a new one */
+    g_assert_null(qemuDomainNextEvent(obj));
+    g_assert_true(qemuDomainQueueEvent(obj, newEvent("STOP", 0)));
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/domain/job/waits-for-the-other", testJobWaitsForTheOther);
+    g_test_add_func("/domain/job/timeout-names-the-domain", testJobTimeoutNamesTheDomain);
+    g_test_add_func("/domain/job/removed-domain-fails", testJobOfARemovedDomainFails);
+    g_test_add_func("/domain/event/expected-goes-to-the-job", testExpectedEventGoesToTheJob);
+    g_test_add_func("/domain/event/job-waits-across-threads", testJobWaitsForAnEventFromAnotherThread);
+    g_test_add_func("/domain/event/wait-times-out", testEventWaitTimesOut);
+    g_test_add_func("/domain/event/end-wakes-the-job", testEndOfConnectionWakesTheWaitingJob);
+    g_test_add_func("/domain/event/old-connection-not-handed", testEventOfAnOldConnectionIsNotHandedOver);
+    g_test_add_func("/domain/event/in-order-one-worker", testEventsQueueInOrderForOneWorker);
+    return g_test_run();
+}
