@@ -67,6 +67,8 @@ qemuDomainObjUnref(qemuDomainObj *obj)
     g_queue_clear_full(&obj->events, (GDestroyNotify)qemuDomainEventFree);
     g_free(obj->expectEvent);
     qemuDomainEventFree(obj->expected);
+    g_free(obj->statusPending);
+    g_free(obj->statusPendingPath);
     g_mutex_clear(&obj->lock);
     g_cond_clear(&obj->jobCond);
     g_free(obj);
@@ -258,35 +260,159 @@ qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...)
 
 /* ---- status files ---- */
 
-int
-qemuDomainSaveStatus(qemuDomainObj *obj, const char *path)
+/* The status document of `obj`; NULL with an error. */
+static char *
+formatStatus(qemuDomainObj *obj)
 {
     g_autofree char *domainXML = NULL;
     g_autofree char *monPath = NULL;
     g_autofree char *pidPath = NULL;
-    g_autoptr(GString) s = g_string_new(NULL);
+    GString *s;
     int state, reason;
 
     if (!obj->live) {
         reportError(IOV_ERR_INTERNAL_ERROR, "domain '%s' is not running: no status to save", obj->name);
-        return -1;
+        return NULL;
     }
     domainXML = domainDefFormat(obj->live, 0);
     if (!domainXML)
-        return -1;
+        return NULL;
     monPath = g_markup_escape_text(obj->monPath ? obj->monPath : "", -1);
     pidPath = g_markup_escape_text(obj->pidPath ? obj->pidPath : "", -1);
     g_mutex_lock(&obj->lock);
     state = obj->state;
     reason = obj->reason;
     g_mutex_unlock(&obj->lock);
+    s = g_string_new(NULL);
     g_string_append_printf(s, "<domstatus version=\"%d\" state=\"%d\" reason=\"%d\" pid=\"%lld\" id=\"%d\" persistent=\"%s\">\n",
                            QEMU_STATUS_VERSION, state, reason, (long long)obj->pid,
                            obj->id, obj->def ? "yes" : "no");
     g_string_append_printf(s, "<monitor path=\"%s\"/>\n<pidfile path=\"%s\"/>\n", monPath, pidPath);
     g_string_append(s, domainXML);
     g_string_append(s, "</domstatus>\n");
-    return utilWriteFileAtomic(path, s->str, s->len, 0600);
+    return g_string_free(s, FALSE);
+}
+
+static void statusWriterMain(gpointer data, gpointer unused);
+
+/* The background writers of every domain's status file. */
+static GThreadPool *
+statusPool(void)
+{
+    static gsize once;
+    static GThreadPool *pool;
+
+    if (g_once_init_enter(&once)) {
+        pool = g_thread_pool_new(statusWriterMain, NULL, 2, FALSE, NULL);
+        g_once_init_leave(&once, 1);
+    }
+    return pool;
+}
+
+/* A background writer: it owns obj->statusWriter and writes what is
+ * pending until nothing is. */
+static void
+statusWriterMain(gpointer data, gpointer unused G_GNUC_UNUSED)
+{
+    qemuDomainObj *obj = data;
+
+    for (;;) {
+        g_autofree char *doc = NULL;
+        g_autofree char *path = NULL;
+
+        g_mutex_lock(&obj->lock);
+        doc = g_steal_pointer(&obj->statusPending);
+        path = g_steal_pointer(&obj->statusPendingPath);
+        if (!doc) {
+            obj->statusWriter = false;
+            g_cond_broadcast(&obj->jobCond);
+            g_mutex_unlock(&obj->lock);
+            break;
+        }
+        g_mutex_unlock(&obj->lock);
+        if (utilWriteFileReplace(path, doc, strlen(doc), 0600) < 0)
+            logWarn("domain '%s': cannot save its status: %s", obj->name, iovGetLastErrorMessage());
+    }
+    qemuDomainObjUnref(obj);
+}
+
+/* With the lock: drop the pending document (older than what the caller
+ * writes), wait until no thread writes, and become the writer. */
+static void
+claimStatusWriter(qemuDomainObj *obj)
+{
+    g_clear_pointer(&obj->statusPending, g_free);
+    g_clear_pointer(&obj->statusPendingPath, g_free);
+    while (obj->statusWriter)
+        g_cond_wait(&obj->jobCond, &obj->lock);
+    obj->statusWriter = true;
+}
+
+static void
+releaseStatusWriter(qemuDomainObj *obj)
+{
+    obj->statusWriter = false;
+    g_cond_broadcast(&obj->jobCond);
+}
+
+int
+qemuDomainSaveStatus(qemuDomainObj *obj, const char *path)
+{
+    g_autofree char *doc = formatStatus(obj);
+    int rc;
+
+    if (!doc)
+        return -1;
+    g_mutex_lock(&obj->lock);
+    claimStatusWriter(obj);
+    g_mutex_unlock(&obj->lock);
+    rc = utilWriteFileReplace(path, doc, strlen(doc), 0600);
+    g_mutex_lock(&obj->lock);
+    releaseStatusWriter(obj);
+    g_mutex_unlock(&obj->lock);
+    return rc;
+}
+
+int
+qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path)
+{
+    char *doc = formatStatus(obj);
+    bool start;
+
+    if (!doc)
+        return -1;
+    g_mutex_lock(&obj->lock);
+    g_free(obj->statusPending);
+    g_free(obj->statusPendingPath);
+    obj->statusPending = doc;
+    obj->statusPendingPath = g_strdup(path);
+    start = !obj->statusWriter;
+    obj->statusWriter = true;
+    g_mutex_unlock(&obj->lock);
+    if (start)
+        g_thread_pool_push(statusPool(), qemuDomainObjRef(obj), NULL);
+    return 0;
+}
+
+void
+qemuDomainRemoveStatus(qemuDomainObj *obj, const char *path)
+{
+    g_mutex_lock(&obj->lock);
+    claimStatusWriter(obj);
+    g_mutex_unlock(&obj->lock);
+    unlink(path);
+    g_mutex_lock(&obj->lock);
+    releaseStatusWriter(obj);
+    g_mutex_unlock(&obj->lock);
+}
+
+void
+qemuDomainFlushStatus(qemuDomainObj *obj)
+{
+    g_mutex_lock(&obj->lock);
+    while (obj->statusWriter)
+        g_cond_wait(&obj->jobCond, &obj->lock);
+    g_mutex_unlock(&obj->lock);
 }
 
 void

@@ -15,7 +15,8 @@
  *    threads that do not hold the job, and the job holder takes it for a
  *    moment to publish each write. Nothing slow happens under it: no
  *    file I/O, no QMP command, no waiting for a child; it is held to copy
- *    or swap pointers and numbers. Readers (state, limits, XML, lists)
+ *    or swap pointers and numbers (and, inside it, a monitor's own lock may
+ *    be taken to read its counters). Readers (state, limits, XML, lists)
  *    therefore never wait for a change in progress: they see the last
  *    published state.
  *  - The driver's lock (qemu_driver.c) guards the driver's tables. It is
@@ -81,6 +82,12 @@ typedef struct {
     bool eventWorker;         /* a worker is handling `events` */
     char *expectEvent;        /* the event the job holder waits for, or NULL */
     qemuDomainEvent *expected; /* it, once arrived (owned) */
+
+    /* The status file is written by one thread at a time (`statusWriter`,
+     * waited for on jobCond), in the order the job formatted them. */
+    char *statusPending;      /* the newest document not written yet, or NULL */
+    char *statusPendingPath;  /* where it goes */
+    bool statusWriter;        /* a thread is writing the status file */
 } qemuDomainObj;
 
 qemuDomainObj *qemuDomainObjNew(const char *name, const unsigned char *uuid);
@@ -149,10 +156,26 @@ void qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...) G_GNUC_PRINTF(2
 
 #define QEMU_STATUS_VERSION 1
 
-/* qemuDomainSaveStatus: write (atomically) the running state of `obj`:
- * format version, state, pid, id, monitor, pidfile and the live
- * definition. With the job held and without the lock. */
+/*
+ * The status file holds the running state of `obj`: format version,
+ * state, pid, id, monitor, pidfile and the live definition. It lets a
+ * restarted daemon find its guests; the limits in it are a cache of what
+ * QEMU holds (re-read at every reconnect), so it is replaced atomically
+ * but without fsync. Every function here is called with the job held and
+ * without the lock.
+ *
+ * qemuDomainSaveStatus writes it before returning (changes of shape:
+ * start, reconnect, undefine). qemuDomainSaveStatusLater formats it now
+ * and leaves the write to a background thread (a live limit change
+ * replies without waiting for the disk); a failure there is logged.
+ * qemuDomainRemoveStatus drops what is pending, waits for a write in
+ * progress and removes the file; qemuDomainFlushStatus waits until what
+ * is pending is written.
+ */
 int qemuDomainSaveStatus(qemuDomainObj *obj, const char *path);
+int qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path);
+void qemuDomainRemoveStatus(qemuDomainObj *obj, const char *path);
+void qemuDomainFlushStatus(qemuDomainObj *obj);
 
 /* What a status file holds. */
 typedef struct {

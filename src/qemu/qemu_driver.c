@@ -479,6 +479,7 @@ qemuDriverFree(qemuDriver *drv)
             obj->monGeneration++;
             g_mutex_unlock(&obj->lock);
             qemuProcessCloseMonitor(obj);
+            qemuDomainFlushStatus(obj);
             qemuDomainEndJob(obj);
         }
         utilResetError();
@@ -1191,8 +1192,14 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
         newConfig = old;
     }
     g_mutex_unlock(&obj->lock);
-    if (newLive)
-        saveStatus(drv, obj);
+    /* the status file only caches QEMU's limits: the reply does not wait
+     * for the disk */
+    if (newLive) {
+        g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
+
+        if (qemuDomainSaveStatusLater(obj, path) < 0)
+            logWarn("domain '%s': cannot save its status: %s", obj->name, iovGetLastErrorMessage());
+    }
     if (changed) {
         g_ptr_array_add(touched, NULL);
         *changed = (char **)g_ptr_array_free(g_steal_pointer(&touched), FALSE);

@@ -59,7 +59,10 @@ struct _qemuMonitor {
     GString *rbuf;  /* bytes received, not yet split in lines */
     size_t rscan;   /* rbuf before this offset has no '\n' */
 
-    GMutex cmdLock; /* held by a command for its whole run */
+    /* Lock order: cmdLock, then lock. `lock` is innermost: nothing is
+     * taken under it and no callback runs with it held; a domain's lock
+     * may be held around it (to read the counters). */
+    GMutex cmdLock; /* held by a command for its whole run (send and wait) */
 
     GMutex lock; /* protects everything below */
     GCond cond;  /* signalled on a reply, EOF or close */
@@ -90,7 +93,7 @@ typedef struct {
     gint stop;         /* atomic; set to end the thread */
 } ioThreadState;
 
-static GMutex ioLock;
+static GMutex ioLock;           /* taken alone: starts and stops the I/O thread */
 static unsigned int ioUsers;   /* open monitors; under ioLock */
 static ioThreadState *ioState; /* the running thread's; under ioLock */
 static GThread *ioThread;      /* under ioLock */

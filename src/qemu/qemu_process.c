@@ -417,7 +417,7 @@ qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
         unlink(obj->monPath);
     if (obj->pidPath)
         unlink(obj->pidPath);
-    unlink(status);
+    qemuDomainRemoveStatus(obj, status);
     qemuDomainLogNote(obj, "domain '%s' is shut off (%s)", obj->name,
                       reason >= 0 && reason < (int)G_N_ELEMENTS(reasons) ? reasons[reason] : "?");
     g_mutex_lock(&obj->lock);

@@ -2,6 +2,7 @@
  * file.c: atomic writes and bounded reads
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,9 +31,8 @@ writeAll(int fd, const char *data, size_t len)
     return 0;
 }
 
-int
-utilWriteFileAtomic(const char *path, const char *data, size_t len,
-                    mode_t mode)
+static int
+writeFile(const char *path, const char *data, size_t len, mode_t mode, bool durable)
 {
     g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", path);
     g_autofree char *dir = g_path_get_dirname(path);
@@ -44,7 +44,7 @@ utilWriteFileAtomic(const char *path, const char *data, size_t len,
         return -1;
     }
     if (fchmod(fd, mode) < 0 || writeAll(fd, data, len) < 0 ||
-        fsync(fd) < 0) {
+        (durable && fsync(fd) < 0)) {
         int saved = errno;
 
         close(fd);
@@ -66,12 +66,26 @@ utilWriteFileAtomic(const char *path, const char *data, size_t len,
         reportSystemError(saved, "cannot rename '%s' to '%s'", tmp, path);
         return -1;
     }
+    if (!durable)
+        return 0;
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync(dfd);
         close(dfd);
     }
     return 0;
+}
+
+int
+utilWriteFileAtomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+    return writeFile(path, data, len, mode, true);
+}
+
+int
+utilWriteFileReplace(const char *path, const char *data, size_t len, mode_t mode)
+{
+    return writeFile(path, data, len, mode, false);
 }
 
 int

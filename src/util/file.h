@@ -13,6 +13,13 @@
 int utilWriteFileAtomic(const char *path, const char *data, size_t len,
                         mode_t mode);
 
+/* utilWriteFileReplace: the same without the fsyncs: readers still see
+ * the old or the new content, never a mix, but a crash of the host may
+ * leave either (or, on some filesystems, an empty file). For files that
+ * are a cache of state kept elsewhere. */
+int utilWriteFileReplace(const char *path, const char *data, size_t len,
+                         mode_t mode);
+
 /* utilReadFile: read all of `path` (at most `maxlen` bytes, else an
  * error) into a new NUL-terminated *data. */
 int utilReadFile(const char *path, size_t maxlen, char **data);

@@ -8,9 +8,11 @@
  * connection wakes a job waiting for an event.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "qemu/qemu_domain.h"
 #include "util/error.h"
+#include "util/file.h"
 
 static const unsigned char testUUID[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
@@ -209,6 +211,106 @@ testEventsQueueInOrderForOneWorker(void)
     g_assert_true(qemuDomainQueueEvent(obj, newEvent("STOP", 0)));
 }
 
+/* ---- the status file ---- */
+
+/* A running domain object whose live definition has memory `mib`. */
+static qemuDomainObj *
+runningObj(unsigned int mib)
+{
+    g_autofree char *xml = g_strdup_printf(
+        "<domain type='qemu'><name>st</name><memory unit='MiB'>%u</memory><vcpu>1</vcpu>"
+        "<os><type>hvm</type><kernel>/k</kernel></os><devices/></domain>", mib);
+    qemuDomainObj *obj = qemuDomainObjNew("st", testUUID);
+
+    obj->live = domainDefParseString(xml, 0, NULL);
+    g_assert_nonnull(obj->live);
+    obj->pid = 4242;
+    obj->id = 7;
+    obj->monPath = g_strdup("/run/st.qmp");
+    obj->pidPath = g_strdup("/run/st.pid");
+    return obj;
+}
+
+/* The memory (MiB) of the live definition in the status file `path`. */
+static unsigned long long
+statusMemoryMiB(const char *path)
+{
+    qemuDomainStatus st = {0};
+    unsigned long long mib;
+
+    g_assert_cmpint(qemuDomainLoadStatus(path, &st), ==, 0);
+    g_assert_cmpint(st.pid, ==, 4242);
+    mib = st.live->memoryKiB / 1024;
+    qemuDomainStatusClear(&st);
+    return mib;
+}
+
+static char *
+statusPath(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("iovirt-status-XXXXXX", NULL);
+
+    g_assert_nonnull(dir);
+    return g_build_filename(dir, "st.xml", NULL);
+}
+
+static void
+removeStatusDir(const char *path)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    unlink(path);
+    g_assert_cmpint(rmdir(dir), ==, 0);
+}
+
+static void
+testStatusSavedLaterIsWritten(void)
+{
+    g_autoptr(qemuDomainObj) obj = runningObj(64);
+    g_autofree char *path = statusPath();
+
+    g_assert_cmpint(qemuDomainSaveStatusLater(obj, path), ==, 0);
+    qemuDomainFlushStatus(obj);
+    g_assert_cmpuint(statusMemoryMiB(path), ==, 64);
+    removeStatusDir(path);
+}
+
+static void
+testStatusKeepsTheNewest(void)
+{
+    g_autoptr(qemuDomainObj) obj = runningObj(64);
+    g_autofree char *path = statusPath();
+    unsigned int mib;
+
+    /* many later saves, then one before returning: the last one wins
+     * whatever the background writer was doing */
+    for (mib = 65; mib < 100; mib++) {
+        obj->live->memoryKiB = mib * 1024ULL;
+        g_assert_cmpint(qemuDomainSaveStatusLater(obj, path), ==, 0);
+    }
+    obj->live->memoryKiB = 128 * 1024ULL;
+    g_assert_cmpint(qemuDomainSaveStatus(obj, path), ==, 0);
+    g_assert_cmpuint(statusMemoryMiB(path), ==, 128);
+    qemuDomainFlushStatus(obj);
+    g_assert_cmpuint(statusMemoryMiB(path), ==, 128);
+    removeStatusDir(path);
+}
+
+static void
+testStatusRemovedStaysRemoved(void)
+{
+    g_autoptr(qemuDomainObj) obj = runningObj(64);
+    g_autofree char *path = statusPath();
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    g_assert_cmpint(qemuDomainSaveStatusLater(obj, path), ==, 0);
+    qemuDomainRemoveStatus(obj, path);
+    qemuDomainFlushStatus(obj);
+    /* a pending write never brings back the file of a stopped domain */
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(rmdir(dir), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -222,5 +324,8 @@ main(int argc, char **argv)
     g_test_add_func("/domain/event/end-wakes-the-job", testEndOfConnectionWakesTheWaitingJob);
     g_test_add_func("/domain/event/old-connection-not-handed", testEventOfAnOldConnectionIsNotHandedOver);
     g_test_add_func("/domain/event/in-order-one-worker", testEventsQueueInOrderForOneWorker);
+    g_test_add_func("/domain/status/saved-later-is-written", testStatusSavedLaterIsWritten);
+    g_test_add_func("/domain/status/keeps-the-newest", testStatusKeepsTheNewest);
+    g_test_add_func("/domain/status/removed-stays-removed", testStatusRemovedStaysRemoved);
     return g_test_run();
 }
