@@ -22,9 +22,9 @@ connection, work on them at once for IOVIRT_STRESS_SECONDS (default 60):
 Writers own disjoint fields, so each writer's last success must be visible
 at the end. The one overlap is r1's saved limits: a define carries whatever
 the saved XML held when the memory writer read it, so it may legitimately
-set r1/vda's saved bps_rd back to an earlier value of its writer; the check
-forgives that only for the sets that a read-then-define of the memory
-writer overlapped.
+set r1/vda's saved bps_rd back to what it read; the check forgives a saved
+value only if it is the one a read-then-define of the memory writer that
+overlapped the set carried.
 
 After the run: the live limits of every disk equal those QEMU holds (read
 with qom-get from each guest's monitor once the daemon is stopped: iovirtd
@@ -44,6 +44,7 @@ import subprocess
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -100,9 +101,11 @@ class Run:
         self.allowed = collections.Counter()  # (client, code) -> count
         self.calls = collections.Counter()    # client -> calls made
         # the memory writer's read-then-define windows, counted when they
-        # open and when they close (see LimitsWriter.saved_may_differ)
+        # open and when they close, and the saved bps_rd of r1/vda each
+        # one's define carries (see LimitsWriter.replaced_by_define)
         self.windows_opened = 0
         self.windows_closed = 0
+        self.carried = {}
         self.memory = None       # MemoryWriter, for the checks at the end
         self.writers = []        # limits writers, for the checks at the end
 
@@ -178,6 +181,15 @@ def memory_of(xml):
     return int(m.group(1)) if m else None
 
 
+def bps_rd_of(xml, target):
+    """The bps_rd a definition gives disk `target` (0: none)."""
+    for disk in ET.fromstring(xml).iter("disk"):
+        if disk.find("target").get("dev") == target:
+            th = disk.find("iothrottle")
+            return int(th.get("bps_rd", 0)) if th is not None else 0
+    raise AssertionError("no disk %s in %s" % (target, xml))
+
+
 class MemoryWriter(Client):
     """Redefines r1 with <memory> one KiB larger each time. After every
     successful define, and before the next, the saved definition (read
@@ -209,9 +221,12 @@ class MemoryWriter(Client):
             while run.running():
                 with run.lock:
                     run.windows_opened += 1
+                    window = run.windows_opened
                 try:
                     xml = run.call(self.name, "dumpxml --inactive r1", dom.XMLDesc,
                                    iovirt.XML_INACTIVE)
+                    with run.lock:
+                        run.carried[window] = bps_rd_of(xml, "vda")
                     if self.last is not None:
                         self.check(xml)
                     value += 1
@@ -249,19 +264,17 @@ class LimitsWriter(Client):
         self.last_closed = 0           # windows closed before that set began
         self.base = {"r1": 1, "r2": 2, "r3": 3}[guest] * 10**9 + (DISKS.index(disk) + 1) * 10**8
 
-    def earlier(self, saved, value):
-        """Whether `saved` is what the disk had before this writer's set of
-        `value`: none, or one of its earlier values."""
-        return saved == 0 or self.base < saved < value
-
-    def saved_may_differ(self, closed_before):
-        """Whether a read-then-define of r1 by the memory writer overlapped
-        the span from a set (begun after `closed_before` windows had closed)
-        to now: such a define may carry the saved bps_rd it read before."""
-        if self.guest != "r1":
+    def replaced_by_define(self, closed_before, saved):
+        """Whether a read-then-define of r1 by the memory writer that
+        overlapped the span from a set (begun after `closed_before` windows
+        had closed) to now carried `saved`, the bps_rd it read before the
+        set: its define then legitimately replaced the set's saved value."""
+        if (self.guest, self.disk) != ("r1", "vda"):
             return False
-        with self.run_.lock:
-            return self.run_.windows_opened > closed_before
+        run = self.run_
+        with run.lock:
+            return any(run.carried.get(w) == saved
+                       for w in range(closed_before + 1, run.windows_opened + 1))
 
     def verify(self, dom, value, closed):
         """Check the limits after a set of `value`, begun when `closed`
@@ -276,7 +289,7 @@ class LimitsWriter(Client):
         saved = run.call(self.name, "saved limits", dom.blockIoThrottle, self.disk, CONFIG)
         if saved["bps_rd"] == value:
             return
-        if self.saved_may_differ(closed) and self.earlier(saved["bps_rd"], value):
+        if self.replaced_by_define(closed, saved["bps_rd"]):
             self.forgiven += 1
         else:
             run.violation(self.name, "%s/%s: saved bps_rd is %d after a set of %d" % (
@@ -745,8 +758,7 @@ def test_last_limits_are_in_force_and_saved(stress):
         if live != w.last:
             wrong.append("%s/%s: live bps_rd %d, last set %d" % (w.guest, w.disk, live, w.last))
         saved = stress["saved"][key]["bps_rd"]
-        if w.config and saved != w.last and not (w.saved_may_differ(w.last_closed)
-                                                 and w.earlier(saved, w.last)):
+        if w.config and saved != w.last and not w.replaced_by_define(w.last_closed, saved):
             wrong.append("%s/%s: saved bps_rd %d, last set %d" % (w.guest, w.disk, saved, w.last))
     assert not wrong, "\n".join(wrong)
 
