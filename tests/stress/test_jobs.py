@@ -510,8 +510,8 @@ class Reader(Client):
                     elif op == "info":
                         run.call(self.name, "info " + name, dom.info)
                     else:
-                        fn = dom.blockStats
-                        run.call(self.name, "blockstats %s/vda" % name, fn, "vda", may_be_off=off)
+                        run.call(self.name, "blockstats %s/vda" % name, dom.blockStats, "vda",
+                                 may_be_off=off)
                 except CallFailed:
                     pass
         finally:
