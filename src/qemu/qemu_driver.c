@@ -1247,7 +1247,7 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
  */
 static qemuMonitor *
 queryMonitor(qemuDriver *drv, const unsigned char *uuid, const char *disk, char **target,
-             char **devId, char **groupId, char **domain)
+             char **devId, char **groupId, qemuDomainObj **objp)
 {
     qemuDomainObj *obj = objFromUUID(drv, uuid);
     const domainDiskDef *d;
@@ -1262,13 +1262,34 @@ queryMonitor(qemuDriver *drv, const unsigned char *uuid, const char *disk, char 
     *target = g_strdup(d->target);
     *devId = qemuDiskDeviceId(d);
     *groupId = qemuThrottleGroupId(d, &d->throttle);
-    *domain = g_strdup(obj->name);
     if (obj->mon)
         mon = qemuMonitorRef(obj->mon);
     else
         reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
-    objEnd(obj);
+    g_mutex_unlock(&obj->lock);
+    if (mon)
+        *objp = obj;
+    else
+        qemuDomainObjUnref(obj);
     return mon;
+}
+
+/* After a query on `mon` failed: when a change closed that monitor under
+ * the query (the domain stopped, or is stopping, or reconnected), say so
+ * as the query issued a moment later would, instead of QEMU's error. */
+static void
+queryFailed(qemuDomainObj *obj, qemuMonitor *mon)
+{
+    bool closed, running;
+
+    g_mutex_lock(&obj->lock);
+    closed = obj->mon != mon;
+    running = obj->live != NULL;
+    g_mutex_unlock(&obj->lock);
+    if (closed && !running)
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is not running", obj->name);
+    else if (closed)
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is stopping or reconnecting to QEMU: try again", obj->name);
 }
 
 int
@@ -1279,14 +1300,16 @@ qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *dis
     g_autofree char *target = NULL;
     g_autofree char *devId = NULL;
     g_autofree char *groupId = NULL;
-    g_autofree char *domain = NULL;
+    g_autoptr(qemuDomainObj) obj = NULL;
     qemuMonitor *mon;
     guint i;
     int rc;
 
-    if (!(mon = queryMonitor(drv, uuid, disk, &target, &devId, &groupId, &domain)))
+    if (!(mon = queryMonitor(drv, uuid, disk, &target, &devId, &groupId, &obj)))
         return -1;
     rc = qemuMonitorQueryBlockStats(mon, &stats);
+    if (rc < 0)
+        queryFailed(obj, mon);
     qemuMonitorUnref(mon);
     if (rc < 0)
         return -1;
@@ -1300,7 +1323,7 @@ qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *dis
         }
     }
     reportError(IOV_ERR_OPERATION_FAILED, "QEMU reports no statistics for disk '%s' of domain '%s'",
-                target, domain);
+                target, obj->name);
     return -1;
 }
 
@@ -1311,13 +1334,15 @@ qemuDriverQueryQEMULimits(qemuDriver *drv, const unsigned char *uuid, const char
     g_autofree char *target = NULL;
     g_autofree char *devId = NULL;
     g_autofree char *groupId = NULL;
-    g_autofree char *domain = NULL;
+    g_autoptr(qemuDomainObj) obj = NULL;
     qemuMonitor *mon;
     int rc;
 
-    if (!(mon = queryMonitor(drv, uuid, disk, &target, &devId, &groupId, &domain)))
+    if (!(mon = queryMonitor(drv, uuid, disk, &target, &devId, &groupId, &obj)))
         return -1;
     rc = qemuMonitorGetThrottleLimits(mon, groupId, out);
+    if (rc < 0)
+        queryFailed(obj, mon);
     qemuMonitorUnref(mon);
     return rc;
 }
