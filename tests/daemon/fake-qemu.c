@@ -1,0 +1,271 @@
+/*
+ * fake-qemu: a stand-in for qemu-system-x86_64 that the dispatch fuzzer's
+ * driver starts, so that decoded calls reach the real handlers and the
+ * real driver without a guest.
+ *
+ * It understands the part of QEMU's command line and QMP that the driver
+ * uses: `--version`; `-chardev socket,id=monitor,path=P,...` (the QMP
+ * socket, ',,' unescaped); `-pidfile F` (written and write-locked, as QEMU
+ * does). On the monitor it greets, then answers every command: `qom-set`
+ * stores an object's `limits`, `qom-get` returns them (all zero for an
+ * object never set), `object-add` and `object-del` create and forget
+ * objects, `query-status` says running, `query-blockstats` lists no
+ * disk, `quit` and `system_powerdown` end it, anything else succeeds with
+ * an empty return. It serves one client at a time, like QEMU, goes on
+ * running when the client goes away, and exits on SIGTERM.
+ *
+ * Its version, 7.2.90, is one no real QEMU has, so that a test can tell
+ * which binary answered. For tests of what waits for what: with
+ * FAKE_QEMU_SLOW_MS=N in its environment it takes N ms to answer each
+ * qom-set, and with FAKE_QEMU_MARK=PATH it creates PATH when a qom-set
+ * arrives (before the wait).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <json-c/json.h>
+
+static const char *const limitKeys[] = {
+    "bps-total", "bps-read", "bps-write", "iops-total", "iops-read", "iops-write",
+    "bps-total-max", "bps-read-max", "bps-write-max", "iops-total-max", "iops-read-max",
+    "iops-write-max", "bps-total-max-length", "bps-read-max-length", "bps-write-max-length",
+    "iops-total-max-length", "iops-read-max-length", "iops-write-max-length", "iops-size",
+};
+
+/* The value of option `key` in a QEMU option string ("a=b,key=v,c"), with
+ * ',,' unescaped (new string), or NULL. */
+static char *
+optionValue(const char *opts, const char *key)
+{
+    size_t klen = strlen(key);
+    const char *p = opts;
+
+    while (*p) {
+        GString *v = g_string_new(NULL);
+        bool match = strncmp(p, key, klen) == 0 && p[klen] == '=';
+        const char *q = match ? p + klen + 1 : p;
+
+        for (; *q; q++) {
+            if (*q == ',' && q[1] == ',') {
+                g_string_append_c(v, ',');
+                q++;
+            } else if (*q == ',') {
+                q++;
+                break;
+            } else {
+                g_string_append_c(v, *q);
+            }
+        }
+        if (match)
+            return g_string_free(v, FALSE);
+        g_string_free(v, TRUE);
+        p = q;
+    }
+    return NULL;
+}
+
+static void
+putJSON(gpointer obj)
+{
+    json_object_put(obj);
+}
+
+static void
+sendJSON(int fd, json_object *obj)
+{
+    const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+    g_autofree char *line = g_strconcat(s, "\n", NULL);
+    size_t len = strlen(line), off = 0;
+
+    while (off < len) {
+        ssize_t n = write(fd, line + off, len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            exit(0);
+        off += (size_t)n;
+    }
+    json_object_put(obj);
+}
+
+static json_object *
+zeroLimits(void)
+{
+    json_object *l = json_object_new_object();
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(limitKeys); i++)
+        json_object_object_add(l, limitKeys[i], json_object_new_int64(g_str_has_suffix(limitKeys[i], "-length") ? 1 : 0));
+    return l;
+}
+
+/* The reply's "return" to command `cmd` with `args`; NULL to quit. */
+static json_object *
+answer(GHashTable *objects, const char *cmd, json_object *args, bool *quit)
+{
+    json_object *v;
+
+    if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "system_powerdown") == 0) {
+        *quit = true;
+        return json_object_new_object();
+    }
+    if (strcmp(cmd, "query-status") == 0) {
+        json_object *r = json_object_new_object();
+
+        json_object_object_add(r, "status", json_object_new_string("running"));
+        json_object_object_add(r, "running", json_object_new_boolean(1));
+        return r;
+    }
+    if (strcmp(cmd, "query-blockstats") == 0)
+        return json_object_new_array();
+    if (strcmp(cmd, "qom-get") == 0 && args && json_object_object_get_ex(args, "path", &v)) {
+        const char *path = json_object_get_string(v);
+        json_object *l = g_hash_table_lookup(objects, path);
+
+        return l ? json_object_get(l) : zeroLimits();
+    }
+    if (strcmp(cmd, "qom-set") == 0 && args && json_object_object_get_ex(args, "path", &v)) {
+        const char *path = json_object_get_string(v);
+        json_object *cur = g_hash_table_lookup(objects, path);
+        const char *mark = g_getenv("FAKE_QEMU_MARK");
+        const char *slow = g_getenv("FAKE_QEMU_SLOW_MS");
+        json_object *value;
+
+        if (mark)
+            g_file_set_contents(mark, "qom-set\n", -1, NULL);
+        if (slow)
+            g_usleep((gulong)g_ascii_strtoull(slow, NULL, 10) * 1000);
+
+        if (!cur) {
+            cur = zeroLimits();
+            g_hash_table_insert(objects, g_strdup(path), cur);
+        }
+        if (json_object_object_get_ex(args, "value", &value) && json_object_is_type(value, json_type_object)) {
+            json_object_object_foreach(value, key, val)
+                json_object_object_add(cur, key, json_object_get(val));
+        }
+        return json_object_new_object();
+    }
+    if (strcmp(cmd, "object-del") == 0 && args && json_object_object_get_ex(args, "id", &v)) {
+        g_autofree char *path = g_strdup_printf("/objects/%s", json_object_get_string(v));
+
+        g_hash_table_remove(objects, path);
+    }
+    return json_object_new_object();
+}
+
+/* Serve one client; true when it asked QEMU to end. */
+static bool
+serve(int fd, GHashTable *objects)
+{
+    g_autoptr(GString) buf = g_string_new(NULL);
+    char chunk[4096];
+
+    sendJSON(fd, json_tokener_parse("{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 90, \"minor\": 2, \"major\": 7}, \"package\": \"\"}, \"capabilities\": []}}"));
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        char *nl;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        g_string_append_len(buf, chunk, n);
+        while ((nl = memchr(buf->str, '\n', buf->len))) {
+            g_autofree char *line = g_strndup(buf->str, (gsize)(nl - buf->str));
+            json_object *msg = json_tokener_parse(line);
+            json_object *reply = json_object_new_object();
+            json_object *cmd, *args = NULL, *id;
+            bool quit = false;
+
+            g_string_erase(buf, 0, nl - buf->str + 1);
+            if (!msg || !json_object_object_get_ex(msg, "execute", &cmd)) {
+                json_object_put(msg);
+                json_object_put(reply);
+                continue;
+            }
+            json_object_object_get_ex(msg, "arguments", &args);
+            json_object_object_add(reply, "return",
+                                   answer(objects, json_object_get_string(cmd), args, &quit));
+            if (json_object_object_get_ex(msg, "id", &id))
+                json_object_object_add(reply, "id", json_object_get(id));
+            sendJSON(fd, reply);
+            json_object_put(msg);
+            if (quit)
+                return true;
+        }
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autofree char *monitor = NULL;
+    const char *pidfile = NULL;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    GHashTable *objects;
+    int i, lfd, cfd, pfd;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("QEMU emulator version 7.2.90 (fake-qemu)\n");
+            return 0;
+        }
+        if (strcmp(argv[i], "-chardev") == 0 && i + 1 < argc) {
+            g_autofree char *id = optionValue(argv[i + 1], "id");
+
+            if (g_strcmp0(id, "monitor") == 0)
+                monitor = optionValue(argv[i + 1], "path");
+        }
+        if (strcmp(argv[i], "-pidfile") == 0 && i + 1 < argc)
+            pidfile = argv[i + 1];
+    }
+    if (!monitor || strlen(monitor) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "fake-qemu: no monitor socket on the command line\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (pidfile) {
+        g_autofree char *pid = g_strdup_printf("%d\n", (int)getpid());
+
+        pfd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (pfd < 0 || fcntl(pfd, F_SETLK, &fl) < 0 || write(pfd, pid, strlen(pid)) < 0) {
+            fprintf(stderr, "fake-qemu: cannot write the pidfile %s\n", pidfile);
+            return 1;
+        }
+        /* kept open: the lock lasts as long as this process */
+    }
+    strcpy(sa.sun_path, monitor);
+    unlink(monitor);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
+        fprintf(stderr, "fake-qemu: cannot listen on %s: %s\n", monitor, strerror(errno));
+        return 1;
+    }
+    objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                    putJSON);
+    for (;;) {
+        bool quit;
+
+        cfd = accept(lfd, NULL, NULL);
+        if (cfd < 0 && errno == EINTR)
+            continue;
+        if (cfd < 0)
+            return 1;
+        quit = serve(cfd, objects);
+        close(cfd);
+        if (quit)
+            return 0;
+    }
+}

@@ -1,0 +1,266 @@
+/*
+ * test-jobs.c: what waits for what in a real iovirtd
+ *
+ * The daemon runs its guests with fake-qemu (tests/daemon/fake-qemu.c) as
+ * its QEMU binary, which can be told to take its time over every qom-set.
+ * While a limit change is inside QEMU holding the domain's job:
+ *   - queries (state, XML, limits, list, info) answer at once;
+ *   - a define of the same domain waits for the change and then stands:
+ *     the change's saved limits do not undo it (the lost update);
+ *   - a second change waits for the first.
+ * And CONNECT_GET_VERSION reports the configured binary's version.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <iovirt/iovirt.h>
+
+#include "testqemu.h"
+
+#define SLOW_MS 1500
+
+static testDaemon d;
+static char *markPath;
+
+static const char *
+fakeQEMU(void)
+{
+    return TEST_BUILD_DIR "/tests/fake-qemu";
+}
+
+static char *
+domainXML(const char *name, unsigned int memMiB, unsigned long long bpsRd)
+{
+    return g_strdup_printf(
+        "<domain type='qemu'><name>%s</name><memory unit='MiB'>%u</memory><vcpu>1</vcpu>"
+        "<os><type>hvm</type><kernel>/nonexistent/kernel</kernel></os><devices>"
+        "<disk type='file'><source file='/nonexistent/%s.img'/><target dev='vda'/>"
+        "<iothrottle bps_rd='%llu'/></disk></devices></domain>",
+        name, memMiB, name, bpsRd);
+}
+
+static iovConnectPtr
+openConn(void)
+{
+    iovConnectPtr conn = iovConnectOpen(d.uri);
+
+    if (!conn)
+        g_error("open %s: %s", d.uri, iovGetLastErrorMessage());
+    return conn;
+}
+
+/* Define and start `name` under fake-qemu. */
+static iovDomainPtr
+startDomain(iovConnectPtr conn, const char *name)
+{
+    g_autofree char *xml = domainXML(name, 64, 1000);
+    iovDomainPtr dom = iovDomainDefineXML(conn, xml);
+
+    if (!dom || iovDomainCreate(dom) < 0)
+        g_error("define/start %s: %s", name, iovGetLastErrorMessage());
+    return dom;
+}
+
+typedef struct {
+    iovDomainPtr dom;
+    unsigned long long bpsRd;
+    unsigned int flags;
+    int rc;
+    gint64 endedAt; /* monotonic us */
+    gint done;      /* atomic */
+} setCall;
+
+static gpointer
+setInThread(gpointer data)
+{
+    setCall *c = data;
+    iovTypedParameter p = {0};
+
+    g_strlcpy(p.field, "bps_rd", sizeof(p.field));
+    p.type = IOV_TYPED_PARAM_ULLONG;
+    p.value.ul = c->bpsRd;
+    c->rc = iovDomainBlockIoThrottle(c->dom, "vda", &p, 1, c->flags);
+    c->endedAt = g_get_monotonic_time();
+    g_atomic_int_set(&c->done, 1);
+    return NULL;
+}
+
+/* Start a slow limit change in a thread and return once fake-qemu has
+ * received its qom-set: from then on the change holds the job. */
+static GThread *
+startSlowSet(setCall *c)
+{
+    GThread *th;
+
+    unlink(markPath);
+    th = g_thread_new("set", setInThread, c);
+    if (!testWaitPath(markPath, 10000))
+        g_error("the limit change never reached QEMU");
+    return th;
+}
+
+static unsigned long long
+liveBpsRd(iovDomainPtr dom, unsigned int flags)
+{
+    iovTypedParameter params[32];
+    int n = 32, i;
+    unsigned long long v = 0;
+
+    if (iovDomainGetBlockIoThrottle(dom, "vda", params, &n, flags) < 0)
+        g_error("get limits: %s", iovGetLastErrorMessage());
+    for (i = 0; i < n; i++) {
+        if (strcmp(params[i].field, "bps_rd") == 0)
+            v = params[i].value.ul;
+    }
+    iovTypedParamsClear(params, n);
+    return v;
+}
+
+static void
+testVersionComesFromTheConfiguredBinary(void)
+{
+    iovConnectPtr conn = openConn();
+    unsigned long long v = 0;
+
+    g_assert_cmpint(iovConnectGetVersion(conn, &v), ==, 0);
+    g_assert_cmpuint(v, ==, 7002090);
+    iovConnectClose(conn);
+}
+
+static void
+testQueriesDoNotWaitForAChange(void)
+{
+    iovConnectPtr conn = openConn();
+    iovDomainPtr dom = startDomain(conn, "q1");
+    iovDomainPtr *list = NULL;
+    setCall c = {.dom = dom, .bpsRd = 5000, .flags = IOV_DOMAIN_AFFECT_LIVE};
+    iovDomainInfo info;
+    GThread *th = startSlowSet(&c);
+    g_autofree char *xml = NULL;
+    int state = -1, reason, n, i;
+
+    /* every query answers while the change is inside QEMU */
+    g_assert_cmpint(iovDomainGetState(dom, &state, &reason, 0), ==, 0);
+    g_assert_cmpint(state, ==, IOV_DOMAIN_RUNNING);
+    xml = iovDomainGetXMLDesc(dom, 0);
+    g_assert_nonnull(xml);
+    /* the last published limits: the change is not visible yet */
+    g_assert_cmpuint(liveBpsRd(dom, IOV_DOMAIN_AFFECT_LIVE), ==, 1000);
+    g_assert_cmpint(iovDomainGetInfo(dom, &info), ==, 0);
+    n = iovConnectListAllDomains(conn, &list, 0);
+    g_assert_cmpint(n, >=, 1);
+    g_assert_cmpint(g_atomic_int_get(&c.done), ==, 0);
+
+    g_thread_join(th);
+    g_assert_cmpint(c.rc, ==, 0);
+    g_assert_cmpuint(liveBpsRd(dom, IOV_DOMAIN_AFFECT_LIVE), ==, 5000);
+    for (i = 0; i < n; i++)
+        iovDomainFree(list[i]);
+    free(list);
+    iovDomainDestroy(dom);
+    iovDomainFree(dom);
+    iovConnectClose(conn);
+}
+
+typedef struct {
+    iovConnectPtr conn;
+    const char *xml;
+    int rc;
+    gint64 endedAt;
+} defineCall;
+
+static gpointer
+defineInThread(gpointer data)
+{
+    defineCall *c = data;
+    iovDomainPtr dom = iovDomainDefineXML(c->conn, c->xml);
+
+    c->rc = dom ? 0 : -1;
+    c->endedAt = g_get_monotonic_time();
+    if (dom)
+        iovDomainFree(dom);
+    return NULL;
+}
+
+static void
+testDefineDuringAChangeIsNotUndone(void)
+{
+    iovConnectPtr conn = openConn();
+    iovDomainPtr dom = startDomain(conn, "lost1");
+    setCall c = {.dom = dom, .bpsRd = 7000,
+                 .flags = IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_AFFECT_CONFIG};
+    g_autofree char *newXML = domainXML("lost1", 96, 1000);
+    defineCall dc = {.conn = conn, .xml = newXML};
+    g_autofree char *saved = NULL;
+    GThread *th = startSlowSet(&c);
+    GThread *dth = g_thread_new("define", defineInThread, &dc);
+
+    g_thread_join(dth);
+    g_thread_join(th);
+    g_assert_cmpint(c.rc, ==, 0);
+    g_assert_cmpint(dc.rc, ==, 0);
+    /* the define waited for the change, then replaced the definition */
+    g_assert_cmpint(dc.endedAt, >=, c.endedAt);
+    saved = iovDomainGetXMLDesc(dom, IOV_DOMAIN_XML_INACTIVE);
+    g_assert_nonnull(strstr(saved, "98304"));
+    /* the define's own limits are what is saved; the live change stays */
+    g_assert_cmpuint(liveBpsRd(dom, IOV_DOMAIN_AFFECT_CONFIG), ==, 1000);
+    g_assert_cmpuint(liveBpsRd(dom, IOV_DOMAIN_AFFECT_LIVE), ==, 7000);
+    iovDomainDestroy(dom);
+    iovDomainFree(dom);
+    iovConnectClose(conn);
+}
+
+static void
+testSecondChangeWaitsForTheFirst(void)
+{
+    iovConnectPtr conn = openConn();
+    iovDomainPtr dom = startDomain(conn, "two1");
+    setCall first = {.dom = dom, .bpsRd = 8000, .flags = IOV_DOMAIN_AFFECT_LIVE};
+    setCall second = {.dom = dom, .bpsRd = 9000, .flags = IOV_DOMAIN_AFFECT_LIVE};
+    GThread *th1 = startSlowSet(&first);
+    GThread *th2 = g_thread_new("set2", setInThread, &second);
+
+    g_thread_join(th1);
+    g_thread_join(th2);
+    g_assert_cmpint(first.rc, ==, 0);
+    g_assert_cmpint(second.rc, ==, 0);
+    /* the second took the job after the first released it */
+    g_assert_cmpint(second.endedAt - first.endedAt, >=, (SLOW_MS - 100) * 1000);
+    g_assert_cmpuint(liveBpsRd(dom, IOV_DOMAIN_AFFECT_LIVE), ==, 9000);
+    iovDomainDestroy(dom);
+    iovDomainFree(dom);
+    iovConnectClose(conn);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autofree char *conf = NULL;
+    g_autofree char *confText = NULL;
+    g_autofree char *slow = g_strdup_printf("%d", SLOW_MS);
+    const char *args[] = {"--config", NULL, NULL};
+    int rc;
+
+    g_test_init(&argc, &argv, NULL);
+    conf = g_build_filename(testTmpDir(), "iovirtd.conf", NULL);
+    confText = g_strdup_printf("[iovirtd]\nqemu_binary=%s\n", fakeQEMU());
+    g_assert_true(g_file_set_contents(conf, confText, -1, NULL));
+    args[1] = conf;
+    markPath = g_build_filename(testTmpDir(), "qom-set.mark", NULL);
+    /* fake-qemu inherits the daemon's environment */
+    g_setenv("FAKE_QEMU_SLOW_MS", slow, TRUE);
+    g_setenv("FAKE_QEMU_MARK", markPath, TRUE);
+    testDaemonStart(&d, "jobs", args);
+
+    g_test_add_func("/jobs/version-of-the-configured-binary", testVersionComesFromTheConfiguredBinary);
+    g_test_add_func("/jobs/queries-do-not-wait", testQueriesDoNotWaitForAChange);
+    g_test_add_func("/jobs/define-during-a-change-stands", testDefineDuringAChangeIsNotUndone);
+    g_test_add_func("/jobs/second-change-waits", testSecondChangeWaitsForTheFirst);
+    rc = g_test_run();
+    testDaemonTrackGuests(&d);
+    testDaemonStop(&d, SIGTERM);
+    return rc;
+}
