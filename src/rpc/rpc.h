@@ -41,10 +41,9 @@
  * remote_protocol.x carries at most two strings (a domain name, a disk
  * target or path, a URI) and a few words; the strings are bounded by
  * REMOTE_STRING_MAX on the wire, but none of them is ever longer than a
- * path, RPC_NAME_MAX. The largest such call, DOMAIN_BLOCK_STATS_FLAGS
- * with both strings at RPC_NAME_MAX, has a body of 8252 bytes; the cap
- * is twice that rounded up to a power of two, so that read-only calls
- * added later fit too. tests/unit/test-rpc-packet.c checks every
+ * path, RPC_NAME_MAX. The largest such call, DOMAIN_GET_BLOCK_IO_TUNE
+ * with both strings at RPC_NAME_MAX, has a body of 8256 bytes; the cap,
+ * 16 KiB, leaves almost as much again for read-only calls added later. tests/unit/test-rpc-packet.c checks every
  * read-only procedure against it.
  */
 #define RPC_NAME_MAX 4096
@@ -159,6 +158,7 @@ struct _rpcStream {
  * over; made non-blocking and close-on-exec). */
 rpcStream *rpcStreamNewUnix(int fd);
 void rpcStreamFree(rpcStream *s); /* closes; NULL is fine */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rpcStream, rpcStreamFree)
 
 /* rpcSocketConnectUnix: connect to `path`; returns the descriptor or -1
  * with an error naming the path. */
