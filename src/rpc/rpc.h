@@ -49,6 +49,11 @@
 #define RPC_NAME_MAX 4096
 #define RPC_READONLY_MESSAGE_MAX 16384  /* body max on a read-only connection */
 
+/* Replies queued for a read-only client that does not read them,
+ * beyond which the server closes it (a reply into an empty queue is
+ * always taken). */
+#define RPC_SERVER_READONLY_OUTPUT_MAX (1024 * 1024)
+
 /* What a packet's buffer starts with; it grows as the bytes arrive. */
 #define RPC_PACKET_INITIAL 1024
 

@@ -53,9 +53,9 @@
 #define IOV_FROM_THIS IOV_FROM_RPC
 
 /* Output queued for one client beyond which it is closed. A reply to
- * a client with nothing queued is always taken, however large. */
+ * a client with nothing queued is always taken, however large. The
+ * read-only cap is in rpc.h. */
 #define RPC_SERVER_OUTPUT_MAX (64 * 1024 * 1024)
-#define RPC_SERVER_READONLY_OUTPUT_MAX (1024 * 1024)
 
 /* How long a refused client may stay before it is closed. */
 #define RPC_SERVER_REFUSED_LINGER (5 * G_USEC_PER_SEC)
