@@ -1071,6 +1071,23 @@ testReadonlyPacketLimit(void)
     rawSendLookupOfSize(rw, 4 * max, 3);
     g_assert_cmpint(rawReadLookupReply(rw, &message), ==, 4 * max - RPC_LEN_LEN - RPC_HEADER_LEN - 4);
     close(rw);
+
+    /* what a client of the library sees: the error, then the end */
+    {
+        rpcClient *c = clientOpen(f->roPath);
+        g_autofree char *name = g_strnfill(20000, 'n');
+        remote_domain_lookup_by_name_args args = { .name = name };
+        remote_domain_lookup_by_name_ret ret = { { 0 } };
+
+        g_assert_cmpint(rpcClientCall(c, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME,
+                                      (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &args,
+                                      (xdrproc_t)xdr_remote_domain_lookup_by_name_ret, &ret, 10000), ==, -1);
+        g_assert_cmpint(utilGetError()->code, ==, IOV_ERR_RPC);
+        g_assert_cmpstr(utilGetError()->message, ==,
+                        "packet of 20032 bytes exceeds the maximum of 16388 bytes on a read-only connection");
+        utilResetError();
+        rpcClientFree(c);
+    }
     WAIT_UNTIL(rpcServerClientCount(f->srv) == 0, 5000);
     serverStop(f);
 }
