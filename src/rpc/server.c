@@ -1029,7 +1029,7 @@ rpcServerNew(GMainContext *ctx, const rpcServerConfig *cfg,
         return NULL;
     }
 
-    /* the check also closes refused clients that stay silent */
+    /* the check also closes refused clients once their time is up */
     {
         guint interval = cfg->idleTimeoutSec > 0 ? MIN(1000u, cfg->idleTimeoutSec * 250u) : 1000u;
 
