@@ -32,6 +32,7 @@
 typedef struct {
     bool system;
     unsigned int maxClients;
+    unsigned int maxReadonlyClients;
     unsigned int maxRequestsPerClient;
     unsigned int clientIdleTimeout;
     unsigned int workers;
@@ -61,6 +62,7 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
         size_t offset;
     } uints[] = {
         {"max_clients", G_STRUCT_OFFSET(daemonConfig, maxClients)},
+        {"max_readonly_clients", G_STRUCT_OFFSET(daemonConfig, maxReadonlyClients)},
         {"max_requests_per_client", G_STRUCT_OFFSET(daemonConfig, maxRequestsPerClient)},
         {"client_idle_timeout", G_STRUCT_OFFSET(daemonConfig, clientIdleTimeout)},
         {"workers", G_STRUCT_OFFSET(daemonConfig, workers)},
@@ -236,6 +238,7 @@ main(int argc, char **argv)
     daemonConfig cfg = {
         .system = getuid() == 0,
         .maxClients = 128,
+        .maxReadonlyClients = 20,
         .maxRequestsPerClient = 8,
         .clientIdleTimeout = 600,
         .workers = 16,
@@ -359,6 +362,7 @@ main(int argc, char **argv)
     state.system = cfg.system;
 
     scfg.maxClients = cfg.maxClients;
+    scfg.maxReadonlyClients = cfg.maxReadonlyClients;
     scfg.maxRequestsPerClient = cfg.maxRequestsPerClient ? cfg.maxRequestsPerClient : 1;
     scfg.idleTimeoutSec = cfg.clientIdleTimeout;
     scfg.workers = cfg.workers ? cfg.workers : 1;

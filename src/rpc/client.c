@@ -242,6 +242,11 @@ clientReadLocked(rpcClient *client)
             if (clientHandlePacketLocked(client, msg) < 0)
                 return -1;
             break;
+        case RPC_READ_TOO_LARGE:
+            /* not with the reader's default limit, the protocol's own */
+            rpcMessageFree(msg);
+            clientBreakLocked(client, g_strdup("connection closed: the server sent a packet over the limit"));
+            return -1;
         }
     }
 }

@@ -253,23 +253,72 @@ rpcErrorFromWire(const remote_error *rerr, iovError *err)
 
 /* ---- reassembling packets from a stream ---- */
 
+/* rpcPacketReaderClear: free what the reader holds and zero it; its
+ * limit stays. */
 void
 rpcPacketReaderClear(rpcPacketReader *r)
 {
+    size_t limit = r->limit;
+
     g_free(r->body);
     memset(r, 0, sizeof(*r));
+    r->limit = limit;
 }
 
+/* Start the packet whose length word has just been read. */
+static int
+readerStart(rpcPacketReader *r)
+{
+    size_t limit = r->limit ? r->limit : RPC_LEN_LEN + RPC_MESSAGE_MAX;
+    ssize_t len = rpcLengthCheck(r->lenWord);
+
+    if (len < 0)
+        return -1;
+    r->bodyLen = (size_t)len;
+    r->tooLarge = r->bodyLen > limit;
+    /* nothing is reserved for bytes that have not arrived */
+    r->bodyAlloc = r->tooLarge ? RPC_PAYLOAD_OFFSET : MIN(r->bodyLen, RPC_PACKET_INITIAL);
+    r->body = g_malloc(r->bodyAlloc);
+    memcpy(r->body, r->lenWord, RPC_LEN_LEN);
+    r->bodyGot = RPC_LEN_LEN;
+    return 0;
+}
+
+/* The packet read whole (or, when too large, its first bytes) as a new
+ * message; the reader is ready for the next packet. */
+static rpcMessage *
+readerTake(rpcPacketReader *r)
+{
+    rpcMessage *msg = g_new0(rpcMessage, 1);
+
+    msg->data = g_steal_pointer(&r->body);
+    msg->len = r->bodyGot;
+    r->lenGot = 0;
+    r->bodyAlloc = 0;
+    r->bodyGot = 0;
+    return msg;
+}
+
+/*
+ * rpcPacketReaderRead: read from `s` until it would block or one packet
+ * is complete. The buffer is grown (doubled, up to the announced length)
+ * only when it is full and more bytes are due.
+ */
 rpcReadResult
 rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg)
 {
     for (;;) {
         ssize_t n;
 
-        if (r->lenGot < RPC_LEN_LEN)
+        if (r->lenGot < RPC_LEN_LEN) {
             n = s->ops->read(s, r->lenWord + r->lenGot, RPC_LEN_LEN - r->lenGot);
-        else
-            n = s->ops->read(s, r->body + r->bodyGot, r->bodyLen - r->bodyGot);
+        } else {
+            if (r->bodyGot == r->bodyAlloc) {
+                r->bodyAlloc = MIN(r->bodyLen, r->bodyAlloc * 2);
+                r->body = g_realloc(r->body, r->bodyAlloc);
+            }
+            n = s->ops->read(s, r->body + r->bodyGot, r->bodyAlloc - r->bodyGot);
+        }
         if (n == 0)
             return RPC_READ_EOF;
         if (n < 0) {
@@ -286,28 +335,32 @@ rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg)
         r->bytes += (unsigned long long)n;
 
         if (r->lenGot < RPC_LEN_LEN) {
-            ssize_t len;
-
             r->lenGot += (size_t)n;
-            if (r->lenGot < RPC_LEN_LEN)
-                continue;
-            if ((len = rpcLengthCheck(r->lenWord)) < 0)
+            if (r->lenGot == RPC_LEN_LEN && readerStart(r) < 0)
                 return RPC_READ_ERROR;
-            r->body = g_malloc((size_t)len);
-            memcpy(r->body, r->lenWord, RPC_LEN_LEN);
-            r->bodyLen = (size_t)len;
-            r->bodyGot = RPC_LEN_LEN;
-        } else {
-            r->bodyGot += (size_t)n;
+            continue;
         }
+        r->bodyGot += (size_t)n;
 
-        if (r->bodyGot == r->bodyLen) {
-            *msg = g_new0(rpcMessage, 1);
-            (*msg)->data = g_steal_pointer(&r->body);
-            (*msg)->len = r->bodyLen;
-            r->lenGot = 0;
+        if (r->tooLarge && r->bodyGot == RPC_PAYLOAD_OFFSET) {
+            rpcHeader hdr = { 0 };
+            XDR xdrs;
+            bool ok;
+
+            xdrmem_create(&xdrs, r->body + RPC_LEN_LEN, RPC_HEADER_LEN, XDR_DECODE);
+            ok = headerFilter(&xdrs, &hdr);
+            xdr_destroy(&xdrs);
+            if (!ok) {
+                reportError(IOV_ERR_RPC, "cannot decode the packet header");
+                return RPC_READ_ERROR;
+            }
+            *msg = readerTake(r);
+            (*msg)->header = hdr;
+            return RPC_READ_TOO_LARGE;
+        }
+        if (!r->tooLarge && r->bodyGot == r->bodyLen) {
+            *msg = readerTake(r);
             r->bodyLen = 0;
-            r->bodyGot = 0;
             return RPC_READ_PACKET;
         }
     }

@@ -35,7 +35,27 @@
 #define RPC_HEADER_LEN 24               /* six words */
 #define RPC_LEN_LEN 4                   /* the length word */
 #define RPC_MESSAGE_MAX 33554432        /* body (header + payload) max */
-#define RPC_MESSAGE_INITIAL 65536
+
+/*
+ * What a read-only connection may send. Every read-only call of
+ * remote_protocol.x carries at most two strings (a domain name, a disk
+ * target or path, a URI) and a few words; the strings are bounded by
+ * REMOTE_STRING_MAX on the wire, but none of them is ever longer than a
+ * path, RPC_NAME_MAX. The largest such call, DOMAIN_GET_BLOCK_IO_TUNE
+ * with both strings at RPC_NAME_MAX, has a body of 8256 bytes; the cap,
+ * 16 KiB, leaves almost as much again for read-only calls added later. tests/unit/test-rpc-packet.c checks every
+ * read-only procedure against it.
+ */
+#define RPC_NAME_MAX 4096
+#define RPC_READONLY_MESSAGE_MAX 16384  /* body max on a read-only connection */
+
+/* Replies queued for a read-only client that does not read them,
+ * beyond which the server closes it (a reply into an empty queue is
+ * always taken). */
+#define RPC_SERVER_READONLY_OUTPUT_MAX (1024 * 1024)
+
+/* What a packet's buffer starts with; it grows as the bytes arrive. */
+#define RPC_PACKET_INITIAL 1024
 
 typedef enum {
     RPC_CALL = 0,
@@ -143,6 +163,7 @@ struct _rpcStream {
  * over; made non-blocking and close-on-exec). */
 rpcStream *rpcStreamNewUnix(int fd);
 void rpcStreamFree(rpcStream *s); /* closes; NULL is fine */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rpcStream, rpcStreamFree)
 
 /* rpcSocketConnectUnix: connect to `path`; returns the descriptor or -1
  * with an error naming the path. */
@@ -152,15 +173,26 @@ int rpcSocketConnectUnix(const char *path);
 
 /*
  * What has been read of the packet in progress on a non-blocking stream,
- * which delivers bytes piecemeal. Zero-initialise; rpcPacketReaderClear
- * frees. Used by both ends of a connection.
+ * which delivers bytes piecemeal. Zero-initialise (then set `limit` if
+ * wanted); rpcPacketReaderClear frees. Used by both ends of a
+ * connection.
+ *
+ * Memory: the length word alone reserves at most RPC_PACKET_INITIAL
+ * bytes; the buffer then doubles as the bytes arrive, so a peer that
+ * announces a large packet and sends part of it makes the reader hold
+ * at most twice what it sent (and never more than the packet).
  */
 typedef struct {
+    size_t limit;              /* set by the owner: the largest packet
+                                * (length word included) taken whole; 0 for
+                                * RPC_LEN_LEN + RPC_MESSAGE_MAX */
     char lenWord[RPC_LEN_LEN]; /* the length word being read */
     size_t lenGot;
     char *body;                /* owned: the packet being read, or NULL */
-    size_t bodyLen;
-    size_t bodyGot;
+    size_t bodyAlloc;          /* the size of `body` */
+    size_t bodyLen;            /* the length announced */
+    size_t bodyGot;            /* bytes of it in `body` */
+    bool tooLarge;             /* bodyLen is over `limit`: only its header is read */
     unsigned long long bytes;  /* every byte read so far */
 } rpcPacketReader;
 
@@ -169,6 +201,11 @@ typedef enum {
     RPC_READ_AGAIN = 0,  /* the stream would block */
     RPC_READ_PACKET = 1, /* *msg holds a complete packet (header not decoded) */
     RPC_READ_EOF = 2,    /* end of file, or the peer reset the connection */
+    RPC_READ_TOO_LARGE = 3, /* the packet announced (r->bodyLen bytes) is over
+                             * r->limit: *msg holds its length word and
+                             * header only, the header decoded, so that the
+                             * call can be answered; the rest is not read
+                             * and the stream is out of step: close it */
 } rpcReadResult;
 
 /* rpcPacketReaderRead: read what `s` has, up to the end of one packet. */
@@ -181,7 +218,9 @@ typedef struct _rpcServer rpcServer;
 typedef struct _rpcServerClient rpcServerClient;
 
 typedef struct {
-    unsigned int maxClients;         /* over it, new connections are closed */
+    unsigned int maxClients;         /* over it, new connections are refused */
+    unsigned int maxReadonlyClients; /* read-only ones among them; over it,
+                                      * new read-only connections are refused */
     unsigned int maxRequestsPerClient; /* calls in flight per client */
     unsigned int idleTimeoutSec;     /* 0 = never; a client silent that long is closed */
     unsigned int workers;            /* size of the worker pool */

@@ -23,8 +23,16 @@
  * Flow control: while a client has maxRequestsPerClient calls in flight
  * (dispatched and not answered yet), its socket is not read; the kernel
  * buffers and then the peer wait. Output waiting for a slow reader is
- * capped at RPC_SERVER_OUTPUT_MAX bytes, beyond which the client is
- * closed, so that a worker never waits for a client.
+ * capped at RPC_SERVER_OUTPUT_MAX bytes (RPC_SERVER_READONLY_OUTPUT_MAX
+ * for a read-only client), beyond which the client is closed, so that a
+ * worker never waits for a client.
+ *
+ * Memory per client: a packet's buffer grows with the bytes that arrive
+ * (rpcPacketReader); a read-only client may send packets of at most
+ * RPC_READONLY_MESSAGE_MAX bytes, a refused one only a header, and a
+ * larger one is answered with an error and closed without its body being
+ * read. So what anyone allowed on the read-only socket can make the
+ * server hold is bounded: see docs/iovirtd.8.md, MEMORY.
  *
  * Locks: srv->lock guards srv->clients, srv->listeners and srv->closing;
  * client->lock guards the fields marked so. When both are needed, take
@@ -44,10 +52,12 @@
 
 #define IOV_FROM_THIS IOV_FROM_RPC
 
-/* Output queued for one client beyond which it is closed. */
+/* Output queued for one client beyond which it is closed. A reply to
+ * a client with nothing queued is always taken, however large. The
+ * read-only cap is in rpc.h. */
 #define RPC_SERVER_OUTPUT_MAX (64 * 1024 * 1024)
 
-/* How long a refused client may stay silent before it is closed. */
+/* How long a refused client may stay before it is closed. */
 #define RPC_SERVER_REFUSED_LINGER (5 * G_USEC_PER_SEC)
 
 /* Packets read from one client per wake-up, so that one busy client
@@ -73,6 +83,8 @@ struct _rpcServer {
     GMutex lock;
     GPtrArray *clients;           /* lock; each element holds a reference */
     unsigned int nrefused;        /* lock; refused clients among them */
+    unsigned int nreadonly;       /* lock; read-only clients among them,
+                                   * refused ones not counted */
     GPtrArray *listeners;         /* lock; rpcListener, owned */
     bool closing;                 /* lock; rpcServerFree has begun */
 };
@@ -82,9 +94,12 @@ struct _rpcServerClient {
     rpcServer *srv;               /* not owned; used only while open */
     GMainContext *ctx;            /* a reference, for wake-ups */
     bool readonly;
-    bool refused;                 /* over maxClients: its first call gets an
-                                   * error, then it is closed */
+    char *refused;                /* owned; over a limit: why. Its first
+                                   * call gets this error, then it is closed;
+                                   * NULL for a client served */
     unsigned int maxCalls;        /* calls in flight allowed, 0 = no limit */
+    size_t outputMax;             /* output queued beyond which it is closed */
+    gint64 acceptedAt;            /* monotonic time of the accept */
 
     /* context thread only */
     rpcStream *stream;            /* owned; NULL once closed */
@@ -147,6 +162,7 @@ rpcServerClientUnref(rpcServerClient *client)
     rpcPacketReaderClear(&client->reader);
     g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
     g_ptr_array_unref(client->calls);
+    g_free(client->refused);
     g_main_context_unref(client->ctx);
     g_mutex_clear(&client->lock);
     g_free(client);
@@ -281,7 +297,7 @@ clientSend(rpcServerClient *client, const rpcHeader *call, rpcMessage *msg)
     answered = takeCallLocked(client, call);
     if (client->closed || client->overflow) {
         dropped = msg;
-    } else if (client->outBytes + msg->len > RPC_SERVER_OUTPUT_MAX) {
+    } else if (client->outBytes > 0 && client->outBytes + msg->len > client->outputMax) {
         client->overflow = true;
         dropped = msg;
         g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
@@ -459,25 +475,60 @@ clientReplyNoProgram(rpcServerClient *client, const rpcHeader *call)
     clientSendOwn(client, rpcMessageEncodeError(call, &err));
 }
 
-/* Answer the first call of a client over the limit, then close it. */
+/* Answer the first call of a client over a limit, then close it. */
 static void
 clientReplyRefused(rpcServerClient *client, const rpcHeader *call)
 {
-    g_autofree char *text = g_strdup_printf("too many clients: this daemon serves at most %u connections; try again later",
-                                            client->srv->cfg.maxClients);
     iovError err = {
         .code = IOV_ERR_RESOURCE_BUSY,
         .domain = IOV_FROM_RPC,
         .level = IOV_ERR_ERROR,
-        .str2 = text,
+        .str2 = client->refused,
         .int1 = -1,
         .int2 = -1,
     };
 
-    err.message = g_strconcat(utilErrorPrefix(IOV_ERR_RESOURCE_BUSY), text, NULL);
+    err.message = g_strconcat(utilErrorPrefix(IOV_ERR_RESOURCE_BUSY), client->refused, NULL);
     clientSendOwn(client, rpcMessageEncodeError(call, &err));
     g_free(err.message);
     rpcServerClientClose(client);
+}
+
+/*
+ * clientHandleTooLarge: a packet over the client's limit was announced;
+ * `msg` (taken over) holds its header. A call is answered with an error
+ * saying so (a refused client's with the reason of its refusal) and the
+ * client is closed once that is sent: its body is never read. Returns -1
+ * when the client must be closed at once (not a call).
+ */
+static int
+clientHandleTooLarge(rpcServerClient *client, rpcMessage *msg)
+{
+    g_autoptr(rpcMessage) m = msg;
+    g_autofree char *text = NULL;
+    const rpcHeader *hdr = &m->header;
+    iovError err = {
+        .code = IOV_ERR_RPC,
+        .domain = IOV_FROM_RPC,
+        .level = IOV_ERR_ERROR,
+        .int1 = -1,
+        .int2 = -1,
+    };
+
+    g_debug("rpc server: client %p announced a packet of %zu bytes, over its limit of %zu", (void *)client, client->reader.bodyLen, client->reader.limit);
+    if (hdr->type != RPC_CALL || hdr->prog == RPC_KEEPALIVE_PROGRAM)
+        return -1;
+    if (client->refused) {
+        clientReplyRefused(client, hdr);
+        return 0;
+    }
+    text = g_strdup_printf("packet of %zu bytes exceeds the maximum of %zu bytes on a read-only connection",
+                           client->reader.bodyLen, client->reader.limit);
+    err.message = text;
+    err.str2 = text;
+    clientSendOwn(client, rpcMessageEncodeError(hdr, &err));
+    rpcServerClientClose(client);
+    return 0;
 }
 
 /*
@@ -580,6 +631,8 @@ clientRead(rpcServerClient *client)
             if (clientHandlePacket(client, msg) < 0)
                 return -1;
             break;
+        case RPC_READ_TOO_LARGE:
+            return clientHandleTooLarge(client, msg);
         }
     }
     return 0;
@@ -673,6 +726,8 @@ clientClose(rpcServerClient *client)
     removed = g_ptr_array_remove(srv->clients, client);
     if (removed && client->refused)
         srv->nrefused--;
+    else if (removed && client->readonly)
+        srv->nreadonly--;
     g_mutex_unlock(&srv->lock);
     if (!removed)
         return;
@@ -706,31 +761,36 @@ serverWorker(gpointer data, gpointer opaque)
 
 /* ---- accepting ---- */
 
-/* Take in the connection `fd`, unless the server is full or closing, or
- * the connected callback refuses it. Context thread. */
+/*
+ * Take in the connection `fd`, unless the server is closing or the
+ * connected callback refuses it. A client over maxClients, or a
+ * read-only one over maxReadonlyClients, is taken in refused: its first
+ * call is told why, and it goes within RPC_SERVER_REFUSED_LINGER. Beyond
+ * MAX(16, maxClients) refused clients, more are closed at once. Context
+ * thread.
+ */
 static void
 serverAddClient(rpcServer *srv, int fd, bool readonly)
 {
     rpcServerClient *client;
+    g_autofree char *refused = NULL;
     bool full;
-
-    bool refused = false;
 
     g_mutex_lock(&srv->lock);
     full = srv->closing;
     if (!full && srv->cfg.maxClients > 0 &&
-        srv->clients->len - srv->nrefused >= srv->cfg.maxClients) {
-        /* a few refused clients are kept long enough to be told why */
-        if (srv->nrefused < MAX(16u, srv->cfg.maxClients))
-            refused = true;
-        else
-            full = true;
-    }
-    if (refused)
-        srv->nrefused++;
+        srv->clients->len - srv->nrefused >= srv->cfg.maxClients)
+        refused = g_strdup_printf("too many clients: this daemon serves at most %u connections; try again later",
+                                  srv->cfg.maxClients);
+    else if (!full && readonly && srv->cfg.maxReadonlyClients > 0 &&
+             srv->nreadonly >= srv->cfg.maxReadonlyClients)
+        refused = g_strdup_printf("too many read-only clients: this daemon serves at most %u read-only connections; try again later",
+                                  srv->cfg.maxReadonlyClients);
+    if (refused && srv->nrefused >= MAX(16u, srv->cfg.maxClients))
+        full = true;
     g_mutex_unlock(&srv->lock);
     if (full) {
-        g_debug("rpc server: refusing a connection: %u clients already", srv->cfg.maxClients);
+        g_debug("rpc server: closing a connection at once: %s", refused ? refused : "the server is closing");
         close(fd);
         return;
     }
@@ -740,22 +800,35 @@ serverAddClient(rpcServer *srv, int fd, bool readonly)
     client->srv = srv;
     client->ctx = g_main_context_ref(srv->ctx);
     client->readonly = readonly;
-    client->refused = refused;
+    client->refused = g_steal_pointer(&refused);
     client->maxCalls = srv->cfg.maxRequestsPerClient;
+    client->outputMax = readonly ? RPC_SERVER_READONLY_OUTPUT_MAX : RPC_SERVER_OUTPUT_MAX;
+    /* what a client may send is bounded by what it may call: a refused
+     * client gets an error whatever it sends, so only a header is read */
+    if (client->refused)
+        client->reader.limit = RPC_LEN_LEN + RPC_HEADER_LEN;
+    else if (readonly)
+        client->reader.limit = RPC_LEN_LEN + RPC_READONLY_MESSAGE_MAX;
     client->stream = rpcStreamNewUnix(fd);
     client->lastActivity = g_get_monotonic_time();
+    client->acceptedAt = client->lastActivity;
     g_mutex_init(&client->lock);
     g_queue_init(&client->outq);
     client->calls = g_ptr_array_new_with_free_func((GDestroyNotify)rpcMessageFree);
 
-    if (!refused && srv->cb.connected && !srv->cb.connected(srv, client, srv->opaque)) {
+    if (!client->refused && srv->cb.connected && !srv->cb.connected(srv, client, srv->opaque)) {
         clientClose(client);
         rpcServerClientUnref(client);
         return;
     }
 
+    /* only this thread adds clients: the counts checked above still hold */
     g_mutex_lock(&srv->lock);
     g_ptr_array_add(srv->clients, client); /* takes our reference */
+    if (client->refused)
+        srv->nrefused++;
+    else if (readonly)
+        srv->nreadonly++;
     g_mutex_unlock(&srv->lock);
     clientUpdateWatch(client);
 }
@@ -902,9 +975,11 @@ serverIdleCheck(gpointer data)
         bool quiet;
 
         g_mutex_lock(&c->lock);
-        quiet = c->calls->len == 0 && c->outBytes == 0 &&
-                ((limit > 0 && now - c->lastActivity >= limit) ||
-                 (c->refused && now - c->lastActivity >= RPC_SERVER_REFUSED_LINGER));
+        /* a refused client goes after the linger whatever it does, so
+         * that trickling bytes does not keep it */
+        quiet = (c->refused && now - c->acceptedAt >= RPC_SERVER_REFUSED_LINGER) ||
+                (c->calls->len == 0 && c->outBytes == 0 && limit > 0 &&
+                 now - c->lastActivity >= limit);
         g_mutex_unlock(&c->lock);
         if (quiet)
             g_ptr_array_add(idle, rpcServerClientRef(c));
@@ -954,7 +1029,7 @@ rpcServerNew(GMainContext *ctx, const rpcServerConfig *cfg,
         return NULL;
     }
 
-    /* the check also closes refused clients that stay silent */
+    /* the check also closes refused clients once their time is up */
     {
         guint interval = cfg->idleTimeoutSec > 0 ? MIN(1000u, cfg->idleTimeoutSec * 250u) : 1000u;
 

@@ -1,7 +1,8 @@
 /*
  * test-protocol.c: iovirtd at the protocol level, over raw connections
  *
- * The read-only socket refuses every procedure that changes something;
+ * The read-only socket refuses every procedure that changes something
+ * and serves every one that reads, by the test's own lists;
  * unknown procedures get libvirt's exact error; bad packets, garbage and
  * oversized messages end only their own connection; a client over the
  * connection limit is told so while the others carry on.
@@ -22,8 +23,10 @@
 static testDaemon d;
 static unsigned char domUUID[16];
 
+/* A connection to `sock`, opened; NULL (error set) when the daemon
+ * refuses it. */
 static rpcClient *
-openClient(const char *sock, bool readonly)
+tryOpenClient(const char *sock, bool readonly)
 {
     int fd = rpcSocketConnectUnix(sock);
     rpcClient *c;
@@ -36,7 +39,19 @@ openClient(const char *sock, bool readonly)
     args.name = &name;
     args.flags = readonly ? 1 : 0;
     if (rpcClientCall(c, RPC_REMOTE_PROGRAM, RPC_REMOTE_VERSION, REMOTE_PROC_CONNECT_OPEN,
-                      (xdrproc_t)xdr_remote_connect_open_args, &args, NULL, NULL, 5000) < 0)
+                      (xdrproc_t)xdr_remote_connect_open_args, &args, NULL, NULL, 5000) < 0) {
+        rpcClientFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+static rpcClient *
+openClient(const char *sock, bool readonly)
+{
+    rpcClient *c = tryOpenClient(sock, readonly);
+
+    if (!c)
         g_error("open: %s", iovGetLastErrorMessage());
     return c;
 }
@@ -92,60 +107,215 @@ domainXML(rpcClient *c)
     return xml;
 }
 
+/*
+ * The procedures of the remote program, as this test sees them: which a
+ * read-only connection must be refused and which it may call. Written
+ * here, not taken from the daemon's table, so that a wrong row in that
+ * table fails the test. A procedure the daemon serves and neither list
+ * names fails it too: decide and add it.
+ */
+typedef enum {
+    ARGS_NONE,     /* no arguments */
+    ARGS_ZERO,     /* zeroed arguments are valid */
+    ARGS_DOM,      /* they start with the domain "proto1" */
+    ARGS_DOM_DISK, /* the domain, then the disk "vda" */
+    ARGS_NAME,     /* a name only: "proto1" */
+    ARGS_XML,      /* an XML definition only */
+    ARGS_SET_TUNE, /* a limit to set on "vda" */
+} ArgsKind;
+
+typedef struct {
+    int proc;
+    const char *name;
+    xdrproc_t argsFilter;
+    size_t argsSize;
+    xdrproc_t retFilter;
+    size_t retSize;
+    ArgsKind kind;
+} ProcCase;
+
+#define P(name, args, ret, kind) {REMOTE_PROC_##name, #name, args, ret, kind}
+#define A(type) (xdrproc_t)xdr_##type, sizeof(type)
+#define NO NULL, 0
+
+/* every procedure that changes a domain or its definition */
+static const ProcCase mustRefuse[] = {
+    P(DOMAIN_CREATE, A(remote_domain_create_args), NO, ARGS_DOM),
+    P(DOMAIN_DEFINE_XML, A(remote_domain_define_xml_args), A(remote_domain_define_xml_ret), ARGS_XML),
+    P(DOMAIN_DESTROY, A(remote_domain_destroy_args), NO, ARGS_DOM),
+    P(DOMAIN_REBOOT, A(remote_domain_reboot_args), NO, ARGS_DOM),
+    P(DOMAIN_RESUME, A(remote_domain_resume_args), NO, ARGS_DOM),
+    P(DOMAIN_SHUTDOWN, A(remote_domain_shutdown_args), NO, ARGS_DOM),
+    P(DOMAIN_SUSPEND, A(remote_domain_suspend_args), NO, ARGS_DOM),
+    P(DOMAIN_UNDEFINE, A(remote_domain_undefine_args), NO, ARGS_DOM),
+    P(DOMAIN_CREATE_WITH_FLAGS, A(remote_domain_create_with_flags_args), A(remote_domain_create_with_flags_ret), ARGS_DOM),
+    P(DOMAIN_UNDEFINE_FLAGS, A(remote_domain_undefine_flags_args), NO, ARGS_DOM),
+    P(DOMAIN_DESTROY_FLAGS, A(remote_domain_destroy_flags_args), NO, ARGS_DOM),
+    P(DOMAIN_SET_BLOCK_IO_TUNE, A(remote_domain_set_block_io_tune_args), NO, ARGS_SET_TUNE),
+    P(DOMAIN_SHUTDOWN_FLAGS, A(remote_domain_shutdown_flags_args), NO, ARGS_DOM),
+    P(DOMAIN_DEFINE_XML_FLAGS, A(remote_domain_define_xml_flags_args), A(remote_domain_define_xml_flags_ret), ARGS_XML),
+};
+
+/* every procedure that only reads (CONNECT_CLOSE too, not called here:
+ * it ends the connection) */
+static const ProcCase mayRead[] = {
+    P(CONNECT_OPEN, A(remote_connect_open_args), NO, ARGS_ZERO),
+    P(CONNECT_CLOSE, NO, NO, ARGS_NONE),
+    P(CONNECT_GET_TYPE, NO, A(remote_connect_get_type_ret), ARGS_NONE),
+    P(CONNECT_GET_VERSION, NO, A(remote_connect_get_version_ret), ARGS_NONE),
+    P(DOMAIN_GET_XML_DESC, A(remote_domain_get_xml_desc_args), A(remote_domain_get_xml_desc_ret), ARGS_DOM),
+    P(DOMAIN_GET_AUTOSTART, A(remote_domain_get_autostart_args), A(remote_domain_get_autostart_ret), ARGS_DOM),
+    P(DOMAIN_GET_INFO, A(remote_domain_get_info_args), A(remote_domain_get_info_ret), ARGS_DOM),
+    P(DOMAIN_GET_OS_TYPE, A(remote_domain_get_os_type_args), A(remote_domain_get_os_type_ret), ARGS_DOM),
+    P(DOMAIN_LOOKUP_BY_ID, A(remote_domain_lookup_by_id_args), A(remote_domain_lookup_by_id_ret), ARGS_ZERO),
+    P(DOMAIN_LOOKUP_BY_NAME, A(remote_domain_lookup_by_name_args), A(remote_domain_lookup_by_name_ret), ARGS_NAME),
+    P(DOMAIN_LOOKUP_BY_UUID, A(remote_domain_lookup_by_uuid_args), A(remote_domain_lookup_by_uuid_ret), ARGS_ZERO),
+    P(CONNECT_GET_HOSTNAME, NO, A(remote_connect_get_hostname_ret), ARGS_NONE),
+    P(CONNECT_SUPPORTS_FEATURE, A(remote_connect_supports_feature_args), A(remote_connect_supports_feature_ret), ARGS_ZERO),
+    P(DOMAIN_BLOCK_STATS, A(remote_domain_block_stats_args), A(remote_domain_block_stats_ret), ARGS_DOM_DISK),
+    P(AUTH_LIST, NO, A(remote_auth_list_ret), ARGS_NONE),
+    P(CONNECT_GET_URI, NO, A(remote_connect_get_uri_ret), ARGS_NONE),
+    P(NODE_GET_SECURITY_MODEL, NO, A(remote_node_get_security_model_ret), ARGS_NONE),
+    P(DOMAIN_IS_ACTIVE, A(remote_domain_is_active_args), A(remote_domain_is_active_ret), ARGS_DOM),
+    P(DOMAIN_IS_PERSISTENT, A(remote_domain_is_persistent_args), A(remote_domain_is_persistent_ret), ARGS_DOM),
+    P(CONNECT_GET_LIB_VERSION, NO, A(remote_connect_get_lib_version_ret), ARGS_NONE),
+    P(DOMAIN_HAS_MANAGED_SAVE_IMAGE, A(remote_domain_has_managed_save_image_args), A(remote_domain_has_managed_save_image_ret), ARGS_DOM),
+    P(DOMAIN_GET_STATE, A(remote_domain_get_state_args), A(remote_domain_get_state_ret), ARGS_DOM),
+    P(DOMAIN_BLOCK_STATS_FLAGS, A(remote_domain_block_stats_flags_args), A(remote_domain_block_stats_flags_ret), ARGS_DOM_DISK),
+    P(DOMAIN_GET_BLOCK_IO_TUNE, A(remote_domain_get_block_io_tune_args), A(remote_domain_get_block_io_tune_ret), ARGS_DOM),
+    P(CONNECT_LIST_ALL_DOMAINS, A(remote_connect_list_all_domains_args), A(remote_connect_list_all_domains_ret), ARGS_ZERO),
+    P(CONNECT_REGISTER_CLOSE_CALLBACK, NO, NO, ARGS_NONE),
+    P(CONNECT_UNREGISTER_CLOSE_CALLBACK, NO, NO, ARGS_NONE),
+};
+
+#undef P
+#undef A
+#undef NO
+
+/* Call `pc` on `c` with arguments of its kind: 0 or -1 (error set). */
+static int
+callCase(rpcClient *c, const ProcCase *pc)
+{
+    g_autofree void *args = g_malloc0(MAX(pc->argsSize, 1));
+    g_autofree void *ret = g_malloc0(MAX(pc->retSize, 1));
+    static char *xml = (char *)"<domain type='qemu'><name>evil</name><memory>65536</memory><os><kernel>/k</kernel></os></domain>";
+    remote_typed_param param = {0};
+    remote_nonnull_domain *dom = args;
+    int rc;
+
+    switch (pc->kind) {
+    case ARGS_NONE:
+    case ARGS_ZERO:
+        break;
+    case ARGS_NAME:
+    case ARGS_XML:
+        /* the args start with the string */
+        *(char **)args = pc->kind == ARGS_XML ? xml : (char *)"proto1";
+        break;
+    case ARGS_DOM:
+    case ARGS_DOM_DISK:
+    case ARGS_SET_TUNE:
+        dom->name = (char *)"proto1";
+        memcpy(dom->uuid, domUUID, 16);
+        dom->id = -1;
+        if (pc->kind == ARGS_DOM_DISK) {
+            /* remote_domain_block_stats{,_flags}_args: the path follows */
+            ((remote_domain_block_stats_args *)args)->path = (char *)"vda";
+        } else if (pc->kind == ARGS_SET_TUNE) {
+            remote_domain_set_block_io_tune_args *a = args;
+
+            param.field = (char *)"bps";
+            param.value.type = REMOTE_TYPED_PARAM_ULLONG;
+            param.value.remote_typed_param_value_u.ul = 5;
+            a->disk = (char *)"vda";
+            a->params.params_len = 1;
+            a->params.params_val = &param;
+        }
+        break;
+    }
+    rc = rpcClientCall(c, RPC_REMOTE_PROGRAM, RPC_REMOTE_VERSION, pc->proc, pc->argsFilter, args,
+                       pc->retFilter, ret, 5000);
+    if (rc == 0 && pc->retFilter)
+        xdr_free(pc->retFilter, ret);
+    return rc;
+}
+
+static const ProcCase *
+findCase(const ProcCase *cases, size_t n, int proc)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (cases[i].proc == proc)
+            return &cases[i];
+    }
+    return NULL;
+}
+
+/* Every procedure of mustRefuse is refused on the read-only socket,
+ * with libvirt's error, and nothing changes. */
 static void
 testReadOnlyRefusesEveryChange(void)
 {
     rpcClient *ro = openClient(d.sockRO, false);
     g_autofree char *before = domainXML(ro);
     g_autofree char *after = NULL;
-    remote_typed_param param = {0};
-    int proc, refused = 0;
+    size_t i;
 
-    param.field = (char *)"bps";
-    param.value.type = REMOTE_TYPED_PARAM_ULLONG;
-    param.value.remote_typed_param_value_u.ul = 5;
-    for (proc = 1; proc < 400; proc++) {
-        const rpcProcInfo *info = rpcRemoteProcLookup(proc);
-        g_autofree void *args = NULL;
-        g_autofree void *ret = NULL;
-
-        if (!info || info->readonlyOk)
-            continue;
-        args = g_malloc0(info->argsSize ? info->argsSize : 1);
-        ret = g_malloc0(info->retSize ? info->retSize : 1);
-        if (proc == REMOTE_PROC_DOMAIN_DEFINE_XML || proc == REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS) {
-            /* args start with the XML */
-            *(char **)args = (char *)"<domain type='qemu'><name>evil</name><memory>65536</memory><os><kernel>/k</kernel></os></domain>";
-        } else {
-            remote_nonnull_domain *dom = args;
-
-            dom->name = (char *)"proto1";
-            memcpy(dom->uuid, domUUID, 16);
-            dom->id = -1;
-            if (proc == REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE) {
-                remote_domain_set_block_io_tune_args *a = args;
-
-                a->disk = (char *)"vda";
-                a->params.params_len = 1;
-                a->params.params_val = &param;
-            }
-        }
-        g_assert_cmpint(rpcClientCall(ro, RPC_REMOTE_PROGRAM, RPC_REMOTE_VERSION, proc,
-                                      info->argsSize ? info->argsFilter : NULL, args,
-                                      info->retSize ? info->retFilter : NULL, ret, 5000), ==, -1);
-        g_test_message("%s: %s", info->name, iovGetLastErrorMessage());
+    for (i = 0; i < G_N_ELEMENTS(mustRefuse); i++) {
+        g_assert_cmpint(callCase(ro, &mustRefuse[i]), ==, -1);
+        g_test_message("%s: %s", mustRefuse[i].name, iovGetLastErrorMessage());
         g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_OPERATION_DENIED);
         g_assert_true(g_str_has_prefix(iovGetLastErrorMessage(), "operation forbidden: read only access prevents iov"));
-        refused++;
     }
-    /* every change procedure iovirt serves: define (2), undefine (2),
-     * create (2), destroy (2), shutdown (2), reboot, suspend, resume and
-     * the limits */
-    g_assert_cmpint(refused, ==, 14);
     after = domainXML(ro);
     g_assert_cmpstr(before, ==, after);
     assertServes(ro);
     rpcClientFree(ro);
+}
+
+/* Every procedure of mayRead is served on the read-only socket: it may
+ * fail (a disk without statistics, a domain id that does not run), but
+ * never for want of access. */
+static void
+testReadOnlyServesEveryRead(void)
+{
+    rpcClient *ro = openClient(d.sockRO, false);
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(mayRead); i++) {
+        if (mayRead[i].proc == REMOTE_PROC_CONNECT_CLOSE)
+            continue;
+        if (callCase(ro, &mayRead[i]) < 0) {
+            g_test_message("%s: %s", mayRead[i].name, iovGetLastErrorMessage());
+            g_assert_cmpint(iovGetLastError()->code, !=, IOV_ERR_OPERATION_DENIED);
+        }
+        assertServes(ro);
+    }
+    rpcClientFree(ro);
+}
+
+/* The lists above name every procedure the daemon serves, and only
+ * those: a new procedure must be put in one of them. */
+static void
+testEveryProcedureIsClassified(void)
+{
+    int proc, served = 0;
+
+    for (proc = 1; proc < 1000; proc++) {
+        const rpcProcInfo *info = rpcRemoteProcLookup(proc);
+        bool refuse = findCase(mustRefuse, G_N_ELEMENTS(mustRefuse), proc) != NULL;
+        bool read = findCase(mayRead, G_N_ELEMENTS(mayRead), proc) != NULL;
+
+        if (!info) {
+            g_assert_false(refuse || read);
+            continue;
+        }
+        if (!refuse && !read)
+            g_error("procedure %s (%d) is in neither list of test-protocol.c: may a read-only connection call it?", info->name, proc);
+        served++;
+    }
+    g_assert_cmpint(served, ==, G_N_ELEMENTS(mustRefuse) + G_N_ELEMENTS(mayRead));
 }
 
 static void
@@ -293,10 +463,19 @@ testTooManyClients(void)
     /* the others keep working */
     for (i = 0; i < MAX_CLIENTS; i++)
         assertServes(clients[i]);
-    /* and when one leaves, a newcomer gets in */
+    /* and when one leaves, a newcomer gets in, once the daemon has seen
+     * it go */
     rpcClientFree(clients[0]);
-    g_usleep(200 * 1000);
-    clients[0] = openClient(d.sock, false);
+    {
+        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+        while (!(clients[0] = tryOpenClient(d.sock, false))) {
+            g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_RESOURCE_BUSY);
+            if (g_get_monotonic_time() > deadline)
+                g_error("no newcomer got in 10 s after a client left");
+            g_usleep(20 * 1000);
+        }
+    }
     assertServes(clients[0]);
     for (i = 0; i < MAX_CLIENTS; i++)
         rpcClientFree(clients[i]);
@@ -340,6 +519,8 @@ main(int argc, char **argv)
     defineDomain();
 
     g_test_add_func("/protocol/read-only-refuses-every-change", testReadOnlyRefusesEveryChange);
+    g_test_add_func("/protocol/read-only-serves-every-read", testReadOnlyServesEveryRead);
+    g_test_add_func("/protocol/every-procedure-is-classified", testEveryProcedureIsClassified);
     g_test_add_func("/protocol/unknown-procedure", testUnknownProcedure);
     g_test_add_func("/protocol/call-before-open", testCallBeforeOpen);
     g_test_add_func("/protocol/bad-packets-hurt-only-their-client", testBadPacketsHurtOnlyTheirClient);

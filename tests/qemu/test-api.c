@@ -525,8 +525,19 @@ testIdleExitAndAutostart(void)
     testDaemonStart(&idle, "idle", args);
     c = iovConnectOpen(idle.uri);
     g_assert_nonnull(c);
-    g_usleep(3 * G_USEC_PER_SEC);
-    g_assert_true(testProcessAlive(idle.pid)); /* a client keeps it */
+    /* a client keeps it: still there, and serving, well past its
+     * timeout (an absence can only be watched for a while) */
+    t0 = g_get_monotonic_time();
+    while (g_get_monotonic_time() - t0 < 3 * G_USEC_PER_SEC) {
+        g_assert_true(testProcessAlive(idle.pid));
+        g_usleep(100 * 1000);
+    }
+    {
+        char *uri = iovConnectGetURI(c);
+
+        g_assert_nonnull(uri);
+        free(uri);
+    }
     iovConnectClose(c);
     t0 = g_get_monotonic_time();
     while (testProcessAlive(idle.pid))
@@ -593,6 +604,8 @@ testHungQEMUStallsOnlyItsGuest(void)
     pid_t qemuA;
     g_autofree char *pidPath = NULL;
     g_autofree char *pidText = NULL;
+    g_autofree char *monLine = NULL;
+    goffset logFrom;
 
     testMakeImage(imgA, 16 << 20, 0);
     testMakeImage(imgB, 16 << 20, 0);
@@ -606,8 +619,11 @@ testHungQEMUStallsOnlyItsGuest(void)
 
     kill(qemuA, SIGSTOP);
     job.dom = a;
+    monLine = g_strdup_printf("/%d.qmp': sending '", iovDomainGetID(a));
+    logFrom = testFileSize(daemon1.logFile);
     t = g_thread_new("set-a", setThread, &job);
-    g_usleep(200 * 1000);
+    /* the change is under way: its command went to the stopped QEMU */
+    g_assert_true(testWaitFileContains(daemon1.logFile, monLine, logFrom, 10000));
     /* the other guest answers at once, reads and changes */
     t0 = g_get_monotonic_time();
     g_assert_cmpint(setOne(b, "vda", "bps", 777, IOV_DOMAIN_AFFECT_LIVE), ==, 0);

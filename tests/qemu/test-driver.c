@@ -309,7 +309,14 @@ testLiveChangeAndRestart(void)
     g_assert_true(testSerialWaitSample(serial, 0, 11, 20000));
     qemuDriverFree(drv);
     drv = NULL;
-    g_usleep(500 * 1000);
+    {
+        /* the guest reports a second more with no manager at all */
+        testSample *last;
+
+        testSerialPoll(serial);
+        last = &g_array_index(serial->samples, testSample, serial->samples->len - 1);
+        g_assert_true(testSerialWaitSample(serial, 0, last->sec + 1, 20000));
+    }
     g_assert_true(testProcessAlive(pid));
     driverOpen();
     assertState(uuid, IOV_DOMAIN_RUNNING, -1);
@@ -377,7 +384,8 @@ testNetworkDisksAndCrash(void)
     testStartProcess(nbdUnix, nbdLog);
     testStartProcess(nginx, nginxLog);
     g_assert_true(testWaitPath(nbdSock, 10000));
-    g_usleep(300 * 1000);
+    g_assert_true(testWaitPort(atoi(nbdPortStr), 10000));
+    g_assert_true(testWaitPort(httpPort, 10000));
 
     define(xml, uuid);
     start(uuid);

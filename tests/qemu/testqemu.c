@@ -355,6 +355,39 @@ testFreePort(void)
 }
 
 bool
+testWaitPort(int port, int timeoutMs)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                             .sin_port = htons((uint16_t)port)};
+
+    for (;;) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+        close(fd);
+        if (up)
+            return true;
+        if (g_get_monotonic_time() > deadline)
+            return false;
+        g_usleep(20 * 1000);
+    }
+}
+
+bool
+testWaitFileContains(const char *path, const char *text, goffset from, int timeoutMs)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+
+    while (!testFileContains(path, text, from)) {
+        if (g_get_monotonic_time() > deadline)
+            return false;
+        g_usleep(20 * 1000);
+    }
+    return true;
+}
+
+bool
 testProcessAlive(pid_t pid)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);

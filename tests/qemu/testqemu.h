@@ -85,6 +85,14 @@ bool testWaitPath(const char *path, int timeoutMs);
 /* testFreePort: a free TCP port on 127.0.0.1. */
 int testFreePort(void);
 
+/* testWaitPort: wait until something accepts connections on
+ * 127.0.0.1:`port`; false after `timeoutMs`. */
+bool testWaitPort(int port, int timeoutMs);
+
+/* testWaitFileContains: wait until `path` contains `text` after byte
+ * `from`; false after `timeoutMs`. */
+bool testWaitFileContains(const char *path, const char *text, goffset from, int timeoutMs);
+
 /* testProcessAlive: whether `pid` runs (zombies count as dead). */
 bool testProcessAlive(pid_t pid);
 

@@ -254,8 +254,8 @@ addDataTests(const char *prefix, const char *sub, const char *suffix,
     for (i = 0; i < names->len; i++) {
         g_autofree char *tname = g_strdup_printf("%s/%s", prefix, (char *)names->pdata[i]);
 
-        /* the names live as long as the test program */
-        g_test_add_data_func(tname, g_strdup(names->pdata[i]), func);
+        /* the names live as long as the test: GLib frees them */
+        g_test_add_data_func_full(tname, g_strdup(names->pdata[i]), func, g_free);
     }
     g_ptr_array_unref(names);
 }

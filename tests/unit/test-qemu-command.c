@@ -171,7 +171,7 @@ main(int argc, char **argv)
     for (i = 0; i < names->len; i++) {
         g_autofree char *tname = g_strdup_printf("/qemu-command/golden/%s", (char *)names->pdata[i]);
 
-        g_test_add_data_func(tname, g_strdup(names->pdata[i]), testGolden);
+        g_test_add_data_func_full(tname, g_strdup(names->pdata[i]), testGolden, g_free);
     }
     g_test_add_func("/qemu-command/no-injection-through-paths", testNoInjectionThroughPaths);
     g_test_add_func("/qemu-command/json-escapes-quotes", testJSONEscapesQuotes);

@@ -6,6 +6,8 @@
  * produce them exactly and our decoder must read them back.
  */
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "rpc/rpc.h"
 #include "util/error.h"
@@ -645,6 +647,241 @@ testEncodeLimits(void)
     utilResetError();
 }
 
+/* ---- reading packets from a stream ---- */
+
+/* A stream over one end of a socketpair; *peer is the other end. */
+static rpcStream *
+streamPair(int *peer)
+{
+    int sv[2];
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    *peer = sv[1];
+    return rpcStreamNewUnix(sv[0]);
+}
+
+static void
+peerSend(int fd, const void *data, size_t len)
+{
+    g_assert_cmpint(send(fd, data, len, MSG_NOSIGNAL), ==, (ssize_t)len);
+}
+
+/*
+ * A length word alone reserves no more than RPC_PACKET_INITIAL; the
+ * buffer then stays within twice what has arrived, and the packet comes
+ * out whole and intact.
+ */
+static void
+testReaderGrowsWithBytes(void)
+{
+    int peer;
+    g_autoptr(rpcStream) s = NULL;
+    rpcPacketReader r = { 0 };
+    rpcHeader h = callHeader(REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, 7);
+    g_autofree char *name = g_strnfill(300000, 'x');
+    remote_domain_lookup_by_name_args args = { .name = name };
+    remote_domain_lookup_by_name_args back = { 0 };
+    g_autoptr(rpcMessage) msg = rpcMessageEncode(&h, (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &args);
+    g_autoptr(rpcMessage) got = NULL;
+    size_t sent = 0;
+
+    s = streamPair(&peer);
+    g_assert_nonnull(msg);
+    peerSend(peer, msg->data, 4);
+    sent = 4;
+    g_assert_cmpint(rpcPacketReaderRead(&r, s, &got), ==, RPC_READ_AGAIN);
+    g_assert_cmpuint(r.bodyLen, ==, msg->len);
+    g_assert_cmpuint(r.bodyAlloc, <=, RPC_PACKET_INITIAL);
+
+    while (sent < msg->len) {
+        size_t n = MIN(msg->len - sent, 7000);
+
+        peerSend(peer, msg->data + sent, n);
+        sent += n;
+        if (sent < msg->len) {
+            g_assert_cmpint(rpcPacketReaderRead(&r, s, &got), ==, RPC_READ_AGAIN);
+            g_assert_cmpuint(r.bodyGot, ==, sent);
+            g_assert_cmpuint(r.bodyAlloc, <=, 2 * sent);
+        }
+    }
+    g_assert_cmpint(rpcPacketReaderRead(&r, s, &got), ==, RPC_READ_PACKET);
+    g_assert_cmpmem(got->data, got->len, msg->data, msg->len);
+    g_assert_cmpint(rpcMessageDecodeHeader(got->data, got->len, &got->header), ==, 0);
+    g_assert_cmpint(rpcMessageDecodePayload(got, (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &back), ==, 0);
+    g_assert_cmpstr(back.name, ==, name);
+    xdr_free((xdrproc_t)xdr_remote_domain_lookup_by_name_args, &back);
+    g_assert_null(r.body);
+    rpcPacketReaderClear(&r);
+    close(peer);
+}
+
+/* A packet announced over the reader's limit: only its header is read
+ * and returned, decoded, so that the call can be answered. */
+static void
+testReaderTooLargeReadsOnlyTheHeader(void)
+{
+    int peer;
+    g_autoptr(rpcStream) s = NULL;
+    rpcPacketReader r = { .limit = RPC_LEN_LEN + RPC_READONLY_MESSAGE_MAX };
+    /* 32 MiB announced: the header of a DEFINE_XML call, then 100 bytes */
+    g_autoptr(GByteArray) b = hexBytes("02000004 20008086 00000001 0000000b 00000000 0000002a 00000000");
+    g_autofree char *junk = g_strnfill(100, 'j');
+    g_autoptr(rpcMessage) got = NULL;
+
+    s = streamPair(&peer);
+    peerSend(peer, b->data, b->len);
+    peerSend(peer, junk, 100);
+    g_assert_cmpint(rpcPacketReaderRead(&r, s, &got), ==, RPC_READ_TOO_LARGE);
+    g_assert_cmpuint(r.bodyLen, ==, RPC_LEN_LEN + RPC_MESSAGE_MAX);
+    g_assert_cmpuint(got->len, ==, RPC_LEN_LEN + RPC_HEADER_LEN);
+    g_assert_cmpint(got->header.proc, ==, REMOTE_PROC_DOMAIN_DEFINE_XML);
+    g_assert_cmpuint(got->header.serial, ==, 42);
+    g_assert_cmpint(got->header.type, ==, RPC_CALL);
+    rpcPacketReaderClear(&r);
+    g_assert_cmpuint(r.limit, ==, RPC_LEN_LEN + RPC_READONLY_MESSAGE_MAX);
+    close(peer);
+}
+
+/* A packet of exactly the limit is read whole; one byte more is not. */
+static void
+testReaderLimitIsInclusive(void)
+{
+    size_t limit = RPC_LEN_LEN + RPC_READONLY_MESSAGE_MAX;
+    size_t sizes[2] = { limit, limit + 4 };
+    rpcReadResult want[2] = { RPC_READ_PACKET, RPC_READ_TOO_LARGE };
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        int peer;
+        g_autoptr(rpcStream) s = streamPair(&peer);
+        rpcPacketReader r = { .limit = limit };
+        rpcHeader h = callHeader(REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, 1);
+        /* a string of n bytes takes 4 + n: the packet is 28 + 4 + n */
+        g_autofree char *name = g_strnfill(sizes[i] - RPC_LEN_LEN - RPC_HEADER_LEN - 4, 'n');
+        remote_domain_lookup_by_name_args args = { .name = name };
+        g_autoptr(rpcMessage) msg = rpcMessageEncode(&h, (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &args);
+        g_autoptr(rpcMessage) got = NULL;
+
+        g_assert_cmpuint(msg->len, ==, sizes[i]);
+        peerSend(peer, msg->data, msg->len);
+        g_assert_cmpint(rpcPacketReaderRead(&r, s, &got), ==, want[i]);
+        rpcPacketReaderClear(&r);
+        close(peer);
+    }
+}
+
+/* ---- the read-only limit ---- */
+
+/*
+ * The largest request of read-only procedure `proc` that makes sense:
+ * every string (domain name, disk, path, URI) RPC_NAME_MAX bytes long,
+ * every optional one present. Encoded with the procedure's own rpcgen
+ * filter, which must be the table's. 0 when this test does not know the
+ * procedure: a new read-only call must be added here.
+ */
+static size_t
+largestReadonlyRequest(const rpcProcInfo *info)
+{
+    g_autofree char *name = g_strnfill(RPC_NAME_MAX, 'n');
+    char *namep = name;
+    remote_nonnull_domain dom = { .name = name, .id = G_MAXINT32 };
+    rpcHeader h = callHeader(info->proc, G_MAXUINT32);
+    xdrproc_t filter = NULL;
+    void *args = NULL;
+    remote_connect_open_args open = { .name = &namep, .flags = 1 };
+    remote_domain_get_xml_desc_args xmlDesc = { .dom = dom, .flags = ~0u };
+    remote_domain_get_autostart_args autostart = { .dom = dom };
+    remote_domain_get_info_args getInfo = { .dom = dom };
+    remote_domain_get_os_type_args osType = { .dom = dom };
+    remote_domain_lookup_by_id_args byId = { .id = G_MAXINT32 };
+    remote_domain_lookup_by_name_args byName = { .name = name };
+    remote_domain_lookup_by_uuid_args byUUID = { { 0 } };
+    remote_connect_supports_feature_args feature = { .feature = G_MAXINT32 };
+    remote_domain_block_stats_args stats = { .dom = dom, .path = name };
+    remote_domain_is_active_args active = { .dom = dom };
+    remote_domain_is_persistent_args persistent = { .dom = dom };
+    remote_domain_has_managed_save_image_args managed = { .dom = dom, .flags = ~0u };
+    remote_domain_get_state_args state = { .dom = dom, .flags = ~0u };
+    remote_domain_block_stats_flags_args statsFlags = { .dom = dom, .path = name, .nparams = G_MAXINT32, .flags = ~0u };
+    remote_domain_get_block_io_tune_args tune = { .dom = dom, .disk = &namep, .nparams = G_MAXINT32, .flags = ~0u };
+    remote_connect_list_all_domains_args list = { .need_results = 1, .flags = ~0u };
+    g_autoptr(rpcMessage) msg = NULL;
+
+#define CASE(proc, type, var) \
+    case REMOTE_PROC_##proc: filter = (xdrproc_t)xdr_##type; args = &var; break
+    switch (info->proc) {
+    case REMOTE_PROC_CONNECT_CLOSE:
+    case REMOTE_PROC_CONNECT_GET_TYPE:
+    case REMOTE_PROC_CONNECT_GET_VERSION:
+    case REMOTE_PROC_CONNECT_GET_HOSTNAME:
+    case REMOTE_PROC_AUTH_LIST:
+    case REMOTE_PROC_CONNECT_GET_URI:
+    case REMOTE_PROC_NODE_GET_SECURITY_MODEL:
+    case REMOTE_PROC_CONNECT_GET_LIB_VERSION:
+    case REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK:
+    case REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK:
+        g_assert_cmpuint(info->argsSize, ==, 0);
+        break;
+    CASE(CONNECT_OPEN, remote_connect_open_args, open);
+    CASE(DOMAIN_GET_XML_DESC, remote_domain_get_xml_desc_args, xmlDesc);
+    CASE(DOMAIN_GET_AUTOSTART, remote_domain_get_autostart_args, autostart);
+    CASE(DOMAIN_GET_INFO, remote_domain_get_info_args, getInfo);
+    CASE(DOMAIN_GET_OS_TYPE, remote_domain_get_os_type_args, osType);
+    CASE(DOMAIN_LOOKUP_BY_ID, remote_domain_lookup_by_id_args, byId);
+    CASE(DOMAIN_LOOKUP_BY_NAME, remote_domain_lookup_by_name_args, byName);
+    CASE(DOMAIN_LOOKUP_BY_UUID, remote_domain_lookup_by_uuid_args, byUUID);
+    CASE(CONNECT_SUPPORTS_FEATURE, remote_connect_supports_feature_args, feature);
+    CASE(DOMAIN_BLOCK_STATS, remote_domain_block_stats_args, stats);
+    CASE(DOMAIN_IS_ACTIVE, remote_domain_is_active_args, active);
+    CASE(DOMAIN_IS_PERSISTENT, remote_domain_is_persistent_args, persistent);
+    CASE(DOMAIN_HAS_MANAGED_SAVE_IMAGE, remote_domain_has_managed_save_image_args, managed);
+    CASE(DOMAIN_GET_STATE, remote_domain_get_state_args, state);
+    CASE(DOMAIN_BLOCK_STATS_FLAGS, remote_domain_block_stats_flags_args, statsFlags);
+    CASE(DOMAIN_GET_BLOCK_IO_TUNE, remote_domain_get_block_io_tune_args, tune);
+    CASE(CONNECT_LIST_ALL_DOMAINS, remote_connect_list_all_domains_args, list);
+    default:
+        return 0;
+    }
+#undef CASE
+    if (filter)
+        g_assert_true(info->argsFilter == filter);
+    msg = rpcMessageEncode(&h, filter, args);
+    g_assert_nonnull(msg);
+    return msg->len;
+}
+
+/*
+ * Every procedure a read-only connection may call fits the read-only
+ * limit with room to spare, its strings at their longest; the largest
+ * is the one rpc.h sizes the limit from.
+ */
+static void
+testEveryReadonlyCallFits(void)
+{
+    size_t largest = 0;
+    int proc, n = 0;
+
+    for (proc = 1; proc < 2000; proc++) {
+        const rpcProcInfo *info = rpcRemoteProcLookup(proc);
+        size_t len;
+
+        if (!info || !info->readonlyOk)
+            continue;
+        len = largestReadonlyRequest(info);
+        g_test_message("%s: %zu bytes", info->name, len);
+        if (len == 0)
+            g_error("read-only procedure %s has no largest request in this test: add it", info->name);
+        g_assert_cmpuint(len, <=, RPC_LEN_LEN + RPC_READONLY_MESSAGE_MAX);
+        largest = MAX(largest, len);
+        n++;
+    }
+    g_assert_cmpint(n, >=, 20);
+    /* DOMAIN_GET_BLOCK_IO_TUNE: a body of 8256 bytes, as rpc.h says */
+    g_assert_cmpuint(largest, ==, RPC_LEN_LEN + 8256);
+    /* and the cap leaves room for calls to come */
+    g_assert_cmpuint(RPC_READONLY_MESSAGE_MAX - (largest - RPC_LEN_LEN), >=, 8000);
+}
+
 /* ---- the procedure table ---- */
 
 static void
@@ -750,5 +987,9 @@ main(int argc, char **argv)
     g_test_add_func("/rpc-packet/limits/encode-limits", testEncodeLimits);
     g_test_add_func("/rpc-packet/procs/table", testProcTable);
     g_test_add_func("/rpc-packet/procs/decode-with-table", testDecodeWithTable);
+    g_test_add_func("/rpc-packet/reader/grows-with-the-bytes", testReaderGrowsWithBytes);
+    g_test_add_func("/rpc-packet/reader/too-large-reads-only-the-header", testReaderTooLargeReadsOnlyTheHeader);
+    g_test_add_func("/rpc-packet/reader/limit-is-inclusive", testReaderLimitIsInclusive);
+    g_test_add_func("/rpc-packet/readonly/every-readonly-call-fits", testEveryReadonlyCallFits);
     return g_test_run();
 }

@@ -26,6 +26,7 @@
 #include <glib/gstdio.h>
 
 #include "rpc/rpc.h"
+#include "testutil.h"
 #include "util/error.h"
 
 #define BIG_XML_LEN (1024 * 1024)
@@ -60,9 +61,10 @@ typedef struct {
     gint disconnects;
 } ClientPriv;
 
+/* Wait for `expr` to hold, for `ms` at most (times testTimeScale). */
 #define WAIT_UNTIL(expr, ms) \
     do { \
-        gint64 until_ = g_get_monotonic_time() + (ms) * 1000; \
+        gint64 until_ = g_get_monotonic_time() + (gint64)((ms) * 1000 * testTimeScale()); \
         while (!(expr) && g_get_monotonic_time() < until_) \
             g_usleep(5000); \
         g_assert_true(expr); \
@@ -227,16 +229,9 @@ loopThread(gpointer data)
 }
 
 static Fixture *
-serverStart(unsigned int maxClients, unsigned int maxRequests,
-            unsigned int idleSec, unsigned int workers)
+serverStartConfig(const rpcServerConfig *cfg)
 {
     Fixture *f = g_new0(Fixture, 1);
-    rpcServerConfig cfg = {
-        .maxClients = maxClients,
-        .maxRequestsPerClient = maxRequests,
-        .idleTimeoutSec = idleSec,
-        .workers = workers,
-    };
 
     f->fdsBefore = countFds();
     f->slowMs = 200;
@@ -246,7 +241,7 @@ serverStart(unsigned int maxClients, unsigned int maxRequests,
     f->path = g_build_filename(f->dir, "sock", NULL);
     f->roPath = g_build_filename(f->dir, "sock-ro", NULL);
     f->ctx = g_main_context_new();
-    f->srv = rpcServerNew(f->ctx, &cfg, &testCallbacks, f);
+    f->srv = rpcServerNew(f->ctx, cfg, &testCallbacks, f);
     g_assert_nonnull(f->srv);
     g_assert_cmpint(rpcServerAddUnixListener(f->srv, f->path, 0600, false), ==, 0);
     g_assert_cmpint(rpcServerAddUnixListener(f->srv, f->roPath, 0666, true), ==, 0);
@@ -254,6 +249,20 @@ serverStart(unsigned int maxClients, unsigned int maxRequests,
     f->thread = g_thread_new("rpc-loop", loopThread, f->loop);
     WAIT_UNTIL(g_main_loop_is_running(f->loop), 5000);
     return f;
+}
+
+static Fixture *
+serverStart(unsigned int maxClients, unsigned int maxRequests,
+            unsigned int idleSec, unsigned int workers)
+{
+    rpcServerConfig cfg = {
+        .maxClients = maxClients,
+        .maxRequestsPerClient = maxRequests,
+        .idleTimeoutSec = idleSec,
+        .workers = workers,
+    };
+
+    return serverStartConfig(&cfg);
 }
 
 /* Stop the server and check that it left nothing behind; the test still
@@ -900,7 +909,7 @@ testNonReadingClient(void)
         g_autofree char *type = callGetType(c);
 
         g_assert_cmpstr(type, ==, "QEMU");
-        g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
+        g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC * testTimeScale());
     }
     /* over 64 MiB of replies waiting: the reader-less client is closed */
     WAIT_UNTIL(f->disconnected == 1, 20000);
@@ -938,6 +947,190 @@ testReadonlyListener(void)
     rpcClientFree(rw);
     rpcClientFree(ro);
     WAIT_UNTIL(rpcServerClientCount(f->srv) == 0, 5000);
+    serverStop(f);
+}
+
+/* Read-only clients over maxReadonlyClients are told so and closed;
+ * read-write ones still get in, and a read-only one does once a
+ * read-only client has left. */
+static void
+testMaxReadonlyClients(void)
+{
+    rpcServerConfig cfg = { .maxClients = 10, .maxReadonlyClients = 2, .maxRequestsPerClient = 4, .workers = 2 };
+    Fixture *f = serverStartConfig(&cfg);
+    rpcClient *ro[2] = { clientOpen(f->roPath), clientOpen(f->roPath) };
+    rpcClient *extra, *rw;
+    g_autofree char *t1 = callGetType(ro[0]);
+    g_autofree char *t2 = callGetType(ro[1]);
+    g_autofree char *t3 = NULL;
+    g_autofree char *t4 = NULL;
+
+    g_assert_cmpstr(t1, ==, "QEMU");
+    g_assert_cmpstr(t2, ==, "QEMU");
+    extra = clientOpen(f->roPath);
+    g_assert_null(callGetType(extra));
+    g_assert_cmpint(utilGetError()->code, ==, IOV_ERR_RESOURCE_BUSY);
+    g_assert_cmpstr(utilGetError()->message, ==,
+                    "resource busy: too many read-only clients: this daemon serves at most 2 read-only connections; try again later");
+    utilResetError();
+    rpcClientFree(extra);
+
+    rw = clientOpen(f->path);
+    t3 = callGetType(rw);
+    g_assert_cmpstr(t3, ==, "QEMU");
+    g_assert_cmpuint(rpcServerClientCount(f->srv), ==, 3);
+
+    rpcClientFree(ro[0]);
+    WAIT_UNTIL(rpcServerClientCount(f->srv) == 2, 5000);
+    ro[0] = clientOpen(f->roPath);
+    t4 = callGetType(ro[0]);
+    g_assert_cmpstr(t4, ==, "QEMU");
+    rpcClientFree(ro[0]);
+    rpcClientFree(ro[1]);
+    rpcClientFree(rw);
+    WAIT_UNTIL(rpcServerClientCount(f->srv) == 0, 5000);
+    g_assert_cmpint(f->connected, ==, 4);
+    serverStop(f);
+}
+
+/* Send a LOOKUP_BY_NAME call of exactly `len` bytes on `fd`. */
+static void
+rawSendLookupOfSize(int fd, size_t len, uint32_t serial)
+{
+    g_autofree char *name = g_strnfill(len - RPC_LEN_LEN - RPC_HEADER_LEN - 4, 'n');
+    remote_domain_lookup_by_name_args args = { .name = name };
+
+    g_assert_cmpuint(len % 4, ==, 0);
+    rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, serial,
+                (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &args);
+}
+
+/* The reply to a LOOKUP_BY_NAME: the name's length, or -1 for an error
+ * reply, whose message goes to *message. */
+static ssize_t
+rawReadLookupReply(int fd, char **message)
+{
+    g_autoptr(rpcMessage) msg = rawReadPacket(fd);
+
+    g_assert_nonnull(msg);
+    if (msg->header.status == RPC_ERROR) {
+        remote_error err = { 0 };
+
+        g_assert_cmpint(rpcMessageDecodePayload(msg, (xdrproc_t)xdr_remote_error, &err), ==, 0);
+        *message = g_strdup(*err.message);
+        xdr_free((xdrproc_t)xdr_remote_error, &err);
+        return -1;
+    } else {
+        remote_domain_lookup_by_name_ret ret = { { 0 } };
+        ssize_t len;
+
+        g_assert_cmpint(rpcMessageDecodePayload(msg, (xdrproc_t)xdr_remote_domain_lookup_by_name_ret, &ret), ==, 0);
+        len = strlen(ret.dom.name);
+        xdr_free((xdrproc_t)xdr_remote_domain_lookup_by_name_ret, &ret);
+        return len;
+    }
+}
+
+/*
+ * A read-only client may send a call of RPC_READONLY_MESSAGE_MAX bytes;
+ * one announcing more is answered with an error naming both sizes and
+ * closed, its body unread. A read-write client may send more.
+ */
+static void
+testReadonlyPacketLimit(void)
+{
+    Fixture *f = serverStart(10, 4, 0, 2);
+    size_t max = RPC_LEN_LEN + RPC_READONLY_MESSAGE_MAX;
+    int ro = rawConnect(f->roPath);
+    int rw = rawConnect(f->path);
+    g_autofree char *message = NULL;
+    g_autofree char *want = g_strdup_printf("packet of %zu bytes exceeds the maximum of %zu bytes on a read-only connection",
+                                            max + 4, max);
+    g_autofree char *junk = g_strnfill(1000, 'j');
+    unsigned char huge[28] = { 0x02, 0, 0, 4, 0x20, 0x00, 0x80, 0x86, 0, 0, 0, 1, 0, 0, 0, 23,
+                               0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0 }; /* 32 MiB announced */
+
+    rawSendLookupOfSize(ro, max, 1);
+    g_assert_cmpint(rawReadLookupReply(ro, &message), ==, max - RPC_LEN_LEN - RPC_HEADER_LEN - 4);
+    rawSendLookupOfSize(ro, max + 4, 2);
+    g_assert_cmpint(rawReadLookupReply(ro, &message), ==, -1);
+    g_assert_cmpstr(message, ==, want);
+    rawExpectEOF(ro);
+    close(ro);
+
+    /* the body of a huge packet is never waited for */
+    ro = rawConnect(f->roPath);
+    rawSend(ro, huge, sizeof(huge));
+    rawSend(ro, junk, 1000);
+    g_clear_pointer(&message, g_free);
+    g_assert_cmpint(rawReadLookupReply(ro, &message), ==, -1);
+    g_assert_true(g_str_has_prefix(message, "packet of 33554436 bytes exceeds the maximum"));
+    rawExpectEOF(ro);
+    close(ro);
+
+    rawSendLookupOfSize(rw, 4 * max, 3);
+    g_assert_cmpint(rawReadLookupReply(rw, &message), ==, 4 * max - RPC_LEN_LEN - RPC_HEADER_LEN - 4);
+    close(rw);
+
+    /* what a client of the library sees: the error, then the end */
+    {
+        rpcClient *c = clientOpen(f->roPath);
+        g_autofree char *name = g_strnfill(20000, 'n');
+        remote_domain_lookup_by_name_args args = { .name = name };
+        remote_domain_lookup_by_name_ret ret = { { 0 } };
+
+        g_assert_cmpint(rpcClientCall(c, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME,
+                                      (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &args,
+                                      (xdrproc_t)xdr_remote_domain_lookup_by_name_ret, &ret, 10000), ==, -1);
+        g_assert_cmpint(utilGetError()->code, ==, IOV_ERR_RPC);
+        g_assert_cmpstr(utilGetError()->message, ==,
+                        "packet of 20032 bytes exceeds the maximum of 16388 bytes on a read-only connection");
+        utilResetError();
+        rpcClientFree(c);
+    }
+    WAIT_UNTIL(rpcServerClientCount(f->srv) == 0, 5000);
+    serverStop(f);
+}
+
+/* A client over maxClients is told why even when its first call is
+ * large: only the header is read. */
+static void
+testRefusedClientLargeCall(void)
+{
+    Fixture *f = serverStart(1, 4, 0, 2);
+    rpcClient *a = clientOpen(f->path);
+    g_autofree char *t = callGetType(a);
+    g_autofree char *message = NULL;
+    int fd;
+
+    g_assert_cmpstr(t, ==, "QEMU");
+    fd = rawConnect(f->path);
+    rawSendLookupOfSize(fd, 200000, 5);
+    g_assert_cmpint(rawReadLookupReply(fd, &message), ==, -1);
+    g_assert_cmpstr(message, ==, "resource busy: too many clients: this daemon serves at most 1 connections; try again later");
+    rawExpectEOF(fd);
+    close(fd);
+    rpcClientFree(a);
+    WAIT_UNTIL(rpcServerClientCount(f->srv) == 0, 5000);
+    serverStop(f);
+}
+
+/* A read-only client that does not read its replies is closed once
+ * more than 1 MiB waits for it (the first reply is always taken). */
+static void
+testReadonlyNonReadingClient(void)
+{
+    Fixture *f = serverStart(10, 8, 0, 2);
+    int fd = rawConnect(f->roPath);
+    remote_domain_get_xml_desc_args args = { .dom = { .name = (char *)"demo", .id = 1 } };
+    int i;
+
+    /* replies of 1 MiB: the third cannot be queued */
+    for (i = 0; i < 4; i++)
+        rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_GET_XML_DESC, i,
+                    (xdrproc_t)xdr_remote_domain_get_xml_desc_args, &args);
+    WAIT_UNTIL(f->disconnected == 1, 10000);
+    close(fd);
     serverStop(f);
 }
 
@@ -1264,6 +1457,10 @@ main(int argc, char **argv)
     g_test_add_func("/rpc-server/idle-timeout", testIdleTimeout);
     g_test_add_func("/rpc-server/non-reading-client", testNonReadingClient);
     g_test_add_func("/rpc-server/readonly-listener", testReadonlyListener);
+    g_test_add_func("/rpc-server/max-readonly-clients", testMaxReadonlyClients);
+    g_test_add_func("/rpc-server/readonly-packet-limit", testReadonlyPacketLimit);
+    g_test_add_func("/rpc-server/refused-client-large-call", testRefusedClientLargeCall);
+    g_test_add_func("/rpc-server/readonly-non-reading-client", testReadonlyNonReadingClient);
     g_test_add_func("/rpc-server/close-after-reply", testCloseAfterReply);
     g_test_add_func("/rpc-server/disconnected-once", testDisconnectedOnce);
     g_test_add_func("/rpc-server/connected-refuses", testConnectedRefuses);

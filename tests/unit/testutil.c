@@ -62,3 +62,12 @@ testListFiles(const char *dir, const char *suffix)
     g_ptr_array_sort(names, compareNames);
     return names;
 }
+
+double
+testTimeScale(void)
+{
+    const char *v = g_getenv("IOVIRT_TEST_TIME_SCALE");
+    double scale = v ? g_ascii_strtod(v, NULL) : 1;
+
+    return scale >= 1 ? scale : 1;
+}

@@ -14,3 +14,8 @@ char *testReadFile(const char *path);
 
 /* The sorted names of the files of `dir` ending in `suffix`. */
 GPtrArray *testListFiles(const char *dir, const char *suffix);
+
+/* How much slower than usual the tests run: IOVIRT_TEST_TIME_SCALE from
+ * the environment (scripts/check sets it under valgrind), 1 when unset.
+ * Upper bounds on how long something may take are multiplied by it. */
+double testTimeScale(void);
