@@ -293,26 +293,10 @@ formatStatus(qemuDomainObj *obj)
     return g_string_free(s, FALSE);
 }
 
-static void statusWriterMain(gpointer data, gpointer unused);
-
-/* The background writers of every domain's status file. */
-static GThreadPool *
-statusPool(void)
-{
-    static gsize once;
-    static GThreadPool *pool;
-
-    if (g_once_init_enter(&once)) {
-        pool = g_thread_pool_new(statusWriterMain, NULL, 2, FALSE, NULL);
-        g_once_init_leave(&once, 1);
-    }
-    return pool;
-}
-
 /* A background writer: it owns obj->statusWriter and writes what is
  * pending until nothing is. */
-static void
-statusWriterMain(gpointer data, gpointer unused G_GNUC_UNUSED)
+void
+qemuDomainStatusWriter(gpointer data, gpointer unused G_GNUC_UNUSED)
 {
     qemuDomainObj *obj = data;
 
@@ -390,7 +374,7 @@ qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path)
     obj->statusWriter = true;
     g_mutex_unlock(&obj->lock);
     if (start)
-        g_thread_pool_push(statusPool(), qemuDomainObjRef(obj), NULL);
+        g_thread_pool_push(obj->statusPool, qemuDomainObjRef(obj), NULL);
     return 0;
 }
 

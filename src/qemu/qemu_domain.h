@@ -61,6 +61,9 @@ typedef struct {
     unsigned char uuid[16];   /* fixed at creation */
     char *logPath;            /* fixed at creation: the per-guest log */
     qemuDriver *driver;       /* fixed at creation; not owned */
+    GThreadPool *statusPool;  /* fixed at creation; not owned: the
+                               * background writers of status files
+                               * (qemuDomainStatusWriter is their function) */
 
     domainDef *def;           /* [job] persistent definition; NULL when transient */
     domainDef *live;          /* [job] the definition in force; NULL when shut off */
@@ -173,6 +176,7 @@ void qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...) G_GNUC_PRINTF(2
  * is pending is written.
  */
 int qemuDomainSaveStatus(qemuDomainObj *obj, const char *path);
+void qemuDomainStatusWriter(gpointer obj, gpointer unused);
 int qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path);
 void qemuDomainRemoveStatus(qemuDomainObj *obj, const char *path);
 void qemuDomainFlushStatus(qemuDomainObj *obj);

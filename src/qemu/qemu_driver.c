@@ -39,6 +39,7 @@ struct _qemuDriver {
     qemuMonitorCallbacks callbacks;
     qemuProcessConfig pcfg;
     GThreadPool *eventPool; /* handles each domain's QEMU events in order */
+    GThreadPool *statusPool; /* writes status files in the background */
 
     GMutex lock;
     GHashTable *byName; /* name -> qemuDomainObj (a reference) */
@@ -326,6 +327,7 @@ newObj(qemuDriver *drv, const char *name, const unsigned char *uuid)
 
     obj->logPath = g_build_filename(drv->logDir, file, NULL);
     obj->driver = drv;
+    obj->statusPool = drv->statusPool;
     return obj;
 }
 
@@ -438,7 +440,9 @@ qemuDriverNew(const qemuDriverConfig *cfg)
     /* one worker per domain with events at a time; a worker may wait for
      * its domain's job, so leave room for the others */
     drv->eventPool = g_thread_pool_new(handleEvents, drv, 8, FALSE, &gerr);
-    if (!drv->eventPool) {
+    if (drv->eventPool)
+        drv->statusPool = g_thread_pool_new(qemuDomainStatusWriter, NULL, 2, FALSE, &gerr);
+    if (!drv->eventPool || !drv->statusPool) {
         reportError(IOV_ERR_INTERNAL_ERROR, "cannot create threads: %s", gerr->message);
         qemuDriverFree(drv);
         return NULL;
@@ -486,6 +490,8 @@ qemuDriverFree(qemuDriver *drv)
     }
     if (drv->eventPool)
         g_thread_pool_free(drv->eventPool, FALSE, TRUE);
+    if (drv->statusPool)
+        g_thread_pool_free(drv->statusPool, FALSE, TRUE);
     if (drv->byName)
         g_hash_table_destroy(drv->byName);
     if (drv->byUUID)

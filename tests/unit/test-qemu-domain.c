@@ -213,6 +213,8 @@ testEventsQueueInOrderForOneWorker(void)
 
 /* ---- the status file ---- */
 
+static GThreadPool *statusPool;
+
 /* A running domain object whose live definition has memory `mib`. */
 static qemuDomainObj *
 runningObj(unsigned int mib)
@@ -226,6 +228,7 @@ runningObj(unsigned int mib)
     g_assert_nonnull(obj->live);
     obj->pid = 4242;
     obj->id = 7;
+    obj->statusPool = statusPool;
     obj->monPath = g_strdup("/run/st.qmp");
     obj->pidPath = g_strdup("/run/st.pid");
     return obj;
@@ -311,9 +314,29 @@ testStatusRemovedStaysRemoved(void)
     g_assert_cmpint(rmdir(dir), ==, 0);
 }
 
+/* Wait (at most 10 s) until this process has one thread left. */
+static void
+waitSingleThreaded(void)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    for (;;) {
+        g_autoptr(GDir) dir = g_dir_open("/proc/self/task", 0, NULL);
+        int n = 0;
+
+        while (dir && g_dir_read_name(dir))
+            n++;
+        if (n <= 1 || g_get_monotonic_time() > deadline)
+            return;
+        g_usleep(10 * 1000);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
+    int rc;
+
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/domain/job/waits-for-the-other", testJobWaitsForTheOther);
     g_test_add_func("/domain/job/timeout-names-the-domain", testJobTimeoutNamesTheDomain);
@@ -327,5 +350,13 @@ main(int argc, char **argv)
     g_test_add_func("/domain/status/saved-later-is-written", testStatusSavedLaterIsWritten);
     g_test_add_func("/domain/status/keeps-the-newest", testStatusKeepsTheNewest);
     g_test_add_func("/domain/status/removed-stays-removed", testStatusRemovedStaysRemoved);
-    return g_test_run();
+    statusPool = g_thread_pool_new(qemuDomainStatusWriter, NULL, 2, FALSE, NULL);
+    rc = g_test_run();
+    g_thread_pool_free(statusPool, FALSE, TRUE);
+    /* GLib keeps a freed pool's threads for later pools: end them, so
+     * that memcheck sees no thread alive at exit */
+    g_thread_pool_set_max_unused_threads(0);
+    g_thread_pool_stop_unused_threads();
+    waitSingleThreaded();
+    return rc;
 }
