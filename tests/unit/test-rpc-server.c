@@ -1061,7 +1061,9 @@ testReadonlyPacketLimit(void)
     /* the body of a huge packet is never waited for */
     ro = rawConnect(f->roPath);
     rawSend(ro, huge, sizeof(huge));
-    rawSend(ro, junk, 1000);
+    /* the server may already have answered and closed: the body may not
+     * get through, which is the point */
+    (void)!send(ro, junk, 1000, MSG_NOSIGNAL);
     g_clear_pointer(&message, g_free);
     g_assert_cmpint(rawReadLookupReply(ro, &message), ==, -1);
     g_assert_true(g_str_has_prefix(message, "packet of 33554436 bytes exceeds the maximum"));
