@@ -241,7 +241,13 @@ testBadPacketsHurtOnlyTheirClient(void)
         g_assert_true(g_file_get_contents(p, &data, &len, NULL));
         fd = rawConnect();
         sendAll(fd, data, len);
-        sendAll(fd, data, len / 2); /* and a truncated copy */
+        /* and a truncated copy, unless the daemon has already hung up */
+        if (send(fd, data, len / 2, MSG_NOSIGNAL) < 0)
+            g_assert_true(errno == EPIPE || errno == ECONNRESET);
+        /* the daemon has let this one go before the next connects: else
+         * a slow daemon still counts them all and turns the next away */
+        shutdown(fd, SHUT_WR);
+        rawExpectClosed(fd);
         close(fd);
         n++;
     }
