@@ -351,7 +351,6 @@ testDaemonEndsCleanly(void)
 int
 main(int argc, char **argv)
 {
-    g_autofree char *cfgDir = NULL;
     g_autofree char *cfgFile = NULL;
     g_autofree char *cfg = g_strdup_printf("[iovirtd]\nmax_clients=%d\n", MAX_CLIENTS);
     const char *args[] = {"--config", NULL, NULL};
