@@ -4,9 +4,9 @@
  * Built only with -Db_sanitize=thread. Each case runs this program again
  * as a child doing one small concurrent thing, and reads the child's
  * stderr and exit status: a planted race must be reported and fail the
- * child; a counter guarded by a GMutex, and data handed over by a GCond,
- * g_once, a GThreadPool or a GSource attached to another thread's context,
- * must not be. One case calls GLib's mutex without the annotations of
+ * child; a counter guarded by a GMutex (or a GMutexLocker), and data
+ * handed over by a GCond, g_once, a GThreadPool or a GSource attached to
+ * another thread's context, must not be. One case calls GLib's mutex without the annotations of
  * src/util/tsan-glib.h and expects the false report that header exists to
  * remove: when it stops being reported, GLib has become visible and the
  * header can go. Each clean case is reported when this file is built
@@ -42,6 +42,19 @@ addGuarded(gpointer unused)
         g_mutex_lock(&counterLock);
         counter++;
         g_mutex_unlock(&counterLock);
+    }
+    return unused;
+}
+
+static gpointer
+addUnderLocker(gpointer unused)
+{
+    int i;
+
+    for (i = 0; i < ROUNDS; i++) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&counterLock);
+
+        counter++;
     }
     return unused;
 }
@@ -231,6 +244,8 @@ runChild(const char *what)
         return twoThreads(addUnguarded);
     if (strcmp(what, "mutex") == 0)
         return twoThreads(addGuarded);
+    if (strcmp(what, "locker") == 0)
+        return twoThreads(addUnderLocker);
     if (strcmp(what, "mutex-unannotated") == 0)
         return twoThreads(addGuardedUnannotated);
     if (strcmp(what, "cond") == 0)
@@ -296,6 +311,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_data_func("/tsan/unguarded-counter-is-reported", "unguarded", assertReported);
     g_test_add_data_func("/tsan/mutex-counter-is-clean", "mutex", assertClean);
+    g_test_add_data_func("/tsan/mutex-locker-counter-is-clean", "locker", assertClean);
     g_test_add_data_func("/tsan/glib-mutex-unannotated-is-invisible", "mutex-unannotated",
                          assertReported);
     g_test_add_data_func("/tsan/cond-handoff-is-clean", "cond", assertClean);
