@@ -25,14 +25,13 @@
  *   g_thread_pool_*       release of the task at push, acquire in the
  *                         worker before it runs; release by the worker
  *                         after each task, acquire by g_thread_pool_free()
- *                         when it waited for them (any pool of the same
-                         file: GLib may free the pool in its last worker,
-                         so the pool itself cannot be read there)
+ *                         when it waited for them (on behalf of any pool
+ *                         of the same file: GLib may free the pool in its
+ *                         last worker, so the pool cannot be read there)
  *   g_source_set_callback / g_source_attach
  *                         release of the source when it is attached,
  *                         acquire in the thread that dispatches it, before
  *                         its callback runs
- *
  *   g_mutex_locker_*, g_autoptr(GMutexLocker)
  *                         the same, through the wrappers above
  *

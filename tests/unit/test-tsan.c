@@ -6,11 +6,13 @@
  * stderr and exit status: a planted race must be reported and fail the
  * child; a counter guarded by a GMutex (or a GMutexLocker), and data
  * handed over by a GCond, g_once, a GThreadPool or a GSource attached to
- * another thread's context, must not be. One case calls GLib's mutex without the annotations of
- * src/util/tsan-glib.h and expects the false report that header exists to
- * remove: when it stops being reported, GLib has become visible and the
- * header can go. Each clean case is reported when this file is built
- * without that header (plain -fsanitize=thread): none passes by luck.
+ * another thread's context, must not be; two GMutexes taken in both
+ * orders must be reported as a possible deadlock. One case calls GLib's
+ * mutex without the annotations of src/util/tsan-glib.h and expects the
+ * false report that header exists to remove: when it stops being
+ * reported, GLib has become visible and the header can go. Each clean
+ * case is reported when this file is built without that header (plain
+ * -fsanitize=thread): none passes by luck.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -82,6 +84,38 @@ twoThreads(GThreadFunc func)
     g_thread_join(a);
     g_thread_join(b);
     return counter == 2 * ROUNDS ? 0 : 1;
+}
+
+/* two locks taken in both orders, one thread after the other: no
+ * deadlock happens, but it could */
+static GMutex lockA, lockB;
+
+static gpointer
+lockAThenB(gpointer unused)
+{
+    g_mutex_lock(&lockA);
+    g_mutex_lock(&lockB);
+    g_mutex_unlock(&lockB);
+    g_mutex_unlock(&lockA);
+    return unused;
+}
+
+static gpointer
+lockBThenA(gpointer unused)
+{
+    g_mutex_lock(&lockB);
+    g_mutex_lock(&lockA);
+    g_mutex_unlock(&lockA);
+    g_mutex_unlock(&lockB);
+    return unused;
+}
+
+static int
+lockOrderInversion(void)
+{
+    g_thread_join(g_thread_new("a-b", lockAThenB, NULL));
+    g_thread_join(g_thread_new("b-a", lockBThenA, NULL));
+    return 0;
 }
 
 /* a value handed from one thread to another under a GCond */
@@ -248,6 +282,8 @@ runChild(const char *what)
         return twoThreads(addUnderLocker);
     if (strcmp(what, "mutex-unannotated") == 0)
         return twoThreads(addGuardedUnannotated);
+    if (strcmp(what, "inversion") == 0)
+        return lockOrderInversion();
     if (strcmp(what, "cond") == 0)
         return condHandoff();
     if (strcmp(what, "once") == 0)
@@ -291,6 +327,18 @@ assertReported(gconstpointer what)
 }
 
 static void
+assertInversionReported(gconstpointer what)
+{
+    g_autofree char *err = NULL;
+    bool ok = spawnChild(what, &err);
+
+    if (ok || !strstr(err, "WARNING: ThreadSanitizer: lock-order-inversion"))
+        g_test_message("child '%s' stderr:\n%s", (const char *)what, err);
+    g_assert_false(ok);
+    g_assert_nonnull(strstr(err, "WARNING: ThreadSanitizer: lock-order-inversion"));
+}
+
+static void
 assertClean(gconstpointer what)
 {
     g_autofree char *err = NULL;
@@ -314,6 +362,8 @@ main(int argc, char **argv)
     g_test_add_data_func("/tsan/mutex-locker-counter-is-clean", "locker", assertClean);
     g_test_add_data_func("/tsan/glib-mutex-unannotated-is-invisible", "mutex-unannotated",
                          assertReported);
+    g_test_add_data_func("/tsan/glib-mutex-lock-order-inversion-is-reported", "inversion",
+                         assertInversionReported);
     g_test_add_data_func("/tsan/cond-handoff-is-clean", "cond", assertClean);
     g_test_add_data_func("/tsan/once-is-clean", "once", assertClean);
     g_test_add_data_func("/tsan/thread-pool-handoff-is-clean", "pool", assertClean);
