@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rpc/rpc.h"
@@ -410,7 +411,13 @@ testBadPacketsHurtOnlyTheirClient(void)
         g_assert_true(g_file_get_contents(p, &data, &len, NULL));
         fd = rawConnect();
         sendAll(fd, data, len);
-        sendAll(fd, data, len / 2); /* and a truncated copy */
+        /* and a truncated copy, unless the daemon has already hung up */
+        if (send(fd, data, len / 2, MSG_NOSIGNAL) < 0)
+            g_assert_true(errno == EPIPE || errno == ECONNRESET);
+        /* the daemon has let this one go before the next connects: else
+         * a slow daemon still counts them all and turns the next away */
+        shutdown(fd, SHUT_WR);
+        rawExpectClosed(fd);
         close(fd);
         n++;
     }
@@ -502,10 +509,27 @@ testKeepalive(void)
     close(fd);
 }
 
+/* Last: SIGTERM ends the daemon with status 0 and a log free of sanitizer
+ * reports (in a sanitizer build, a report in any thread of the daemon
+ * fails here even when no answer showed it). */
+static void
+testDaemonEndsCleanly(void)
+{
+    g_autofree char *log = NULL;
+
+    testDaemonStop(&d, SIGTERM);
+    g_assert_true(g_file_get_contents(d.logFile, &log, NULL, NULL));
+    if (strstr(log, "Sanitizer"))
+        g_test_message("iovirtd's log:\n%s", log);
+    g_assert_null(strstr(log, "Sanitizer"));
+    g_assert_cmpint(d.status, !=, -1);
+    g_assert_true(WIFEXITED(d.status));
+    g_assert_cmpint(WEXITSTATUS(d.status), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
-    g_autofree char *cfgDir = NULL;
     g_autofree char *cfgFile = NULL;
     g_autofree char *cfg = g_strdup_printf("[iovirtd]\nmax_clients=%d\n", MAX_CLIENTS);
     const char *args[] = {"--config", NULL, NULL};
@@ -526,6 +550,7 @@ main(int argc, char **argv)
     g_test_add_func("/protocol/bad-packets-hurt-only-their-client", testBadPacketsHurtOnlyTheirClient);
     g_test_add_func("/protocol/too-many-clients", testTooManyClients);
     g_test_add_func("/protocol/keepalive", testKeepalive);
+    g_test_add_func("/protocol/daemon-ends-cleanly", testDaemonEndsCleanly);
     rc = g_test_run();
     testDaemonStop(&d, SIGTERM);
     return rc;

@@ -468,7 +468,19 @@ testDaemonStop(testDaemon *d, int sig)
         return;
     testDaemonTrackGuests(d);
     kill(d->pid, sig);
-    while (testProcessAlive(d->pid)) {
+    for (;;) {
+        int status;
+        pid_t r = waitpid(d->pid, &status, WNOHANG);
+
+        if (r == d->pid) {
+            d->status = status;
+            break;
+        }
+        /* reaped already (by testProcessAlive()) or not our child */
+        if (r < 0 && !testProcessAlive(d->pid)) {
+            d->status = -1;
+            break;
+        }
         if (g_get_monotonic_time() > deadline)
             g_error("iovirtd (pid %d) did not end within 20 s of signal %d", (int)d->pid, sig);
         g_usleep(10 * 1000);

@@ -106,6 +106,7 @@ typedef struct {
     char *logFile;
     char *stateDir; /* guest status files and pidfiles */
     pid_t pid;
+    int status; /* how it ended (waitpid), after testDaemonStop; -1 unknown */
 } testDaemon;
 
 /* testDaemonStart: start (or restart, same directory) the daemon with
@@ -113,7 +114,8 @@ typedef struct {
  * sockets. `d` is zeroed by the caller before the first start. */
 void testDaemonStart(testDaemon *d, const char *name, const char *const *args);
 
-/* testDaemonStop: send `sig` and wait for the daemon to end. */
+/* testDaemonStop: send `sig` and wait for the daemon to end; its wait
+ * status goes to d->status. */
 void testDaemonStop(testDaemon *d, int sig);
 
 /* testDaemonGuestPids: register for killing every QEMU of the daemon

@@ -752,15 +752,15 @@ testTruncatedThenEOF(void)
     g_autofree char *type = NULL;
 
     rawSend(fd, partial, sizeof(partial));
-    WAIT_UNTIL(f->connected == 1, 5000);
+    WAIT_UNTIL(g_atomic_int_get(&f->connected) == 1, 5000);
     close(fd);
-    WAIT_UNTIL(f->disconnected == 1, 5000);
+    WAIT_UNTIL(g_atomic_int_get(&f->disconnected) == 1, 5000);
     g_assert_cmpint(f->dispatched, ==, 0);
 
     fd = rawConnect(f->path);
     rawSend(fd, partial, 2); /* not even a length word */
     close(fd);
-    WAIT_UNTIL(f->disconnected == 2, 5000);
+    WAIT_UNTIL(g_atomic_int_get(&f->disconnected) == 2, 5000);
 
     c = clientOpen(f->path);
     type = callGetType(c);
@@ -912,7 +912,7 @@ testNonReadingClient(void)
         g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC * testTimeScale());
     }
     /* over 64 MiB of replies waiting: the reader-less client is closed */
-    WAIT_UNTIL(f->disconnected == 1, 20000);
+    WAIT_UNTIL(g_atomic_int_get(&f->disconnected) == 1, 20000);
     g_assert_cmpuint(rpcServerClientCount(f->srv), ==, 1);
     close(fd);
     {
@@ -1146,7 +1146,7 @@ testCloseAfterReply(void)
 
     g_assert_cmpint(rpcClientCall(c, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_CONNECT_CLOSE,
                                   NULL, NULL, NULL, NULL, 5000), ==, 0);
-    WAIT_UNTIL(f->disconnected == 1, 5000);
+    WAIT_UNTIL(g_atomic_int_get(&f->disconnected) == 1, 5000);
     g_assert_null(callGetType(c));
     g_assert_cmpstr(utilGetError()->message, ==, "connection closed by the server");
     g_assert_false(rpcClientIsOpen(c));
@@ -1171,14 +1171,14 @@ testDisconnectedOnce(void)
     rawSend(fd, "\xff\xff\xff\xff", 4);
     rawExpectEOF(fd);
     close(fd);
-    WAIT_UNTIL(f->disconnected == 1, 5000);
+    WAIT_UNTIL(g_atomic_int_get(&f->disconnected) == 1, 5000);
 
     /* a slow call still running when the server stops */
     f->slowMs = 300;
     fd = rawConnect(f->path);
     rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_CONNECT_GET_HOSTNAME, 0, NULL, NULL);
-    WAIT_UNTIL(f->active == 1, 5000);
-    WAIT_UNTIL(f->connected == 4, 5000);
+    WAIT_UNTIL(g_atomic_int_get(&f->active) == 1, 5000);
+    WAIT_UNTIL(g_atomic_int_get(&f->connected) == 4, 5000);
     /* still open here: a and b (a socket and a pipe each), the raw one */
     serverStopKeeping(f, 3 + 3 + 1);
     rawExpectEOF(fd);
