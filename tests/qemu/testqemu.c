@@ -529,3 +529,18 @@ testFileContains(const char *path, const char *text, goffset from)
         return false;
     return strstr(data + from, text) != NULL;
 }
+
+void
+testDaemonStopCleanly(testDaemon *d)
+{
+    g_autofree char *log = NULL;
+
+    testDaemonStop(d, SIGTERM);
+    g_assert_true(g_file_get_contents(d->logFile, &log, NULL, NULL));
+    if (strstr(log, "Sanitizer"))
+        g_test_message("iovirtd's log:\n%s", log);
+    g_assert_null(strstr(log, "Sanitizer"));
+    g_assert_cmpint(d->status, !=, -1);
+    g_assert_true(WIFEXITED(d->status));
+    g_assert_cmpint(WEXITSTATUS(d->status), ==, 0);
+}

@@ -118,6 +118,12 @@ void testDaemonStart(testDaemon *d, const char *name, const char *const *args);
  * status goes to d->status. */
 void testDaemonStop(testDaemon *d, int sig);
 
+/* testDaemonStopCleanly: SIGTERM, then assert the daemon exited with
+ * status 0 and its log holds no sanitizer report (in a sanitizer build,
+ * a report in any thread of the daemon fails here even when no answer
+ * showed it). */
+void testDaemonStopCleanly(testDaemon *d);
+
 /* testDaemonGuestPids: register for killing every QEMU of the daemon
  * (from the pidfiles in its state dir); returns how many. */
 int testDaemonTrackGuests(testDaemon *d);

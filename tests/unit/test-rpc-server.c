@@ -1131,7 +1131,7 @@ testReadonlyNonReadingClient(void)
     for (i = 0; i < 4; i++)
         rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_GET_XML_DESC, i,
                     (xdrproc_t)xdr_remote_domain_get_xml_desc_args, &args);
-    WAIT_UNTIL(f->disconnected == 1, 10000);
+    WAIT_UNTIL(g_atomic_int_get(&f->disconnected) == 1, 10000);
     close(fd);
     serverStop(f);
 }
