@@ -405,6 +405,7 @@ void
 qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
 {
     g_autofree char *status = qemuProcessStatusPath(cfg, obj);
+    g_autofree char *filesDir = qemuCommandFilesDir(cfg->stateDir, obj->name);
     static const char *const reasons[] = {"unknown", "shut down", "destroyed", "crashed",
                                           "migrated", "saved", "failed", "from snapshot", "daemon"};
 
@@ -415,6 +416,7 @@ qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
     if (obj->pidPath)
         unlink(obj->pidPath);
     unlink(status);
+    qemuCommandRemoveFiles(filesDir);
     qemuDomainLogNote(obj, "domain '%s' is shut off (%s)", obj->name,
                       reason >= 0 && reason < (int)G_N_ELEMENTS(reasons) ? reasons[reason] : "?");
     g_clear_pointer(&obj->live, domainDefFree);
@@ -451,6 +453,7 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     g_autofree char *serialFile = g_strdup_printf("%s-serial.log", obj->name);
     g_autofree char *serialLog = g_build_filename(cfg->logDir, serialFile, NULL);
     g_autofree char *statusPath = qemuProcessStatusPath(cfg, obj);
+    g_autofree char *filesDir = qemuCommandFilesDir(cfg->stateDir, obj->name);
     g_autofree char *cmd = NULL;
     g_auto(GStrv) argv = NULL;
     g_autoptr(GError) gerr = NULL;
@@ -488,8 +491,10 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     params.monitorPath = obj->monPath;
     params.pidfilePath = obj->pidPath;
     params.serialLogPath = serialLog;
+    params.filesDir = filesDir;
+    params.secretDir = cfg->secretDir;
     argv = qemuBuildCommandLine(obj->live, &params);
-    if (!argv)
+    if (!argv || qemuCommandPrepareFiles(obj->live, &params) < 0)
         goto error;
 
     if (stat(obj->logPath, &st) == 0)
@@ -533,6 +538,8 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     }
     if (qemuDomainSaveStatus(obj, statusPath) < 0)
         goto stop;
+    /* QEMU read its keys while starting: they need not outlive that */
+    qemuCommandRemoveFiles(filesDir);
     qemuDomainLogNote(obj, "domain '%s' started (pid %d, id %d)", obj->name, (int)pid, id);
     return 0;
 
@@ -547,6 +554,7 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     return -1;
 
  error:
+    qemuCommandRemoveFiles(filesDir);
     if (logFd >= 0)
         close(logFd);
     if (nullFd >= 0)

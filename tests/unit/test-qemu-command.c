@@ -17,6 +17,8 @@ static const qemuCommandParams params = {
     .monitorPath = "/run/iovirt/qemu/mon,1.qmp",
     .pidfilePath = "/run/iovirt/qemu/guest.pid",
     .serialLogPath = "/var/log/iovirt/qemu/guest-serial.log",
+    .filesDir = "/run/iovirt/qemu/guest.files",
+    .secretDir = "/var/lib/iovirt/secrets",
 };
 
 static domainDef *
