@@ -278,9 +278,12 @@ buildProtocolNode(const domainDiskDef *disk, const qemuCommandParams *p)
         }
         case DISK_PROTOCOL_SSH: {
             json_object *check = json_object_new_object();
+            json_object *server = inetServer(h->name, h->port, 22);
 
+            /* an InetSocketAddress: no "type" member */
+            json_object_object_del(server, "type");
             ADD_STR(n, "driver", "ssh");
-            json_object_object_add(n, "server", inetServer(h->name, h->port, 22));
+            json_object_object_add(n, "server", server);
             ADD_STR(n, "path", disk->name);
             if (disk->sshUser)
                 ADD_STR(n, "user", disk->sshUser);
