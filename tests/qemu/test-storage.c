@@ -115,7 +115,8 @@ liveValue(const unsigned char *uuid, const char *disk, int field)
     throttleDef t = {0};
     unsigned long long v;
 
-    g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, disk, IOV_DOMAIN_AFFECT_LIVE, &t), ==, 0);
+    g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, disk, IOV_DOMAIN_AFFECT_LIVE, &t), ==,
+                    0);
     v = t.v[field];
     throttleDefClear(&t);
     return v;
@@ -137,7 +138,8 @@ assertLiveMatchesQEMU(const unsigned char *uuid, const char *disk)
 {
     throttleDef live = {0}, inQemu = {0};
 
-    g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, disk, IOV_DOMAIN_AFFECT_LIVE, &live), ==, 0);
+    g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, disk, IOV_DOMAIN_AFFECT_LIVE, &live),
+                    ==, 0);
     if (qemuDriverQueryQEMULimits(drv, uuid, disk, &inQemu) < 0)
         g_error("qom-get: %s", iovGetLastErrorMessage());
     if (!throttleDefSameLimits(&live, &inQemu))
@@ -324,15 +326,18 @@ tgtTarget(int port, int tid, const char *iqn, const char *image, const char *use
           const char *password)
 {
     g_autofree char *a = g_strdup_printf("--op new --mode target --tid %d -T %s", tid, iqn);
-    g_autofree char *b = g_strdup_printf("--op new --mode logicalunit --tid %d --lun 1 -b %s", tid, image);
+    g_autofree char *b =
+        g_strdup_printf("--op new --mode logicalunit --tid %d --lun 1 -b %s", tid, image);
     g_autofree char *c = g_strdup_printf("--op bind --mode target --tid %d -I ALL", tid);
 
     tgtAdm(port, a);
     tgtAdm(port, b);
     tgtAdm(port, c);
     if (user) {
-        g_autofree char *d = g_strdup_printf("--op new --mode account --user %s --password %s", user, password);
-        g_autofree char *e = g_strdup_printf("--op bind --mode account --tid %d --user %s", tid, user);
+        g_autofree char *d =
+            g_strdup_printf("--op new --mode account --user %s --password %s", user, password);
+        g_autofree char *e =
+            g_strdup_printf("--op bind --mode account --tid %d --user %s", tid, user);
 
         tgtAdm(port, d);
         tgtAdm(port, e);
@@ -443,7 +448,8 @@ testIscsiAndSsh(void)
         "<identity username='root'/><hostkey check='sha256' fingerprint='%s'/></source>"
         "<target dev='vdc'/><iothrottle bps_rd='524288'/></disk>\n",
         iscsiPort, iscsiPort, sshImg, sshPort, fingerprint);
-    xml = testGuestXML("stor1", "read:vda:bs=64k:time=24,read:vdb:bs=4k:time=24,read:vdc:bs=64k:time=24",
+    xml = testGuestXML("stor1",
+                       "read:vda:bs=64k:time=24,read:vdb:bs=4k:time=24,read:vdc:bs=64k:time=24",
                        "poweroff", serialPath, disks);
     define(xml, uuid);
     start(uuid);
@@ -454,7 +460,8 @@ testIscsiAndSsh(void)
 
     /* the limits hold from boot */
     g_assert_true(testSerialWaitSample(serial, 2, 5, BOOT_MS));
-    testAssertRate("iSCSI with CHAP, bps_rd 1 MiB/s from boot", testRateBytes(serial, 0, 2, 5), 1 * MiB);
+    testAssertRate("iSCSI with CHAP, bps_rd 1 MiB/s from boot", testRateBytes(serial, 0, 2, 5),
+                   1 * MiB);
     testAssertRate("iSCSI, iops_rd 20 from boot", testRateOps(serial, 1, 2, 5), 20);
     testAssertRate("ssh, bps_rd 512 KiB/s from boot", testRateBytes(serial, 2, 2, 5), 0.5 * MiB);
 
@@ -467,9 +474,11 @@ testIscsiAndSsh(void)
     assertLiveMatchesQEMU(uuid, "vdc");
     c = lastSec(serial, 0) + 1;
     g_assert_true(testSerialWaitSample(serial, 2, c + 4, 30000));
-    testAssertRate("iSCSI with CHAP after the change to 2 MiB/s", testRateBytes(serial, 0, c + 2, c + 4), 2 * MiB);
+    testAssertRate("iSCSI with CHAP after the change to 2 MiB/s",
+                   testRateBytes(serial, 0, c + 2, c + 4), 2 * MiB);
     testAssertRate("iSCSI after the change to 40 IO/s", testRateOps(serial, 1, c + 2, c + 4), 40);
-    testAssertRate("ssh after the change to 1 MiB/s", testRateBytes(serial, 2, c + 2, c + 4), 1 * MiB);
+    testAssertRate("ssh after the change to 1 MiB/s", testRateBytes(serial, 2, c + 2, c + 4),
+                   1 * MiB);
 
     /* the manager restarts: it finds the guest and sends no limit */
     qemuDriverFree(drv);
@@ -484,7 +493,8 @@ testIscsiAndSsh(void)
     g_assert_cmpuint(liveValue(uuid, "vdc", THROTTLE_BPS_RD), ==, 1048576);
     c = lastSec(serial, 0) + 1;
     g_assert_true(testSerialWaitSample(serial, 2, c + 3, 30000));
-    testAssertRate("iSCSI with CHAP after the manager restarted", testRateBytes(serial, 0, c, c + 3), 2 * MiB);
+    testAssertRate("iSCSI with CHAP after the manager restarted",
+                   testRateBytes(serial, 0, c, c + 3), 2 * MiB);
     testAssertRate("iSCSI after the manager restarted", testRateOps(serial, 1, c, c + 3), 40);
     testAssertRate("ssh after the manager restarted", testRateBytes(serial, 2, c, c + 3), 1 * MiB);
     assertKeyHidden("stor1", pid, CHAP_PASSWORD);
@@ -502,9 +512,12 @@ testLooseKeyRefused(void)
     g_autofree char *disk = g_strdup_printf(
         "<disk type='network'><source protocol='iscsi' name='iqn.2026-11.org.iovirt.test:x/1'>"
         "<host name='127.0.0.1'/><auth username='u'><secret type='iscsi' file='%s'/></auth>"
-        "</source><target dev='vda'/></disk>", key);
+        "</source><target dev='vda'/></disk>",
+        key);
     g_autofree char *xml = testGuestXML("loose1", "read:vda", "poweroff", serial, disk);
-    g_autofree char *want = g_strdup_printf("disk 'vda': the secret file '%s' (owner 0, mode 0644) must belong to the daemon's user (0) and be readable by it alone (chmod 0600)", key);
+    g_autofree char *want = g_strdup_printf(
+        "disk 'vda': the secret file '%s' (owner 0, mode 0644) must belong to the daemon's user (0) and be readable by it alone (chmod 0600)",
+        key);
     unsigned char uuid[16];
 
     writeFile(key, CHAP_PASSWORD, 0644);
@@ -521,10 +534,12 @@ testSilentServers(void)
     int port = silentServer();
     g_autofree char *iscsi = g_strdup_printf(
         "<disk type='network'><source protocol='iscsi' name='iqn.2026-11.org.iovirt.test:silent/1'>"
-        "<host name='127.0.0.1' port='%d'/><timeout seconds='2'/></source><target dev='vda'/></disk>", port);
+        "<host name='127.0.0.1' port='%d'/><timeout seconds='2'/></source><target dev='vda'/></disk>",
+        port);
     g_autofree char *ssh = g_strdup_printf(
         "<disk type='network'><source protocol='ssh' name='/x.raw'><host name='127.0.0.1' port='%d'/>"
-        "<hostkey check='none'/></source><target dev='vda'/></disk>", port);
+        "<hostkey check='none'/></source><target dev='vda'/></disk>",
+        port);
 
     /* iSCSI: the disk's timeout (2 s) */
     assertSilentStartFails("silent-iscsi", iscsi, 8000, "command timed out");
@@ -539,7 +554,8 @@ testRbd(void)
 {
     g_autofree char *cephDir = path("ceph");
     int monPort = testFreePort();
-    g_autofree char *cmd = g_strdup_printf("%s/tests/qemu/ceph-cluster.sh %s %d", TEST_SRC_DIR, cephDir, monPort);
+    g_autofree char *cmd =
+        g_strdup_printf("%s/tests/qemu/ceph-cluster.sh %s %d", TEST_SRC_DIR, cephDir, monPort);
     g_autofree char *keyFile = g_build_filename(cephDir, "iovirt.key", NULL);
     g_autofree char *pidFile = g_build_filename(cephDir, "pids", NULL);
     g_autofree char *pids = NULL;
@@ -585,12 +601,14 @@ testRbd(void)
     assertLiveMatchesQEMU(uuid, "vda");
 
     g_assert_true(testSerialWaitSample(serial, 0, 5, BOOT_MS));
-    testAssertRate("RBD with cephx, bps_rd 1 MiB/s from boot", testRateBytes(serial, 0, 2, 5), 1 * MiB);
+    testAssertRate("RBD with cephx, bps_rd 1 MiB/s from boot", testRateBytes(serial, 0, 2, 5),
+                   1 * MiB);
     setLive(uuid, "vda", THROTTLE_BPS_RD, 2097152);
     assertLiveMatchesQEMU(uuid, "vda");
     c = lastSec(serial, 0) + 1;
     g_assert_true(testSerialWaitSample(serial, 0, c + 4, 30000));
-    testAssertRate("RBD after the change to 2 MiB/s", testRateBytes(serial, 0, c + 2, c + 4), 2 * MiB);
+    testAssertRate("RBD after the change to 2 MiB/s", testRateBytes(serial, 0, c + 2, c + 4),
+                   2 * MiB);
 
     qemuDriverFree(drv);
     drv = NULL;
@@ -610,7 +628,8 @@ testRbd(void)
     silent = g_strdup_printf(
         "<disk type='network'><source protocol='rbd' name='iovirt/disk'><host name='127.0.0.1' port='%d'/>"
         "<timeout seconds='2'/><auth username='iovirt'><secret type='ceph' file='%s'/></auth></source>"
-        "<target dev='vda'/></disk>", silentServer(), keyFile);
+        "<target dev='vda'/></disk>",
+        silentServer(), keyFile);
     assertSilentStartFails("silent-rbd", silent, 10000, "error connecting: Connection timed out");
 }
 
