@@ -216,6 +216,7 @@ char *
 domainDiskSourceString(const domainDiskDef *disk)
 {
     const domainHostDef *h = disk->nhosts ? &disk->hosts[0] : NULL;
+    const char *slash = "/";
 
     if (disk->type != DISK_TYPE_NETWORK)
         return g_strdup(disk->path);
@@ -223,11 +224,14 @@ domainDiskSourceString(const domainDiskDef *disk)
         return g_strdup_printf("%s+unix://%s%s%s", protocolNames[disk->protocol],
                                h->socket, disk->name ? "/" : "",
                                disk->name ? disk->name : "");
+    /* an ssh or http path already starts with '/' */
+    if (disk->name && disk->name[0] == '/')
+        slash = "";
     if (h && h->port)
-        return g_strdup_printf("%s://%s:%u/%s", protocolNames[disk->protocol],
-                               h->name, h->port, disk->name ? disk->name : "");
-    return g_strdup_printf("%s://%s/%s", protocolNames[disk->protocol],
-                           h ? h->name : "", disk->name ? disk->name : "");
+        return g_strdup_printf("%s://%s:%u%s%s", protocolNames[disk->protocol],
+                               h->name, h->port, slash, disk->name ? disk->name : "");
+    return g_strdup_printf("%s://%s%s%s", protocolNames[disk->protocol],
+                           h ? h->name : "", slash, disk->name ? disk->name : "");
 }
 
 /* ---- the parse context and the marking of what was read ---- */
