@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "qemu/qemu_driver.h"
@@ -297,8 +298,19 @@ tgtControl(int port)
     return 100 + port % 900;
 }
 
-/* tgtd on 127.0.0.1:port, killed (it ignores SIGTERM) at the end. */
+/* tgtd's control socket and its lock file, which a killed tgtd leaves. */
 static void
+tgtRemoveSocket(int port)
+{
+    g_autofree char *sock = g_strdup_printf("/var/run/tgtd/socket.%d", tgtControl(port));
+    g_autofree char *lock = g_strdup_printf("%s.lock", sock);
+
+    unlink(sock);
+    unlink(lock);
+}
+
+/* tgtd on 127.0.0.1:port; returns its pid (it ignores SIGTERM: kill it). */
+static pid_t
 tgtStart(int port)
 {
     g_autofree char *portal = g_strdup_printf("portal=127.0.0.1:%d", port);
@@ -306,10 +318,23 @@ tgtStart(int port)
     g_autofree char *log = path("tgtd.log");
     g_autofree char *sock = g_strdup_printf("/var/run/tgtd/socket.%d", tgtControl(port));
     const char *argv[] = {"tgtd", "-f", "-C", ctl, "--iscsi", portal, NULL};
+    pid_t pid;
 
-    testStartProcess(argv, log);
+    tgtRemoveSocket(port); /* left by an earlier run that failed */
+    pid = testStartProcess(argv, log);
     if (!testWaitPath(sock, 10000))
         g_error("tgtd did not create %s (see %s)", sock, log);
+    return pid;
+}
+
+/* Stop tgtd and remove its socket. */
+static void
+tgtStop(int port, pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    testForgetPid(pid);
+    tgtRemoveSocket(port);
 }
 
 static void
@@ -423,12 +448,12 @@ testIscsiAndSsh(void)
     g_autoptr(testSerial) serial = testSerialNew(serialPath);
     unsigned char uuid[16];
     int c;
-    pid_t pid;
+    pid_t pid, tgt;
 
     testMakeImage(imgChap, 64 << 20, 64 << 20);
     testMakeImage(imgOpen, 64 << 20, 64 << 20);
     testMakeImage(sshImg, 64 << 20, 64 << 20);
-    tgtStart(iscsiPort);
+    tgt = tgtStart(iscsiPort);
     tgtTarget(iscsiPort, 1, "iqn.2026-11.org.iovirt.test:chap", imgChap, "iovirt", CHAP_PASSWORD);
     tgtTarget(iscsiPort, 2, "iqn.2026-11.org.iovirt.test:open", imgOpen, NULL, NULL);
     fingerprint = sshdStart(sshPort);
@@ -501,6 +526,7 @@ testIscsiAndSsh(void)
 
     waitShutoff(uuid, 60000);
     testForgetPid(pid);
+    tgtStop(iscsiPort, tgt);
 }
 
 /* A key file others can read is refused before QEMU runs. */
