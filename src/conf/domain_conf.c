@@ -28,7 +28,8 @@
 static const char *const virtTypeNames[] = {"qemu", "kvm"};
 static const char *const diskTypeNames[] = {"file", "block", "network"};
 static const char *const diskDeviceNames[] = {"disk", "cdrom"};
-static const char *const protocolNames[] = {"", "nbd", "http", "https", "iscsi", "rbd"};
+static const char *const protocolNames[] = {"", "nbd", "http", "https", "iscsi", "rbd", "ssh"};
+static const char *const hostKeyCheckNames[] = {"known_hosts", "none", "md5", "sha1", "sha256"};
 static const char *const formatNames[] = {"raw", "qcow2"};
 static const char *const cacheNames[] = {"default", "none", "writeback",
                                          "writethrough", "directsync", "unsafe"};
@@ -43,6 +44,7 @@ G_STATIC_ASSERT(G_N_ELEMENTS(formatNames) == DISK_FORMAT_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(cacheNames) == DISK_CACHE_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(busNames) == DISK_BUS_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(chrTypeNames) == CHR_TYPE_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(hostKeyCheckNames) == SSH_HOSTKEY_LAST);
 
 const char *domainVirtTypeName(int t) { return virtTypeNames[t]; }
 const char *domainDiskTypeName(int t) { return diskTypeNames[t]; }
@@ -50,6 +52,7 @@ const char *domainDiskProtocolName(int p) { return protocolNames[p]; }
 const char *domainDiskFormatName(int f) { return formatNames[f]; }
 const char *domainDiskCacheName(int c) { return cacheNames[c]; }
 const char *domainDiskBusName(int b) { return busNames[b]; }
+const char *domainSshHostKeyCheckName(int c) { return hostKeyCheckNames[c]; }
 
 /* Index of `value` in `names` (n entries), or -1. */
 static int
@@ -85,6 +88,14 @@ domainDiskDefFree(domainDiskDef *disk)
     for (i = 0; i < disk->nhosts; i++)
         hostClear(&disk->hosts[i]);
     g_free(disk->hosts);
+    g_free(disk->auth.username);
+    g_free(disk->auth.file);
+    g_free(disk->auth.usage);
+    g_free(disk->auth.uuid);
+    g_free(disk->initiator);
+    g_free(disk->snapshot);
+    g_free(disk->sshUser);
+    g_free(disk->sshFingerprint);
     g_free(disk->target);
     throttleDefClear(&disk->throttle);
     g_free(disk);
@@ -205,6 +216,7 @@ char *
 domainDiskSourceString(const domainDiskDef *disk)
 {
     const domainHostDef *h = disk->nhosts ? &disk->hosts[0] : NULL;
+    const char *slash = "/";
 
     if (disk->type != DISK_TYPE_NETWORK)
         return g_strdup(disk->path);
@@ -212,11 +224,14 @@ domainDiskSourceString(const domainDiskDef *disk)
         return g_strdup_printf("%s+unix://%s%s%s", protocolNames[disk->protocol],
                                h->socket, disk->name ? "/" : "",
                                disk->name ? disk->name : "");
+    /* an ssh or http path already starts with '/' */
+    if (disk->name && disk->name[0] == '/')
+        slash = "";
     if (h && h->port)
-        return g_strdup_printf("%s://%s:%u/%s", protocolNames[disk->protocol],
-                               h->name, h->port, disk->name ? disk->name : "");
-    return g_strdup_printf("%s://%s/%s", protocolNames[disk->protocol],
-                           h ? h->name : "", disk->name ? disk->name : "");
+        return g_strdup_printf("%s://%s:%u%s%s", protocolNames[disk->protocol],
+                               h->name, h->port, slash, disk->name ? disk->name : "");
+    return g_strdup_printf("%s://%s%s%s", protocolNames[disk->protocol],
+                           h ? h->name : "", slash, disk->name ? disk->name : "");
 }
 
 /* ---- the parse context and the marking of what was read ---- */
@@ -516,13 +531,13 @@ parseNetworkSource(xmlNode *src, domainDiskDef *disk)
     size_t n = 0;
 
     if (!protocol) {
-        reportError(IOV_ERR_XML_ERROR, "disk '%s': a network disk's <source> needs protocol='nbd|http|https|iscsi|rbd'",
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': a network disk's <source> needs protocol='nbd|http|https|iscsi|rbd|ssh'",
                     disk->target);
         return -1;
     }
     disk->protocol = enumFromString(protocolNames, DISK_PROTOCOL_LAST, protocol);
     if (disk->protocol <= DISK_PROTOCOL_NONE) {
-        reportError(IOV_ERR_XML_ERROR, "disk '%s': protocol '%s' is not one of nbd, http, https, iscsi, rbd",
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': protocol '%s' is not one of nbd, http, https, iscsi, rbd, ssh",
                     disk->target, protocol);
         disk->protocol = DISK_PROTOCOL_NONE;
         return -1;
@@ -553,6 +568,7 @@ parseNetworkSource(xmlNode *src, domainDiskDef *disk)
     case DISK_PROTOCOL_HTTP:
     case DISK_PROTOCOL_HTTPS:
     case DISK_PROTOCOL_ISCSI:
+    case DISK_PROTOCOL_SSH:
         if (disk->nhosts != 1) {
             reportError(IOV_ERR_XML_ERROR, "disk '%s': an %s source needs exactly one <host>",
                         disk->target, protocol);
@@ -570,8 +586,10 @@ parseNetworkSource(xmlNode *src, domainDiskDef *disk)
                                                           : "PATH");
         return -1;
     }
-    if (disk->protocol == DISK_PROTOCOL_RBD && !strchr(disk->name, '/')) {
-        reportError(IOV_ERR_XML_ERROR, "disk '%s': rbd name '%s' is not POOL/IMAGE",
+    if (disk->protocol == DISK_PROTOCOL_RBD &&
+        (!strchr(disk->name, '/') || strchr(disk->name, '/') != strrchr(disk->name, '/') ||
+         disk->name[0] == '/' || g_str_has_suffix(disk->name, "/") || strchr(disk->name, '@'))) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': rbd name '%s' is not POOL/IMAGE (a snapshot goes in <snapshot name='...'/>)",
                     disk->target, disk->name);
         return -1;
     }
@@ -583,6 +601,235 @@ parseNetworkSource(xmlNode *src, domainDiskDef *disk)
             lun > 16383) {
             reportError(IOV_ERR_XML_ERROR, "disk '%s': iscsi name '%s' is not TARGET/LUN (LUN a number)",
                         disk->target, disk->name);
+            return -1;
+        }
+    }
+    if (disk->protocol == DISK_PROTOCOL_SSH && disk->name[0] != '/') {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': ssh name '%s' is not an absolute path on the server",
+                    disk->target, disk->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* A name in the secret store: 1 to 128 of [A-Za-z0-9_.-], not starting with '.'. */
+static bool
+secretNameValid(const char *name)
+{
+    size_t len = strlen(name), i;
+
+    if (len < 1 || len > 128 || name[0] == '.')
+        return false;
+    for (i = 0; i < len; i++) {
+        if (!g_ascii_isalnum(name[i]) && !strchr("_.-", name[i]))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * <auth username='U'><secret type='iscsi|ceph' file|usage|uuid='...'/></auth>,
+ * inside <source> or, as older libvirt documents write it, directly in
+ * <disk>.
+ */
+static int
+parseAuth(xmlNode *node, domainDiskDef *disk)
+{
+    const char *wantType = disk->protocol == DISK_PROTOCOL_ISCSI ? "iscsi" : "ceph";
+    g_autofree char *type = NULL;
+    domainDiskAuthDef *a = &disk->auth;
+    xmlNode *secret;
+    int given;
+
+    if (disk->protocol != DISK_PROTOCOL_ISCSI && disk->protocol != DISK_PROTOCOL_RBD) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': <auth> is for iscsi (CHAP) and rbd (cephx) disks, not %s",
+                    disk->target, disk->type == DISK_TYPE_NETWORK ? protocolNames[disk->protocol] : diskTypeNames[disk->type]);
+        return -1;
+    }
+    a->username = getAttr(node, "username");
+    if (!a->username || !*a->username || strchr(a->username, '\n')) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': <auth> needs username='NAME' (one line, not empty)",
+                    disk->target);
+        return -1;
+    }
+    if (getChild(node, "secret", &secret) < 0)
+        return -1;
+    if (!secret) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': <auth> needs <secret type='%s' file='/PATH'/> (or usage= or uuid=)",
+                    disk->target, wantType);
+        return -1;
+    }
+    type = getAttr(secret, "type");
+    if (!type || strcmp(type, wantType) != 0) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': secret type '%s' is not '%s' (the %s key)",
+                    disk->target, type ? type : "", wantType, protocolNames[disk->protocol]);
+        return -1;
+    }
+    a->file = getAttr(secret, "file");
+    a->usage = getAttr(secret, "usage");
+    a->uuid = getAttr(secret, "uuid");
+    given = !!a->file + !!a->usage + !!a->uuid;
+    if (given != 1) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': <secret> needs exactly one of file, usage, uuid (%d given)",
+                    disk->target, given);
+        return -1;
+    }
+    if (a->file && a->file[0] != '/') {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': secret file '%s' is not absolute", disk->target, a->file);
+        return -1;
+    }
+    if (a->usage && !secretNameValid(a->usage)) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': secret usage '%s' must be 1 to 128 characters of A-Z a-z 0-9 _ . - and not start with '.'",
+                    disk->target, a->usage);
+        return -1;
+    }
+    if (a->uuid) {
+        unsigned char u[16];
+        char canon[37];
+
+        if (domainUUIDParse(a->uuid, u) < 0) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': secret uuid '%s' is not 32 hexadecimal digits (dashes allowed)",
+                        disk->target, a->uuid);
+            return -1;
+        }
+        domainUUIDFormat(u, canon);
+        g_free(a->uuid);
+        a->uuid = g_strdup(canon);
+    }
+    return 0;
+}
+
+/* Hexadecimal digits, optionally separated by ':'. */
+static bool
+fingerprintValid(const char *fp, int check)
+{
+    static const size_t bytes[SSH_HOSTKEY_LAST] = {0, 0, 16, 20, 32};
+    size_t digits = 0;
+    const char *p;
+
+    for (p = fp; *p; p++) {
+        if (g_ascii_isxdigit(*p))
+            digits++;
+        else if (*p != ':')
+            return false;
+    }
+    return digits == bytes[check] * 2;
+}
+
+/*
+ * What a network <source> carries besides its name and hosts: <auth>,
+ * <initiator>, <snapshot>, <timeout> and ssh's <identity> and <hostkey>.
+ * Each is refused on a protocol it does not belong to.
+ */
+static int
+parseNetworkExtras(xmlNode *src, xmlNode *diskNode, domainDiskDef *disk)
+{
+    xmlNode *auth, *oldAuth, *initiator, *snapshot, *timeout, *identity, *hostkey;
+    const char *proto = protocolNames[disk->protocol];
+
+    if (getChild(src, "auth", &auth) < 0 || getChild(diskNode, "auth", &oldAuth) < 0 ||
+        getChild(src, "initiator", &initiator) < 0 || getChild(src, "snapshot", &snapshot) < 0 ||
+        getChild(src, "timeout", &timeout) < 0 || getChild(src, "identity", &identity) < 0 ||
+        getChild(src, "hostkey", &hostkey) < 0)
+        return -1;
+    if (auth && oldAuth) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': <auth> given twice (in <disk> and in <source>)",
+                    disk->target);
+        return -1;
+    }
+    if (!auth)
+        auth = oldAuth;
+    if (auth && parseAuth(auth, disk) < 0)
+        return -1;
+
+    if (initiator) {
+        xmlNode *iqn;
+
+        if (disk->protocol != DISK_PROTOCOL_ISCSI) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': <initiator> is for iscsi disks, not %s",
+                        disk->target, proto);
+            return -1;
+        }
+        if (getChild(initiator, "iqn", &iqn) < 0)
+            return -1;
+        if (!iqn || !(disk->initiator = getAttr(iqn, "name")) || !*disk->initiator ||
+            strpbrk(disk->initiator, " \t\n/")) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': <initiator> needs <iqn name='IQN'/> (no spaces or '/'), not '%s'",
+                        disk->target, disk->initiator ? disk->initiator : "");
+            return -1;
+        }
+    }
+
+    if (snapshot) {
+        if (disk->protocol != DISK_PROTOCOL_RBD) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': <snapshot> is for rbd disks, not %s",
+                        disk->target, proto);
+            return -1;
+        }
+        disk->snapshot = getAttr(snapshot, "name");
+        if (!disk->snapshot || !*disk->snapshot || strpbrk(disk->snapshot, "/@")) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': <snapshot> needs name='SNAP' (no '/' or '@'), not '%s'",
+                        disk->target, disk->snapshot ? disk->snapshot : "");
+            return -1;
+        }
+    }
+
+    if (timeout) {
+        g_autofree char *sec = getAttr(timeout, "seconds");
+        unsigned long long v;
+
+        if (disk->protocol != DISK_PROTOCOL_ISCSI && disk->protocol != DISK_PROTOCOL_RBD) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': <timeout> is for iscsi and rbd disks, not %s (QEMU's %s driver has no such setting)",
+                        disk->target, proto, proto);
+            return -1;
+        }
+        if (!sec || utilParseULL(sec, &v) < 0 || v < 1 || v > 3600) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': timeout seconds '%s' is not a number from 1 to 3600",
+                        disk->target, sec ? sec : "");
+            return -1;
+        }
+        if (disk->protocol == DISK_PROTOCOL_RBD && disk->nhosts == 0) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': an rbd <timeout> needs the monitors as <host> elements (without them the cluster's ceph.conf decides)",
+                        disk->target);
+            return -1;
+        }
+        disk->timeoutSec = (unsigned int)v;
+    }
+
+    if ((identity || hostkey) && disk->protocol != DISK_PROTOCOL_SSH) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': <%s> is for ssh disks, not %s", disk->target,
+                    identity ? "identity" : "hostkey", proto);
+        return -1;
+    }
+    if (identity) {
+        disk->sshUser = getAttr(identity, "username");
+        if (disk->sshUser && (!*disk->sshUser || strpbrk(disk->sshUser, " \t\n@:/"))) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': ssh username '%s' is empty or has a space, '@', ':' or '/'",
+                        disk->target, disk->sshUser);
+            return -1;
+        }
+    }
+    if (hostkey) {
+        g_autofree char *check = getAttr(hostkey, "check");
+
+        disk->sshFingerprint = getAttr(hostkey, "fingerprint");
+        disk->sshHostKeyCheck = check ? enumFromString(hostKeyCheckNames, SSH_HOSTKEY_LAST, check) : -1;
+        if (disk->sshHostKeyCheck < 0) {
+            disk->sshHostKeyCheck = SSH_HOSTKEY_KNOWN_HOSTS;
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': hostkey check '%s' is not one of known_hosts, none, md5, sha1, sha256",
+                        disk->target, check ? check : "");
+            return -1;
+        }
+        if (disk->sshHostKeyCheck >= SSH_HOSTKEY_MD5) {
+            if (!disk->sshFingerprint || !fingerprintValid(disk->sshFingerprint, disk->sshHostKeyCheck)) {
+                reportError(IOV_ERR_XML_ERROR, "disk '%s': hostkey check '%s' needs fingerprint='HEX' of the host key's %s hash, not '%s'",
+                            disk->target, check, check,
+                            disk->sshFingerprint ? disk->sshFingerprint : "");
+                return -1;
+            }
+        } else if (disk->sshFingerprint) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': hostkey check '%s' takes no fingerprint",
+                        disk->target, check);
             return -1;
         }
     }
@@ -740,7 +987,7 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
         break;
     }
     case DISK_TYPE_NETWORK:
-        if (parseNetworkSource(source, disk) < 0)
+        if (parseNetworkSource(source, disk) < 0 || parseNetworkExtras(source, node, disk) < 0)
             return -1;
         break;
     }
@@ -750,6 +997,11 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
         !disk->readonly) {
         reportError(IOV_ERR_XML_ERROR, "disk '%s': an %s disk must be <readonly/>: QEMU can only read %s sources",
                     disk->target, protocolNames[disk->protocol], protocolNames[disk->protocol]);
+        return -1;
+    }
+    if (disk->snapshot && !disk->readonly) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': an rbd snapshot '%s' must be <readonly/>: QEMU cannot write a snapshot",
+                    disk->target, disk->snapshot);
         return -1;
     }
 
@@ -1191,6 +1443,59 @@ formatThrottle(xmlTextWriterPtr w, const throttleDef *t, unsigned int flags)
     return -1;
 }
 
+/* The children of a network <source> after its hosts, in a fixed order. */
+static int
+formatNetworkExtras(xmlTextWriterPtr w, const domainDiskDef *d)
+{
+    if (d->snapshot) {
+        W(xmlTextWriterStartElement(w, BC("snapshot")));
+        W(xmlTextWriterWriteAttribute(w, BC("name"), BC(d->snapshot)));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (d->auth.username) {
+        W(xmlTextWriterStartElement(w, BC("auth")));
+        W(xmlTextWriterWriteAttribute(w, BC("username"), BC(d->auth.username)));
+        W(xmlTextWriterStartElement(w, BC("secret")));
+        W(xmlTextWriterWriteAttribute(w, BC("type"),
+                                      BC(d->protocol == DISK_PROTOCOL_ISCSI ? "iscsi" : "ceph")));
+        if (d->auth.file)
+            W(xmlTextWriterWriteAttribute(w, BC("file"), BC(d->auth.file)));
+        if (d->auth.usage)
+            W(xmlTextWriterWriteAttribute(w, BC("usage"), BC(d->auth.usage)));
+        if (d->auth.uuid)
+            W(xmlTextWriterWriteAttribute(w, BC("uuid"), BC(d->auth.uuid)));
+        W(xmlTextWriterEndElement(w));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (d->initiator) {
+        W(xmlTextWriterStartElement(w, BC("initiator")));
+        W(xmlTextWriterStartElement(w, BC("iqn")));
+        W(xmlTextWriterWriteAttribute(w, BC("name"), BC(d->initiator)));
+        W(xmlTextWriterEndElement(w));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (d->timeoutSec) {
+        W(xmlTextWriterStartElement(w, BC("timeout")));
+        W(xmlTextWriterWriteFormatAttribute(w, BC("seconds"), "%u", d->timeoutSec));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (d->sshUser) {
+        W(xmlTextWriterStartElement(w, BC("identity")));
+        W(xmlTextWriterWriteAttribute(w, BC("username"), BC(d->sshUser)));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (d->protocol == DISK_PROTOCOL_SSH && d->sshHostKeyCheck != SSH_HOSTKEY_KNOWN_HOSTS) {
+        W(xmlTextWriterStartElement(w, BC("hostkey")));
+        W(xmlTextWriterWriteAttribute(w, BC("check"), BC(hostKeyCheckNames[d->sshHostKeyCheck])));
+        if (d->sshFingerprint)
+            W(xmlTextWriterWriteAttribute(w, BC("fingerprint"), BC(d->sshFingerprint)));
+        W(xmlTextWriterEndElement(w));
+    }
+    return 0;
+ error:
+    return -1;
+}
+
 static int
 formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
 {
@@ -1230,6 +1535,8 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
             }
             W(xmlTextWriterEndElement(w));
         }
+        if (formatNetworkExtras(w, d) < 0)
+            goto error;
     }
     W(xmlTextWriterEndElement(w));
 

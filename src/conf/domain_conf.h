@@ -34,6 +34,7 @@ typedef enum {
     DISK_PROTOCOL_HTTPS,
     DISK_PROTOCOL_ISCSI,
     DISK_PROTOCOL_RBD,
+    DISK_PROTOCOL_SSH,
     DISK_PROTOCOL_LAST
 } domainDiskProtocol;
 
@@ -74,6 +75,24 @@ typedef struct {
     char *socket;    /* socket path when unixSocket; else NULL */
 } domainHostDef;
 
+/* Where the key of a disk's <auth> lives: exactly one of the three. */
+typedef struct {
+    char *username; /* CHAP or cephx user; NULL when the disk has no <auth> */
+    char *file;     /* file='/abs/path': a file only the daemon's user reads */
+    char *usage;    /* usage='NAME': the file NAME in the daemon's secret store */
+    char *uuid;     /* uuid='UUID': the file UUID in the daemon's secret store */
+} domainDiskAuthDef;
+
+/* How QEMU checks an ssh server's host key. */
+typedef enum {
+    SSH_HOSTKEY_KNOWN_HOSTS = 0, /* ~/.ssh/known_hosts of QEMU's user */
+    SSH_HOSTKEY_NONE,
+    SSH_HOSTKEY_MD5,
+    SSH_HOSTKEY_SHA1,
+    SSH_HOSTKEY_SHA256,
+    SSH_HOSTKEY_LAST
+} domainSshHostKeyCheck;
+
 typedef struct {
     int type;     /* domainDiskType */
     int device;   /* domainDiskDevice */
@@ -84,6 +103,13 @@ typedef struct {
     char *name;   /* export, path, target or pool/image; may be NULL */
     domainHostDef *hosts; /* owned array, nhosts entries */
     size_t nhosts;
+    domainDiskAuthDef auth;  /* iscsi (CHAP), rbd (cephx); username NULL: none */
+    char *initiator;         /* iscsi: our initiator IQN; NULL: QEMU's */
+    char *snapshot;          /* rbd: snapshot name; NULL: the image itself */
+    unsigned int timeoutSec; /* iscsi, rbd: connect timeout; 0: the default */
+    char *sshUser;           /* ssh: <identity username>; NULL: QEMU's user */
+    int sshHostKeyCheck;     /* domainSshHostKeyCheck */
+    char *sshFingerprint;    /* ssh: hex host key hash for MD5/SHA1/SHA256 */
     char *target; /* "vda": never NULL once parsed */
     int bus;      /* domainDiskBus */
     bool readonly;
@@ -166,6 +192,10 @@ const char *domainDiskFormatName(int format);
 const char *domainDiskCacheName(int cache);
 const char *domainDiskBusName(int bus);
 const char *domainVirtTypeName(int type);
+const char *domainSshHostKeyCheckName(int check);
+
+/* The connect timeout of a network disk when its XML gives none (s). */
+#define DOMAIN_DISK_DEFAULT_TIMEOUT_SEC 10
 
 /* domainDiskSourceString: a one-line description of a disk's source, for
  * listings: the path, or protocol://host:port/name. New string. */

@@ -266,6 +266,7 @@ main(int argc, char **argv)
     g_autofree char *stateDir = NULL;
     g_autofree char *dataDir = NULL;
     g_autofree char *defsDir = NULL;
+    g_autofree char *secretDir = NULL;
     g_autofree char *logDir = NULL;
     g_autofree char *guestLogDir = NULL;
     g_autofree char *rwSock = NULL;
@@ -331,6 +332,7 @@ main(int argc, char **argv)
     stateDir = g_build_filename(runDir, "qemu", NULL);
     dataDir = utilDataDir(cfg.system);
     defsDir = g_build_filename(dataDir, "qemu", NULL);
+    secretDir = g_build_filename(dataDir, "secrets", NULL);
     logDir = utilLogDir(cfg.system);
     guestLogDir = g_build_filename(logDir, "qemu", NULL);
     rwSock = g_build_filename(runDir, "iovirt-sock", NULL);
@@ -355,6 +357,7 @@ main(int argc, char **argv)
     dcfg.configDir = defsDir;
     dcfg.stateDir = stateDir;
     dcfg.logDir = guestLogDir;
+    dcfg.secretDir = secretDir;
     dcfg.qemuBinary = cfg.qemuBinary;
     dcfg.monitorTimeoutMs = (int)cfg.monitorTimeoutMs;
     if (!(state.driver = qemuDriverNew(&dcfg)))

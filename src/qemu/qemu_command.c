@@ -1,8 +1,12 @@
 /*
  * qemu_command.c: build the QEMU command line of a domain
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -47,6 +51,53 @@ static char *
 diskProtocolNode(const domainDiskDef *disk)
 {
     return g_strdup_printf("proto-%s", disk->target);
+}
+
+static char *
+diskSecretId(const domainDiskDef *disk)
+{
+    return g_strdup_printf("sec-%s", disk->target);
+}
+
+char *
+qemuCommandFilesDir(const char *stateDir, const char *name)
+{
+    g_autofree char *dir = g_strdup_printf("%s.files", name);
+
+    return g_build_filename(stateDir, dir, NULL);
+}
+
+/* The copy of a disk's key that QEMU reads, in the domain's files dir. */
+static char *
+diskSecretPath(const qemuCommandParams *p, const domainDiskDef *disk)
+{
+    g_autofree char *file = g_strdup_printf("%s.key", disk->target);
+
+    return g_build_filename(p->filesDir, file, NULL);
+}
+
+/* The Ceph configuration written for an rbd disk (its timeouts). */
+static char *
+diskCephConfPath(const qemuCommandParams *p, const domainDiskDef *disk)
+{
+    g_autofree char *file = g_strdup_printf("%s.ceph.conf", disk->target);
+
+    return g_build_filename(p->filesDir, file, NULL);
+}
+
+/* Whether an rbd disk gets a Ceph configuration of its own: when the
+ * XML names the monitors (else /etc/ceph/ceph.conf is the cluster's). */
+static bool
+diskHasCephConf(const domainDiskDef *disk)
+{
+    return disk->type == DISK_TYPE_NETWORK && disk->protocol == DISK_PROTOCOL_RBD &&
+           disk->nhosts > 0;
+}
+
+static unsigned int
+diskTimeout(const domainDiskDef *disk)
+{
+    return disk->timeoutSec ? disk->timeoutSec : DOMAIN_DISK_DEFAULT_TIMEOUT_SEC;
 }
 
 char *
@@ -122,7 +173,7 @@ inetServer(const char *host, unsigned int port, unsigned int defPort)
 
 /* The protocol node of `disk`, or NULL with an error. */
 static json_object *
-buildProtocolNode(const domainDiskDef *disk)
+buildProtocolNode(const domainDiskDef *disk, const qemuCommandParams *p)
 {
     json_object *n = json_object_new_object();
     const domainHostDef *h = disk->nhosts ? &disk->hosts[0] : NULL;
@@ -177,6 +228,16 @@ buildProtocolNode(const domainDiskDef *disk)
             ADD_STR(n, "portal", portal);
             ADD_STR(n, "target", target);
             json_object_object_add(n, "lun", json_object_new_int(atoi(slash + 1)));
+            if (disk->initiator)
+                ADD_STR(n, "initiator-name", disk->initiator);
+            if (disk->auth.username) {
+                g_autofree char *sec = diskSecretId(disk);
+
+                ADD_STR(n, "user", disk->auth.username);
+                ADD_STR(n, "password-secret", sec);
+            }
+            /* libiscsi's timeout bounds the login as well as each request */
+            json_object_object_add(n, "timeout", json_object_new_int((int)diskTimeout(disk)));
             break;
         }
         case DISK_PROTOCOL_RBD: {
@@ -191,14 +252,56 @@ buildProtocolNode(const domainDiskDef *disk)
 
                 for (i = 0; i < disk->nhosts; i++) {
                     json_object *s = json_object_new_object();
-                    g_autofree char *p = g_strdup_printf("%u", disk->hosts[i].port ? disk->hosts[i].port : 6789);
+                    g_autofree char *port = g_strdup_printf("%u", disk->hosts[i].port ? disk->hosts[i].port : 6789);
 
                     ADD_STR(s, "host", disk->hosts[i].name);
-                    ADD_STR(s, "port", p);
+                    ADD_STR(s, "port", port);
                     json_object_array_add(servers, s);
                 }
                 json_object_object_add(n, "server", servers);
             }
+            if (disk->snapshot)
+                ADD_STR(n, "snapshot", disk->snapshot);
+            if (diskHasCephConf(disk)) {
+                g_autofree char *conf = diskCephConfPath(p, disk);
+
+                ADD_STR(n, "conf", conf);
+            }
+            if (disk->auth.username) {
+                g_autofree char *sec = diskSecretId(disk);
+                json_object *methods = json_object_new_array();
+
+                ADD_STR(n, "user", disk->auth.username);
+                ADD_STR(n, "key-secret", sec);
+                json_object_array_add(methods, json_object_new_string("cephx"));
+                json_object_object_add(n, "auth-client-required", methods);
+            } else if (diskHasCephConf(disk)) {
+                json_object *methods = json_object_new_array();
+
+                json_object_array_add(methods, json_object_new_string("none"));
+                json_object_object_add(n, "auth-client-required", methods);
+            }
+            break;
+        }
+        case DISK_PROTOCOL_SSH: {
+            json_object *check = json_object_new_object();
+            json_object *server = inetServer(h->name, h->port, 22);
+
+            /* an InetSocketAddress: no "type" member */
+            json_object_object_del(server, "type");
+            ADD_STR(n, "driver", "ssh");
+            json_object_object_add(n, "server", server);
+            ADD_STR(n, "path", disk->name);
+            if (disk->sshUser)
+                ADD_STR(n, "user", disk->sshUser);
+            if (disk->sshHostKeyCheck >= SSH_HOSTKEY_MD5) {
+                ADD_STR(check, "mode", "hash");
+                ADD_STR(check, "type", domainSshHostKeyCheckName(disk->sshHostKeyCheck));
+                ADD_STR(check, "hash", disk->sshFingerprint);
+            } else {
+                ADD_STR(check, "mode", domainSshHostKeyCheckName(disk->sshHostKeyCheck));
+            }
+            json_object_object_add(n, "host-key-check", check);
             break;
         }
         default:
@@ -220,7 +323,8 @@ buildProtocolNode(const domainDiskDef *disk)
 }
 
 static int
-addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *groups)
+addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *groups,
+        const qemuCommandParams *p)
 {
     g_autofree char *proto = diskProtocolNode(disk);
     g_autofree char *fmt = qemuDiskFormatNode(disk);
@@ -231,6 +335,26 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
     bool writeCache = disk->cache != DISK_CACHE_WRITETHROUGH &&
                       disk->cache != DISK_CACHE_DIRECTSYNC;
 
+    if (disk->auth.username || diskHasCephConf(disk)) {
+        if (!p->filesDir) {
+            reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s': no directory for the files QEMU reads", disk->target);
+            return -1;
+        }
+    }
+    if (disk->auth.username) {
+        /* the key travels in a file: the command line is logged and seen in ps */
+        g_autofree char *id = diskSecretId(disk);
+        g_autofree char *file = diskSecretPath(p, disk);
+
+        obj = json_object_new_object();
+        ADD_STR(obj, "qom-type", "secret");
+        ADD_STR(obj, "id", id);
+        ADD_STR(obj, "file", file);
+        if (disk->protocol == DISK_PROTOCOL_RBD)
+            ADD_STR(obj, "format", "base64");
+        addJSON(argv, "-object", obj);
+    }
+
     if (!g_hash_table_contains(groups, tg)) {
         obj = json_object_new_object();
         ADD_STR(obj, "qom-type", "throttle-group");
@@ -239,7 +363,7 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
         g_hash_table_add(groups, g_strdup(tg));
     }
 
-    if (!(node = buildProtocolNode(disk)))
+    if (!(node = buildProtocolNode(disk, p)))
         return -1;
     addJSON(argv, "-blockdev", node);
 
@@ -350,11 +474,205 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
     }
 
     for (i = 0; i < def->ndisks; i++) {
-        if (addDisk(argv, def->disks[i], !def->kernel && i == 0, groups) < 0)
+        if (addDisk(argv, def->disks[i], !def->kernel && i == 0, groups, p) < 0)
             return NULL;
     }
     addSerial(argv, def, p);
 
     g_ptr_array_add(argv, NULL);
     return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
+}
+
+/* ---- the files QEMU reads at start: keys and Ceph configurations ---- */
+
+/*
+ * The key file a disk's <auth> names: the file itself, or its entry in
+ * the daemon's secret store. New string, or NULL with an error.
+ */
+static char *
+secretSource(const domainDiskDef *disk, const qemuCommandParams *p)
+{
+    const char *name = disk->auth.usage ? disk->auth.usage : disk->auth.uuid;
+
+    if (disk->auth.file)
+        return g_strdup(disk->auth.file);
+    if (!p->secretDir) {
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': secret '%s' names the secret store, and this daemon has none",
+                    disk->target, name);
+        return NULL;
+    }
+    return g_build_filename(p->secretDir, name, NULL);
+}
+
+/*
+ * Read the key at `src`: a regular file of this process's user that
+ * nobody else may read, at most 64 KiB; surrounding white space is not
+ * part of the key. A cephx key must be base64. The error names the disk
+ * and the file, never the key.
+ */
+static char *
+readSecret(const domainDiskDef *disk, const char *src)
+{
+    g_autofree char *data = NULL;
+    struct stat st;
+    ssize_t n;
+    int fd;
+
+    fd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        reportSystemError(errno, "disk '%s': cannot open the secret file '%s'", disk->target, src);
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': the secret file '%s' is not a regular file", disk->target, src);
+        return NULL;
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+        close(fd);
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': the secret file '%s' (owner %u, mode %04o) must belong to the daemon's user (%u) and be readable by it alone (chmod 0600)",
+                    disk->target, src, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777),
+                    (unsigned int)geteuid());
+        return NULL;
+    }
+    if (st.st_size > 65536) {
+        close(fd);
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': the secret file '%s' is larger than 64 KiB", disk->target, src);
+        return NULL;
+    }
+    data = g_malloc0((gsize)st.st_size + 1);
+    n = read(fd, data, (size_t)st.st_size);
+    close(fd);
+    if (n != st.st_size) {
+        reportSystemError(n < 0 ? errno : EIO, "disk '%s': cannot read the secret file '%s'", disk->target, src);
+        return NULL;
+    }
+    g_strstrip(data);
+    if (!*data) {
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': the secret file '%s' is empty", disk->target, src);
+        return NULL;
+    }
+    if (disk->protocol == DISK_PROTOCOL_RBD) {
+        gsize len = 0;
+        const char *c;
+        g_autofree guchar *raw = NULL;
+
+        for (c = data; *c; c++) {
+            if (!g_ascii_isalnum(*c) && !strchr("+/=", *c))
+                break;
+        }
+        if (*c || (strlen(data) % 4) != 0 || !(raw = g_base64_decode(data, &len)) || len == 0) {
+            reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': the secret file '%s' does not hold a base64 cephx key (as in a keyring's 'key = ...')",
+                        disk->target, src);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&data);
+}
+
+/* Write `data` to a new file `path` that only the owner can read. */
+static int
+writePrivateFile(const domainDiskDef *disk, const char *path, const char *data)
+{
+    size_t len = strlen(data), done = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        reportSystemError(errno, "disk '%s': cannot create '%s'", disk->target, path);
+        return -1;
+    }
+    while (done < len) {
+        ssize_t n = write(fd, data + done, len - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            reportSystemError(errno, "disk '%s': cannot write '%s'", disk->target, path);
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    if (close(fd) < 0) {
+        reportSystemError(errno, "disk '%s': cannot write '%s'", disk->target, path);
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+int
+qemuCommandPrepareFiles(const domainDef *def, const qemuCommandParams *p)
+{
+    size_t i;
+    bool need = false;
+
+    for (i = 0; i < def->ndisks; i++)
+        need |= def->disks[i]->auth.username || diskHasCephConf(def->disks[i]);
+    if (!need)
+        return 0;
+    if (!p->filesDir) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "domain '%s': no directory for the files QEMU reads", def->name);
+        return -1;
+    }
+    qemuCommandRemoveFiles(p->filesDir);
+    if (mkdir(p->filesDir, 0700) < 0 || chmod(p->filesDir, 0700) < 0) {
+        reportSystemError(errno, "domain '%s': cannot create the directory '%s'", def->name, p->filesDir);
+        return -1;
+    }
+    for (i = 0; i < def->ndisks; i++) {
+        const domainDiskDef *d = def->disks[i];
+
+        if (d->auth.username) {
+            g_autofree char *src = secretSource(d, p);
+            g_autofree char *dst = diskSecretPath(p, d);
+            g_autofree char *key = NULL;
+            int rc;
+
+            if (!src || !(key = readSecret(d, src)))
+                goto error;
+            rc = writePrivateFile(d, dst, key);
+            memset(key, 0, strlen(key));
+            if (rc < 0)
+                goto error;
+        }
+        if (diskHasCephConf(d)) {
+            g_autofree char *path = diskCephConfPath(p, d);
+            g_autofree char *conf = g_strdup_printf(
+                "# written by iovirt for disk '%s': QEMU gets the monitors and the key itself\n"
+                "[global]\n"
+                "client_mount_timeout = %u\n"
+                "rados_mon_op_timeout = %u\n"
+                "keyring = /dev/null\n"
+                "log_to_stderr = false\n"
+                "err_to_stderr = true\n"
+                "log_file = /dev/null\n",
+                d->target, diskTimeout(d), diskTimeout(d));
+
+            if (writePrivateFile(d, path, conf) < 0)
+                goto error;
+        }
+    }
+    return 0;
+
+ error:
+    qemuCommandRemoveFiles(p->filesDir);
+    return -1;
+}
+
+void
+qemuCommandRemoveFiles(const char *filesDir)
+{
+    g_autoptr(GDir) dir = NULL;
+    const char *entry;
+
+    if (!filesDir || !(dir = g_dir_open(filesDir, 0, NULL)))
+        return;
+    while ((entry = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(filesDir, entry, NULL);
+
+        unlink(path);
+    }
+    rmdir(filesDir);
 }

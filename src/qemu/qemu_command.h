@@ -27,6 +27,11 @@ typedef struct {
     const char *pidfilePath;
     const char *serialLogPath; /* the serial port's file when the
                                 * definition has no <serial>/<console> */
+    const char *filesDir;      /* private directory of the files QEMU reads
+                                * at start (keys, Ceph configurations);
+                                * may be NULL when no disk needs one */
+    const char *secretDir;     /* the daemon's secret store (usage=, uuid=);
+                                * may be NULL: such secrets are refused */
 } qemuCommandParams;
 
 /*
@@ -35,6 +40,26 @@ typedef struct {
  * option; -chardev and -name values are escaped (',' doubled).
  */
 GStrv qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p);
+
+/*
+ * qemuCommandPrepareFiles: write what the command line of `def` points
+ * QEMU at, in p->filesDir (created 0700, emptied first): for each disk
+ * with <auth>, a 0600 copy of its key (checked: a regular file of the
+ * daemon's user, mode 0600 or stricter), which QEMU reads through
+ * -object secret,file= so that no key is ever on a command line or in a
+ * log; for each rbd disk with monitors, a Ceph configuration holding its
+ * connect timeout. -1 with an error naming the disk and the file (never
+ * the key); nothing is left behind then.
+ */
+int qemuCommandPrepareFiles(const domainDef *def, const qemuCommandParams *p);
+
+/* qemuCommandRemoveFiles: remove `filesDir` and what it holds (NULL or
+ * absent: nothing to do). QEMU reads the files while it starts, so they
+ * go once it has started, and at the latest when it ends. */
+void qemuCommandRemoveFiles(const char *filesDir);
+
+/* qemuCommandFilesDir: the files dir of domain `name` (new string). */
+char *qemuCommandFilesDir(const char *stateDir, const char *name);
 
 /* qemuEscapeOption: `value` with every ',' doubled (new string). */
 char *qemuEscapeOption(const char *value);

@@ -34,6 +34,7 @@ struct _qemuDriver {
     char *configDir;
     char *stateDir;
     char *logDir;
+    char *secretDir;
     char *binary;
     int jobTimeoutMs;
     qemuMonitorCallbacks callbacks;
@@ -421,6 +422,7 @@ qemuDriverNew(const qemuDriverConfig *cfg)
     drv->configDir = g_strdup(cfg->configDir);
     drv->stateDir = g_strdup(cfg->stateDir);
     drv->logDir = g_strdup(cfg->logDir);
+    drv->secretDir = cfg->secretDir ? g_strdup(cfg->secretDir) : NULL;
     drv->binary = g_strdup(cfg->qemuBinary ? cfg->qemuBinary : "qemu-system-x86_64");
     drv->jobTimeoutMs = cfg->jobTimeoutMs > 0 ? cfg->jobTimeoutMs : DEFAULT_JOB_TIMEOUT_MS;
     drv->callbacks.event = onMonitorEvent;
@@ -428,6 +430,7 @@ qemuDriverNew(const qemuDriverConfig *cfg)
     drv->pcfg.stateDir = drv->stateDir;
     drv->pcfg.logDir = drv->logDir;
     drv->pcfg.binary = drv->binary;
+    drv->pcfg.secretDir = drv->secretDir;
     drv->pcfg.monitorTimeoutMs = cfg->monitorTimeoutMs > 0 ? cfg->monitorTimeoutMs
                                                            : QEMU_MONITOR_DEFAULT_TIMEOUT_MS;
     drv->pcfg.callbacks = &drv->callbacks;
@@ -500,6 +503,7 @@ qemuDriverFree(qemuDriver *drv)
     g_free(drv->configDir);
     g_free(drv->stateDir);
     g_free(drv->logDir);
+    g_free(drv->secretDir);
     g_free(drv->binary);
     g_free(drv);
 }

@@ -30,6 +30,7 @@ typedef struct {
     char *configDir;   /* persistent definitions, NAME.xml */
     char *stateDir;    /* status files, monitor sockets, pidfiles */
     char *logDir;      /* per-guest logs */
+    char *secretDir;   /* keys of disks' <auth usage|uuid>; NULL: none */
     char *qemuBinary;  /* NULL: qemu-system-x86_64 from PATH */
     int monitorTimeoutMs; /* 0: QEMU_MONITOR_DEFAULT_TIMEOUT_MS */
     int jobTimeoutMs;     /* wait for another change of a domain; 0: 30 s */

@@ -405,6 +405,7 @@ void
 qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
 {
     g_autofree char *status = qemuProcessStatusPath(cfg, obj);
+    g_autofree char *filesDir = qemuCommandFilesDir(cfg->stateDir, obj->name);
     g_autoptr(domainDef) live = NULL;
     g_autofree char *monPath = NULL;
     g_autofree char *pidPath = NULL;
@@ -418,6 +419,7 @@ qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
     if (obj->pidPath)
         unlink(obj->pidPath);
     qemuDomainRemoveStatus(obj, status);
+    qemuCommandRemoveFiles(filesDir);
     qemuDomainLogNote(obj, "domain '%s' is shut off (%s)", obj->name,
                       reason >= 0 && reason < (int)G_N_ELEMENTS(reasons) ? reasons[reason] : "?");
     g_mutex_lock(&obj->lock);
@@ -457,6 +459,7 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     g_autofree char *serialFile = g_strdup_printf("%s-serial.log", obj->name);
     g_autofree char *serialLog = g_build_filename(cfg->logDir, serialFile, NULL);
     g_autofree char *statusPath = qemuProcessStatusPath(cfg, obj);
+    g_autofree char *filesDir = qemuCommandFilesDir(cfg->stateDir, obj->name);
     g_autofree char *cmd = NULL;
     g_autofree char *monPath = NULL;
     g_autofree char *pidPath = NULL;
@@ -497,9 +500,11 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     params.monitorPath = monPath;
     params.pidfilePath = pidPath;
     params.serialLogPath = serialLog;
+    params.filesDir = filesDir;
+    params.secretDir = cfg->secretDir;
     argv = qemuBuildCommandLine(live, &params);
-    if (!argv)
-        return -1;
+    if (!argv || qemuCommandPrepareFiles(live, &params) < 0)
+        goto error;
 
     if (stat(obj->logPath, &st) == 0)
         logOffset = st.st_size;
@@ -548,6 +553,8 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     }
     if (qemuDomainSaveStatus(obj, statusPath) < 0)
         goto stop;
+    /* QEMU read its keys while starting: they need not outlive that */
+    qemuCommandRemoveFiles(filesDir);
     qemuDomainLogNote(obj, "domain '%s' started (pid %d, id %d)", obj->name, (int)pid, id);
     return 0;
 
@@ -562,6 +569,7 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     return -1;
 
  error:
+    qemuCommandRemoveFiles(filesDir);
     if (logFd >= 0)
         close(logFd);
     if (nullFd >= 0)

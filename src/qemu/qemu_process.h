@@ -15,6 +15,7 @@ typedef struct {
     const char *stateDir;
     const char *logDir;
     const char *binary;
+    const char *secretDir; /* keys named by usage= or uuid=; may be NULL */
     int monitorTimeoutMs;
     /* the callbacks every monitor gets; their opaque is a
      * qemuProcessMonitorCtx */

@@ -6,6 +6,8 @@
  * (IOVIRT_REGENERATE=1 rewrites them).
  */
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf/domain_conf.h"
 #include "qemu/qemu_command.h"
@@ -17,6 +19,8 @@ static const qemuCommandParams params = {
     .monitorPath = "/run/iovirt/qemu/mon,1.qmp",
     .pidfilePath = "/run/iovirt/qemu/guest.pid",
     .serialLogPath = "/var/log/iovirt/qemu/guest-serial.log",
+    .filesDir = "/run/iovirt/qemu/guest.files",
+    .secretDir = "/var/lib/iovirt/secrets",
 };
 
 static domainDef *
@@ -140,6 +144,121 @@ testGroupObjectOnce(void)
     g_assert_cmpint(argIndex(argv, "{\"driver\":\"throttle\",\"throttle-group\":\"tgg-g\",\"file\":\"fmt-vdb\",\"node-name\":\"throttle-vdb\"}"), >, 0);
 }
 
+/* A definition with a CHAP disk (key in `chapKey`) and an RBD disk with
+ * monitors and cephx (key in `cephKey`). */
+static domainDef *
+storageDef(const char *chapKey, const char *cephKey)
+{
+    g_autofree char *xml = g_strdup_printf(
+        "<domain type='qemu'><name>k1</name><memory unit='MiB'>64</memory>"
+        "<os><kernel>/boot/vmlinuz</kernel></os><devices>"
+        "<disk type='network'><source protocol='iscsi' name='iqn.2026-11.org.example:t/1'>"
+        "<host name='h'/><auth username='u'><secret type='iscsi' file='%s'/></auth></source>"
+        "<target dev='vda'/></disk>"
+        "<disk type='network'><source protocol='rbd' name='p/i'><host name='m'/><timeout seconds='7'/>"
+        "<auth username='u'><secret type='ceph' file='%s'/></auth></source>"
+        "<target dev='vdb'/></disk></devices></domain>", chapKey, cephKey);
+    domainDef *def = domainDefParseString(xml, 0, NULL);
+
+    if (!def)
+        g_error("%s", iovGetLastErrorMessage());
+    return def;
+}
+
+static void
+writeKey(const char *path, const char *data, int mode)
+{
+    g_assert_true(g_file_set_contents(path, data, -1, NULL));
+    g_assert_cmpint(chmod(path, (mode_t)mode), ==, 0);
+}
+
+/* Keys are copied 0600 into a 0700 directory, without the newline;
+ * the Ceph configuration holds the timeout; removal leaves nothing. */
+static void
+testPrepareFiles(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("iovirt-cmd-XXXXXX", NULL);
+    g_autofree char *chap = g_build_filename(tmp, "chap", NULL);
+    g_autofree char *ceph = g_build_filename(tmp, "ceph", NULL);
+    g_autofree char *files = g_build_filename(tmp, "k1.files", NULL);
+    g_autofree char *copy = g_build_filename(files, "vda.key", NULL);
+    g_autofree char *cephCopy = g_build_filename(files, "vdb.key", NULL);
+    g_autofree char *conf = g_build_filename(files, "vdb.ceph.conf", NULL);
+    g_autofree char *text = NULL;
+    g_autoptr(domainDef) def = storageDef(chap, ceph);
+    qemuCommandParams p = params;
+    struct stat st;
+
+    p.filesDir = files;
+    writeKey(chap, "pass word\n", 0600);
+    writeKey(ceph, "AQBRoUFlAAAAABAAk3VfJ2N3Lh8Jt0yQ0+UzkA==\n", 0400);
+    g_assert_cmpint(qemuCommandPrepareFiles(def, &p), ==, 0);
+    g_assert_cmpint(stat(files, &st), ==, 0);
+    g_assert_cmpint(st.st_mode & 0777, ==, 0700);
+    g_assert_cmpint(stat(copy, &st), ==, 0);
+    g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+    g_assert_true(g_file_get_contents(copy, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "pass word");
+    g_clear_pointer(&text, g_free);
+    g_assert_true(g_file_get_contents(cephCopy, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "AQBRoUFlAAAAABAAk3VfJ2N3Lh8Jt0yQ0+UzkA==");
+    g_clear_pointer(&text, g_free);
+    g_assert_true(g_file_get_contents(conf, &text, NULL, NULL));
+    g_assert_nonnull(strstr(text, "client_mount_timeout = 7\n"));
+    g_assert_nonnull(strstr(text, "rados_mon_op_timeout = 7\n"));
+    qemuCommandRemoveFiles(files);
+    g_assert_false(g_file_test(files, G_FILE_TEST_EXISTS));
+
+    /* a key others can read: refused, naming the disk and the file, nothing left */
+    writeKey(chap, "pass word", 0640);
+    g_assert_cmpint(qemuCommandPrepareFiles(def, &p), ==, -1);
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "disk 'vda': the secret file '"));
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "mode 0640"));
+    g_assert_null(strstr(iovGetLastErrorMessage(), "pass word"));
+    g_assert_false(g_file_test(files, G_FILE_TEST_EXISTS));
+
+    /* a cephx key that is not base64 */
+    writeKey(chap, "pass word", 0600);
+    writeKey(ceph, "not a key", 0600);
+    g_assert_cmpint(qemuCommandPrepareFiles(def, &p), ==, -1);
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "disk 'vdb': the secret file '"));
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "does not hold a base64 cephx key"));
+    g_assert_false(g_file_test(files, G_FILE_TEST_EXISTS));
+
+    /* a missing key */
+    g_assert_cmpint(unlink(chap), ==, 0);
+    g_assert_cmpint(qemuCommandPrepareFiles(def, &p), ==, -1);
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "disk 'vda': cannot open the secret file '"));
+
+    unlink(ceph);
+    g_assert_cmpint(rmdir(tmp), ==, 0);
+}
+
+/* usage= names a file of the secret store; no store, no start. */
+static void
+testSecretStore(void)
+{
+    g_autoptr(domainDef) def = domainDefParseString(
+        "<domain type='qemu'><name>k2</name><memory unit='MiB'>64</memory>"
+        "<os><kernel>/boot/vmlinuz</kernel></os><devices>"
+        "<disk type='network'><source protocol='iscsi' name='iqn.2026-11.org.example:t/1'>"
+        "<host name='h'/><auth username='u'><secret type='iscsi' usage='nowhere'/></auth></source>"
+        "<target dev='vda'/></disk></devices></domain>", 0, NULL);
+    g_autofree char *tmp = g_dir_make_tmp("iovirt-cmd-XXXXXX", NULL);
+    g_autofree char *files = g_build_filename(tmp, "k2.files", NULL);
+    qemuCommandParams p = params;
+
+    g_assert_nonnull(def);
+    p.filesDir = files;
+    p.secretDir = tmp;
+    g_assert_cmpint(qemuCommandPrepareFiles(def, &p), ==, -1);
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "/nowhere'"));
+    p.secretDir = NULL;
+    g_assert_cmpint(qemuCommandPrepareFiles(def, &p), ==, -1);
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "disk 'vda': secret 'nowhere' names the secret store, and this daemon has none"));
+    g_assert_cmpint(rmdir(tmp), ==, 0);
+}
+
 static void
 testNames(void)
 {
@@ -178,5 +297,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu-command/escape-option", testEscapeOption);
     g_test_add_func("/qemu-command/group-object-once", testGroupObjectOnce);
     g_test_add_func("/qemu-command/names", testNames);
+    g_test_add_func("/qemu-command/prepare-files", testPrepareFiles);
+    g_test_add_func("/qemu-command/secret-store", testSecretStore);
     return g_test_run();
 }
