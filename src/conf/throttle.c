@@ -131,37 +131,6 @@ throttleFieldLookup(const char *name)
     return -1;
 }
 
-/* ---- public accessors ---- */
-
-int
-iovThrottleFieldCount(void)
-{
-    return THROTTLE_FIELD_LAST;
-}
-
-const iovThrottleField *
-iovThrottleFieldByIndex(int i)
-{
-    return throttleField(i);
-}
-
-int
-iovThrottleFieldLookup(const char *name)
-{
-    return throttleFieldLookup(name);
-}
-
-const char *
-iovThrottleUnitName(int unit)
-{
-    static const char *const names[IOV_THROTTLE_UNIT_LAST] = {
-        "bytes/s", "IO/s", "s", "bytes", ""};
-
-    if (unit < 0 || unit >= IOV_THROTTLE_UNIT_LAST)
-        return "";
-    return names[unit];
-}
-
 /* ---- limits ---- */
 
 void

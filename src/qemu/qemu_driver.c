@@ -201,7 +201,7 @@ handleEOF(gpointer data, gpointer user)
 
     g_mutex_lock(&obj->lock);
     if (qemuDomainBeginJob(obj, EOF_JOB_TIMEOUT_MS) < 0) {
-        logError("%s", iovGetLastErrorMessage());
+        logError("%s", utilLastErrorMessage());
         goto cleanup;
     }
     if (obj->live && obj->monGeneration == t->generation) {
@@ -253,7 +253,7 @@ loadDefinitions(qemuDriver *drv)
         path = g_build_filename(drv->configDir, entry, NULL);
         if (utilReadFile(path, 8 * 1024 * 1024, &xml) < 0 ||
             !(def = domainDefParseString(xml, 0, NULL))) {
-            logError("ignoring the definition '%s': %s", path, iovGetLastErrorMessage());
+            logError("ignoring the definition '%s': %s", path, utilLastErrorMessage());
             continue;
         }
         expected = g_strdup_printf("%s.xml", def->name);
@@ -287,7 +287,7 @@ reconnectAll(qemuDriver *drv)
             continue;
         path = g_build_filename(drv->stateDir, entry, NULL);
         if (qemuDomainLoadStatus(path, &st) < 0) {
-            logError("ignoring the status file '%s': %s", path, iovGetLastErrorMessage());
+            logError("ignoring the status file '%s': %s", path, utilLastErrorMessage());
             continue;
         }
         key = uuidString(st.live->uuid);
@@ -693,7 +693,7 @@ saveStatus(qemuDriver *drv, qemuDomainObj *obj)
     g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
 
     if (obj->live && qemuDomainSaveStatus(obj, path) < 0)
-        logWarn("domain '%s': cannot save its status: %s", obj->name, iovGetLastErrorMessage());
+        logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
 }
 
 int
@@ -1042,7 +1042,7 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
 
             if (qemuProcessApplyThrottle(obj, newLive, obj->live) < 0)
                 logError("domain '%s': cannot undo a live limit change: %s", obj->name,
-                         iovGetLastErrorMessage());
+                         utilLastErrorMessage());
             utilRestoreError(g_steal_pointer(&saved));
         }
         goto endjob;
