@@ -284,6 +284,12 @@ typedef struct iovThrottleField {
     int max_index;         /* for a base or a length: its max field */
     int length_index;      /* for a base or a max: its length field */
     int accepts_suffix;    /* 1 when size suffixes (1M, 4KiB) make sense */
+    int libvirt_index;     /* its position in libvirt's order (virsh blkdeviotune,
+                            * blockIoTune(), <iotune>): 0 .. count-1 */
+    int is_length;         /* 1 for a burst length: seconds, 0 meaning 1 */
+    int whole_family;      /* 1 when naming it in a set sets its whole family */
+    int total_index;       /* for a read or write field: the total it may not
+                            * be set with; -1 otherwise */
 } iovThrottleField;
 
 /* iovThrottleFieldCount: the number of fields in the table (20). */

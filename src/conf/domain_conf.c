@@ -1165,7 +1165,7 @@ formatThrottle(xmlTextWriterPtr w, const throttleDef *t, unsigned int flags)
     if (flags & DOMAIN_FORMAT_LIBVIRT_IOTUNE) {
         W(xmlTextWriterStartElement(w, BC("iotune")));
         for (k = 0; k < THROTTLE_FIELD_LAST; k++) {
-            int id = throttleLibvirtOrder[k];
+            int id = throttleLibvirtField(k);
 
             if (id == THROTTLE_GROUP) {
                 if (t->group)

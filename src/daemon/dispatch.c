@@ -580,7 +580,7 @@ dispatchDomainGetBlockIoTune(daemonState *d, daemonConn *c, remote_domain_get_bl
         return -1;
     ret->params.params_val = g_new0(remote_typed_param, THROTTLE_FIELD_LAST);
     for (k = 0; k < THROTTLE_FIELD_LAST && n < args->nparams; k++) {
-        int id = c->libvirt ? throttleLibvirtOrder[k] : k;
+        int id = c->libvirt ? throttleLibvirtField(k) : k;
         const iovThrottleField *f = throttleField(id);
         remote_typed_param *p = &ret->params.params_val[n];
 
