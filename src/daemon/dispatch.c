@@ -64,8 +64,10 @@ dispatchConnectOpen(daemonState *d G_GNUC_UNUSED, daemonConn *c, remote_connect_
 
         if (!scheme || (strcmp(scheme, "qemu") != 0 && strcmp(scheme, "iovirt") != 0) ||
             (strcmp(path, "/system") != 0 && strcmp(path, "/session") != 0)) {
-            reportError(IOV_ERR_NO_CONNECT, "%s: this daemon serves iovirt:///system or ///session (and qemu:// for libvirt clients)",
-                        name);
+            reportError(
+                IOV_ERR_NO_CONNECT,
+                "%s: this daemon serves iovirt:///system or ///session (and qemu:// for libvirt clients)",
+                name);
             return -1;
         }
         c->libvirt = strcmp(scheme, "qemu") == 0;
@@ -84,9 +86,9 @@ dispatchConnectClose(daemonState *d G_GNUC_UNUSED, daemonConn *c)
 }
 
 int
-dispatchConnectGetType(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, remote_connect_get_type_ret *ret)
+dispatchConnectGetType(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                       remote_connect_get_type_ret *ret)
 {
-
     ret->type = g_strdup("QEMU");
     return 0;
 }
@@ -104,9 +106,11 @@ qemuVersion(void)
         unsigned int major = 0, minor = 0, micro = 0;
         const char *p;
 
-        if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-                         NULL, NULL, &out, NULL, NULL, NULL) &&
-            (p = strstr(out, "version ")) && sscanf(p, "version %u.%u.%u", &major, &minor, &micro) >= 2)
+        if (g_spawn_sync(NULL, (char **)argv, NULL,
+                         G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                         NULL, NULL) &&
+            (p = strstr(out, "version ")) &&
+            sscanf(p, "version %u.%u.%u", &major, &minor, &micro) >= 2)
             version = major * 1000000ULL + minor * 1000ULL + micro;
         g_once_init_leave(&once, 1);
     }
@@ -114,9 +118,9 @@ qemuVersion(void)
 }
 
 int
-dispatchConnectGetVersion(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, remote_connect_get_version_ret *ret)
+dispatchConnectGetVersion(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                          remote_connect_get_version_ret *ret)
 {
-
     ret->hv_ver = qemuVersion();
     if (!ret->hv_ver) {
         reportError(IOV_ERR_OPERATION_FAILED, "cannot read the version of qemu-system-x86_64");
@@ -126,17 +130,17 @@ dispatchConnectGetVersion(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNU
 }
 
 int
-dispatchConnectGetLibVersion(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, remote_connect_get_lib_version_ret *ret)
+dispatchConnectGetLibVersion(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                             remote_connect_get_lib_version_ret *ret)
 {
-
     ret->lib_ver = IOV_VERSION_MAJOR * 1000000ULL + IOV_VERSION_MINOR * 1000ULL + IOV_VERSION_MICRO;
     return 0;
 }
 
 int
-dispatchConnectGetHostname(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, remote_connect_get_hostname_ret *ret)
+dispatchConnectGetHostname(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                           remote_connect_get_hostname_ret *ret)
 {
-
     ret->hostname = g_strdup(g_get_host_name());
     return 0;
 }
@@ -144,16 +148,16 @@ dispatchConnectGetHostname(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UN
 int
 dispatchConnectGetUri(daemonState *d, daemonConn *c, remote_connect_get_uri_ret *ret)
 {
-
     ret->uri = g_strdup_printf("%s:///%s", c->libvirt ? "qemu" : "iovirt",
                                d->system ? "system" : "session");
     return 0;
 }
 
 int
-dispatchConnectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, remote_connect_supports_feature_args *args, remote_connect_supports_feature_ret *ret)
+dispatchConnectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                               remote_connect_supports_feature_args *args,
+                               remote_connect_supports_feature_ret *ret)
 {
-
     ret->supported = args->feature == LIBVIRT_FEATURE_TYPED_PARAM_STRING ||
                      args->feature == LIBVIRT_FEATURE_PROGRAM_KEEPALIVE ||
                      args->feature == LIBVIRT_FEATURE_REMOTE_CLOSE_CALLBACK;
@@ -161,9 +165,9 @@ dispatchConnectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNU
 }
 
 int
-dispatchAuthList(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, remote_auth_list_ret *ret)
+dispatchAuthList(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                 remote_auth_list_ret *ret)
 {
-
     ret->types.types_len = 1;
     ret->types.types_val = g_new0(remote_auth_type, 1);
     ret->types.types_val[0] = REMOTE_AUTH_NONE;
@@ -171,7 +175,8 @@ dispatchAuthList(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, remo
 }
 
 int
-dispatchNodeGetSecurityModel(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, remote_node_get_security_model_ret *ret G_GNUC_UNUSED)
+dispatchNodeGetSecurityModel(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                             remote_node_get_security_model_ret *ret G_GNUC_UNUSED)
 {
     /* no security driver: empty model and doi */
     return 0;
@@ -180,7 +185,9 @@ dispatchNodeGetSecurityModel(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_
 /* ---- domains ---- */
 
 int
-dispatchConnectListAllDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_connect_list_all_domains_args *args, remote_connect_list_all_domains_ret *ret)
+dispatchConnectListAllDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                              remote_connect_list_all_domains_args *args,
+                              remote_connect_list_all_domains_ret *ret)
 {
     g_autofree qemuDomainIdent *list = NULL;
     size_t n = 0, i;
@@ -207,7 +214,9 @@ dispatchConnectListAllDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED, remot
 }
 
 int
-dispatchDomainLookupByName(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_lookup_by_name_args *args, remote_domain_lookup_by_name_ret *ret)
+dispatchDomainLookupByName(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_lookup_by_name_args *args,
+                           remote_domain_lookup_by_name_ret *ret)
 {
     qemuDomainIdent ident = {0};
 
@@ -215,7 +224,9 @@ dispatchDomainLookupByName(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_d
 }
 
 int
-dispatchDomainLookupByUuid(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_lookup_by_uuid_args *args, remote_domain_lookup_by_uuid_ret *ret)
+dispatchDomainLookupByUuid(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_lookup_by_uuid_args *args,
+                           remote_domain_lookup_by_uuid_ret *ret)
 {
     qemuDomainIdent ident = {0};
 
@@ -224,7 +235,8 @@ dispatchDomainLookupByUuid(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_d
 }
 
 int
-dispatchDomainLookupById(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_lookup_by_id_args *args, remote_domain_lookup_by_id_ret *ret)
+dispatchDomainLookupById(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                         remote_domain_lookup_by_id_args *args, remote_domain_lookup_by_id_ret *ret)
 {
     qemuDomainIdent ident = {0};
 
@@ -232,7 +244,8 @@ dispatchDomainLookupById(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_dom
 }
 
 int
-dispatchDomainDefineXML(daemonState *d, daemonConn *c, remote_domain_define_xml_args *args, remote_domain_define_xml_ret *ret)
+dispatchDomainDefineXML(daemonState *d, daemonConn *c, remote_domain_define_xml_args *args,
+                        remote_domain_define_xml_ret *ret)
 {
     qemuDomainIdent ident = {0};
 
@@ -241,13 +254,16 @@ dispatchDomainDefineXML(daemonState *d, daemonConn *c, remote_domain_define_xml_
 }
 
 int
-dispatchDomainDefineXMLFlags(daemonState *d, daemonConn *c, remote_domain_define_xml_flags_args *args, remote_domain_define_xml_flags_ret *ret)
+dispatchDomainDefineXMLFlags(daemonState *d, daemonConn *c,
+                             remote_domain_define_xml_flags_args *args,
+                             remote_domain_define_xml_flags_ret *ret)
 {
     qemuDomainIdent ident = {0};
 
     /* VALIDATE (1): every definition is validated anyway */
     if (args->flags & ~1u) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function defineXMLFlags", args->flags);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function defineXMLFlags",
+                    args->flags);
         return -1;
     }
     return replyDomain(qemuDriverDefineXML(d->driver, args->xml, c->libvirt, &ident), &ident,
@@ -258,18 +274,21 @@ dispatchDomainDefineXMLFlags(daemonState *d, daemonConn *c, remote_domain_define
 #define UUID(args) ((const unsigned char *)(args)->dom.uuid)
 
 int
-dispatchDomainUndefine(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_undefine_args *args)
+dispatchDomainUndefine(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                       remote_domain_undefine_args *args)
 {
     return qemuDriverUndefine(d->driver, UUID(args));
 }
 
 int
-dispatchDomainUndefineFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_undefine_flags_args *args)
+dispatchDomainUndefineFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                            remote_domain_undefine_flags_args *args)
 {
-
     if (args->flags) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function undefineFlags: iovirt keeps no snapshots, nvram or managed saves",
-                    args->flags);
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "unsupported flags (0x%x) in function undefineFlags: iovirt keeps no snapshots, nvram or managed saves",
+            args->flags);
         return -1;
     }
     return qemuDriverUndefine(d->driver, UUID(args));
@@ -282,7 +301,9 @@ dispatchDomainCreate(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_
 }
 
 int
-dispatchDomainCreateWithFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_create_with_flags_args *args, remote_domain_create_with_flags_ret *ret)
+dispatchDomainCreateWithFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                              remote_domain_create_with_flags_args *args,
+                              remote_domain_create_with_flags_ret *ret)
 {
     qemuDomainIdent ident = {0};
 
@@ -297,34 +318,35 @@ dispatchDomainDestroy(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain
 }
 
 int
-dispatchDomainDestroyFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_destroy_flags_args *args)
+dispatchDomainDestroyFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_destroy_flags_args *args)
 {
-
     /* GRACEFUL (1): destroy always asks QEMU to end (SIGTERM) first */
     if (args->flags & ~1u) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function destroyFlags", args->flags);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function destroyFlags",
+                    args->flags);
         return -1;
     }
     return qemuDriverDestroy(d->driver, UUID(args), 0);
 }
 
 int
-dispatchDomainShutdown(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_shutdown_args *args)
+dispatchDomainShutdown(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                       remote_domain_shutdown_args *args)
 {
     return qemuDriverShutdown(d->driver, UUID(args), 0);
 }
 
 int
-dispatchDomainShutdownFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_shutdown_flags_args *args)
+dispatchDomainShutdownFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                            remote_domain_shutdown_flags_args *args)
 {
-
     return qemuDriverShutdown(d->driver, UUID(args), args->flags);
 }
 
 int
 dispatchDomainReboot(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_reboot_args *args)
 {
-
     return qemuDriverReboot(d->driver, UUID(args), args->flags);
 }
 
@@ -341,16 +363,17 @@ dispatchDomainResume(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_
 }
 
 int
-dispatchDomainGetXMLDesc(daemonState *d, daemonConn *c, remote_domain_get_xml_desc_args *args, remote_domain_get_xml_desc_ret *ret)
+dispatchDomainGetXMLDesc(daemonState *d, daemonConn *c, remote_domain_get_xml_desc_args *args,
+                         remote_domain_get_xml_desc_ret *ret)
 {
-
     /* UPDATE_CPU (4) and MIGRATABLE (8) change nothing here */
     ret->xml = qemuDriverGetXMLDesc(d->driver, UUID(args), args->flags & ~12u, c->libvirt);
     return ret->xml ? 0 : -1;
 }
 
 int
-dispatchDomainGetInfo(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_get_info_args *args, remote_domain_get_info_ret *ret)
+dispatchDomainGetInfo(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                      remote_domain_get_info_args *args, remote_domain_get_info_ret *ret)
 {
     qemuDomainInfo info;
 
@@ -365,48 +388,54 @@ dispatchDomainGetInfo(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain
 }
 
 int
-dispatchDomainGetState(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_get_state_args *args, remote_domain_get_state_ret *ret)
+dispatchDomainGetState(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                       remote_domain_get_state_args *args, remote_domain_get_state_ret *ret)
 {
-
     if (args->flags) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function getState", args->flags);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function getState",
+                    args->flags);
         return -1;
     }
     return qemuDriverGetState(d->driver, UUID(args), &ret->state, &ret->reason);
 }
 
-int
-dispatchDomainGetOsType(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_get_os_type_args *args, remote_domain_get_os_type_ret *ret)
+/* 0 when the domain exists: the check of the procedures whose answer is
+ * the same for every domain. */
+static int
+domainExists(daemonState *d, const remote_nonnull_domain *dom)
 {
+    return qemuDriverIsActive(d->driver, (const unsigned char *)dom->uuid) < 0 ? -1 : 0;
+}
 
-    if (qemuDriverIsActive(d->driver, UUID(args)) < 0)
-        return -1;
+int
+dispatchDomainGetOsType(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                        remote_domain_get_os_type_args *args, remote_domain_get_os_type_ret *ret)
+{
     ret->type = g_strdup("hvm");
-    return 0;
+    return domainExists(d, &args->dom);
 }
 
 int
-dispatchDomainGetAutostart(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_get_autostart_args *args, remote_domain_get_autostart_ret *ret)
+dispatchDomainGetAutostart(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_get_autostart_args *args,
+                           remote_domain_get_autostart_ret *ret)
 {
-
-    if (qemuDriverIsActive(d->driver, UUID(args)) < 0)
-        return -1;
     ret->autostart = 0;
-    return 0;
+    return domainExists(d, &args->dom);
 }
 
 int
-dispatchDomainHasManagedSaveImage(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_has_managed_save_image_args *args, remote_domain_has_managed_save_image_ret *ret)
+dispatchDomainHasManagedSaveImage(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                                  remote_domain_has_managed_save_image_args *args,
+                                  remote_domain_has_managed_save_image_ret *ret)
 {
-
-    if (qemuDriverIsActive(d->driver, UUID(args)) < 0)
-        return -1;
     ret->result = 0;
-    return 0;
+    return domainExists(d, &args->dom);
 }
 
 int
-dispatchDomainIsActive(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_is_active_args *args, remote_domain_is_active_ret *ret)
+dispatchDomainIsActive(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                       remote_domain_is_active_args *args, remote_domain_is_active_ret *ret)
 {
     int rc = qemuDriverIsActive(d->driver, UUID(args));
 
@@ -415,7 +444,9 @@ dispatchDomainIsActive(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domai
 }
 
 int
-dispatchDomainIsPersistent(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_is_persistent_args *args, remote_domain_is_persistent_ret *ret)
+dispatchDomainIsPersistent(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_is_persistent_args *args,
+                           remote_domain_is_persistent_ret *ret)
 {
     int rc = qemuDriverIsPersistent(d->driver, UUID(args));
 
@@ -426,7 +457,8 @@ dispatchDomainIsPersistent(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_d
 /* ---- statistics ---- */
 
 int
-dispatchDomainBlockStats(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_block_stats_args *args, remote_domain_block_stats_ret *ret)
+dispatchDomainBlockStats(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                         remote_domain_block_stats_args *args, remote_domain_block_stats_ret *ret)
 {
     qemuBlockStats s = {0};
 
@@ -450,7 +482,9 @@ setLLong(remote_typed_param *p, const char *name, unsigned long long v)
 }
 
 int
-dispatchDomainBlockStatsFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_block_stats_flags_args *args, remote_domain_block_stats_flags_ret *ret)
+dispatchDomainBlockStatsFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                              remote_domain_block_stats_flags_args *args,
+                              remote_domain_block_stats_flags_ret *ret)
 {
     qemuBlockStats s = {0};
     remote_typed_param all[BLOCK_STATS_NPARAMS];
@@ -458,7 +492,8 @@ dispatchDomainBlockStatsFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, remot
 
     /* STRING_OKAY is fine: no statistic is a string */
     if (args->flags & ~(unsigned int)IOV_TYPED_PARAM_STRING_OKAY) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function blockStatsFlags", args->flags);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function blockStatsFlags",
+                    args->flags);
         return -1;
     }
     if (args->nparams < 0 || args->nparams > REMOTE_DOMAIN_BLOCK_STATS_PARAMETERS_MAX) {
@@ -494,8 +529,8 @@ dispatchDomainBlockStatsFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, remot
 static const char *
 typeName(int type)
 {
-    static const char *const names[] = {"unknown", "int", "uint", "llong", "ullong",
-                                        "double", "boolean", "string"};
+    static const char *const names[] = {"unknown", "int",    "uint",    "llong",
+                                        "ullong",  "double", "boolean", "string"};
 
     return type >= 0 && type < (int)G_N_ELEMENTS(names) ? names[type] : "unknown";
 }
@@ -535,19 +570,23 @@ changeFromParams(const remote_typed_param *params, u_int n, throttleChange *chg)
 }
 
 int
-dispatchDomainSetBlockIoTune(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_set_block_io_tune_args *args)
+dispatchDomainSetBlockIoTune(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                             remote_domain_set_block_io_tune_args *args)
 {
     throttleChange chg = {0};
     int rc = -1;
 
     if (changeFromParams(args->params.params_val, args->params.params_len, &chg) == 0)
-        rc = qemuDriverSetBlockIoThrottle(d->driver, UUID(args), args->disk, &chg, args->flags, NULL);
+        rc = qemuDriverSetBlockIoThrottle(d->driver, UUID(args), args->disk, &chg, args->flags,
+                                          NULL);
     throttleChangeClear(&chg);
     return rc;
 }
 
 int
-dispatchDomainGetBlockIoTune(daemonState *d, daemonConn *c, remote_domain_get_block_io_tune_args *args, remote_domain_get_block_io_tune_ret *ret)
+dispatchDomainGetBlockIoTune(daemonState *d, daemonConn *c,
+                             remote_domain_get_block_io_tune_args *args,
+                             remote_domain_get_block_io_tune_ret *ret)
 {
     bool stringOk = args->flags & IOV_TYPED_PARAM_STRING_OKAY;
     unsigned int flags = args->flags & ~(unsigned int)IOV_TYPED_PARAM_STRING_OKAY;
@@ -607,8 +646,11 @@ static const iovError *
 currentError(void)
 {
     static const iovError fallback = {
-        .code = IOV_ERR_INTERNAL_ERROR, .domain = IOV_FROM_RPC, .level = IOV_ERR_ERROR,
-        .int1 = -1, .int2 = -1,
+        .code = IOV_ERR_INTERNAL_ERROR,
+        .domain = IOV_FROM_RPC,
+        .level = IOV_ERR_ERROR,
+        .int1 = -1,
+        .int2 = -1,
         .message = (char *)"Library function returned error but did not set virError"};
     const iovError *err = utilGetError();
 
@@ -665,8 +707,7 @@ typedef void (*replyFunc)(void *opaque, const rpcHeader *hdr, xdrproc_t filter, 
                           const iovError *err);
 
 static void
-dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc reply,
-                void *opaque)
+dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc reply, void *opaque)
 {
     const rpcHeader *hdr = &msg->header;
     const rpcProcInfo *info = rpcRemoteProcLookup(hdr->proc);
@@ -675,8 +716,11 @@ dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc 
 
     utilResetError();
     if (!info || !findRow(hdr->proc)) {
-        iovError err = {.code = IOV_ERR_RPC, .domain = IOV_FROM_RPC, .level = IOV_ERR_ERROR,
-                        .int1 = -1, .int2 = -1};
+        iovError err = {.code = IOV_ERR_RPC,
+                        .domain = IOV_FROM_RPC,
+                        .level = IOV_ERR_ERROR,
+                        .int1 = -1,
+                        .int2 = -1};
 
         err.message = g_strdup_printf("unknown procedure: %d", hdr->proc);
         reply(opaque, hdr, NULL, NULL, &err);
@@ -700,8 +744,7 @@ dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc 
 }
 
 static void
-replyToClient(void *opaque, const rpcHeader *hdr, xdrproc_t filter, void *ret,
-              const iovError *err)
+replyToClient(void *opaque, const rpcHeader *hdr, xdrproc_t filter, void *ret, const iovError *err)
 {
     rpcServerClient *client = opaque;
 
@@ -719,8 +762,7 @@ daemonDispatch(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, const rpcM
 }
 
 static void
-replyToMessage(void *opaque, const rpcHeader *hdr, xdrproc_t filter, void *ret,
-               const iovError *err)
+replyToMessage(void *opaque, const rpcHeader *hdr, xdrproc_t filter, void *ret, const iovError *err)
 {
     rpcMessage **out = opaque;
     rpcHeader rh = *hdr;

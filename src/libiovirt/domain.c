@@ -67,54 +67,7 @@ iovDomainGetID(iovDomainPtr dom)
     return g_atomic_int_get(&dom->id);
 }
 
-/* ---- lookups and definition: a reply holding one domain ---- */
-
-/* A new handle from a reply whose only member is the domain, freeing the
- * reply; NULL when the call failed (rc < 0). */
-static iovDomainPtr
-domainReply(iovConnectPtr conn, int rc, remote_nonnull_domain *dom, xdrproc_t retFilter,
-            void *ret)
-{
-    iovDomainPtr out;
-
-    if (rc < 0)
-        return NULL;
-    out = remoteDomainNew(conn, dom);
-    xdr_free(retFilter, ret);
-    return out;
-}
-
-iovDomainPtr
-iovDomainLookupByName(iovConnectPtr conn, const char *name)
-{
-    remote_domain_lookup_by_name_args args = {0};
-    remote_domain_lookup_by_name_ret ret = {0};
-
-    ENTER_CONN(conn, NULL);
-    if (!name) {
-        reportError(IOV_ERR_INVALID_ARG, "name must not be NULL");
-        return NULL;
-    }
-    args.name = (char *)name;
-    return domainReply(conn, remoteCallDomainLookupByName(conn, &args, &ret), &ret.dom,
-                       (xdrproc_t)xdr_remote_domain_lookup_by_name_ret, &ret);
-}
-
-iovDomainPtr
-iovDomainLookupByUUID(iovConnectPtr conn, const unsigned char *uuid)
-{
-    remote_domain_lookup_by_uuid_args args = {0};
-    remote_domain_lookup_by_uuid_ret ret = {0};
-
-    ENTER_CONN(conn, NULL);
-    if (!uuid) {
-        reportError(IOV_ERR_INVALID_ARG, "uuid must not be NULL");
-        return NULL;
-    }
-    memcpy(args.uuid, uuid, 16);
-    return domainReply(conn, remoteCallDomainLookupByUuid(conn, &args, &ret), &ret.dom,
-                       (xdrproc_t)xdr_remote_domain_lookup_by_uuid_ret, &ret);
-}
+/* ---- lookups (the others are generated) ---- */
 
 iovDomainPtr
 iovDomainLookupByUUIDString(iovConnectPtr conn, const char *uuid)
@@ -127,38 +80,6 @@ iovDomainLookupByUUIDString(iovConnectPtr conn, const char *uuid)
         return NULL;
     }
     return iovDomainLookupByUUID(conn, raw);
-}
-
-iovDomainPtr
-iovDomainLookupByID(iovConnectPtr conn, int id)
-{
-    remote_domain_lookup_by_id_args args = {0};
-    remote_domain_lookup_by_id_ret ret = {0};
-
-    ENTER_CONN(conn, NULL);
-    if (id < 0) {
-        reportError(IOV_ERR_INVALID_ARG, "id %d is negative", id);
-        return NULL;
-    }
-    args.id = id;
-    return domainReply(conn, remoteCallDomainLookupById(conn, &args, &ret), &ret.dom,
-                       (xdrproc_t)xdr_remote_domain_lookup_by_id_ret, &ret);
-}
-
-iovDomainPtr
-iovDomainDefineXML(iovConnectPtr conn, const char *xml)
-{
-    remote_domain_define_xml_args args = {0};
-    remote_domain_define_xml_ret ret = {0};
-
-    ENTER_CONN(conn, NULL);
-    if (!xml) {
-        reportError(IOV_ERR_INVALID_ARG, "xml must not be NULL");
-        return NULL;
-    }
-    args.xml = (char *)xml;
-    return domainReply(conn, remoteCallDomainDefineXML(conn, &args, &ret), &ret.dom,
-                       (xdrproc_t)xdr_remote_domain_define_xml_ret, &ret);
 }
 
 /* ---- life cycle: what the generated functions do not cover ---- */

@@ -16,20 +16,20 @@
 #include "remote/remote_calls.h"
 #include "util/error.h"
 
-#define ENTER_CONN(conn, fail) \
-    do { \
-        utilResetError(); \
-        if (!(conn)) { \
-            reportError(IOV_ERR_INVALID_CONN, "invalid connection pointer in %s", __func__); \
-            return fail; \
-        } \
+#define ENTER_CONN(conn, fail)                                                                     \
+    do {                                                                                           \
+        utilResetError();                                                                          \
+        if (!(conn)) {                                                                             \
+            reportError(IOV_ERR_INVALID_CONN, "invalid connection pointer in %s", __func__);       \
+            return fail;                                                                           \
+        }                                                                                          \
     } while (0)
 
-#define ENTER_DOM(dom, fail) \
-    do { \
-        utilResetError(); \
-        if (!(dom) || !(dom)->conn) { \
-            reportError(IOV_ERR_INVALID_DOMAIN, "invalid domain pointer in %s", __func__); \
-            return fail; \
-        } \
+#define ENTER_DOM(dom, fail)                                                                       \
+    do {                                                                                           \
+        utilResetError();                                                                          \
+        if (!(dom) || !(dom)->conn) {                                                              \
+            reportError(IOV_ERR_INVALID_DOMAIN, "invalid domain pointer in %s", __func__);         \
+            return fail;                                                                           \
+        }                                                                                          \
     } while (0)

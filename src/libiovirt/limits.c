@@ -70,7 +70,8 @@ iovDomainGetBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParamete
         return -1;
     }
     if (*nparams > 0 && (!params || !disk)) {
-        reportError(IOV_ERR_INVALID_ARG, "params and disk are needed when *nparams is %d", *nparams);
+        reportError(IOV_ERR_INVALID_ARG, "params and disk are needed when *nparams is %d",
+                    *nparams);
         return -1;
     }
     if (*nparams > REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX)
@@ -121,7 +122,8 @@ iovDomainBlockStatsFlags(iovDomainPtr dom, const char *disk, iovTypedParameterPt
 
     ENTER_DOM(dom, -1);
     if (!disk || !nparams || *nparams < 0 || (*nparams > 0 && !params)) {
-        reportError(IOV_ERR_INVALID_ARG, "disk, nparams and (for a count above 0) params are needed");
+        reportError(IOV_ERR_INVALID_ARG,
+                    "disk, nparams and (for a count above 0) params are needed");
         return -1;
     }
     if (*nparams > REMOTE_DOMAIN_BLOCK_STATS_PARAMETERS_MAX)

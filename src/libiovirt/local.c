@@ -33,8 +33,7 @@ iovThrottleFieldLookup(const char *name)
 const char *
 iovThrottleUnitName(int unit)
 {
-    static const char *const names[IOV_THROTTLE_UNIT_LAST] = {
-        "bytes/s", "IO/s", "s", "bytes", ""};
+    static const char *const names[IOV_THROTTLE_UNIT_LAST] = {"bytes/s", "IO/s", "s", "bytes", ""};
 
     if (unit < 0 || unit >= IOV_THROTTLE_UNIT_LAST)
         return "";
@@ -61,10 +60,8 @@ iovParseSize(const char *str, unsigned long long *value)
 #undef IOV_FROM_THIS
 #define IOV_FROM_THIS IOV_FROM_CONF
 
-
 int
-iovDomainXMLCanonicalize(const char *xml, unsigned int flags,
-                         char **canonical, char **dropped)
+iovDomainXMLCanonicalize(const char *xml, unsigned int flags, char **canonical, char **dropped)
 {
     g_autoptr(GString) drops = g_string_new("");
     g_autoptr(domainDef) def = NULL;

@@ -87,16 +87,15 @@ addParam(iovTypedParameterPtr *params, int *nparams, int *maxparams, const char 
     return p;
 }
 
-#define ADD(Suffix, ctype, TYPE, member) \
-    int \
-    iovTypedParamsAdd##Suffix(iovTypedParameterPtr *params, int *nparams, int *maxparams, \
-                              const char *name, ctype value) \
-    { \
-        iovTypedParameterPtr p = addParam(params, nparams, maxparams, name, TYPE); \
-        if (!p) \
-            return -1; \
-        p->value.member = value; \
-        return 0; \
+#define ADD(Suffix, ctype, TYPE, member)                                                           \
+    int iovTypedParamsAdd##Suffix(iovTypedParameterPtr *params, int *nparams, int *maxparams,      \
+                                  const char *name, ctype value)                                   \
+    {                                                                                              \
+        iovTypedParameterPtr p = addParam(params, nparams, maxparams, name, TYPE);                 \
+        if (!p)                                                                                    \
+            return -1;                                                                             \
+        p->value.member = value;                                                                   \
+        return 0;                                                                                  \
     }
 
 ADD(Int, int, IOV_TYPED_PARAM_INT, i)
@@ -153,23 +152,22 @@ getParam(iovTypedParameterPtr params, int nparams, const char *name, int type,
     if (!*found)
         return 0;
     if ((*found)->type != type) {
-        reportError(IOV_ERR_INVALID_ARG, "parameter '%s' has type %d, not %d", name,
-                    (*found)->type, type);
+        reportError(IOV_ERR_INVALID_ARG, "parameter '%s' has type %d, not %d", name, (*found)->type,
+                    type);
         return -1;
     }
     return 1;
 }
 
-#define GET(Suffix, ctype, TYPE, member) \
-    int \
-    iovTypedParamsGet##Suffix(iovTypedParameterPtr params, int nparams, const char *name, \
-                              ctype *value) \
-    { \
-        iovTypedParameterPtr p; \
-        int rc = getParam(params, nparams, name, TYPE, &p); \
-        if (rc == 1 && value) \
-            *value = p->value.member; \
-        return rc; \
+#define GET(Suffix, ctype, TYPE, member)                                                           \
+    int iovTypedParamsGet##Suffix(iovTypedParameterPtr params, int nparams, const char *name,      \
+                                  ctype *value)                                                    \
+    {                                                                                              \
+        iovTypedParameterPtr p;                                                                    \
+        int rc = getParam(params, nparams, name, TYPE, &p);                                        \
+        if (rc == 1 && value)                                                                      \
+            *value = p->value.member;                                                              \
+        return rc;                                                                                 \
     }
 
 GET(Int, int, IOV_TYPED_PARAM_INT, i)

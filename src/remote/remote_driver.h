@@ -16,10 +16,10 @@
 
 /* A connection: shared by every thread and every domain handle of it. */
 struct _iovConnect {
-    gint refs;          /* atomic */
-    rpcClient *client;  /* owned */
-    char *uri;          /* as opened (the default resolved), so that it
-                         * reaches the same daemon again */
+    gint refs;         /* atomic */
+    rpcClient *client; /* owned */
+    char *uri;         /* as opened (the default resolved), so that it
+                        * reaches the same daemon again */
     bool readonly;
 };
 
@@ -29,13 +29,13 @@ struct _iovDomain {
     iovConnectPtr conn; /* a reference */
     char *name;         /* owned */
     unsigned char uuid[16];
-    gint id;            /* atomic; -1 when not running */
+    gint id; /* atomic; -1 when not running */
 };
 
 /* remoteCall: call `proc` of the remote program on `conn` and wait for
  * the reply; NULL filters mean no arguments / no reply payload. */
-int remoteCall(iovConnectPtr conn, int proc, xdrproc_t argsFilter, void *args,
-               xdrproc_t retFilter, void *ret);
+int remoteCall(iovConnectPtr conn, int proc, xdrproc_t argsFilter, void *args, xdrproc_t retFilter,
+               void *ret);
 
 /* remoteConnectOpen: connect to the daemon of `uri` (NULL: the default)
  * and open the connection, read-only or not. NULL with the error set. */

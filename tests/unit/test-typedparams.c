@@ -19,7 +19,8 @@ testAddThenGet(void)
     for (i = 0; i < 12; i++) {
         g_autofree char *name = g_strdup_printf("f%d", i);
 
-        g_assert_cmpint(iovTypedParamsAddULLong(&params, &n, &max, name, (unsigned long long)i * 10), ==, 0);
+        g_assert_cmpint(
+            iovTypedParamsAddULLong(&params, &n, &max, name, (unsigned long long)i * 10), ==, 0);
     }
     g_assert_cmpint(iovTypedParamsAddString(&params, &n, &max, "group", "g1"), ==, 0);
     g_assert_cmpint(iovTypedParamsAddBoolean(&params, &n, &max, "on", 7), ==, 0);
@@ -51,7 +52,8 @@ testRefusals(void)
     longName[sizeof(longName) - 1] = '\0';
     g_assert_cmpint(iovTypedParamsAddULLong(&params, &n, &max, "bps", 1), ==, 0);
     g_assert_cmpint(iovTypedParamsAddULLong(&params, &n, &max, "bps", 2), ==, -1);
-    g_assert_cmpstr(iovGetLastErrorMessage(), ==, "invalid argument: parameter 'bps' is already set");
+    g_assert_cmpstr(iovGetLastErrorMessage(), ==,
+                    "invalid argument: parameter 'bps' is already set");
     g_assert_cmpint(iovTypedParamsAddInt(&params, &n, &max, longName, 1), ==, -1);
     g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_INVALID_ARG);
     g_assert_cmpint(iovTypedParamsAddString(&params, &n, &max, "group", NULL), ==, -1);
