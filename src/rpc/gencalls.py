@@ -170,13 +170,15 @@ def b(v):
 
 # ---- src/remote: typed calls ----
 
+def typed(p, first):
+    """The parameters `first`, then the procedure's args and ret when it
+    has them."""
+    return ", ".join(first + ([f"{p.args} *args"] if p.args else [])
+                     + ([f"{p.ret} *ret"] if p.ret else []))
+
+
 def client_sig(p):
-    params = ["iovConnectPtr conn"]
-    if p.args:
-        params.append(f"{p.args} *args")
-    if p.ret:
-        params.append(f"{p.ret} *ret")
-    return f"int\nremoteCall{p.camel}({', '.join(params)})"
+    return f"int\nremoteCall{p.camel}({typed(p, ['iovConnectPtr conn'])})"
 
 
 def gen_client_h(procs):
@@ -201,12 +203,7 @@ def gen_client_c(procs):
 # ---- src/daemon: handlers and the dispatch table ----
 
 def handler_sig(p):
-    params = ["daemonState *d", "daemonConn *c"]
-    if p.args:
-        params.append(f"{p.args} *args")
-    if p.ret:
-        params.append(f"{p.ret} *ret")
-    return f"dispatch{p.camel}({', '.join(params)})"
+    return f"dispatch{p.camel}({typed(p, ['daemonState *d', 'daemonConn *c'])})"
 
 
 def gen_dispatch_h(procs):
