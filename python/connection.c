@@ -8,6 +8,7 @@
  * a Domain handle's) is dropped.
  */
 #include "iovirt-python.h"
+#include "calls_gen.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -147,66 +148,6 @@ connectionIsReadOnly(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
     return PyBool_FromLong(self->readonly);
 }
 
-/* getHostname(): the daemon's host name. */
-static PyObject *
-connectionGetHostname(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
-{
-    iovConnectPtr conn;
-    iovError err = {0};
-    char *name;
-    PyObject *ret;
-
-    if (!(conn = pyiovConnectionAcquire(self)))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    name = iovConnectGetHostname(conn);
-    if (!name)
-        iovCopyLastError(&err);
-    iovConnectClose(conn);
-    Py_END_ALLOW_THREADS
-    if (!name)
-        return pyiovRaiseError(&err, "iovConnectGetHostname");
-    ret = PyUnicode_DecodeUTF8(name, (Py_ssize_t)strlen(name), "replace");
-    free(name);
-    return ret;
-}
-
-/* getVersion() and getLibVersion(): one of the two version calls. */
-static PyObject *
-connectionVersion(pyiovConnection *self, int lib)
-{
-    iovConnectPtr conn;
-    iovError err = {0};
-    unsigned long long version = 0;
-    int ret;
-
-    if (!(conn = pyiovConnectionAcquire(self)))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    ret = lib ? iovConnectGetLibVersion(conn, &version) : iovConnectGetVersion(conn, &version);
-    if (ret < 0)
-        iovCopyLastError(&err);
-    iovConnectClose(conn);
-    Py_END_ALLOW_THREADS
-    if (ret < 0)
-        return pyiovRaiseError(&err, lib ? "iovConnectGetLibVersion" : "iovConnectGetVersion");
-    return PyLong_FromUnsignedLongLong(version);
-}
-
-/* getVersion(): QEMU's version. */
-static PyObject *
-connectionGetVersion(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
-{
-    return connectionVersion(self, 0);
-}
-
-/* getLibVersion(): the daemon's version. */
-static PyObject *
-connectionGetLibVersion(pyiovConnection *self, PyObject *Py_UNUSED(ignored))
-{
-    return connectionVersion(self, 1);
-}
-
 /* listAllDomains(flags=0): a list of Domain, sorted by name. */
 static PyObject *
 connectionListAllDomains(pyiovConnection *self, PyObject *args, PyObject *kwargs)
@@ -262,28 +203,6 @@ connectionDomainResult(pyiovConnection *self, iovDomainPtr dom, iovError *err, c
     return pyiovDomainNew(self, dom);
 }
 
-/* lookupByName(name) */
-static PyObject *
-connectionLookupByName(pyiovConnection *self, PyObject *args)
-{
-    const char *name;
-    iovConnectPtr conn;
-    iovDomainPtr dom;
-    iovError err = {0};
-
-    if (!PyArg_ParseTuple(args, "s:lookupByName", &name))
-        return NULL;
-    if (!(conn = pyiovConnectionAcquire(self)))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    dom = iovDomainLookupByName(conn, name);
-    if (!dom)
-        iovCopyLastError(&err);
-    iovConnectClose(conn);
-    Py_END_ALLOW_THREADS
-    return connectionDomainResult(self, dom, &err, "iovDomainLookupByName");
-}
-
 /* lookupByUUIDString(uuid) */
 static PyObject *
 connectionLookupByUUIDString(pyiovConnection *self, PyObject *args)
@@ -336,53 +255,6 @@ connectionLookupByUUID(pyiovConnection *self, PyObject *args)
     return connectionDomainResult(self, dom, &err, "iovDomainLookupByUUID");
 }
 
-/* lookupByID(id) */
-static PyObject *
-connectionLookupByID(pyiovConnection *self, PyObject *args)
-{
-    PyObject *idObj;
-    unsigned long long id;
-    iovConnectPtr conn;
-    iovDomainPtr dom;
-    iovError err = {0};
-
-    if (!PyArg_ParseTuple(args, "O:lookupByID", &idObj))
-        return NULL;
-    if (pyiovToUnsigned(idObj, "id", INT_MAX, &id) < 0)
-        return NULL;
-    if (!(conn = pyiovConnectionAcquire(self)))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    dom = iovDomainLookupByID(conn, (int)id);
-    if (!dom)
-        iovCopyLastError(&err);
-    iovConnectClose(conn);
-    Py_END_ALLOW_THREADS
-    return connectionDomainResult(self, dom, &err, "iovDomainLookupByID");
-}
-
-/* defineXML(xml) */
-static PyObject *
-connectionDefineXML(pyiovConnection *self, PyObject *args)
-{
-    const char *xml;
-    iovConnectPtr conn;
-    iovDomainPtr dom;
-    iovError err = {0};
-
-    if (!PyArg_ParseTuple(args, "s:defineXML", &xml))
-        return NULL;
-    if (!(conn = pyiovConnectionAcquire(self)))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    dom = iovDomainDefineXML(conn, xml);
-    if (!dom)
-        iovCopyLastError(&err);
-    iovConnectClose(conn);
-    Py_END_ALLOW_THREADS
-    return connectionDomainResult(self, dom, &err, "iovDomainDefineXML");
-}
-
 static PyMethodDef connectionMethods[] = {
     {"close", (PyCFunction)connectionClose, METH_NOARGS,
      "close($self, /)\n--\n\n"
@@ -400,19 +272,19 @@ static PyMethodDef connectionMethods[] = {
      "getURI($self, /)\n--\n\nThe canonical URI: 'iovirt:///system' or 'iovirt:///session'."},
     {"isReadOnly", (PyCFunction)connectionIsReadOnly, METH_NOARGS,
      "isReadOnly($self, /)\n--\n\nTrue for a connection opened with openReadOnly()."},
-    {"getHostname", (PyCFunction)connectionGetHostname, METH_NOARGS,
+    {"getHostname", (PyCFunction)pyiovConnectionGetHostname, METH_NOARGS,
      "getHostname($self, /)\n--\n\nThe host name of the daemon's machine."},
-    {"getVersion", (PyCFunction)connectionGetVersion, METH_NOARGS,
+    {"getVersion", (PyCFunction)pyiovConnectionGetVersion, METH_NOARGS,
      "getVersion($self, /)\n--\n\n"
      "QEMU's version as major * 1000000 + minor * 1000 + micro."},
-    {"getLibVersion", (PyCFunction)connectionGetLibVersion, METH_NOARGS,
+    {"getLibVersion", (PyCFunction)pyiovConnectionGetLibVersion, METH_NOARGS,
      "getLibVersion($self, /)\n--\n\n"
      "The daemon's iovirt version as major * 1000000 + minor * 1000 + micro."},
     {"listAllDomains", PYIOV_KWFUNC(connectionListAllDomains), METH_VARARGS | METH_KEYWORDS,
      "listAllDomains($self, /, flags=0)\n--\n\n"
      "The domains, sorted by name, as a list of Domain. flags: 0 for all, or\n"
      "iovirt.LIST_DOMAINS_* (ACTIVE, INACTIVE, RUNNING, PAUSED, SHUTOFF, ...)."},
-    {"lookupByName", (PyCFunction)connectionLookupByName, METH_VARARGS,
+    {"lookupByName", (PyCFunction)pyiovConnectionLookupByName, METH_VARARGS,
      "lookupByName($self, name, /)\n--\n\n"
      "The Domain called name; iovirt.Error (ERR_NO_DOMAIN) if there is none."},
     {"lookupByUUIDString", (PyCFunction)connectionLookupByUUIDString, METH_VARARGS,
@@ -420,9 +292,9 @@ static PyMethodDef connectionMethods[] = {
      "The Domain whose uuid is the text uuid (with or without dashes)."},
     {"lookupByUUID", (PyCFunction)connectionLookupByUUID, METH_VARARGS,
      "lookupByUUID($self, uuid, /)\n--\n\nThe Domain whose uuid is the 16 bytes uuid."},
-    {"lookupByID", (PyCFunction)connectionLookupByID, METH_VARARGS,
+    {"lookupByID", (PyCFunction)pyiovConnectionLookupByID, METH_VARARGS,
      "lookupByID($self, id, /)\n--\n\nThe running Domain whose id is id."},
-    {"defineXML", (PyCFunction)connectionDefineXML, METH_VARARGS,
+    {"defineXML", (PyCFunction)pyiovConnectionDefineXML, METH_VARARGS,
      "defineXML($self, xml, /)\n--\n\n"
      "Define a domain from its XML (docs/formatdomain.md), or replace the\n"
      "persistent definition of the domain of that name, and return it. A\n"

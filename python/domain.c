@@ -6,9 +6,12 @@
  * from. Handles are never freed while a method runs (the method holds
  * the object), so methods use them with the GIL released without taking
  * a reference of their own. The limits (blockIoThrottle, blockIoTune and
- * their setters) are in throttle.c.
+ * their setters) are in throttle.c; the methods that only convert
+ * (shutdown, isActive, XMLDesc, ...) are generated from the table of calls
+ * into calls_gen.c.
  */
 #include "iovirt-python.h"
+#include "calls_gen.h"
 
 #include <stdlib.h>
 
@@ -55,46 +58,6 @@ domainRepr(pyiovDomain *self)
 
     iovDomainGetUUIDString(self->dom, uuid);
     return PyUnicode_FromFormat("<iovirt.Domain '%s' %s>", iovDomainGetName(self->dom), uuid);
-}
-
-/* A call that takes the handle only: 0 (as libvirt-python returns) or
- * iovirt.Error. */
-static PyObject *
-domainCall(pyiovDomain *self, int (*fn)(iovDomainPtr), const char *func)
-{
-    iovError err = {0};
-    int ret;
-
-    Py_BEGIN_ALLOW_THREADS
-    ret = fn(self->dom);
-    if (ret < 0)
-        iovCopyLastError(&err);
-    Py_END_ALLOW_THREADS
-    if (ret < 0)
-        return pyiovRaiseError(&err, func);
-    return PyLong_FromLong(0);
-}
-
-/* A call that takes the handle and flags=0 (parsed with `format`). */
-static PyObject *
-domainFlagsCall(pyiovDomain *self, PyObject *args, PyObject *kwargs, const char *format,
-                int (*fn)(iovDomainPtr, unsigned int), const char *func)
-{
-    static char *kwlist[] = {"flags", NULL};
-    unsigned int flags = 0;
-    iovError err = {0};
-    int ret;
-
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, format, kwlist, pyiovFlagsConverter, &flags))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    ret = fn(self->dom, flags);
-    if (ret < 0)
-        iovCopyLastError(&err);
-    Py_END_ALLOW_THREADS
-    if (ret < 0)
-        return pyiovRaiseError(&err, func);
-    return PyLong_FromLong(0);
 }
 
 /* name(): known locally. */
@@ -147,90 +110,6 @@ domainConnect(pyiovDomain *self, PyObject *Py_UNUSED(ignored))
     return (PyObject *)self->conn;
 }
 
-/* create(flags=0): start the guest. */
-static PyObject *
-domainCreate(pyiovDomain *self, PyObject *args, PyObject *kwargs)
-{
-    return domainFlagsCall(self, args, kwargs, "|O&:create", iovDomainCreateWithFlags,
-                           "iovDomainCreateWithFlags");
-}
-
-/* createWithFlags(flags=0): libvirt's name of create(). */
-static PyObject *
-domainCreateWithFlags(pyiovDomain *self, PyObject *args, PyObject *kwargs)
-{
-    return domainFlagsCall(self, args, kwargs, "|O&:createWithFlags", iovDomainCreateWithFlags,
-                           "iovDomainCreateWithFlags");
-}
-
-/* reboot(flags=0): reset the guest. */
-static PyObject *
-domainReboot(pyiovDomain *self, PyObject *args, PyObject *kwargs)
-{
-    return domainFlagsCall(self, args, kwargs, "|O&:reboot", iovDomainReboot, "iovDomainReboot");
-}
-
-/* shutdown(): press the power button. */
-static PyObject *
-domainShutdown(pyiovDomain *self, PyObject *Py_UNUSED(ignored))
-{
-    return domainCall(self, iovDomainShutdown, "iovDomainShutdown");
-}
-
-/* destroy(): stop the guest now. */
-static PyObject *
-domainDestroy(pyiovDomain *self, PyObject *Py_UNUSED(ignored))
-{
-    return domainCall(self, iovDomainDestroy, "iovDomainDestroy");
-}
-
-/* suspend(): pause the vCPUs. */
-static PyObject *
-domainSuspend(pyiovDomain *self, PyObject *Py_UNUSED(ignored))
-{
-    return domainCall(self, iovDomainSuspend, "iovDomainSuspend");
-}
-
-/* resume(): resume the vCPUs. */
-static PyObject *
-domainResume(pyiovDomain *self, PyObject *Py_UNUSED(ignored))
-{
-    return domainCall(self, iovDomainResume, "iovDomainResume");
-}
-
-/* undefine(): forget the persistent definition. */
-static PyObject *
-domainUndefine(pyiovDomain *self, PyObject *Py_UNUSED(ignored))
-{
-    return domainCall(self, iovDomainUndefine, "iovDomainUndefine");
-}
-
-/* XMLDesc(flags=0): the live definition, or with XML_INACTIVE the
- * persistent one. */
-static PyObject *
-domainXMLDesc(pyiovDomain *self, PyObject *args, PyObject *kwargs)
-{
-    static char *kwlist[] = {"flags", NULL};
-    unsigned int flags = 0;
-    iovError err = {0};
-    char *xml;
-    PyObject *ret;
-
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&:XMLDesc", kwlist, pyiovFlagsConverter,
-                                     &flags))
-        return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    xml = iovDomainGetXMLDesc(self->dom, flags);
-    if (!xml)
-        iovCopyLastError(&err);
-    Py_END_ALLOW_THREADS
-    if (!xml)
-        return pyiovRaiseError(&err, "iovDomainGetXMLDesc");
-    ret = PyUnicode_DecodeUTF8(xml, (Py_ssize_t)strlen(xml), "replace");
-    free(xml);
-    return ret;
-}
-
 /* state(flags=0): [state, reason], as libvirt-python returns it. */
 static PyObject *
 domainState(pyiovDomain *self, PyObject *args, PyObject *kwargs)
@@ -273,37 +152,6 @@ domainInfo(pyiovDomain *self, PyObject *Py_UNUSED(ignored))
         return pyiovRaiseError(&err, "iovDomainGetInfo");
     return Py_BuildValue("[iKKiK]", (int)info.state, info.maxMem, info.memory, (int)info.nrVirtCpu,
                          info.cpuTime);
-}
-
-/* isActive() and isPersistent(): a bool. */
-static PyObject *
-domainBoolCall(pyiovDomain *self, int (*fn)(iovDomainPtr), const char *func)
-{
-    iovError err = {0};
-    int ret;
-
-    Py_BEGIN_ALLOW_THREADS
-    ret = fn(self->dom);
-    if (ret < 0)
-        iovCopyLastError(&err);
-    Py_END_ALLOW_THREADS
-    if (ret < 0)
-        return pyiovRaiseError(&err, func);
-    return PyBool_FromLong(ret);
-}
-
-/* isActive(): True while the guest runs. */
-static PyObject *
-domainIsActive(pyiovDomain *self, PyObject *Py_UNUSED(ignored))
-{
-    return domainBoolCall(self, iovDomainIsActive, "iovDomainIsActive");
-}
-
-/* isPersistent(): True with a persistent definition. */
-static PyObject *
-domainIsPersistent(pyiovDomain *self, PyObject *Py_UNUSED(ignored))
-{
-    return domainBoolCall(self, iovDomainIsPersistent, "iovDomainIsPersistent");
 }
 
 /* blockStats(disk): (rd_req, rd_bytes, wr_req, wr_bytes, errs), as
@@ -400,31 +248,31 @@ static PyMethodDef domainMethods[] = {
      "through it); -1 when not running."},
     {"connect", (PyCFunction)domainConnect, METH_NOARGS,
      "connect($self, /)\n--\n\nThe Connection this Domain came from."},
-    {"create", PYIOV_KWFUNC(domainCreate), METH_VARARGS | METH_KEYWORDS,
+    {"create", PYIOV_KWFUNC(pyiovDomainCreate), METH_VARARGS | METH_KEYWORDS,
      "create($self, /, flags=0)\n--\n\n"
      "Start the guest, its disks' limits in force before its first\n"
      "instruction. flags: iovirt.START_PAUSED leaves its vCPUs paused.\n"
      "Returns 0."},
-    {"createWithFlags", PYIOV_KWFUNC(domainCreateWithFlags), METH_VARARGS | METH_KEYWORDS,
+    {"createWithFlags", PYIOV_KWFUNC(pyiovDomainCreateWithFlags), METH_VARARGS | METH_KEYWORDS,
      "createWithFlags($self, /, flags=0)\n--\n\nThe same as create(flags), libvirt's name."},
-    {"shutdown", (PyCFunction)domainShutdown, METH_NOARGS,
+    {"shutdown", (PyCFunction)pyiovDomainShutdown, METH_NOARGS,
      "shutdown($self, /)\n--\n\n"
      "Press the guest's power button and return 0 at once; the domain shuts\n"
      "off when the guest powers off."},
-    {"destroy", (PyCFunction)domainDestroy, METH_NOARGS,
+    {"destroy", (PyCFunction)pyiovDomainDestroy, METH_NOARGS,
      "destroy($self, /)\n--\n\nStop the guest now. Returns 0."},
-    {"reboot", PYIOV_KWFUNC(domainReboot), METH_VARARGS | METH_KEYWORDS,
+    {"reboot", PYIOV_KWFUNC(pyiovDomainReboot), METH_VARARGS | METH_KEYWORDS,
      "reboot($self, /, flags=0)\n--\n\n"
      "Reset the guest; QEMU and the limits stay. Returns 0."},
-    {"suspend", (PyCFunction)domainSuspend, METH_NOARGS,
+    {"suspend", (PyCFunction)pyiovDomainSuspend, METH_NOARGS,
      "suspend($self, /)\n--\n\nPause the guest's vCPUs. Returns 0."},
-    {"resume", (PyCFunction)domainResume, METH_NOARGS,
+    {"resume", (PyCFunction)pyiovDomainResume, METH_NOARGS,
      "resume($self, /)\n--\n\nResume the guest's vCPUs. Returns 0."},
-    {"undefine", (PyCFunction)domainUndefine, METH_NOARGS,
+    {"undefine", (PyCFunction)pyiovDomainUndefine, METH_NOARGS,
      "undefine($self, /)\n--\n\n"
      "Forget the persistent definition; a running guest runs on as a\n"
      "transient domain and disappears when it stops. Returns 0."},
-    {"XMLDesc", PYIOV_KWFUNC(domainXMLDesc), METH_VARARGS | METH_KEYWORDS,
+    {"XMLDesc", PYIOV_KWFUNC(pyiovDomainXMLDesc), METH_VARARGS | METH_KEYWORDS,
      "XMLDesc($self, /, flags=0)\n--\n\n"
      "The domain's XML: the live definition, or with iovirt.XML_INACTIVE the\n"
      "persistent one."},
@@ -435,9 +283,9 @@ static PyMethodDef domainMethods[] = {
     {"info", (PyCFunction)domainInfo, METH_NOARGS,
      "info($self, /)\n--\n\n"
      "[state, maxMem, memory, nrVirtCpu, cpuTime]: memory in KiB, CPU time in ns."},
-    {"isActive", (PyCFunction)domainIsActive, METH_NOARGS,
+    {"isActive", (PyCFunction)pyiovDomainIsActive, METH_NOARGS,
      "isActive($self, /)\n--\n\nTrue while the guest runs (or is paused)."},
-    {"isPersistent", (PyCFunction)domainIsPersistent, METH_NOARGS,
+    {"isPersistent", (PyCFunction)pyiovDomainIsPersistent, METH_NOARGS,
      "isPersistent($self, /)\n--\n\nTrue when the domain has a persistent definition."},
     {"blockStats", (PyCFunction)domainBlockStats, METH_VARARGS,
      "blockStats($self, disk, /)\n--\n\n"

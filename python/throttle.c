@@ -4,28 +4,13 @@
  * Everything here is driven by the library's table (iovThrottleFieldCount,
  * iovThrottleFieldByIndex, iovThrottleFieldLookup): the keys accepted by the
  * setters, the keys and order of blockIoThrottle()'s dict, and the fields
- * of iovirt.throttleFields(). The only list written here is the order of
- * the families in libvirt's blockIoTune() result, which is libvirt's, not
- * ours.
+ * of iovirt.throttleFields(), and libvirt's order of blockIoTune()'s
+ * result (the table's libvirt_index).
  */
 #include "iovirt-python.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* The families in the order libvirt's qemu driver returns their fields
- * (docs: libvirt's virDomainGetBlockIoTune): bases, maxes, size, group,
- * then the burst lengths. A family missing here goes last. */
-static const int libvirtFamilyOrder[] = {
-    IOV_THROTTLE_FAMILY_BYTES,
-    IOV_THROTTLE_FAMILY_IOPS,
-    IOV_THROTTLE_FAMILY_BYTES_MAX,
-    IOV_THROTTLE_FAMILY_IOPS_MAX,
-    IOV_THROTTLE_FAMILY_SIZE,
-    IOV_THROTTLE_FAMILY_GROUP,
-    IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH,
-    IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH,
-};
 
 /*
  * State computed once at import, from the table:
@@ -132,9 +117,6 @@ throttleFieldNew(const iovThrottleField *f)
 int
 pyiovThrottleInit(PyObject *module)
 {
-    size_t nfam = sizeof(libvirtFamilyOrder) / sizeof(libvirtFamilyOrder[0]);
-    size_t k;
-    int n = 0;
     int i;
 
     fieldCount = iovThrottleFieldCount();
@@ -149,18 +131,15 @@ pyiovThrottleInit(PyObject *module)
         PyErr_NoMemory();
         return -1;
     }
-    for (i = 0; i < fieldCount; i++)
-        tableOrder[i] = i;
-    for (k = 0; k <= nfam; k++) {
-        for (i = 0; i < fieldCount; i++) {
-            int family = iovThrottleFieldByIndex(i)->family;
-            size_t pos = 0;
+    for (i = 0; i < fieldCount; i++) {
+        int k = iovThrottleFieldByIndex(i)->libvirt_index;
 
-            while (pos < nfam && libvirtFamilyOrder[pos] != family)
-                pos++;
-            if (pos == k)
-                libvirtOrder[n++] = i;
+        if (k < 0 || k >= fieldCount) {
+            PyErr_Format(PyExc_ImportError, "throttle field %d has libvirt position %d", i, k);
+            return -1;
         }
+        tableOrder[i] = i;
+        libvirtOrder[k] = i;
     }
 
     if (!(throttleFieldType = PyStructSequence_NewType(&throttleFieldDesc)))

@@ -343,8 +343,8 @@ printMembers(const char *disk, const char *group, const char *members, const cha
 
 /* Set the given limits of `disk`, and say which disks changed with it. */
 static int
-setLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, GArray *params,
-          unsigned int flags)
+setLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, iovTypedParameterPtr params,
+          int nparams, unsigned int flags)
 {
     g_autofree char *live_members = NULL;
     g_autofree char *live_group = NULL;
@@ -354,8 +354,7 @@ setLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, GArray *param
     bool live, config, same;
     int active;
 
-    if (iovDomainBlockIoThrottle(dom, disk, (iovTypedParameter *)(void *)params->data, params->len,
-                                 flags) < 0) {
+    if (iovDomainBlockIoThrottle(dom, disk, params, nparams, flags) < 0) {
         iovshLibError();
         return -1;
     }
@@ -410,9 +409,10 @@ runThrottle(iovshControl *ctl, const iovshCmd *cmd, int how)
     bool config = iovshOptGiven(cmd, "config");
     unsigned int flags =
         (live ? IOV_DOMAIN_AFFECT_LIVE : 0) | (config ? IOV_DOMAIN_AFFECT_CONFIG : 0);
-    g_autoptr(GArray) params = g_array_new(FALSE, TRUE, sizeof(iovTypedParameter));
+    iovTypedParameterPtr params = NULL;
+    int nparams = 0, maxparams = 0;
     g_autoptr(iovDomain) dom = NULL;
-    int i, n = iovThrottleFieldCount();
+    int i, rc, n = iovThrottleFieldCount();
 
     if (current && (live || config)) {
         iovshError("options --current and --%s of command '%s' are mutually exclusive",
@@ -423,29 +423,37 @@ runThrottle(iovshControl *ctl, const iovshCmd *cmd, int how)
         const iovThrottleField *f = iovThrottleFieldByIndex(i);
         g_autofree char *opt = optionName(f, how);
         const char *value = iovshOptString(cmd, opt);
-        iovTypedParameter tp;
+        unsigned long long v;
 
         if (!value)
             continue;
-        memset(&tp, 0, sizeof(tp));
-        g_strlcpy(tp.field, f->name, sizeof(tp.field));
-        tp.type = f->type;
+        if (f->type != IOV_TYPED_PARAM_STRING && (rc = parseFieldValue(f, opt, value, &v)) < 0)
+            goto cleanup;
         if (f->type == IOV_TYPED_PARAM_STRING)
-            tp.value.s = (char *)value; /* owned by cmd, which outlives params */
-        else if (parseFieldValue(f, opt, value, &tp.value.ul) < 0)
-            return -1;
-        g_array_append_val(params, tp);
+            rc = iovTypedParamsAddString(&params, &nparams, &maxparams, f->name, value);
+        else
+            rc = iovTypedParamsAddULLong(&params, &nparams, &maxparams, f->name, v);
+        if (rc < 0) {
+            iovshLibError();
+            goto cleanup;
+        }
     }
-    if (params->len == 0 && live && config) {
+    rc = -1;
+    if (nparams == 0 && live && config) {
         iovshError("command '%s' displays either --live or --config limits, not both at once",
                    cmd->def->name);
-        return -1;
+        goto cleanup;
     }
     if (!(dom = iovshLookupDomain(ctl, cmd, "domain")))
-        return -1;
-    if (params->len == 0)
-        return showLimits(cmd, dom, disk, flags);
-    return setLimits(cmd, dom, disk, params, flags);
+        goto cleanup;
+    if (nparams == 0)
+        rc = showLimits(cmd, dom, disk, flags);
+    else
+        rc = setLimits(cmd, dom, disk, params, nparams, flags);
+
+ cleanup:
+    iovTypedParamsFree(params, nparams);
+    return rc;
 }
 
 /* blkiothrottle DOMAIN DEVICE [--FIELD VALUE...] [--current|--live|--config] */

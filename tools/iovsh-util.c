@@ -411,39 +411,26 @@ iovshGetThrottle(iovDomainPtr dom, const char *disk, unsigned int flags)
     return g_steal_pointer(&p);
 }
 
-/* The parameter called `name` in p, or NULL. */
-static const iovTypedParameter *
-paramFind(const iovshParams *p, const char *name)
-{
-    int i;
-
-    for (i = 0; p && i < p->n; i++) {
-        if (strcmp(p->params[i].field, name) == 0)
-            return &p->params[i];
-    }
-    return NULL;
-}
-
 /* The number field `name` of p, 0 when absent. */
 unsigned long long
 iovshParamULL(const iovshParams *p, const char *name)
 {
-    const iovTypedParameter *tp = paramFind(p, name);
+    unsigned long long v = 0;
 
-    if (!tp || tp->type != IOV_TYPED_PARAM_ULLONG)
+    if (!p || iovTypedParamsGetULLong(p->params, p->n, name, &v) != 1)
         return 0;
-    return tp->value.ul;
+    return v;
 }
 
 /* The string field `name` of p, "" when absent. */
 const char *
 iovshParamString(const iovshParams *p, const char *name)
 {
-    const iovTypedParameter *tp = paramFind(p, name);
+    const char *s = NULL;
 
-    if (!tp || tp->type != IOV_TYPED_PARAM_STRING || !tp->value.s)
+    if (!p || iovTypedParamsGetString(p->params, p->n, name, &s) != 1 || !s)
         return "";
-    return tp->value.s;
+    return s;
 }
 
 /* The limits as a JSON object keyed by field name. */

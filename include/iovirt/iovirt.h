@@ -161,6 +161,57 @@ typedef iovTypedParameter *iovTypedParameterPtr;
  * (not the array itself). NULL is accepted. */
 void iovTypedParamsClear(iovTypedParameterPtr params, int nparams);
 
+/* iovTypedParamsFree: iovTypedParamsClear, then free() the array itself
+ * (one built by the iovTypedParamsAdd* functions). NULL is accepted. */
+void iovTypedParamsFree(iovTypedParameterPtr params, int nparams);
+
+/*
+ * iovTypedParamsAdd*: append the parameter `name` (shorter than
+ * IOV_TYPED_PARAM_FIELD_LENGTH, not yet in the array) with `value` to
+ * *params, which holds *nparams parameters in room for *maxparams. Start
+ * with *params NULL and both counts 0; the array grows with realloc() and
+ * is freed with iovTypedParamsFree. A STRING value is copied. Returns 0,
+ * or -1 (the array unchanged) with IOV_ERR_INVALID_ARG.
+ */
+int iovTypedParamsAddInt(iovTypedParameterPtr *params, int *nparams, int *maxparams,
+                         const char *name, int value);
+int iovTypedParamsAddUInt(iovTypedParameterPtr *params, int *nparams, int *maxparams,
+                          const char *name, unsigned int value);
+int iovTypedParamsAddLLong(iovTypedParameterPtr *params, int *nparams, int *maxparams,
+                           const char *name, long long value);
+int iovTypedParamsAddULLong(iovTypedParameterPtr *params, int *nparams, int *maxparams,
+                            const char *name, unsigned long long value);
+int iovTypedParamsAddDouble(iovTypedParameterPtr *params, int *nparams, int *maxparams,
+                            const char *name, double value);
+int iovTypedParamsAddBoolean(iovTypedParameterPtr *params, int *nparams, int *maxparams,
+                             const char *name, int value);
+int iovTypedParamsAddString(iovTypedParameterPtr *params, int *nparams, int *maxparams,
+                            const char *name, const char *value);
+
+/* iovTypedParamsGet: the parameter called `name` in params[0..nparams-1]
+ * (pointing into the array), or NULL. Sets no error. */
+iovTypedParameterPtr iovTypedParamsGet(iovTypedParameterPtr params, int nparams, const char *name);
+
+/*
+ * iovTypedParamsGet*: the value of the parameter `name`: 1 with *value
+ * set (a STRING points into the array), 0 when there is no such
+ * parameter (*value untouched), -1 with IOV_ERR_INVALID_ARG when it has
+ * another type.
+ */
+int iovTypedParamsGetInt(iovTypedParameterPtr params, int nparams, const char *name, int *value);
+int iovTypedParamsGetUInt(iovTypedParameterPtr params, int nparams, const char *name,
+                          unsigned int *value);
+int iovTypedParamsGetLLong(iovTypedParameterPtr params, int nparams, const char *name,
+                           long long *value);
+int iovTypedParamsGetULLong(iovTypedParameterPtr params, int nparams, const char *name,
+                            unsigned long long *value);
+int iovTypedParamsGetDouble(iovTypedParameterPtr params, int nparams, const char *name,
+                            double *value);
+int iovTypedParamsGetBoolean(iovTypedParameterPtr params, int nparams, const char *name,
+                             int *value);
+int iovTypedParamsGetString(iovTypedParameterPtr params, int nparams, const char *name,
+                            const char **value);
+
 /* ------------------------------------------------------------------ */
 /* The throttle field table                                            */
 /* ------------------------------------------------------------------ */
@@ -233,6 +284,12 @@ typedef struct iovThrottleField {
     int max_index;         /* for a base or a length: its max field */
     int length_index;      /* for a base or a max: its length field */
     int accepts_suffix;    /* 1 when size suffixes (1M, 4KiB) make sense */
+    int libvirt_index;     /* its position in libvirt's order (virsh blkdeviotune,
+                            * blockIoTune(), <iotune>): 0 .. count-1 */
+    int is_length;         /* 1 for a burst length: seconds, 0 meaning 1 */
+    int whole_family;      /* 1 when naming it in a set sets its whole family */
+    int total_index;       /* for a read or write field: the total it may not
+                            * be set with; -1 otherwise */
 } iovThrottleField;
 
 /* iovThrottleFieldCount: the number of fields in the table (20). */

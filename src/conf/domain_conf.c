@@ -1417,7 +1417,7 @@ formatThrottle(xmlTextWriterPtr w, const throttleDef *t, unsigned int flags)
     if (flags & DOMAIN_FORMAT_LIBVIRT_IOTUNE) {
         W(xmlTextWriterStartElement(w, BC("iotune")));
         for (k = 0; k < THROTTLE_FIELD_LAST; k++) {
-            int id = throttleLibvirtOrder[k];
+            int id = throttleLibvirtField(k);
 
             if (id == THROTTLE_GROUP) {
                 if (t->group)
@@ -1651,38 +1651,4 @@ domainDefCopy(const domainDef *def)
     if (!xml)
         return NULL;
     return domainDefParseString(xml, 0, NULL);
-}
-
-/* ---- public offline validation ---- */
-
-int
-iovDomainXMLCanonicalize(const char *xml, unsigned int flags,
-                         char **canonical, char **dropped)
-{
-    g_autoptr(GString) drops = g_string_new("");
-    g_autoptr(domainDef) def = NULL;
-    unsigned int pflags = 0, fflags = 0;
-
-    utilResetError();
-    if (!canonical) {
-        reportError(IOV_ERR_INVALID_ARG, "canonical must not be NULL");
-        return -1;
-    }
-    if (flags & ~(unsigned int)(IOV_DOMAIN_XML_FROM_LIBVIRT | IOV_DOMAIN_XML_LIBVIRT_IOTUNE)) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags);
-        return -1;
-    }
-    if (flags & IOV_DOMAIN_XML_FROM_LIBVIRT)
-        pflags |= DOMAIN_PARSE_FROM_LIBVIRT;
-    if (flags & IOV_DOMAIN_XML_LIBVIRT_IOTUNE)
-        fflags |= DOMAIN_FORMAT_LIBVIRT_IOTUNE;
-    def = domainDefParseString(xml, pflags, drops);
-    if (!def)
-        return -1;
-    *canonical = domainDefFormat(def, fflags);
-    if (!*canonical)
-        return -1;
-    if (dropped)
-        *dropped = g_string_free(g_steal_pointer(&drops), FALSE);
-    return 0;
 }

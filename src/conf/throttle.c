@@ -14,98 +14,109 @@
 #define ULL IOV_TYPED_PARAM_ULLONG
 
 /* name, alias, QEMU key, family, type, unit, unit name, help,
- * base, max, length, accepts suffix */
+ * base, max, length, accepts suffix,
+ * libvirt position, is a length, sets its whole family, total it excludes */
 static const iovThrottleField fields[THROTTLE_FIELD_LAST] = {
     [THROTTLE_BPS] = {"bps", "total_bytes_sec", "bps-total",
         IOV_THROTTLE_FAMILY_BYTES, ULL, BPS, "bytes/s",
         "total bytes per second, reads and writes together",
-        -1, THROTTLE_BPS_MAX, THROTTLE_BPS_MAX_LENGTH, 1},
+        -1, THROTTLE_BPS_MAX, THROTTLE_BPS_MAX_LENGTH, 1,
+        0, 0, 1, -1},
     [THROTTLE_BPS_RD] = {"bps_rd", "read_bytes_sec", "bps-read",
         IOV_THROTTLE_FAMILY_BYTES, ULL, BPS, "bytes/s",
         "bytes read per second",
-        -1, THROTTLE_BPS_RD_MAX, THROTTLE_BPS_RD_MAX_LENGTH, 1},
+        -1, THROTTLE_BPS_RD_MAX, THROTTLE_BPS_RD_MAX_LENGTH, 1,
+        1, 0, 1, THROTTLE_BPS},
     [THROTTLE_BPS_WR] = {"bps_wr", "write_bytes_sec", "bps-write",
         IOV_THROTTLE_FAMILY_BYTES, ULL, BPS, "bytes/s",
         "bytes written per second",
-        -1, THROTTLE_BPS_WR_MAX, THROTTLE_BPS_WR_MAX_LENGTH, 1},
+        -1, THROTTLE_BPS_WR_MAX, THROTTLE_BPS_WR_MAX_LENGTH, 1,
+        2, 0, 1, THROTTLE_BPS},
     [THROTTLE_IOPS] = {"iops", "total_iops_sec", "iops-total",
         IOV_THROTTLE_FAMILY_IOPS, ULL, IOPS, "IO/s",
         "total I/O operations per second, reads and writes together",
-        -1, THROTTLE_IOPS_MAX, THROTTLE_IOPS_MAX_LENGTH, 0},
+        -1, THROTTLE_IOPS_MAX, THROTTLE_IOPS_MAX_LENGTH, 0,
+        3, 0, 1, -1},
     [THROTTLE_IOPS_RD] = {"iops_rd", "read_iops_sec", "iops-read",
         IOV_THROTTLE_FAMILY_IOPS, ULL, IOPS, "IO/s",
         "read operations per second",
-        -1, THROTTLE_IOPS_RD_MAX, THROTTLE_IOPS_RD_MAX_LENGTH, 0},
+        -1, THROTTLE_IOPS_RD_MAX, THROTTLE_IOPS_RD_MAX_LENGTH, 0,
+        4, 0, 1, THROTTLE_IOPS},
     [THROTTLE_IOPS_WR] = {"iops_wr", "write_iops_sec", "iops-write",
         IOV_THROTTLE_FAMILY_IOPS, ULL, IOPS, "IO/s",
         "write operations per second",
-        -1, THROTTLE_IOPS_WR_MAX, THROTTLE_IOPS_WR_MAX_LENGTH, 0},
+        -1, THROTTLE_IOPS_WR_MAX, THROTTLE_IOPS_WR_MAX_LENGTH, 0,
+        5, 0, 1, THROTTLE_IOPS},
     [THROTTLE_BPS_MAX] = {"bps_max", "total_bytes_sec_max", "bps-total-max",
         IOV_THROTTLE_FAMILY_BYTES_MAX, ULL, BPS, "bytes/s",
         "burst rate of bps, allowed for bps_max_length seconds",
-        THROTTLE_BPS, -1, THROTTLE_BPS_MAX_LENGTH, 1},
+        THROTTLE_BPS, -1, THROTTLE_BPS_MAX_LENGTH, 1,
+        6, 0, 1, -1},
     [THROTTLE_BPS_RD_MAX] = {"bps_rd_max", "read_bytes_sec_max", "bps-read-max",
         IOV_THROTTLE_FAMILY_BYTES_MAX, ULL, BPS, "bytes/s",
         "burst rate of bps_rd, allowed for bps_rd_max_length seconds",
-        THROTTLE_BPS_RD, -1, THROTTLE_BPS_RD_MAX_LENGTH, 1},
+        THROTTLE_BPS_RD, -1, THROTTLE_BPS_RD_MAX_LENGTH, 1,
+        7, 0, 1, THROTTLE_BPS_MAX},
     [THROTTLE_BPS_WR_MAX] = {"bps_wr_max", "write_bytes_sec_max", "bps-write-max",
         IOV_THROTTLE_FAMILY_BYTES_MAX, ULL, BPS, "bytes/s",
         "burst rate of bps_wr, allowed for bps_wr_max_length seconds",
-        THROTTLE_BPS_WR, -1, THROTTLE_BPS_WR_MAX_LENGTH, 1},
+        THROTTLE_BPS_WR, -1, THROTTLE_BPS_WR_MAX_LENGTH, 1,
+        8, 0, 1, THROTTLE_BPS_MAX},
     [THROTTLE_IOPS_MAX] = {"iops_max", "total_iops_sec_max", "iops-total-max",
         IOV_THROTTLE_FAMILY_IOPS_MAX, ULL, IOPS, "IO/s",
         "burst rate of iops, allowed for iops_max_length seconds",
-        THROTTLE_IOPS, -1, THROTTLE_IOPS_MAX_LENGTH, 0},
+        THROTTLE_IOPS, -1, THROTTLE_IOPS_MAX_LENGTH, 0,
+        9, 0, 1, -1},
     [THROTTLE_IOPS_RD_MAX] = {"iops_rd_max", "read_iops_sec_max", "iops-read-max",
         IOV_THROTTLE_FAMILY_IOPS_MAX, ULL, IOPS, "IO/s",
         "burst rate of iops_rd, allowed for iops_rd_max_length seconds",
-        THROTTLE_IOPS_RD, -1, THROTTLE_IOPS_RD_MAX_LENGTH, 0},
+        THROTTLE_IOPS_RD, -1, THROTTLE_IOPS_RD_MAX_LENGTH, 0,
+        10, 0, 1, THROTTLE_IOPS_MAX},
     [THROTTLE_IOPS_WR_MAX] = {"iops_wr_max", "write_iops_sec_max", "iops-write-max",
         IOV_THROTTLE_FAMILY_IOPS_MAX, ULL, IOPS, "IO/s",
         "burst rate of iops_wr, allowed for iops_wr_max_length seconds",
-        THROTTLE_IOPS_WR, -1, THROTTLE_IOPS_WR_MAX_LENGTH, 0},
+        THROTTLE_IOPS_WR, -1, THROTTLE_IOPS_WR_MAX_LENGTH, 0,
+        11, 0, 1, THROTTLE_IOPS_MAX},
     [THROTTLE_BPS_MAX_LENGTH] = {"bps_max_length", "total_bytes_sec_max_length",
         "bps-total-max-length", IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH, ULL, SECS, "s",
         "seconds bps_max may last (0 = default, 1)",
-        THROTTLE_BPS, THROTTLE_BPS_MAX, -1, 0},
+        THROTTLE_BPS, THROTTLE_BPS_MAX, -1, 0,
+        14, 1, 0, -1},
     [THROTTLE_BPS_RD_MAX_LENGTH] = {"bps_rd_max_length", "read_bytes_sec_max_length",
         "bps-read-max-length", IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH, ULL, SECS, "s",
         "seconds bps_rd_max may last (0 = default, 1)",
-        THROTTLE_BPS_RD, THROTTLE_BPS_RD_MAX, -1, 0},
+        THROTTLE_BPS_RD, THROTTLE_BPS_RD_MAX, -1, 0,
+        15, 1, 0, -1},
     [THROTTLE_BPS_WR_MAX_LENGTH] = {"bps_wr_max_length", "write_bytes_sec_max_length",
         "bps-write-max-length", IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH, ULL, SECS, "s",
         "seconds bps_wr_max may last (0 = default, 1)",
-        THROTTLE_BPS_WR, THROTTLE_BPS_WR_MAX, -1, 0},
+        THROTTLE_BPS_WR, THROTTLE_BPS_WR_MAX, -1, 0,
+        16, 1, 0, -1},
     [THROTTLE_IOPS_MAX_LENGTH] = {"iops_max_length", "total_iops_sec_max_length",
         "iops-total-max-length", IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH, ULL, SECS, "s",
         "seconds iops_max may last (0 = default, 1)",
-        THROTTLE_IOPS, THROTTLE_IOPS_MAX, -1, 0},
+        THROTTLE_IOPS, THROTTLE_IOPS_MAX, -1, 0,
+        17, 1, 0, -1},
     [THROTTLE_IOPS_RD_MAX_LENGTH] = {"iops_rd_max_length", "read_iops_sec_max_length",
         "iops-read-max-length", IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH, ULL, SECS, "s",
         "seconds iops_rd_max may last (0 = default, 1)",
-        THROTTLE_IOPS_RD, THROTTLE_IOPS_RD_MAX, -1, 0},
+        THROTTLE_IOPS_RD, THROTTLE_IOPS_RD_MAX, -1, 0,
+        18, 1, 0, -1},
     [THROTTLE_IOPS_WR_MAX_LENGTH] = {"iops_wr_max_length", "write_iops_sec_max_length",
         "iops-write-max-length", IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH, ULL, SECS, "s",
         "seconds iops_wr_max may last (0 = default, 1)",
-        THROTTLE_IOPS_WR, THROTTLE_IOPS_WR_MAX, -1, 0},
+        THROTTLE_IOPS_WR, THROTTLE_IOPS_WR_MAX, -1, 0,
+        19, 1, 0, -1},
     [THROTTLE_IOPS_SIZE] = {"iops_size", "size_iops_sec", "iops-size",
         IOV_THROTTLE_FAMILY_SIZE, ULL, IOV_THROTTLE_UNIT_BYTES, "bytes",
         "a request of N times this size counts as N operations",
-        -1, -1, -1, 1},
+        -1, -1, -1, 1,
+        12, 0, 0, -1},
     [THROTTLE_GROUP] = {"group", "group_name", NULL,
         IOV_THROTTLE_FAMILY_GROUP, IOV_TYPED_PARAM_STRING, IOV_THROTTLE_UNIT_NONE, "",
         "name of a group of disks sharing these limits",
-        -1, -1, -1, 0},
-};
-
-const int throttleLibvirtOrder[THROTTLE_FIELD_LAST] = {
-    THROTTLE_BPS, THROTTLE_BPS_RD, THROTTLE_BPS_WR,
-    THROTTLE_IOPS, THROTTLE_IOPS_RD, THROTTLE_IOPS_WR,
-    THROTTLE_BPS_MAX, THROTTLE_BPS_RD_MAX, THROTTLE_BPS_WR_MAX,
-    THROTTLE_IOPS_MAX, THROTTLE_IOPS_RD_MAX, THROTTLE_IOPS_WR_MAX,
-    THROTTLE_IOPS_SIZE, THROTTLE_GROUP,
-    THROTTLE_BPS_MAX_LENGTH, THROTTLE_BPS_RD_MAX_LENGTH, THROTTLE_BPS_WR_MAX_LENGTH,
-    THROTTLE_IOPS_MAX_LENGTH, THROTTLE_IOPS_RD_MAX_LENGTH, THROTTLE_IOPS_WR_MAX_LENGTH,
+        -1, -1, -1, 0,
+        13, 0, 0, -1},
 };
 
 const iovThrottleField *
@@ -114,6 +125,18 @@ throttleField(int id)
     if (id < 0 || id >= THROTTLE_FIELD_LAST)
         return NULL;
     return &fields[id];
+}
+
+int
+throttleLibvirtField(int k)
+{
+    int i;
+
+    for (i = 0; i < THROTTLE_FIELD_LAST; i++) {
+        if (fields[i].libvirt_index == k)
+            return i;
+    }
+    return -1;
 }
 
 int
@@ -129,37 +152,6 @@ throttleFieldLookup(const char *name)
             return i;
     }
     return -1;
-}
-
-/* ---- public accessors ---- */
-
-int
-iovThrottleFieldCount(void)
-{
-    return THROTTLE_FIELD_LAST;
-}
-
-const iovThrottleField *
-iovThrottleFieldByIndex(int i)
-{
-    return throttleField(i);
-}
-
-int
-iovThrottleFieldLookup(const char *name)
-{
-    return throttleFieldLookup(name);
-}
-
-const char *
-iovThrottleUnitName(int unit)
-{
-    static const char *const names[IOV_THROTTLE_UNIT_LAST] = {
-        "bytes/s", "IO/s", "s", "bytes", ""};
-
-    if (unit < 0 || unit >= IOV_THROTTLE_UNIT_LAST)
-        return "";
-    return names[unit];
 }
 
 /* ---- limits ---- */
@@ -199,10 +191,7 @@ throttleDefSameLimits(const throttleDef *a, const throttleDef *b)
     int i;
 
     for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
-        bool isLength = fields[i].family == IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH ||
-                        fields[i].family == IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH;
-
-        if (isLength) {
+        if (fields[i].is_length) {
             if (throttleEffectiveLength(a, i) != throttleEffectiveLength(b, i))
                 return false;
         } else if (a->v[i] != b->v[i]) {
@@ -232,9 +221,7 @@ throttleDefNormalize(throttleDef *t)
     for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
         const iovThrottleField *f = &fields[i];
 
-        if ((f->family == IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH ||
-             f->family == IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH) &&
-            t->v[f->max_index] == 0 && t->v[i] <= 1)
+        if (f->is_length && t->v[f->max_index] == 0 && t->v[i] <= 1)
             t->v[i] = 0;
     }
 }
@@ -253,15 +240,9 @@ throttleMerge(const throttleDef *cur, const throttleChange *chg,
             familyNamed[fields[i].family] = true;
     }
     for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
-        int fam = fields[i].family;
-        bool whole = fam == IOV_THROTTLE_FAMILY_BYTES ||
-                     fam == IOV_THROTTLE_FAMILY_IOPS ||
-                     fam == IOV_THROTTLE_FAMILY_BYTES_MAX ||
-                     fam == IOV_THROTTLE_FAMILY_IOPS_MAX;
-
         if (chg->named[i])
             res.v[i] = chg->def.v[i];
-        else if (whole && familyNamed[fam])
+        else if (fields[i].whole_family && familyNamed[fields[i].family])
             res.v[i] = 0;
         else
             res.v[i] = cur->v[i];
@@ -270,9 +251,7 @@ throttleMerge(const throttleDef *cur, const throttleChange *chg,
     for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
         const iovThrottleField *f = &fields[i];
 
-        if ((f->family == IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH ||
-             f->family == IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH) &&
-            !chg->named[i] && res.v[f->max_index] == 0)
+        if (f->is_length && !chg->named[i] && res.v[f->max_index] == 0)
             res.v[i] = 0;
     }
     if (chg->named[THROTTLE_GROUP])
@@ -300,45 +279,80 @@ throttleGroupNameValid(const char *name)
     return true;
 }
 
-static int
-checkTotalExclusive(const throttleDef *t, const char *disk, int code,
-                    int total, int rd, int wr)
+/* The read (first) and write (second) fields that exclude `total`. */
+static void
+excludedBy(int total, int *rd, int *wr)
 {
-    int other;
+    int i;
 
-    if (!t->v[total] || (!t->v[rd] && !t->v[wr]))
-        return 0;
-    other = t->v[rd] ? rd : wr;
-    reportError(code, "disk '%s': %s (%llu) and %s (%llu) cannot both be set: a total limit excludes read and write limits; set %s alone, or %s and %s",
-                disk, fields[total].name, t->v[total], fields[other].name,
-                t->v[other], fields[total].name, fields[rd].name, fields[wr].name);
-    return -1;
+    *rd = *wr = -1;
+    for (i = 0; i < THROTTLE_FIELD_LAST; i++) {
+        if (fields[i].total_index != total)
+            continue;
+        if (*rd < 0)
+            *rd = i;
+        else
+            *wr = i;
+    }
+}
+
+/* The names of the first, second and last member of `family`. */
+static void
+familyNames(int family, const char *names[3])
+{
+    int i, n = 0;
+
+    names[0] = names[1] = names[2] = "";
+    for (i = 0; i < THROTTLE_FIELD_LAST; i++) {
+        if (fields[i].family == family)
+            names[n < 2 ? n++ : 2] = fields[i].name;
+    }
+}
+
+/* Whether any member of `family` is set. */
+static bool
+familySet(const throttleDef *t, int family)
+{
+    int i;
+
+    for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
+        if (fields[i].family == family && t->v[i])
+            return true;
+    }
+    return false;
 }
 
 int
 throttleValidate(const throttleDef *t, const char *disk, int code)
 {
-    static const int bases[] = {THROTTLE_BPS, THROTTLE_BPS_RD, THROTTLE_BPS_WR,
-                                THROTTLE_IOPS, THROTTLE_IOPS_RD, THROTTLE_IOPS_WR};
     const unsigned long long *v = t->v;
-    size_t b;
+    const char *iops[3];
     int i;
 
-    if (checkTotalExclusive(t, disk, code, THROTTLE_BPS, THROTTLE_BPS_RD, THROTTLE_BPS_WR) < 0 ||
-        checkTotalExclusive(t, disk, code, THROTTLE_IOPS, THROTTLE_IOPS_RD, THROTTLE_IOPS_WR) < 0 ||
-        checkTotalExclusive(t, disk, code, THROTTLE_BPS_MAX, THROTTLE_BPS_RD_MAX, THROTTLE_BPS_WR_MAX) < 0 ||
-        checkTotalExclusive(t, disk, code, THROTTLE_IOPS_MAX, THROTTLE_IOPS_RD_MAX, THROTTLE_IOPS_WR_MAX) < 0)
-        return -1;
+    /* a total excludes its read and write fields, family by family */
+    for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
+        int total = fields[i].total_index;
+        int rd, wr;
 
-    if (v[THROTTLE_IOPS_SIZE] && !v[THROTTLE_IOPS] && !v[THROTTLE_IOPS_RD] &&
-        !v[THROTTLE_IOPS_WR]) {
-        reportError(code, "disk '%s': iops_size (%llu) needs an iops limit: set iops, iops_rd or iops_wr",
-                    disk, v[THROTTLE_IOPS_SIZE]);
+        if (total < 0 || !v[total] || !v[i])
+            continue;
+        excludedBy(total, &rd, &wr);
+        reportError(code, "disk '%s': %s (%llu) and %s (%llu) cannot both be set: a total limit excludes read and write limits; set %s alone, or %s and %s",
+                    disk, fields[total].name, v[total], fields[i].name, v[i],
+                    fields[total].name, fields[rd].name, fields[wr].name);
+        return -1;
+    }
+
+    if (v[THROTTLE_IOPS_SIZE] && !familySet(t, IOV_THROTTLE_FAMILY_IOPS)) {
+        familyNames(IOV_THROTTLE_FAMILY_IOPS, iops);
+        reportError(code, "disk '%s': %s (%llu) needs an iops limit: set %s, %s or %s",
+                    disk, fields[THROTTLE_IOPS_SIZE].name, v[THROTTLE_IOPS_SIZE],
+                    iops[0], iops[1], iops[2]);
         return -1;
     }
 
     for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
-        if (fields[i].unit == IOV_THROTTLE_UNIT_SECONDS)
+        if (fields[i].is_length)
             continue;
         if (v[i] > IOV_THROTTLE_VALUE_MAX) {
             reportError(code, "disk '%s': %s (%llu) is above the maximum of %llu",
@@ -347,24 +361,26 @@ throttleValidate(const throttleDef *t, const char *disk, int code)
         }
     }
 
-    for (b = 0; b < G_N_ELEMENTS(bases); b++) {
-        int base = bases[b];
-        int max = fields[base].max_index;
-        int len = fields[base].length_index;
+    /* every base that has a burst rate and length */
+    for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
+        int max = fields[i].max_index;
+        int len = fields[i].length_index;
 
+        if (fields[i].base_index >= 0 || max < 0 || len < 0)
+            continue;
         if (v[len] > 1 && !v[max]) {
             reportError(code, "disk '%s': %s (%llu) needs %s: a burst length above 1 second needs a burst rate",
                         disk, fields[len].name, v[len], fields[max].name);
             return -1;
         }
-        if (v[max] && !v[base]) {
+        if (v[max] && !v[i]) {
             reportError(code, "disk '%s': %s (%llu) needs %s: a burst rate applies on top of a base limit",
-                        disk, fields[max].name, v[max], fields[base].name);
+                        disk, fields[max].name, v[max], fields[i].name);
             return -1;
         }
-        if (v[max] && v[max] < v[base]) {
+        if (v[max] && v[max] < v[i]) {
             reportError(code, "disk '%s': %s (%llu) must not be below %s (%llu)",
-                        disk, fields[max].name, v[max], fields[base].name, v[base]);
+                        disk, fields[max].name, v[max], fields[i].name, v[i]);
             return -1;
         }
         if (v[max] && throttleEffectiveLength(t, len) > IOV_THROTTLE_VALUE_MAX / v[max]) {

@@ -45,9 +45,9 @@ const iovThrottleField *throttleField(int id);
 /* The field id named `name` (iovirt name or libvirt alias), or -1. */
 int throttleFieldLookup(const char *name);
 
-/* libvirt's order of the 20 fields (get replies on libvirt connections,
- * <iotune> children): libvirtOrder[i] is a throttleFieldId. */
-extern const int throttleLibvirtOrder[THROTTLE_FIELD_LAST];
+/* The field at position `k` of libvirt's order (get replies on libvirt
+ * connections, <iotune> children), from the table's libvirt column. */
+int throttleLibvirtField(int k);
 
 /*
  * The limits of one disk. All values are in the units of the table; 0 is

@@ -2,16 +2,19 @@
  * dispatch.c: serve the remote program's procedures
  *
  * One generic path for every call: find the procedure's row in the
- * dispatch table (indexed by procedure number), decode the arguments with
- * the protocol's filter, check the connection is open and may make the
- * call, run the handler, and send its reply or its error. Handlers only
- * translate between the wire structs and the QEMU driver.
+ * dispatch table (indexed by procedure number, generated from the table of
+ * calls), decode the arguments with the protocol's filter, check the
+ * connection is open and may make the call, run the handler, and send its
+ * reply or its error. Handlers (dispatch<Procedure>, prototypes generated
+ * in dispatch_handlers.h) only translate between the wire structs and the
+ * QEMU driver.
  */
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "dispatch.h"
+#include "dispatch_handlers.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -22,8 +25,6 @@
 #define LIBVIRT_FEATURE_REMOTE_CLOSE_CALLBACK 15
 
 #define BLOCK_STATS_NPARAMS 8
-
-typedef int (*handlerFunc)(daemonState *d, daemonConn *c, void *args, void *ret);
 
 /* ---- helpers ---- */
 
@@ -45,55 +46,11 @@ replyDomain(int rc, qemuDomainIdent *ident, remote_nonnull_domain *out)
     return rc;
 }
 
-/*
- * The public function behind a procedure, for messages: libvirt's name on
- * a libvirt connection (DOMAIN_SET_BLOCK_IO_TUNE: virDomainSetBlockIoTune),
- * iovirt's own on an iovirt one (iovDomainBlockIoThrottle).
- */
-static char *
-apiName(const char *procName, bool libvirt)
-{
-    static const struct {
-        const char *proc;
-        const char *iovirt;
-    } own[] = {
-        {"DOMAIN_SET_BLOCK_IO_TUNE", "iovDomainBlockIoThrottle"},
-        {"DOMAIN_UNDEFINE_FLAGS", "iovDomainUndefine"},
-        {"DOMAIN_DESTROY_FLAGS", "iovDomainDestroy"},
-        {"DOMAIN_SHUTDOWN_FLAGS", "iovDomainShutdown"},
-        {"DOMAIN_DEFINE_XML_FLAGS", "iovDomainDefineXML"},
-    };
-    GString *s = g_string_new(libvirt ? "vir" : "iov");
-    bool upper = true;
-    const char *p;
-    size_t i;
-
-    for (i = 0; !libvirt && i < G_N_ELEMENTS(own); i++) {
-        if (strcmp(procName, own[i].proc) == 0) {
-            g_string_free(s, TRUE);
-            return g_strdup(own[i].iovirt);
-        }
-    }
-    for (p = procName; *p; p++) {
-        if (*p == '_') {
-            upper = true;
-            continue;
-        }
-        g_string_append_c(s, upper ? *p : g_ascii_tolower(*p));
-        upper = false;
-    }
-    /* DefineXml -> DefineXML */
-    for (p = strstr(s->str, "Xml"); p; p = strstr(p + 3, "Xml"))
-        memcpy(s->str + (p - s->str), "XML", 3);
-    return g_string_free(s, FALSE);
-}
-
 /* ---- connection ---- */
 
-static int
-connectOpen(daemonState *d G_GNUC_UNUSED, daemonConn *c, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchConnectOpen(daemonState *d G_GNUC_UNUSED, daemonConn *c, remote_connect_open_args *args)
 {
-    remote_connect_open_args *args = argsp;
     const char *name = args->name && *args->name ? *args->name : NULL;
 
     if (c->open) {
@@ -107,8 +64,10 @@ connectOpen(daemonState *d G_GNUC_UNUSED, daemonConn *c, void *argsp, void *ret 
 
         if (!scheme || (strcmp(scheme, "qemu") != 0 && strcmp(scheme, "iovirt") != 0) ||
             (strcmp(path, "/system") != 0 && strcmp(path, "/session") != 0)) {
-            reportError(IOV_ERR_NO_CONNECT, "%s: this daemon serves iovirt:///system or ///session (and qemu:// for libvirt clients)",
-                        name);
+            reportError(
+                IOV_ERR_NO_CONNECT,
+                "%s: this daemon serves iovirt:///system or ///session (and qemu:// for libvirt clients)",
+                name);
             return -1;
         }
         c->libvirt = strcmp(scheme, "qemu") == 0;
@@ -119,29 +78,25 @@ connectOpen(daemonState *d G_GNUC_UNUSED, daemonConn *c, void *argsp, void *ret 
     return 0;
 }
 
-static int
-connectClose(daemonState *d G_GNUC_UNUSED, daemonConn *c, void *args G_GNUC_UNUSED,
-             void *ret G_GNUC_UNUSED)
+int
+dispatchConnectClose(daemonState *d G_GNUC_UNUSED, daemonConn *c)
 {
     c->open = false;
     return 0;
 }
 
-static int
-connectGetType(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
-               void *args G_GNUC_UNUSED, void *retp)
+int
+dispatchConnectGetType(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                       remote_connect_get_type_ret *ret)
 {
-    remote_connect_get_type_ret *ret = retp;
-
     ret->type = g_strdup("QEMU");
     return 0;
 }
 
-static int
-connectGetVersion(daemonState *d, daemonConn *c G_GNUC_UNUSED,
-                  void *args G_GNUC_UNUSED, void *retp)
+int
+dispatchConnectGetVersion(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                          remote_connect_get_version_ret *ret)
 {
-    remote_connect_get_version_ret *ret = retp;
     unsigned long long v;
 
     if (qemuDriverGetVersion(d->driver, &v) < 0)
@@ -150,83 +105,66 @@ connectGetVersion(daemonState *d, daemonConn *c G_GNUC_UNUSED,
     return 0;
 }
 
-static int
-connectGetLibVersion(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
-                     void *args G_GNUC_UNUSED, void *retp)
+int
+dispatchConnectGetLibVersion(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                             remote_connect_get_lib_version_ret *ret)
 {
-    remote_connect_get_lib_version_ret *ret = retp;
-
     ret->lib_ver = IOV_VERSION_MAJOR * 1000000ULL + IOV_VERSION_MINOR * 1000ULL + IOV_VERSION_MICRO;
     return 0;
 }
 
-static int
-connectGetHostname(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
-                   void *args G_GNUC_UNUSED, void *retp)
+int
+dispatchConnectGetHostname(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                           remote_connect_get_hostname_ret *ret)
 {
-    remote_connect_get_hostname_ret *ret = retp;
-
     ret->hostname = g_strdup(g_get_host_name());
     return 0;
 }
 
-static int
-connectGetURI(daemonState *d, daemonConn *c, void *args G_GNUC_UNUSED, void *retp)
+int
+dispatchConnectGetUri(daemonState *d, daemonConn *c, remote_connect_get_uri_ret *ret)
 {
-    remote_connect_get_uri_ret *ret = retp;
-
     ret->uri = g_strdup_printf("%s:///%s", c->libvirt ? "qemu" : "iovirt",
                                d->system ? "system" : "session");
     return 0;
 }
 
-static int
-connectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, void *argsp,
-                       void *retp)
+int
+dispatchConnectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                               remote_connect_supports_feature_args *args,
+                               remote_connect_supports_feature_ret *ret)
 {
-    remote_connect_supports_feature_args *args = argsp;
-    remote_connect_supports_feature_ret *ret = retp;
-
     ret->supported = args->feature == LIBVIRT_FEATURE_TYPED_PARAM_STRING ||
                      args->feature == LIBVIRT_FEATURE_PROGRAM_KEEPALIVE ||
                      args->feature == LIBVIRT_FEATURE_REMOTE_CLOSE_CALLBACK;
     return 0;
 }
 
-static int
-authList(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, void *args G_GNUC_UNUSED,
-         void *retp)
+int
+dispatchAuthList(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                 remote_auth_list_ret *ret)
 {
-    remote_auth_list_ret *ret = retp;
-
     ret->types.types_len = 1;
     ret->types.types_val = g_new0(remote_auth_type, 1);
     ret->types.types_val[0] = REMOTE_AUTH_NONE;
     return 0;
 }
 
-static int
-nodeGetSecurityModel(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
-                     void *args G_GNUC_UNUSED, void *ret G_GNUC_UNUSED)
+int
+dispatchNodeGetSecurityModel(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+                             remote_node_get_security_model_ret *ret G_GNUC_UNUSED)
 {
     /* no security driver: empty model and doi */
     return 0;
 }
 
-static int
-noop(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED, void *args G_GNUC_UNUSED,
-     void *ret G_GNUC_UNUSED)
-{
-    return 0;
-}
-
 /* ---- domains ---- */
 
-static int
-listAllDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchConnectListAllDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                              remote_connect_list_all_domains_args *args,
+                              remote_connect_list_all_domains_ret *ret)
 {
-    remote_connect_list_all_domains_args *args = argsp;
-    remote_connect_list_all_domains_ret *ret = retp;
     g_autofree qemuDomainIdent *list = NULL;
     size_t n = 0, i;
 
@@ -251,58 +189,57 @@ listAllDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *r
     return 0;
 }
 
-static int
-lookupByName(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainLookupByName(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_lookup_by_name_args *args,
+                           remote_domain_lookup_by_name_ret *ret)
 {
-    remote_domain_lookup_by_name_args *args = argsp;
-    remote_domain_lookup_by_name_ret *ret = retp;
     qemuDomainIdent ident = {0};
 
     return replyDomain(qemuDriverLookupByName(d->driver, args->name, &ident), &ident, &ret->dom);
 }
 
-static int
-lookupByUUID(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainLookupByUuid(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_lookup_by_uuid_args *args,
+                           remote_domain_lookup_by_uuid_ret *ret)
 {
-    remote_domain_lookup_by_uuid_args *args = argsp;
-    remote_domain_lookup_by_uuid_ret *ret = retp;
     qemuDomainIdent ident = {0};
 
     return replyDomain(qemuDriverLookupByUUID(d->driver, (unsigned char *)args->uuid, &ident),
                        &ident, &ret->dom);
 }
 
-static int
-lookupByID(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainLookupById(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                         remote_domain_lookup_by_id_args *args, remote_domain_lookup_by_id_ret *ret)
 {
-    remote_domain_lookup_by_id_args *args = argsp;
-    remote_domain_lookup_by_id_ret *ret = retp;
     qemuDomainIdent ident = {0};
 
     return replyDomain(qemuDriverLookupByID(d->driver, args->id, &ident), &ident, &ret->dom);
 }
 
-static int
-defineXML(daemonState *d, daemonConn *c, void *argsp, void *retp)
+int
+dispatchDomainDefineXML(daemonState *d, daemonConn *c, remote_domain_define_xml_args *args,
+                        remote_domain_define_xml_ret *ret)
 {
-    remote_domain_define_xml_args *args = argsp;
-    remote_domain_define_xml_ret *ret = retp;
     qemuDomainIdent ident = {0};
 
     return replyDomain(qemuDriverDefineXML(d->driver, args->xml, c->libvirt, &ident), &ident,
                        &ret->dom);
 }
 
-static int
-defineXMLFlags(daemonState *d, daemonConn *c, void *argsp, void *retp)
+int
+dispatchDomainDefineXMLFlags(daemonState *d, daemonConn *c,
+                             remote_domain_define_xml_flags_args *args,
+                             remote_domain_define_xml_flags_ret *ret)
 {
-    remote_domain_define_xml_flags_args *args = argsp;
-    remote_domain_define_xml_flags_ret *ret = retp;
     qemuDomainIdent ident = {0};
 
     /* VALIDATE (1): every definition is validated anyway */
     if (args->flags & ~1u) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function defineXMLFlags", args->flags);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function defineXMLFlags",
+                    args->flags);
         return -1;
     }
     return replyDomain(qemuDriverDefineXML(d->driver, args->xml, c->libvirt, &ident), &ident,
@@ -312,111 +249,108 @@ defineXMLFlags(daemonState *d, daemonConn *c, void *argsp, void *retp)
 /* The uuid of a wire domain. */
 #define UUID(args) ((const unsigned char *)(args)->dom.uuid)
 
-static int
-undefine(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainUndefine(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                       remote_domain_undefine_args *args)
 {
-    return qemuDriverUndefine(d->driver, UUID((remote_domain_undefine_args *)argsp));
+    return qemuDriverUndefine(d->driver, UUID(args));
 }
 
-static int
-undefineFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainUndefineFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                            remote_domain_undefine_flags_args *args)
 {
-    remote_domain_undefine_flags_args *args = argsp;
-
     if (args->flags) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function undefineFlags: iovirt keeps no snapshots, nvram or managed saves",
-                    args->flags);
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "unsupported flags (0x%x) in function undefineFlags: iovirt keeps no snapshots, nvram or managed saves",
+            args->flags);
         return -1;
     }
     return qemuDriverUndefine(d->driver, UUID(args));
 }
 
-static int
-create(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainCreate(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_create_args *args)
 {
-    return qemuDriverCreate(d->driver, UUID((remote_domain_create_args *)argsp), 0, NULL);
+    return qemuDriverCreate(d->driver, UUID(args), 0, NULL);
 }
 
-static int
-createWithFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainCreateWithFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                              remote_domain_create_with_flags_args *args,
+                              remote_domain_create_with_flags_ret *ret)
 {
-    remote_domain_create_with_flags_args *args = argsp;
-    remote_domain_create_with_flags_ret *ret = retp;
     qemuDomainIdent ident = {0};
 
     return replyDomain(qemuDriverCreate(d->driver, UUID(args), args->flags, &ident), &ident,
                        &ret->dom);
 }
 
-static int
-destroy(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainDestroy(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_destroy_args *args)
 {
-    return qemuDriverDestroy(d->driver, UUID((remote_domain_destroy_args *)argsp), 0);
+    return qemuDriverDestroy(d->driver, UUID(args), 0);
 }
 
-static int
-destroyFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainDestroyFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_destroy_flags_args *args)
 {
-    remote_domain_destroy_flags_args *args = argsp;
-
     /* GRACEFUL (1): destroy always asks QEMU to end (SIGTERM) first */
     if (args->flags & ~1u) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function destroyFlags", args->flags);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function destroyFlags",
+                    args->flags);
         return -1;
     }
     return qemuDriverDestroy(d->driver, UUID(args), 0);
 }
 
-static int
-shutdown_(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainShutdown(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                       remote_domain_shutdown_args *args)
 {
-    return qemuDriverShutdown(d->driver, UUID((remote_domain_shutdown_args *)argsp), 0);
+    return qemuDriverShutdown(d->driver, UUID(args), 0);
 }
 
-static int
-shutdownFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainShutdownFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                            remote_domain_shutdown_flags_args *args)
 {
-    remote_domain_shutdown_flags_args *args = argsp;
-
     return qemuDriverShutdown(d->driver, UUID(args), args->flags);
 }
 
-static int
-reboot(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainReboot(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_reboot_args *args)
 {
-    remote_domain_reboot_args *args = argsp;
-
     return qemuDriverReboot(d->driver, UUID(args), args->flags);
 }
 
-static int
-suspend(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainSuspend(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_suspend_args *args)
 {
-    return qemuDriverSuspend(d->driver, UUID((remote_domain_suspend_args *)argsp));
+    return qemuDriverSuspend(d->driver, UUID(args));
 }
 
-static int
-resume(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainResume(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_domain_resume_args *args)
 {
-    return qemuDriverResume(d->driver, UUID((remote_domain_resume_args *)argsp));
+    return qemuDriverResume(d->driver, UUID(args));
 }
 
-static int
-getXMLDesc(daemonState *d, daemonConn *c, void *argsp, void *retp)
+int
+dispatchDomainGetXMLDesc(daemonState *d, daemonConn *c, remote_domain_get_xml_desc_args *args,
+                         remote_domain_get_xml_desc_ret *ret)
 {
-    remote_domain_get_xml_desc_args *args = argsp;
-    remote_domain_get_xml_desc_ret *ret = retp;
-
     /* UPDATE_CPU (4) and MIGRATABLE (8) change nothing here */
     ret->xml = qemuDriverGetXMLDesc(d->driver, UUID(args), args->flags & ~12u, c->libvirt);
     return ret->xml ? 0 : -1;
 }
 
-static int
-getInfo(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainGetInfo(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                      remote_domain_get_info_args *args, remote_domain_get_info_ret *ret)
 {
-    remote_domain_get_info_args *args = argsp;
-    remote_domain_get_info_ret *ret = retp;
     qemuDomainInfo info;
 
     if (qemuDriverGetInfo(d->driver, UUID(args), &info) < 0)
@@ -429,67 +363,68 @@ getInfo(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
     return 0;
 }
 
-static int
-getState(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainGetState(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                       remote_domain_get_state_args *args, remote_domain_get_state_ret *ret)
 {
-    remote_domain_get_state_args *args = argsp;
-    remote_domain_get_state_ret *ret = retp;
-
     if (args->flags) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function getState", args->flags);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function getState",
+                    args->flags);
         return -1;
     }
     return qemuDriverGetState(d->driver, UUID(args), &ret->state, &ret->reason);
 }
 
+/* 0 when the domain exists: the check of the procedures whose answer is
+ * the same for every domain. */
 static int
-getOSType(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+domainExists(daemonState *d, const remote_nonnull_domain *dom)
 {
-    remote_domain_get_os_type_ret *ret = retp;
+    return qemuDriverIsActive(d->driver, (const unsigned char *)dom->uuid) < 0 ? -1 : 0;
+}
 
-    if (qemuDriverIsActive(d->driver, UUID((remote_domain_get_os_type_args *)argsp)) < 0)
-        return -1;
+int
+dispatchDomainGetOsType(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                        remote_domain_get_os_type_args *args, remote_domain_get_os_type_ret *ret)
+{
     ret->type = g_strdup("hvm");
-    return 0;
+    return domainExists(d, &args->dom);
 }
 
-static int
-getAutostart(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainGetAutostart(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_get_autostart_args *args,
+                           remote_domain_get_autostart_ret *ret)
 {
-    remote_domain_get_autostart_ret *ret = retp;
-
-    if (qemuDriverIsActive(d->driver, UUID((remote_domain_get_autostart_args *)argsp)) < 0)
-        return -1;
     ret->autostart = 0;
-    return 0;
+    return domainExists(d, &args->dom);
 }
 
-static int
-hasManagedSave(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainHasManagedSaveImage(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                                  remote_domain_has_managed_save_image_args *args,
+                                  remote_domain_has_managed_save_image_ret *ret)
 {
-    remote_domain_has_managed_save_image_ret *ret = retp;
-
-    if (qemuDriverIsActive(d->driver, UUID((remote_domain_has_managed_save_image_args *)argsp)) < 0)
-        return -1;
     ret->result = 0;
-    return 0;
+    return domainExists(d, &args->dom);
 }
 
-static int
-isActive(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainIsActive(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                       remote_domain_is_active_args *args, remote_domain_is_active_ret *ret)
 {
-    remote_domain_is_active_ret *ret = retp;
-    int rc = qemuDriverIsActive(d->driver, UUID((remote_domain_is_active_args *)argsp));
+    int rc = qemuDriverIsActive(d->driver, UUID(args));
 
     ret->active = rc;
     return rc < 0 ? -1 : 0;
 }
 
-static int
-isPersistent(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainIsPersistent(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_is_persistent_args *args,
+                           remote_domain_is_persistent_ret *ret)
 {
-    remote_domain_is_persistent_ret *ret = retp;
-    int rc = qemuDriverIsPersistent(d->driver, UUID((remote_domain_is_persistent_args *)argsp));
+    int rc = qemuDriverIsPersistent(d->driver, UUID(args));
 
     ret->persistent = rc;
     return rc < 0 ? -1 : 0;
@@ -497,11 +432,10 @@ isPersistent(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret
 
 /* ---- statistics ---- */
 
-static int
-blockStats(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainBlockStats(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                         remote_domain_block_stats_args *args, remote_domain_block_stats_ret *ret)
 {
-    remote_domain_block_stats_args *args = argsp;
-    remote_domain_block_stats_ret *ret = retp;
     qemuBlockStats s = {0};
 
     if (qemuDriverBlockStats(d->driver, UUID(args), args->path, &s) < 0)
@@ -523,18 +457,19 @@ setLLong(remote_typed_param *p, const char *name, unsigned long long v)
     p->value.remote_typed_param_value_u.l = (int64_t)v;
 }
 
-static int
-blockStatsFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *retp)
+int
+dispatchDomainBlockStatsFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                              remote_domain_block_stats_flags_args *args,
+                              remote_domain_block_stats_flags_ret *ret)
 {
-    remote_domain_block_stats_flags_args *args = argsp;
-    remote_domain_block_stats_flags_ret *ret = retp;
     qemuBlockStats s = {0};
     remote_typed_param all[BLOCK_STATS_NPARAMS];
     int n, i;
 
     /* STRING_OKAY is fine: no statistic is a string */
     if (args->flags & ~(unsigned int)IOV_TYPED_PARAM_STRING_OKAY) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function blockStatsFlags", args->flags);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function blockStatsFlags",
+                    args->flags);
         return -1;
     }
     if (args->nparams < 0 || args->nparams > REMOTE_DOMAIN_BLOCK_STATS_PARAMETERS_MAX) {
@@ -570,8 +505,8 @@ blockStatsFlags(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *
 static const char *
 typeName(int type)
 {
-    static const char *const names[] = {"unknown", "int", "uint", "llong", "ullong",
-                                        "double", "boolean", "string"};
+    static const char *const names[] = {"unknown", "int",    "uint",    "llong",
+                                        "ullong",  "double", "boolean", "string"};
 
     return type >= 0 && type < (int)G_N_ELEMENTS(names) ? names[type] : "unknown";
 }
@@ -610,24 +545,25 @@ changeFromParams(const remote_typed_param *params, u_int n, throttleChange *chg)
     return 0;
 }
 
-static int
-setBlockIoTune(daemonState *d, daemonConn *c G_GNUC_UNUSED, void *argsp, void *ret G_GNUC_UNUSED)
+int
+dispatchDomainSetBlockIoTune(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                             remote_domain_set_block_io_tune_args *args)
 {
-    remote_domain_set_block_io_tune_args *args = argsp;
     throttleChange chg = {0};
     int rc = -1;
 
     if (changeFromParams(args->params.params_val, args->params.params_len, &chg) == 0)
-        rc = qemuDriverSetBlockIoThrottle(d->driver, UUID(args), args->disk, &chg, args->flags, NULL);
+        rc = qemuDriverSetBlockIoThrottle(d->driver, UUID(args), args->disk, &chg, args->flags,
+                                          NULL);
     throttleChangeClear(&chg);
     return rc;
 }
 
-static int
-getBlockIoTune(daemonState *d, daemonConn *c, void *argsp, void *retp)
+int
+dispatchDomainGetBlockIoTune(daemonState *d, daemonConn *c,
+                             remote_domain_get_block_io_tune_args *args,
+                             remote_domain_get_block_io_tune_ret *ret)
 {
-    remote_domain_get_block_io_tune_args *args = argsp;
-    remote_domain_get_block_io_tune_ret *ret = retp;
     bool stringOk = args->flags & IOV_TYPED_PARAM_STRING_OKAY;
     unsigned int flags = args->flags & ~(unsigned int)IOV_TYPED_PARAM_STRING_OKAY;
     throttleDef t = {0};
@@ -659,7 +595,7 @@ getBlockIoTune(daemonState *d, daemonConn *c, void *argsp, void *retp)
         return -1;
     ret->params.params_val = g_new0(remote_typed_param, THROTTLE_FIELD_LAST);
     for (k = 0; k < THROTTLE_FIELD_LAST && n < args->nparams; k++) {
-        int id = c->libvirt ? throttleLibvirtOrder[k] : k;
+        int id = c->libvirt ? throttleLibvirtField(k) : k;
         const iovThrottleField *f = throttleField(id);
         remote_typed_param *p = &ret->params.params_val[n];
 
@@ -679,66 +615,31 @@ getBlockIoTune(daemonState *d, daemonConn *c, void *argsp, void *retp)
     return 0;
 }
 
-/* ---- the table ---- */
+/* ---- the generic path ---- */
 
-typedef struct {
-    handlerFunc handler;
-    bool beforeOpen; /* may be called before CONNECT_OPEN */
-} dispatchRow;
+/* The error to send: the thread's, or one saying there was none. */
+static const iovError *
+currentError(void)
+{
+    static const iovError fallback = {
+        .code = IOV_ERR_INTERNAL_ERROR,
+        .domain = IOV_FROM_RPC,
+        .level = IOV_ERR_ERROR,
+        .int1 = -1,
+        .int2 = -1,
+        .message = (char *)"Library function returned error but did not set virError"};
+    const iovError *err = utilGetError();
 
-#define ROW(proc, fn) [REMOTE_PROC_##proc] = {fn, false}
-#define EARLY(proc, fn) [REMOTE_PROC_##proc] = {fn, true}
+    return err ? err : &fallback;
+}
 
-static const dispatchRow table[] = {
-    EARLY(CONNECT_OPEN, connectOpen),
-    EARLY(CONNECT_CLOSE, connectClose),
-    ROW(CONNECT_GET_TYPE, connectGetType),
-    ROW(CONNECT_GET_VERSION, connectGetVersion),
-    ROW(DOMAIN_CREATE, create),
-    ROW(DOMAIN_DEFINE_XML, defineXML),
-    ROW(DOMAIN_DESTROY, destroy),
-    ROW(DOMAIN_GET_XML_DESC, getXMLDesc),
-    ROW(DOMAIN_GET_AUTOSTART, getAutostart),
-    ROW(DOMAIN_GET_INFO, getInfo),
-    ROW(DOMAIN_GET_OS_TYPE, getOSType),
-    ROW(DOMAIN_LOOKUP_BY_ID, lookupByID),
-    ROW(DOMAIN_LOOKUP_BY_NAME, lookupByName),
-    ROW(DOMAIN_LOOKUP_BY_UUID, lookupByUUID),
-    ROW(DOMAIN_REBOOT, reboot),
-    ROW(DOMAIN_RESUME, resume),
-    ROW(DOMAIN_SHUTDOWN, shutdown_),
-    ROW(DOMAIN_SUSPEND, suspend),
-    ROW(DOMAIN_UNDEFINE, undefine),
-    ROW(CONNECT_GET_HOSTNAME, connectGetHostname),
-    EARLY(CONNECT_SUPPORTS_FEATURE, connectSupportsFeature),
-    ROW(DOMAIN_BLOCK_STATS, blockStats),
-    EARLY(AUTH_LIST, authList),
-    ROW(CONNECT_GET_URI, connectGetURI),
-    ROW(NODE_GET_SECURITY_MODEL, nodeGetSecurityModel),
-    ROW(DOMAIN_IS_ACTIVE, isActive),
-    ROW(DOMAIN_IS_PERSISTENT, isPersistent),
-    ROW(CONNECT_GET_LIB_VERSION, connectGetLibVersion),
-    ROW(DOMAIN_HAS_MANAGED_SAVE_IMAGE, hasManagedSave),
-    ROW(DOMAIN_CREATE_WITH_FLAGS, createWithFlags),
-    ROW(DOMAIN_GET_STATE, getState),
-    ROW(DOMAIN_UNDEFINE_FLAGS, undefineFlags),
-    ROW(DOMAIN_DESTROY_FLAGS, destroyFlags),
-    ROW(DOMAIN_BLOCK_STATS_FLAGS, blockStatsFlags),
-    ROW(DOMAIN_SET_BLOCK_IO_TUNE, setBlockIoTune),
-    ROW(DOMAIN_GET_BLOCK_IO_TUNE, getBlockIoTune),
-    ROW(DOMAIN_SHUTDOWN_FLAGS, shutdownFlags),
-    ROW(CONNECT_LIST_ALL_DOMAINS, listAllDomains),
-    ROW(DOMAIN_DEFINE_XML_FLAGS, defineXMLFlags),
-    ROW(CONNECT_REGISTER_CLOSE_CALLBACK, noop),
-    ROW(CONNECT_UNREGISTER_CLOSE_CALLBACK, noop),
-};
-
-static const dispatchRow *
+/* The row of `proc` in the generated dispatch table, or NULL. */
+static const daemonDispatchRow *
 findRow(int proc)
 {
-    if (proc < 0 || proc >= (int)G_N_ELEMENTS(table) || !table[proc].handler)
+    if (proc < 0 || (size_t)proc >= daemonDispatchTableSize || !daemonDispatchTable[proc].run)
         return NULL;
-    return &table[proc];
+    return &daemonDispatchTable[proc];
 }
 
 bool
@@ -747,73 +648,115 @@ daemonProcImplemented(int proc)
     return findRow(proc) != NULL && rpcRemoteProcLookup(proc) != NULL;
 }
 
-/* ---- the generic path ---- */
-
-static void
-replyCurrentError(rpcServerClient *client, const rpcHeader *hdr)
+int
+daemonDispatchCall(daemonState *d, daemonConn *c, int proc, void *args, void *ret)
 {
-    const iovError *err = utilGetError();
-    iovError fallback = {.code = IOV_ERR_INTERNAL_ERROR, .domain = IOV_FROM_RPC,
-                         .level = IOV_ERR_ERROR, .int1 = -1, .int2 = -1,
-                         .message = (char *)"Library function returned error but did not set virError"};
+    const rpcProcInfo *info = rpcRemoteProcLookup(proc);
+    const daemonDispatchRow *row = findRow(proc);
 
-    rpcServerClientReplyError(client, hdr, err ? err : &fallback);
+    if (!info || !row) {
+        reportError(IOV_ERR_RPC, "unknown procedure: %d", proc);
+        return -1;
+    }
+    if (!c->open && !info->beforeOpen) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "hypervisor connection not open");
+        return -1;
+    }
+    if (c->readonly && !info->readonlyOk) {
+        reportError(IOV_ERR_OPERATION_DENIED, "read only access prevents %s",
+                    c->libvirt ? info->libvirtApi : info->api);
+        return -1;
+    }
+    if (row->run(d, c, args, ret) < 0) {
+        logDebug("procedure %s failed: %s", info->name, utilLastErrorMessage());
+        return -1;
+    }
+    return 0;
 }
 
-void
-daemonDispatch(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, const rpcMessage *msg,
-               void *opaque)
+/*
+ * Decode the call `msg`, run it, and hand its reply to `reply` (success:
+ * the filter and the ret struct; failure: filter NULL and the error).
+ * Returns what `reply` returned.
+ */
+typedef void (*replyFunc)(void *opaque, const rpcHeader *hdr, xdrproc_t filter, void *ret,
+                          const iovError *err);
+
+static void
+dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc reply, void *opaque)
 {
-    daemonState *d = opaque;
-    daemonConn *c = rpcServerClientGetPrivate(client);
     const rpcHeader *hdr = &msg->header;
     const rpcProcInfo *info = rpcRemoteProcLookup(hdr->proc);
-    const dispatchRow *row = findRow(hdr->proc);
     g_autofree void *args = NULL;
     g_autofree void *ret = NULL;
-    bool decoded = false;
 
     utilResetError();
-    if (!info || !row) {
-        iovError err = {.code = IOV_ERR_RPC, .domain = IOV_FROM_RPC, .level = IOV_ERR_ERROR,
-                        .int1 = -1, .int2 = -1};
+    if (!info || !findRow(hdr->proc)) {
+        iovError err = {.code = IOV_ERR_RPC,
+                        .domain = IOV_FROM_RPC,
+                        .level = IOV_ERR_ERROR,
+                        .int1 = -1,
+                        .int2 = -1};
 
         err.message = g_strdup_printf("unknown procedure: %d", hdr->proc);
-        rpcServerClientReplyError(client, hdr, &err);
+        reply(opaque, hdr, NULL, NULL, &err);
         g_free(err.message);
         return;
     }
     args = g_malloc0(info->argsSize ? info->argsSize : 1);
     ret = g_malloc0(info->retSize ? info->retSize : 1);
     if (info->argsSize && rpcMessageDecodePayload(msg, info->argsFilter, args) < 0) {
-        replyCurrentError(client, hdr);
+        reply(opaque, hdr, NULL, NULL, currentError());
         return;
     }
-    decoded = true;
-    if (!c->open && !row->beforeOpen) {
-        reportError(IOV_ERR_INTERNAL_ERROR, "hypervisor connection not open");
-        replyCurrentError(client, hdr);
-        goto cleanup;
-    }
-    if (c->readonly && !info->readonlyOk) {
-        g_autofree char *api = apiName(info->name, c->libvirt);
-
-        reportError(IOV_ERR_OPERATION_DENIED, "read only access prevents %s", api);
-        replyCurrentError(client, hdr);
-        goto cleanup;
-    }
-    if (row->handler(d, c, args, ret) < 0) {
-        logDebug("procedure %s failed: %s", info->name, iovGetLastErrorMessage());
-        replyCurrentError(client, hdr);
-    } else {
-        rpcServerClientReply(client, hdr, info->retSize ? info->retFilter : NULL, ret);
-    }
+    if (daemonDispatchCall(d, c, hdr->proc, args, ret) < 0)
+        reply(opaque, hdr, NULL, NULL, currentError());
+    else
+        reply(opaque, hdr, info->retSize ? info->retFilter : NULL, ret, NULL);
     if (info->retSize)
         xdr_free(info->retFilter, ret);
-
- cleanup:
-    if (decoded && info->argsSize)
+    if (info->argsSize)
         xdr_free(info->argsFilter, args);
+}
+
+static void
+replyToClient(void *opaque, const rpcHeader *hdr, xdrproc_t filter, void *ret, const iovError *err)
+{
+    rpcServerClient *client = opaque;
+
+    if (err)
+        rpcServerClientReplyError(client, hdr, err);
+    else
+        rpcServerClientReply(client, hdr, filter, ret);
+}
+
+void
+daemonDispatch(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, const rpcMessage *msg,
+               void *opaque)
+{
+    dispatchMessage(opaque, rpcServerClientGetPrivate(client), msg, replyToClient, client);
+}
+
+static void
+replyToMessage(void *opaque, const rpcHeader *hdr, xdrproc_t filter, void *ret, const iovError *err)
+{
+    rpcMessage **out = opaque;
+    rpcHeader rh = *hdr;
+
+    rh.type = RPC_REPLY;
+    rh.status = RPC_OK;
+    *out = err ? rpcMessageEncodeError(hdr, err) : rpcMessageEncode(&rh, filter, ret);
+    if (!*out)
+        *out = rpcMessageEncodeError(hdr, currentError());
+}
+
+rpcMessage *
+daemonDispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg)
+{
+    rpcMessage *out = NULL;
+
+    dispatchMessage(d, c, msg, replyToMessage, &out);
+    return out;
 }
 
 bool

@@ -387,7 +387,7 @@ main(int argc, char **argv)
 
  error:
     if (ret != 0)
-        fprintf(stderr, "iovirtd: %s\n", iovGetLastErrorMessage());
+        fprintf(stderr, "iovirtd: %s\n", utilLastErrorMessage());
     if (l.server) {
         rpcServerFree(l.server);
         unlink(rwSock);

@@ -315,7 +315,7 @@ qemuDomainStatusWriter(gpointer data, gpointer unused G_GNUC_UNUSED)
         }
         g_mutex_unlock(&obj->lock);
         if (utilWriteFileReplace(path, doc, strlen(doc), 0600) < 0)
-            logWarn("domain '%s': cannot save its status: %s", obj->name, iovGetLastErrorMessage());
+            logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
     }
     qemuDomainObjUnref(obj);
 }

@@ -284,7 +284,7 @@ handleEOF(qemuDriver *drv, qemuDomainObj *obj, const qemuDomainEvent *ev)
         logWarn("domain '%s': QEMU sent an unreadable monitor message; disconnecting", obj->name);
     if (qemuDomainBeginJob(obj, EOF_JOB_TIMEOUT_MS) < 0) {
         if (utilGetError() && utilGetError()->code != IOV_ERR_NO_DOMAIN)
-            logError("%s", iovGetLastErrorMessage());
+            logError("%s", utilLastErrorMessage());
         utilResetError();
         return;
     }
@@ -352,7 +352,7 @@ loadDefinitions(qemuDriver *drv)
         path = g_build_filename(drv->configDir, entry, NULL);
         if (utilReadFile(path, 8 * 1024 * 1024, &xml) < 0 ||
             !(def = domainDefParseString(xml, 0, NULL))) {
-            logError("ignoring the definition '%s': %s", path, iovGetLastErrorMessage());
+            logError("ignoring the definition '%s': %s", path, utilLastErrorMessage());
             continue;
         }
         expected = g_strdup_printf("%s.xml", def->name);
@@ -386,7 +386,7 @@ reconnectAll(qemuDriver *drv)
             continue;
         path = g_build_filename(drv->stateDir, entry, NULL);
         if (qemuDomainLoadStatus(path, &st) < 0) {
-            logError("ignoring the status file '%s': %s", path, iovGetLastErrorMessage());
+            logError("ignoring the status file '%s': %s", path, utilLastErrorMessage());
             continue;
         }
         key = uuidString(st.live->uuid);
@@ -850,7 +850,7 @@ saveStatus(qemuDriver *drv, qemuDomainObj *obj)
     g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
 
     if (obj->live && qemuDomainSaveStatus(obj, path) < 0)
-        logWarn("domain '%s': cannot save its status: %s", obj->name, iovGetLastErrorMessage());
+        logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
 }
 
 int
@@ -1182,7 +1182,7 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
 
             if (qemuProcessApplyThrottle(obj, newLive, obj->live) < 0)
                 logError("domain '%s': cannot undo a live limit change: %s", obj->name,
-                         iovGetLastErrorMessage());
+                         utilLastErrorMessage());
             utilRestoreError(g_steal_pointer(&saved));
         }
         goto endjob;
@@ -1208,7 +1208,7 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
         g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
 
         if (qemuDomainSaveStatusLater(obj, path) < 0)
-            logWarn("domain '%s': cannot save its status: %s", obj->name, iovGetLastErrorMessage());
+            logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
     }
     if (changed) {
         g_ptr_array_add(touched, NULL);

@@ -405,8 +405,7 @@ qemuMonitorBuildLimits(const throttleDef *t)
         const iovThrottleField *f = throttleField(i);
         unsigned long long v = t->v[i];
 
-        if (f->family == IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH ||
-            f->family == IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH)
+        if (f->is_length)
             v = throttleEffectiveLength(t, i);
         json_object_object_add(limits, f->qemu_key, json_object_new_uint64(v));
     }
@@ -1293,8 +1292,7 @@ qemuMonitorUpdateThrottleLimits(qemuMonitor *mon, const char *groupId, const thr
     value = json_object_new_object();
     for (i = 0; i < THROTTLE_NUM_VALUES; i++) {
         const iovThrottleField *f = throttleField(i);
-        bool length = f->family == IOV_THROTTLE_FAMILY_BYTES_MAX_LENGTH ||
-                      f->family == IOV_THROTTLE_FAMILY_IOPS_MAX_LENGTH;
+        bool length = f->is_length;
         unsigned long long a = length ? throttleEffectiveLength(from, i) : from->v[i];
         unsigned long long b = length ? throttleEffectiveLength(to, i) : to->v[i];
 

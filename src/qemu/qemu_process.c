@@ -123,7 +123,7 @@ undoSteps(qemuDomainObj *obj, GPtrArray *steps)
         }
         if (rc < 0)
             logWarn("domain '%s': undoing a limit change failed: %s", obj->name,
-                    iovGetLastErrorMessage());
+                    utilLastErrorMessage());
     }
     utilRestoreError(g_steal_pointer(&saved));
 }
@@ -692,13 +692,13 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
     }
     if (connectMonitor(cfg, obj, st->pid, false, 10000, NULL, 0) < 0) {
         logError("domain '%s': cannot reconnect to QEMU (pid %d): %s", obj->name, (int)st->pid,
-                 iovGetLastErrorMessage());
+                 utilLastErrorMessage());
         return -1;
     }
     if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorQueryStatus(mon, &qstatus, &running)) < 0 ||
         refreshLimits(obj) < 0) {
         logError("domain '%s': cannot read the state of QEMU (pid %d): %s", obj->name,
-                 (int)st->pid, iovGetLastErrorMessage());
+                 (int)st->pid, utilLastErrorMessage());
         return -1;
     }
     if (g_strcmp0(qstatus, "shutdown") == 0) {
@@ -709,6 +709,6 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
     stateFromQEMU(obj, qstatus, running, st);
     qemuDomainLogNote(obj, "reconnected to QEMU (pid %d, %s)", (int)obj->pid, qstatus);
     if (qemuDomainSaveStatus(obj, statusPath) < 0)
-        logWarn("domain '%s': %s", obj->name, iovGetLastErrorMessage());
+        logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
     return 1;
 }

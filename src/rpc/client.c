@@ -393,7 +393,7 @@ clientFinishCall(rpcMessage *reply, xdrproc_t retFilter, void *ret)
         rpcErrorFromWire(&rerr, &err);
         xdr_free((xdrproc_t)xdr_remote_error, &rerr);
         utilSetError(&err);
-        iovResetError(&err);
+        utilErrorClear(&err);
         return -1;
     default:
         reportError(IOV_ERR_RPC, "unexpected status %d in the reply to procedure %d", reply->header.status, reply->header.proc);

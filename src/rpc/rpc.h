@@ -311,10 +311,11 @@ bool rpcClientIsOpen(rpcClient *client);
 /* ---- the procedures of the remote program ---- */
 
 /*
- * What the protocol says about one procedure of the remote program: its
- * name, how to decode its arguments and encode its reply, and whether a
- * read-only connection may call it. The daemon's dispatch table holds
- * only the handlers.
+ * What the table of calls (the annotated enum of remote_protocol.x) says
+ * about one procedure of the remote program: its name, how to decode its
+ * arguments and encode its reply, its access policy and priority, and the
+ * public function it serves. Generated (remote_procs.c); the daemon's
+ * dispatch table holds only the handlers.
  */
 typedef struct {
     int proc;            /* REMOTE_PROC_... */
@@ -324,6 +325,10 @@ typedef struct {
     xdrproc_t retFilter;
     size_t retSize;      /* sizeof the ret struct, 0 for none */
     bool readonlyOk;     /* allowed on a read-only connection */
+    bool beforeOpen;     /* allowed before CONNECT_OPEN */
+    bool highPriority;   /* answered without waiting on a guest */
+    const char *api;     /* the public function: "iovDomainBlockIoThrottle" */
+    const char *libvirtApi; /* libvirt's: "virDomainSetBlockIoTune" */
 } rpcProcInfo;
 
 /* rpcRemoteProcLookup: the procedure `proc` of the remote program, or

@@ -192,16 +192,8 @@ utilRestoreError(iovError *saved)
     utilErrorFree(saved);
 }
 
-/* ---- public API ---- */
-
-const iovError *
-iovGetLastError(void)
-{
-    return utilGetError();
-}
-
 const char *
-iovGetLastErrorMessage(void)
+utilLastErrorMessage(void)
 {
     const iovError *err = utilGetError();
 
@@ -209,27 +201,7 @@ iovGetLastErrorMessage(void)
 }
 
 void
-iovResetLastError(void)
-{
-    utilResetError();
-}
-
-int
-iovCopyLastError(iovErrorPtr to)
-{
-    const iovError *err = utilGetError();
-
-    if (!to)
-        return err ? err->code : 0;
-    memset(to, 0, sizeof(*to));
-    if (!err)
-        return 0;
-    utilErrorCopy(to, err);
-    return err->code;
-}
-
-void
-iovResetError(iovErrorPtr err)
+utilErrorClear(iovError *err)
 {
     errorClear(err);
 }

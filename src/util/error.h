@@ -51,3 +51,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(iovError, utilErrorFree)
 /* utilErrorCopy: deep copy of *src into *dst (dst's old strings are not
  * freed). */
 void utilErrorCopy(iovError *dst, const iovError *src);
+
+/* utilErrorClear: free the strings of *err and zero it; NULL is fine. */
+void utilErrorClear(iovError *err);
+
+/* utilLastErrorMessage: the calling thread's last error message, or
+ * "no error"; never NULL. */
+const char *utilLastErrorMessage(void);

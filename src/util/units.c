@@ -111,14 +111,3 @@ utilScaleToKiB(unsigned long long value, const char *unit,
     *kib = value / 1024 + (value % 1024 ? 1 : 0);
     return 0;
 }
-
-int
-iovParseSize(const char *str, unsigned long long *value)
-{
-    utilResetError();
-    if (!value) {
-        reportError(IOV_ERR_INVALID_ARG, "value must not be NULL");
-        return -1;
-    }
-    return utilParseSize(str, value);
-}

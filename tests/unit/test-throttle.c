@@ -104,12 +104,12 @@ testLibvirtOrderIsPermutation(void)
     int i;
 
     for (i = 0; i < THROTTLE_FIELD_LAST; i++) {
-        g_assert_false(seen[throttleLibvirtOrder[i]]);
-        seen[throttleLibvirtOrder[i]] = true;
+        g_assert_false(seen[throttleLibvirtField(i)]);
+        seen[throttleLibvirtField(i)] = true;
     }
-    g_assert_cmpint(throttleLibvirtOrder[12], ==, THROTTLE_IOPS_SIZE);
-    g_assert_cmpint(throttleLibvirtOrder[13], ==, THROTTLE_GROUP);
-    g_assert_cmpint(throttleLibvirtOrder[19], ==, THROTTLE_IOPS_WR_MAX_LENGTH);
+    g_assert_cmpint(throttleLibvirtField(12), ==, THROTTLE_IOPS_SIZE);
+    g_assert_cmpint(throttleLibvirtField(13), ==, THROTTLE_GROUP);
+    g_assert_cmpint(throttleLibvirtField(19), ==, THROTTLE_IOPS_WR_MAX_LENGTH);
 }
 
 /* docs/formatdomain.md has one row per field, "| `name` | `alias` |" */

@@ -1,0 +1,77 @@
+/*
+ * connect.c: the public functions of connections
+ */
+#include "libiovirt/libiovirt.h"
+
+#define IOV_FROM_THIS IOV_FROM_REMOTE
+
+iovConnectPtr
+iovConnectOpen(const char *uri)
+{
+    return remoteConnectOpen(uri, false);
+}
+
+iovConnectPtr
+iovConnectOpenReadOnly(const char *uri)
+{
+    return remoteConnectOpen(uri, true);
+}
+
+int
+iovConnectClose(iovConnectPtr conn)
+{
+    utilResetError();
+    if (!conn)
+        return 0;
+    return remoteConnectUnref(conn);
+}
+
+int
+iovConnectRef(iovConnectPtr conn)
+{
+    ENTER_CONN(conn, -1);
+    g_atomic_int_inc(&conn->refs);
+    return 0;
+}
+
+int
+iovConnectIsReadOnly(iovConnectPtr conn)
+{
+    ENTER_CONN(conn, -1);
+    return conn->readonly ? 1 : 0;
+}
+
+char *
+iovConnectGetURI(iovConnectPtr conn)
+{
+    ENTER_CONN(conn, NULL);
+    return strdup(conn->uri);
+}
+
+int
+iovConnectListAllDomains(iovConnectPtr conn, iovDomainPtr **domains, unsigned int flags)
+{
+    remote_connect_list_all_domains_args args = {0};
+    remote_connect_list_all_domains_ret ret = {0};
+    iovDomainPtr *list;
+    u_int i;
+    int n;
+
+    ENTER_CONN(conn, -1);
+    args.need_results = domains != NULL;
+    args.flags = flags;
+    if (remoteCallConnectListAllDomains(conn, &args, &ret) < 0)
+        return -1;
+    n = (int)ret.ret;
+    if (domains) {
+        list = calloc(ret.domains.domains_len + 1, sizeof(*list));
+        if (!list)
+            abort();
+        for (i = 0; i < ret.domains.domains_len; i++)
+            list[i] = remoteDomainNew(conn, &ret.domains.domains_val[i]);
+        *domains = list;
+        n = (int)ret.domains.domains_len;
+    }
+    xdr_free((xdrproc_t)xdr_remote_connect_list_all_domains_ret, (char *)&ret);
+    return n;
+}

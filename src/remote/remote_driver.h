@@ -1,0 +1,66 @@
+/*
+ * remote_driver.h: the client side of a connection to a daemon
+ *
+ * The handles behind the public iovConnectPtr and iovDomainPtr, the
+ * connection's life (URI, socket, auto-started session daemon, open and
+ * close), and the conversions between handles and typed parameters and
+ * their wire forms. The public functions (src/libiovirt/) are built on
+ * this and on the typed calls generated into remote_calls.h.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "rpc/rpc.h"
+
+/* A connection: shared by every thread and every domain handle of it. */
+struct _iovConnect {
+    gint refs;         /* atomic */
+    rpcClient *client; /* owned */
+    char *uri;         /* as opened (the default resolved), so that it
+                        * reaches the same daemon again */
+    bool readonly;
+};
+
+/* A domain handle: what the daemon said when it was made. */
+struct _iovDomain {
+    gint refs;          /* atomic */
+    iovConnectPtr conn; /* a reference */
+    char *name;         /* owned */
+    unsigned char uuid[16];
+    gint id; /* atomic; -1 when not running */
+};
+
+/* remoteCall: call `proc` of the remote program on `conn` and wait for
+ * the reply; NULL filters mean no arguments / no reply payload. */
+int remoteCall(iovConnectPtr conn, int proc, xdrproc_t argsFilter, void *args, xdrproc_t retFilter,
+               void *ret);
+
+/* remoteConnectOpen: connect to the daemon of `uri` (NULL: the default)
+ * and open the connection, read-only or not. NULL with the error set. */
+iovConnectPtr remoteConnectOpen(const char *uri, bool readonly);
+
+/* remoteConnectUnref: drop one reference; the last one closes the
+ * connection. Returns the references left. */
+int remoteConnectUnref(iovConnectPtr conn);
+
+/* remoteDomainNew: a new handle (one reference, which holds one on
+ * `conn`) for the domain the daemon sent. */
+iovDomainPtr remoteDomainNew(iovConnectPtr conn, const remote_nonnull_domain *d);
+
+/* remoteDomainToWire: the wire form of `dom`; the name points into the
+ * handle (nothing to free). */
+void remoteDomainToWire(iovDomainPtr dom, remote_nonnull_domain *d);
+
+/*
+ * remoteParamsFromWire: copy `n` wire parameters into `params` (room for
+ * `max`), strings with malloc. Returns the number copied, or -1 (nothing
+ * left to free) when they do not fit or one is malformed.
+ */
+int remoteParamsFromWire(const remote_typed_param *wire, u_int n, iovTypedParameterPtr params,
+                         int max);
+
+/* remoteParamsToWire: wire parameters pointing into `params` (no copy);
+ * a new array, or NULL with the error set. */
+remote_typed_param *remoteParamsToWire(iovTypedParameterPtr params, int n);
