@@ -130,10 +130,14 @@ dispatchConnectGetUri(daemonState *d, daemonConn *c, remote_connect_get_uri_ret 
 }
 
 int
-dispatchConnectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNUC_UNUSED,
+dispatchConnectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c,
                                remote_connect_supports_feature_args *args,
                                remote_connect_supports_feature_ret *ret)
 {
+    /* a client asking whether keepalive is there will answer PINGs: the
+     * server starts sending them (libvirtd does the same) */
+    if (args->feature == LIBVIRT_FEATURE_PROGRAM_KEEPALIVE && c->client)
+        rpcServerClientStartKeepalive(c->client);
     ret->supported = args->feature == LIBVIRT_FEATURE_TYPED_PARAM_STRING ||
                      args->feature == LIBVIRT_FEATURE_PROGRAM_KEEPALIVE ||
                      args->feature == LIBVIRT_FEATURE_REMOTE_CLOSE_CALLBACK;
@@ -766,6 +770,7 @@ daemonClientConnected(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client,
     daemonConn *c = g_new0(daemonConn, 1);
 
     c->readonly = rpcServerClientIsReadonly(client);
+    c->client = client;
     rpcServerClientSetPrivate(client, c, g_free);
     return true;
 }

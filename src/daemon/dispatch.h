@@ -25,6 +25,8 @@ typedef struct {
     bool open;     /* CONNECT_OPEN succeeded */
     bool libvirt;  /* opened with a qemu:// name: answer as libvirt does */
     bool readonly; /* read-only socket, or opened read-only */
+    rpcServerClient *client; /* not owned (it owns this); NULL in tests
+                              * that dispatch without a server */
 } daemonConn;
 
 /* A row of the generated dispatch table: the handler, called with the

@@ -41,6 +41,20 @@ typedef struct {
     int logLevel;
     char *logFile;
     char *qemuBinary;
+    /* remote access (libvirtd.conf's names and defaults) */
+    unsigned int listenTls;          /* listen_tls */
+    char *listenAddr;                /* listen_addr; NULL: every address */
+    char *tlsPort;                   /* tls_port */
+    char *caFile;                    /* ca_file ... NULL: the default */
+    char *certFile;
+    char *keyFile;
+    char *crlFile;                   /* NULL: no CRL */
+    char **tlsAllowedDnList;         /* NULL: any DN */
+    char *tlsPriority;
+    unsigned int maxAnonymousClients;
+    unsigned int tlsHandshakeTimeout;
+    int keepaliveInterval;
+    unsigned int keepaliveCount;
 } daemonConfig;
 
 static void
@@ -48,6 +62,27 @@ configClear(daemonConfig *cfg)
 {
     g_free(cfg->logFile);
     g_free(cfg->qemuBinary);
+    g_free(cfg->listenAddr);
+    g_free(cfg->tlsPort);
+    g_free(cfg->caFile);
+    g_free(cfg->certFile);
+    g_free(cfg->keyFile);
+    g_free(cfg->crlFile);
+    g_strfreev(cfg->tlsAllowedDnList);
+    g_free(cfg->tlsPriority);
+}
+
+/* A string setting; the double quotes libvirtd.conf puts around values
+ * are taken off, so that its lines can be copied. */
+static char *
+configString(GKeyFile *kf, const char *key)
+{
+    g_autofree char *v = g_key_file_get_string(kf, "iovirtd", key, NULL);
+    size_t len = v ? strlen(v) : 0;
+
+    if (len >= 2 && v[0] == '"' && v[len - 1] == '"')
+        return g_strndup(v + 1, len - 2);
+    return g_steal_pointer(&v);
 }
 
 /* Read the [iovirtd] group of `path` into `cfg`; a missing file is fine
@@ -67,6 +102,22 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
         {"client_idle_timeout", G_STRUCT_OFFSET(daemonConfig, clientIdleTimeout)},
         {"workers", G_STRUCT_OFFSET(daemonConfig, workers)},
         {"monitor_timeout", G_STRUCT_OFFSET(daemonConfig, monitorTimeoutMs)},
+        {"listen_tls", G_STRUCT_OFFSET(daemonConfig, listenTls)},
+        {"max_anonymous_clients", G_STRUCT_OFFSET(daemonConfig, maxAnonymousClients)},
+        {"tls_handshake_timeout", G_STRUCT_OFFSET(daemonConfig, tlsHandshakeTimeout)},
+        {"keepalive_count", G_STRUCT_OFFSET(daemonConfig, keepaliveCount)},
+    };
+    static const struct {
+        const char *key;
+        size_t offset;
+    } strings[] = {
+        {"listen_addr", G_STRUCT_OFFSET(daemonConfig, listenAddr)},
+        {"tls_port", G_STRUCT_OFFSET(daemonConfig, tlsPort)},
+        {"ca_file", G_STRUCT_OFFSET(daemonConfig, caFile)},
+        {"cert_file", G_STRUCT_OFFSET(daemonConfig, certFile)},
+        {"key_file", G_STRUCT_OFFSET(daemonConfig, keyFile)},
+        {"crl_file", G_STRUCT_OFFSET(daemonConfig, crlFile)},
+        {"tls_priority", G_STRUCT_OFFSET(daemonConfig, tlsPriority)},
     };
     g_auto(GStrv) keys = NULL;
     char **k;
@@ -96,7 +147,29 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
             }
             *(unsigned int *)((char *)cfg + uints[i].offset) = (unsigned int)v;
         }
-        if (strcmp(*k, "log_level") == 0) {
+        for (i = 0; i < G_N_ELEMENTS(strings); i++) {
+            char **field = (char **)((char *)cfg + strings[i].offset);
+
+            if (strcmp(*k, strings[i].key) != 0)
+                continue;
+            known = true;
+            g_free(*field);
+            *field = configString(kf, *k);
+        }
+        if (strcmp(*k, "keepalive_interval") == 0) {
+            g_autoptr(GError) e = NULL;
+
+            known = true;
+            cfg->keepaliveInterval = g_key_file_get_integer(kf, "iovirtd", *k, &e);
+            if (e) {
+                reportError(IOV_ERR_CONFIG_UNSUPPORTED, "%s: keepalive_interval must be an integer (-1 turns keepalive off)", path);
+                return -1;
+            }
+        } else if (strcmp(*k, "tls_allowed_dn_list") == 0) {
+            known = true;
+            g_strfreev(cfg->tlsAllowedDnList);
+            cfg->tlsAllowedDnList = g_key_file_get_string_list(kf, "iovirtd", *k, NULL, NULL);
+        } else if (strcmp(*k, "log_level") == 0) {
             g_autofree char *v = g_key_file_get_string(kf, "iovirtd", *k, NULL);
 
             known = true;
@@ -119,6 +192,31 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
         }
     }
     return 0;
+}
+
+/* ---- TLS ---- */
+
+/* The default of a PKI file: libvirt's layout under /etc/pki for the
+ * system daemon, $XDG_CONFIG_HOME/iovirt/pki/ for a session daemon. */
+static char *
+pkiDefault(bool system, const char *systemPath, const char *name)
+{
+    if (system)
+        return g_strdup(systemPath);
+    return g_build_filename(g_get_user_config_dir(), "iovirt", "pki", name, NULL);
+}
+
+/* The server's TLS credentials from the configuration; NULL with the
+ * error set (a missing file, a key others may read, a bad priority). */
+static rpcTLSContext *
+loadTLS(const daemonConfig *cfg)
+{
+    g_autofree char *ca = cfg->caFile ? g_strdup(cfg->caFile) : pkiDefault(cfg->system, "/etc/pki/CA/cacert.pem", "cacert.pem");
+    g_autofree char *cert = cfg->certFile ? g_strdup(cfg->certFile) : pkiDefault(cfg->system, "/etc/pki/iovirt/servercert.pem", "servercert.pem");
+    g_autofree char *key = cfg->keyFile ? g_strdup(cfg->keyFile) : pkiDefault(cfg->system, "/etc/pki/iovirt/private/serverkey.pem", "serverkey.pem");
+
+    return rpcTLSContextNew(true, ca, cfg->crlFile && *cfg->crlFile ? cfg->crlFile : NULL, cert, key,
+                            (const char *const *)cfg->tlsAllowedDnList, cfg->tlsPriority, true);
 }
 
 /* ---- the lock: one daemon per mode and directory ---- */
@@ -244,12 +342,18 @@ main(int argc, char **argv)
         .workers = 16,
         .monitorTimeoutMs = 30000,
         .logLevel = UTIL_LOG_WARN,
+        .maxAnonymousClients = 20,
+        .tlsHandshakeTimeout = 10,
+        .keepaliveInterval = 5,
+        .keepaliveCount = 5,
     };
+    g_autoptr(rpcTLSContext) tls = NULL;
     gboolean optSystem = FALSE, optSession = FALSE, optVersion = FALSE;
     g_autofree char *optConfig = NULL;
     g_autofree char *optLogLevel = NULL;
     g_autofree char *optLogFile = NULL;
     gint optTimeout = -1;
+    gboolean optListen = FALSE;
     GOptionEntry entries[] = {
         {"system", 0, 0, G_OPTION_ARG_NONE, &optSystem, "serve iovirt:///system (the default for root)", NULL},
         {"session", 0, 0, G_OPTION_ARG_NONE, &optSession, "serve iovirt:///session of the calling user", NULL},
@@ -257,6 +361,7 @@ main(int argc, char **argv)
         {"timeout", 't', 0, G_OPTION_ARG_INT, &optTimeout, "exit after SECS with no client and no running guest", "SECS"},
         {"log-level", 'l', 0, G_OPTION_ARG_STRING, &optLogLevel, "debug, info, warning (default) or error", "LEVEL"},
         {"log-file", 0, 0, G_OPTION_ARG_FILENAME, &optLogFile, "log to FILE instead of stderr", "FILE"},
+        {"listen", 0, 0, G_OPTION_ARG_NONE, &optListen, "also listen for TLS connections (as listen_tls=1)", NULL},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &optVersion, "print the version and exit", NULL},
         {NULL},
     };
@@ -324,6 +429,8 @@ main(int argc, char **argv)
     }
     if (optTimeout >= 0)
         cfg.idleExitSec = (unsigned int)optTimeout;
+    if (optListen)
+        cfg.listenTls = 1;
     if (utilLogSetup(cfg.logLevel, cfg.logFile) < 0)
         goto error;
     g_log_set_default_handler(glibLogHandler, NULL);
@@ -369,6 +476,12 @@ main(int argc, char **argv)
     scfg.maxRequestsPerClient = cfg.maxRequestsPerClient ? cfg.maxRequestsPerClient : 1;
     scfg.idleTimeoutSec = cfg.clientIdleTimeout;
     scfg.workers = cfg.workers ? cfg.workers : 1;
+    scfg.maxAnonymousClients = cfg.maxAnonymousClients;
+    scfg.handshakeTimeoutSec = cfg.tlsHandshakeTimeout;
+    scfg.keepaliveInterval = cfg.keepaliveInterval;
+    scfg.keepaliveCount = cfg.keepaliveCount;
+    if (cfg.listenTls && !(tls = loadTLS(&cfg)))
+        goto error;
     l.loop = g_main_loop_new(NULL, FALSE);
     l.driver = state.driver;
     l.idleExitSec = cfg.idleExitSec;
@@ -376,6 +489,11 @@ main(int argc, char **argv)
         rpcServerAddUnixListener(l.server, rwSock, 0600, false) < 0 ||
         rpcServerAddUnixListener(l.server, roSock, 0666, true) < 0)
         goto error;
+    if (tls && rpcServerAddTLSListener(l.server, cfg.listenAddr, cfg.tlsPort ? cfg.tlsPort : "16514", tls) < 0)
+        goto error;
+    if (tls)
+        logInfo("listening for TLS on %s port %s", cfg.listenAddr ? cfg.listenAddr : "every address",
+                cfg.tlsPort ? cfg.tlsPort : "16514");
 
     g_unix_signal_add(SIGTERM, onQuitSignal, &l);
     g_unix_signal_add(SIGINT, onQuitSignal, &l);

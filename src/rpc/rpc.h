@@ -152,6 +152,9 @@ typedef struct {
     void (*close)(rpcStream *s);
     /* the descriptor to poll */
     int (*fd)(rpcStream *s);
+    /* bytes already received and buffered in the stream, which a poll of
+     * the descriptor does not see (TLS records); NULL means none */
+    size_t (*pending)(rpcStream *s);
 } rpcStreamOps;
 
 struct _rpcStream {
@@ -168,6 +171,56 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(rpcStream, rpcStreamFree)
 /* rpcSocketConnectUnix: connect to `path`; returns the descriptor or -1
  * with an error naming the path. */
 int rpcSocketConnectUnix(const char *path);
+
+/* rpcStreamPending: bytes buffered in `s` that polling its descriptor
+ * would not show. */
+size_t rpcStreamPending(rpcStream *s);
+
+/* rpcStreamNewPipe: a stream that reads `rfd` and writes `wfd` (both
+ * taken over; the same descriptor twice for a socket), such as the
+ * standard input and output of an ssh process. */
+rpcStream *rpcStreamNewPipe(int rfd, int wfd);
+
+/* rpcSocketConnectTCP: a blocking TCP connection to `host`:`port`, or -1
+ * with an error naming them. */
+int rpcSocketConnectTCP(const char *host, const char *port);
+
+/* ---- TLS (tls.c) ---- */
+
+/* The libvirt TLS client waits, after the handshake, for this one byte
+ * from the server, which sends it once the client's certificate passed
+ * its checks. iovirt's server sends RPC_TLS_REFUSED then one line saying
+ * why instead, and closes. */
+#define RPC_TLS_CONFIRM 1
+#define RPC_TLS_REFUSED 0
+
+typedef struct _rpcTLSContext rpcTLSContext;
+
+/*
+ * rpcTLSContextNew: the x509 credentials of one end (see tls.c): the CA
+ * `ca`, an optional CRL, the certificate and key (a server's key must not
+ * be readable by group or others), the glob patterns a client DN must
+ * match (server; NULL for any), a GnuTLS priority string (NULL: NORMAL),
+ * and whether to check the peer at all (a client's no_verify).
+ */
+rpcTLSContext *rpcTLSContextNew(bool server, const char *ca, const char *crl, const char *cert,
+                                const char *key, const char *const *dnList, const char *priority,
+                                bool verify);
+void rpcTLSContextFree(rpcTLSContext *ctx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rpcTLSContext, rpcTLSContextFree)
+
+/* rpcStreamNewTLS: a TLS session over the TCP socket `fd` (taken over);
+ * `hostname` is the name a client expects in the server certificate. */
+rpcStream *rpcStreamNewTLS(rpcTLSContext *ctx, int fd, const char *hostname);
+/* rpcStreamTLSHandshake: 0 done, 1 call again when the socket is ready
+ * (for writing when rpcStreamTLSWantsWrite), -1 with an error. */
+int rpcStreamTLSHandshake(rpcStream *s);
+bool rpcStreamTLSWantsWrite(rpcStream *s);
+/* rpcStreamTLSCheckPeer: the checks of the peer's certificate after the
+ * handshake; -1 with a one-line error (IOV_ERR_AUTH_FAILED). */
+int rpcStreamTLSCheckPeer(rpcStream *s);
+/* rpcStreamTLSPeerDN: the DN checked, owned by the stream, or NULL. */
+const char *rpcStreamTLSPeerDN(rpcStream *s);
 
 /* ---- reassembling packets from a stream ---- */
 
@@ -224,6 +277,16 @@ typedef struct {
     unsigned int maxRequestsPerClient; /* calls in flight per client */
     unsigned int idleTimeoutSec;     /* 0 = never; a client silent that long is closed */
     unsigned int workers;            /* size of the worker pool */
+    unsigned int maxAnonymousClients; /* clients still in the TLS handshake
+                                       * (not yet authenticated); over it,
+                                       * new TLS connections are closed at
+                                       * once; 0 = no limit */
+    unsigned int handshakeTimeoutSec; /* a TLS handshake (and its checks)
+                                       * must end within; 0 = never */
+    int keepaliveInterval;           /* seconds of silence from a client
+                                      * before a PING; <= 0: no keepalive */
+    unsigned int keepaliveCount;     /* PINGs unanswered before the client
+                                      * is taken for dead and closed */
 } rpcServerConfig;
 
 typedef struct {
@@ -257,6 +320,17 @@ rpcServer *rpcServerNew(GMainContext *ctx, const rpcServerConfig *cfg,
 int rpcServerAddUnixListener(rpcServer *srv, const char *path, int mode,
                              bool readonly);
 
+/*
+ * rpcServerAddTLSListener: listen on TCP `addr` (NULL or "": every
+ * address) port `port` with TLS of `tls` (not owned; it must outlive the
+ * server). A client there first completes the handshake and passes the
+ * certificate checks (rpcStreamTLSCheckPeer), is sent RPC_TLS_CONFIRM,
+ * and only then counts as connected; a refused one is sent
+ * RPC_TLS_REFUSED and a line saying why, logged with its DN, and closed.
+ */
+int rpcServerAddTLSListener(rpcServer *srv, const char *addr, const char *port,
+                            rpcTLSContext *tls);
+
 /* rpcServerClientCount: connected clients now. */
 unsigned int rpcServerClientCount(rpcServer *srv);
 
@@ -271,6 +345,11 @@ void *rpcServerClientGetPrivate(rpcServerClient *client);
 /* Take / drop a reference, for replies sent from other threads. */
 rpcServerClient *rpcServerClientRef(rpcServerClient *client);
 void rpcServerClientUnref(rpcServerClient *client);
+/* rpcServerClientStartKeepalive: the client asked for keepalive (by
+ * CONNECT_SUPPORTS_FEATURE of PROGRAM_KEEPALIVE, as libvirt clients that
+ * answer PINGs do): from now on a silent client is PINGed, and closed
+ * once silent for keepaliveInterval × (keepaliveCount + 1). */
+void rpcServerClientStartKeepalive(rpcServerClient *client);
 /* Ask the server to close the client once its queued replies are sent. */
 void rpcServerClientClose(rpcServerClient *client);
 

@@ -34,11 +34,27 @@
  * read. So what anyone allowed on the read-only socket can make the
  * server hold is bounded: see docs/iovirtd.8.md, MEMORY.
  *
+ * TLS: a client of a TLS listener first does the handshake and the
+ * checks of its certificate in the context thread (tlsState 1), counted
+ * in srv->nanonymous against maxAnonymousClients and closed after
+ * handshakeTimeoutSec; only once it is confirmed (libvirt's one byte) is
+ * it connected (the connected callback runs then) and read. A client
+ * refused there (tlsState 2) is sent the refusal and closed; it never
+ * counts as connected. So a TLS client costs at most the handshake's
+ * buffers until it has proved who it is.
+ *
+ * Keepalive (libvirt's): once a client asked for it
+ * (rpcServerClientStartKeepalive), a client silent for keepaliveInterval
+ * seconds is sent a PING, and one silent for interval × (count + 1) is
+ * taken for dead and closed, whatever the transport.
+ *
  * Locks: srv->lock guards srv->clients, srv->listeners and srv->closing;
  * client->lock guards the fields marked so. When both are needed, take
  * srv->lock first.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -67,8 +83,10 @@
 typedef struct {
     rpcServer *srv;     /* not owned */
     int fd;             /* owned */
-    char *path;         /* owned: unlinked when the server goes */
+    char *path;         /* owned: the socket file, unlinked when the
+                         * server goes; for TCP, "ADDR:PORT" (not a file) */
     bool readonly;
+    rpcTLSContext *tls; /* not owned; non-NULL for a TLS listener */
     GSource *source;    /* owned: the accept watch */
 } rpcListener;
 
@@ -85,6 +103,7 @@ struct _rpcServer {
     unsigned int nrefused;        /* lock; refused clients among them */
     unsigned int nreadonly;       /* lock; read-only clients among them,
                                    * refused ones not counted */
+    unsigned int nanonymous;      /* lock; TLS clients not yet confirmed */
     GPtrArray *listeners;         /* lock; rpcListener, owned */
     bool closing;                 /* lock; rpcServerFree has begun */
 };
@@ -100,6 +119,11 @@ struct _rpcServerClient {
     unsigned int maxCalls;        /* calls in flight allowed, 0 = no limit */
     size_t outputMax;             /* output queued beyond which it is closed */
     gint64 acceptedAt;            /* monotonic time of the accept */
+    int tlsState;                 /* 0: served (or not TLS); 1: in the TLS
+                                   * handshake; 2: refused there, closing.
+                                   * Written by the context thread under
+                                   * srv->lock, read by it freely */
+    gint keepalive;               /* atomic: the client asked for keepalive */
 
     /* context thread only */
     rpcStream *stream;            /* owned; NULL once closed */
@@ -107,6 +131,8 @@ struct _rpcServerClient {
     GIOCondition watchCond;       /* what `watch` waits for */
     rpcPacketReader reader;       /* the packet being read */
     gint64 lastActivity;          /* monotonic time of the last I/O */
+    gint64 lastInput;             /* monotonic time of the last byte read */
+    unsigned int pingsSent;       /* PINGs since that byte */
 
     GMutex lock;
     bool closed;                  /* lock */
@@ -129,6 +155,10 @@ typedef struct {
 } rpcServerJob;
 
 static void clientClose(rpcServerClient *client);
+static void clientHandshake(rpcServerClient *client);
+static int clientKeepaliveCheck(rpcServer *srv, rpcServerClient *c, gint64 now);
+static bool clientMayRead(rpcServerClient *client);
+static int clientRead(rpcServerClient *client);
 static void clientUpdateWatch(rpcServerClient *client);
 static gboolean clientWakeCallback(gpointer data);
 
@@ -428,6 +458,13 @@ clientService(rpcServerClient *client)
         return;
     }
     clientUpdateWatch(client);
+    /* TLS may hold records already decrypted, which no poll announces */
+    if (client->stream && rpcStreamPending(client->stream) > 0 && clientMayRead(client)) {
+        if (clientRead(client) < 0)
+            clientClose(client);
+        else
+            clientUpdateWatch(client);
+    }
 }
 
 /* The wake source of clientWakeLocked. */
@@ -594,6 +631,7 @@ clientMayRead(rpcServerClient *client)
 
     g_mutex_lock(&client->lock);
     ok = !client->closed && !client->closeWhenFlushed && !client->overflow &&
+         client->tlsState == 0 &&
          (client->maxCalls == 0 || client->calls->len < client->maxCalls);
     g_mutex_unlock(&client->lock);
     return ok;
@@ -614,8 +652,10 @@ clientRead(rpcServerClient *client)
         rpcMessage *msg = NULL;
         rpcReadResult res = rpcPacketReaderRead(&client->reader, client->stream, &msg);
 
-        if (client->reader.bytes != before)
-            client->lastActivity = g_get_monotonic_time();
+        if (client->reader.bytes != before) {
+            client->lastActivity = client->lastInput = g_get_monotonic_time();
+            client->pingsSent = 0;
+        }
         switch (res) {
         case RPC_READ_AGAIN:
             return 0;
@@ -644,7 +684,9 @@ clientIOCallback(gint fd G_GNUC_UNUSED, GIOCondition cond, gpointer data)
 {
     rpcServerClient *client = rpcServerClientRef(data);
 
-    if ((cond & G_IO_IN) && clientRead(client) < 0) {
+    if (client->tlsState == 1) {
+        clientHandshake(client);
+    } else if ((cond & G_IO_IN) && clientRead(client) < 0) {
         clientClose(client);
     } else if ((cond & (G_IO_HUP | G_IO_ERR)) && !(cond & G_IO_IN)) {
         /* gone while we were not reading, or a socket error */
@@ -669,6 +711,8 @@ clientUpdateWatch(rpcServerClient *client)
 
     if (clientMayRead(client))
         cond |= G_IO_IN;
+    if (client->tlsState == 1 && client->stream)
+        cond |= rpcStreamTLSWantsWrite(client->stream) ? G_IO_OUT : G_IO_IN;
     g_mutex_lock(&client->lock);
     closed = client->closed;
     if (!g_queue_is_empty(&client->outq))
@@ -724,6 +768,8 @@ clientClose(rpcServerClient *client)
 
     g_mutex_lock(&srv->lock);
     removed = g_ptr_array_remove(srv->clients, client);
+    if (removed && client->tlsState != 0)
+        srv->nanonymous--;
     if (removed && client->refused)
         srv->nrefused--;
     else if (removed && client->readonly)
@@ -731,7 +777,7 @@ clientClose(rpcServerClient *client)
     g_mutex_unlock(&srv->lock);
     if (!removed)
         return;
-    if (srv->cb.disconnected && !client->refused)
+    if (srv->cb.disconnected && !client->refused && client->tlsState == 0)
         srv->cb.disconnected(srv, client, srv->opaque);
     rpcServerClientUnref(client);
 }
@@ -770,7 +816,7 @@ serverWorker(gpointer data, gpointer opaque)
  * thread.
  */
 static void
-serverAddClient(rpcServer *srv, int fd, bool readonly)
+serverAddClient(rpcServer *srv, int fd, bool readonly, rpcTLSContext *tls)
 {
     rpcServerClient *client;
     g_autofree char *refused = NULL;
@@ -778,6 +824,11 @@ serverAddClient(rpcServer *srv, int fd, bool readonly)
 
     g_mutex_lock(&srv->lock);
     full = srv->closing;
+    if (!full && tls && srv->cfg.maxAnonymousClients > 0 &&
+        srv->nanonymous >= srv->cfg.maxAnonymousClients) {
+        g_debug("rpc server: closing a TLS connection at once: %u clients are already in the handshake (max_anonymous_clients)", srv->nanonymous);
+        full = true;
+    }
     if (!full && srv->cfg.maxClients > 0 &&
         srv->clients->len - srv->nrefused >= srv->cfg.maxClients)
         refused = g_strdup_printf("too many clients: this daemon serves at most %u connections; try again later",
@@ -809,14 +860,16 @@ serverAddClient(rpcServer *srv, int fd, bool readonly)
         client->reader.limit = RPC_LEN_LEN + RPC_HEADER_LEN;
     else if (readonly)
         client->reader.limit = RPC_LEN_LEN + RPC_READONLY_MESSAGE_MAX;
-    client->stream = rpcStreamNewUnix(fd);
+    client->stream = tls ? rpcStreamNewTLS(tls, fd, NULL) : rpcStreamNewUnix(fd);
+    client->tlsState = tls ? 1 : 0;
     client->lastActivity = g_get_monotonic_time();
-    client->acceptedAt = client->lastActivity;
+    client->lastInput = client->acceptedAt = client->lastActivity;
     g_mutex_init(&client->lock);
     g_queue_init(&client->outq);
     client->calls = g_ptr_array_new_with_free_func((GDestroyNotify)rpcMessageFree);
 
-    if (!client->refused && srv->cb.connected && !srv->cb.connected(srv, client, srv->opaque)) {
+    if (!tls && !client->refused && srv->cb.connected &&
+        !srv->cb.connected(srv, client, srv->opaque)) {
         clientClose(client);
         rpcServerClientUnref(client);
         return;
@@ -825,6 +878,8 @@ serverAddClient(rpcServer *srv, int fd, bool readonly)
     /* only this thread adds clients: the counts checked above still hold */
     g_mutex_lock(&srv->lock);
     g_ptr_array_add(srv->clients, client); /* takes our reference */
+    if (tls)
+        srv->nanonymous++;
     if (client->refused)
         srv->nrefused++;
     else if (readonly)
@@ -849,7 +904,7 @@ listenerCallback(gint fd, GIOCondition cond G_GNUC_UNUSED, gpointer data)
                 g_debug("rpc server: accept on '%s' failed: %s", l->path, g_strerror(errno));
             break;
         }
-        serverAddClient(l->srv, cfd, l->readonly);
+        serverAddClient(l->srv, cfd, l->readonly, l->tls);
     }
     return G_SOURCE_CONTINUE;
 }
@@ -951,9 +1006,191 @@ listenerFree(gpointer data)
     g_source_destroy(l->source);
     g_source_unref(l->source);
     close(l->fd);
-    unlink(l->path);
+    if (!l->tls)
+        unlink(l->path);
     g_free(l->path);
     g_free(l);
+}
+
+/* ---- TLS ---- */
+
+/* Queue raw bytes (not a packet): the TLS confirmation or refusal. */
+static void
+clientSendRaw(rpcServerClient *client, const char *data, size_t len)
+{
+    rpcMessage *msg = g_new0(rpcMessage, 1);
+
+    msg->data = g_memdup2(data, len);
+    msg->len = len;
+    clientSend(client, NULL, msg);
+}
+
+/* Leave the anonymous state: `state` 0 (served) or 2 (refused).
+ * Context thread. */
+static void
+clientSetTLSState(rpcServerClient *client, int state)
+{
+    rpcServer *srv = client->srv;
+
+    g_mutex_lock(&srv->lock);
+    if (state == 0 && client->tlsState != 0)
+        srv->nanonymous--;
+    client->tlsState = state;
+    g_mutex_unlock(&srv->lock);
+}
+
+/*
+ * clientHandshake: go on with a TLS client's handshake. Once it is done
+ * and the certificate passes, the client is confirmed and connected;
+ * when the certificate fails, it is told why (RPC_TLS_REFUSED, one line)
+ * and closed once that is sent; a broken handshake closes it at once.
+ * Context thread.
+ */
+static void
+clientHandshake(rpcServerClient *client)
+{
+    rpcServer *srv = client->srv;
+    int r = rpcStreamTLSHandshake(client->stream);
+
+    if (r == 1) {
+        clientUpdateWatch(client);
+        return;
+    }
+    if (r < 0) {
+        g_message("rpc server: TLS client %p: %s", (void *)client, utilGetError()->message);
+        utilResetError();
+        clientClose(client);
+        return;
+    }
+    if (rpcStreamTLSCheckPeer(client->stream) < 0) {
+        g_autofree char *line = g_strdup_printf("%c%s\n", RPC_TLS_REFUSED, utilGetError()->message);
+
+        g_warning("refused a TLS client: %s", utilGetError()->message);
+        utilResetError();
+        clientSetTLSState(client, 2);
+        clientSendRaw(client, line, strlen(line + 1) + 1);
+        rpcServerClientClose(client);
+        return;
+    }
+    clientSetTLSState(client, 0);
+    g_message("rpc server: TLS client %p is '%s'", (void *)client, rpcStreamTLSPeerDN(client->stream));
+    if (!client->refused && srv->cb.connected && !srv->cb.connected(srv, client, srv->opaque)) {
+        /* never announced: no disconnected callback either */
+        client->tlsState = 2;
+        clientClose(client);
+        return;
+    }
+    {
+        const char confirm = RPC_TLS_CONFIRM;
+
+        clientSendRaw(client, &confirm, 1);
+    }
+    client->lastInput = g_get_monotonic_time();
+    clientService(client);
+}
+
+/*
+ * rpcServerAddTLSListener: listen on `addr` (every address when NULL or
+ * empty) at `port`, one socket per address found, each answered with TLS.
+ */
+int
+rpcServerAddTLSListener(rpcServer *srv, const char *addr, const char *port, rpcTLSContext *tls)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_PASSIVE | AI_ADDRCONFIG,
+    };
+    struct addrinfo *res = NULL, *ai;
+    int added = 0;
+    int saved = 0;
+    int r;
+
+    if ((r = getaddrinfo(addr && *addr ? addr : NULL, port, &hints, &res)) != 0) {
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "cannot resolve listen_addr '%s' port '%s': %s", addr ? addr : "", port, gai_strerror(r));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        char host[NI_MAXHOST] = "", serv[NI_MAXSERV] = "";
+        int one = 1;
+        rpcListener *l;
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (ai->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
+            saved = errno;
+            close(fd);
+            continue;
+        }
+        getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), serv, sizeof(serv),
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+        l = g_new0(rpcListener, 1);
+        l->srv = srv;
+        l->fd = fd;
+        l->path = g_strdup_printf(ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
+        l->tls = tls;
+        l->source = g_unix_fd_source_new(fd, G_IO_IN);
+        g_source_set_callback(l->source, G_SOURCE_FUNC(listenerCallback), l, NULL);
+        g_mutex_lock(&srv->lock);
+        g_ptr_array_add(srv->listeners, l);
+        g_mutex_unlock(&srv->lock);
+        g_source_attach(l->source, srv->ctx);
+        added++;
+    }
+    freeaddrinfo(res);
+    if (added == 0) {
+        reportError(IOV_ERR_SYSTEM_ERROR, "cannot listen for TLS on '%s' port %s: %s", addr && *addr ? addr : "*", port, g_strerror(saved ? saved : EADDRNOTAVAIL));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- keepalive ---- */
+
+/* rpcServerClientStartKeepalive: the client asked for keepalive (it
+ * answers PINGs even when idle). Any thread. */
+void
+rpcServerClientStartKeepalive(rpcServerClient *client)
+{
+    g_atomic_int_set(&client->keepalive, 1);
+}
+
+/*
+ * clientKeepaliveCheck: for a client that asked for keepalive, send a
+ * PING after each keepaliveInterval of silence; -1 when it has been
+ * silent for interval × (count + 1): it is dead. Context thread, with
+ * srv->lock held (it only queues output).
+ */
+static int
+clientKeepaliveCheck(rpcServer *srv, rpcServerClient *c, gint64 now)
+{
+    gint64 interval = (gint64)srv->cfg.keepaliveInterval * G_USEC_PER_SEC;
+    rpcHeader ping = {
+        .prog = RPC_KEEPALIVE_PROGRAM,
+        .vers = RPC_KEEPALIVE_VERSION,
+        .proc = RPC_KEEPALIVE_PING,
+        .type = RPC_MESSAGE,
+        .status = RPC_OK,
+    };
+
+    if (interval <= 0 || c->tlsState != 0 || c->refused || !g_atomic_int_get(&c->keepalive))
+        return 0;
+    if (now - c->lastInput >= interval * (gint64)(srv->cfg.keepaliveCount + 1)) {
+        g_message("rpc server: client %p sent nothing for %" G_GINT64_FORMAT " s and answered none of %u keepalive PINGs: closing it",
+                  (void *)c, (now - c->lastInput) / G_USEC_PER_SEC, c->pingsSent);
+        return -1;
+    }
+    if (now - c->lastInput >= interval * (gint64)(c->pingsSent + 1) && c->pingsSent < srv->cfg.keepaliveCount) {
+        c->pingsSent++;
+        clientSendOwn(c, rpcMessageEncode(&ping, NULL, NULL));
+    }
+    return 0;
 }
 
 /* ---- idle clients ---- */
@@ -981,6 +1218,13 @@ serverIdleCheck(gpointer data)
                 (c->calls->len == 0 && c->outBytes == 0 && limit > 0 &&
                  now - c->lastActivity >= limit);
         g_mutex_unlock(&c->lock);
+        if (c->tlsState != 0 && srv->cfg.handshakeTimeoutSec > 0 &&
+            now - c->acceptedAt >= (gint64)srv->cfg.handshakeTimeoutSec * G_USEC_PER_SEC) {
+            g_debug("rpc server: client %p did not complete the TLS handshake within %u s", (void *)c, srv->cfg.handshakeTimeoutSec);
+            quiet = true;
+        }
+        if (!quiet && clientKeepaliveCheck(srv, c, now) < 0)
+            quiet = true;
         if (quiet)
             g_ptr_array_add(idle, rpcServerClientRef(c));
     }

@@ -1,8 +1,12 @@
 /*
- * stream.c: the unix socket transport of a connection
+ * stream.c: the unix socket and pipe transports of a connection, and
+ * the sockets they start from
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -129,6 +133,138 @@ rpcSocketConnectUnix(const char *path)
         close(fd);
         reportSystemError(saved, "Failed to connect socket to '%s'", path);
         return -1;
+    }
+    return fd;
+}
+
+/* rpcStreamPending: what the stream holds beyond what poll(2) sees. */
+size_t
+rpcStreamPending(rpcStream *s)
+{
+    return s->ops->pending ? s->ops->pending(s) : 0;
+}
+
+/* ---- a pair of pipes: an ssh process's standard input and output ---- */
+
+typedef struct {
+    int rfd; /* owned; -1 once closed */
+    int wfd; /* owned; -1 once closed */
+} pipeStreamPriv;
+
+static ssize_t
+pipeRead(rpcStream *s, void *buf, size_t len)
+{
+    pipeStreamPriv *priv = s->priv;
+
+    return read(priv->rfd, buf, len);
+}
+
+static ssize_t
+pipeWrite(rpcStream *s, const void *buf, size_t len)
+{
+    pipeStreamPriv *priv = s->priv;
+
+    return write(priv->wfd, buf, len);
+}
+
+static void
+pipeClose(rpcStream *s)
+{
+    pipeStreamPriv *priv = s->priv;
+
+    if (priv->wfd >= 0 && priv->wfd != priv->rfd)
+        close(priv->wfd);
+    if (priv->rfd >= 0)
+        close(priv->rfd);
+    priv->rfd = priv->wfd = -1;
+}
+
+/* The read side: poll(2) on it also reports a peer that hung up. The
+ * write side of a pipe never fills before the peer reads, except under
+ * load, when a write gives EAGAIN and is retried at the next wake-up. */
+static int
+pipeFd(rpcStream *s)
+{
+    pipeStreamPriv *priv = s->priv;
+
+    return priv->rfd;
+}
+
+static const rpcStreamOps pipeStreamOps = {
+    .read = pipeRead,
+    .write = pipeWrite,
+    .close = pipeClose,
+    .fd = pipeFd,
+};
+
+static void
+setNonblockCloexec(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+        fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+/* rpcStreamNewPipe: see rpc.h. */
+rpcStream *
+rpcStreamNewPipe(int rfd, int wfd)
+{
+    rpcStream *s = g_new0(rpcStream, 1);
+    pipeStreamPriv *priv = g_new0(pipeStreamPriv, 1);
+
+    setNonblockCloexec(rfd);
+    if (wfd != rfd)
+        setNonblockCloexec(wfd);
+    priv->rfd = rfd;
+    priv->wfd = wfd;
+    s->ops = &pipeStreamOps;
+    s->priv = priv;
+    return s;
+}
+
+/*
+ * rpcSocketConnectTCP: a blocking, close-on-exec TCP socket connected to
+ * the first address of `host` that answers on `port`, or -1 with an error
+ * naming both.
+ */
+int
+rpcSocketConnectTCP(const char *host, const char *port)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL, *ai;
+    int saved = 0;
+    int fd = -1;
+    int r;
+
+    if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+        reportError(IOV_ERR_NO_CONNECT, "unable to resolve address '%s' service '%s': %s", host, port, gai_strerror(r));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        reportError(IOV_ERR_NO_CONNECT, "unable to connect to server at '%s:%s': %s", host, port, g_strerror(saved));
+        return -1;
+    }
+    {
+        int one = 1;
+
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     return fd;
 }
