@@ -21,6 +21,7 @@ struct _iovConnect {
     char *uri;         /* as opened (the default resolved), so that it
                         * reaches the same daemon again */
     bool readonly;
+    const char *transport; /* static: "unix", "tls" or "ssh" */
 };
 
 /* A domain handle: what the daemon said when it was made. */
@@ -40,6 +41,12 @@ int remoteCall(iovConnectPtr conn, int proc, xdrproc_t argsFilter, void *args, x
 /* remoteConnectOpen: connect to the daemon of `uri` (NULL: the default)
  * and open the connection, read-only or not. NULL with the error set. */
 iovConnectPtr remoteConnectOpen(const char *uri, bool readonly);
+
+/* remoteConnectLocalSocket: a connected descriptor on this host's
+ * daemon socket (`socketPath`, or the mode's default, starting a session
+ * daemon if none runs), or -1 with the error set. For
+ * iovirt-ssh-helper. */
+int remoteConnectLocalSocket(bool system, const char *socketPath, bool readonly);
 
 /* remoteConnectUnref: drop one reference; the last one closes the
  * connection. Returns the references left. */

@@ -14,6 +14,12 @@
  * variable. The socket is non-blocking and the lock is released while
  * polling only, so no thread waits for another without a reason.
  *
+ * Keepalive: while a call waits, a server silent for the keepalive
+ * interval is sent a PING, and one silent for interval × (count + 1) is
+ * taken for gone (a host that vanished, a daemon stopped): the call fails
+ * instead of hanging. Between calls nobody reads the socket, so the
+ * client never asks the server to ping it.
+ *
  * Anything that breaks the protocol, the end of the stream, or a timeout
  * closes the connection for good: the calls waiting fail, later calls
  * fail at once, and rpcClientIsOpen turns false.
@@ -57,6 +63,12 @@ struct _rpcClient {
 
     /* the buck holder only: the packet being read */
     rpcPacketReader reader;    /* the packet being read */
+
+    gint64 kaIntervalUs;       /* keepalive interval; 0: off */
+    unsigned int kaCount;      /* PINGs unanswered before giving up */
+    gint64 lastRecv;           /* lock: monotonic time of the last byte
+                                * read, or of the start of a wait */
+    unsigned int pingsSent;    /* lock: PINGs since then */
 };
 
 /*
@@ -80,7 +92,19 @@ rpcClientNew(rpcStream *stream)
     g_cond_init(&client->cond);
     g_queue_init(&client->outq);
     client->pending = g_ptr_array_new();
+    client->kaIntervalUs = 5 * G_USEC_PER_SEC;
+    client->kaCount = 5;
     return client;
+}
+
+/* rpcClientSetKeepalive: see rpc.h. */
+void
+rpcClientSetKeepalive(rpcClient *client, int intervalSec, unsigned int count)
+{
+    g_mutex_lock(&client->lock);
+    client->kaIntervalUs = intervalSec > 0 ? (gint64)intervalSec * G_USEC_PER_SEC : 0;
+    client->kaCount = count;
+    g_mutex_unlock(&client->lock);
 }
 
 /*
@@ -227,8 +251,14 @@ clientReadLocked(rpcClient *client)
 {
     for (;;) {
         rpcMessage *msg = NULL;
+        unsigned long long before = client->reader.bytes;
+        rpcReadResult res = rpcPacketReaderRead(&client->reader, client->stream, &msg);
 
-        switch (rpcPacketReaderRead(&client->reader, client->stream, &msg)) {
+        if (client->reader.bytes != before) {
+            client->lastRecv = g_get_monotonic_time();
+            client->pingsSent = 0;
+        }
+        switch (res) {
         case RPC_READ_AGAIN:
             return 0;
         case RPC_READ_EOF:
@@ -298,21 +328,52 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             { .fd = client->wakeFds[0], .events = POLLIN },
         };
         int timeout = -1;
+        bool buffered = rpcStreamPending(client->stream) > 0;
+        gint64 now = g_get_monotonic_time();
         int r;
 
+        if (client->kaIntervalUs > 0) {
+            gint64 silent = now - client->lastRecv;
+
+            if (silent >= client->kaIntervalUs * (gint64)(client->kaCount + 1)) {
+                clientBreakLocked(client, g_strdup_printf("connection closed: no answer from the server for %" G_GINT64_FORMAT " s (keepalive)", silent / G_USEC_PER_SEC));
+                break;
+            }
+            if (silent >= client->kaIntervalUs * (gint64)(client->pingsSent + 1)) {
+                rpcHeader ping = {
+                    .prog = RPC_KEEPALIVE_PROGRAM,
+                    .vers = RPC_KEEPALIVE_VERSION,
+                    .proc = RPC_KEEPALIVE_PING,
+                    .type = RPC_MESSAGE,
+                    .status = RPC_OK,
+                };
+                rpcMessage *m = rpcMessageEncode(&ping, NULL, NULL);
+
+                client->pingsSent++;
+                if (m)
+                    g_queue_push_tail(&client->outq, m);
+            }
+            timeout = (int)((client->kaIntervalUs * (gint64)(client->pingsSent + 1) - silent + 999) / 1000);
+        }
         if (!g_queue_is_empty(&client->outq))
             fds[0].events |= POLLOUT;
         if (deadline >= 0) {
-            gint64 left = deadline - g_get_monotonic_time();
+            gint64 left = deadline - now;
 
             if (left <= 0)
                 return -1;
-            timeout = (int)MIN((left + 999) / 1000, G_MAXINT);
+            if (timeout < 0 || (left + 999) / 1000 < timeout)
+                timeout = (int)MIN((left + 999) / 1000, G_MAXINT);
         }
+        /* TLS may hold decrypted bytes the socket no longer announces */
+        if (buffered)
+            timeout = 0;
 
         g_mutex_unlock(&client->lock);
         r = poll(fds, client->wakeFds[0] >= 0 ? 2 : 1, timeout);
         g_mutex_lock(&client->lock);
+        if (buffered)
+            fds[0].revents |= POLLIN;
 
         if (r < 0) {
             if (errno == EINTR)
@@ -445,6 +506,11 @@ rpcClientCall(rpcClient *client, uint32_t prog, uint32_t vers,
         g_mutex_unlock(&client->lock);
         rpcMessageFree(msg);
         return -1;
+    }
+    /* silence before this call is no sign of a dead server */
+    if (client->pending->len == 0) {
+        client->lastRecv = g_get_monotonic_time();
+        client->pingsSent = 0;
     }
     g_ptr_array_add(client->pending, &me);
     clientQueueLocked(client, msg);

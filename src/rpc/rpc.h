@@ -219,6 +219,8 @@ bool rpcStreamTLSWantsWrite(rpcStream *s);
 /* rpcStreamTLSCheckPeer: the checks of the peer's certificate after the
  * handshake; -1 with a one-line error (IOV_ERR_AUTH_FAILED). */
 int rpcStreamTLSCheckPeer(rpcStream *s);
+/* rpcStreamTLSOwnContext: the stream frees its context when closed. */
+void rpcStreamTLSOwnContext(rpcStream *s);
 /* rpcStreamTLSPeerDN: the DN checked, owned by the stream, or NULL. */
 const char *rpcStreamTLSPeerDN(rpcStream *s);
 
@@ -383,6 +385,11 @@ void rpcClientFree(rpcClient *client); /* closes; NULL is fine */
 int rpcClientCall(rpcClient *client, uint32_t prog, uint32_t vers,
                   int32_t proc, xdrproc_t argsFilter, void *args,
                   xdrproc_t retFilter, void *ret, int timeoutMs);
+
+/* rpcClientSetKeepalive: while a call waits, PING a server silent for
+ * `intervalSec` and give up after `count` PINGs unanswered (the
+ * defaults are libvirt's, 5 and 5); intervalSec <= 0 turns it off. */
+void rpcClientSetKeepalive(rpcClient *client, int intervalSec, unsigned int count);
 
 /* rpcClientIsOpen: false once the connection has ended. */
 bool rpcClientIsOpen(rpcClient *client);

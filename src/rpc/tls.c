@@ -42,6 +42,8 @@ typedef struct {
     rpcTLSContext *ctx;        /* not owned; outlives the stream */
     char *hostname;            /* owned; the client's idea of the peer */
     char *dn;                  /* owned; the peer's DN once checked */
+    rpcTLSContext *ownCtx;     /* owned (the same as ctx) when the stream
+                                * was given its context, or NULL */
 } tlsStreamPriv;
 
 /* Whether `path` can be read: an error naming the setting otherwise. */
@@ -206,6 +208,7 @@ tlsClose(rpcStream *s)
     priv->fd = -1;
     g_clear_pointer(&priv->hostname, g_free);
     g_clear_pointer(&priv->dn, g_free);
+    g_clear_pointer(&priv->ownCtx, rpcTLSContextFree);
 }
 
 static int
@@ -258,8 +261,14 @@ rpcStreamNewTLS(rpcTLSContext *ctx, int fd, const char *hostname)
     gnutls_init(&priv->session, (ctx->server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK);
     gnutls_priority_set_direct(priv->session, ctx->priority, NULL);
     gnutls_credentials_set(priv->session, GNUTLS_CRD_CERTIFICATE, ctx->cred);
-    if (ctx->server)
-        gnutls_certificate_server_set_request(priv->session, GNUTLS_CERT_REQUIRE);
+    if (ctx->server) {
+        /* asked for, and required by rpcStreamTLSCheckPeer rather than by
+         * the handshake, so that a client without an acceptable
+         * certificate completes it and is told why it is refused; the
+         * CA names are not sent, so a client offers whatever it has */
+        gnutls_certificate_server_set_request(priv->session, GNUTLS_CERT_REQUEST);
+        gnutls_certificate_send_x509_rdn_sequence(priv->session, 1);
+    }
     else if (hostname && *hostname && !g_hostname_is_ip_address(hostname))
         gnutls_server_name_set(priv->session, GNUTLS_NAME_DNS, hostname, strlen(hostname));
     gnutls_transport_set_int(priv->session, fd);
@@ -393,6 +402,16 @@ rpcStreamTLSCheckPeer(rpcStream *s)
     g_free(priv->dn);
     priv->dn = g_steal_pointer(&dn);
     return 0;
+}
+
+/* rpcStreamTLSOwnContext: the stream frees its context when it closes
+ * (a client's context serves one connection). */
+void
+rpcStreamTLSOwnContext(rpcStream *s)
+{
+    tlsStreamPriv *priv = s->priv;
+
+    priv->ownCtx = priv->ctx;
 }
 
 /* rpcStreamTLSPeerDN: the peer's DN once checked (owned by the stream),
