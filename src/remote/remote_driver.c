@@ -354,12 +354,12 @@ connectTLS(const uriInfo *u)
     int fd, r;
 
     pkiFiles(u, &ca, &crl, &cert, &key);
-    if (access(cert, R_OK) < 0 || access(key, R_OK) < 0)
-        g_clear_pointer(&cert, g_free);
-    if (!cert && !u->noVerify) {
-        reportError(IOV_ERR_AUTH_FAILED, "no client certificate: cannot read '%s' and its key; the server requires one", u->pkipath ? u->pkipath : "the default PKI files");
+    if (!u->noVerify && (access(cert, R_OK) < 0 || access(key, R_OK) < 0)) {
+        reportError(IOV_ERR_AUTH_FAILED, "no client certificate: cannot read '%s' or '%s' (see pkipath=); the server requires one", cert, key);
         return NULL;
     }
+    if (access(cert, R_OK) < 0 || access(key, R_OK) < 0)
+        g_clear_pointer(&cert, g_free);
     if (!(ctx = rpcTLSContextNew(false, ca, crl, cert, cert ? key : NULL, NULL, NULL, !u->noVerify)))
         return NULL;
     if ((fd = rpcSocketConnectTCP(u->host, u->port ? u->port : "16514")) < 0)

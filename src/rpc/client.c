@@ -323,9 +323,11 @@ static int
 clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
 {
     while (!me->reply && !client->closed) {
-        struct pollfd fds[2] = {
+        int wfd = client->stream->ops->writeFd ? client->stream->ops->writeFd(client->stream) : -1;
+        struct pollfd fds[3] = {
             { .fd = client->stream->ops->fd(client->stream), .events = POLLIN },
             { .fd = client->wakeFds[0], .events = POLLIN },
+            { .fd = -1, .events = POLLOUT },
         };
         int timeout = -1;
         bool buffered = rpcStreamPending(client->stream) > 0;
@@ -355,8 +357,13 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             }
             timeout = (int)((client->kaIntervalUs * (gint64)(client->pingsSent + 1) - silent + 999) / 1000);
         }
-        if (!g_queue_is_empty(&client->outq))
-            fds[0].events |= POLLOUT;
+        if (!g_queue_is_empty(&client->outq)) {
+            /* a pipe pair is written through its other descriptor */
+            if (wfd >= 0)
+                fds[2].fd = wfd;
+            else
+                fds[0].events |= POLLOUT;
+        }
         if (deadline >= 0) {
             gint64 left = deadline - now;
 
@@ -370,7 +377,7 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             timeout = 0;
 
         g_mutex_unlock(&client->lock);
-        r = poll(fds, client->wakeFds[0] >= 0 ? 2 : 1, timeout);
+        r = poll(fds, 3, timeout);
         g_mutex_lock(&client->lock);
         if (buffered)
             fds[0].revents |= POLLIN;
@@ -389,7 +396,7 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
         }
         if (client->closed)
             break;
-        if ((fds[0].revents & POLLOUT) && clientWriteLocked(client) < 0)
+        if (((fds[0].revents | fds[2].revents) & (POLLOUT | POLLERR)) && clientWriteLocked(client) < 0)
             break;
         if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && clientReadLocked(client) < 0)
             break;

@@ -152,6 +152,9 @@ typedef struct {
     void (*close)(rpcStream *s);
     /* the descriptor to poll */
     int (*fd)(rpcStream *s);
+    /* the descriptor to poll for writing, when not `fd` (a pipe pair);
+     * NULL means `fd` */
+    int (*writeFd)(rpcStream *s);
     /* bytes already received and buffered in the stream, which a poll of
      * the descriptor does not see (TLS records); NULL means none */
     size_t (*pending)(rpcStream *s);

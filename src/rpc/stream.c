@@ -7,7 +7,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -159,12 +162,32 @@ pipeRead(rpcStream *s, void *buf, size_t len)
     return read(priv->rfd, buf, len);
 }
 
+/* write(2) to the pipe. A reader that went away must give EPIPE, not
+ * kill the process with SIGPIPE (a library does not own the signal's
+ * disposition): the signal is blocked in this thread for the write, and
+ * one it raised is taken off before the mask is restored. */
 static ssize_t
 pipeWrite(rpcStream *s, const void *buf, size_t len)
 {
     pipeStreamPriv *priv = s->priv;
+    sigset_t pipeSet, old;
+    ssize_t r;
+    int saved;
 
-    return write(priv->wfd, buf, len);
+    sigemptyset(&pipeSet);
+    sigaddset(&pipeSet, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipeSet, &old);
+    r = write(priv->wfd, buf, len);
+    saved = errno;
+    if (r < 0 && saved == EPIPE && !sigismember(&old, SIGPIPE)) {
+        struct timespec zero = { 0, 0 };
+
+        while (sigtimedwait(&pipeSet, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return r;
 }
 
 static void
@@ -179,9 +202,7 @@ pipeClose(rpcStream *s)
     priv->rfd = priv->wfd = -1;
 }
 
-/* The read side: poll(2) on it also reports a peer that hung up. The
- * write side of a pipe never fills before the peer reads, except under
- * load, when a write gives EAGAIN and is retried at the next wake-up. */
+/* The read side: poll(2) on it also reports a peer that hung up. */
 static int
 pipeFd(rpcStream *s)
 {
@@ -190,11 +211,20 @@ pipeFd(rpcStream *s)
     return priv->rfd;
 }
 
+static int
+pipeWriteFd(rpcStream *s)
+{
+    pipeStreamPriv *priv = s->priv;
+
+    return priv->wfd;
+}
+
 static const rpcStreamOps pipeStreamOps = {
     .read = pipeRead,
     .write = pipeWrite,
     .close = pipeClose,
     .fd = pipeFd,
+    .writeFd = pipeWriteFd,
 };
 
 static void

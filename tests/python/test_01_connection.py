@@ -68,9 +68,9 @@ def test_open_refuses_bad_uri_types():
 
 
 @pytest.mark.parametrize("uri,code", [
-    ("qemu:///system", iovirt.ERR_NO_CONNECT),
+    ("xen:///system", iovirt.ERR_NO_CONNECT),
     ("iovirt:///elsewhere", iovirt.ERR_NO_CONNECT),
-    ("iovirt+tls://host/system", iovirt.ERR_NO_SUPPORT),
+    ("iovirt+tcp://host/system", iovirt.ERR_NO_SUPPORT),
 ])
 def test_open_bad_uri_raises_error_naming_it(uri, code):
     with pytest.raises(iovirt.Error) as e:

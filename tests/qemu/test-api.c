@@ -124,7 +124,7 @@ testConnection(void)
     g_assert_cmpuint(v, ==, IOV_VERSION_MAJOR * 1000000ULL + IOV_VERSION_MINOR * 1000ULL);
     g_assert_cmpint(iovConnectIsReadOnly(conn), ==, 0);
 
-    g_assert_null(iovConnectOpen("iovirt+tls://host/system"));
+    g_assert_null(iovConnectOpen("iovirt+tcp://host/system"));
     g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_NO_SUPPORT);
     g_assert_null(iovConnectOpen("xen:///system"));
     g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_NO_CONNECT);
