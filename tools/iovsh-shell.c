@@ -246,9 +246,18 @@ cmdURI(iovshControl *ctl, const iovshCmd *cmd)
 {
     char *uri;
 
-    (void)cmd;
     if (iovshConnect(ctl) < 0)
         return -1;
+    if (iovshOptGiven(cmd, "transport")) {
+        const char *t = iovConnectGetTransport(ctl->conn);
+
+        if (!t) {
+            iovshLibError();
+            return -1;
+        }
+        printf("%s\n", t);
+        return 0;
+    }
     uri = iovConnectGetURI(ctl->conn);
     if (!uri) {
         iovshLibError();

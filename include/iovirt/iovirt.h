@@ -434,6 +434,10 @@ int iovConnectIsReadOnly(iovConnectPtr conn);
  * (new string). */
 char *iovConnectGetURI(iovConnectPtr conn);
 
+/* iovConnectGetTransport: how the connection reaches its daemon: "unix",
+ * "tls" or "ssh" (a static string, not to be freed), or NULL on error. */
+const char *iovConnectGetTransport(iovConnectPtr conn);
+
 /* iovConnectGetHostname: the daemon's host name (new string). */
 char *iovConnectGetHostname(iovConnectPtr conn);
 

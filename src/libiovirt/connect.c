@@ -48,6 +48,13 @@ iovConnectGetURI(iovConnectPtr conn)
     return strdup(conn->uri);
 }
 
+const char *
+iovConnectGetTransport(iovConnectPtr conn)
+{
+    ENTER_CONN(conn, NULL);
+    return conn->transport;
+}
+
 int
 iovConnectListAllDomains(iovConnectPtr conn, iovDomainPtr **domains, unsigned int flags)
 {

@@ -39,7 +39,7 @@ OPTIONS = {
     + ["--" + a.replace("_", "-") for _, a in FIELDS],
     "help": ["COMMAND"],
     "connect": ["URI", "--readonly"],
-    "uri": [],
+    "uri": ["--transport"],
     "version": [],
     "quit": [],
     "exit": [],

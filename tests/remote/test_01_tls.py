@@ -101,6 +101,8 @@ def test_iovsh_over_tls_in_both_spellings(tlsd, pkidir, guest):
         assert '"bps_wr": 777' in r.stdout
         r = iovsh(tlsd, u, "uri")
         assert r.stdout == u + "\n"
+        r = iovsh(tlsd, u, "uri", "--transport")
+        assert r.stdout == "tls\n"
 
 
 def test_python_module_over_tls(tlsd, pkidir, guest):
@@ -115,6 +117,8 @@ def test_python_module_over_tls(tlsd, pkidir, guest):
 def test_iovsh_qemu_unix_spelling(tlsd):
     r = iovsh(tlsd, "qemu+unix:///session?socket=" + tlsd.sock, "list", "--all")
     assert r.returncode == 0, r.stderr
+    r = iovsh(tlsd, "qemu+unix:///session?socket=" + tlsd.sock, "uri", "--transport")
+    assert r.stdout == "unix\n"
 
 
 # ---- refusals, one line each ----

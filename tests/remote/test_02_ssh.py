@@ -114,6 +114,8 @@ def test_iovsh_over_ssh_through_the_helper(daemon, sshd):
         r = run([IOVSH, "-c", u, "-o", "json", "blkiothrottle", "sshguest", "vda", "--config"],
                 daemon.env)
         assert '"bps_rd": 4242' in r.stdout, r
+        r = run([IOVSH, "-c", u, "uri", "--transport"], daemon.env)
+        assert r.stdout == "ssh\n"
 
 
 def test_python_module_over_ssh(daemon, sshd):
