@@ -22,7 +22,8 @@ HELPER_DIR = os.path.join(iovtest.BUILD_DIR, "src", "remote")
 class Sshd:
     """sshd -D on a free port of 127.0.0.1, for root with one key; the
     sessions it starts see `env` (PATH with iovirt-ssh-helper first, and
-    the test daemon's XDG directories)."""
+    the test daemon's XDG directories and HOME, so that the far side's
+    shell reads none of root's start-up files)."""
 
     def __init__(self, env, helper_dir=HELPER_DIR):
         self.dir = tempfile.mkdtemp(prefix="iovirt-sshd-")
@@ -91,7 +92,7 @@ def daemon():
 @pytest.fixture(scope="module")
 def sshd(daemon):
     s = Sshd({"XDG_RUNTIME_DIR": daemon.run_dir, "XDG_CONFIG_HOME": daemon.config_home,
-              "IOVIRTD": iovtest.IOVIRTD})
+              "HOME": daemon.home, "IOVIRTD": iovtest.IOVIRTD})
     try:
         yield s
     finally:
@@ -167,7 +168,7 @@ print(c.getType(), [d.name() for d in c.listAllDomains()],
 
 
 def test_no_helper_on_the_far_side(daemon):
-    s = Sshd({"XDG_RUNTIME_DIR": daemon.run_dir}, helper_dir="/nonexistent")
+    s = Sshd({"XDG_RUNTIME_DIR": daemon.run_dir, "HOME": daemon.home}, helper_dir="/nonexistent")
     try:
         r = run([IOVSH, "-c", ssh_uri("iovirt+ssh", s), "list"], daemon.env)
         assert r.returncode == 1
