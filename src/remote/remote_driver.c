@@ -20,9 +20,6 @@
 
 #include <poll.h>
 
-#include <gio/gio.h>
-#include <gio/gunixinputstream.h>
-#include <gio/gunixoutputstream.h>
 #include <glib.h>
 
 #include "config.h"
@@ -432,20 +429,18 @@ connectTLS(const uriInfo *u)
 /*
  * connectSSH: ssh to the host, where iovirt-ssh-helper relays to the
  * daemon's socket; the stream is ssh's standard input and output. ssh
- * runs from an argument vector (its own process group, so that a
- * terminal's ^C reaches us, not it); its error output goes to ours, so a
- * password prompt or a host key question reaches the user.
+ * runs from an argument vector; its error output goes to ours, so a
+ * password prompt or a host key question reaches the user. No thread
+ * watches it: the stream reaps it when the connection closes.
  */
 static rpcStream *
 connectSSH(const uriInfo *u, bool readonly)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GSubprocessLauncher) launcher = NULL;
-    g_autoptr(GSubprocess) proc = NULL;
     g_autoptr(GError) gerr = NULL;
     g_autofree char *remote = NULL;
-    GOutputStream *in;
-    GInputStream *out;
+    rpcStream *s;
+    GPid pid;
     int rfd, wfd;
 
     g_ptr_array_add(argv, g_strdup(u->command ? u->command : "ssh"));
@@ -486,19 +481,17 @@ connectSSH(const uriInfo *u, bool readonly)
     g_ptr_array_add(argv, g_steal_pointer(&remote));
     g_ptr_array_add(argv, NULL);
 
-    launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-    proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv->pdata, &gerr);
-    if (!proc) {
+    /* GLib's spawn from the vector, searched in PATH; ssh's standard
+     * error stays ours. The stream reaps it when it closes. */
+    if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
+                                  G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES,
+                                  NULL, NULL, &pid, &wfd, &rfd, NULL, &gerr)) {
         reportError(IOV_ERR_NO_CONNECT, "cannot run '%s': %s", (char *)argv->pdata[0], gerr->message);
         return NULL;
     }
-    in = g_subprocess_get_stdin_pipe(proc);
-    out = g_subprocess_get_stdout_pipe(proc);
-    wfd = dup(g_unix_output_stream_get_fd(G_UNIX_OUTPUT_STREAM(in)));
-    rfd = dup(g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(out)));
-    /* ssh ends when its pipes close; nobody waits for it but the
-     * launcher's child watch */
-    return rpcStreamNewPipe(rfd, wfd);
+    s = rpcStreamNewPipe(rfd, wfd);
+    rpcStreamPipeSetChild(s, pid);
+    return s;
 }
 
 /* remoteConnectLocalSocket: see remote_driver.h. */

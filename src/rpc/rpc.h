@@ -183,6 +183,9 @@ size_t rpcStreamPending(rpcStream *s);
  * taken over; the same descriptor twice for a socket), such as the
  * standard input and output of an ssh process. */
 rpcStream *rpcStreamNewPipe(int rfd, int wfd);
+/* rpcStreamPipeSetChild: the stream reaps `pid` when it closes (after
+ * closing its pipes, with SIGTERM if it has not ended within a second). */
+void rpcStreamPipeSetChild(rpcStream *s, pid_t pid);
 
 /* rpcSocketConnectTCP: a blocking TCP connection to `host`:`port`, or -1
  * with an error naming them. */

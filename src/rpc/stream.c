@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -150,8 +151,9 @@ rpcStreamPending(rpcStream *s)
 /* ---- a pair of pipes: an ssh process's standard input and output ---- */
 
 typedef struct {
-    int rfd; /* owned; -1 once closed */
-    int wfd; /* owned; -1 once closed */
+    int rfd;   /* owned; -1 once closed */
+    int wfd;   /* owned; -1 once closed */
+    pid_t pid; /* the process at the other end, reaped at close; 0: none */
 } pipeStreamPriv;
 
 static ssize_t
@@ -200,6 +202,29 @@ pipeClose(rpcStream *s)
     if (priv->rfd >= 0)
         close(priv->rfd);
     priv->rfd = priv->wfd = -1;
+    if (priv->pid > 0) {
+        /* its input is closed: it ends by itself, else within a signal */
+        gint64 deadline = g_get_monotonic_time() + G_USEC_PER_SEC;
+        pid_t r;
+
+        while ((r = waitpid(priv->pid, NULL, WNOHANG)) == 0 && g_get_monotonic_time() < deadline)
+            g_usleep(5000);
+        if (r == 0) {
+            kill(priv->pid, SIGTERM);
+            while (waitpid(priv->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+        priv->pid = 0;
+    }
+}
+
+/* rpcStreamPipeSetChild: see rpc.h. */
+void
+rpcStreamPipeSetChild(rpcStream *s, pid_t pid)
+{
+    pipeStreamPriv *priv = s->priv;
+
+    priv->pid = pid;
 }
 
 /* The read side: poll(2) on it also reports a peer that hung up. */
