@@ -51,7 +51,7 @@ replyDomain(int rc, qemuDomainIdent *ident, remote_nonnull_domain *out)
 int
 dispatchConnectOpen(daemonState *d G_GNUC_UNUSED, daemonConn *c, remote_connect_open_args *args)
 {
-    const char *name = args->name && *args->name ? *args->name : NULL;
+    const char *name = args->name && *args->name && **args->name ? *args->name : NULL;
 
     if (c->open) {
         reportError(IOV_ERR_INTERNAL_ERROR, "connection already open");
@@ -71,6 +71,11 @@ dispatchConnectOpen(daemonState *d G_GNUC_UNUSED, daemonConn *c, remote_connect_
             return -1;
         }
         c->libvirt = strcmp(scheme, "qemu") == 0;
+    } else if (args->name && *args->name) {
+        /* "": a libvirt client with no URI of its own, which reached
+         * this daemon on libvirt's default socket: it is served as
+         * qemu:///system (or session), as libvirtd would */
+        c->libvirt = true;
     }
     if (args->flags & 1)
         c->readonly = true;

@@ -42,6 +42,7 @@ typedef struct {
     char *logFile;
     char *qemuBinary;
     /* remote access (libvirtd.conf's names and defaults) */
+    unsigned int libvirtSockets;     /* libvirt_sockets: also libvirt's paths */
     unsigned int listenTls;          /* listen_tls */
     char *listenAddr;                /* listen_addr; NULL: every address */
     char *tlsPort;                   /* tls_port */
@@ -103,6 +104,7 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
         {"workers", G_STRUCT_OFFSET(daemonConfig, workers)},
         {"monitor_timeout", G_STRUCT_OFFSET(daemonConfig, monitorTimeoutMs)},
         {"listen_tls", G_STRUCT_OFFSET(daemonConfig, listenTls)},
+        {"libvirt_sockets", G_STRUCT_OFFSET(daemonConfig, libvirtSockets)},
         {"max_anonymous_clients", G_STRUCT_OFFSET(daemonConfig, maxAnonymousClients)},
         {"tls_handshake_timeout", G_STRUCT_OFFSET(daemonConfig, tlsHandshakeTimeout)},
         {"keepalive_count", G_STRUCT_OFFSET(daemonConfig, keepaliveCount)},
@@ -217,6 +219,38 @@ loadTLS(const daemonConfig *cfg)
 
     return rpcTLSContextNew(true, ca, cfg->crlFile && *cfg->crlFile ? cfg->crlFile : NULL, cert, key,
                             (const char *const *)cfg->tlsAllowedDnList, cfg->tlsPriority, true);
+}
+
+/* ---- libvirt's socket paths ---- */
+
+/*
+ * addLibvirtSockets: also listen where libvirt's clients look by default
+ * (/run/libvirt/libvirt-sock and -sock-ro, or $XDG_RUNTIME_DIR/libvirt/
+ * for a session), so that `virsh` with qemu:///system, and qemu+ssh://
+ * through libvirt's virt-ssh-helper, reach this daemon. Refused, naming
+ * the path, while another server (a libvirtd) answers there.
+ */
+static int
+addLibvirtSockets(rpcServer *srv, bool system, char **rw, char **ro)
+{
+    g_autofree char *dir = system ? g_strdup(IOV_RUNSTATEDIR "/libvirt")
+                                  : g_build_filename(g_get_user_runtime_dir(), "libvirt", NULL);
+
+    if (utilMakeDir(dir, system ? 0755 : 0700) < 0)
+        return -1;
+    *rw = g_build_filename(dir, "libvirt-sock", NULL);
+    *ro = g_build_filename(dir, "libvirt-sock-ro", NULL);
+    if (rpcServerAddUnixListener(srv, *rw, 0600, false) < 0 ||
+        rpcServerAddUnixListener(srv, *ro, 0666, true) < 0) {
+        g_autoptr(iovError) e = utilSaveError();
+
+        g_clear_pointer(rw, g_free);
+        g_clear_pointer(ro, g_free);
+        reportError(IOV_ERR_OPERATION_INVALID, "libvirt_sockets=1: %s (is a libvirtd running?)", e->message);
+        return -1;
+    }
+    logInfo("also serving libvirt's sockets in %s", dir);
+    return 0;
 }
 
 /* ---- the lock: one daemon per mode and directory ---- */
@@ -377,6 +411,8 @@ main(int argc, char **argv)
     g_autofree char *rwSock = NULL;
     g_autofree char *roSock = NULL;
     g_autofree char *configPath = NULL;
+    g_autofree char *lvRwSock = NULL;
+    g_autofree char *lvRoSock = NULL;
     qemuDriverConfig dcfg = {0};
     rpcServerConfig scfg = {0};
     rpcServerCallbacks cb = {daemonDispatch, daemonClientConnected, daemonClientDisconnected};
@@ -488,6 +524,8 @@ main(int argc, char **argv)
     if (!(l.server = rpcServerNew(g_main_context_default(), &scfg, &cb, &state)) ||
         rpcServerAddUnixListener(l.server, rwSock, 0600, false) < 0 ||
         rpcServerAddUnixListener(l.server, roSock, 0666, true) < 0)
+        goto error;
+    if (cfg.libvirtSockets && addLibvirtSockets(l.server, cfg.system, &lvRwSock, &lvRoSock) < 0)
         goto error;
     if (tls && rpcServerAddTLSListener(l.server, cfg.listenAddr, cfg.tlsPort ? cfg.tlsPort : "16514", tls) < 0)
         goto error;
