@@ -55,6 +55,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -860,6 +861,12 @@ serverAddClient(rpcServer *srv, int fd, bool readonly, rpcTLSContext *tls)
         client->reader.limit = RPC_LEN_LEN + RPC_HEADER_LEN;
     else if (readonly)
         client->reader.limit = RPC_LEN_LEN + RPC_READONLY_MESSAGE_MAX;
+    if (tls) {
+        int one = 1;
+
+        /* a reply is one write: send it now, not after the peer's ACK */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     client->stream = tls ? rpcStreamNewTLS(tls, fd, NULL) : rpcStreamNewUnix(fd);
     client->tlsState = tls ? 1 : 0;
     client->lastActivity = g_get_monotonic_time();

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""remote-latency: what each transport adds to a call.
+
+One session iovirtd on tmpfs, listening on its unix sockets and for TLS
+on 127.0.0.1, a private sshd on 127.0.0.1 in front of it, and one guest
+under fake-qemu (a set is still a real QMP qom-set round trip, to a
+process that answers at once). Through the Python module, in one run:
+p50/p99 of a get and a set on one connection over unix, TLS and ssh, and
+of opening a connection (open, one get, close). Prints a Markdown table
+for bench/README.md.
+
+    IOVIRT_BUILD_DIR=build /usr/bin/python3 bench/remote-latency.py [--calls N]
+"""
+
+import datetime
+import os
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "remote"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
+
+import iovtest  # noqa: E402
+import pki  # noqa: E402
+from conftest import domain_xml, free_port, tls_config, uri  # noqa: E402
+from test_02_ssh import Sshd  # noqa: E402
+
+sys.path.insert(0, iovtest.PYTHON_MODULE_DIR)
+import iovirt  # noqa: E402
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[int((len(v) - 1) * p)]
+
+
+def timed(fn, n):
+    lat = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        lat.append((time.perf_counter() - t0) * 1e6)
+    return pct(lat, 0.5), pct(lat, 0.99)
+
+
+def main():
+    calls = 2000
+    if "--calls" in sys.argv:
+        calls = int(sys.argv[sys.argv.index("--calls") + 1])
+    shm = tempfile.mkdtemp(prefix="iovirt-bench-", dir="/dev/shm")
+    p = pki.make_pki(os.path.join(shm, "pki"))
+    port = free_port()
+    d = iovtest.Daemon(tmpdir=shm, config=tls_config(p, port))
+    d.start()
+    s = Sshd({"XDG_RUNTIME_DIR": d.run_dir, "XDG_CONFIG_HOME": d.config_home, "HOME": d.home})
+    try:
+        with iovirt.open(d.uri) as c:
+            c.defineXML(domain_xml("bench")).create()
+        uris = [
+            ("unix", d.uri),
+            ("TLS", uri("iovirt+tls", port, p["pkipath"])),
+            ("ssh", "iovirt+ssh://root@127.0.0.1:%d/session?%s" % (s.port, s.params())),
+        ]
+        rows = []
+        for name, u in uris:
+            c = iovirt.open(u)
+            dom = c.lookupByName("bench")
+            get = timed(lambda: dom.blockIoThrottle("vda", iovirt.AFFECT_LIVE), calls)
+            val = [0]
+
+            def setter():
+                val[0] += 1
+                dom.setBlockIoThrottle("vda", {"bps_rd": 1000 + val[0]}, iovirt.AFFECT_LIVE)
+            st = timed(setter, calls)
+            c.close()
+
+            def oneshot():
+                with iovirt.open(u) as cc:
+                    cc.lookupByName("bench").blockIoThrottle("vda", iovirt.AFFECT_LIVE)
+            op = timed(oneshot, 50 if name == "ssh" else 200)
+            rows.append((name, get, st, op))
+        unix_get = rows[0][1][0]
+        now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
+        print("iovirtd per transport, %s, %d cores; %d calls each, guest under fake-qemu,"
+              " daemon state on tmpfs, Python module\n" % (now, os.cpu_count(), calls))
+        print("| transport | get p50 | get p99 | set p50 | set p99 | open + get + close p50 | p99 |")
+        print("|---|---|---|---|---|---|---|")
+        for name, get, st, op in rows:
+            print("| %s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.2f ms | %.2f ms |" % (
+                name, get[0], get[1], st[0], st[1], op[0] / 1000, op[1] / 1000))
+        tls = rows[1]
+        print("\n| goal | value | met |\n|---|---|---|")
+        print("| TLS get p50 < 2 × unix get p50 | %.2f × | %s |" % (
+            tls[1][0] / unix_get, "yes" if tls[1][0] < 2 * unix_get else "no"))
+        print("| TLS set-up (open + get + close) < 10 ms | %.2f ms | %s |" % (
+            tls[3][0] / 1000, "yes" if tls[3][0] < 10000 else "no"))
+    finally:
+        s.stop()
+        d.cleanup()
+
+
+if __name__ == "__main__":
+    main()
