@@ -75,6 +75,20 @@ def _date(days):
     return t.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def make_crl(ca, d, revoked):
+    """A CRL of `ca` revoking the certificates `revoked` (dicts of make_cert)."""
+    os.makedirs(d, exist_ok=True)
+    crl = os.path.join(d, "cacrl.pem")
+    tmpl = os.path.join(d, "crl.info")
+    _template(tmpl, ["crl_next_update = 30", "crl_number = 1"])
+    args = ["--generate-crl", "--load-ca-privkey", ca["key"], "--load-ca-certificate", ca["cert"],
+            "--template", tmpl, "--outfile", crl]
+    for r in revoked:
+        args += ["--load-certificate", r["cert"]]
+    _certtool(*args)
+    return crl
+
+
 def pkipath(d, ca, client):
     """A directory in libvirt's pkipath layout for `client`."""
     os.makedirs(d, exist_ok=True)

@@ -154,6 +154,24 @@ def test_expired_client_certificate_is_refused(tlsd, pkidir):
     assert msg.endswith("is refused: it has expired"), msg
 
 
+def test_revoked_client_certificate_is_refused(pkidir):
+    d = os.path.join(pkidir["dir"], "revoked")
+    c = pki.make_cert(pkidir["ca"], d + "-certs", "client", "client", "iovirt test client")
+    crl = pki.make_crl(pkidir["ca"], d + "-crl", [c])
+    path = pki.pkipath(d, pkidir["ca"], c)
+    port = free_port()
+    daemon = iovtest.Daemon(config=tls_config(pkidir, port, crl_file=crl))
+    daemon.start()
+    try:
+        msg = refused(daemon, path, port=port)
+        assert msg.endswith("the client certificate '%s' is refused: it has been revoked" % DN), msg
+        # the CRL names that certificate only
+        r = iovsh(daemon, uri("iovirt+tls", port, pkidir["pkipath"]), "list")
+        assert r.returncode == 0, r.stderr
+    finally:
+        daemon.cleanup()
+
+
 def test_client_dn_not_allowed_is_refused(tlsd, pkidir):
     path = client_pki(pkidir, "stranger", cn="a stranger")
     msg = refused(tlsd, path)
