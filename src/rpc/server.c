@@ -1079,14 +1079,13 @@ clientHandshake(rpcServerClient *client)
         rpcServerClientClose(client);
         return;
     }
-    clientSetTLSState(client, 0);
     g_message("rpc server: TLS client %p is '%s'", (void *)client, rpcStreamTLSPeerDN(client->stream));
     if (!client->refused && srv->cb.connected && !srv->cb.connected(srv, client, srv->opaque)) {
-        /* never announced: no disconnected callback either */
-        client->tlsState = 2;
+        /* still anonymous, so never announced: no disconnected callback */
         clientClose(client);
         return;
     }
+    clientSetTLSState(client, 0);
     {
         const char confirm = RPC_TLS_CONFIRM;
 
