@@ -286,9 +286,9 @@ typedef struct {
     unsigned int idleTimeoutSec;     /* 0 = never; a client silent that long is closed */
     unsigned int workers;            /* size of the worker pool */
     unsigned int maxAnonymousClients; /* clients still in the TLS handshake
-                                       * (not yet authenticated); over it,
-                                       * new TLS connections are closed at
-                                       * once; 0 = no limit */
+                                       * (not yet authenticated); at it, the
+                                       * TLS listeners stop accepting until
+                                       * one leaves; 0 = no limit */
     unsigned int handshakeTimeoutSec; /* a TLS handshake (and its checks)
                                        * must end within; 0 = never */
     int keepaliveInterval;           /* seconds of silence from a client

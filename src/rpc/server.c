@@ -37,7 +37,8 @@
  * TLS: a client of a TLS listener first does the handshake and the
  * checks of its certificate in the context thread (tlsState 1), counted
  * in srv->nanonymous against maxAnonymousClients and closed after
- * handshakeTimeoutSec; only once it is confirmed (libvirt's one byte) is
+ * handshakeTimeoutSec; while that many are there, the TLS listeners
+ * accept no more (the kernel's backlog holds them). Only once it is confirmed (libvirt's one byte) is
  * it connected (the connected callback runs then) and read. A client
  * refused there (tlsState 2) is sent the refusal and closed; it never
  * counts as connected. So a TLS client costs at most the handshake's
@@ -88,7 +89,10 @@ typedef struct {
                          * server goes; for TCP, "ADDR:PORT" (not a file) */
     bool readonly;
     rpcTLSContext *tls; /* not owned; non-NULL for a TLS listener */
-    GSource *source;    /* owned: the accept watch */
+    bool paused;        /* srv->lock: a TLS listener not accepting while
+                         * max_anonymous_clients are in the handshake
+                         * (source is then NULL) */
+    GSource *source;    /* owned: the accept watch, or NULL while paused */
 } rpcListener;
 
 struct _rpcServer {
@@ -157,6 +161,8 @@ typedef struct {
 
 static void clientClose(rpcServerClient *client);
 static void clientHandshake(rpcServerClient *client);
+static void serverResumeListeners(rpcServer *srv);
+static gboolean listenerCallback(gint fd, GIOCondition cond, gpointer data);
 static int clientKeepaliveCheck(rpcServer *srv, rpcServerClient *c, gint64 now);
 static bool clientMayRead(rpcServerClient *client);
 static int clientRead(rpcServerClient *client);
@@ -747,6 +753,7 @@ clientClose(rpcServerClient *client)
 {
     rpcServer *srv = client->srv;
     bool removed;
+    bool anonymousLeft;
 
     g_mutex_lock(&client->lock);
     if (client->closed) {
@@ -771,6 +778,7 @@ clientClose(rpcServerClient *client)
     removed = g_ptr_array_remove(srv->clients, client);
     if (removed && client->tlsState != 0)
         srv->nanonymous--;
+    anonymousLeft = removed && client->tlsState != 0;
     if (removed && client->refused)
         srv->nrefused--;
     else if (removed && client->readonly)
@@ -778,6 +786,8 @@ clientClose(rpcServerClient *client)
     g_mutex_unlock(&srv->lock);
     if (!removed)
         return;
+    if (anonymousLeft)
+        serverResumeListeners(srv);
     if (srv->cb.disconnected && !client->refused && client->tlsState == 0)
         srv->cb.disconnected(srv, client, srv->opaque);
     rpcServerClientUnref(client);
@@ -895,14 +905,47 @@ serverAddClient(rpcServer *srv, int fd, bool readonly, rpcTLSContext *tls)
     clientUpdateWatch(client);
 }
 
-/* The accept watch of a listener: take every pending connection. */
+/*
+ * Whether a TLS listener must stop accepting because
+ * max_anonymous_clients are in the handshake; if so it is paused (its
+ * watch goes) and new connections wait in the kernel's backlog, as with
+ * libvirtd, until serverResumeListeners. Context thread.
+ */
+static bool
+listenerPauseIfFull(rpcListener *l)
+{
+    rpcServer *srv = l->srv;
+    bool full;
+
+    g_mutex_lock(&srv->lock);
+    full = srv->cfg.maxAnonymousClients > 0 && srv->nanonymous >= srv->cfg.maxAnonymousClients;
+    if (full && !l->paused) {
+        g_debug("rpc server: %u clients in the TLS handshake: not accepting on %s for now", srv->nanonymous, l->path);
+        l->paused = true;
+    }
+    g_mutex_unlock(&srv->lock);
+    return full;
+}
+
+/* The accept watch of a listener: take every pending connection (a TLS
+ * one: while there is room for clients in the handshake). */
 static gboolean
 listenerCallback(gint fd, GIOCondition cond G_GNUC_UNUSED, gpointer data)
 {
     rpcListener *l = data;
 
     for (;;) {
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int cfd;
+
+        if (l->tls && listenerPauseIfFull(l)) {
+            /* the watch ends here; serverResumeListeners makes a new one */
+            g_mutex_lock(&l->srv->lock);
+            g_source_unref(l->source);
+            l->source = NULL;
+            g_mutex_unlock(&l->srv->lock);
+            return G_SOURCE_REMOVE;
+        }
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (cfd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
@@ -1010,8 +1053,10 @@ listenerFree(gpointer data)
 {
     rpcListener *l = data;
 
-    g_source_destroy(l->source);
-    g_source_unref(l->source);
+    if (l->source) {
+        g_source_destroy(l->source);
+        g_source_unref(l->source);
+    }
     close(l->fd);
     if (!l->tls)
         unlink(l->path);
@@ -1020,6 +1065,27 @@ listenerFree(gpointer data)
 }
 
 /* ---- TLS ---- */
+
+/* Accept again on the TLS listeners paused by listenerPauseIfFull, now
+ * that a client has left the handshake. Context thread. */
+static void
+serverResumeListeners(rpcServer *srv)
+{
+    guint i;
+
+    g_mutex_lock(&srv->lock);
+    for (i = 0; i < srv->listeners->len && !srv->closing; i++) {
+        rpcListener *l = g_ptr_array_index(srv->listeners, i);
+
+        if (!l->paused)
+            continue;
+        l->paused = false;
+        l->source = g_unix_fd_source_new(l->fd, G_IO_IN);
+        g_source_set_callback(l->source, G_SOURCE_FUNC(listenerCallback), l, NULL);
+        g_source_attach(l->source, srv->ctx);
+    }
+    g_mutex_unlock(&srv->lock);
+}
 
 /* Queue raw bytes (not a packet): the TLS confirmation or refusal. */
 static void
@@ -1039,11 +1105,16 @@ clientSetTLSState(rpcServerClient *client, int state)
 {
     rpcServer *srv = client->srv;
 
+    bool left;
+
     g_mutex_lock(&srv->lock);
-    if (state == 0 && client->tlsState != 0)
+    left = state == 0 && client->tlsState != 0;
+    if (left)
         srv->nanonymous--;
     client->tlsState = state;
     g_mutex_unlock(&srv->lock);
+    if (left)
+        serverResumeListeners(srv);
 }
 
 /*

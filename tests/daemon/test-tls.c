@@ -7,7 +7,12 @@
  * by keepalive. The pytest suite tests/remote covers the real virsh,
  * python3-libvirt and ssh.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -216,6 +221,42 @@ testStoppedDaemonGivesAnError(void)
     iovConnectClose(conn);
 }
 
+/* A TCP connection to the TLS port, blocking, with a receive timeout. */
+static int
+connectRaw(int timeoutMs)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    struct timeval tv = { .tv_sec = timeoutMs / 1000, .tv_usec = (timeoutMs % 1000) * 1000 };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Peers that never start the handshake fill max_anonymous_clients (2):
+ * a TLS client that comes meanwhile waits in the backlog, and is served
+ * once tls_handshake_timeout (1 s) has closed them. */
+static void
+testAnonymousClientsAreBounded(void)
+{
+    int silent[2] = { connectRaw(10000), connectRaw(10000) };
+    gint64 t0 = g_get_monotonic_time();
+    iovConnectPtr conn;
+    char c;
+
+    g_usleep(200 * 1000);
+    conn = openOk();
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 700 * 1000);
+    iovConnectClose(conn);
+    g_assert_cmpint(recv(silent[0], &c, 1, 0), ==, 0);
+    g_assert_cmpint(recv(silent[1], &c, 1, 0), ==, 0);
+    close(silent[0]);
+    close(silent[1]);
+}
+
 static void
 testDaemonEndsCleanly(void)
 {
@@ -254,7 +295,8 @@ main(int argc, char **argv)
     confText = g_strdup_printf("[iovirtd]\nqemu_binary=%s\nlisten_tls=1\nlisten_addr=127.0.0.1\n"
                                "tls_port=%d\nca_file=%s/cacert.pem\ncert_file=%s/servercert.pem\n"
                                "key_file=%s/serverkey.pem\n"
-                               "tls_allowed_dn_list=O=iovirt tests,CN=iovirt test client\n",
+                               "tls_allowed_dn_list=O=iovirt tests,CN=iovirt test client\n"
+                               "max_anonymous_clients=2\ntls_handshake_timeout=1\n",
                                fakeQEMU(), port, pki, pki, pki);
     g_assert_true(g_file_set_contents(conf, confText, -1, NULL));
     args[1] = conf;
@@ -267,6 +309,7 @@ main(int argc, char **argv)
     g_test_add_func("/tls/concurrent-clients", testConcurrentTLSClients);
     g_test_add_func("/tls/dn-not-allowed", testDNNotAllowedIsRefused);
     g_test_add_func("/tls/stopped-daemon", testStoppedDaemonGivesAnError);
+    g_test_add_func("/tls/anonymous-clients-bounded", testAnonymousClientsAreBounded);
     g_test_add_func("/tls/daemon-ends-cleanly", testDaemonEndsCleanly);
     rc = g_test_run();
     testDaemonTrackGuests(&d);
