@@ -18,7 +18,9 @@
  * which binary answered. For tests of what waits for what: with
  * FAKE_QEMU_SLOW_MS=N in its environment it takes N ms to answer each
  * qom-set, and with FAKE_QEMU_MARK=PATH it creates PATH when a qom-set
- * arrives (before the wait).
+ * arrives (before the wait). With FAKE_QEMU_DIE_WITH_PARENT=1 it is
+ * killed when the thread that started it ends (for a fuzzer, whose end
+ * runs no cleanup).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -236,6 +239,8 @@ main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (g_strcmp0(g_getenv("FAKE_QEMU_DIE_WITH_PARENT"), "1") == 0)
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (pidfile) {
         g_autofree char *pid = g_strdup_printf("%d\n", (int)getpid());
 
