@@ -279,6 +279,17 @@ void rpcServerClientClose(rpcServerClient *client);
 int rpcServerClientReply(rpcServerClient *client, const rpcHeader *call,
                          xdrproc_t filter, void *data);
 
+/*
+ * rpcServerClientSendEvent: queue the unsolicited packet `msg` (taken
+ * over), unless the client's unread output would then exceed `limit`
+ * bytes (or the client's own cap): the client is then closed, nothing is
+ * queued, *queued gets the bytes it left unread and -1 is returned. A
+ * packet into an empty queue is always taken. Thread safe; never blocks.
+ * A client already closed drops the packet and returns 0.
+ */
+int rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg,
+                             size_t limit, size_t *queued);
+
 /* rpcServerClientReplyError: send the error reply to `call`. */
 int rpcServerClientReplyError(rpcServerClient *client, const rpcHeader *call,
                               const iovError *err);
@@ -334,3 +345,7 @@ typedef struct {
 /* rpcRemoteProcLookup: the procedure `proc` of the remote program, or
  * NULL when iovirt does not implement it. */
 const rpcProcInfo *rpcRemoteProcLookup(int proc);
+
+/* rpcRemoteMsgLookup: the event message `proc` the daemon sends (its
+ * payload's filter and size in argsFilter and argsSize), or NULL. */
+const rpcProcInfo *rpcRemoteMsgLookup(int proc);

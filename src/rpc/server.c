@@ -337,6 +337,37 @@ rpcServerClientReply(rpcServerClient *client, const rpcHeader *call,
     return 0;
 }
 
+/* rpcServerClientSendEvent: see rpc.h. Output over the cap closes the
+ * client as a reply over it does. */
+int
+rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg, size_t limit,
+                         size_t *queued)
+{
+    g_autoptr(rpcMessage) dropped = NULL;
+    size_t cap = MIN(limit, client->outputMax);
+    int ret = 0;
+
+    g_mutex_lock(&client->lock);
+    if (client->closed || client->overflow) {
+        dropped = msg;
+    } else if (client->outBytes > 0 && client->outBytes + msg->len > cap) {
+        *queued = client->outBytes;
+        client->overflow = true;
+        dropped = msg;
+        g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
+        client->outBytes = 0;
+        client->outOffset = 0;
+        clientWakeLocked(client);
+        ret = -1;
+    } else {
+        g_queue_push_tail(&client->outq, msg);
+        client->outBytes += msg->len;
+        clientWakeLocked(client);
+    }
+    g_mutex_unlock(&client->lock);
+    return ret;
+}
+
 /* rpcServerClientReplyError: encode the error reply to `call` and queue
  * it. Fails only when the error cannot be encoded. */
 int
