@@ -657,6 +657,49 @@ typedef enum {
 #define IOV_DOMAIN_TUNABLE_BLKDEV_DISK "blkdeviotune.disk"
 #define IOV_DOMAIN_TUNABLE_BLKDEV_PREFIX "blkdeviotune."
 
+/*
+ * Event callbacks. Each event id has its own signature; they are
+ * registered as the generic type through IOV_DOMAIN_EVENT_CALLBACK().
+ * `dom` is valid during the call only (iovDomainRef to keep it).
+ *
+ *   LIFECYCLE  iovConnectDomainEventCallback: event (iovDomainEventType)
+ *              and detail (its detail enum)
+ *   REBOOT     iovConnectDomainEventGenericCallback
+ *   TUNABLE    iovConnectDomainEventTunableCallback: params (valid during
+ *              the call) are blkdeviotune.disk (STRING) and the disk's
+ *              limits now in force under libvirt's names
+ */
+typedef void (*iovConnectDomainEventGenericCallback)(iovConnectPtr conn, iovDomainPtr dom,
+                                                     void *opaque);
+typedef void (*iovConnectDomainEventCallback)(iovConnectPtr conn, iovDomainPtr dom, int event,
+                                              int detail, void *opaque);
+typedef void (*iovConnectDomainEventTunableCallback)(iovConnectPtr conn, iovDomainPtr dom,
+                                                     iovTypedParameterPtr params, int nparams,
+                                                     void *opaque);
+typedef void (*iovFreeCallback)(void *opaque);
+#define IOV_DOMAIN_EVENT_CALLBACK(cb) ((iovConnectDomainEventGenericCallback)(void (*)(void))(cb))
+
+/*
+ * iovConnectDomainEventRegisterAny: call `cb` for each event `eventID`
+ * (an iovDomainEventID) of `dom`, or of every domain when `dom` is NULL,
+ * from now until iovConnectDomainEventDeregisterAny. Callbacks run on a
+ * thread of the library, one per connection, one at a time and in the
+ * order the daemon sent the events; the caller writes no event loop. A
+ * callback may call the API (on this connection too) but must not drop
+ * the connection's last reference. The registration holds a reference on
+ * `conn`. Returns the callback id (>= 0), or -1 on error; `freecb`, when
+ * not NULL, is called on `opaque` when the callback is deregistered.
+ * Read-only connections may register.
+ */
+int iovConnectDomainEventRegisterAny(iovConnectPtr conn, iovDomainPtr dom, int eventID,
+                                     iovConnectDomainEventGenericCallback cb, void *opaque,
+                                     iovFreeCallback freecb);
+
+/* iovConnectDomainEventDeregisterAny: stop the callback `callbackID`
+ * (once it returned, if it is running). 0, or -1 when there is no such
+ * callback. */
+int iovConnectDomainEventDeregisterAny(iovConnectPtr conn, int callbackID);
+
 /* ------------------------------------------------------------------ */
 /* Domain XML, offline                                                 */
 /* ------------------------------------------------------------------ */

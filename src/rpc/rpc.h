@@ -316,6 +316,17 @@ int rpcClientCall(rpcClient *client, uint32_t prog, uint32_t vers,
                   int32_t proc, xdrproc_t argsFilter, void *args,
                   xdrproc_t retFilter, void *ret, int timeoutMs);
 
+/*
+ * rpcClientSetEventHandler: from now on, hand every event (a packet of
+ * type MESSAGE of the remote program; `msg` is freed after the call) to
+ * `func`, in the order they came, on a thread of the client's own that
+ * also reads the socket while no call does. The handler may make calls
+ * on the client, but must not free it. Once only; later calls are no-ops.
+ * Not thread safe against itself: the caller serialises.
+ */
+typedef void (*rpcClientEventFunc)(const rpcMessage *msg, void *opaque);
+int rpcClientSetEventHandler(rpcClient *client, rpcClientEventFunc func, void *opaque);
+
 /* rpcClientIsOpen: false once the connection has ended. */
 bool rpcClientIsOpen(rpcClient *client);
 
