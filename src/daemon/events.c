@@ -87,9 +87,11 @@ daemonEventsConnGone(daemonEvents *ev, daemonConn *c)
     g_mutex_unlock(&ev->lock);
 }
 
-/* Add a callback to `c`; its id, or -1 with an error. */
+/* Add a callback to `c`: 0 (its id in *idOut; -1 for the older
+ * registration), or -1 with an error. */
 static int
-addCallback(daemonState *d, daemonConn *c, int eventID, bool legacy, const remote_nonnull_domain *dom)
+addCallback(daemonState *d, daemonConn *c, int eventID, bool legacy, const remote_nonnull_domain *dom,
+            int *idOut)
 {
     daemonEvents *ev = d->events;
     daemonEventCallback *cb;
@@ -135,7 +137,8 @@ addCallback(daemonState *d, daemonConn *c, int eventID, bool legacy, const remot
         g_ptr_array_add(ev->conns, c);
     }
     g_mutex_unlock(&ev->lock);
-    return id;
+    *idOut = id;
+    return 0;
 }
 
 /* Remove the callback of `c` that `match` accepts; -1 when none did. */
@@ -181,7 +184,7 @@ dispatchConnectDomainEventCallbackRegisterAny(daemonState *d, daemonConn *c,
             return -1;
         qemuDomainIdentClear(&ident);
     }
-    if ((id = addCallback(d, c, args->eventID, false, args->dom)) < 0)
+    if (addCallback(d, c, args->eventID, false, args->dom, &id) < 0)
         return -1;
     ret->callbackID = id;
     return 0;
@@ -203,7 +206,9 @@ int
 dispatchConnectDomainEventRegisterAny(daemonState *d, daemonConn *c,
                                       remote_connect_domain_event_register_any_args *args)
 {
-    return addCallback(d, c, args->eventID, true, NULL) < 0 ? -1 : 0;
+    int id;
+
+    return addCallback(d, c, args->eventID, true, NULL, &id);
 }
 
 int

@@ -193,7 +193,10 @@ objEndJob(qemuDomainObj *obj)
 void
 qemuDriverSetEventHandler(qemuDriver *drv, qemuDriverEventFunc func, void *opaque)
 {
-    drv->eventOpaque = opaque;
+    /* removing the handler leaves the opaque: a worker may still be
+     * reading the pair */
+    if (func)
+        drv->eventOpaque = opaque;
     g_atomic_pointer_set(&drv->eventFunc, func);
 }
 
@@ -1014,25 +1017,50 @@ qemuDriverDestroy(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
 typedef int (*monitorOp)(qemuMonitor *mon);
 
 /* Run one monitor command as a change of a running domain, then set its
- * state (when `state` >= 0) and, when that changed it (QEMU's own event
- * may have done so first, and then its worker told the clients), send
- * the lifecycle event `event`/`detail`. */
+ * state (when `state` >= 0) and, when that changed it, send the
+ * lifecycle event `event`/`detail`. `expect` names the QEMU event the
+ * command causes when the guest is in the state it changes (STOP for
+ * stop while running, RESUME for cont while paused): the job takes it
+ * itself, so that the worker never applies it late, over a later change. */
 static int
 simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int state,
-                 int reason, int event, int detail)
+                 int reason, int event, int detail, const char *expect)
 {
     qemuDomainObj *obj;
+    bool expecting = false;
     int ret = -1;
 
     if (!(obj = objBeginJob(drv, uuid)))
         return -1;
     if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
         goto endjob;
-    if (QEMU_WITH_MONITOR(obj, mon, op(mon)) < 0)
+    if (expect) {
+        g_mutex_lock(&obj->lock);
+        expecting = obj->state != state;
+        g_mutex_unlock(&obj->lock);
+        if (expecting)
+            qemuDomainJobExpectEvent(obj, expect);
+    }
+    if (QEMU_WITH_MONITOR(obj, mon, op(mon)) < 0) {
+        if (expecting) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            qemuDomainEventFree(qemuDomainJobWaitEvent(obj, 0));
+            utilRestoreError(g_steal_pointer(&saved));
+        }
         goto endjob;
+    }
+    if (expecting) {
+        qemuDomainEvent *ev = qemuDomainJobWaitEvent(obj, drv->pcfg.monitorTimeoutMs);
+
+        if (!ev) {
+            logWarn("%s", utilLastErrorMessage());
+            utilResetError();
+        }
+        qemuDomainEventFree(ev);
+    }
     if (state >= 0 && obj->live) {
         bool changed;
-
         qemuDriverEvent ev = {.id = IOV_DOMAIN_EVENT_ID_LIFECYCLE, .event = event, .detail = detail};
 
         g_mutex_lock(&obj->lock);
@@ -1058,7 +1086,7 @@ qemuDriverShutdown(qemuDriver *drv, const unsigned char *uuid, unsigned int flag
                     flags, __func__);
         return -1;
     }
-    return simpleMonitorJob(drv, uuid, qemuMonitorSystemPowerdown, -1, 0, -1, 0);
+    return simpleMonitorJob(drv, uuid, qemuMonitorSystemPowerdown, -1, 0, -1, 0, NULL);
 }
 
 int
@@ -1068,14 +1096,14 @@ qemuDriverReboot(qemuDriver *drv, const unsigned char *uuid, unsigned int flags)
         reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
         return -1;
     }
-    return simpleMonitorJob(drv, uuid, qemuMonitorSystemReset, -1, 0, -1, 0);
+    return simpleMonitorJob(drv, uuid, qemuMonitorSystemReset, -1, 0, -1, 0, NULL);
 }
 
 int
 qemuDriverSuspend(qemuDriver *drv, const unsigned char *uuid)
 {
     return simpleMonitorJob(drv, uuid, qemuMonitorStop, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_USER,
-                            IOV_DOMAIN_EVENT_SUSPENDED, IOV_DOMAIN_EVENT_SUSPENDED_PAUSED);
+                            IOV_DOMAIN_EVENT_SUSPENDED, IOV_DOMAIN_EVENT_SUSPENDED_PAUSED, "STOP");
 }
 
 int
@@ -1083,7 +1111,7 @@ qemuDriverResume(qemuDriver *drv, const unsigned char *uuid)
 {
     return simpleMonitorJob(drv, uuid, qemuMonitorCont, IOV_DOMAIN_RUNNING,
                             IOV_DOMAIN_RUNNING_UNPAUSED, IOV_DOMAIN_EVENT_RESUMED,
-                            IOV_DOMAIN_EVENT_RESUMED_UNPAUSED);
+                            IOV_DOMAIN_EVENT_RESUMED_UNPAUSED, "RESUME");
 }
 
 /* ---- state ---- */

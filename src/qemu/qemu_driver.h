@@ -80,7 +80,8 @@ typedef struct {
 typedef void (*qemuDriverEventFunc)(const qemuDriverEvent *ev, void *opaque);
 
 /* qemuDriverSetEventHandler: install the handler (once, before clients
- * are served; events before it are not reported). */
+ * are served; events before it are not reported), or remove it (NULL)
+ * before what `opaque` points to goes. */
 void qemuDriverSetEventHandler(qemuDriver *drv, qemuDriverEventFunc func, void *opaque);
 
 /* qemuDriverNew: create the directories, load the definitions, reconnect

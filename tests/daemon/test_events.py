@@ -312,3 +312,32 @@ def test_a_client_that_does_not_read_is_dropped_and_others_go_on(daemon):
     dom.destroy()
     dom.undefine()
     conn.close()
+
+
+def test_the_older_registration_gets_the_older_lifecycle_message(daemon):
+    """A client that registers with CONNECT_DOMAIN_EVENT_REGISTER_ANY (167)
+    gets DOMAIN_EVENT_LIFECYCLE (107) messages, without a callback id."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(daemon.sock_ro)
+    s.settimeout(10)
+    s.sendall(_packet(1, 0, struct.pack(">II", 0, 0)))
+    assert _read_packet(s)[0][5] == 0
+    s.sendall(_packet(167, 1, struct.pack(">i", libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE)))
+    assert _read_packet(s)[0][5] == 0
+    # a second registration of the same id is refused, as libvirt does
+    s.sendall(_packet(167, 2, struct.pack(">i", libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE)))
+    hdr, payload = _read_packet(s)
+    assert hdr[5] == 1 and b"domain event 0 already registered" in payload
+    conn = libvirt.open(daemon.libvirt_uri)
+    conn.defineXML(domain_xml("old1"))
+    hdr, payload = _read_packet(s)
+    assert (hdr[2], hdr[3], hdr[4]) == (107, 2, 0)  # proc, MESSAGE, serial 0
+    (nlen,) = struct.unpack(">I", payload[:4])
+    name = payload[4:4 + nlen]
+    off = 4 + nlen + (4 - nlen % 4) % 4 + 16
+    dom_id, event, detail = struct.unpack(">iii", payload[off:off + 12])
+    assert (name, dom_id, event, detail) == (b"old1", -1, libvirt.VIR_DOMAIN_EVENT_DEFINED,
+                                             libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED)
+    s.close()
+    conn.lookupByName("old1").undefine()
+    conn.close()

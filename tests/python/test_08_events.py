@@ -69,6 +69,11 @@ def test_callbacks_and_iovsh_event_see_every_event_in_order(daemon):
                              env=daemon.env)
     iovtest.kill_at_exit(shell.pid)
     conn = iovirt.open(daemon.uri)
+    # a callback for one guest only
+    only = Recorder()
+    pydom = conn.defineXML(domain_xml("py1"))
+    ids.append(watch.domainEventRegisterAny(watch.lookupByName("py1"),
+                                            iovirt.DOMAIN_EVENT_ID_LIFECYCLE, only.lifecycle, "life"))
     # iovsh registers at its own pace: redefine a marker until it is seen
     # by our callback after iovsh had time to register; iovsh's own output
     # is checked at the end
@@ -78,7 +83,7 @@ def test_callbacks_and_iovsh_event_see_every_event_in_order(daemon):
         conn.defineXML(domain_xml("marker"))
         time.sleep(0.2)
 
-    dom = conn.defineXML(domain_xml("py1"))
+    dom = pydom
     dom.create()
     dom.suspend()
     dom.resume()
@@ -89,7 +94,6 @@ def test_callbacks_and_iovsh_event_see_every_event_in_order(daemon):
     dom.undefine()
 
     want = [
-        ("lifecycle", iovirt.DOMAIN_EVENT_DEFINED, iovirt.DOMAIN_EVENT_DEFINED_ADDED),
         ("lifecycle", iovirt.DOMAIN_EVENT_STARTED, iovirt.DOMAIN_EVENT_STARTED_BOOTED),
         ("lifecycle", iovirt.DOMAIN_EVENT_SUSPENDED, iovirt.DOMAIN_EVENT_SUSPENDED_PAUSED),
         ("lifecycle", iovirt.DOMAIN_EVENT_RESUMED, iovirt.DOMAIN_EVENT_RESUMED_UNPAUSED),
@@ -100,7 +104,11 @@ def test_callbacks_and_iovsh_event_see_every_event_in_order(daemon):
     ]
     iovtest.wait_for(lambda: len(rec.of("py1")) >= len(want), timeout=20, what="py1's events")
     time.sleep(0.3)
-    assert rec.of("py1") == want
+    assert rec.of("py1")[0] == ("lifecycle", iovirt.DOMAIN_EVENT_DEFINED, iovirt.DOMAIN_EVENT_DEFINED_ADDED)
+    assert rec.of("py1")[1:] == want
+    # the filtered callback saw py1's lifecycle events and nothing of the marker
+    assert only.of("py1") == [e for e in want if e[0] == "lifecycle"]
+    assert only.of("marker") == []
     # every callback ran on the library's one thread, not on ours
     assert len(rec.threads) == 1 and threading.get_ident() not in rec.threads
 
@@ -117,8 +125,7 @@ def test_callbacks_and_iovsh_event_see_every_event_in_order(daemon):
     out, err = shell.communicate(timeout=20)
     lines = [l for l in out.splitlines() if "'py1'" in l or l.startswith("\t")]
     text = "\n".join(lines)
-    assert "event 'lifecycle' for domain 'py1': Defined Added\n" \
-           "event 'lifecycle' for domain 'py1': Started Booted\n" \
+    assert "event 'lifecycle' for domain 'py1': Started Booted\n" \
            "event 'lifecycle' for domain 'py1': Suspended Paused\n" \
            "event 'lifecycle' for domain 'py1': Resumed Unpaused\n" \
            "event 'tunable' for domain 'py1':\n" \
@@ -128,5 +135,27 @@ def test_callbacks_and_iovsh_event_see_every_event_in_order(daemon):
                          "event 'lifecycle' for domain 'py1': Stopped Destroyed\n"
                          "event 'lifecycle' for domain 'py1': Undefined Removed"), out + err
     assert shell.returncode == 0
+    conn.close()
+    watch.close()
+
+
+def test_a_guest_that_powers_off_sends_shutdown_then_stopped(daemon):
+    watch = iovirt.openReadOnly(daemon.uri)
+    rec = Recorder()
+    cid = watch.domainEventRegisterAny(None, iovirt.DOMAIN_EVENT_ID_LIFECYCLE, rec.lifecycle, "life")
+    conn = iovirt.open(daemon.uri)
+    dom = conn.defineXML(domain_xml("off1"))
+    dom.create()
+    dom.shutdown()  # fake-qemu: SHUTDOWN (by the guest), then it ends
+    iovtest.wait_for(lambda: len(rec.of("off1")) >= 4, timeout=20, what="off1's events")
+    time.sleep(0.3)
+    assert rec.of("off1") == [
+        ("lifecycle", iovirt.DOMAIN_EVENT_DEFINED, iovirt.DOMAIN_EVENT_DEFINED_ADDED),
+        ("lifecycle", iovirt.DOMAIN_EVENT_STARTED, iovirt.DOMAIN_EVENT_STARTED_BOOTED),
+        ("lifecycle", iovirt.DOMAIN_EVENT_SHUTDOWN, iovirt.DOMAIN_EVENT_SHUTDOWN_GUEST),
+        ("lifecycle", iovirt.DOMAIN_EVENT_STOPPED, iovirt.DOMAIN_EVENT_STOPPED_SHUTDOWN),
+    ]
+    watch.domainEventDeregisterAny(cid)
+    dom.undefine()
     conn.close()
     watch.close()
