@@ -12,7 +12,7 @@
 /* What one registration keeps: strong references, dropped (with the GIL)
  * when the library frees the registration. */
 typedef struct {
-    PyObject *conn;     /* the Connection */
+    PyObject *conn; /* the Connection */
     PyObject *callable;
     PyObject *opaque;
 } pyiovEventCb;
@@ -118,7 +118,8 @@ pyiovConnectionDomainEventRegisterAny(pyiovConnection *self, PyObject *args)
     iovError err = {0};
     int eventID, id;
 
-    if (!PyArg_ParseTuple(args, "OiO|O:domainEventRegisterAny", &pydom, &eventID, &callable, &opaque))
+    if (!PyArg_ParseTuple(args, "OiO|O:domainEventRegisterAny", &pydom, &eventID, &callable,
+                          &opaque))
         return NULL;
     if (pydom != Py_None && !PyObject_TypeCheck(pydom, &pyiovDomainType))
         return PyErr_Format(PyExc_TypeError, "dom must be a Domain or None");
@@ -135,7 +136,8 @@ pyiovConnectionDomainEventRegisterAny(pyiovConnection *self, PyObject *args)
         cb = IOV_DOMAIN_EVENT_CALLBACK(onTunable);
         break;
     default:
-        return pyiovRaiseSimple(IOV_ERR_INVALID_ARG, IOV_FROM_NONE, "unsupported event ID %d", eventID);
+        return pyiovRaiseSimple(IOV_ERR_INVALID_ARG, IOV_FROM_NONE, "unsupported event ID %d",
+                                eventID);
     }
     if (pydom != Py_None)
         dom = ((pyiovDomain *)pydom)->dom;

@@ -19,8 +19,8 @@ static const char *const eventNames[] = {
 /* libvirt's words for the lifecycle events and their details, as virsh
  * prints them */
 static const char *const lifecycleNames[] = {
-    "Defined", "Undefined", "Started", "Suspended", "Resumed", "Stopped", "Shutdown", "PMSuspended",
-    "Crashed",
+    "Defined", "Undefined", "Started",     "Suspended", "Resumed",
+    "Stopped", "Shutdown",  "PMSuspended", "Crashed",
 };
 
 static const char *
@@ -28,8 +28,8 @@ lifecycleDetail(int event, int detail)
 {
     static const char *const defined[] = {"Added", "Updated"};
     static const char *const suspended[] = {"Paused", "Migrated", "I/O Error"};
-    static const char *const stopped[] = {"Shutdown", "Destroyed", "Crashed", "Migrated",
-                                          "Saved", "Failed"};
+    static const char *const stopped[] = {"Shutdown", "Destroyed", "Crashed",
+                                          "Migrated", "Saved",     "Failed"};
     static const char *const shutdown[] = {"Finished", "Finished after guest request",
                                            "Finished after host request"};
 
@@ -58,9 +58,9 @@ lifecycleDetail(int event, int detail)
 }
 
 typedef struct {
-    GMutex lock;   /* serialises printing */
+    GMutex lock; /* serialises printing */
     bool timestamp;
-    gint count;    /* atomic: events printed */
+    gint count; /* atomic: events printed */
 } eventState;
 
 /* The start of an event's line: "[TIME: ]event 'NAME' for domain 'DOM'". */
@@ -98,7 +98,9 @@ onLifecycle(iovConnectPtr conn G_GNUC_UNUSED, iovDomainPtr dom, int event, int d
     GString *s = eventLine(st, "lifecycle", dom);
 
     g_string_append_printf(s, ": %s %s",
-                           event >= 0 && (size_t)event < G_N_ELEMENTS(lifecycleNames) ? lifecycleNames[event] : "unknown",
+                           event >= 0 && (size_t)event < G_N_ELEMENTS(lifecycleNames)
+                               ? lifecycleNames[event]
+                               : "unknown",
                            lifecycleDetail(event, detail));
     printLine(st, s);
 }
@@ -165,11 +167,12 @@ cmdEvent(iovshControl *ctl, const iovshCmd *cmd)
         iovConnectDomainEventGenericCallback cb =
             i == IOV_DOMAIN_EVENT_ID_LIFECYCLE ? IOV_DOMAIN_EVENT_CALLBACK(onLifecycle)
             : i == IOV_DOMAIN_EVENT_ID_REBOOT  ? IOV_DOMAIN_EVENT_CALLBACK(onReboot)
-                                                : IOV_DOMAIN_EVENT_CALLBACK(onTunable);
+                                               : IOV_DOMAIN_EVENT_CALLBACK(onTunable);
 
         if (!eventNames[i] || (which && strcmp(which, eventNames[i]) != 0))
             continue;
-        if ((ids[nids] = iovConnectDomainEventRegisterAny(ctl->conn, dom, (int)i, cb, &st, NULL)) < 0) {
+        if ((ids[nids] = iovConnectDomainEventRegisterAny(ctl->conn, dom, (int)i, cb, &st, NULL)) <
+            0) {
             iovshLibError();
             goto cleanup;
         }

@@ -615,8 +615,8 @@ typedef enum {
 
 /* Their details (libvirt's values), per event. */
 typedef enum {
-    IOV_DOMAIN_EVENT_DEFINED_ADDED = 0,       /* a new definition */
-    IOV_DOMAIN_EVENT_DEFINED_UPDATED = 1,     /* a definition replaced */
+    IOV_DOMAIN_EVENT_DEFINED_ADDED = 0,   /* a new definition */
+    IOV_DOMAIN_EVENT_DEFINED_UPDATED = 1, /* a definition replaced */
 } iovDomainEventDefinedDetail;
 
 typedef enum {
@@ -628,8 +628,8 @@ typedef enum {
 } iovDomainEventStartedDetail;
 
 typedef enum {
-    IOV_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,    /* by a call, or by QEMU */
-    IOV_DOMAIN_EVENT_SUSPENDED_IOERROR = 2,   /* a disk error stopped it */
+    IOV_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,  /* by a call, or by QEMU */
+    IOV_DOMAIN_EVENT_SUSPENDED_IOERROR = 2, /* a disk error stopped it */
 } iovDomainEventSuspendedDetail;
 
 typedef enum {
@@ -637,19 +637,19 @@ typedef enum {
 } iovDomainEventResumedDetail;
 
 typedef enum {
-    IOV_DOMAIN_EVENT_STOPPED_SHUTDOWN = 0,    /* the guest powered off */
-    IOV_DOMAIN_EVENT_STOPPED_DESTROYED = 1,   /* iovDomainDestroy */
-    IOV_DOMAIN_EVENT_STOPPED_FAILED = 5,      /* QEMU ended on its own */
+    IOV_DOMAIN_EVENT_STOPPED_SHUTDOWN = 0,  /* the guest powered off */
+    IOV_DOMAIN_EVENT_STOPPED_DESTROYED = 1, /* iovDomainDestroy */
+    IOV_DOMAIN_EVENT_STOPPED_FAILED = 5,    /* QEMU ended on its own */
 } iovDomainEventStoppedDetail;
 
 typedef enum {
-    IOV_DOMAIN_EVENT_SHUTDOWN_FINISHED = 0,   /* QEMU did not say who asked */
-    IOV_DOMAIN_EVENT_SHUTDOWN_GUEST = 1,      /* the guest powered off */
-    IOV_DOMAIN_EVENT_SHUTDOWN_HOST = 2,       /* the host asked (e.g. a signal to QEMU) */
+    IOV_DOMAIN_EVENT_SHUTDOWN_FINISHED = 0, /* QEMU did not say who asked */
+    IOV_DOMAIN_EVENT_SHUTDOWN_GUEST = 1,    /* the guest powered off */
+    IOV_DOMAIN_EVENT_SHUTDOWN_HOST = 2,     /* the host asked (e.g. a signal to QEMU) */
 } iovDomainEventShutdownDetail;
 
 typedef enum {
-    IOV_DOMAIN_EVENT_CRASHED_PANICKED = 0,    /* the guest reported a panic */
+    IOV_DOMAIN_EVENT_CRASHED_PANICKED = 0, /* the guest reported a panic */
 } iovDomainEventCrashedDetail;
 
 /* The names of a tunable event's parameters (libvirt's): the disk, then

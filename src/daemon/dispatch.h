@@ -32,10 +32,10 @@ typedef struct {
 
 /* One event callback of a connection. */
 typedef struct {
-    int callbackID;          /* the id the client was given; -1 for the older registration */
-    int eventID;             /* iovDomainEventID (libvirt's ids) */
-    bool legacy;             /* registered with REGISTER_ANY: older messages, no id */
-    bool filtered;           /* only the domain `uuid` */
+    int callbackID; /* the id the client was given; -1 for the older registration */
+    int eventID;    /* iovDomainEventID (libvirt's ids) */
+    bool legacy;    /* registered with REGISTER_ANY: older messages, no id */
+    bool filtered;  /* only the domain `uuid` */
     unsigned char uuid[16];
 } daemonEventCallback;
 

@@ -36,10 +36,10 @@
  */
 struct _daemonEvents {
     GMutex lock;
-    GPtrArray *conns;      /* daemonConn with callbacks; each holds a
-                            * reference on its rpcServerClient */
+    GPtrArray *conns; /* daemonConn with callbacks; each holds a
+                       * reference on its rpcServerClient */
     int nextCallbackID;
-    size_t queueMax;       /* fixed: unread output beyond which an event drops a client */
+    size_t queueMax; /* fixed: unread output beyond which an event drops a client */
 };
 
 daemonEvents *
@@ -90,8 +90,8 @@ daemonEventsConnGone(daemonEvents *ev, daemonConn *c)
 /* Add a callback to `c`: 0 (its id in *idOut; -1 for the older
  * registration), or -1 with an error. */
 static int
-addCallback(daemonState *d, daemonConn *c, int eventID, bool legacy, const remote_nonnull_domain *dom,
-            int *idOut)
+addCallback(daemonState *d, daemonConn *c, int eventID, bool legacy,
+            const remote_nonnull_domain *dom, int *idOut)
 {
     daemonEvents *ev = d->events;
     daemonEventCallback *cb;
@@ -118,7 +118,8 @@ addCallback(daemonState *d, daemonConn *c, int eventID, bool legacy, const remot
     }
     if (c->ncallbacks >= DAEMON_EVENT_CALLBACKS_MAX) {
         g_mutex_unlock(&ev->lock);
-        reportError(IOV_ERR_RESOURCE_BUSY, "too many event callbacks on this connection (at most %d)",
+        reportError(IOV_ERR_RESOURCE_BUSY,
+                    "too many event callbacks on this connection (at most %d)",
                     DAEMON_EVENT_CALLBACKS_MAX);
         return -1;
     }
@@ -170,9 +171,9 @@ removeCallback(daemonState *d, daemonConn *c, bool legacy, int key)
 /* ---- the procedures ---- */
 
 int
-dispatchConnectDomainEventCallbackRegisterAny(daemonState *d, daemonConn *c,
-                                              remote_connect_domain_event_callback_register_any_args *args,
-                                              remote_connect_domain_event_callback_register_any_ret *ret)
+dispatchConnectDomainEventCallbackRegisterAny(
+    daemonState *d, daemonConn *c, remote_connect_domain_event_callback_register_any_args *args,
+    remote_connect_domain_event_callback_register_any_ret *ret)
 {
     int id;
 
@@ -191,12 +192,12 @@ dispatchConnectDomainEventCallbackRegisterAny(daemonState *d, daemonConn *c,
 }
 
 int
-dispatchConnectDomainEventCallbackDeregisterAny(daemonState *d, daemonConn *c,
-                                                remote_connect_domain_event_callback_deregister_any_args *args)
+dispatchConnectDomainEventCallbackDeregisterAny(
+    daemonState *d, daemonConn *c, remote_connect_domain_event_callback_deregister_any_args *args)
 {
     if (removeCallback(d, c, false, args->callbackID) < 0) {
-        reportError(IOV_ERR_INVALID_ARG, "no domain event callback %d registered on this connection",
-                    args->callbackID);
+        reportError(IOV_ERR_INVALID_ARG,
+                    "no domain event callback %d registered on this connection", args->callbackID);
         return -1;
     }
     return 0;
@@ -261,8 +262,11 @@ tunableParams(const qemuDriverEvent *e, remote_domain_event_callback_tunable_msg
 static rpcMessage *
 encodeEvent(const qemuDriverEvent *e, const daemonEventCallback *cb)
 {
-    rpcHeader hdr = {.prog = RPC_REMOTE_PROGRAM, .vers = RPC_REMOTE_VERSION,
-                     .type = RPC_MESSAGE, .serial = 0, .status = RPC_OK};
+    rpcHeader hdr = {.prog = RPC_REMOTE_PROGRAM,
+                     .vers = RPC_REMOTE_VERSION,
+                     .type = RPC_MESSAGE,
+                     .serial = 0,
+                     .status = RPC_OK};
     remote_nonnull_domain dom = {.name = e->dom.name, .id = e->dom.id};
     rpcMessage *msg = NULL;
 
@@ -278,19 +282,22 @@ encodeEvent(const qemuDriverEvent *e, const daemonEventCallback *cb)
             msg = rpcMessageEncode(&hdr, (xdrproc_t)xdr_remote_domain_event_lifecycle_msg, &m.msg);
         } else {
             hdr.proc = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE;
-            msg = rpcMessageEncode(&hdr, (xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg, &m);
+            msg = rpcMessageEncode(&hdr, (xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg,
+                                   &m);
         }
         break;
     }
     case IOV_DOMAIN_EVENT_ID_REBOOT: {
-        remote_domain_event_callback_reboot_msg m = {.callbackID = cb->callbackID, .msg = {.dom = dom}};
+        remote_domain_event_callback_reboot_msg m = {.callbackID = cb->callbackID,
+                                                     .msg = {.dom = dom}};
 
         if (cb->legacy) {
             hdr.proc = REMOTE_PROC_DOMAIN_EVENT_REBOOT;
             msg = rpcMessageEncode(&hdr, (xdrproc_t)xdr_remote_domain_event_reboot_msg, &m.msg);
         } else {
             hdr.proc = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT;
-            msg = rpcMessageEncode(&hdr, (xdrproc_t)xdr_remote_domain_event_callback_reboot_msg, &m);
+            msg =
+                rpcMessageEncode(&hdr, (xdrproc_t)xdr_remote_domain_event_callback_reboot_msg, &m);
         }
         break;
     }
@@ -311,7 +318,8 @@ encodeEvent(const qemuDriverEvent *e, const daemonEventCallback *cb)
         return NULL;
     }
     if (!msg) {
-        logError("cannot encode event %d of domain '%s': %s", e->id, e->dom.name, utilLastErrorMessage());
+        logError("cannot encode event %d of domain '%s': %s", e->id, e->dom.name,
+                 utilLastErrorMessage());
         utilResetError();
     }
     return msg;
@@ -342,8 +350,9 @@ daemonEventsEmit(const qemuDriverEvent *e, void *opaque)
             if (!(msg = encodeEvent(e, cb)))
                 continue;
             if (rpcServerClientSendEvent(c->client, msg, ev->queueMax, &queued) < 0) {
-                logWarn("dropping client %p: its unread output (%zu bytes) with one more event would pass the limit of %zu bytes",
-                        (void *)c->client, queued, ev->queueMax);
+                logWarn(
+                    "dropping client %p: its unread output (%zu bytes) with one more event would pass the limit of %zu bytes",
+                    (void *)c->client, queued, ev->queueMax);
                 dropped = true;
             }
         }

@@ -17,7 +17,8 @@ iovConnectDomainEventRegisterAny(iovConnectPtr conn, iovDomainPtr dom, int event
         return -1;
     }
     if (dom && dom->conn != conn) {
-        reportError(IOV_ERR_INVALID_ARG, "the domain of %s belongs to another connection", __func__);
+        reportError(IOV_ERR_INVALID_ARG, "the domain of %s belongs to another connection",
+                    __func__);
         return -1;
     }
     return remoteEventRegister(conn, dom, eventID, cb, opaque, freecb);

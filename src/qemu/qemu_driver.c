@@ -49,8 +49,8 @@ struct _qemuDriver {
 
     gint qemuVersion; /* atomic: the binary's version, 0 until read */
 
-    void *eventOpaque;              /* set before eventFunc, then fixed */
-    qemuDriverEventFunc eventFunc;  /* atomic: the daemon's handler, or NULL */
+    void *eventOpaque;             /* set before eventFunc, then fixed */
+    qemuDriverEventFunc eventFunc; /* atomic: the daemon's handler, or NULL */
 };
 
 void
@@ -1023,8 +1023,8 @@ typedef int (*monitorOp)(qemuMonitor *mon);
  * stop while running, RESUME for cont while paused): the job takes it
  * itself, so that the worker never applies it late, over a later change. */
 static int
-simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int state,
-                 int reason, int event, int detail, const char *expect)
+simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int state, int reason,
+                 int event, int detail, const char *expect)
 {
     qemuDomainObj *obj;
     bool expecting = false;
@@ -1061,7 +1061,8 @@ simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int s
     }
     if (state >= 0 && obj->live) {
         bool changed;
-        qemuDriverEvent ev = {.id = IOV_DOMAIN_EVENT_ID_LIFECYCLE, .event = event, .detail = detail};
+        qemuDriverEvent ev = {
+            .id = IOV_DOMAIN_EVENT_ID_LIFECYCLE, .event = event, .detail = detail};
 
         g_mutex_lock(&obj->lock);
         changed = obj->state != state;

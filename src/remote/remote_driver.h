@@ -21,9 +21,9 @@ struct _iovConnect {
     char *uri;         /* as opened (the default resolved), so that it
                         * reaches the same daemon again */
     bool readonly;
-    GMutex eventLock;    /* guards events; never held while a callback runs */
-    GPtrArray *events;   /* eventLock: remoteEventCallback, owned; NULL
-                          * until the first registration */
+    GMutex eventLock;  /* guards events; never held while a callback runs */
+    GPtrArray *events; /* eventLock: remoteEventCallback, owned; NULL
+                        * until the first registration */
 };
 
 /*

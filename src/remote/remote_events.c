@@ -16,12 +16,12 @@
 #define IOV_FROM_THIS IOV_FROM_REMOTE
 
 typedef struct {
-    int id;        /* the daemon's callback id */
+    int id; /* the daemon's callback id */
     int eventID;
     iovConnectDomainEventGenericCallback cb;
     void *opaque;
     iovFreeCallback freecb;
-    gint refs;     /* atomic: the list's, and a running call's */
+    gint refs; /* atomic: the list's, and a running call's */
 } remoteEventCallback;
 
 static void
@@ -78,8 +78,8 @@ deliver(iovConnectPtr conn, remoteEventCallback *c, int proc, void *payload)
         remote_domain_event_callback_lifecycle_msg *m = payload;
 
         dom = remoteDomainNew(conn, &m->msg.dom);
-        ((iovConnectDomainEventCallback)(void (*)(void))c->cb)(conn, dom, m->msg.event, m->msg.detail,
-                                                              c->opaque);
+        ((iovConnectDomainEventCallback)(void (*)(void))c->cb)(conn, dom, m->msg.event,
+                                                               m->msg.detail, c->opaque);
         break;
     }
     case REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT: {
@@ -97,7 +97,8 @@ deliver(iovConnectPtr conn, remoteEventCallback *c, int proc, void *payload)
         if ((n = remoteParamsFromWire(m->params.params_val, m->params.params_len, params, n)) < 0)
             return;
         dom = remoteDomainNew(conn, &m->dom);
-        ((iovConnectDomainEventTunableCallback)(void (*)(void))c->cb)(conn, dom, params, n, c->opaque);
+        ((iovConnectDomainEventTunableCallback)(void (*)(void))c->cb)(conn, dom, params, n,
+                                                                      c->opaque);
         for (int i = 0; i < n; i++) {
             if (params[i].type == IOV_TYPED_PARAM_STRING)
                 free(params[i].value.s);
@@ -196,8 +197,8 @@ remoteEventDeregister(iovConnectPtr conn, int callbackID)
     }
     g_mutex_unlock(&conn->eventLock);
     if (!found) {
-        reportError(IOV_ERR_INVALID_ARG, "no domain event callback %d registered on this connection",
-                    callbackID);
+        reportError(IOV_ERR_INVALID_ARG,
+                    "no domain event callback %d registered on this connection", callbackID);
         return -1;
     }
     if (rpcClientIsOpen(conn->client))

@@ -70,9 +70,9 @@ struct _rpcClient {
     /* events: eventFunc and eventOpaque are set once, before the thread */
     rpcClientEventFunc eventFunc;
     void *eventOpaque;
-    GThread *eventThread;      /* owned, or NULL */
-    bool eventStop;            /* lock: rpcClientFree asks the thread to end */
-    GQueue events;             /* lock: rpcMessage waiting for the handler, owned */
+    GThread *eventThread; /* owned, or NULL */
+    bool eventStop;       /* lock: rpcClientFree asks the thread to end */
+    GQueue events;        /* lock: rpcMessage waiting for the handler, owned */
 };
 
 static void clientWakeIO(rpcClient *client);

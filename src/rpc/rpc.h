@@ -287,8 +287,8 @@ int rpcServerClientReply(rpcServerClient *client, const rpcHeader *call,
  * packet into an empty queue is always taken. Thread safe; never blocks.
  * A client already closed drops the packet and returns 0.
  */
-int rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg,
-                             size_t limit, size_t *queued);
+int rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg, size_t limit,
+                             size_t *queued);
 
 /* rpcServerClientReplyError: send the error reply to `call`. */
 int rpcServerClientReplyError(rpcServerClient *client, const rpcHeader *call,

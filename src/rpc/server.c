@@ -340,8 +340,7 @@ rpcServerClientReply(rpcServerClient *client, const rpcHeader *call,
 /* rpcServerClientSendEvent: see rpc.h. Output over the cap closes the
  * client as a reply over it does. */
 int
-rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg, size_t limit,
-                         size_t *queued)
+rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg, size_t limit, size_t *queued)
 {
     g_autoptr(rpcMessage) dropped = NULL;
     size_t cap = MIN(limit, client->outputMax);
