@@ -9,7 +9,7 @@
  * callback, and queued on each client's output without waiting for any
  * socket. So every client sees the events in the order the driver
  * reported them, and a client that does not read costs only its queue:
- * once its unread output would pass the limit, it is dropped (and the
+ * once its unread events would pass the limit, it is dropped (and the
  * log says so), while the others go on.
  */
 #include <string.h>
@@ -351,7 +351,7 @@ daemonEventsEmit(const qemuDriverEvent *e, void *opaque)
                 continue;
             if (rpcServerClientSendEvent(c->client, msg, ev->queueMax, &queued) < 0) {
                 logWarn(
-                    "dropping client %p: its unread output (%zu bytes) with one more event would pass the limit of %zu bytes",
+                    "dropping client %p: it does not read its events (%zu bytes wait unread; the limit is %zu bytes of events)",
                     (void *)c->client, queued, ev->queueMax);
                 dropped = true;
             }

@@ -281,11 +281,12 @@ int rpcServerClientReply(rpcServerClient *client, const rpcHeader *call,
 
 /*
  * rpcServerClientSendEvent: queue the unsolicited packet `msg` (taken
- * over), unless the client's unread output would then exceed `limit`
- * bytes (or the client's own cap): the client is then closed, nothing is
- * queued, *queued gets the bytes it left unread and -1 is returned. A
- * packet into an empty queue is always taken. Thread safe; never blocks.
- * A client already closed drops the packet and returns 0.
+ * over, of type MESSAGE), unless the events the client left unread would
+ * then exceed `limit` bytes, or all its unread output the client's own
+ * cap: the client is then closed, nothing is queued, *queued gets the
+ * bytes it left unread and -1 is returned. A packet into an empty queue
+ * is always taken. Thread safe; never blocks. A client already closed
+ * drops the packet and returns 0.
  */
 int rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg, size_t limit,
                              size_t *queued);
