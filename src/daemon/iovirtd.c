@@ -38,6 +38,7 @@ typedef struct {
     unsigned int workers;
     unsigned int monitorTimeoutMs;
     unsigned int idleExitSec; /* 0: never exit on idle */
+    unsigned int maxClientEventQueue; /* bytes; 0: the default */
     int logLevel;
     char *logFile;
     char *qemuBinary;
@@ -108,6 +109,7 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
         {"max_anonymous_clients", G_STRUCT_OFFSET(daemonConfig, maxAnonymousClients)},
         {"tls_handshake_timeout", G_STRUCT_OFFSET(daemonConfig, tlsHandshakeTimeout)},
         {"keepalive_count", G_STRUCT_OFFSET(daemonConfig, keepaliveCount)},
+        {"max_client_event_queue", G_STRUCT_OFFSET(daemonConfig, maxClientEventQueue)},
     };
     static const struct {
         const char *key;
@@ -506,6 +508,8 @@ main(int argc, char **argv)
     if (!(state.driver = qemuDriverNew(&dcfg)))
         goto error;
     state.system = cfg.system;
+    state.events = daemonEventsNew(cfg.maxClientEventQueue);
+    qemuDriverSetEventHandler(state.driver, daemonEventsEmit, &state);
 
     scfg.maxClients = cfg.maxClients;
     scfg.maxReadonlyClients = cfg.maxReadonlyClients;
@@ -549,7 +553,10 @@ main(int argc, char **argv)
         unlink(rwSock);
         unlink(roSock);
     }
+    if (state.driver)
+        qemuDriverSetEventHandler(state.driver, NULL, NULL);
     qemuDriverFree(state.driver);
+    daemonEventsFree(state.events);
     if (l.loop)
         g_main_loop_unref(l.loop);
     if (lockFd >= 0) {

@@ -546,6 +546,7 @@ remoteConnectOpen(const char *uri, bool readonly)
     }
     conn = g_new0(iovConnect, 1);
     conn->refs = 1;
+    g_mutex_init(&conn->eventLock);
     conn->readonly = readonly;
     conn->uri = g_strdup(uri);
     conn->transport = transportNames[u.transport];
@@ -562,6 +563,7 @@ remoteConnectOpen(const char *uri, bool readonly)
         g_autoptr(iovError) e = utilSaveError();
 
         rpcClientFree(conn->client);
+        g_mutex_clear(&conn->eventLock);
         g_free(conn->uri);
         g_free(conn);
         utilRestoreError(g_steal_pointer(&e));
@@ -580,6 +582,8 @@ remoteConnectUnref(iovConnectPtr conn)
         utilResetError();
     }
     rpcClientFree(conn->client);
+    remoteEventsClear(conn);
+    g_mutex_clear(&conn->eventLock);
     g_free(conn->uri);
     g_free(conn);
     return 0;

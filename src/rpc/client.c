@@ -14,11 +14,19 @@
  * variable. The socket is non-blocking and the lock is released while
  * polling only, so no thread waits for another without a reason.
  *
- * Keepalive: while a call waits, a server silent for the keepalive
- * interval is sent a PING, and one silent for interval × (count + 1) is
- * taken for gone (a host that vanished, a daemon stopped): the call fails
- * instead of hanging. Between calls nobody reads the socket, so the
- * client never asks the server to ping it.
+ * Events (packets of type MESSAGE of the remote program) are kept only
+ * once rpcClientSetEventHandler was called: the buck holder queues them
+ * (`events`) and the client's event thread hands them to the handler,
+ * without the lock and without the buck, so a handler may make calls.
+ * When no call is in progress, that thread holds the buck itself, so
+ * events arrive with nobody calling.
+ *
+ * Keepalive: while a call waits, or the event thread listens, a server
+ * silent for the keepalive interval is sent a PING, and one silent for
+ * interval × (count + 1) is taken for gone (a host that vanished, a
+ * daemon stopped): the call fails instead of hanging. Without events,
+ * nobody reads the socket between calls, so the client never asks the
+ * server to ping it.
  *
  * Anything that breaks the protocol, the end of the stream, or a timeout
  * closes the connection for good: the calls waiting fail, later calls
@@ -44,6 +52,8 @@ typedef struct {
     uint32_t serial;
     int32_t proc;
     rpcMessage *reply; /* owned once delivered */
+    bool listener;     /* the event thread: no reply; it gives the buck
+                        * up when an event is queued or it must stop */
 } rpcClientPending;
 
 struct _rpcClient {
@@ -69,7 +79,15 @@ struct _rpcClient {
     gint64 lastRecv;           /* lock: monotonic time of the last byte
                                 * read, or of the start of a wait */
     unsigned int pingsSent;    /* lock: PINGs since then */
+    /* events: eventFunc and eventOpaque are set once, before the thread */
+    rpcClientEventFunc eventFunc;
+    void *eventOpaque;
+    GThread *eventThread; /* owned, or NULL */
+    bool eventStop;       /* lock: rpcClientFree asks the thread to end */
+    GQueue events;        /* lock: rpcMessage waiting for the handler, owned */
 };
+
+static void clientWakeIO(rpcClient *client);
 
 /*
  * rpcClientNew: a client over `stream`, which it owns from now on. The
@@ -116,6 +134,15 @@ rpcClientFree(rpcClient *client)
 {
     if (!client)
         return;
+    if (client->eventThread) {
+        g_mutex_lock(&client->lock);
+        client->eventStop = true;
+        g_cond_broadcast(&client->cond);
+        g_mutex_unlock(&client->lock);
+        clientWakeIO(client);
+        g_thread_join(client->eventThread);
+    }
+    g_queue_clear_full(&client->events, (GDestroyNotify)rpcMessageFree);
     rpcStreamFree(client->stream);
     if (client->wakeFds[0] >= 0) {
         close(client->wakeFds[0]);
@@ -237,8 +264,16 @@ clientHandlePacketLocked(rpcClient *client, rpcMessage *msg)
         clientBreakLocked(client, g_strdup_printf("connection closed: got unexpected RPC call prog %u vers %u proc %d from the server", hdr->prog, hdr->vers, hdr->proc));
         rpcMessageFree(msg);
         return -1;
+    case RPC_MESSAGE:
+        if (client->eventFunc && hdr->prog == RPC_REMOTE_PROGRAM) {
+            g_queue_push_tail(&client->events, msg);
+            g_cond_broadcast(&client->cond);
+            return 0;
+        }
+        rpcMessageFree(msg);
+        return 0;
     default:
-        /* events and streams: nothing here listens for them */
+        /* streams: nothing here listens for them */
         rpcMessageFree(msg);
         return 0;
     }
@@ -323,6 +358,8 @@ static int
 clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
 {
     while (!me->reply && !client->closed) {
+        if (me->listener && (client->eventStop || !g_queue_is_empty(&client->events)))
+            break;
         int wfd = client->stream->ops->writeFd ? client->stream->ops->writeFd(client->stream) : -1;
         struct pollfd fds[3] = {
             { .fd = client->stream->ops->fd(client->stream), .events = POLLIN },
@@ -467,6 +504,62 @@ clientFinishCall(rpcMessage *reply, xdrproc_t retFilter, void *ret)
         reportError(IOV_ERR_RPC, "unexpected status %d in the reply to procedure %d", reply->header.status, reply->header.proc);
         return -1;
     }
+}
+
+/*
+ * The event thread: hand queued events to the handler (without the lock),
+ * and hold the buck while nobody else does, until rpcClientFree.
+ */
+static gpointer
+clientEventThread(gpointer data)
+{
+    rpcClient *client = data;
+    rpcClientPending me = {.listener = true};
+
+    g_mutex_lock(&client->lock);
+    while (!client->eventStop) {
+        rpcMessage *m = g_queue_pop_head(&client->events);
+
+        if (m) {
+            g_mutex_unlock(&client->lock);
+            client->eventFunc(m, client->eventOpaque);
+            rpcMessageFree(m);
+            g_mutex_lock(&client->lock);
+        } else if (client->closed || client->ioBusy) {
+            g_cond_wait(&client->cond, &client->lock);
+        } else {
+            /* the silence before listening is no sign of a dead server */
+            if (client->pending->len == 0) {
+                client->lastRecv = g_get_monotonic_time();
+                client->pingsSent = 0;
+            }
+            client->ioBusy = true;
+            clientDoIOLocked(client, &me, -1);
+            client->ioBusy = false;
+            g_cond_broadcast(&client->cond);
+        }
+    }
+    g_mutex_unlock(&client->lock);
+    return NULL;
+}
+
+/* rpcClientSetEventHandler: see rpc.h. */
+int
+rpcClientSetEventHandler(rpcClient *client, rpcClientEventFunc func, void *opaque)
+{
+    g_autoptr(GError) gerr = NULL;
+
+    if (client->eventThread)
+        return 0;
+    client->eventFunc = func;
+    client->eventOpaque = opaque;
+    client->eventThread = g_thread_try_new("iovirt-events", clientEventThread, client, &gerr);
+    if (!client->eventThread) {
+        client->eventFunc = NULL;
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot start the thread of events: %s", gerr->message);
+        return -1;
+    }
+    return 0;
 }
 
 /*

@@ -186,6 +186,11 @@ static const ProcCase mayRead[] = {
     P(CONNECT_LIST_ALL_DOMAINS, A(remote_connect_list_all_domains_args), A(remote_connect_list_all_domains_ret), ARGS_ZERO),
     P(CONNECT_REGISTER_CLOSE_CALLBACK, NO, NO, ARGS_NONE),
     P(CONNECT_UNREGISTER_CLOSE_CALLBACK, NO, NO, ARGS_NONE),
+    P(CONNECT_DOMAIN_EVENT_REGISTER_ANY, A(remote_connect_domain_event_register_any_args), NO, ARGS_ZERO),
+    P(CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, A(remote_connect_domain_event_deregister_any_args), NO, ARGS_ZERO),
+    P(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, A(remote_connect_domain_event_callback_register_any_args),
+      A(remote_connect_domain_event_callback_register_any_ret), ARGS_ZERO),
+    P(CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, A(remote_connect_domain_event_callback_deregister_any_args), NO, ARGS_ZERO),
 };
 
 #undef P
