@@ -43,7 +43,8 @@ static const iovshOptDef optsConnect[] = {
 };
 
 static const iovshOptDef optsURI[] = {
-    {"transport", IOVSH_OT_BOOL, NULL, "print how the connection travels instead: unix, tls or ssh", 0, NULL},
+    {"transport", IOVSH_OT_BOOL, NULL, "print how the connection travels instead: unix, tls or ssh",
+     0, NULL},
     OPT_END,
 };
 
@@ -183,7 +184,8 @@ const iovshCmdDef iovshCommands[] = {
     {"help", GROUP_SHELL, cmdHelp, optsHelp, NULL, "list the commands, or describe one", NULL, 0},
     {"connect", GROUP_SHELL, cmdConnect, optsConnect, NULL, "connect to a daemon",
      "Closes the current connection and opens one to URI.", 0},
-    {"uri", GROUP_SHELL, cmdURI, optsURI, NULL, "print the URI of the connection (or its transport)", NULL, 0},
+    {"uri", GROUP_SHELL, cmdURI, optsURI, NULL,
+     "print the URI of the connection (or its transport)", NULL, 0},
     {"version", GROUP_SHELL, cmdVersion, optsNone, NULL,
      "print the versions of iovsh, the daemon and QEMU", NULL, IOVSH_CMD_DISPLAY},
     {"quit", GROUP_SHELL, cmdQuit, optsNone, NULL, "leave the interactive shell", NULL, 0},

@@ -43,15 +43,15 @@ typedef struct {
     char *logFile;
     char *qemuBinary;
     /* remote access (libvirtd.conf's names and defaults) */
-    unsigned int libvirtSockets;     /* libvirt_sockets: also libvirt's paths */
-    unsigned int listenTls;          /* listen_tls */
-    char *listenAddr;                /* listen_addr; NULL: every address */
-    char *tlsPort;                   /* tls_port */
-    char *caFile;                    /* ca_file ... NULL: the default */
+    unsigned int libvirtSockets; /* libvirt_sockets: also libvirt's paths */
+    unsigned int listenTls;      /* listen_tls */
+    char *listenAddr;            /* listen_addr; NULL: every address */
+    char *tlsPort;               /* tls_port */
+    char *caFile;                /* ca_file ... NULL: the default */
     char *certFile;
     char *keyFile;
-    char *crlFile;                   /* NULL: no CRL */
-    char **tlsAllowedDnList;         /* NULL: any DN */
+    char *crlFile;           /* NULL: no CRL */
+    char **tlsAllowedDnList; /* NULL: any DN */
     char *tlsPriority;
     unsigned int maxAnonymousClients;
     unsigned int tlsHandshakeTimeout;
@@ -166,7 +166,9 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
             known = true;
             cfg->keepaliveInterval = g_key_file_get_integer(kf, "iovirtd", *k, &e);
             if (e) {
-                reportError(IOV_ERR_CONFIG_UNSUPPORTED, "%s: keepalive_interval must be an integer (-1 turns keepalive off)", path);
+                reportError(IOV_ERR_CONFIG_UNSUPPORTED,
+                            "%s: keepalive_interval must be an integer (-1 turns keepalive off)",
+                            path);
                 return -1;
             }
         } else if (strcmp(*k, "tls_allowed_dn_list") == 0) {
@@ -215,12 +217,20 @@ pkiDefault(bool system, const char *systemPath, const char *name)
 static rpcTLSContext *
 loadTLS(const daemonConfig *cfg)
 {
-    g_autofree char *ca = cfg->caFile ? g_strdup(cfg->caFile) : pkiDefault(cfg->system, "/etc/pki/CA/cacert.pem", "cacert.pem");
-    g_autofree char *cert = cfg->certFile ? g_strdup(cfg->certFile) : pkiDefault(cfg->system, "/etc/pki/iovirt/servercert.pem", "servercert.pem");
-    g_autofree char *key = cfg->keyFile ? g_strdup(cfg->keyFile) : pkiDefault(cfg->system, "/etc/pki/iovirt/private/serverkey.pem", "serverkey.pem");
+    g_autofree char *ca = cfg->caFile
+                              ? g_strdup(cfg->caFile)
+                              : pkiDefault(cfg->system, "/etc/pki/CA/cacert.pem", "cacert.pem");
+    g_autofree char *cert =
+        cfg->certFile ? g_strdup(cfg->certFile)
+                      : pkiDefault(cfg->system, "/etc/pki/iovirt/servercert.pem", "servercert.pem");
+    g_autofree char *key =
+        cfg->keyFile
+            ? g_strdup(cfg->keyFile)
+            : pkiDefault(cfg->system, "/etc/pki/iovirt/private/serverkey.pem", "serverkey.pem");
 
-    return rpcTLSContextNew(true, ca, cfg->crlFile && *cfg->crlFile ? cfg->crlFile : NULL, cert, key,
-                            (const char *const *)cfg->tlsAllowedDnList, cfg->tlsPriority, true);
+    return rpcTLSContextNew(true, ca, cfg->crlFile && *cfg->crlFile ? cfg->crlFile : NULL, cert,
+                            key, (const char *const *)cfg->tlsAllowedDnList, cfg->tlsPriority,
+                            true);
 }
 
 /* ---- libvirt's socket paths ---- */
@@ -248,7 +258,8 @@ addLibvirtSockets(rpcServer *srv, bool system, char **rw, char **ro)
 
         g_clear_pointer(rw, g_free);
         g_clear_pointer(ro, g_free);
-        reportError(IOV_ERR_OPERATION_INVALID, "libvirt_sockets=1: %s (is a libvirtd running?)", e->message);
+        reportError(IOV_ERR_OPERATION_INVALID, "libvirt_sockets=1: %s (is a libvirtd running?)",
+                    e->message);
         return -1;
     }
     logInfo("also serving libvirt's sockets in %s", dir);
@@ -391,13 +402,19 @@ main(int argc, char **argv)
     gint optTimeout = -1;
     gboolean optListen = FALSE;
     GOptionEntry entries[] = {
-        {"system", 0, 0, G_OPTION_ARG_NONE, &optSystem, "serve iovirt:///system (the default for root)", NULL},
-        {"session", 0, 0, G_OPTION_ARG_NONE, &optSession, "serve iovirt:///session of the calling user", NULL},
+        {"system", 0, 0, G_OPTION_ARG_NONE, &optSystem,
+         "serve iovirt:///system (the default for root)", NULL},
+        {"session", 0, 0, G_OPTION_ARG_NONE, &optSession,
+         "serve iovirt:///session of the calling user", NULL},
         {"config", 'f', 0, G_OPTION_ARG_FILENAME, &optConfig, "configuration file", "FILE"},
-        {"timeout", 't', 0, G_OPTION_ARG_INT, &optTimeout, "exit after SECS with no client and no running guest", "SECS"},
-        {"log-level", 'l', 0, G_OPTION_ARG_STRING, &optLogLevel, "debug, info, warning (default) or error", "LEVEL"},
-        {"log-file", 0, 0, G_OPTION_ARG_FILENAME, &optLogFile, "log to FILE instead of stderr", "FILE"},
-        {"listen", 0, 0, G_OPTION_ARG_NONE, &optListen, "also listen for TLS connections (as listen_tls=1)", NULL},
+        {"timeout", 't', 0, G_OPTION_ARG_INT, &optTimeout,
+         "exit after SECS with no client and no running guest", "SECS"},
+        {"log-level", 'l', 0, G_OPTION_ARG_STRING, &optLogLevel,
+         "debug, info, warning (default) or error", "LEVEL"},
+        {"log-file", 0, 0, G_OPTION_ARG_FILENAME, &optLogFile, "log to FILE instead of stderr",
+         "FILE"},
+        {"listen", 0, 0, G_OPTION_ARG_NONE, &optListen,
+         "also listen for TLS connections (as listen_tls=1)", NULL},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &optVersion, "print the version and exit", NULL},
         {NULL},
     };
@@ -531,10 +548,12 @@ main(int argc, char **argv)
         goto error;
     if (cfg.libvirtSockets && addLibvirtSockets(l.server, cfg.system, &lvRwSock, &lvRoSock) < 0)
         goto error;
-    if (tls && rpcServerAddTLSListener(l.server, cfg.listenAddr, cfg.tlsPort ? cfg.tlsPort : "16514", tls) < 0)
+    if (tls && rpcServerAddTLSListener(l.server, cfg.listenAddr,
+                                       cfg.tlsPort ? cfg.tlsPort : "16514", tls) < 0)
         goto error;
     if (tls)
-        logInfo("listening for TLS on %s port %s", cfg.listenAddr ? cfg.listenAddr : "every address",
+        logInfo("listening for TLS on %s port %s",
+                cfg.listenAddr ? cfg.listenAddr : "every address",
                 cfg.tlsPort ? cfg.tlsPort : "16514");
 
     g_unix_signal_add(SIGTERM, onQuitSignal, &l);

@@ -69,13 +69,13 @@ relayWrite(relayDir *d)
 static int
 relay(int sock)
 {
-    relayDir up = { .from = STDIN_FILENO, .to = sock };
-    relayDir down = { .from = sock, .to = STDOUT_FILENO };
+    relayDir up = {.from = STDIN_FILENO, .to = sock};
+    relayDir down = {.from = sock, .to = STDOUT_FILENO};
 
     while (!down.eof) {
         struct pollfd fds[2] = {
-            { .fd = up.eof ? -1 : STDIN_FILENO, .events = POLLIN },
-            { .fd = sock, .events = POLLIN },
+            {.fd = up.eof ? -1 : STDIN_FILENO, .events = POLLIN},
+            {.fd = sock, .events = POLLIN},
         };
 
         if (poll(fds, 2, -1) < 0) {
@@ -115,7 +115,8 @@ main(int argc, char **argv)
     int sock;
 
     g_option_context_add_main_entries(octx, entries, NULL);
-    g_option_context_set_summary(octx, "Relays an iovirt+ssh:// connection to this host's iovirtd.");
+    g_option_context_set_summary(octx,
+                                 "Relays an iovirt+ssh:// connection to this host's iovirtd.");
     if (!g_option_context_parse(octx, &argc, &argv, &gerr)) {
         fprintf(stderr, "iovirt-ssh-helper: %s\n", gerr->message);
         return 1;
@@ -128,7 +129,9 @@ main(int argc, char **argv)
         const char *p = strstr(argv[1], ":///");
 
         if (!p || (strcmp(p, ":///system") != 0 && strcmp(p, ":///session") != 0)) {
-            fprintf(stderr, "iovirt-ssh-helper: '%s' is not iovirt:///system or iovirt:///session\n", argv[1]);
+            fprintf(stderr,
+                    "iovirt-ssh-helper: '%s' is not iovirt:///system or iovirt:///session\n",
+                    argv[1]);
             return 1;
         }
         system = strcmp(p, ":///system") == 0;

@@ -50,7 +50,7 @@ typedef enum {
     TRANSPORT_SSH,
 } transport;
 
-static const char *const transportNames[] = { "unix", "tls", "ssh" };
+static const char *const transportNames[] = {"unix", "tls", "ssh"};
 
 /* What a URI asks for: iovirt's own spelling (iovirt[+T]://) or
  * libvirt's (qemu[+T]://), with libvirt's parameters. */
@@ -119,7 +119,10 @@ parseURI(const char *uri, uriInfo *out)
     plus = strchr(scheme, '+');
     base = plus ? g_strndup(scheme, plus - scheme) : g_strdup(scheme);
     if (strcmp(base, "iovirt") != 0 && strcmp(base, "qemu") != 0) {
-        reportError(IOV_ERR_NO_CONNECT, "'%s': the URI must start with iovirt:// or qemu:// (or their +unix, +tls, +ssh forms)", uri);
+        reportError(
+            IOV_ERR_NO_CONNECT,
+            "'%s': the URI must start with iovirt:// or qemu:// (or their +unix, +tls, +ssh forms)",
+            uri);
         return -1;
     }
     if (g_uri_get_host(u) && *g_uri_get_host(u))
@@ -133,7 +136,9 @@ parseURI(const char *uri, uriInfo *out)
     else if (strcmp(plus + 1, "ssh") == 0)
         out->transport = TRANSPORT_SSH;
     else {
-        reportError(IOV_ERR_NO_SUPPORT, "transport '%s' of URI '%s' (iovirt speaks unix, tls and ssh; never plain tcp)", plus + 1, uri);
+        reportError(IOV_ERR_NO_SUPPORT,
+                    "transport '%s' of URI '%s' (iovirt speaks unix, tls and ssh; never plain tcp)",
+                    plus + 1, uri);
         return -1;
     }
     if (out->transport == TRANSPORT_UNIX && out->host) {
@@ -141,7 +146,8 @@ parseURI(const char *uri, uriInfo *out)
         return -1;
     }
     if (out->transport != TRANSPORT_UNIX && !out->host) {
-        reportError(IOV_ERR_INVALID_ARG, "URI '%s': the %s transport needs a host", uri, transportNames[out->transport]);
+        reportError(IOV_ERR_INVALID_ARG, "URI '%s': the %s transport needs a host", uri,
+                    transportNames[out->transport]);
         return -1;
     }
     if (g_uri_get_port(u) > 0)
@@ -191,7 +197,9 @@ parseURI(const char *uri, uriInfo *out)
                 long n = strtol(v, &end, 10);
 
                 if (!*(char *)v || *end || n < -1 || n > 3600) {
-                    reportError(IOV_ERR_INVALID_ARG, "parameter '%s' of URI '%s' must be an integer from -1 to 3600", (char *)k, uri);
+                    reportError(IOV_ERR_INVALID_ARG,
+                                "parameter '%s' of URI '%s' must be an integer from -1 to 3600",
+                                (char *)k, uri);
                     return -1;
                 }
                 if (strcmp(k, "keepalive_interval") == 0)
@@ -321,7 +329,7 @@ static int
 waitFd(int fd, short events, gint64 deadline)
 {
     for (;;) {
-        struct pollfd p = { .fd = fd, .events = events };
+        struct pollfd p = {.fd = fd, .events = events};
         gint64 left = deadline - g_get_monotonic_time();
         int r;
 
@@ -352,12 +360,16 @@ connectTLS(const uriInfo *u)
 
     pkiFiles(u, &ca, &crl, &cert, &key);
     if (!u->noVerify && (access(cert, R_OK) < 0 || access(key, R_OK) < 0)) {
-        reportError(IOV_ERR_AUTH_FAILED, "no client certificate: cannot read '%s' or '%s' (see pkipath=); the server requires one", cert, key);
+        reportError(
+            IOV_ERR_AUTH_FAILED,
+            "no client certificate: cannot read '%s' or '%s' (see pkipath=); the server requires one",
+            cert, key);
         return NULL;
     }
     if (access(cert, R_OK) < 0 || access(key, R_OK) < 0)
         g_clear_pointer(&cert, g_free);
-    if (!(ctx = rpcTLSContextNew(false, ca, crl, cert, cert ? key : NULL, NULL, NULL, !u->noVerify)))
+    if (!(ctx =
+              rpcTLSContextNew(false, ca, crl, cert, cert ? key : NULL, NULL, NULL, !u->noVerify)))
         return NULL;
     if ((fd = rpcSocketConnectTCP(u->host, u->port ? u->port : "16514")) < 0)
         return NULL;
@@ -368,7 +380,8 @@ connectTLS(const uriInfo *u)
     while ((r = rpcStreamTLSHandshake(s)) == 1) {
         if (waitFd(fd, rpcStreamTLSWantsWrite(s) ? POLLOUT : POLLIN, deadline) <= 0) {
             utilResetError();
-            reportError(IOV_ERR_NO_CONNECT, "the TLS handshake with '%s' did not end within %d ms", u->host, TLS_SETUP_MS);
+            reportError(IOV_ERR_NO_CONNECT, "the TLS handshake with '%s' did not end within %d ms",
+                        u->host, TLS_SETUP_MS);
             return NULL;
         }
     }
@@ -382,7 +395,10 @@ connectTLS(const uriInfo *u)
         if (n == 1)
             break;
         if (n == 0) {
-            reportError(IOV_ERR_AUTH_FAILED, "the server '%s' closed the connection after the TLS handshake (our certificate or address refused)", u->host);
+            reportError(
+                IOV_ERR_AUTH_FAILED,
+                "the server '%s' closed the connection after the TLS handshake (our certificate or address refused)",
+                u->host);
             return NULL;
         }
         if (errno != EAGAIN && errno != EINTR) {
@@ -390,7 +406,9 @@ connectTLS(const uriInfo *u)
             return NULL;
         }
         if (rpcStreamPending(s) == 0 && waitFd(fd, POLLIN, deadline) <= 0) {
-            reportError(IOV_ERR_NO_CONNECT, "the server '%s' did not confirm the TLS connection within %d ms", u->host, TLS_SETUP_MS);
+            reportError(IOV_ERR_NO_CONNECT,
+                        "the server '%s' did not confirm the TLS connection within %d ms", u->host,
+                        TLS_SETUP_MS);
             return NULL;
         }
     }
@@ -417,7 +435,8 @@ connectTLS(const uriInfo *u)
             break;
         }
         if (line->len == 0)
-            g_string_append_printf(line, "%sthe server '%s' refused our certificate", utilErrorPrefix(IOV_ERR_AUTH_FAILED), u->host);
+            g_string_append_printf(line, "%sthe server '%s' refused our certificate",
+                                   utilErrorPrefix(IOV_ERR_AUTH_FAILED), u->host);
         err.message = g_string_free(line, FALSE);
         utilSetError(&err);
         g_free(err.message);
@@ -484,9 +503,11 @@ connectSSH(const uriInfo *u, bool readonly)
     /* GLib's spawn from the vector, searched in PATH; ssh's standard
      * error stays ours. The stream reaps it when it closes. */
     if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
-                                  G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES,
+                                  G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+                                      G_SPAWN_CLOEXEC_PIPES,
                                   NULL, NULL, &pid, &wfd, &rfd, NULL, &gerr)) {
-        reportError(IOV_ERR_NO_CONNECT, "cannot run '%s': %s", (char *)argv->pdata[0], gerr->message);
+        reportError(IOV_ERR_NO_CONNECT, "cannot run '%s': %s", (char *)argv->pdata[0],
+                    gerr->message);
         return NULL;
     }
     s = rpcStreamNewPipe(rfd, wfd);
@@ -499,7 +520,7 @@ int
 remoteConnectLocalSocket(bool system, const char *socketPath, bool readonly)
 {
     g_autofree char *path = NULL;
-    uriInfo u = { .transport = TRANSPORT_UNIX, .system = system };
+    uriInfo u = {.transport = TRANSPORT_UNIX, .system = system};
     int fd;
 
     u.socket = g_strdup(socketPath);

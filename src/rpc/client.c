@@ -74,11 +74,11 @@ struct _rpcClient {
     /* the buck holder only: the packet being read */
     rpcPacketReader reader;    /* the packet being read */
 
-    gint64 kaIntervalUs;       /* keepalive interval; 0: off */
-    unsigned int kaCount;      /* PINGs unanswered before giving up */
-    gint64 lastRecv;           /* lock: monotonic time of the last byte
-                                * read, or of the start of a wait */
-    unsigned int pingsSent;    /* lock: PINGs since then */
+    gint64 kaIntervalUs;    /* keepalive interval; 0: off */
+    unsigned int kaCount;   /* PINGs unanswered before giving up */
+    gint64 lastRecv;        /* lock: monotonic time of the last byte
+                             * read, or of the start of a wait */
+    unsigned int pingsSent; /* lock: PINGs since then */
     /* events: eventFunc and eventOpaque are set once, before the thread */
     rpcClientEventFunc eventFunc;
     void *eventOpaque;
@@ -362,9 +362,9 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             break;
         int wfd = client->stream->ops->writeFd ? client->stream->ops->writeFd(client->stream) : -1;
         struct pollfd fds[3] = {
-            { .fd = client->stream->ops->fd(client->stream), .events = POLLIN },
-            { .fd = client->wakeFds[0], .events = POLLIN },
-            { .fd = -1, .events = POLLOUT },
+            {.fd = client->stream->ops->fd(client->stream), .events = POLLIN},
+            {.fd = client->wakeFds[0], .events = POLLIN},
+            {.fd = -1, .events = POLLOUT},
         };
         int timeout = -1;
         bool buffered = rpcStreamPending(client->stream) > 0;
@@ -375,7 +375,11 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             gint64 silent = now - client->lastRecv;
 
             if (silent >= client->kaIntervalUs * (gint64)(client->kaCount + 1)) {
-                clientBreakLocked(client, g_strdup_printf("connection closed: no answer from the server for %" G_GINT64_FORMAT " s (keepalive)", silent / G_USEC_PER_SEC));
+                clientBreakLocked(
+                    client, g_strdup_printf(
+                                "connection closed: no answer from the server for %" G_GINT64_FORMAT
+                                " s (keepalive)",
+                                silent / G_USEC_PER_SEC));
                 break;
             }
             if (silent >= client->kaIntervalUs * (gint64)(client->pingsSent + 1)) {
@@ -392,7 +396,9 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
                 if (m)
                     g_queue_push_tail(&client->outq, m);
             }
-            timeout = (int)((client->kaIntervalUs * (gint64)(client->pingsSent + 1) - silent + 999) / 1000);
+            timeout =
+                (int)((client->kaIntervalUs * (gint64)(client->pingsSent + 1) - silent + 999) /
+                      1000);
         }
         if (!g_queue_is_empty(&client->outq)) {
             /* a pipe pair is written through its other descriptor */
@@ -433,7 +439,8 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
         }
         if (client->closed)
             break;
-        if (((fds[0].revents | fds[2].revents) & (POLLOUT | POLLERR)) && clientWriteLocked(client) < 0)
+        if (((fds[0].revents | fds[2].revents) & (POLLOUT | POLLERR)) &&
+            clientWriteLocked(client) < 0)
             break;
         if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && clientReadLocked(client) < 0)
             break;

@@ -291,10 +291,10 @@ typedef struct {
                                        * one leaves; 0 = no limit */
     unsigned int handshakeTimeoutSec; /* a TLS handshake (and its checks)
                                        * must end within; 0 = never */
-    int keepaliveInterval;           /* seconds of silence from a client
-                                      * before a PING; <= 0: no keepalive */
-    unsigned int keepaliveCount;     /* PINGs unanswered before the client
-                                      * is taken for dead and closed */
+    int keepaliveInterval;            /* seconds of silence from a client
+                                       * before a PING; <= 0: no keepalive */
+    unsigned int keepaliveCount;      /* PINGs unanswered before the client
+                                       * is taken for dead and closed */
 } rpcServerConfig;
 
 typedef struct {
@@ -336,8 +336,7 @@ int rpcServerAddUnixListener(rpcServer *srv, const char *path, int mode,
  * and only then counts as connected; a refused one is sent
  * RPC_TLS_REFUSED and a line saying why, logged with its DN, and closed.
  */
-int rpcServerAddTLSListener(rpcServer *srv, const char *addr, const char *port,
-                            rpcTLSContext *tls);
+int rpcServerAddTLSListener(rpcServer *srv, const char *addr, const char *port, rpcTLSContext *tls);
 
 /* rpcServerClientCount: connected clients now. */
 unsigned int rpcServerClientCount(rpcServer *srv);

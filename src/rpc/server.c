@@ -38,11 +38,10 @@
  * checks of its certificate in the context thread (tlsState 1), counted
  * in srv->nanonymous against maxAnonymousClients and closed after
  * handshakeTimeoutSec; while that many are there, the TLS listeners
- * accept no more (the kernel's backlog holds them). Only once it is confirmed (libvirt's one byte) is
- * it connected (the connected callback runs then) and read. A client
- * refused there (tlsState 2) is sent the refusal and closed; it never
- * counts as connected. So a TLS client costs at most the handshake's
- * buffers until it has proved who it is.
+ * accept no more (the kernel's backlog holds them). Only once it is confirmed (libvirt's one byte)
+ * is it connected (the connected callback runs then) and read. A client refused there (tlsState 2)
+ * is sent the refusal and closed; it never counts as connected. So a TLS client costs at most the
+ * handshake's buffers until it has proved who it is.
  *
  * Keepalive (libvirt's): once a client asked for it
  * (rpcServerClientStartKeepalive), a client silent for keepaliveInterval
@@ -678,8 +677,7 @@ clientMayRead(rpcServerClient *client)
 
     g_mutex_lock(&client->lock);
     ok = !client->closed && !client->closeWhenFlushed && !client->overflow &&
-         client->tlsState == 0 &&
-         (client->maxCalls == 0 || client->calls->len < client->maxCalls);
+         client->tlsState == 0 && (client->maxCalls == 0 || client->calls->len < client->maxCalls);
     g_mutex_unlock(&client->lock);
     return ok;
 }
@@ -878,7 +876,9 @@ serverAddClient(rpcServer *srv, int fd, bool readonly, rpcTLSContext *tls)
     full = srv->closing;
     if (!full && tls && srv->cfg.maxAnonymousClients > 0 &&
         srv->nanonymous >= srv->cfg.maxAnonymousClients) {
-        g_debug("rpc server: closing a TLS connection at once: %u clients are already in the handshake (max_anonymous_clients)", srv->nanonymous);
+        g_debug(
+            "rpc server: closing a TLS connection at once: %u clients are already in the handshake (max_anonymous_clients)",
+            srv->nanonymous);
         full = true;
     }
     if (!full && srv->cfg.maxClients > 0 &&
@@ -961,7 +961,8 @@ listenerPauseIfFull(rpcListener *l)
     g_mutex_lock(&srv->lock);
     full = srv->cfg.maxAnonymousClients > 0 && srv->nanonymous >= srv->cfg.maxAnonymousClients;
     if (full && !l->paused) {
-        g_debug("rpc server: %u clients in the TLS handshake: not accepting on %s for now", srv->nanonymous, l->path);
+        g_debug("rpc server: %u clients in the TLS handshake: not accepting on %s for now",
+                srv->nanonymous, l->path);
         l->paused = true;
     }
     g_mutex_unlock(&srv->lock);
@@ -1191,7 +1192,8 @@ clientHandshake(rpcServerClient *client)
         rpcServerClientClose(client);
         return;
     }
-    g_message("rpc server: TLS client %p is '%s'", (void *)client, rpcStreamTLSPeerDN(client->stream));
+    g_message("rpc server: TLS client %p is '%s'", (void *)client,
+              rpcStreamTLSPeerDN(client->stream));
     if (!client->refused && srv->cb.connected && !srv->cb.connected(srv, client, srv->opaque)) {
         /* still anonymous, so never announced: no disconnected callback */
         clientClose(client);
@@ -1225,14 +1227,16 @@ rpcServerAddTLSListener(rpcServer *srv, const char *addr, const char *port, rpcT
     int r;
 
     if ((r = getaddrinfo(addr && *addr ? addr : NULL, port, &hints, &res)) != 0) {
-        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "cannot resolve listen_addr '%s' port '%s': %s", addr ? addr : "", port, gai_strerror(r));
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "cannot resolve listen_addr '%s' port '%s': %s",
+                    addr ? addr : "", port, gai_strerror(r));
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {
         char host[NI_MAXHOST] = "", serv[NI_MAXSERV] = "";
         int one = 1;
         rpcListener *l;
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 
         if (fd < 0) {
             saved = errno;
@@ -1263,7 +1267,8 @@ rpcServerAddTLSListener(rpcServer *srv, const char *addr, const char *port, rpcT
     }
     freeaddrinfo(res);
     if (added == 0) {
-        reportError(IOV_ERR_SYSTEM_ERROR, "cannot listen for TLS on '%s' port %s: %s", addr && *addr ? addr : "*", port, g_strerror(saved ? saved : EADDRNOTAVAIL));
+        reportError(IOV_ERR_SYSTEM_ERROR, "cannot listen for TLS on '%s' port %s: %s",
+                    addr && *addr ? addr : "*", port, g_strerror(saved ? saved : EADDRNOTAVAIL));
         return -1;
     }
     return 0;
@@ -1300,11 +1305,13 @@ clientKeepaliveCheck(rpcServer *srv, rpcServerClient *c, gint64 now)
     if (interval <= 0 || c->tlsState != 0 || c->refused || !g_atomic_int_get(&c->keepalive))
         return 0;
     if (now - c->lastInput >= interval * (gint64)(srv->cfg.keepaliveCount + 1)) {
-        g_message("rpc server: client %p sent nothing for %" G_GINT64_FORMAT " s and answered none of %u keepalive PINGs: closing it",
+        g_message("rpc server: client %p sent nothing for %" G_GINT64_FORMAT
+                  " s and answered none of %u keepalive PINGs: closing it",
                   (void *)c, (now - c->lastInput) / G_USEC_PER_SEC, c->pingsSent);
         return -1;
     }
-    if (now - c->lastInput >= interval * (gint64)(c->pingsSent + 1) && c->pingsSent < srv->cfg.keepaliveCount) {
+    if (now - c->lastInput >= interval * (gint64)(c->pingsSent + 1) &&
+        c->pingsSent < srv->cfg.keepaliveCount) {
         c->pingsSent++;
         clientSendOwn(c, rpcMessageEncode(&ping, NULL, NULL));
     }
@@ -1338,7 +1345,8 @@ serverIdleCheck(gpointer data)
         g_mutex_unlock(&c->lock);
         if (c->tlsState != 0 && srv->cfg.handshakeTimeoutSec > 0 &&
             now - c->acceptedAt >= (gint64)srv->cfg.handshakeTimeoutSec * G_USEC_PER_SEC) {
-            g_debug("rpc server: client %p did not complete the TLS handshake within %u s", (void *)c, srv->cfg.handshakeTimeoutSec);
+            g_debug("rpc server: client %p did not complete the TLS handshake within %u s",
+                    (void *)c, srv->cfg.handshakeTimeoutSec);
             quiet = true;
         }
         if (!quiet && clientKeepaliveCheck(srv, c, now) < 0)

@@ -182,7 +182,7 @@ pipeWrite(rpcStream *s, const void *buf, size_t len)
     r = write(priv->wfd, buf, len);
     saved = errno;
     if (r < 0 && saved == EPIPE && !sigismember(&old, SIGPIPE)) {
-        struct timespec zero = { 0, 0 };
+        struct timespec zero = {0, 0};
 
         while (sigtimedwait(&pipeSet, NULL, &zero) < 0 && errno == EINTR)
             ;
@@ -289,14 +289,15 @@ rpcStreamNewPipe(int rfd, int wfd)
 int
 rpcSocketConnectTCP(const char *host, const char *port)
 {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL, *ai;
     int saved = 0;
     int fd = -1;
     int r;
 
     if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-        reportError(IOV_ERR_NO_CONNECT, "unable to resolve address '%s' service '%s': %s", host, port, gai_strerror(r));
+        reportError(IOV_ERR_NO_CONNECT, "unable to resolve address '%s' service '%s': %s", host,
+                    port, gai_strerror(r));
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {
@@ -313,7 +314,8 @@ rpcSocketConnectTCP(const char *host, const char *port)
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        reportError(IOV_ERR_NO_CONNECT, "unable to connect to server at '%s:%s': %s", host, port, g_strerror(saved));
+        reportError(IOV_ERR_NO_CONNECT, "unable to connect to server at '%s:%s': %s", host, port,
+                    g_strerror(saved));
         return -1;
     }
     {

@@ -31,19 +31,19 @@
 struct _rpcTLSContext {
     gnutls_certificate_credentials_t cred; /* owned */
     bool server;
-    bool verify;       /* check the peer's certificate (a client may opt out) */
-    char **dnList;     /* owned, NULL-terminated; NULL: any DN */
-    char *priority;    /* owned */
+    bool verify;    /* check the peer's certificate (a client may opt out) */
+    char **dnList;  /* owned, NULL-terminated; NULL: any DN */
+    char *priority; /* owned */
 };
 
 typedef struct {
-    int fd;                    /* owned; -1 once closed */
-    gnutls_session_t session;  /* owned */
-    rpcTLSContext *ctx;        /* not owned; outlives the stream */
-    char *hostname;            /* owned; the client's idea of the peer */
-    char *dn;                  /* owned; the peer's DN once checked */
-    rpcTLSContext *ownCtx;     /* owned (the same as ctx) when the stream
-                                * was given its context, or NULL */
+    int fd;                   /* owned; -1 once closed */
+    gnutls_session_t session; /* owned */
+    rpcTLSContext *ctx;       /* not owned; outlives the stream */
+    char *hostname;           /* owned; the client's idea of the peer */
+    char *dn;                 /* owned; the peer's DN once checked */
+    rpcTLSContext *ownCtx;    /* owned (the same as ctx) when the stream
+                               * was given its context, or NULL */
 } tlsStreamPriv;
 
 /* Whether `path` can be read: an error naming the setting otherwise. */
@@ -66,9 +66,8 @@ checkReadable(const char *what, const char *path)
  * set.
  */
 rpcTLSContext *
-rpcTLSContextNew(bool server, const char *ca, const char *crl, const char *cert,
-                 const char *key, const char *const *dnList, const char *priority,
-                 bool verify)
+rpcTLSContextNew(bool server, const char *ca, const char *crl, const char *cert, const char *key,
+                 const char *const *dnList, const char *priority, bool verify)
 {
     g_autoptr(rpcTLSContext) ctx = g_new0(rpcTLSContext, 1);
     const char *errpos = NULL;
@@ -83,19 +82,22 @@ rpcTLSContextNew(bool server, const char *ca, const char *crl, const char *cert,
 
     r = gnutls_priority_init(&prio, ctx->priority, &errpos);
     if (r < 0) {
-        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "tls_priority '%s' is invalid near '%s': %s", ctx->priority, errpos ? errpos : "", gnutls_strerror(r));
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "tls_priority '%s' is invalid near '%s': %s",
+                    ctx->priority, errpos ? errpos : "", gnutls_strerror(r));
         return NULL;
     }
     gnutls_priority_deinit(prio);
 
     if ((r = gnutls_certificate_allocate_credentials(&ctx->cred)) < 0) {
-        reportError(IOV_ERR_INTERNAL_ERROR, "cannot allocate TLS credentials: %s", gnutls_strerror(r));
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot allocate TLS credentials: %s",
+                    gnutls_strerror(r));
         return NULL;
     }
     if (checkReadable("CA certificate", ca) < 0)
         return NULL;
     if ((r = gnutls_certificate_set_x509_trust_file(ctx->cred, ca, GNUTLS_X509_FMT_PEM)) < 0) {
-        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "cannot load the CA certificate '%s': %s", ca, gnutls_strerror(r));
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "cannot load the CA certificate '%s': %s", ca,
+                    gnutls_strerror(r));
         return NULL;
     }
     if (r == 0) {
@@ -106,7 +108,9 @@ rpcTLSContextNew(bool server, const char *ca, const char *crl, const char *cert,
         if (checkReadable("certificate revocation list", crl) < 0)
             return NULL;
         if ((r = gnutls_certificate_set_x509_crl_file(ctx->cred, crl, GNUTLS_X509_FMT_PEM)) < 0) {
-            reportError(IOV_ERR_CONFIG_UNSUPPORTED, "cannot load the certificate revocation list '%s': %s", crl, gnutls_strerror(r));
+            reportError(IOV_ERR_CONFIG_UNSUPPORTED,
+                        "cannot load the certificate revocation list '%s': %s", crl,
+                        gnutls_strerror(r));
             return NULL;
         }
     }
@@ -116,11 +120,17 @@ rpcTLSContextNew(bool server, const char *ca, const char *crl, const char *cert,
         if (checkReadable("certificate", cert) < 0 || checkReadable("private key", key) < 0)
             return NULL;
         if (server && stat(key, &sb) == 0 && (sb.st_mode & 077)) {
-            reportError(IOV_ERR_CONFIG_UNSUPPORTED, "the private key '%s' may be read by its group or others (mode %03o); make it 0600", key, (unsigned int)(sb.st_mode & 0777));
+            reportError(
+                IOV_ERR_CONFIG_UNSUPPORTED,
+                "the private key '%s' may be read by its group or others (mode %03o); make it 0600",
+                key, (unsigned int)(sb.st_mode & 0777));
             return NULL;
         }
-        if ((r = gnutls_certificate_set_x509_key_file(ctx->cred, cert, key, GNUTLS_X509_FMT_PEM)) < 0) {
-            reportError(IOV_ERR_CONFIG_UNSUPPORTED, "cannot load the certificate '%s' with the key '%s': %s", cert, key, gnutls_strerror(r));
+        if ((r = gnutls_certificate_set_x509_key_file(ctx->cred, cert, key, GNUTLS_X509_FMT_PEM)) <
+            0) {
+            reportError(IOV_ERR_CONFIG_UNSUPPORTED,
+                        "cannot load the certificate '%s' with the key '%s': %s", cert, key,
+                        gnutls_strerror(r));
             return NULL;
         }
     } else if (server) {
@@ -268,8 +278,7 @@ rpcStreamNewTLS(rpcTLSContext *ctx, int fd, const char *hostname)
          * CA names are not sent, so a client offers whatever it has */
         gnutls_certificate_server_set_request(priv->session, GNUTLS_CERT_REQUEST);
         gnutls_certificate_send_x509_rdn_sequence(priv->session, 1);
-    }
-    else if (hostname && *hostname && !g_hostname_is_ip_address(hostname))
+    } else if (hostname && *hostname && !g_hostname_is_ip_address(hostname))
         gnutls_server_name_set(priv->session, GNUTLS_NAME_DNS, hostname, strlen(hostname));
     gnutls_transport_set_int(priv->session, fd);
     gnutls_handshake_set_timeout(priv->session, 0);
@@ -345,13 +354,14 @@ rpcStreamTLSCheckPeer(rpcStream *s)
     rpcTLSContext *ctx = priv->ctx;
     g_autofree char *dn = peerDN(priv->session);
     unsigned int status = 0;
-    gnutls_datum_t text = { 0 };
+    gnutls_datum_t text = {0};
     int r;
 
     if (!ctx->verify)
         return 0;
     if (!dn) {
-        reportError(IOV_ERR_AUTH_FAILED, "the %s sent no certificate", ctx->server ? "client" : "server");
+        reportError(IOV_ERR_AUTH_FAILED, "the %s sent no certificate",
+                    ctx->server ? "client" : "server");
         return -1;
     }
     if (!ctx->server && priv->hostname && *priv->hostname)
@@ -359,7 +369,8 @@ rpcStreamTLSCheckPeer(rpcStream *s)
     else
         r = gnutls_certificate_verify_peers2(priv->session, &status);
     if (r < 0) {
-        reportError(IOV_ERR_AUTH_FAILED, "cannot verify the certificate of '%s': %s", dn, gnutls_strerror(r));
+        reportError(IOV_ERR_AUTH_FAILED, "cannot verify the certificate of '%s': %s", dn,
+                    gnutls_strerror(r));
         return -1;
     }
     if (status != 0) {
@@ -378,13 +389,16 @@ rpcStreamTLSCheckPeer(rpcStream *s)
         else
             why = "it is not valid";
         if (!why) {
-            reportError(IOV_ERR_AUTH_FAILED, "the server certificate '%s' does not name the host '%s'", dn, priv->hostname);
+            reportError(IOV_ERR_AUTH_FAILED,
+                        "the server certificate '%s' does not name the host '%s'", dn,
+                        priv->hostname);
             return -1;
         }
         gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0);
         g_debug("rpc tls: certificate '%s': %s", dn, text.data ? (char *)text.data : "");
         gnutls_free(text.data);
-        reportError(IOV_ERR_AUTH_FAILED, "the %s certificate '%s' is refused: %s", ctx->server ? "client" : "server", dn, why);
+        reportError(IOV_ERR_AUTH_FAILED, "the %s certificate '%s' is refused: %s",
+                    ctx->server ? "client" : "server", dn, why);
         return -1;
     }
     if (ctx->server && ctx->dnList) {
@@ -395,7 +409,9 @@ rpcStreamTLSCheckPeer(rpcStream *s)
                 break;
         }
         if (!*p) {
-            reportError(IOV_ERR_AUTH_FAILED, "the client certificate '%s' is refused: its DN is not in tls_allowed_dn_list", dn);
+            reportError(
+                IOV_ERR_AUTH_FAILED,
+                "the client certificate '%s' is refused: its DN is not in tls_allowed_dn_list", dn);
             return -1;
         }
     }

@@ -20,7 +20,7 @@
 #include "testqemu.h"
 
 #ifndef TEST_SLOWDOWN
-# define TEST_SLOWDOWN 1
+#define TEST_SLOWDOWN 1
 #endif
 
 static testDaemon d;
@@ -47,8 +47,9 @@ certtool(const char *const *args)
     for (; *args; args++)
         g_ptr_array_add(argv, (char *)*args);
     g_ptr_array_add(argv, NULL);
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                      NULL, NULL, NULL, &err, &status, &gerr) ||
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                      &status, &gerr) ||
         !g_spawn_check_wait_status(status, NULL))
         g_error("certtool failed: %s", gerr ? gerr->message : err);
 }
@@ -69,14 +70,29 @@ makeCert(const char *dir, const char *name, const char *info, const char *ca)
     certtool(genKey);
     g_assert_cmpint(chmod(key, 0600), ==, 0);
     if (!ca) {
-        const char *args[] = {"--generate-self-signed", "--load-privkey", key, "--template", tmpl,
-                              "--outfile", cert, NULL};
+        const char *args[] = {"--generate-self-signed",
+                              "--load-privkey",
+                              key,
+                              "--template",
+                              tmpl,
+                              "--outfile",
+                              cert,
+                              NULL};
 
         certtool(args);
     } else {
-        const char *args[] = {"--generate-certificate", "--load-privkey", key,
-                              "--load-ca-certificate", caCert, "--load-ca-privkey", caKey,
-                              "--template", tmpl, "--outfile", cert, NULL};
+        const char *args[] = {"--generate-certificate",
+                              "--load-privkey",
+                              key,
+                              "--load-ca-certificate",
+                              caCert,
+                              "--load-ca-privkey",
+                              caKey,
+                              "--template",
+                              tmpl,
+                              "--outfile",
+                              cert,
+                              NULL};
 
         certtool(args);
     }
@@ -87,8 +103,8 @@ static char *
 pkiPath(const char *dir, const char *name)
 {
     g_autofree char *path = g_strdup_printf("%s/%s-pki", dir, name);
-    const char *files[][2] = {{"cacert.pem", "cacert.pem"}, {"cert.pem", "clientcert.pem"},
-                              {"key.pem", "clientkey.pem"}};
+    const char *files[][2] = {
+        {"cacert.pem", "cacert.pem"}, {"cert.pem", "clientcert.pem"}, {"key.pem", "clientkey.pem"}};
     size_t i;
 
     g_assert_cmpint(g_mkdir_with_parents(path, 0700), ==, 0);
@@ -121,10 +137,11 @@ static void
 testCallsOverTLS(void)
 {
     iovConnectPtr conn = openOk();
-    const char *xml = "<domain type='qemu'><name>tls1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
-                      "<os><type>hvm</type><kernel>/nonexistent/kernel</kernel></os><devices>"
-                      "<disk type='file'><source file='/nonexistent/tls1.img'/><target dev='vda'/>"
-                      "</disk></devices></domain>";
+    const char *xml =
+        "<domain type='qemu'><name>tls1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+        "<os><type>hvm</type><kernel>/nonexistent/kernel</kernel></os><devices>"
+        "<disk type='file'><source file='/nonexistent/tls1.img'/><target dev='vda'/>"
+        "</disk></devices></domain>";
     iovDomainPtr dom = iovDomainDefineXML(conn, xml);
     iovTypedParameter p = {0};
     iovTypedParameter got[20];
@@ -139,7 +156,8 @@ testCallsOverTLS(void)
     p.type = IOV_TYPED_PARAM_ULLONG;
     p.value.ul = 123456;
     g_assert_cmpint(iovDomainBlockIoThrottle(dom, "vda", &p, 1, IOV_DOMAIN_AFFECT_LIVE), ==, 0);
-    g_assert_cmpint(iovDomainGetBlockIoThrottle(dom, "vda", got, &n, IOV_DOMAIN_AFFECT_LIVE), ==, 0);
+    g_assert_cmpint(iovDomainGetBlockIoThrottle(dom, "vda", got, &n, IOV_DOMAIN_AFFECT_LIVE), ==,
+                    0);
     for (i = 0; i < n; i++) {
         if (strcmp(got[i].field, "bps_rd") == 0) {
             g_assert_cmpuint(got[i].value.ul, ==, 123456);
@@ -165,7 +183,8 @@ getsInThread(gpointer data G_GNUC_UNUSED)
         iovTypedParameter got[20];
         int n = 20;
 
-        g_assert_cmpint(iovDomainGetBlockIoThrottle(dom, "vda", got, &n, IOV_DOMAIN_AFFECT_CONFIG), ==, 0);
+        g_assert_cmpint(iovDomainGetBlockIoThrottle(dom, "vda", got, &n, IOV_DOMAIN_AFFECT_CONFIG),
+                        ==, 0);
         iovTypedParamsClear(got, n);
     }
     iovDomainFree(dom);
@@ -193,8 +212,9 @@ testDNNotAllowedIsRefused(void)
 {
     g_assert_null(iovConnectOpen(uriStranger));
     g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_AUTH_FAILED);
-    g_assert_cmpstr(iovGetLastErrorMessage(), ==,
-                    "authentication failed: the client certificate 'O=iovirt tests,CN=a stranger' is refused: its DN is not in tls_allowed_dn_list");
+    g_assert_cmpstr(
+        iovGetLastErrorMessage(), ==,
+        "authentication failed: the client certificate 'O=iovirt tests,CN=a stranger' is refused: its DN is not in tls_allowed_dn_list");
     g_assert_null(strchr(iovGetLastErrorMessage(), '\n'));
 }
 
@@ -225,8 +245,8 @@ testStoppedDaemonGivesAnError(void)
 static int
 connectRaw(int timeoutMs)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    struct timeval tv = { .tv_sec = timeoutMs / 1000, .tv_usec = (timeoutMs % 1000) * 1000 };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {.tv_sec = timeoutMs / 1000, .tv_usec = (timeoutMs % 1000) * 1000};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -242,7 +262,7 @@ connectRaw(int timeoutMs)
 static void
 testAnonymousClientsAreBounded(void)
 {
-    int silent[2] = { connectRaw(10000), connectRaw(10000) };
+    int silent[2] = {connectRaw(10000), connectRaw(10000)};
     gint64 t0 = g_get_monotonic_time();
     iovConnectPtr conn;
     char c;
@@ -280,13 +300,20 @@ main(int argc, char **argv)
     dir = testTmpDir();
     pki = g_build_filename(dir, "pki", NULL);
     g_assert_cmpint(g_mkdir_with_parents(pki, 0700), ==, 0);
-    makeCert(pki, "ca", "cn = \"iovirt test CA\"\nca\ncert_signing_key\nexpiration_days = 2\n", NULL);
-    makeCert(pki, "server", "organization = iovirt tests\ncn = localhost\nip_address = 127.0.0.1\n"
-                            "tls_www_server\nsigning_key\nexpiration_days = 2\n", "ca");
-    makeCert(pki, "client", "organization = iovirt tests\ncn = \"iovirt test client\"\n"
-                            "tls_www_client\nsigning_key\nexpiration_days = 2\n", "ca");
-    makeCert(pki, "stranger", "organization = iovirt tests\ncn = \"a stranger\"\n"
-                              "tls_www_client\nsigning_key\nexpiration_days = 2\n", "ca");
+    makeCert(pki, "ca", "cn = \"iovirt test CA\"\nca\ncert_signing_key\nexpiration_days = 2\n",
+             NULL);
+    makeCert(pki, "server",
+             "organization = iovirt tests\ncn = localhost\nip_address = 127.0.0.1\n"
+             "tls_www_server\nsigning_key\nexpiration_days = 2\n",
+             "ca");
+    makeCert(pki, "client",
+             "organization = iovirt tests\ncn = \"iovirt test client\"\n"
+             "tls_www_client\nsigning_key\nexpiration_days = 2\n",
+             "ca");
+    makeCert(pki, "stranger",
+             "organization = iovirt tests\ncn = \"a stranger\"\n"
+             "tls_www_client\nsigning_key\nexpiration_days = 2\n",
+             "ca");
     okPath = pkiPath(pki, "client");
     strangerPath = pkiPath(pki, "stranger");
 
@@ -303,7 +330,8 @@ main(int argc, char **argv)
     testDaemonStart(&d, "tls", args);
     g_assert_true(testWaitPort(port, 10000));
     uriOk = g_strdup_printf("iovirt+tls://127.0.0.1:%d/session?pkipath=%s", port, okPath);
-    uriStranger = g_strdup_printf("iovirt+tls://127.0.0.1:%d/session?pkipath=%s", port, strangerPath);
+    uriStranger =
+        g_strdup_printf("iovirt+tls://127.0.0.1:%d/session?pkipath=%s", port, strangerPath);
 
     g_test_add_func("/tls/calls", testCallsOverTLS);
     g_test_add_func("/tls/concurrent-clients", testConcurrentTLSClients);
