@@ -385,6 +385,8 @@ typedef enum {
     IOV_CONNECT_LIST_DOMAINS_PAUSED = 1 << 5,
     IOV_CONNECT_LIST_DOMAINS_SHUTOFF = 1 << 6,
     IOV_CONNECT_LIST_DOMAINS_OTHER = 1 << 7,
+    IOV_CONNECT_LIST_DOMAINS_AUTOSTART = 1 << 10,
+    IOV_CONNECT_LIST_DOMAINS_NO_AUTOSTART = 1 << 11,
 } iovConnectListAllDomainsFlags;
 
 /* Get flag: string parameters (group) may be returned. */

@@ -78,6 +78,7 @@ typedef struct {
     char *monPath;            /* [job] set while running */
     char *pidPath;            /* [job] */
     bool removed;             /* [job] no longer in the driver's tables */
+    bool autostart;           /* [job] started when the daemon starts */
     void *monCtx;             /* [job] what the monitor callbacks receive;
                                * owned by the process code, NULL with no monitor */
 
