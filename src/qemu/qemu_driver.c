@@ -1668,11 +1668,14 @@ meminfo(const char *key)
 {
     g_autofree char *text = NULL;
     g_autofree char *pat = g_strdup_printf("\n%s:", key);
+    g_autofree char *lines = NULL;
     const char *p;
 
     if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL))
         return 0;
-    if (!(p = strstr(text, pat)))
+    /* every key, the first one too, after a newline */
+    lines = g_strconcat("\n", text, NULL);
+    if (!(p = strstr(lines, pat)))
         return 0;
     return g_ascii_strtoull(p + strlen(pat), NULL, 10);
 }
