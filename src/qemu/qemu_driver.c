@@ -1554,10 +1554,12 @@ diskSize(qemuDiskStats *ds, bool raw)
 static int
 domainStats(qemuDriver *drv, const unsigned char *uuid, unsigned int groups, qemuDomainStats *st)
 {
-    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    g_autoptr(qemuDomainObj) obj = objFromUUID(drv, uuid);
     g_autofree char **devIds = NULL;
     g_autofree bool *raw = NULL;
     g_autoptr(GPtrArray) counters = NULL;
+    g_autoptr(GPtrArray) cached = NULL;
+    unsigned int gen = 0;
     qemuMonitor *mon = NULL;
     pid_t pid = 0;
     size_t i;
@@ -1583,17 +1585,36 @@ domainStats(qemuDriver *drv, const unsigned char *uuid, unsigned int groups, qem
             devIds[i] = qemuDiskDeviceId(d);
             raw[i] = d->format == DISK_FORMAT_RAW;
         }
-        if (obj->mon && (groups & QEMU_STATS_BLOCK))
+        if (obj->mon && (groups & QEMU_STATS_BLOCK)) {
             mon = qemuMonitorRef(obj->mon);
+            gen = obj->monGeneration;
+            if (obj->lastBlockStats && obj->lastBlockStatsGen == gen)
+                cached = g_ptr_array_ref(obj->lastBlockStats);
+        }
     }
-    objEnd(obj);
+    g_mutex_unlock(&obj->lock);
 
     if (groups & QEMU_STATS_CPU_TOTAL)
         st->cpuTimeNs = pid ? cpuTime(pid) : 0;
     if (mon) {
-        if (qemuMonitorQueryBlockStats(mon, &counters) < 0) {
+        /* a change talking to QEMU is not waited for: its last counters
+         * are reported instead */
+        int rc = qemuMonitorQueryBlockStatsNoWait(mon, &counters);
+
+        if (rc == 1) {
+            counters = g_steal_pointer(&cached);
+        } else if (rc < 0) {
             logWarn("domain '%s': no block counters: %s", st->ident.name, utilLastErrorMessage());
             utilResetError();
+        } else {
+            g_mutex_lock(&obj->lock);
+            if (obj->mon == mon) {
+                if (obj->lastBlockStats)
+                    g_ptr_array_unref(obj->lastBlockStats);
+                obj->lastBlockStats = g_ptr_array_ref(counters);
+                obj->lastBlockStatsGen = gen;
+            }
+            g_mutex_unlock(&obj->lock);
         }
         qemuMonitorUnref(mon);
     }
