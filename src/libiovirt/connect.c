@@ -129,7 +129,8 @@ iovDomainStatsRecordListFree(iovDomainStatsRecordPtr *stats)
     if (!stats)
         return;
     for (i = 0; stats[i]; i++) {
-        iovDomainFree(stats[i]->dom);
+        if (stats[i]->dom)
+            iovDomainFree(stats[i]->dom);
         iovTypedParamsClear(stats[i]->params, stats[i]->nparams);
         free(stats[i]->params);
         free(stats[i]);
