@@ -1638,44 +1638,90 @@ domainStats(qemuDriver *drv, const unsigned char *uuid, unsigned int groups, qem
     return 0;
 }
 
+/* The work of one bulk statistics call, shared by its threads. */
+typedef struct {
+    qemuDriver *drv;
+    const unsigned char *uuids; /* n of them, 16 bytes each */
+    size_t n;
+    unsigned int groups;
+    qemuDomainStats *stats;     /* n entries */
+    int *rc;                    /* n entries: domainStats' result */
+    gint next;                  /* atomic: the next index to take */
+} statsWork;
+
+#define STATS_THREADS_MAX 8 /* QEMUs asked at once */
+#define STATS_PER_THREAD 4  /* fewer domains than this a thread: no more threads */
+
+static gpointer
+statsWorker(gpointer data)
+{
+    statsWork *w = data;
+    gint i;
+
+    while ((i = g_atomic_int_add(&w->next, 1)) < (gint)w->n) {
+        w->rc[i] = domainStats(w->drv, w->uuids + (size_t)i * 16, w->groups, &w->stats[i]);
+        utilResetError();
+    }
+    return NULL;
+}
+
 int
 qemuDriverGetStats(qemuDriver *drv, const unsigned char *uuids, size_t n,
                    unsigned int listFlags, unsigned int groups, qemuDomainStats **out,
                    size_t *nout)
 {
-    g_autofree qemuDomainIdent *list = NULL;
-    g_autoptr(GArray) res = g_array_new(FALSE, TRUE, sizeof(qemuDomainStats));
-    size_t nlist = 0, i;
+    g_autofree unsigned char *listed = NULL;
+    g_autofree int *rc = NULL;
+    g_autoptr(GPtrArray) threads = g_ptr_array_new();
+    statsWork w = {.drv = drv, .groups = groups};
+    size_t i, kept = 0, nthreads;
 
     if (!uuids) {
-        if (qemuDriverListAll(drv, listFlags, &list, &nlist) < 0)
-            return -1;
-        n = nlist;
-    }
-    for (i = 0; i < n; i++) {
-        qemuDomainStats st = {0};
-        const unsigned char *uuid = uuids ? uuids + i * 16 : list[i].uuid;
+        g_autofree qemuDomainIdent *list = NULL;
 
-        if (domainStats(drv, uuid, groups, &st) == 0) {
-            g_array_append_val(res, st);
-        } else if (uuids) {
-            /* a domain asked for by name must exist */
-            size_t j;
-
-            for (j = 0; j < res->len; j++)
-                qemuDomainStatsClear(&g_array_index(res, qemuDomainStats, j));
-            for (j = 0; j < nlist; j++)
-                qemuDomainIdentClear(&list[j]);
+        if (qemuDriverListAll(drv, listFlags, &list, &n) < 0)
             return -1;
-        } else {
-            /* undefined since it was listed */
-            utilResetError();
+        listed = g_malloc0(n * 16 + 1);
+        for (i = 0; i < n; i++) {
+            memcpy(listed + i * 16, list[i].uuid, 16);
+            qemuDomainIdentClear(&list[i]);
+        }
+        uuids = listed;
+    } else {
+        /* every domain asked for must exist: say which does not here,
+         * in the caller's thread */
+        for (i = 0; i < n; i++) {
+            qemuDomainObj *obj = objLookup(drv, uuids + i * 16);
+
+            if (!obj)
+                return -1;
+            qemuDomainObjUnref(obj);
         }
     }
-    for (i = 0; i < nlist; i++)
-        qemuDomainIdentClear(&list[i]);
-    *nout = res->len;
-    *out = (qemuDomainStats *)(void *)g_array_free(g_steal_pointer(&res), FALSE);
+    w.uuids = uuids;
+    w.n = n;
+    w.stats = g_new0(qemuDomainStats, n + 1);
+    rc = w.rc = g_new0(int, n + 1);
+    /* each domain costs a round trip to its QEMU: ask several at once */
+    nthreads = MIN(STATS_THREADS_MAX, n / STATS_PER_THREAD);
+    for (i = 1; i < nthreads; i++) {
+        GThread *t = g_thread_try_new("iovirt-stats", statsWorker, &w, NULL);
+
+        if (!t)
+            break;
+        g_ptr_array_add(threads, t);
+    }
+    statsWorker(&w);
+    for (i = 0; i < threads->len; i++)
+        g_thread_join(threads->pdata[i]);
+
+    /* keep those read; a listed domain undefined meanwhile is left out */
+    for (i = 0; i < n; i++) {
+        if (rc[i] == 0)
+            w.stats[kept++] = w.stats[i];
+    }
+    *nout = kept;
+    *out = w.stats;
     return 0;
 }
 
