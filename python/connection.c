@@ -303,6 +303,20 @@ connectionLookupByUUID(pyiovConnection *self, PyObject *args)
 }
 
 static PyMethodDef connectionMethods[] = {
+    {"domainEventRegisterAny", (PyCFunction)pyiovConnectionDomainEventRegisterAny, METH_VARARGS,
+     "domainEventRegisterAny($self, dom, eventID, callback, opaque=None, /)\n--\n\n"
+     "Call callback for each event eventID (DOMAIN_EVENT_ID_LIFECYCLE, _REBOOT,\n"
+     "_TUNABLE) of dom, or of every domain when dom is None, and return the\n"
+     "callback id. The callback runs on a thread of the library (no event\n"
+     "loop to run), with the arguments python3-libvirt gives:\n"
+     "  LIFECYCLE callback(conn, dom, event, detail, opaque)\n"
+     "  REBOOT    callback(conn, dom, opaque)\n"
+     "  TUNABLE   callback(conn, dom, params, opaque), params a dict of\n"
+     "            blkdeviotune.disk and the disk's limits now in force.\n"
+     "Read-only connections may register."},
+    {"domainEventDeregisterAny", (PyCFunction)pyiovConnectionDomainEventDeregisterAny, METH_VARARGS,
+     "domainEventDeregisterAny($self, callbackID, /)\n--\n\n"
+     "Stop the callback callbackID; raises iovirt.Error when there is none."},
     {"close", (PyCFunction)connectionClose, METH_NOARGS,
      "close($self, /)\n--\n\n"
      "Drop this object's hold on the connection and return the number of\n"

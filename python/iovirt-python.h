@@ -67,6 +67,11 @@ int pyiovFlagsConverter(PyObject *obj, void *out);
 PyObject *pyiovConnectionNew(iovConnectPtr conn);
 iovConnectPtr pyiovConnectionAcquire(pyiovConnection *self);
 
+/* ---- events.c ---- */
+
+PyObject *pyiovConnectionDomainEventRegisterAny(pyiovConnection *self, PyObject *args);
+PyObject *pyiovConnectionDomainEventDeregisterAny(pyiovConnection *self, PyObject *args);
+
 /* ---- domain.c ---- */
 
 PyObject *pyiovDomainNew(pyiovConnection *conn, iovDomainPtr dom);

@@ -2,7 +2,7 @@
 their disks (a C extension over iovirt's public C API)."""
 
 from types import TracebackType
-from typing import Any, Dict, List, Literal, NamedTuple, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, List, Literal, NamedTuple, Optional, Tuple, Type, Union
 
 __version__: str
 
@@ -13,6 +13,34 @@ AFFECT_CONFIG: int
 
 # Domain.create() flags
 START_PAUSED: int
+
+# Connection.domainEventRegisterAny(): event ids, lifecycle events, details
+DOMAIN_EVENT_ID_LIFECYCLE: int
+DOMAIN_EVENT_ID_REBOOT: int
+DOMAIN_EVENT_ID_TUNABLE: int
+DOMAIN_EVENT_DEFINED: int
+DOMAIN_EVENT_UNDEFINED: int
+DOMAIN_EVENT_STARTED: int
+DOMAIN_EVENT_SUSPENDED: int
+DOMAIN_EVENT_RESUMED: int
+DOMAIN_EVENT_STOPPED: int
+DOMAIN_EVENT_SHUTDOWN: int
+DOMAIN_EVENT_PMSUSPENDED: int
+DOMAIN_EVENT_CRASHED: int
+DOMAIN_EVENT_DEFINED_ADDED: int
+DOMAIN_EVENT_DEFINED_UPDATED: int
+DOMAIN_EVENT_UNDEFINED_REMOVED: int
+DOMAIN_EVENT_STARTED_BOOTED: int
+DOMAIN_EVENT_SUSPENDED_PAUSED: int
+DOMAIN_EVENT_SUSPENDED_IOERROR: int
+DOMAIN_EVENT_RESUMED_UNPAUSED: int
+DOMAIN_EVENT_STOPPED_SHUTDOWN: int
+DOMAIN_EVENT_STOPPED_DESTROYED: int
+DOMAIN_EVENT_STOPPED_FAILED: int
+DOMAIN_EVENT_SHUTDOWN_FINISHED: int
+DOMAIN_EVENT_SHUTDOWN_GUEST: int
+DOMAIN_EVENT_SHUTDOWN_HOST: int
+DOMAIN_EVENT_CRASHED_PANICKED: int
 
 # Domain.XMLDesc() flags
 XML_SECURE: int
@@ -174,6 +202,10 @@ class Connection:
     def getLibVersion(self) -> int: ...
     def listAllDomains(self, flags: int = 0) -> List["Domain"]: ...
     def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> List[Tuple["Domain", Dict[str, Any]]]: ...
+    def domainEventRegisterAny(self, dom: Optional["Domain"], eventID: int,
+                               callback: Callable[..., object], opaque: object = None,
+                               /) -> int: ...
+    def domainEventDeregisterAny(self, callbackID: int, /) -> None: ...
     def lookupByName(self, name: str, /) -> "Domain": ...
     def lookupByUUIDString(self, uuid: str, /) -> "Domain": ...
     def lookupByUUID(self, uuid: bytes, /) -> "Domain": ...

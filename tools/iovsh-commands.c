@@ -109,6 +109,17 @@ static const iovshOptDef optsDomBlkStat[] = {
     OPT_END,
 };
 
+static const iovshOptDef optsEvent[] = {
+    {"domain", IOVSH_OT_OPTARG, "DOMAIN", "only this guest's events (default: every guest's)",
+     IOVSH_COMPLETE_DOMAIN, NULL},
+    {"event", IOVSH_OT_STRING, "NAME", "only these events: lifecycle, reboot or tunable", 0, NULL},
+    {"loop", IOVSH_OT_BOOL, NULL, "go on after the first event, until Ctrl-C or the timeout", 0,
+     NULL},
+    {"timeout", IOVSH_OT_STRING, "SECONDS", "stop after SECONDS", 0, NULL},
+    {"timestamp", IOVSH_OT_BOOL, NULL, "begin each event with the local time", 0, NULL},
+    OPT_END,
+};
+
 const iovshCmdDef iovshCommands[] = {
     /* Guests */
     {"list", GROUP_GUESTS, cmdList, optsList, NULL, "list the guests",
@@ -136,6 +147,12 @@ const iovshCmdDef iovshCommands[] = {
      IOVSH_CMD_DISPLAY},
     {"dominfo", GROUP_GUESTS, cmdDomInfo, optsDomain, NULL, "print basic facts about a guest", NULL,
      IOVSH_CMD_DISPLAY},
+    {"event", GROUP_GUESTS, cmdEvent, optsEvent, NULL, "print the guests' events as they happen",
+     "Prints each event of every guest (or of DOMAIN): lifecycle (defined, started, suspended, "
+     "resumed, stopped...), reboot, and tunable (a disk's limits in force changed, with their "
+     "new values), as virsh event does. Stops after the first event, or with --loop at Ctrl-C or "
+     "after --timeout, then prints how many events came.",
+     0},
 
     /* Disks */
     {"domblklist", GROUP_DISKS, cmdDomBlkList, optsDomBlkList, NULL,

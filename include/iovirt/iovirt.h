@@ -638,6 +638,118 @@ int iovDomainBlockStatsFlags(iovDomainPtr dom, const char *disk, iovTypedParamet
                              int *nparams, unsigned int flags);
 
 /* ------------------------------------------------------------------ */
+/* Domain events: ids, lifecycle events and their details               */
+/* ------------------------------------------------------------------ */
+
+/* What an event callback is registered for (libvirt's virDomainEventID
+ * values; the ids iovirt sends). */
+typedef enum {
+    IOV_DOMAIN_EVENT_ID_LIFECYCLE = 0, /* state changes: event and detail below */
+    IOV_DOMAIN_EVENT_ID_REBOOT = 1,    /* the guest reset */
+    IOV_DOMAIN_EVENT_ID_TUNABLE = 17,  /* a disk's limits in force changed */
+} iovDomainEventID;
+
+/* Lifecycle events (libvirt's virDomainEventType values). */
+typedef enum {
+    IOV_DOMAIN_EVENT_DEFINED = 0,
+    IOV_DOMAIN_EVENT_UNDEFINED = 1,
+    IOV_DOMAIN_EVENT_STARTED = 2,
+    IOV_DOMAIN_EVENT_SUSPENDED = 3,
+    IOV_DOMAIN_EVENT_RESUMED = 4,
+    IOV_DOMAIN_EVENT_STOPPED = 5,
+    IOV_DOMAIN_EVENT_SHUTDOWN = 6,
+    IOV_DOMAIN_EVENT_PMSUSPENDED = 7,
+    IOV_DOMAIN_EVENT_CRASHED = 8,
+} iovDomainEventType;
+
+/* Their details (libvirt's values), per event. */
+typedef enum {
+    IOV_DOMAIN_EVENT_DEFINED_ADDED = 0,   /* a new definition */
+    IOV_DOMAIN_EVENT_DEFINED_UPDATED = 1, /* a definition replaced */
+} iovDomainEventDefinedDetail;
+
+typedef enum {
+    IOV_DOMAIN_EVENT_UNDEFINED_REMOVED = 0,
+} iovDomainEventUndefinedDetail;
+
+typedef enum {
+    IOV_DOMAIN_EVENT_STARTED_BOOTED = 0,
+} iovDomainEventStartedDetail;
+
+typedef enum {
+    IOV_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,  /* by a call, or by QEMU */
+    IOV_DOMAIN_EVENT_SUSPENDED_IOERROR = 2, /* a disk error stopped it */
+} iovDomainEventSuspendedDetail;
+
+typedef enum {
+    IOV_DOMAIN_EVENT_RESUMED_UNPAUSED = 0,
+} iovDomainEventResumedDetail;
+
+typedef enum {
+    IOV_DOMAIN_EVENT_STOPPED_SHUTDOWN = 0,  /* the guest powered off */
+    IOV_DOMAIN_EVENT_STOPPED_DESTROYED = 1, /* iovDomainDestroy */
+    IOV_DOMAIN_EVENT_STOPPED_FAILED = 5,    /* QEMU ended on its own */
+} iovDomainEventStoppedDetail;
+
+typedef enum {
+    IOV_DOMAIN_EVENT_SHUTDOWN_FINISHED = 0, /* QEMU did not say who asked */
+    IOV_DOMAIN_EVENT_SHUTDOWN_GUEST = 1,    /* the guest powered off */
+    IOV_DOMAIN_EVENT_SHUTDOWN_HOST = 2,     /* the host asked (e.g. a signal to QEMU) */
+} iovDomainEventShutdownDetail;
+
+typedef enum {
+    IOV_DOMAIN_EVENT_CRASHED_PANICKED = 0, /* the guest reported a panic */
+} iovDomainEventCrashedDetail;
+
+/* The names of a tunable event's parameters (libvirt's): the disk, then
+ * each throttle field's libvirt name after this prefix. */
+#define IOV_DOMAIN_TUNABLE_BLKDEV_DISK "blkdeviotune.disk"
+#define IOV_DOMAIN_TUNABLE_BLKDEV_PREFIX "blkdeviotune."
+
+/*
+ * Event callbacks. Each event id has its own signature; they are
+ * registered as the generic type through IOV_DOMAIN_EVENT_CALLBACK().
+ * `dom` is valid during the call only (iovDomainRef to keep it).
+ *
+ *   LIFECYCLE  iovConnectDomainEventCallback: event (iovDomainEventType)
+ *              and detail (its detail enum)
+ *   REBOOT     iovConnectDomainEventGenericCallback
+ *   TUNABLE    iovConnectDomainEventTunableCallback: params (valid during
+ *              the call) are blkdeviotune.disk (STRING) and the disk's
+ *              limits now in force under libvirt's names
+ */
+typedef void (*iovConnectDomainEventGenericCallback)(iovConnectPtr conn, iovDomainPtr dom,
+                                                     void *opaque);
+typedef void (*iovConnectDomainEventCallback)(iovConnectPtr conn, iovDomainPtr dom, int event,
+                                              int detail, void *opaque);
+typedef void (*iovConnectDomainEventTunableCallback)(iovConnectPtr conn, iovDomainPtr dom,
+                                                     iovTypedParameterPtr params, int nparams,
+                                                     void *opaque);
+typedef void (*iovFreeCallback)(void *opaque);
+#define IOV_DOMAIN_EVENT_CALLBACK(cb) ((iovConnectDomainEventGenericCallback)(void (*)(void))(cb))
+
+/*
+ * iovConnectDomainEventRegisterAny: call `cb` for each event `eventID`
+ * (an iovDomainEventID) of `dom`, or of every domain when `dom` is NULL,
+ * from now until iovConnectDomainEventDeregisterAny. Callbacks run on a
+ * thread of the library, one per connection, one at a time and in the
+ * order the daemon sent the events; the caller writes no event loop. A
+ * callback may call the API (on this connection too) but must not drop
+ * the connection's last reference. The registration holds a reference on
+ * `conn`. Returns the callback id (>= 0), or -1 on error; `freecb`, when
+ * not NULL, is called on `opaque` when the callback is deregistered.
+ * Read-only connections may register.
+ */
+int iovConnectDomainEventRegisterAny(iovConnectPtr conn, iovDomainPtr dom, int eventID,
+                                     iovConnectDomainEventGenericCallback cb, void *opaque,
+                                     iovFreeCallback freecb);
+
+/* iovConnectDomainEventDeregisterAny: stop the callback `callbackID`
+ * (once it returned, if it is running). 0, or -1 when there is no such
+ * callback. */
+int iovConnectDomainEventDeregisterAny(iovConnectPtr conn, int callbackID);
+
+/* ------------------------------------------------------------------ */
 /* Domain XML, offline                                                 */
 /* ------------------------------------------------------------------ */
 

@@ -23,6 +23,7 @@
 
 #define LIBVIRT_FEATURE_TYPED_PARAM_STRING 9
 #define LIBVIRT_FEATURE_PROGRAM_KEEPALIVE 10
+#define LIBVIRT_FEATURE_REMOTE_EVENT_CALLBACK 14
 #define LIBVIRT_FEATURE_REMOTE_CLOSE_CALLBACK 15
 
 #define BLOCK_STATS_NPARAMS 8
@@ -137,6 +138,7 @@ dispatchConnectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c G_GNU
 {
     ret->supported = args->feature == LIBVIRT_FEATURE_TYPED_PARAM_STRING ||
                      args->feature == LIBVIRT_FEATURE_PROGRAM_KEEPALIVE ||
+                     args->feature == LIBVIRT_FEATURE_REMOTE_EVENT_CALLBACK ||
                      args->feature == LIBVIRT_FEATURE_REMOTE_CLOSE_CALLBACK;
     return 0;
 }
@@ -1076,12 +1078,15 @@ daemonClientConnected(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client,
     daemonConn *c = g_new0(daemonConn, 1);
 
     c->readonly = rpcServerClientIsReadonly(client);
+    c->client = client;
     rpcServerClientSetPrivate(client, c, g_free);
     return true;
 }
 
 void
-daemonClientDisconnected(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client G_GNUC_UNUSED,
-                         void *opaque G_GNUC_UNUSED)
+daemonClientDisconnected(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, void *opaque)
 {
+    daemonState *d = opaque;
+
+    daemonEventsConnGone(d->events, rpcServerClientGetPrivate(client));
 }

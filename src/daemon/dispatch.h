@@ -15,17 +15,52 @@
 #include "qemu/qemu_driver.h"
 #include "rpc/rpc.h"
 
+/* The connections registered for events (events.c). */
+typedef struct _daemonEvents daemonEvents;
+
 typedef struct {
     qemuDriver *driver;
-    bool system; /* the daemon's mode, for URIs */
+    bool system;          /* the daemon's mode, for URIs */
+    daemonEvents *events; /* NULL: events are not served (tests without sockets) */
 } daemonState;
+
+/* Event callbacks a connection may hold at once. */
+#define DAEMON_EVENT_CALLBACKS_MAX 64
+
+/* The default bound of a client's unread output when an event is queued. */
+#define DAEMON_EVENT_QUEUE_DEFAULT (1024 * 1024)
+
+/* One event callback of a connection. */
+typedef struct {
+    int callbackID; /* the id the client was given; -1 for the older registration */
+    int eventID;    /* iovDomainEventID (libvirt's ids) */
+    bool legacy;    /* registered with REGISTER_ANY: older messages, no id */
+    bool filtered;  /* only the domain `uuid` */
+    unsigned char uuid[16];
+} daemonEventCallback;
 
 /* The state of one client connection (the rpcServerClient's private). */
 typedef struct {
     bool open;     /* CONNECT_OPEN succeeded */
     bool libvirt;  /* opened with a qemu:// name: answer as libvirt does */
     bool readonly; /* read-only socket, or opened read-only */
+    rpcServerClient *client; /* not owned; NULL without a server */
+    /* guarded by the daemonEvents lock */
+    size_t ncallbacks;
+    daemonEventCallback callbacks[DAEMON_EVENT_CALLBACKS_MAX];
 } daemonConn;
+
+/*
+ * daemonEventsNew: the registry of event callbacks; a client whose
+ * unread output would pass `queueMax` bytes (0: the default) with one
+ * more event is dropped. daemonEventsEmit is the driver's event handler
+ * (qemuDriverSetEventHandler, opaque the daemonState). daemonEventsConnGone
+ * forgets a connection that went away.
+ */
+daemonEvents *daemonEventsNew(size_t queueMax);
+void daemonEventsFree(daemonEvents *ev);
+void daemonEventsEmit(const qemuDriverEvent *e, void *opaque);
+void daemonEventsConnGone(daemonEvents *ev, daemonConn *c);
 
 /* A row of the generated dispatch table: the handler, called with the
  * decoded args and the zeroed ret struct of its procedure. */

@@ -38,6 +38,7 @@ typedef struct {
     unsigned int workers;
     unsigned int monitorTimeoutMs;
     unsigned int idleExitSec; /* 0: never exit on idle */
+    unsigned int maxClientEventQueue; /* bytes; 0: the default */
     int logLevel;
     char *logFile;
     char *qemuBinary;
@@ -67,6 +68,7 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
         {"client_idle_timeout", G_STRUCT_OFFSET(daemonConfig, clientIdleTimeout)},
         {"workers", G_STRUCT_OFFSET(daemonConfig, workers)},
         {"monitor_timeout", G_STRUCT_OFFSET(daemonConfig, monitorTimeoutMs)},
+        {"max_client_event_queue", G_STRUCT_OFFSET(daemonConfig, maxClientEventQueue)},
     };
     g_auto(GStrv) keys = NULL;
     char **k;
@@ -365,6 +367,8 @@ main(int argc, char **argv)
     /* after the driver reconnected to the guests that kept running */
     qemuDriverAutostart(state.driver);
     state.system = cfg.system;
+    state.events = daemonEventsNew(cfg.maxClientEventQueue);
+    qemuDriverSetEventHandler(state.driver, daemonEventsEmit, &state);
 
     scfg.maxClients = cfg.maxClients;
     scfg.maxReadonlyClients = cfg.maxReadonlyClients;
@@ -395,7 +399,10 @@ main(int argc, char **argv)
         unlink(rwSock);
         unlink(roSock);
     }
+    if (state.driver)
+        qemuDriverSetEventHandler(state.driver, NULL, NULL);
     qemuDriverFree(state.driver);
+    daemonEventsFree(state.events);
     if (l.loop)
         g_main_loop_unref(l.loop);
     if (lockFd >= 0) {

@@ -21,6 +21,10 @@
  *    published state.
  *  - The driver's lock (qemu_driver.c) guards the driver's tables. It is
  *    never held together with a domain's lock.
+ *  - An event for the clients is handed to the daemon with the domain's
+ *    lock held, in the same hold as the change it reports, so a domain's
+ *    events keep the order of its changes; the daemon only encodes and
+ *    queues it, under its own events lock (domain lock → events lock).
  *
  * Events from QEMU arrive on the monitor I/O thread, which must never
  * block: it queues them on the domain (`events`, under the lock) and a

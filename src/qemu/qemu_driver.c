@@ -58,6 +58,9 @@ struct _qemuDriver {
     int nextId;
 
     gint qemuVersion; /* atomic: the binary's version, 0 until read */
+
+    void *eventOpaque;             /* set before eventFunc, then fixed */
+    qemuDriverEventFunc eventFunc; /* atomic: the daemon's handler, or NULL */
 };
 
 void
@@ -197,6 +200,75 @@ objEndJob(qemuDomainObj *obj)
     qemuDomainObjUnref(obj);
 }
 
+/* ---- domain events: what the clients are told ---- */
+
+void
+qemuDriverSetEventHandler(qemuDriver *drv, qemuDriverEventFunc func, void *opaque)
+{
+    /* removing the handler leaves the opaque: a worker may still be
+     * reading the pair */
+    if (func)
+        drv->eventOpaque = opaque;
+    g_atomic_pointer_set(&drv->eventFunc, func);
+}
+
+/*
+ * Hand `ev` (its domain filled from `obj` here) to the daemon, with the
+ * domain's lock held: the events of a domain then reach the clients in
+ * the order its state changed, whether the job or the event worker made
+ * the change (each emits under the same lock hold as its change). The
+ * handler only encodes and queues (lock order: domain → the daemon's
+ * events lock → a client's).
+ */
+static void
+emitEventLocked(qemuDomainObj *obj, qemuDriverEvent *ev)
+{
+    qemuDriver *drv = obj->driver;
+    qemuDriverEventFunc func = g_atomic_pointer_get(&drv->eventFunc);
+
+    if (!func)
+        return;
+    identFromObj(obj, &ev->dom);
+    func(ev, drv->eventOpaque);
+    qemuDomainIdentClear(&ev->dom);
+}
+
+/* emitEventLocked, taking the domain's lock. */
+static void
+emitEvent(qemuDomainObj *obj, qemuDriverEvent *ev)
+{
+    g_mutex_lock(&obj->lock);
+    emitEventLocked(obj, ev);
+    g_mutex_unlock(&obj->lock);
+}
+
+static void
+emitLifecycle(qemuDomainObj *obj, int event, int detail)
+{
+    qemuDriverEvent ev = {.id = IOV_DOMAIN_EVENT_ID_LIFECYCLE, .event = event, .detail = detail};
+
+    emitEvent(obj, &ev);
+}
+
+/* With the job held: a tunable event for each disk of `targets` (the
+ * disks whose live limits the job just published). */
+static void
+emitTunable(qemuDomainObj *obj, GPtrArray *targets)
+{
+    guint i;
+
+    for (i = 0; i < targets->len; i++) {
+        const domainDiskDef *d = domainDiskFind(obj->live, targets->pdata[i]);
+        qemuDriverEvent ev = {.id = IOV_DOMAIN_EVENT_ID_TUNABLE};
+
+        if (!d)
+            continue;
+        ev.disk = d->target;
+        ev.limits = &d->throttle;
+        emitEvent(obj, &ev);
+    }
+}
+
 /* ---- monitor events ---- */
 
 /*
@@ -247,11 +319,12 @@ eventString(const qemuDomainEvent *ev, const char *key, const char *dflt)
 }
 
 /* An event of QEMU's: the state it implies, under the lock; the log
- * after. */
+ * and the clients' event after. */
 static void
 handleEvent(qemuDomainObj *obj, const qemuDomainEvent *ev)
 {
     g_autofree char *note = NULL;
+    qemuDriverEvent out = {.id = -1};
 
     g_mutex_lock(&obj->lock);
     if (ev->generation != obj->monGeneration || !obj->live) {
@@ -259,27 +332,57 @@ handleEvent(qemuDomainObj *obj, const qemuDomainEvent *ev)
         return;
     }
     if (strcmp(ev->name, "SHUTDOWN") == 0) {
+        json_object *guest = NULL;
+
         obj->sawShutdown = true;
         note = g_strdup_printf("QEMU is shutting down (%s)", eventString(ev, "reason", "?"));
+        out.id = IOV_DOMAIN_EVENT_ID_LIFECYCLE;
+        out.event = IOV_DOMAIN_EVENT_SHUTDOWN;
+        if (ev->data && json_object_object_get_ex(ev->data, "guest", &guest))
+            out.detail = json_object_get_boolean(guest) ? IOV_DOMAIN_EVENT_SHUTDOWN_GUEST
+                                                        : IOV_DOMAIN_EVENT_SHUTDOWN_HOST;
+        else
+            out.detail = IOV_DOMAIN_EVENT_SHUTDOWN_FINISHED;
     } else if (strcmp(ev->name, "STOP") == 0) {
+        /* a pause the job asked for is announced by the job */
         if (obj->state == IOV_DOMAIN_RUNNING) {
             obj->state = IOV_DOMAIN_PAUSED;
             obj->reason = IOV_DOMAIN_PAUSED_UNKNOWN;
+            out.id = IOV_DOMAIN_EVENT_ID_LIFECYCLE;
+            out.event = IOV_DOMAIN_EVENT_SUSPENDED;
+            out.detail = IOV_DOMAIN_EVENT_SUSPENDED_PAUSED;
         }
     } else if (strcmp(ev->name, "RESUME") == 0) {
         if (obj->state == IOV_DOMAIN_PAUSED && obj->reason != IOV_DOMAIN_PAUSED_STARTING_UP) {
             obj->state = IOV_DOMAIN_RUNNING;
             obj->reason = IOV_DOMAIN_RUNNING_UNPAUSED;
+            out.id = IOV_DOMAIN_EVENT_ID_LIFECYCLE;
+            out.event = IOV_DOMAIN_EVENT_RESUMED;
+            out.detail = IOV_DOMAIN_EVENT_RESUMED_UNPAUSED;
         }
     } else if (strcmp(ev->name, "RESET") == 0) {
         note = g_strdup("guest reset: QEMU and the disks' limits stay");
+        out.id = IOV_DOMAIN_EVENT_ID_REBOOT;
+    } else if (strcmp(ev->name, "GUEST_PANICKED") == 0) {
+        note = g_strdup_printf("the guest reported a panic: %s",
+                               ev->data ? json_object_to_json_string(ev->data) : "{}");
+        out.id = IOV_DOMAIN_EVENT_ID_LIFECYCLE;
+        out.event = IOV_DOMAIN_EVENT_CRASHED;
+        out.detail = IOV_DOMAIN_EVENT_CRASHED_PANICKED;
     } else if (strcmp(ev->name, "BLOCK_IO_ERROR") == 0) {
         note = g_strdup_printf("I/O error on %s", json_object_to_json_string(ev->data));
         if (strcmp(eventString(ev, "action", ""), "stop") == 0) {
+            if (obj->state == IOV_DOMAIN_RUNNING) {
+                out.id = IOV_DOMAIN_EVENT_ID_LIFECYCLE;
+                out.event = IOV_DOMAIN_EVENT_SUSPENDED;
+                out.detail = IOV_DOMAIN_EVENT_SUSPENDED_IOERROR;
+            }
             obj->state = IOV_DOMAIN_PAUSED;
             obj->reason = IOV_DOMAIN_PAUSED_IOERROR;
         }
     }
+    if (out.id >= 0)
+        emitEventLocked(obj, &out);
     g_mutex_unlock(&obj->lock);
     if (note)
         qemuDomainLogNote(obj, "%s", note);
@@ -307,6 +410,9 @@ handleEOF(qemuDriver *drv, qemuDomainObj *obj, const qemuDomainEvent *ev)
         logInfo("domain '%s': QEMU ended (%s)", obj->name,
                 reason == IOV_DOMAIN_SHUTOFF_SHUTDOWN ? "shut down" : "crashed");
         qemuProcessStop(&drv->pcfg, obj, reason);
+        emitLifecycle(obj, IOV_DOMAIN_EVENT_STOPPED,
+                      reason == IOV_DOMAIN_SHUTOFF_SHUTDOWN ? IOV_DOMAIN_EVENT_STOPPED_SHUTDOWN
+                                                            : IOV_DOMAIN_EVENT_STOPPED_FAILED);
         if (!obj->def)
             removeObj(drv, obj);
     }
@@ -785,6 +891,7 @@ qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDoma
             return -1;
         }
         qemuDomainLogNote(obj, "domain '%s' defined", obj->name);
+        emitLifecycle(obj, IOV_DOMAIN_EVENT_DEFINED, IOV_DOMAIN_EVENT_DEFINED_ADDED);
     } else {
         if (replaceConfig(drv, obj, g_steal_pointer(&def)) < 0) {
             qemuDomainEndJob(obj);
@@ -792,6 +899,7 @@ qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDoma
         }
         qemuDomainLogNote(obj, "domain '%s' redefined%s", obj->name,
                           obj->live ? " (the running guest keeps its live state)" : "");
+        emitLifecycle(obj, IOV_DOMAIN_EVENT_DEFINED, IOV_DOMAIN_EVENT_DEFINED_UPDATED);
     }
     identFromObj(obj, out);
     qemuDomainEndJob(obj);
@@ -824,6 +932,7 @@ qemuDriverUndefine(qemuDriver *drv, const unsigned char *uuid)
     g_mutex_unlock(&obj->lock);
     qemuDomainLogNote(obj, "domain '%s' undefined%s", obj->name,
                       obj->live ? " (it runs on as a transient domain)" : "");
+    emitLifecycle(obj, IOV_DOMAIN_EVENT_UNDEFINED, IOV_DOMAIN_EVENT_UNDEFINED_REMOVED);
     if (!obj->live)
         removeObj(drv, obj);
     else
@@ -894,6 +1003,9 @@ qemuDriverCreate(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
     g_mutex_unlock(&drv->lock);
     if (qemuProcessStart(&drv->pcfg, obj, flags, id) < 0)
         goto endjob;
+    emitLifecycle(obj, IOV_DOMAIN_EVENT_STARTED, IOV_DOMAIN_EVENT_STARTED_BOOTED);
+    if (flags & IOV_DOMAIN_START_PAUSED)
+        emitLifecycle(obj, IOV_DOMAIN_EVENT_SUSPENDED, IOV_DOMAIN_EVENT_SUSPENDED_PAUSED);
     identFromObj(obj, out);
     ret = 0;
  endjob:
@@ -916,6 +1028,7 @@ qemuDriverDestroy(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
     if (checkActive(obj) < 0)
         goto endjob;
     qemuProcessStop(&drv->pcfg, obj, IOV_DOMAIN_SHUTOFF_DESTROYED);
+    emitLifecycle(obj, IOV_DOMAIN_EVENT_STOPPED, IOV_DOMAIN_EVENT_STOPPED_DESTROYED);
     if (!obj->def)
         removeObj(drv, obj);
     ret = 0;
@@ -927,22 +1040,60 @@ qemuDriverDestroy(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
 typedef int (*monitorOp)(qemuMonitor *mon);
 
 /* Run one monitor command as a change of a running domain, then set its
- * state (when `state` >= 0). */
+ * state (when `state` >= 0) and, when that changed it, send the
+ * lifecycle event `event`/`detail`. `expect` names the QEMU event the
+ * command causes when the guest is in the state it changes (STOP for
+ * stop while running, RESUME for cont while paused): the job takes it
+ * itself, so that the worker never applies it late, over a later change. */
 static int
-simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int state,
-                 int reason)
+simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int state, int reason,
+                 int event, int detail, const char *expect)
 {
     qemuDomainObj *obj;
+    bool expecting = false;
     int ret = -1;
 
     if (!(obj = objBeginJob(drv, uuid)))
         return -1;
     if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
         goto endjob;
-    if (QEMU_WITH_MONITOR(obj, mon, op(mon)) < 0)
+    if (expect) {
+        g_mutex_lock(&obj->lock);
+        expecting = obj->state != state;
+        g_mutex_unlock(&obj->lock);
+        if (expecting)
+            qemuDomainJobExpectEvent(obj, expect);
+    }
+    if (QEMU_WITH_MONITOR(obj, mon, op(mon)) < 0) {
+        if (expecting) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            qemuDomainEventFree(qemuDomainJobWaitEvent(obj, 0));
+            utilRestoreError(g_steal_pointer(&saved));
+        }
         goto endjob;
+    }
+    if (expecting) {
+        qemuDomainEvent *ev = qemuDomainJobWaitEvent(obj, drv->pcfg.monitorTimeoutMs);
+
+        if (!ev) {
+            logWarn("%s", utilLastErrorMessage());
+            utilResetError();
+        }
+        qemuDomainEventFree(ev);
+    }
     if (state >= 0 && obj->live) {
-        qemuDomainSetState(obj, state, reason);
+        bool changed;
+        qemuDriverEvent ev = {
+            .id = IOV_DOMAIN_EVENT_ID_LIFECYCLE, .event = event, .detail = detail};
+
+        g_mutex_lock(&obj->lock);
+        changed = obj->state != state;
+        obj->state = state;
+        obj->reason = reason;
+        if (changed && event >= 0)
+            emitEventLocked(obj, &ev);
+        g_mutex_unlock(&obj->lock);
         saveStatus(drv, obj);
     }
     ret = 0;
@@ -959,7 +1110,7 @@ qemuDriverShutdown(qemuDriver *drv, const unsigned char *uuid, unsigned int flag
                     flags, __func__);
         return -1;
     }
-    return simpleMonitorJob(drv, uuid, qemuMonitorSystemPowerdown, -1, 0);
+    return simpleMonitorJob(drv, uuid, qemuMonitorSystemPowerdown, -1, 0, -1, 0, NULL);
 }
 
 int
@@ -969,20 +1120,22 @@ qemuDriverReboot(qemuDriver *drv, const unsigned char *uuid, unsigned int flags)
         reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
         return -1;
     }
-    return simpleMonitorJob(drv, uuid, qemuMonitorSystemReset, -1, 0);
+    return simpleMonitorJob(drv, uuid, qemuMonitorSystemReset, -1, 0, -1, 0, NULL);
 }
 
 int
 qemuDriverSuspend(qemuDriver *drv, const unsigned char *uuid)
 {
-    return simpleMonitorJob(drv, uuid, qemuMonitorStop, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_USER);
+    return simpleMonitorJob(drv, uuid, qemuMonitorStop, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_USER,
+                            IOV_DOMAIN_EVENT_SUSPENDED, IOV_DOMAIN_EVENT_SUSPENDED_PAUSED, "STOP");
 }
 
 int
 qemuDriverResume(qemuDriver *drv, const unsigned char *uuid)
 {
     return simpleMonitorJob(drv, uuid, qemuMonitorCont, IOV_DOMAIN_RUNNING,
-                            IOV_DOMAIN_RUNNING_UNPAUSED);
+                            IOV_DOMAIN_RUNNING_UNPAUSED, IOV_DOMAIN_EVENT_RESUMED,
+                            IOV_DOMAIN_EVENT_RESUMED_UNPAUSED, "RESUME");
 }
 
 /* ---- state ---- */
@@ -1173,6 +1326,7 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     g_autoptr(domainDef) newConfig = NULL;
     g_autoptr(GPtrArray) touched = g_ptr_array_new_with_free_func(g_free);
     qemuDomainObj *obj;
+    bool liveChanged = false;
     int ret = -1;
 
     if (!(obj = objBeginJob(drv, uuid)))
@@ -1217,6 +1371,7 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
 
         obj->live = g_steal_pointer(&newLive);
         newLive = old;
+        liveChanged = true;
     }
     if (newConfig) {
         domainDef *old = obj->def;
@@ -1233,6 +1388,8 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
         if (qemuDomainSaveStatusLater(obj, path) < 0)
             logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
     }
+    if (liveChanged)
+        emitTunable(obj, touched);
     if (changed) {
         g_ptr_array_add(touched, NULL);
         *changed = (char **)g_ptr_array_free(g_steal_pointer(&touched), FALSE);

@@ -54,6 +54,36 @@ typedef struct {
     unsigned long long cpuTimeNs;
 } qemuDomainInfo;
 
+/*
+ * One event of a domain, as the daemon forwards it to the clients that
+ * registered for it. `id` is an iovDomainEventID; `event`/`detail` are
+ * set for lifecycle events, `disk`/`limits` (the disk's limits now in
+ * force) for tunable ones. Everything belongs to the driver: a handler
+ * copies what it keeps.
+ */
+typedef struct {
+    int id;
+    qemuDomainIdent dom;
+    int event;
+    int detail;
+    const char *disk;
+    const throttleDef *limits;
+} qemuDriverEvent;
+
+/*
+ * The daemon's handler of events. It is called from the job that made
+ * the change, once the change is published, or from the domain's event
+ * worker, so the events of one domain come in the order things happened
+ * to it; never from the monitor I/O thread. It must not block: it may
+ * take short locks of its own, queue and return.
+ */
+typedef void (*qemuDriverEventFunc)(const qemuDriverEvent *ev, void *opaque);
+
+/* qemuDriverSetEventHandler: install the handler (once, before clients
+ * are served; events before it are not reported), or remove it (NULL)
+ * before what `opaque` points to goes. */
+void qemuDriverSetEventHandler(qemuDriver *drv, qemuDriverEventFunc func, void *opaque);
+
 /* qemuDriverNew: create the directories, load the definitions, reconnect
  * to running guests (refreshing their limits from QEMU, sending none). */
 qemuDriver *qemuDriverNew(const qemuDriverConfig *cfg);

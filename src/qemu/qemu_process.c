@@ -545,8 +545,23 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
         goto stop;
 
     if (!(flags & IOV_DOMAIN_START_PAUSED)) {
-        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCont(mon)) < 0)
+        qemuDomainEvent *resumed;
+
+        /* the RESUME it causes is taken here, so that the event worker
+         * never applies it late, over a change that follows the start */
+        qemuDomainJobExpectEvent(obj, "RESUME");
+        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCont(mon)) < 0) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            qemuDomainEventFree(qemuDomainJobWaitEvent(obj, 0));
+            utilRestoreError(g_steal_pointer(&saved));
             goto stop;
+        }
+        if (!(resumed = qemuDomainJobWaitEvent(obj, cfg->monitorTimeoutMs))) {
+            logWarn("%s", utilLastErrorMessage());
+            utilResetError();
+        }
+        qemuDomainEventFree(resumed);
         qemuDomainSetState(obj, IOV_DOMAIN_RUNNING, IOV_DOMAIN_RUNNING_BOOTED);
     } else {
         qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_USER);

@@ -213,6 +213,7 @@ remoteConnectOpen(const char *uri, bool readonly)
     }
     conn = g_new0(iovConnect, 1);
     conn->refs = 1;
+    g_mutex_init(&conn->eventLock);
     conn->readonly = readonly;
     conn->uri = g_strdup(uri);
     conn->client = rpcClientNew(rpcStreamNewUnix(fd));
@@ -227,6 +228,7 @@ remoteConnectOpen(const char *uri, bool readonly)
         g_autoptr(iovError) e = utilSaveError();
 
         rpcClientFree(conn->client);
+        g_mutex_clear(&conn->eventLock);
         g_free(conn->uri);
         g_free(conn);
         utilRestoreError(g_steal_pointer(&e));
@@ -245,6 +247,8 @@ remoteConnectUnref(iovConnectPtr conn)
         utilResetError();
     }
     rpcClientFree(conn->client);
+    remoteEventsClear(conn);
+    g_mutex_clear(&conn->eventLock);
     g_free(conn->uri);
     g_free(conn);
     return 0;

@@ -21,7 +21,22 @@ struct _iovConnect {
     char *uri;         /* as opened (the default resolved), so that it
                         * reaches the same daemon again */
     bool readonly;
+    GMutex eventLock;  /* guards events; never held while a callback runs */
+    GPtrArray *events; /* eventLock: remoteEventCallback, owned; NULL
+                        * until the first registration */
 };
+
+/*
+ * remoteEventRegister / remoteEventDeregister: the event callbacks of a
+ * connection (see iovConnectDomainEventRegisterAny): one registration
+ * with the daemon per callback, its id the daemon's callback id.
+ * remoteEventsClear frees what is left when the connection goes.
+ */
+int remoteEventRegister(iovConnectPtr conn, iovDomainPtr dom, int eventID,
+                        iovConnectDomainEventGenericCallback cb, void *opaque,
+                        iovFreeCallback freecb);
+int remoteEventDeregister(iovConnectPtr conn, int callbackID);
+void remoteEventsClear(iovConnectPtr conn);
 
 /* A domain handle: what the daemon said when it was made. */
 struct _iovDomain {

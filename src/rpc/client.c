@@ -14,6 +14,13 @@
  * variable. The socket is non-blocking and the lock is released while
  * polling only, so no thread waits for another without a reason.
  *
+ * Events (packets of type MESSAGE of the remote program) are kept only
+ * once rpcClientSetEventHandler was called: the buck holder queues them
+ * (`events`) and the client's event thread hands them to the handler,
+ * without the lock and without the buck, so a handler may make calls.
+ * When no call is in progress, that thread holds the buck itself, so
+ * events arrive with nobody calling.
+ *
  * Anything that breaks the protocol, the end of the stream, or a timeout
  * closes the connection for good: the calls waiting fail, later calls
  * fail at once, and rpcClientIsOpen turns false.
@@ -38,6 +45,8 @@ typedef struct {
     uint32_t serial;
     int32_t proc;
     rpcMessage *reply; /* owned once delivered */
+    bool listener;     /* the event thread: no reply; it gives the buck
+                        * up when an event is queued or it must stop */
 } rpcClientPending;
 
 struct _rpcClient {
@@ -57,7 +66,16 @@ struct _rpcClient {
 
     /* the buck holder only: the packet being read */
     rpcPacketReader reader;    /* the packet being read */
+
+    /* events: eventFunc and eventOpaque are set once, before the thread */
+    rpcClientEventFunc eventFunc;
+    void *eventOpaque;
+    GThread *eventThread; /* owned, or NULL */
+    bool eventStop;       /* lock: rpcClientFree asks the thread to end */
+    GQueue events;        /* lock: rpcMessage waiting for the handler, owned */
 };
+
+static void clientWakeIO(rpcClient *client);
 
 /*
  * rpcClientNew: a client over `stream`, which it owns from now on. The
@@ -92,6 +110,15 @@ rpcClientFree(rpcClient *client)
 {
     if (!client)
         return;
+    if (client->eventThread) {
+        g_mutex_lock(&client->lock);
+        client->eventStop = true;
+        g_cond_broadcast(&client->cond);
+        g_mutex_unlock(&client->lock);
+        clientWakeIO(client);
+        g_thread_join(client->eventThread);
+    }
+    g_queue_clear_full(&client->events, (GDestroyNotify)rpcMessageFree);
     rpcStreamFree(client->stream);
     if (client->wakeFds[0] >= 0) {
         close(client->wakeFds[0]);
@@ -213,8 +240,16 @@ clientHandlePacketLocked(rpcClient *client, rpcMessage *msg)
         clientBreakLocked(client, g_strdup_printf("connection closed: got unexpected RPC call prog %u vers %u proc %d from the server", hdr->prog, hdr->vers, hdr->proc));
         rpcMessageFree(msg);
         return -1;
+    case RPC_MESSAGE:
+        if (client->eventFunc && hdr->prog == RPC_REMOTE_PROGRAM) {
+            g_queue_push_tail(&client->events, msg);
+            g_cond_broadcast(&client->cond);
+            return 0;
+        }
+        rpcMessageFree(msg);
+        return 0;
     default:
-        /* events and streams: nothing here listens for them */
+        /* streams: nothing here listens for them */
         rpcMessageFree(msg);
         return 0;
     }
@@ -293,6 +328,8 @@ static int
 clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
 {
     while (!me->reply && !client->closed) {
+        if (me->listener && (client->eventStop || !g_queue_is_empty(&client->events)))
+            break;
         struct pollfd fds[2] = {
             { .fd = client->stream->ops->fd(client->stream), .events = POLLIN },
             { .fd = client->wakeFds[0], .events = POLLIN },
@@ -399,6 +436,57 @@ clientFinishCall(rpcMessage *reply, xdrproc_t retFilter, void *ret)
         reportError(IOV_ERR_RPC, "unexpected status %d in the reply to procedure %d", reply->header.status, reply->header.proc);
         return -1;
     }
+}
+
+/*
+ * The event thread: hand queued events to the handler (without the lock),
+ * and hold the buck while nobody else does, until rpcClientFree.
+ */
+static gpointer
+clientEventThread(gpointer data)
+{
+    rpcClient *client = data;
+    rpcClientPending me = {.listener = true};
+
+    g_mutex_lock(&client->lock);
+    while (!client->eventStop) {
+        rpcMessage *m = g_queue_pop_head(&client->events);
+
+        if (m) {
+            g_mutex_unlock(&client->lock);
+            client->eventFunc(m, client->eventOpaque);
+            rpcMessageFree(m);
+            g_mutex_lock(&client->lock);
+        } else if (client->closed || client->ioBusy) {
+            g_cond_wait(&client->cond, &client->lock);
+        } else {
+            client->ioBusy = true;
+            clientDoIOLocked(client, &me, -1);
+            client->ioBusy = false;
+            g_cond_broadcast(&client->cond);
+        }
+    }
+    g_mutex_unlock(&client->lock);
+    return NULL;
+}
+
+/* rpcClientSetEventHandler: see rpc.h. */
+int
+rpcClientSetEventHandler(rpcClient *client, rpcClientEventFunc func, void *opaque)
+{
+    g_autoptr(GError) gerr = NULL;
+
+    if (client->eventThread)
+        return 0;
+    client->eventFunc = func;
+    client->eventOpaque = opaque;
+    client->eventThread = g_thread_try_new("iovirt-events", clientEventThread, client, &gerr);
+    if (!client->eventThread) {
+        client->eventFunc = NULL;
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot start the thread of events: %s", gerr->message);
+        return -1;
+    }
+    return 0;
 }
 
 /*

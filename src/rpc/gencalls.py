@@ -37,6 +37,7 @@ class Proc:
         self.early = False
         self.high = False
         self.noop = False
+        self.msg = False
         self.api = None
         self.shape = None
         self.field = None
@@ -59,6 +60,8 @@ class Proc:
                 self.py_names = names.split(",")
             elif w == "noop":
                 self.noop = True
+            elif w == "msg":
+                self.msg = True
             elif w.startswith("api="):
                 self.api = w[4:]
             elif w.startswith("client="):
@@ -69,6 +72,10 @@ class Proc:
                 self.field = field or None
             else:
                 fail(lineno, f"{name}: unknown annotation '{w}'")
+        if self.msg:
+            if len(words) != 1:
+                fail(lineno, f"{name}: a msg takes no other annotation")
+            self.readonly = True
         if self.readonly is None:
             fail(lineno, f"{name}: say 'ro' or 'rw'")
         if self.shape and not self.api:
@@ -126,6 +133,8 @@ def read_table(path):
             p.args = f"remote_{p.lower}_args"
         if f"remote_{p.lower}_ret" in structs:
             p.ret = f"remote_{p.lower}_ret"
+        if p.msg and f"remote_{p.lower}_msg" not in structs:
+            fail(first + i, f"REMOTE_PROC_{p.name}: no struct remote_{p.lower}_msg")
         procs.append(p)
     return procs, structs
 
@@ -146,7 +155,7 @@ def param_names(params):
 
 # ---- src/rpc: the procedure table ----
 
-def gen_procs_c(procs):
+def gen_procs_c(procs, msgs):
     out = [BANNER, '#include "rpc.h"\n\n',
            "static const rpcProcInfo remoteProcs[] = {\n"]
     for p in procs:
@@ -161,6 +170,16 @@ def gen_procs_c(procs):
                "        return NULL;\n"
                "    if (!remoteProcs[proc].name)\n        return NULL;\n"
                "    return &remoteProcs[proc];\n}\n")
+    out.append("\nstatic const rpcProcInfo remoteMsgs[] = {\n")
+    for p in msgs:
+        out.append(f"    {{{p.number}, \"{p.name}\", (xdrproc_t)xdr_remote_{p.lower}_msg, "
+                   f"sizeof(remote_{p.lower}_msg), NULL, 0, true, false, false, NULL, NULL}},\n")
+    out.append("};\n\n")
+    out.append("const rpcProcInfo *\nrpcRemoteMsgLookup(int proc)\n{\n"
+               "    size_t i;\n\n"
+               "    for (i = 0; i < G_N_ELEMENTS(remoteMsgs); i++) {\n"
+               "        if (remoteMsgs[i].proc == proc)\n            return &remoteMsgs[i];\n    }\n"
+               "    return NULL;\n}\n")
     return "".join(out)
 
 
@@ -408,7 +427,7 @@ def gen_syms(procs, header):
             f"IOVIRT_0.1.0 {{\n  global:\n{lines}  local:\n    *;\n}};\n")
 
 
-def check(procs, structs, header, handler_files):
+def check(procs, msgs, structs, header, handler_files):
     errors = []
     defined = set()
     for f in handler_files:
@@ -421,11 +440,15 @@ def check(procs, structs, header, handler_files):
         if p.api and p.api not in header:
             errors.append(f"REMOTE_PROC_{p.name}: api {p.api} is not declared in iovirt.h")
     names = {p.lower for p in procs}
+    msg_names = {p.lower for p in msgs}
     for s in sorted(structs):
         m = re.match(r"remote_(\w+)_(args|ret)$", s)
         if m and m.group(1) not in names:
             errors.append(f"struct {s} belongs to no procedure of the table")
-    numbers = [p.number for p in procs]
+        m = re.match(r"remote_(\w+)_msg$", s)
+        if m and m.group(1) not in msg_names:
+            errors.append(f"struct {s} belongs to no message of the table")
+    numbers = [p.number for p in procs + msgs]
     if len(set(numbers)) != len(numbers):
         errors.append("two procedures share a number")
     for e in errors:
@@ -445,11 +468,13 @@ def main():
     ap.add_argument("-o", "--output")
     a = ap.parse_args()
     procs, structs = read_table(a.x)
+    msgs = [p for p in procs if p.msg]
+    procs = [p for p in procs if not p.msg]
     header = read_header(a.header) if a.header else {}
     if a.mode == "check":
-        return check(procs, structs, header, a.handlers)
+        return check(procs, msgs, structs, header, a.handlers)
     text = {
-        "procs-c": lambda: gen_procs_c(procs),
+        "procs-c": lambda: gen_procs_c(procs, msgs),
         "client-h": lambda: gen_client_h(procs),
         "client-c": lambda: gen_client_c(procs),
         "dispatch-h": lambda: gen_dispatch_h(procs),

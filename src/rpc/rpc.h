@@ -279,6 +279,18 @@ void rpcServerClientClose(rpcServerClient *client);
 int rpcServerClientReply(rpcServerClient *client, const rpcHeader *call,
                          xdrproc_t filter, void *data);
 
+/*
+ * rpcServerClientSendEvent: queue the unsolicited packet `msg` (taken
+ * over, of type MESSAGE), unless the events the client left unread would
+ * then exceed `limit` bytes, or all its unread output the client's own
+ * cap: the client is then closed, nothing is queued, *queued gets the
+ * bytes it left unread and -1 is returned. A packet into an empty queue
+ * is always taken. Thread safe; never blocks. A client already closed
+ * drops the packet and returns 0.
+ */
+int rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg, size_t limit,
+                             size_t *queued);
+
 /* rpcServerClientReplyError: send the error reply to `call`. */
 int rpcServerClientReplyError(rpcServerClient *client, const rpcHeader *call,
                               const iovError *err);
@@ -304,6 +316,17 @@ void rpcClientFree(rpcClient *client); /* closes; NULL is fine */
 int rpcClientCall(rpcClient *client, uint32_t prog, uint32_t vers,
                   int32_t proc, xdrproc_t argsFilter, void *args,
                   xdrproc_t retFilter, void *ret, int timeoutMs);
+
+/*
+ * rpcClientSetEventHandler: from now on, hand every event (a packet of
+ * type MESSAGE of the remote program; `msg` is freed after the call) to
+ * `func`, in the order they came, on a thread of the client's own that
+ * also reads the socket while no call does. The handler may make calls
+ * on the client, but must not free it. Once only; later calls are no-ops.
+ * Not thread safe against itself: the caller serialises.
+ */
+typedef void (*rpcClientEventFunc)(const rpcMessage *msg, void *opaque);
+int rpcClientSetEventHandler(rpcClient *client, rpcClientEventFunc func, void *opaque);
 
 /* rpcClientIsOpen: false once the connection has ended. */
 bool rpcClientIsOpen(rpcClient *client);
@@ -334,3 +357,7 @@ typedef struct {
 /* rpcRemoteProcLookup: the procedure `proc` of the remote program, or
  * NULL when iovirt does not implement it. */
 const rpcProcInfo *rpcRemoteProcLookup(int proc);
+
+/* rpcRemoteMsgLookup: the event message `proc` the daemon sends (its
+ * payload's filter and size in argsFilter and argsSize), or NULL. */
+const rpcProcInfo *rpcRemoteMsgLookup(int proc);

@@ -116,6 +116,8 @@ struct _rpcServerClient {
     GQueue outq;                  /* lock: rpcMessage, owned */
     size_t outOffset;             /* lock: bytes of the head already sent */
     size_t outBytes;              /* lock: bytes queued and not yet sent */
+    size_t eventBytes;            /* lock: of them, unsolicited packets not
+                                   * completely sent (rpcServerClientSendEvent) */
     GPtrArray *calls;             /* lock: rpcMessage in flight, owned */
     void *priv;                   /* lock: the dispatcher's data */
     GDestroyNotify privFree;
@@ -302,6 +304,7 @@ clientSend(rpcServerClient *client, const rpcHeader *call, rpcMessage *msg)
         dropped = msg;
         g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
         client->outBytes = 0;
+        client->eventBytes = 0;
         client->outOffset = 0;
         clientWakeLocked(client);
     } else {
@@ -335,6 +338,41 @@ rpcServerClientReply(rpcServerClient *client, const rpcHeader *call,
         return -1;
     clientSend(client, call, msg);
     return 0;
+}
+
+/* rpcServerClientSendEvent: see rpc.h. Events are bounded by `limit`
+ * among themselves, so that a large reply being written does not count
+ * against them, and with the replies by the client's cap, as a reply is. */
+int
+rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg, size_t limit,
+                         size_t *queued)
+{
+    g_autoptr(rpcMessage) dropped = NULL;
+    int ret = 0;
+
+    g_mutex_lock(&client->lock);
+    if (client->closed || client->overflow) {
+        dropped = msg;
+    } else if (client->outBytes > 0 &&
+               ((client->eventBytes > 0 && client->eventBytes + msg->len > limit) ||
+                client->outBytes + msg->len > client->outputMax)) {
+        *queued = client->outBytes;
+        client->overflow = true;
+        dropped = msg;
+        g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
+        client->outBytes = 0;
+        client->eventBytes = 0;
+        client->outOffset = 0;
+        clientWakeLocked(client);
+        ret = -1;
+    } else {
+        g_queue_push_tail(&client->outq, msg);
+        client->outBytes += msg->len;
+        client->eventBytes += msg->len;
+        clientWakeLocked(client);
+    }
+    g_mutex_unlock(&client->lock);
+    return ret;
 }
 
 /* rpcServerClientReplyError: encode the error reply to `call` and queue
@@ -395,6 +433,8 @@ clientFlush(rpcServerClient *client)
         client->outBytes -= r;
         if (client->outOffset == m->len) {
             g_queue_pop_head(&client->outq);
+            if (m->header.type == RPC_MESSAGE && m->header.prog == RPC_REMOTE_PROGRAM)
+                client->eventBytes -= m->len;
             rpcMessageFree(m);
             client->outOffset = 0;
         }
@@ -711,6 +751,7 @@ clientClose(rpcServerClient *client)
     client->closed = true;
     g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
     client->outBytes = 0;
+    client->eventBytes = 0;
     client->outOffset = 0;
     g_mutex_unlock(&client->lock);
 

@@ -18,11 +18,18 @@
  * return. It serves one client at a time, like QEMU, goes on
  * running when the client goes away, and exits on SIGTERM.
  *
+ * Events, as QEMU sends them after its reply: `stop` → STOP, `cont` →
+ * RESUME, `system_reset` → RESET, `system_powerdown` → SHUTDOWN (guest
+ * true) before it ends; and on SIGUSR1, GUEST_PANICKED, as a guest's
+ * panic would.
+ *
  * Its version, 7.2.90, is one no real QEMU has, so that a test can tell
  * which binary answered. For tests of what waits for what: with
  * FAKE_QEMU_SLOW_MS=N in its environment it takes N ms to answer each
  * qom-set, and with FAKE_QEMU_MARK=PATH it creates PATH when a qom-set
- * arrives (before the wait).
+ * arrives (before the wait). With FAKE_QEMU_DIE_WITH_PARENT=1 it is
+ * killed when the thread that started it ends (for a fuzzer, whose end
+ * runs no cleanup).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -31,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -75,6 +83,14 @@ optionValue(const char *opts, const char *key)
         p = q;
     }
     return NULL;
+}
+
+static volatile sig_atomic_t panicked;
+
+static void
+onUsr1(int sig G_GNUC_UNUSED)
+{
+    panicked = 1;
 }
 
 static void
@@ -208,6 +224,36 @@ answer(GHashTable *objects, const char *cmd, json_object *args, bool *quit)
     return json_object_new_object();
 }
 
+/* Send QEMU event `name` with `data` (taken over; NULL for none). */
+static void
+sendEvent(int fd, const char *name, json_object *data)
+{
+    json_object *ev = json_object_new_object();
+    json_object *ts = json_object_new_object();
+    gint64 now = g_get_real_time();
+
+    json_object_object_add(ev, "event", json_object_new_string(name));
+    if (data)
+        json_object_object_add(ev, "data", data);
+    json_object_object_add(ts, "seconds", json_object_new_int64(now / G_USEC_PER_SEC));
+    json_object_object_add(ts, "microseconds", json_object_new_int64(now % G_USEC_PER_SEC));
+    json_object_object_add(ev, "timestamp", ts);
+    sendJSON(fd, ev);
+}
+
+/* The event QEMU sends after it answered `cmd`, or NULL. */
+static const char *
+eventAfter(const char *cmd)
+{
+    if (strcmp(cmd, "stop") == 0)
+        return "STOP";
+    if (strcmp(cmd, "cont") == 0)
+        return "RESUME";
+    if (strcmp(cmd, "system_reset") == 0)
+        return "RESET";
+    return NULL;
+}
+
 /* Serve one client; true when it asked QEMU to end. */
 static bool
 serve(int fd, GHashTable *objects)
@@ -220,8 +266,13 @@ serve(int fd, GHashTable *objects)
         ssize_t n = read(fd, chunk, sizeof(chunk));
         char *nl;
 
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
+            if (panicked) {
+                panicked = 0;
+                sendEvent(fd, "GUEST_PANICKED", json_tokener_parse("{\"action\": \"pause\"}"));
+            }
             continue;
+        }
         if (n <= 0)
             return false;
         g_string_append_len(buf, chunk, n);
@@ -244,6 +295,10 @@ serve(int fd, GHashTable *objects)
             if (json_object_object_get_ex(msg, "id", &id))
                 json_object_object_add(reply, "id", json_object_get(id));
             sendJSON(fd, reply);
+            if (eventAfter(json_object_get_string(cmd)))
+                sendEvent(fd, eventAfter(json_object_get_string(cmd)), NULL);
+            if (quit && strcmp(json_object_get_string(cmd), "system_powerdown") == 0)
+                sendEvent(fd, "SHUTDOWN", json_tokener_parse("{\"guest\": true, \"reason\": \"guest-shutdown\"}"));
             json_object_put(msg);
             if (quit)
                 return true;
@@ -291,6 +346,13 @@ main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (g_strcmp0(g_getenv("FAKE_QEMU_DIE_WITH_PARENT"), "1") == 0)
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+    {
+        struct sigaction sa_usr1 = {.sa_handler = onUsr1}; /* no SA_RESTART: read() returns */
+
+        sigaction(SIGUSR1, &sa_usr1, NULL);
+    }
     if (pidfile) {
         g_autofree char *pid = g_strdup_printf("%d\n", (int)getpid());
 

@@ -60,6 +60,8 @@ startDomain(iovConnectPtr conn, const char *name)
 
     if (!dom || iovDomainCreate(dom) < 0)
         g_error("define/start %s: %s", name, iovGetLastErrorMessage());
+    /* killed at exit, also when an assertion fails */
+    testDaemonTrackGuests(&d);
     return dom;
 }
 

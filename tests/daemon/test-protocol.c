@@ -197,6 +197,11 @@ static const ProcCase mayRead[] = {
     P(NODE_GET_FREE_MEMORY, NO, A(remote_node_get_free_memory_ret), ARGS_NONE),
     P(CONNECT_GET_SYSINFO, A(remote_connect_get_sysinfo_args), A(remote_connect_get_sysinfo_ret), ARGS_ZERO),
     P(CONNECT_GET_ALL_DOMAIN_STATS, A(remote_connect_get_all_domain_stats_args), A(remote_connect_get_all_domain_stats_ret), ARGS_ZERO),
+    P(CONNECT_DOMAIN_EVENT_REGISTER_ANY, A(remote_connect_domain_event_register_any_args), NO, ARGS_ZERO),
+    P(CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, A(remote_connect_domain_event_deregister_any_args), NO, ARGS_ZERO),
+    P(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, A(remote_connect_domain_event_callback_register_any_args),
+      A(remote_connect_domain_event_callback_register_any_ret), ARGS_ZERO),
+    P(CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, A(remote_connect_domain_event_callback_deregister_any_args), NO, ARGS_ZERO),
 };
 
 #undef P

@@ -6,7 +6,9 @@ set -eu
 fuzzer=$1; seconds=$2; shift 2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/corpus" "$work/artifacts"
+mkdir "$work/corpus" "$work/artifacts" "$work/tmp"
+# what a fuzzer makes in the temporary directory goes with the rest
+export TMPDIR="$work/tmp"
 status=0
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/" \

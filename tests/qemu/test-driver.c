@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "qemu/qemu_driver.h"
+#include "testdriver.h"
 #include "testqemu.h"
 #include "util/error.h"
 
@@ -20,38 +21,10 @@
 static qemuDriver *drv;
 static qemuDriverConfig cfg;
 
-static void
-driverOpen(void)
-{
-    drv = qemuDriverNew(&cfg);
-    if (!drv)
-        g_error("qemuDriverNew: %s", iovGetLastErrorMessage());
-}
-
 static char *
 path(const char *name)
 {
     return g_build_filename(testTmpDir(), name, NULL);
-}
-
-/* Define `xml` and return its uuid in `uuid`. */
-static void
-define(const char *xml, unsigned char *uuid)
-{
-    qemuDomainIdent ident = {0};
-
-    if (qemuDriverDefineXML(drv, xml, false, &ident) < 0)
-        g_error("define: %s", iovGetLastErrorMessage());
-    memcpy(uuid, ident.uuid, 16);
-    qemuDomainIdentClear(&ident);
-}
-
-static void
-start(const unsigned char *uuid)
-{
-    if (qemuDriverCreate(drv, uuid, 0, NULL) < 0)
-        g_error("start: %s", iovGetLastErrorMessage());
-    testKillAtExit(qemuDriverGetPid(drv, uuid));
 }
 
 static void
@@ -84,44 +57,6 @@ assertState(const unsigned char *uuid, int state, int reason)
         g_assert_cmpint(r, ==, reason);
 }
 
-static unsigned long long
-liveValue(const unsigned char *uuid, const char *disk, int field)
-{
-    throttleDef t = {0};
-    unsigned long long v;
-
-    g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, disk, IOV_DOMAIN_AFFECT_LIVE, &t), ==, 0);
-    v = t.v[field];
-    throttleDefClear(&t);
-    return v;
-}
-
-static int
-setLive(const unsigned char *uuid, const char *disk, int field, unsigned long long v,
-        unsigned int flags)
-{
-    throttleChange chg = {0};
-    int rc;
-
-    throttleChangeSet(&chg, field, v);
-    rc = qemuDriverSetBlockIoThrottle(drv, uuid, disk, &chg, flags, NULL);
-    throttleChangeClear(&chg);
-    return rc;
-}
-
-/* Poll until the domain is shut off, or fail. */
-static void
-waitShutoff(const unsigned char *uuid, int timeoutMs)
-{
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
-
-    while (qemuDriverIsActive(drv, uuid) == 1) {
-        if (g_get_monotonic_time() > deadline)
-            g_error("the domain did not shut off within %d ms", timeoutMs);
-        g_usleep(50 * 1000);
-    }
-}
-
 /* ---- tests that need no guest to boot ---- */
 
 static void
@@ -132,7 +67,7 @@ testStartFailureNamesQEMUError(void)
     g_autofree char *xml = testGuestXML("fail1", "read:vda", "poweroff", serial, disk);
     unsigned char uuid[16];
 
-    define(xml, uuid);
+    testDriverDefine(drv, xml, uuid);
     g_assert_cmpint(qemuDriverCreate(drv, uuid, 0, NULL), ==, -1);
     g_assert_nonnull(strstr(iovGetLastErrorMessage(), "QEMU of domain 'fail1' exited while starting"));
     g_assert_nonnull(strstr(iovGetLastErrorMessage(), "/nonexistent/iovirt-missing.img"));
@@ -150,22 +85,22 @@ testShutoffDomainLimits(void)
     unsigned char uuid[16];
     throttleDef t = {0};
 
-    define(xml, uuid);
+    testDriverDefine(drv, xml, uuid);
     /* LIVE needs a running guest; nothing changes */
-    g_assert_cmpint(setLive(uuid, "vda", THROTTLE_BPS_RD, 5, IOV_DOMAIN_AFFECT_LIVE), ==, -1);
+    g_assert_cmpint(testDriverSetLimit(drv, uuid, "vda", THROTTLE_BPS_RD, 5, IOV_DOMAIN_AFFECT_LIVE), ==, -1);
     g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_OPERATION_INVALID);
     g_assert_cmpstr(iovGetLastErrorMessage(), ==, "Requested operation is not valid: domain 'off1' is not running");
     g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, "vda", IOV_DOMAIN_AFFECT_LIVE, &t), ==, -1);
 
     /* CURRENT on a shut-off guest is its definition */
-    g_assert_cmpint(setLive(uuid, "vda", THROTTLE_BPS_RD, 7000, IOV_DOMAIN_AFFECT_CURRENT), ==, 0);
+    g_assert_cmpint(testDriverSetLimit(drv, uuid, "vda", THROTTLE_BPS_RD, 7000, IOV_DOMAIN_AFFECT_CURRENT), ==, 0);
     g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, "vda", IOV_DOMAIN_AFFECT_CONFIG, &t), ==, 0);
     g_assert_cmpuint(t.v[THROTTLE_BPS_RD], ==, 7000);
     throttleDefClear(&t);
 
     /* and it is what the saved definition says after a driver restart */
     qemuDriverFree(drv);
-    driverOpen();
+    drv = testDriverOpen(&cfg);
     g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, "vda", 0, &t), ==, 0);
     g_assert_cmpuint(t.v[THROTTLE_BPS_RD], ==, 7000);
     throttleDefClear(&t);
@@ -202,8 +137,8 @@ testLimitsFromBootAndReboot(void)
 
     for (i = 0; i < 4; i++)
         testMakeImage((const char *[]){imgA, imgB, imgC, imgD}[i], 64 << 20, 64 << 20);
-    define(xml, uuid);
-    start(uuid);
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
     assertState(uuid, IOV_DOMAIN_RUNNING, IOV_DOMAIN_RUNNING_BOOTED);
     g_assert_cmpint(testSerialWaitLine(serial, "IOVPROBE-DONE", 0, BOOT_MS), >=, 0);
 
@@ -222,31 +157,16 @@ testLimitsFromBootAndReboot(void)
     testAssertRate("vda after reboot", testRateBytes(serial, 0, 2, -1), 2 * MiB);
     testAssertRate("vdc after reboot", testRateOps(serial, 2, 2, -1), 50);
     assertState(uuid, IOV_DOMAIN_RUNNING, -1);
-    g_assert_cmpuint(liveValue(uuid, "vdb", THROTTLE_BPS_RD), ==, 8388608);
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vdb", THROTTLE_BPS_RD), ==, 8388608);
 
     /* graceful shutdown: the power button, then shut off */
     g_assert_cmpint(qemuDriverShutdown(drv, uuid, 0), ==, 0);
-    waitShutoff(uuid, 30000);
+    testDriverWaitShutoff(drv, uuid, 30000);
     assertState(uuid, IOV_DOMAIN_SHUTOFF, IOV_DOMAIN_SHUTOFF_SHUTDOWN);
 }
 
 
 /* ---- live changes, nothing sent twice, bad changes, driver restart ---- */
-
-/* The live limits equal what QEMU reports (qom-get through the driver). */
-static void
-assertLiveMatchesQEMU(const unsigned char *uuid, const char *disk)
-{
-    throttleDef live = {0}, inQemu = {0};
-
-    g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, disk, IOV_DOMAIN_AFFECT_LIVE, &live), ==, 0);
-    if (qemuDriverQueryQEMULimits(drv, uuid, disk, &inQemu) < 0)
-        g_error("qom-get: %s", iovGetLastErrorMessage());
-    if (!throttleDefSameLimits(&live, &inQemu))
-        g_error("disk %s: the live definition differs from QEMU's limits", disk);
-    throttleDefClear(&live);
-    throttleDefClear(&inQemu);
-}
 
 static void
 testLiveChangeAndRestart(void)
@@ -264,22 +184,22 @@ testLiveChangeAndRestart(void)
     pid_t pid;
 
     testMakeImage(img, 64 << 20, 64 << 20);
-    define(xml, uuid);
-    start(uuid);
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
     pid = qemuDriverGetPid(drv, uuid);
-    assertLiveMatchesQEMU(uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
 
     /* a live change during the read takes effect within 2 s */
     g_assert_true(testSerialWaitSample(serial, 0, 4, BOOT_MS));
-    g_assert_cmpint(setLive(uuid, "vda", THROTTLE_BPS_RD, 8388608, IOV_DOMAIN_AFFECT_LIVE), ==, 0);
+    g_assert_cmpint(testDriverSetLimit(drv, uuid, "vda", THROTTLE_BPS_RD, 8388608, IOV_DOMAIN_AFFECT_LIVE), ==, 0);
     testAssertRate("vda before the change", testRateBytes(serial, 0, 2, 4), 2 * MiB);
-    assertLiveMatchesQEMU(uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
     g_assert_true(testSerialWaitSample(serial, 0, 9, 20000));
     testAssertRate("vda 2 s after the change to 8 MiB/s", testRateBytes(serial, 0, 7, 9), 8 * MiB);
 
     /* the same values again: nothing is sent to QEMU */
     count = qemuDriverMonitorCommandCount(drv, uuid);
-    g_assert_cmpint(setLive(uuid, "vda", THROTTLE_BPS_RD, 8388608, IOV_DOMAIN_AFFECT_LIVE), ==, 0);
+    g_assert_cmpint(testDriverSetLimit(drv, uuid, "vda", THROTTLE_BPS_RD, 8388608, IOV_DOMAIN_AFFECT_LIVE), ==, 0);
     g_assert_cmpint(qemuDriverMonitorCommandCount(drv, uuid), ==, count);
 
     /* invalid changes are refused with their rule and change nothing */
@@ -292,15 +212,15 @@ testLiveChangeAndRestart(void)
     g_assert_cmpint(qemuDriverSetBlockIoThrottle(drv, uuid, "vda", &chg, IOV_DOMAIN_AFFECT_LIVE, NULL), ==, -1);
     g_assert_cmpstr(iovGetLastErrorMessage(), ==, "invalid argument: disk 'vda': bps_rd_max (1000) must not be below bps_rd (8388608)");
     throttleChangeClear(&chg);
-    g_assert_cmpint(setLive(uuid, "vdz", THROTTLE_BPS_RD, 1, IOV_DOMAIN_AFFECT_LIVE), ==, -1);
+    g_assert_cmpint(testDriverSetLimit(drv, uuid, "vdz", THROTTLE_BPS_RD, 1, IOV_DOMAIN_AFFECT_LIVE), ==, -1);
     g_assert_cmpstr(iovGetLastErrorMessage(), ==, "invalid argument: disk 'vdz' not found in the live definition of domain 'live1'");
     g_assert_cmpint(qemuDriverMonitorCommandCount(drv, uuid), ==, count);
-    g_assert_cmpuint(liveValue(uuid, "vda", THROTTLE_BPS_RD), ==, 8388608);
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vda", THROTTLE_BPS_RD), ==, 8388608);
 
     /* a change of the saved definition only leaves the guest alone */
-    g_assert_cmpint(setLive(uuid, "vda", THROTTLE_BPS_RD, 3000000, IOV_DOMAIN_AFFECT_CONFIG), ==, 0);
+    g_assert_cmpint(testDriverSetLimit(drv, uuid, "vda", THROTTLE_BPS_RD, 3000000, IOV_DOMAIN_AFFECT_CONFIG), ==, 0);
     g_assert_cmpint(qemuDriverMonitorCommandCount(drv, uuid), ==, count);
-    g_assert_cmpuint(liveValue(uuid, "vda", THROTTLE_BPS_RD), ==, 8388608);
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vda", THROTTLE_BPS_RD), ==, 8388608);
     g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, "vda", IOV_DOMAIN_AFFECT_CONFIG, &t), ==, 0);
     g_assert_cmpuint(t.v[THROTTLE_BPS_RD], ==, 3000000);
     throttleDefClear(&t);
@@ -318,18 +238,18 @@ testLiveChangeAndRestart(void)
         g_assert_true(testSerialWaitSample(serial, 0, last->sec + 1, 20000));
     }
     g_assert_true(testProcessAlive(pid));
-    driverOpen();
+    drv = testDriverOpen(&cfg);
     assertState(uuid, IOV_DOMAIN_RUNNING, -1);
     g_assert_cmpint(qemuDriverGetPid(drv, uuid), ==, pid);
-    g_assert_cmpuint(liveValue(uuid, "vda", THROTTLE_BPS_RD), ==, 8388608);
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vda", THROTTLE_BPS_RD), ==, 8388608);
     /* reconnecting sent query-status and one qom-get, no limits */
     g_assert_cmpint(qemuDriverMonitorCommandCount(drv, uuid), ==, 2);
-    assertLiveMatchesQEMU(uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
     g_assert_true(testSerialWaitSample(serial, 0, 18, 20000));
     testAssertRate("vda after the manager restarted", testRateBytes(serial, 0, 14, 18), 8 * MiB);
 
     /* the guest powers itself off at the end of its probe */
-    waitShutoff(uuid, 30000);
+    testDriverWaitShutoff(drv, uuid, 30000);
     assertState(uuid, IOV_DOMAIN_SHUTOFF, IOV_DOMAIN_SHUTOFF_SHUTDOWN);
     g_assert_false(testProcessAlive(pid));
     testForgetPid(pid);
@@ -387,19 +307,19 @@ testNetworkDisksAndCrash(void)
     g_assert_true(testWaitPort(atoi(nbdPortStr), 10000));
     g_assert_true(testWaitPort(httpPort, 10000));
 
-    define(xml, uuid);
-    start(uuid);
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
     qemu = qemuDriverGetPid(drv, uuid);
     g_assert_cmpint(testSerialWaitLine(serial, "IOVPROBE-DONE", 0, BOOT_MS), >=, 0);
     testAssertRate("NBD over TCP, bps_rd 4 MiB/s", testRateBytes(serial, 0, 2, -1), 4 * MiB);
     testAssertRate("NBD over a unix socket, iops_rd 40", testRateOps(serial, 1, 2, -1), 40);
     testAssertRate("HTTP, bps 2 MiB/s", testRateBytes(serial, 2, 2, -1), 2 * MiB);
-    assertLiveMatchesQEMU(uuid, "vda");
-    assertLiveMatchesQEMU(uuid, "vdc");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vdc");
 
     /* QEMU killed behind our back: noticed, shut off as crashed */
     kill(qemu, SIGKILL);
-    waitShutoff(uuid, 10000);
+    testDriverWaitShutoff(drv, uuid, 10000);
     assertState(uuid, IOV_DOMAIN_SHUTOFF, IOV_DOMAIN_SHUTOFF_CRASHED);
     testForgetPid(qemu);
 }
@@ -428,15 +348,15 @@ testGroupSharesOneLimit(void)
     testMakeImage(imgA, 64 << 20, 64 << 20);
     testMakeImage(imgB, 64 << 20, 64 << 20);
     testMakeImage(imgC, 16 << 20, 0);
-    define(xml, uuid);
-    start(uuid);
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
     g_assert_true(testSerialWaitSample(serial, 1, 6, BOOT_MS));
     a = testRateBytes(serial, 0, 2, 6);
     b = testRateBytes(serial, 1, 2, 6);
     testAssertRate("group 'shared' at 4 MiB/s, vda + vdb", a + b, 4 * MiB);
     testAssertRate("vda's share of the group", a, 2 * MiB);
     testAssertRate("vdb's share of the group", b, 2 * MiB);
-    assertLiveMatchesQEMU(uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
 
     /* a change through one member changes the group and every member */
     throttleChangeSet(&chg, THROTTLE_BPS_RD, 2097152);
@@ -445,9 +365,9 @@ testGroupSharesOneLimit(void)
     g_assert_cmpint(g_strv_length(changed), ==, 2);
     g_assert_cmpstr(changed[0], ==, "vda");
     g_assert_cmpstr(changed[1], ==, "vdb");
-    g_assert_cmpuint(liveValue(uuid, "vda", THROTTLE_BPS_RD), ==, 2097152);
-    assertLiveMatchesQEMU(uuid, "vda");
-    assertLiveMatchesQEMU(uuid, "vdb");
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vda", THROTTLE_BPS_RD), ==, 2097152);
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vdb");
     g_assert_true(testSerialWaitSample(serial, 1, 13, 30000));
     testAssertRate("group after the change to 2 MiB/s", testRateBytes(serial, 0, 10, 13) + testRateBytes(serial, 1, 10, 13), 2 * MiB);
 
@@ -455,17 +375,17 @@ testGroupSharesOneLimit(void)
     throttleChangeSetGroup(&chg, "shared");
     g_assert_cmpint(qemuDriverSetBlockIoThrottle(drv, uuid, "vdc", &chg, IOV_DOMAIN_AFFECT_LIVE, NULL), ==, 0);
     throttleChangeClear(&chg);
-    g_assert_cmpuint(liveValue(uuid, "vdc", THROTTLE_BPS_RD), ==, 2097152);
-    assertLiveMatchesQEMU(uuid, "vdc");
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vdc", THROTTLE_BPS_RD), ==, 2097152);
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vdc");
     /* and leaves it for limits of its own */
     throttleChangeSetGroup(&chg, "");
     throttleChangeSet(&chg, THROTTLE_IOPS, 77);
     g_assert_cmpint(qemuDriverSetBlockIoThrottle(drv, uuid, "vdc", &chg, IOV_DOMAIN_AFFECT_LIVE, NULL), ==, 0);
     throttleChangeClear(&chg);
-    g_assert_cmpuint(liveValue(uuid, "vdc", THROTTLE_IOPS), ==, 77);
-    g_assert_cmpuint(liveValue(uuid, "vda", THROTTLE_IOPS), ==, 0);
-    assertLiveMatchesQEMU(uuid, "vdc");
-    assertLiveMatchesQEMU(uuid, "vda");
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vdc", THROTTLE_IOPS), ==, 77);
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vda", THROTTLE_IOPS), ==, 0);
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vdc");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
 
     destroy(uuid);
     assertState(uuid, IOV_DOMAIN_SHUTOFF, IOV_DOMAIN_SHUTOFF_DESTROYED);
@@ -487,7 +407,7 @@ main(int argc, char **argv)
     cfg.stateDir = stateDir;
     cfg.logDir = logDir;
     cfg.monitorTimeoutMs = 10000;
-    driverOpen();
+    drv = testDriverOpen(&cfg);
 
     g_test_add_func("/driver/start-failure-names-qemu-error", testStartFailureNamesQEMUError);
     g_test_add_func("/driver/shutoff-domain-limits", testShutoffDomainLimits);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "qemu/qemu_driver.h"
+#include "testdriver.h"
 #include "testqemu.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -42,49 +43,10 @@ static qemuDriver *drv;
 static qemuDriverConfig cfg;
 static char *daemonLog;
 
-static void
-driverOpen(void)
-{
-    drv = qemuDriverNew(&cfg);
-    if (!drv)
-        g_error("qemuDriverNew: %s", iovGetLastErrorMessage());
-}
-
 static char *
 path(const char *name)
 {
     return g_build_filename(testTmpDir(), name, NULL);
-}
-
-static void
-define(const char *xml, unsigned char *uuid)
-{
-    qemuDomainIdent ident = {0};
-
-    if (qemuDriverDefineXML(drv, xml, false, &ident) < 0)
-        g_error("define: %s", iovGetLastErrorMessage());
-    memcpy(uuid, ident.uuid, 16);
-    qemuDomainIdentClear(&ident);
-}
-
-static void
-start(const unsigned char *uuid)
-{
-    if (qemuDriverCreate(drv, uuid, 0, NULL) < 0)
-        g_error("start: %s", iovGetLastErrorMessage());
-    testKillAtExit(qemuDriverGetPid(drv, uuid));
-}
-
-static void
-waitShutoff(const unsigned char *uuid, int timeoutMs)
-{
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
-
-    while (qemuDriverIsActive(drv, uuid) == 1) {
-        if (g_get_monotonic_time() > deadline)
-            g_error("the domain did not shut off within %d ms", timeoutMs);
-        g_usleep(50 * 1000);
-    }
 }
 
 static void
@@ -110,43 +72,11 @@ writeFile(const char *file, const char *data, int mode)
     g_assert_cmpint(chmod(file, (mode_t)mode), ==, 0);
 }
 
-static unsigned long long
-liveValue(const unsigned char *uuid, const char *disk, int field)
-{
-    throttleDef t = {0};
-    unsigned long long v;
-
-    g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, disk, IOV_DOMAIN_AFFECT_LIVE, &t), ==,
-                    0);
-    v = t.v[field];
-    throttleDefClear(&t);
-    return v;
-}
-
 static void
 setLive(const unsigned char *uuid, const char *disk, int field, unsigned long long v)
 {
-    throttleChange chg = {0};
-
-    throttleChangeSet(&chg, field, v);
-    if (qemuDriverSetBlockIoThrottle(drv, uuid, disk, &chg, IOV_DOMAIN_AFFECT_LIVE, NULL) < 0)
+    if (testDriverSetLimit(drv, uuid, disk, field, v, IOV_DOMAIN_AFFECT_LIVE) < 0)
         g_error("set %s: %s", disk, iovGetLastErrorMessage());
-    throttleChangeClear(&chg);
-}
-
-static void
-assertLiveMatchesQEMU(const unsigned char *uuid, const char *disk)
-{
-    throttleDef live = {0}, inQemu = {0};
-
-    g_assert_cmpint(qemuDriverGetBlockIoThrottle(drv, uuid, disk, IOV_DOMAIN_AFFECT_LIVE, &live),
-                    ==, 0);
-    if (qemuDriverQueryQEMULimits(drv, uuid, disk, &inQemu) < 0)
-        g_error("qom-get: %s", iovGetLastErrorMessage());
-    if (!throttleDefSameLimits(&live, &inQemu))
-        g_error("disk %s: the live definition differs from QEMU's limits", disk);
-    throttleDefClear(&live);
-    throttleDefClear(&inQemu);
 }
 
 /* `secret` appears nowhere a user or an operator can read it: QEMU's
@@ -273,7 +203,7 @@ assertSilentStartFails(const char *name, const char *disk, int boundMs, const ch
     gint64 t0;
     double took;
 
-    define(xml, uuid);
+    testDriverDefine(drv, xml, uuid);
     t0 = g_get_monotonic_time();
     g_assert_cmpint(qemuDriverCreate(drv, uuid, 0, NULL), ==, -1);
     took = (double)(g_get_monotonic_time() - t0) / 1000.0;
@@ -476,12 +406,12 @@ testIscsiAndSsh(void)
     xml = testGuestXML("stor1",
                        "read:vda:bs=64k:time=24,read:vdb:bs=4k:time=24,read:vdc:bs=64k:time=24",
                        "poweroff", serialPath, disks);
-    define(xml, uuid);
-    start(uuid);
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
     pid = qemuDriverGetPid(drv, uuid);
     assertKeyHidden("stor1", pid, CHAP_PASSWORD);
-    assertLiveMatchesQEMU(uuid, "vda");
-    assertLiveMatchesQEMU(uuid, "vdc");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vdc");
 
     /* the limits hold from boot */
     g_assert_true(testSerialWaitSample(serial, 2, 5, BOOT_MS));
@@ -494,9 +424,9 @@ testIscsiAndSsh(void)
     setLive(uuid, "vda", THROTTLE_BPS_RD, 2097152);
     setLive(uuid, "vdb", THROTTLE_IOPS_RD, 40);
     setLive(uuid, "vdc", THROTTLE_BPS_RD, 1048576);
-    assertLiveMatchesQEMU(uuid, "vda");
-    assertLiveMatchesQEMU(uuid, "vdb");
-    assertLiveMatchesQEMU(uuid, "vdc");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vdb");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vdc");
     c = lastSec(serial, 0) + 1;
     g_assert_true(testSerialWaitSample(serial, 2, c + 4, 30000));
     testAssertRate("iSCSI with CHAP after the change to 2 MiB/s",
@@ -509,13 +439,13 @@ testIscsiAndSsh(void)
     qemuDriverFree(drv);
     drv = NULL;
     g_assert_true(testProcessAlive(pid));
-    driverOpen();
+    drv = testDriverOpen(&cfg);
     g_assert_cmpint(qemuDriverGetPid(drv, uuid), ==, pid);
     /* query-status and one qom-get per throttle group, nothing else */
     g_assert_cmpint(qemuDriverMonitorCommandCount(drv, uuid), ==, 4);
-    g_assert_cmpuint(liveValue(uuid, "vda", THROTTLE_BPS_RD), ==, 2097152);
-    g_assert_cmpuint(liveValue(uuid, "vdb", THROTTLE_IOPS_RD), ==, 40);
-    g_assert_cmpuint(liveValue(uuid, "vdc", THROTTLE_BPS_RD), ==, 1048576);
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vda", THROTTLE_BPS_RD), ==, 2097152);
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vdb", THROTTLE_IOPS_RD), ==, 40);
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vdc", THROTTLE_BPS_RD), ==, 1048576);
     c = lastSec(serial, 0) + 1;
     g_assert_true(testSerialWaitSample(serial, 2, c + 3, 30000));
     testAssertRate("iSCSI with CHAP after the manager restarted",
@@ -524,7 +454,7 @@ testIscsiAndSsh(void)
     testAssertRate("ssh after the manager restarted", testRateBytes(serial, 2, c, c + 3), 1 * MiB);
     assertKeyHidden("stor1", pid, CHAP_PASSWORD);
 
-    waitShutoff(uuid, 60000);
+    testDriverWaitShutoff(drv, uuid, 60000);
     testForgetPid(pid);
     tgtStop(iscsiPort, tgt);
 }
@@ -547,7 +477,7 @@ testLooseKeyRefused(void)
     unsigned char uuid[16];
 
     writeFile(key, CHAP_PASSWORD, 0644);
-    define(xml, uuid);
+    testDriverDefine(drv, xml, uuid);
     g_assert_cmpint(qemuDriverCreate(drv, uuid, 0, NULL), ==, -1);
     g_assert_nonnull(strstr(iovGetLastErrorMessage(), want));
     g_assert_null(strstr(iovGetLastErrorMessage(), CHAP_PASSWORD));
@@ -620,17 +550,17 @@ testRbd(void)
         "<target dev='vda'/><iothrottle bps_rd='1048576'/></disk>\n",
         monPort, keyFile);
     xml = testGuestXML("rbd1", "read:vda:bs=64k:time=22", "poweroff", serialPath, disks);
-    define(xml, uuid);
-    start(uuid);
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
     pid = qemuDriverGetPid(drv, uuid);
     assertKeyHidden("rbd1", pid, key);
-    assertLiveMatchesQEMU(uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
 
     g_assert_true(testSerialWaitSample(serial, 0, 5, BOOT_MS));
     testAssertRate("RBD with cephx, bps_rd 1 MiB/s from boot", testRateBytes(serial, 0, 2, 5),
                    1 * MiB);
     setLive(uuid, "vda", THROTTLE_BPS_RD, 2097152);
-    assertLiveMatchesQEMU(uuid, "vda");
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vda");
     c = lastSec(serial, 0) + 1;
     g_assert_true(testSerialWaitSample(serial, 0, c + 4, 30000));
     testAssertRate("RBD after the change to 2 MiB/s", testRateBytes(serial, 0, c + 2, c + 4),
@@ -639,15 +569,15 @@ testRbd(void)
     qemuDriverFree(drv);
     drv = NULL;
     g_assert_true(testProcessAlive(pid));
-    driverOpen();
+    drv = testDriverOpen(&cfg);
     g_assert_cmpint(qemuDriverGetPid(drv, uuid), ==, pid);
     g_assert_cmpint(qemuDriverMonitorCommandCount(drv, uuid), ==, 2);
-    g_assert_cmpuint(liveValue(uuid, "vda", THROTTLE_BPS_RD), ==, 2097152);
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vda", THROTTLE_BPS_RD), ==, 2097152);
     c = lastSec(serial, 0) + 1;
     g_assert_true(testSerialWaitSample(serial, 0, c + 3, 30000));
     testAssertRate("RBD after the manager restarted", testRateBytes(serial, 0, c, c + 3), 2 * MiB);
     assertKeyHidden("rbd1", pid, key);
-    waitShutoff(uuid, 60000);
+    testDriverWaitShutoff(drv, uuid, 60000);
     testForgetPid(pid);
 
     /* a monitor that accepts and never answers: the disk's timeout */
@@ -682,7 +612,7 @@ main(int argc, char **argv)
     cfg.logDir = logDir;
     cfg.secretDir = secretDir;
     cfg.monitorTimeoutMs = 10000;
-    driverOpen();
+    drv = testDriverOpen(&cfg);
 
     g_test_add_func("/storage/net/iscsi-ssh", testIscsiAndSsh);
     g_test_add_func("/storage/net/loose-key-refused", testLooseKeyRefused);

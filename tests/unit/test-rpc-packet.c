@@ -814,6 +814,10 @@ largestReadonlyRequest(const rpcProcInfo *info)
      * dozen) */
     remote_connect_get_all_domain_stats_args allStats = {
         .doms = { .doms_len = 1, .doms_val = &dom }, .stats = ~0u, .flags = ~0u };
+    remote_connect_domain_event_register_any_args evReg = { .eventID = G_MAXINT32 };
+    remote_connect_domain_event_deregister_any_args evDereg = { .eventID = G_MAXINT32 };
+    remote_connect_domain_event_callback_register_any_args evCbReg = { .eventID = G_MAXINT32, .dom = &dom };
+    remote_connect_domain_event_callback_deregister_any_args evCbDereg = { .callbackID = G_MAXINT32 };
     g_autoptr(rpcMessage) msg = NULL;
 
 #define CASE(proc, type, var) \
@@ -858,6 +862,10 @@ largestReadonlyRequest(const rpcProcInfo *info)
     CASE(CONNECT_LIST_DEFINED_DOMAINS, remote_connect_list_defined_domains_args, listNames);
     CASE(CONNECT_GET_SYSINFO, remote_connect_get_sysinfo_args, sysinfo);
     CASE(CONNECT_GET_ALL_DOMAIN_STATS, remote_connect_get_all_domain_stats_args, allStats);
+    CASE(CONNECT_DOMAIN_EVENT_REGISTER_ANY, remote_connect_domain_event_register_any_args, evReg);
+    CASE(CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, remote_connect_domain_event_deregister_any_args, evDereg);
+    CASE(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, remote_connect_domain_event_callback_register_any_args, evCbReg);
+    CASE(CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, remote_connect_domain_event_callback_deregister_any_args, evCbDereg);
     default:
         return 0;
     }
@@ -925,11 +933,14 @@ testProcTable(void)
         { 66, "AUTH_LIST", true }, { 110, "CONNECT_GET_URI", true },
         { 122, "NODE_GET_SECURITY_MODEL", true }, { 150, "DOMAIN_IS_ACTIVE", true },
         { 151, "DOMAIN_IS_PERSISTENT", true }, { 157, "CONNECT_GET_LIB_VERSION", true },
+        { 167, "CONNECT_DOMAIN_EVENT_REGISTER_ANY", true }, { 168, "CONNECT_DOMAIN_EVENT_DEREGISTER_ANY", true },
         { 183, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", true }, { 196, "DOMAIN_CREATE_WITH_FLAGS", false },
         { 212, "DOMAIN_GET_STATE", true }, { 231, "DOMAIN_UNDEFINE_FLAGS", false },
         { 234, "DOMAIN_DESTROY_FLAGS", false }, { 243, "DOMAIN_BLOCK_STATS_FLAGS", true },
         { 252, "DOMAIN_SET_BLOCK_IO_TUNE", false }, { 253, "DOMAIN_GET_BLOCK_IO_TUNE", true },
         { 258, "DOMAIN_SHUTDOWN_FLAGS", false }, { 273, "CONNECT_LIST_ALL_DOMAINS", true },
+        { 316, "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", true },
+        { 317, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", true },
         { 350, "DOMAIN_DEFINE_XML_FLAGS", false }, { 360, "CONNECT_REGISTER_CLOSE_CALLBACK", true },
         { 361, "CONNECT_UNREGISTER_CLOSE_CALLBACK", true },
         { 5, "CONNECT_GET_MAX_VCPUS", true }, { 6, "NODE_GET_INFO", true },
@@ -959,6 +970,12 @@ testProcTable(void)
     g_assert_cmpint(known, ==, G_N_ELEMENTS(expect));
     g_assert_null(rpcRemoteProcLookup(G_MININT32));
     g_assert_null(rpcRemoteProcLookup(G_MAXINT32));
+    /* the event messages are no calls, and are found as messages */
+    g_assert_null(rpcRemoteProcLookup(REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE));
+    g_assert_cmpuint(rpcRemoteMsgLookup(318)->argsSize, ==, sizeof(remote_domain_event_callback_lifecycle_msg));
+    g_assert_cmpuint(rpcRemoteMsgLookup(346)->argsSize, ==, sizeof(remote_domain_event_callback_tunable_msg));
+    g_assert_cmpuint(rpcRemoteMsgLookup(107)->argsSize, ==, sizeof(remote_domain_event_lifecycle_msg));
+    g_assert_null(rpcRemoteMsgLookup(316));
 
     /* sizes and filters agree with the structs */
     g_assert_cmpuint(rpcRemoteProcLookup(252)->argsSize, ==, sizeof(remote_domain_set_block_io_tune_args));

@@ -53,6 +53,7 @@ typedef struct {
     GMutex lock;
     guint32 serials[1024]; /* serials seen by the dispatcher, in order */
     guint nserials;
+    rpcServerClient *lastClient; /* lock: the last client connected, a reference */
 } Fixture;
 
 /* The dispatcher's data for one client. */
@@ -198,6 +199,10 @@ testConnected(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, void *opaqu
     p = g_new0(ClientPriv, 1);
     p->f = f;
     rpcServerClientSetPrivate(client, p, clientPrivFree);
+    g_mutex_lock(&f->lock);
+    rpcServerClientUnref(f->lastClient);
+    f->lastClient = rpcServerClientRef(client);
+    g_mutex_unlock(&f->lock);
     g_atomic_int_inc(&f->connected);
     return true;
 }
@@ -272,6 +277,7 @@ serverStopKeeping(Fixture *f, int keptFds)
 {
     g_main_loop_quit(f->loop);
     g_thread_join(f->thread);
+    rpcServerClientUnref(g_steal_pointer(&f->lastClient));
     rpcServerFree(f->srv);
     g_main_loop_unref(f->loop);
     g_main_context_unref(f->ctx);
@@ -375,6 +381,25 @@ rawSend(int fd, const void *data, size_t len)
     while (len > 0) {
         ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
 
+        g_assert_cmpint(w, >, 0);
+        p += w;
+        len -= w;
+    }
+}
+
+/* The same where the server may answer and close before it has read
+ * everything (a packet over a limit): sending stops when it has closed;
+ * what the server said is for the caller to read. */
+static void
+rawSendMayBeCut(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0) {
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+
+        if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+            return;
         g_assert_cmpint(w, >, 0);
         p += w;
         len -= w;
@@ -993,16 +1018,23 @@ testMaxReadonlyClients(void)
     serverStop(f);
 }
 
-/* Send a LOOKUP_BY_NAME call of exactly `len` bytes on `fd`. */
+/* Send a LOOKUP_BY_NAME call of exactly `len` bytes on `fd`; a server
+ * that refuses it may close before the end (the reply says so). */
 static void
 rawSendLookupOfSize(int fd, size_t len, uint32_t serial)
 {
     g_autofree char *name = g_strnfill(len - RPC_LEN_LEN - RPC_HEADER_LEN - 4, 'n');
     remote_domain_lookup_by_name_args args = { .name = name };
+    rpcHeader h = {
+        .prog = RPC_REMOTE_PROGRAM, .vers = 1, .proc = REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME,
+        .type = RPC_CALL, .serial = serial, .status = RPC_OK,
+    };
+    g_autoptr(rpcMessage) msg = rpcMessageEncode(&h, (xdrproc_t)xdr_remote_domain_lookup_by_name_args,
+                                                 &args);
 
     g_assert_cmpuint(len % 4, ==, 0);
-    rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, serial,
-                (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &args);
+    g_assert_nonnull(msg);
+    rawSendMayBeCut(fd, msg->data, msg->len);
 }
 
 /* The reply to a LOOKUP_BY_NAME: the name's length, or -1 for an error
@@ -1063,7 +1095,7 @@ testReadonlyPacketLimit(void)
     rawSend(ro, huge, sizeof(huge));
     /* the server may already have answered and closed: the body may not
      * get through, which is the point */
-    (void)!send(ro, junk, 1000, MSG_NOSIGNAL);
+    rawSendMayBeCut(ro, junk, 1000);
     g_clear_pointer(&message, g_free);
     g_assert_cmpint(rawReadLookupReply(ro, &message), ==, -1);
     g_assert_true(g_str_has_prefix(message, "packet of 33554436 bytes exceeds the maximum"));
@@ -1133,6 +1165,70 @@ testReadonlyNonReadingClient(void)
                     (xdrproc_t)xdr_remote_domain_get_xml_desc_args, &args);
     WAIT_UNTIL(g_atomic_int_get(&f->disconnected) == 1, 10000);
     close(fd);
+    serverStop(f);
+}
+
+/* An event packet of `len` bytes (header and padding). */
+static rpcMessage *
+eventPacket(size_t len)
+{
+    rpcHeader hdr = {.prog = RPC_REMOTE_PROGRAM, .vers = 1, .proc = 318, .type = RPC_MESSAGE};
+    rpcMessage *m = rpcMessageEncode(&hdr, NULL, NULL);
+
+    m->data = g_realloc(m->data, len);
+    memset(m->data + m->len, 0, len - m->len);
+    m->data[0] = (char)(len >> 24);
+    m->data[1] = (char)(len >> 16);
+    m->data[2] = (char)(len >> 8);
+    m->data[3] = (char)len;
+    m->len = len;
+    return m;
+}
+
+/* Events are bounded among themselves: a client with a 1 MiB reply still
+ * being written is not dropped by its next event; one that leaves more
+ * than the limit of events unread is, and the others go on. */
+static void
+testEventsBoundedApartFromReplies(void)
+{
+    Fixture *f = serverStart(10, 8, 0, 2);
+    int fd = rawConnect(f->path);
+    rpcClient *c;
+    remote_domain_get_xml_desc_args args = {.dom = {.name = (char *)"demo", .id = 1}};
+    rpcServerClient *client;
+    size_t queued = 0;
+    int i, rc = 0;
+
+    WAIT_UNTIL(g_atomic_int_get(&f->connected) == 1, 5000);
+    g_mutex_lock(&f->lock);
+    client = rpcServerClientRef(f->lastClient);
+    g_mutex_unlock(&f->lock);
+    c = clientOpen(f->path);
+    /* a reply of 1 MiB, which this client does not read */
+    rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_GET_XML_DESC, 0,
+                (xdrproc_t)xdr_remote_domain_get_xml_desc_args, &args);
+    WAIT_UNTIL(g_atomic_int_get(&f->dispatched) == 1, 5000);
+    g_usleep(100000);
+    /* 15 events of 4 KiB fit in a limit of 64 KiB, over the reply */
+    for (i = 0; i < 15; i++)
+        g_assert_cmpint(rpcServerClientSendEvent(client, eventPacket(4096), 65536, &queued), ==, 0);
+    /* more do not: the client goes, with what it left unread said */
+    for (i = 0; i < 5 && rc == 0; i++)
+        rc = rpcServerClientSendEvent(client, eventPacket(4096), 65536, &queued);
+    g_assert_cmpint(rc, ==, -1);
+    g_assert_cmpuint(queued, >, 65536);
+    WAIT_UNTIL(g_atomic_int_get(&f->disconnected) == 1, 5000);
+    /* a closed client takes events without a word */
+    g_assert_cmpint(rpcServerClientSendEvent(client, eventPacket(4096), 65536, &queued), ==, 0);
+    {
+        g_autofree char *type = callGetType(c);
+
+        g_assert_cmpstr(type, ==, "QEMU");
+    }
+    rpcServerClientUnref(client);
+    close(fd);
+    rpcClientFree(c);
+    WAIT_UNTIL(rpcServerClientCount(f->srv) == 0, 5000);
     serverStop(f);
 }
 
@@ -1463,6 +1559,7 @@ main(int argc, char **argv)
     g_test_add_func("/rpc-server/readonly-packet-limit", testReadonlyPacketLimit);
     g_test_add_func("/rpc-server/refused-client-large-call", testRefusedClientLargeCall);
     g_test_add_func("/rpc-server/readonly-non-reading-client", testReadonlyNonReadingClient);
+    g_test_add_func("/rpc-server/events-bounded-apart-from-replies", testEventsBoundedApartFromReplies);
     g_test_add_func("/rpc-server/close-after-reply", testCloseAfterReply);
     g_test_add_func("/rpc-server/disconnected-once", testDisconnectedOnce);
     g_test_add_func("/rpc-server/connected-refuses", testConnectedRefuses);
