@@ -194,6 +194,53 @@ connectionListAllDomains(pyiovConnection *self, PyObject *args, PyObject *kwargs
     return list;
 }
 
+/* getAllDomainStats(stats=0, flags=0): [(Domain, {"group.key": value})],
+ * one bulk call. */
+static PyObject *
+connectionGetAllDomainStats(pyiovConnection *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"stats", "flags", NULL};
+    unsigned int stats = 0, flags = 0;
+    iovConnectPtr conn;
+    iovDomainStatsRecordPtr *recs = NULL;
+    iovError err = {0};
+    PyObject *list;
+    int n, i;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&O&:getAllDomainStats", kwlist,
+                                     pyiovFlagsConverter, &stats, pyiovFlagsConverter, &flags))
+        return NULL;
+    if (!(conn = pyiovConnectionAcquire(self)))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    n = iovConnectGetAllDomainStats(conn, stats, &recs, flags);
+    if (n < 0)
+        iovCopyLastError(&err);
+    iovConnectClose(conn);
+    Py_END_ALLOW_THREADS
+    if (n < 0)
+        return pyiovRaiseError(&err, "iovConnectGetAllDomainStats");
+
+    list = PyList_New(n);
+    for (i = 0; list && i < n; i++) {
+        PyObject *dict = pyiovParamsToDict(recs[i]->params, recs[i]->nparams);
+        PyObject *dom;
+
+        /* pyiovDomainNew takes the handle, also on failure */
+        dom = pyiovDomainNew(self, recs[i]->dom);
+        recs[i]->dom = NULL;
+        if (!dict || !dom) {
+            Py_XDECREF(dict);
+            Py_XDECREF(dom);
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, Py_BuildValue("(NN)", dom, dict));
+    }
+    iovDomainStatsRecordListFree(recs);
+    return list;
+}
+
 /* The common end of the calls that return one new domain handle. */
 static PyObject *
 connectionDomainResult(pyiovConnection *self, iovDomainPtr dom, iovError *err, const char *func)
@@ -298,6 +345,13 @@ static PyMethodDef connectionMethods[] = {
      "listAllDomains($self, /, flags=0)\n--\n\n"
      "The domains, sorted by name, as a list of Domain. flags: 0 for all, or\n"
      "iovirt.LIST_DOMAINS_* (ACTIVE, INACTIVE, RUNNING, PAUSED, SHUTOFF, ...)."},
+    {"getAllDomainStats", PYIOV_KWFUNC(connectionGetAllDomainStats), METH_VARARGS | METH_KEYWORDS,
+     "getAllDomainStats($self, /, stats=0, flags=0)\n--\n\n"
+     "The statistics of every domain matching flags (iovirt.LIST_DOMAINS_*,\n"
+     "0 for all) in one call, as a list of (Domain, dict) sorted by name.\n"
+     "stats: iovirt.DOMAIN_STATS_* (STATE, CPU_TOTAL, BLOCK, IOTHROTTLE), 0\n"
+     "for all; keys are 'group.key', as libvirt's ('block.0.rd.bytes'), and\n"
+     "'iothrottle.N.FIELD' for each disk's limits in force."},
     {"lookupByName", (PyCFunction)pyiovConnectionLookupByName, METH_VARARGS,
      "lookupByName($self, name, /)\n--\n\n"
      "The Domain called name; iovirt.Error (ERR_NO_DOMAIN) if there is none."},

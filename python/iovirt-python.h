@@ -79,6 +79,9 @@ PyObject *pyiovDomainNew(pyiovConnection *conn, iovDomainPtr dom);
 /* ---- throttle.c ---- */
 
 PyObject *pyiovThrottleFields(void);
+/* pyiovParamsToDict: a new dict of typed parameters by field name, or
+ * NULL with an exception. */
+PyObject *pyiovParamsToDict(const iovTypedParameter *params, int nparams);
 PyObject *pyiovDomainBlockIoThrottle(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainSetBlockIoThrottle(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainBlockIoTune(pyiovDomain *self, PyObject *args, PyObject *kwargs);

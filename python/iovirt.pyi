@@ -2,7 +2,7 @@
 their disks (a C extension over iovirt's public C API)."""
 
 from types import TracebackType
-from typing import Callable, Dict, List, Literal, NamedTuple, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, List, Literal, NamedTuple, Optional, Tuple, Type, Union
 
 __version__: str
 
@@ -55,6 +55,12 @@ LIST_DOMAINS_RUNNING: int
 LIST_DOMAINS_PAUSED: int
 LIST_DOMAINS_SHUTOFF: int
 LIST_DOMAINS_OTHER: int
+LIST_DOMAINS_AUTOSTART: int
+LIST_DOMAINS_NO_AUTOSTART: int
+DOMAIN_STATS_STATE: int
+DOMAIN_STATS_CPU_TOTAL: int
+DOMAIN_STATS_BLOCK: int
+DOMAIN_STATS_IOTHROTTLE: int
 
 # Domain states and reasons (Domain.state())
 DOMAIN_NOSTATE: int
@@ -195,6 +201,7 @@ class Connection:
     def getVersion(self) -> int: ...
     def getLibVersion(self) -> int: ...
     def listAllDomains(self, flags: int = 0) -> List["Domain"]: ...
+    def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> List[Tuple["Domain", Dict[str, Any]]]: ...
     def domainEventRegisterAny(self, dom: Optional["Domain"], eventID: int,
                                callback: Callable[..., object], opaque: object = None,
                                /) -> int: ...

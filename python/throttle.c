@@ -196,6 +196,25 @@ paramValue(const iovTypedParameter *p)
     }
 }
 
+PyObject *
+pyiovParamsToDict(const iovTypedParameter *params, int nparams)
+{
+    PyObject *dict = PyDict_New();
+    int i;
+
+    for (i = 0; dict && i < nparams; i++) {
+        PyObject *value = paramValue(&params[i]);
+
+        if (!value || PyDict_SetItemString(dict, params[i].field, value) < 0) {
+            Py_XDECREF(value);
+            Py_CLEAR(dict);
+            break;
+        }
+        Py_DECREF(value);
+    }
+    return dict;
+}
+
 /* Add params[j] to `dict` under `key`. Returns 0 or -1. */
 static int
 dictAddParam(PyObject *dict, const char *key, const iovTypedParameter *p)

@@ -97,6 +97,12 @@ static const iovshOptDef optsDomBlkList[] = {
     OPT_END,
 };
 
+static const iovshOptDef optsTop[] = {
+    {"once", IOVSH_OT_BOOL, NULL, "print one view (after one second) and stop", 0, NULL},
+    {"count", IOVSH_OT_STRING, "N", "stop after N refreshes (default: until Ctrl-C)", 0, NULL},
+    OPT_END,
+};
+
 static const iovshOptDef optsDomBlkStat[] = {
     OPT_DOMAIN,
     {"device", IOVSH_OT_OPTARG, "DEVICE",
@@ -165,6 +171,13 @@ const iovshCmdDef iovshCommands[] = {
      "Prints the I/O counters of one disk, or of every disk, of a running guest. With --watch, "
      "shows each second the read and write rates (bytes/s and IO/s) of each disk beside its "
      "limits, with a bar showing how close the disk runs to the limit that binds it.",
+     IOVSH_CMD_DISPLAY},
+    {"top", GROUP_DISKS, cmdTop, optsTop, NULL,
+     "watch every running guest's disks against their limits",
+     "Shows each second, for every disk of every running guest, the read and write rates "
+     "(bytes/s and IO/s), the limit closest to being reached and a bar of how close the disk "
+     "runs to it, closest first. Each refresh is one bulk statistics call to the daemon. With "
+     "--once, one view after one second; -o json prints each view as one line of JSON.",
      IOVSH_CMD_DISPLAY},
     {"blkiothrottle", GROUP_DISKS, cmdBlkIoThrottle, NULL, iovshThrottleOptionsRFC,
      "show or change the I/O limits of a disk",

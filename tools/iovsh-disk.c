@@ -241,8 +241,8 @@ makeRows(const rates *r, row rows[3])
 }
 
 /* A bar of BAR_WIDTH cells filled to `load` (0..1), "[####....]". */
-static char *
-loadBar(double load, bool color)
+char *
+iovshLoadBar(double load, bool color)
 {
     g_autoptr(GString) s = g_string_new("[");
     int filled = load <= 0 ? 0 : (int)(MIN(load, 1.0) * BAR_WIDTH + 0.5);
@@ -265,8 +265,8 @@ loadBar(double load, bool color)
 }
 
 /* A rate in bytes/s for humans ("2 MiB/s"). */
-static char *
-humanRate(double bps)
+char *
+iovshHumanRate(double bps)
 {
     g_autofree char *h = iovshHumanBytes(bps < 0.5 ? 0 : bps);
 
@@ -274,13 +274,13 @@ humanRate(double bps)
 }
 
 /* A limit for humans, "-" when 0. */
-static char *
-humanLimit(unsigned long long v, bool bytes)
+char *
+iovshHumanLimit(unsigned long long v, bool bytes)
 {
     if (!v)
         return g_strdup("-");
     if (bytes)
-        return humanRate((double)v);
+        return iovshHumanRate((double)v);
     return g_strdup_printf("%llu", v);
 }
 
@@ -295,11 +295,11 @@ printRows(int nw, const char *name, const rates *r, const iovshParams *lim, cons
 
     makeRows(r, rows);
     for (i = 0; i < 3; i++) {
-        g_autofree char *rate = humanRate(rows[i].bps);
+        g_autofree char *rate = iovshHumanRate(rows[i].bps);
         g_autofree char *blim =
-            lim ? humanLimit(iovshParamULL(lim, rows[i].bps_field), true) : g_strdup("");
+            lim ? iovshHumanLimit(iovshParamULL(lim, rows[i].bps_field), true) : g_strdup("");
         g_autofree char *ilim =
-            lim ? humanLimit(iovshParamULL(lim, rows[i].iops_field), false) : g_strdup("");
+            lim ? iovshHumanLimit(iovshParamULL(lim, rows[i].iops_field), false) : g_strdup("");
         g_autofree char *bar = NULL;
         g_autofree char *pct = NULL;
         g_autofree char *line = NULL;
@@ -307,7 +307,7 @@ printRows(int nw, const char *name, const rates *r, const iovshParams *lim, cons
         double load = lim ? rowLoad(lim, &rows[i], &binding) : -1;
 
         if (lim) {
-            bar = loadBar(load, color);
+            bar = iovshLoadBar(load, color);
             pct = load >= 0 ? g_strdup_printf("%3.0f%%", load * 100) : g_strdup("   -");
         }
         line = g_strdup_printf(
@@ -414,6 +414,38 @@ printFrame(iovDomainPtr dom, GPtrArray *disks, bool tty)
 static void
 addLoadJSON(json_object *o, const rates *r, const iovshParams *lim)
 {
+    iovshLoadJSON(o, r->rd_bps, r->wr_bps, r->rd_iops, r->wr_iops, lim);
+}
+
+double
+iovshDiskLoad(const iovshParams *lim, double rd_bps, double wr_bps, double rd_iops,
+              double wr_iops, const char **binding)
+{
+    rates r = {rd_bps, wr_bps, rd_iops, wr_iops};
+    row rows[3];
+    double best = -1;
+    int i;
+
+    makeRows(&r, rows);
+    *binding = NULL;
+    for (i = 0; i < 3; i++) {
+        const char *b;
+        double load = rowLoad(lim, &rows[i], &b);
+
+        if (load > best) {
+            best = load;
+            *binding = b;
+        }
+    }
+    return best;
+}
+
+void
+iovshLoadJSON(json_object *o, double rd_bps, double wr_bps, double rd_iops, double wr_iops,
+              const iovshParams *lim)
+{
+    rates rr = {rd_bps, wr_bps, rd_iops, wr_iops};
+    const rates *r = &rr;
     row rows[3];
     const char *best_field = NULL;
     double best = -1;

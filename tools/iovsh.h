@@ -290,6 +290,18 @@ const char *iovshParamString(const iovshParams *p, const char *name);
  * (the group a string). */
 json_object *iovshParamsToJSON(const iovshParams *p);
 
+/* The rates view's pieces (iovsh-disk.c), shared with top: a load bar,
+ * a rate and a limit for humans (new strings); how close rates run to
+ * the limits `lim` (the highest rate / limit, -1 with none; *binding the
+ * field of that limit); the rates and load as JSON fields of `o`. */
+char *iovshLoadBar(double load, bool color);
+char *iovshHumanRate(double bps);
+char *iovshHumanLimit(unsigned long long v, bool bytes);
+double iovshDiskLoad(const iovshParams *lim, double rd_bps, double wr_bps, double rd_iops,
+                     double wr_iops, const char **binding);
+void iovshLoadJSON(json_object *o, double rd_bps, double wr_bps, double rd_iops, double wr_iops,
+                   const iovshParams *lim);
+
 /* Sleep `seconds`, waking early when SIGINT arrives (iovshInterrupted). */
 void iovshSleep(double seconds);
 
@@ -326,6 +338,7 @@ int cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd);
 /* iovsh-disk.c */
 int cmdDomBlkList(iovshControl *ctl, const iovshCmd *cmd);
 int cmdDomBlkStat(iovshControl *ctl, const iovshCmd *cmd);
+int cmdTop(iovshControl *ctl, const iovshCmd *cmd);
 
 /* iovsh-throttle.c */
 int cmdBlkIoThrottle(iovshControl *ctl, const iovshCmd *cmd);

@@ -385,6 +385,8 @@ typedef enum {
     IOV_CONNECT_LIST_DOMAINS_PAUSED = 1 << 5,
     IOV_CONNECT_LIST_DOMAINS_SHUTOFF = 1 << 6,
     IOV_CONNECT_LIST_DOMAINS_OTHER = 1 << 7,
+    IOV_CONNECT_LIST_DOMAINS_AUTOSTART = 1 << 10,
+    IOV_CONNECT_LIST_DOMAINS_NO_AUTOSTART = 1 << 11,
 } iovConnectListAllDomainsFlags;
 
 /* Get flag: string parameters (group) may be returned. */
@@ -455,6 +457,53 @@ int iovConnectGetLibVersion(iovConnectPtr conn, unsigned long long *version);
  * `domains` may be NULL to count only.
  */
 int iovConnectListAllDomains(iovConnectPtr conn, iovDomainPtr **domains, unsigned int flags);
+
+/* ---- bulk statistics ---- */
+
+/* Statistics groups (libvirt's virDomainStatsTypes values, and iovirt's
+ * IOTHROTTLE). 0 asks for every group the daemon has:
+ *   STATE       state.state, state.reason
+ *   CPU_TOTAL   cpu.time (ns)
+ *   BLOCK       block.count; block.N.name, .path, .rd.reqs, .rd.bytes,
+ *               .rd.times, .wr.*, .fl.reqs, .fl.times, .allocation,
+ *               .capacity, .physical
+ *   IOTHROTTLE  iothrottle.count; iothrottle.N.name and iothrottle.N.FIELD
+ *               for each throttle field: each disk's limits in force */
+typedef enum {
+    IOV_DOMAIN_STATS_STATE = 1 << 0,
+    IOV_DOMAIN_STATS_CPU_TOTAL = 1 << 1,
+    IOV_DOMAIN_STATS_BLOCK = 1 << 5,
+    IOV_DOMAIN_STATS_IOTHROTTLE = 1 << 30,
+} iovDomainStatsTypes;
+
+/* iovConnectGetAllDomainStats flags: the iovConnectListAllDomainsFlags
+ * filters ACTIVE ... OTHER, and: */
+#define IOV_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT (1u << 29)       /* accepted: never waits */
+#define IOV_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS (1u << 31) /* refuse unknown groups */
+
+/* One domain's statistics: a handle and parameters named "group.key". */
+typedef struct iovDomainStatsRecord {
+    iovDomainPtr dom;
+    iovTypedParameterPtr params;
+    int nparams;
+} iovDomainStatsRecord;
+typedef iovDomainStatsRecord *iovDomainStatsRecordPtr;
+
+/*
+ * iovConnectGetAllDomainStats: in one call, the statistics groups `stats`
+ * (iovDomainStatsTypes) of every domain matching the filter in `flags`,
+ * sorted by name. The daemon answers from each domain's last published
+ * state and never waits for a change in progress. *retStats receives a
+ * new NULL-terminated array; free it with iovDomainStatsRecordListFree.
+ * Returns the number of records, or -1.
+ */
+int iovConnectGetAllDomainStats(iovConnectPtr conn, unsigned int stats,
+                                iovDomainStatsRecordPtr **retStats, unsigned int flags);
+
+/* iovDomainStatsRecordListFree: free a list from
+ * iovConnectGetAllDomainStats (its handles, parameters and strings).
+ * NULL is fine. */
+void iovDomainStatsRecordListFree(iovDomainStatsRecordPtr *stats);
 
 /* ------------------------------------------------------------------ */
 /* Domains                                                             */

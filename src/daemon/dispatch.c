@@ -9,6 +9,7 @@
  * in dispatch_handlers.h) only translate between the wire structs and the
  * QEMU driver.
  */
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -407,8 +408,10 @@ dispatchDomainGetAutostart(daemonState *d, daemonConn *c G_GNUC_UNUSED,
                            remote_domain_get_autostart_args *args,
                            remote_domain_get_autostart_ret *ret)
 {
-    ret->autostart = 0;
-    return domainExists(d, &args->dom);
+    int rc = qemuDriverGetAutostart(d->driver, UUID(args));
+
+    ret->autostart = rc;
+    return rc < 0 ? -1 : 0;
 }
 
 int
@@ -624,6 +627,313 @@ dispatchDomainGetBlockIoTune(daemonState *d, daemonConn *c,
     ret->nparams = 0;
     throttleDefClear(&t);
     return 0;
+}
+
+/* ---- host facts, listing by id, autostart, bulk statistics ---- */
+
+int
+dispatchConnectGetMaxVcpus(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_connect_get_max_vcpus_args *args,
+                           remote_connect_get_max_vcpus_ret *ret)
+{
+    int n = qemuDriverGetMaxVcpus(d->driver, args->type ? *args->type : NULL);
+
+    ret->max_vcpus = n;
+    return n < 0 ? -1 : 0;
+}
+
+int
+dispatchNodeGetInfo(daemonState *d, daemonConn *c G_GNUC_UNUSED, remote_node_get_info_ret *ret)
+{
+    qemuNodeInfo info;
+
+    if (qemuDriverNodeInfo(d->driver, &info) < 0)
+        return -1;
+    memcpy(ret->model, info.model, sizeof(ret->model));
+    ret->memory = info.memoryKiB;
+    ret->cpus = info.cpus;
+    ret->mhz = info.mhz;
+    ret->nodes = info.nodes;
+    ret->sockets = info.sockets;
+    ret->cores = info.cores;
+    ret->threads = info.threads;
+    return 0;
+}
+
+int
+dispatchConnectGetCapabilities(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                               remote_connect_get_capabilities_ret *ret)
+{
+    ret->capabilities = qemuDriverGetCapabilities(d->driver);
+    return 0;
+}
+
+int
+dispatchNodeGetFreeMemory(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                          remote_node_get_free_memory_ret *ret)
+{
+    unsigned long long bytes;
+
+    if (qemuDriverFreeMemory(d->driver, &bytes) < 0)
+        return -1;
+    ret->freeMem = bytes;
+    return 0;
+}
+
+int
+dispatchConnectGetSysinfo(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                          remote_connect_get_sysinfo_args *args,
+                          remote_connect_get_sysinfo_ret *ret)
+{
+    if (args->flags != 0) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function getSysinfo", args->flags);
+        return -1;
+    }
+    ret->sysinfo = qemuDriverGetSysinfo(d->driver);
+    return 0;
+}
+
+/* The domains matching `flags`, refusing a negative or too large `max`. */
+static int
+listForOldCall(daemonState *d, unsigned int flags, int max, qemuDomainIdent **list, size_t *n)
+{
+    if (max < 0 || max > REMOTE_DOMAIN_LIST_MAX) {
+        reportError(IOV_ERR_RPC, "too many domains requested (%d)", max);
+        return -1;
+    }
+    return qemuDriverListAll(d->driver, flags, list, n);
+}
+
+int
+dispatchConnectListDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_connect_list_domains_args *args,
+                           remote_connect_list_domains_ret *ret)
+{
+    g_autofree qemuDomainIdent *list = NULL;
+    size_t n = 0, all = 0, i;
+
+    if (listForOldCall(d, IOV_CONNECT_LIST_DOMAINS_ACTIVE, args->maxids, &list, &all) < 0)
+        return -1;
+    n = MIN(all, (size_t)args->maxids);
+    ret->ids.ids_len = (u_int)n;
+    ret->ids.ids_val = g_new0(int, n ? n : 1);
+    for (i = 0; i < all; i++) {
+        if (i < n)
+            ret->ids.ids_val[i] = list[i].id;
+        qemuDomainIdentClear(&list[i]);
+    }
+    return 0;
+}
+
+int
+dispatchConnectNumOfDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                            remote_connect_num_of_domains_ret *ret)
+{
+    ret->num = (int)qemuDriverActiveCount(d->driver);
+    return 0;
+}
+
+int
+dispatchConnectListDefinedDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                                  remote_connect_list_defined_domains_args *args,
+                                  remote_connect_list_defined_domains_ret *ret)
+{
+    g_autofree qemuDomainIdent *list = NULL;
+    size_t n = 0, all, i;
+
+    if (listForOldCall(d, IOV_CONNECT_LIST_DOMAINS_INACTIVE, args->maxnames, &list, &all) < 0)
+        return -1;
+    n = MIN(all, (size_t)args->maxnames);
+    ret->names.names_len = (u_int)n;
+    ret->names.names_val = g_new0(remote_nonnull_string, n ? n : 1);
+    for (i = 0; i < all; i++) {
+        if (i < n)
+            ret->names.names_val[i] = g_steal_pointer(&list[i].name);
+        qemuDomainIdentClear(&list[i]);
+    }
+    return 0;
+}
+
+int
+dispatchConnectNumOfDefinedDomains(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                                   remote_connect_num_of_defined_domains_ret *ret)
+{
+    g_autofree qemuDomainIdent *list = NULL;
+    size_t n = 0, i;
+
+    if (qemuDriverListAll(d->driver, IOV_CONNECT_LIST_DOMAINS_INACTIVE, &list, &n) < 0)
+        return -1;
+    for (i = 0; i < n; i++)
+        qemuDomainIdentClear(&list[i]);
+    ret->num = (int)n;
+    return 0;
+}
+
+int
+dispatchDomainSetAutostart(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                           remote_domain_set_autostart_args *args)
+{
+    return qemuDriverSetAutostart(d->driver, UUID(args), args->autostart != 0);
+}
+
+/* libvirt's virConnectGetAllDomainStats flags beyond the list filters */
+#define STATS_LIST_FILTERS 0xffu
+#define STATS_NOWAIT (1u << 29)
+#define STATS_BACKING (1u << 30)
+#define STATS_ENFORCE (1u << 31)
+#define STATS_SUPPORTED (QEMU_STATS_STATE | QEMU_STATS_CPU_TOTAL | QEMU_STATS_BLOCK | QEMU_STATS_IOTHROTTLE)
+
+static remote_typed_param *
+addParam(GArray *params, int type, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* Append a parameter named by `fmt` of `type` to `params`; the caller
+ * sets its value. */
+static remote_typed_param *
+addParam(GArray *params, int type, const char *fmt, ...)
+{
+    remote_typed_param p = {0};
+    va_list ap;
+
+    va_start(ap, fmt);
+    p.field = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    p.value.type = type;
+    g_array_append_val(params, p);
+    return &g_array_index(params, remote_typed_param, params->len - 1);
+}
+
+#define ADD_ULL(params, v, ...) \
+    (addParam(params, REMOTE_TYPED_PARAM_ULLONG, __VA_ARGS__)->value.remote_typed_param_value_u.ul = (v))
+#define ADD_UINT(params, v, ...) \
+    (addParam(params, REMOTE_TYPED_PARAM_UINT, __VA_ARGS__)->value.remote_typed_param_value_u.ui = (v))
+#define ADD_INT(params, v, ...) \
+    (addParam(params, REMOTE_TYPED_PARAM_INT, __VA_ARGS__)->value.remote_typed_param_value_u.i = (v))
+#define ADD_STR(params, v, ...) \
+    (addParam(params, REMOTE_TYPED_PARAM_STRING, __VA_ARGS__)->value.remote_typed_param_value_u.s = g_strdup(v))
+
+/* One domain's record: libvirt's key names for the state, cpu-total and
+ * block groups, and iovirt's iothrottle group. */
+static void
+statsToParams(const qemuDomainStats *st, unsigned int groups, GArray *params)
+{
+    size_t i;
+    int f;
+
+    if (groups & QEMU_STATS_STATE) {
+        ADD_INT(params, st->state, "state.state");
+        ADD_INT(params, st->reason, "state.reason");
+    }
+    if (!st->active)
+        return;
+    if (groups & QEMU_STATS_CPU_TOTAL)
+        ADD_ULL(params, st->cpuTimeNs, "cpu.time");
+    if (groups & QEMU_STATS_BLOCK) {
+        ADD_UINT(params, (u_int)st->ndisks, "block.count");
+        for (i = 0; i < st->ndisks; i++) {
+            const qemuDiskStats *ds = &st->disks[i];
+            const qemuBlockStats *b = &ds->counters;
+
+            ADD_STR(params, ds->target, "block.%zu.name", i);
+            if (ds->path)
+                ADD_STR(params, ds->path, "block.%zu.path", i);
+            if (ds->haveCounters) {
+                ADD_ULL(params, b->rdOps, "block.%zu.rd.reqs", i);
+                ADD_ULL(params, b->rdBytes, "block.%zu.rd.bytes", i);
+                ADD_ULL(params, b->rdTimeNs, "block.%zu.rd.times", i);
+                ADD_ULL(params, b->wrOps, "block.%zu.wr.reqs", i);
+                ADD_ULL(params, b->wrBytes, "block.%zu.wr.bytes", i);
+                ADD_ULL(params, b->wrTimeNs, "block.%zu.wr.times", i);
+                ADD_ULL(params, b->flushOps, "block.%zu.fl.reqs", i);
+                ADD_ULL(params, b->flushTimeNs, "block.%zu.fl.times", i);
+            }
+            if (ds->haveSize) {
+                ADD_ULL(params, ds->allocation, "block.%zu.allocation", i);
+                ADD_ULL(params, ds->capacity, "block.%zu.capacity", i);
+                ADD_ULL(params, ds->capacity, "block.%zu.physical", i);
+            }
+        }
+    }
+    if (groups & QEMU_STATS_IOTHROTTLE) {
+        ADD_UINT(params, (u_int)st->ndisks, "iothrottle.count");
+        for (i = 0; i < st->ndisks; i++) {
+            const throttleDef *t = &st->disks[i].limits;
+
+            ADD_STR(params, st->disks[i].target, "iothrottle.%zu.name", i);
+            for (f = 0; f < THROTTLE_NUM_VALUES; f++)
+                ADD_ULL(params, t->v[f], "iothrottle.%zu.%s", i, throttleField(f)->name);
+            if (t->group)
+                ADD_STR(params, t->group, "iothrottle.%zu.%s", i, throttleField(THROTTLE_GROUP)->name);
+        }
+    }
+}
+
+static void
+clearParams(GArray *params)
+{
+    guint i;
+
+    for (i = 0; i < params->len; i++)
+        xdr_free((xdrproc_t)xdr_remote_typed_param, (char *)&g_array_index(params, remote_typed_param, i));
+    g_array_set_size(params, 0);
+}
+
+int
+dispatchConnectGetAllDomainStats(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                                 remote_connect_get_all_domain_stats_args *args,
+                                 remote_connect_get_all_domain_stats_ret *ret)
+{
+    g_autofree qemuDomainStats *stats = NULL;
+    g_autofree unsigned char *uuids = NULL;
+    g_autoptr(GArray) params = g_array_new(FALSE, TRUE, sizeof(remote_typed_param));
+    unsigned int groups = args->stats;
+    u_int ndoms = args->doms.doms_len;
+    size_t n = 0, i;
+    int rc = -1;
+
+    if (args->flags & ~(STATS_LIST_FILTERS | STATS_NOWAIT | STATS_BACKING | STATS_ENFORCE)) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function getAllDomainStats", args->flags);
+        return -1;
+    }
+    if (ndoms && (args->flags & STATS_LIST_FILTERS)) {
+        reportError(IOV_ERR_INVALID_ARG, "a list of domains cannot be filtered (flags 0x%x)", args->flags);
+        return -1;
+    }
+    if ((args->flags & STATS_ENFORCE) && (groups & ~STATS_SUPPORTED)) {
+        reportError(IOV_ERR_ARGUMENT_UNSUPPORTED, "Stats types bits 0x%x are not supported by this daemon",
+                    groups & ~STATS_SUPPORTED);
+        return -1;
+    }
+    groups = groups ? groups & STATS_SUPPORTED : STATS_SUPPORTED;
+    if (ndoms) {
+        uuids = g_malloc0((size_t)ndoms * 16);
+        for (i = 0; i < ndoms; i++)
+            memcpy(uuids + i * 16, args->doms.doms_val[i].uuid, 16);
+    }
+    /* NOWAIT is what every call does: nothing here waits for a job */
+    if (qemuDriverGetStats(d->driver, uuids, ndoms,
+                           args->flags & STATS_LIST_FILTERS, groups, &stats, &n) < 0)
+        return -1;
+    ret->retStats.retStats_len = (u_int)n;
+    ret->retStats.retStats_val = g_new0(remote_domain_stats_record, n ? n : 1);
+    for (i = 0; i < n; i++) {
+        remote_domain_stats_record *r = &ret->retStats.retStats_val[i];
+
+        domainToWire(&stats[i].ident, &r->dom);
+        statsToParams(&stats[i], groups, params);
+        if (params->len > REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX) {
+            reportError(IOV_ERR_RPC, "too many statistics (%u) for domain '%s'", params->len,
+                        stats[i].ident.name);
+            clearParams(params);
+            goto cleanup;
+        }
+        r->params.params_len = params->len;
+        r->params.params_val = (remote_typed_param *)(void *)g_array_steal(params, NULL);
+    }
+    rc = 0;
+ cleanup:
+    for (i = 0; i < n; i++)
+        qemuDomainStatsClear(&stats[i]);
+    return rc;
 }
 
 /* ---- the generic path ---- */

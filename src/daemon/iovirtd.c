@@ -524,6 +524,8 @@ main(int argc, char **argv)
     dcfg.monitorTimeoutMs = (int)cfg.monitorTimeoutMs;
     if (!(state.driver = qemuDriverNew(&dcfg)))
         goto error;
+    /* after the driver reconnected to the guests that kept running */
+    qemuDriverAutostart(state.driver);
     state.system = cfg.system;
     state.events = daemonEventsNew(cfg.maxClientEventQueue);
     qemuDriverSetEventHandler(state.driver, daemonEventsEmit, &state);

@@ -82,3 +82,65 @@ iovConnectListAllDomains(iovConnectPtr conn, iovDomainPtr **domains, unsigned in
     xdr_free((xdrproc_t)xdr_remote_connect_list_all_domains_ret, (char *)&ret);
     return n;
 }
+
+int
+iovConnectGetAllDomainStats(iovConnectPtr conn, unsigned int stats,
+                            iovDomainStatsRecordPtr **retStats, unsigned int flags)
+{
+    remote_connect_get_all_domain_stats_args args = {0};
+    remote_connect_get_all_domain_stats_ret ret = {0};
+    iovDomainStatsRecordPtr *list;
+    u_int i;
+    int n;
+
+    ENTER_CONN(conn, -1);
+    if (!retStats) {
+        reportError(IOV_ERR_INVALID_ARG, "retStats is needed");
+        return -1;
+    }
+    args.stats = stats;
+    args.flags = flags;
+    if (remoteCallConnectGetAllDomainStats(conn, &args, &ret) < 0)
+        return -1;
+    n = (int)ret.retStats.retStats_len;
+    list = calloc((size_t)n + 1, sizeof(*list));
+    if (!list)
+        abort();
+    for (i = 0; i < ret.retStats.retStats_len; i++) {
+        const remote_domain_stats_record *r = &ret.retStats.retStats_val[i];
+        iovDomainStatsRecordPtr rec = calloc(1, sizeof(*rec));
+
+        if (!rec || !(rec->params = calloc(r->params.params_len + 1, sizeof(*rec->params))))
+            abort();
+        rec->dom = remoteDomainNew(conn, &r->dom);
+        rec->nparams = remoteParamsFromWire(r->params.params_val, r->params.params_len,
+                                            rec->params, (int)r->params.params_len);
+        list[i] = rec;
+        if (rec->nparams < 0) {
+            rec->nparams = 0;
+            iovDomainStatsRecordListFree(list);
+            xdr_free((xdrproc_t)xdr_remote_connect_get_all_domain_stats_ret, (char *)&ret);
+            return -1;
+        }
+    }
+    xdr_free((xdrproc_t)xdr_remote_connect_get_all_domain_stats_ret, (char *)&ret);
+    *retStats = list;
+    return n;
+}
+
+void
+iovDomainStatsRecordListFree(iovDomainStatsRecordPtr *stats)
+{
+    size_t i;
+
+    if (!stats)
+        return;
+    for (i = 0; stats[i]; i++) {
+        if (stats[i]->dom)
+            iovDomainFree(stats[i]->dom);
+        iovTypedParamsClear(stats[i]->params, stats[i]->nparams);
+        free(stats[i]->params);
+        free(stats[i]);
+    }
+    free(stats);
+}

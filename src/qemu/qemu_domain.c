@@ -68,6 +68,8 @@ qemuDomainObjUnref(qemuDomainObj *obj)
     g_free(obj->expectEvent);
     qemuDomainEventFree(obj->expected);
     g_free(obj->statusPending);
+    if (obj->lastBlockStats)
+        g_ptr_array_unref(obj->lastBlockStats);
     g_free(obj->statusPendingPath);
     g_mutex_clear(&obj->lock);
     g_cond_clear(&obj->jobCond);

@@ -82,6 +82,11 @@ typedef struct {
     char *monPath;            /* [job] set while running */
     char *pidPath;            /* [job] */
     bool removed;             /* [job] no longer in the driver's tables */
+    bool autostart;           /* [job] started when the daemon starts */
+    GPtrArray *lastBlockStats; /* qemuBlockStats of the last bulk statistics
+                                * query of this QEMU, for a query that finds
+                                * its monitor busy; NULL when none */
+    unsigned int lastBlockStatsGen; /* the monGeneration they came from */
     void *monCtx;             /* [job] what the monitor callbacks receive;
                                * owned by the process code, NULL with no monitor */
 

@@ -9,6 +9,8 @@
  * the job. The driver's lock and a domain's lock are never held together.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +23,14 @@
 #include "util/log.h"
 
 #define IOV_FROM_THIS IOV_FROM_QEMU
+
+#if defined(__x86_64__)
+#define HOST_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define HOST_ARCH "aarch64"
+#else
+#define HOST_ARCH "unknown"
+#endif
 
 #define DEFAULT_JOB_TIMEOUT_MS 30000
 #define EOF_JOB_TIMEOUT_MS (10 * 60 * 1000)
@@ -90,6 +100,8 @@ configPath(qemuDriver *drv, const char *name)
 }
 
 static void saveStatus(qemuDriver *drv, qemuDomainObj *obj);
+static char *autostartPath(qemuDriver *drv, const char *name);
+static void removeAutostartLink(qemuDriver *drv, qemuDomainObj *obj);
 
 /* ---- the tables ---- */
 
@@ -468,6 +480,11 @@ loadDefinitions(qemuDriver *drv)
         }
         obj = newObj(drv, def->name, def->uuid);
         obj->def = g_steal_pointer(&def);
+        {
+            g_autofree char *link = autostartPath(drv, obj->name);
+
+            obj->autostart = g_file_test(link, G_FILE_TEST_EXISTS);
+        }
         tablesAdd(drv, obj);
         qemuDomainObjUnref(obj);
     }
@@ -711,6 +728,10 @@ matchesFilter(const qemuDomainObj *obj, unsigned int flags)
         !((flags & IOV_CONNECT_LIST_DOMAINS_PERSISTENT && obj->def) ||
           (flags & IOV_CONNECT_LIST_DOMAINS_TRANSIENT && !obj->def)))
         return false;
+    if ((flags & (IOV_CONNECT_LIST_DOMAINS_AUTOSTART | IOV_CONNECT_LIST_DOMAINS_NO_AUTOSTART)) &&
+        !((flags & IOV_CONNECT_LIST_DOMAINS_AUTOSTART && obj->autostart) ||
+          (flags & IOV_CONNECT_LIST_DOMAINS_NO_AUTOSTART && !obj->autostart)))
+        return false;
     if (states) {
         unsigned int mine = obj->state == IOV_DOMAIN_RUNNING ? IOV_CONNECT_LIST_DOMAINS_RUNNING
                             : obj->state == IOV_DOMAIN_PAUSED ? IOV_CONNECT_LIST_DOMAINS_PAUSED
@@ -904,8 +925,10 @@ qemuDriverUndefine(qemuDriver *drv, const unsigned char *uuid)
         reportSystemError(errno, "cannot remove the definition '%s'", path);
         goto endjob;
     }
+    removeAutostartLink(drv, obj);
     g_mutex_lock(&obj->lock);
     old = g_steal_pointer(&obj->def);
+    obj->autostart = false;
     g_mutex_unlock(&obj->lock);
     qemuDomainLogNote(obj, "domain '%s' undefined%s", obj->name,
                       obj->live ? " (it runs on as a transient domain)" : "");
@@ -1539,4 +1562,449 @@ qemuDriverGetPid(qemuDriver *drv, const unsigned char *uuid)
     pid = obj->live ? obj->pid : 0;
     objEnd(obj);
     return pid;
+}
+
+/* ---- autostart ---- */
+
+static char *
+autostartPath(qemuDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strdup_printf("%s.xml", name);
+
+    return g_build_filename(drv->configDir, "autostart", file, NULL);
+}
+
+/* With the job held: drop the autostart link of `obj`, if any. */
+static void
+removeAutostartLink(qemuDriver *drv, qemuDomainObj *obj)
+{
+    g_autofree char *link = autostartPath(drv, obj->name);
+
+    if (unlink(link) < 0 && errno != ENOENT)
+        logWarn("cannot remove the autostart link '%s': %s", link, g_strerror(errno));
+}
+
+int
+qemuDriverGetAutostart(qemuDriver *drv, const unsigned char *uuid)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    int ret;
+
+    if (!obj)
+        return -1;
+    ret = obj->autostart ? 1 : 0;
+    objEnd(obj);
+    return ret;
+}
+
+int
+qemuDriverSetAutostart(qemuDriver *drv, const unsigned char *uuid, bool autostart)
+{
+    qemuDomainObj *obj = objBeginJob(drv, uuid);
+    g_autofree char *dir = NULL;
+    g_autofree char *link = NULL;
+    g_autofree char *target = NULL;
+    int ret = -1;
+
+    if (!obj)
+        return -1;
+    if (!obj->def) {
+        reportError(IOV_ERR_OPERATION_INVALID, "cannot set autostart for transient domain '%s'", obj->name);
+        goto endjob;
+    }
+    if (obj->autostart == autostart) {
+        ret = 0;
+        goto endjob;
+    }
+    dir = g_build_filename(drv->configDir, "autostart", NULL);
+    link = autostartPath(drv, obj->name);
+    if (autostart) {
+        target = g_strdup_printf("../%s.xml", obj->name);
+        if (utilMakeDir(dir, 0700) < 0)
+            goto endjob;
+        if (symlink(target, link) < 0 && errno != EEXIST) {
+            reportSystemError(errno, "cannot create the autostart link '%s'", link);
+            goto endjob;
+        }
+    } else if (unlink(link) < 0 && errno != ENOENT) {
+        reportSystemError(errno, "cannot remove the autostart link '%s'", link);
+        goto endjob;
+    }
+    g_mutex_lock(&obj->lock);
+    obj->autostart = autostart;
+    g_mutex_unlock(&obj->lock);
+    ret = 0;
+ endjob:
+    objEndJob(obj);
+    return ret;
+}
+
+void
+qemuDriverAutostart(qemuDriver *drv)
+{
+    g_autofree qemuDomainIdent *list = NULL;
+    size_t n = 0, i;
+
+    /* the list is taken after the reconnection: those that run are not in it */
+    if (qemuDriverListAll(drv, IOV_CONNECT_LIST_DOMAINS_INACTIVE | IOV_CONNECT_LIST_DOMAINS_AUTOSTART,
+                          &list, &n) < 0)
+        return;
+    for (i = 0; i < n; i++) {
+        /* qemuDriverCreate refuses a domain started meanwhile */
+        if (qemuDriverCreate(drv, list[i].uuid, 0, NULL) < 0)
+            logError("cannot autostart domain '%s': %s", list[i].name, utilLastErrorMessage());
+        else
+            logInfo("domain '%s' autostarted", list[i].name);
+        utilResetError();
+        qemuDomainIdentClear(&list[i]);
+    }
+}
+
+/* ---- bulk statistics ---- */
+
+void
+qemuDomainStatsClear(qemuDomainStats *st)
+{
+    size_t i;
+
+    if (!st)
+        return;
+    qemuDomainIdentClear(&st->ident);
+    for (i = 0; i < st->ndisks; i++) {
+        g_free(st->disks[i].target);
+        g_free(st->disks[i].path);
+        throttleDefClear(&st->disks[i].limits);
+    }
+    g_free(st->disks);
+    memset(st, 0, sizeof(*st));
+}
+
+/* Allocation and capacity of a local disk, from the file system; a
+ * block device's capacity is its size. Raw images only: an image of
+ * another format has a capacity only QEMU knows. */
+static void
+diskSize(qemuDiskStats *ds, bool raw)
+{
+    struct stat sb;
+
+    if (!ds->path || stat(ds->path, &sb) < 0)
+        return;
+    if (S_ISREG(sb.st_mode)) {
+        ds->allocation = (unsigned long long)sb.st_blocks * 512ULL;
+        ds->capacity = raw ? (unsigned long long)sb.st_size : 0;
+        ds->haveSize = raw;
+    } else if (S_ISBLK(sb.st_mode)) {
+        int fd = open(ds->path, O_RDONLY | O_CLOEXEC);
+        off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+
+        if (fd >= 0)
+            close(fd);
+        if (end >= 0) {
+            ds->capacity = ds->allocation = (unsigned long long)end;
+            ds->haveSize = true;
+        }
+    }
+}
+
+/* One domain: its published state copied under its lock, then (without
+ * any lock) its counters from QEMU and its disks' sizes. */
+static int
+domainStats(qemuDriver *drv, const unsigned char *uuid, unsigned int groups, qemuDomainStats *st)
+{
+    g_autoptr(qemuDomainObj) obj = objFromUUID(drv, uuid);
+    g_autofree char **devIds = NULL;
+    g_autofree bool *raw = NULL;
+    g_autoptr(GPtrArray) counters = NULL;
+    g_autoptr(GPtrArray) cached = NULL;
+    unsigned int gen = 0;
+    qemuMonitor *mon = NULL;
+    pid_t pid = 0;
+    size_t i;
+
+    if (!obj)
+        return -1;
+    identFromObj(obj, &st->ident);
+    st->state = obj->state;
+    st->reason = obj->reason;
+    st->active = obj->live != NULL;
+    if (obj->live) {
+        pid = obj->pid;
+        st->ndisks = obj->live->ndisks;
+        st->disks = g_new0(qemuDiskStats, st->ndisks ? st->ndisks : 1);
+        devIds = g_new0(char *, st->ndisks + 1);
+        raw = g_new0(bool, st->ndisks + 1);
+        for (i = 0; i < st->ndisks; i++) {
+            const domainDiskDef *d = obj->live->disks[i];
+
+            st->disks[i].target = g_strdup(d->target);
+            st->disks[i].path = d->path ? g_strdup(d->path) : NULL;
+            throttleDefCopy(&st->disks[i].limits, &d->throttle);
+            devIds[i] = qemuDiskDeviceId(d);
+            raw[i] = d->format == DISK_FORMAT_RAW;
+        }
+        if (obj->mon && (groups & QEMU_STATS_BLOCK)) {
+            mon = qemuMonitorRef(obj->mon);
+            gen = obj->monGeneration;
+            if (obj->lastBlockStats && obj->lastBlockStatsGen == gen)
+                cached = g_ptr_array_ref(obj->lastBlockStats);
+        }
+    }
+    g_mutex_unlock(&obj->lock);
+
+    if (groups & QEMU_STATS_CPU_TOTAL)
+        st->cpuTimeNs = pid ? cpuTime(pid) : 0;
+    if (mon) {
+        /* a change talking to QEMU is not waited for: its last counters
+         * are reported instead */
+        int rc = qemuMonitorQueryBlockStatsNoWait(mon, &counters);
+
+        if (rc == 1) {
+            counters = g_steal_pointer(&cached);
+        } else if (rc < 0) {
+            logWarn("domain '%s': no block counters: %s", st->ident.name, utilLastErrorMessage());
+            utilResetError();
+        } else {
+            g_mutex_lock(&obj->lock);
+            if (obj->mon == mon) {
+                if (obj->lastBlockStats)
+                    g_ptr_array_unref(obj->lastBlockStats);
+                obj->lastBlockStats = g_ptr_array_ref(counters);
+                obj->lastBlockStatsGen = gen;
+            }
+            g_mutex_unlock(&obj->lock);
+        }
+        qemuMonitorUnref(mon);
+    }
+    for (i = 0; i < st->ndisks; i++) {
+        guint j;
+
+        for (j = 0; counters && j < counters->len; j++) {
+            const qemuBlockStats *c = counters->pdata[j];
+
+            if (qemuDeviceIdMatchesQdev(devIds[i], c->qdev)) {
+                st->disks[i].counters = *c;
+                st->disks[i].counters.qdev = NULL;
+                st->disks[i].haveCounters = true;
+                break;
+            }
+        }
+        if (groups & QEMU_STATS_BLOCK)
+            diskSize(&st->disks[i], raw[i]);
+        g_free(devIds[i]);
+    }
+    return 0;
+}
+
+/* The work of one bulk statistics call, shared by its threads. */
+typedef struct {
+    qemuDriver *drv;
+    const unsigned char *uuids; /* n of them, 16 bytes each */
+    size_t n;
+    unsigned int groups;
+    qemuDomainStats *stats;     /* n entries */
+    int *rc;                    /* n entries: domainStats' result */
+    gint next;                  /* atomic: the next index to take */
+} statsWork;
+
+#define STATS_THREADS_MAX 8 /* QEMUs asked at once */
+#define STATS_PER_THREAD 4  /* fewer domains than this a thread: no more threads */
+
+static gpointer
+statsWorker(gpointer data)
+{
+    statsWork *w = data;
+    gint i;
+
+    while ((i = g_atomic_int_add(&w->next, 1)) < (gint)w->n) {
+        w->rc[i] = domainStats(w->drv, w->uuids + (size_t)i * 16, w->groups, &w->stats[i]);
+        utilResetError();
+    }
+    return NULL;
+}
+
+int
+qemuDriverGetStats(qemuDriver *drv, const unsigned char *uuids, size_t n,
+                   unsigned int listFlags, unsigned int groups, qemuDomainStats **out,
+                   size_t *nout)
+{
+    g_autofree unsigned char *listed = NULL;
+    g_autofree int *rc = NULL;
+    g_autoptr(GPtrArray) threads = g_ptr_array_new();
+    statsWork w = {.drv = drv, .groups = groups};
+    size_t i, kept = 0, nthreads;
+
+    if (!uuids) {
+        g_autofree qemuDomainIdent *list = NULL;
+
+        if (qemuDriverListAll(drv, listFlags, &list, &n) < 0)
+            return -1;
+        listed = g_malloc0(n * 16 + 1);
+        for (i = 0; i < n; i++) {
+            memcpy(listed + i * 16, list[i].uuid, 16);
+            qemuDomainIdentClear(&list[i]);
+        }
+        uuids = listed;
+    } else {
+        /* every domain asked for must exist: say which does not here,
+         * in the caller's thread */
+        for (i = 0; i < n; i++) {
+            qemuDomainObj *obj = objLookup(drv, uuids + i * 16);
+
+            if (!obj)
+                return -1;
+            qemuDomainObjUnref(obj);
+        }
+    }
+    w.uuids = uuids;
+    w.n = n;
+    w.stats = g_new0(qemuDomainStats, n + 1);
+    rc = w.rc = g_new0(int, n + 1);
+    /* each domain costs a round trip to its QEMU: ask several at once */
+    nthreads = MIN(STATS_THREADS_MAX, n / STATS_PER_THREAD);
+    for (i = 1; i < nthreads; i++) {
+        GThread *t = g_thread_try_new("iovirt-stats", statsWorker, &w, NULL);
+
+        if (!t)
+            break;
+        g_ptr_array_add(threads, t);
+    }
+    statsWorker(&w);
+    for (i = 0; i < threads->len; i++)
+        g_thread_join(threads->pdata[i]);
+
+    /* keep those read; a listed domain undefined meanwhile is left out */
+    for (i = 0; i < n; i++) {
+        if (rc[i] == 0)
+            w.stats[kept++] = w.stats[i];
+    }
+    *nout = kept;
+    *out = w.stats;
+    return 0;
+}
+
+/* ---- the host ---- */
+
+#define QEMU_MAX_VCPUS 255 /* the q35 machine without an IOMMU */
+
+/* The number after "key:" in /proc/meminfo, in KiB; 0 when absent. */
+static unsigned long long
+meminfo(const char *key)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *pat = g_strdup_printf("\n%s:", key);
+    g_autofree char *lines = NULL;
+    const char *p;
+
+    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL))
+        return 0;
+    /* every key, the first one too, after a newline */
+    lines = g_strconcat("\n", text, NULL);
+    if (!(p = strstr(lines, pat)))
+        return 0;
+    return g_ascii_strtoull(p + strlen(pat), NULL, 10);
+}
+
+int
+qemuDriverNodeInfo(qemuDriver *drv G_GNUC_UNUSED, qemuNodeInfo *info)
+{
+    g_autofree char *cpuinfo = NULL;
+    const char *p;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(info, 0, sizeof(*info));
+    g_strlcpy(info->model, HOST_ARCH, sizeof(info->model));
+    info->memoryKiB = meminfo("MemTotal");
+    info->cpus = n > 0 ? (int)n : 1;
+    info->nodes = 1;
+    info->sockets = 1;
+    info->cores = info->cpus;
+    info->threads = 1;
+    if (g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL) &&
+        (p = strstr(cpuinfo, "cpu MHz")) && (p = strchr(p, ':')))
+        info->mhz = (int)g_ascii_strtod(p + 1, NULL);
+    return 0;
+}
+
+int
+qemuDriverFreeMemory(qemuDriver *drv G_GNUC_UNUSED, unsigned long long *bytes)
+{
+    unsigned long long kib = meminfo("MemFree");
+
+    if (kib == 0) {
+        reportError(IOV_ERR_OPERATION_FAILED, "cannot read MemFree in /proc/meminfo");
+        return -1;
+    }
+    *bytes = kib * 1024ULL;
+    return 0;
+}
+
+int
+qemuDriverGetMaxVcpus(qemuDriver *drv G_GNUC_UNUSED, const char *type)
+{
+    if (type && g_ascii_strcasecmp(type, "qemu") != 0 && g_ascii_strcasecmp(type, "kvm") != 0) {
+        reportError(IOV_ERR_INVALID_ARG, "unknown type '%s'", type);
+        return -1;
+    }
+    return QEMU_MAX_VCPUS;
+}
+
+char *
+qemuDriverGetCapabilities(qemuDriver *drv)
+{
+    GString *xml = g_string_new("<capabilities>\n");
+    g_autofree char *emulator = g_markup_escape_text(drv->binary, -1);
+
+    g_string_append_printf(xml,
+                           "  <host>\n"
+                           "    <cpu>\n"
+                           "      <arch>%s</arch>\n"
+                           "    </cpu>\n"
+                           "  </host>\n"
+                           "  <guest>\n"
+                           "    <os_type>hvm</os_type>\n"
+                           "    <arch name='%s'>\n"
+                           "      <wordsize>64</wordsize>\n"
+                           "      <emulator>%s</emulator>\n"
+                           "      <machine>q35</machine>\n"
+                           "      <domain type='qemu'/>\n"
+                           "%s"
+                           "    </arch>\n"
+                           "  </guest>\n"
+                           "</capabilities>\n",
+                           HOST_ARCH, HOST_ARCH, emulator,
+                           access("/dev/kvm", R_OK | W_OK) == 0 ? "      <domain type='kvm'/>\n" : "");
+    return g_string_free(xml, FALSE);
+}
+
+char *
+qemuDriverGetSysinfo(qemuDriver *drv G_GNUC_UNUSED)
+{
+    static const char *const bios[] = {"vendor", "bios_vendor", "version", "bios_version",
+                                       "date", "bios_date", NULL};
+    static const char *const sys[] = {"manufacturer", "sys_vendor", "product", "product_name",
+                                      "version", "product_version", "family", "product_family",
+                                      NULL};
+    GString *xml = g_string_new("<sysinfo type='smbios'>\n");
+    const char *const *sets[] = {bios, sys};
+    const char *names[] = {"bios", "system"};
+    size_t s;
+
+    for (s = 0; s < G_N_ELEMENTS(sets); s++) {
+        const char *const *e;
+
+        g_string_append_printf(xml, "  <%s>\n", names[s]);
+        for (e = sets[s]; *e; e += 2) {
+            g_autofree char *path = g_build_filename("/sys/class/dmi/id", e[1], NULL);
+            g_autofree char *value = NULL;
+            g_autofree char *escaped = NULL;
+
+            if (!g_file_get_contents(path, &value, NULL, NULL))
+                continue;
+            escaped = g_markup_escape_text(g_strstrip(value), -1);
+            g_string_append_printf(xml, "    <entry name='%s'>%s</entry>\n", e[0], escaped);
+        }
+        g_string_append_printf(xml, "  </%s>\n", names[s]);
+    }
+    g_string_append(xml, "</sysinfo>\n");
+    return g_string_free(xml, FALSE);
 }

@@ -189,3 +189,87 @@ long long qemuDriverMonitorCommandCount(qemuDriver *drv, const unsigned char *uu
 
 /* qemuDriverGetPid: QEMU's pid, or 0 when not running. For tests. */
 pid_t qemuDriverGetPid(qemuDriver *drv, const unsigned char *uuid);
+
+/* ---- autostart, host facts and bulk statistics ---- */
+
+/* qemuDriverGetAutostart: whether the domain starts with the daemon. */
+int qemuDriverGetAutostart(qemuDriver *drv, const unsigned char *uuid);
+
+/* qemuDriverSetAutostart: mark (or unmark) a persistent domain to be
+ * started when the daemon starts; kept as the link autostart/NAME.xml
+ * of the config dir. A transient domain is refused. */
+int qemuDriverSetAutostart(qemuDriver *drv, const unsigned char *uuid, bool autostart);
+
+/* qemuDriverAutostart: start every domain marked autostart that does not
+ * run (call after qemuDriverNew, which reconnected to the running ones).
+ * A failure is logged and does not stop the others. */
+void qemuDriverAutostart(qemuDriver *drv);
+
+/* Statistics groups, as libvirt's virDomainStatsTypes. */
+#define QEMU_STATS_STATE 0x1
+#define QEMU_STATS_CPU_TOTAL 0x2
+#define QEMU_STATS_BLOCK 0x20
+#define QEMU_STATS_IOTHROTTLE 0x40000000 /* iovirt's: each disk's limits in force */
+
+/* One disk's statistics. */
+typedef struct {
+    char *target;      /* "vda" */
+    char *path;        /* the source file or device; NULL for network disks */
+    bool haveCounters; /* QEMU answered for this disk */
+    qemuBlockStats counters; /* qdev NULL */
+    bool haveSize;     /* allocation and capacity known (a local file or device) */
+    unsigned long long allocation, capacity; /* bytes */
+    throttleDef limits; /* the limits in force (the live definition) */
+} qemuDiskStats;
+
+/* One domain's statistics, from its last published state. */
+typedef struct {
+    qemuDomainIdent ident;
+    int state, reason;
+    bool active;
+    unsigned long long cpuTimeNs;
+    qemuDiskStats *disks; /* ndisks, of the live definition (none when shut off) */
+    size_t ndisks;
+} qemuDomainStats;
+
+void qemuDomainStatsClear(qemuDomainStats *st);
+
+/*
+ * qemuDriverGetStats: the statistics of the domains `uuids` (n of them,
+ * 16 bytes each),
+ * or, with uuids NULL, of every domain matching the
+ * iovConnectListAllDomainsFlags filter `listFlags`; sorted by name when
+ * listed. Never waits for a job: each domain is read as last published,
+ * and its counters come from one query-blockstats on a reference to its
+ * monitor. A domain whose monitor cannot answer is reported without
+ * counters. *out is a new array of *nout records.
+ */
+int qemuDriverGetStats(qemuDriver *drv, const unsigned char *uuids, size_t n,
+                       unsigned int listFlags, unsigned int groups, qemuDomainStats **out,
+                       size_t *nout);
+
+/* ---- the host ---- */
+
+typedef struct {
+    char model[32];             /* the CPU architecture, "x86_64" */
+    unsigned long long memoryKiB;
+    int cpus, mhz, nodes, sockets, cores, threads;
+} qemuNodeInfo;
+
+/* qemuDriverNodeInfo: the host's CPUs and memory, from /proc and sysconf. */
+int qemuDriverNodeInfo(qemuDriver *drv, qemuNodeInfo *info);
+
+/* qemuDriverFreeMemory: the host's free memory in bytes. */
+int qemuDriverFreeMemory(qemuDriver *drv, unsigned long long *bytes);
+
+/* qemuDriverGetMaxVcpus: the most vCPUs a guest of virtualization type
+ * `type` ("qemu", "kvm", or NULL for either) may have. */
+int qemuDriverGetMaxVcpus(qemuDriver *drv, const char *type);
+
+/* qemuDriverGetCapabilities: a capabilities document: the host's
+ * architecture and the guests iovirt runs. New string. */
+char *qemuDriverGetCapabilities(qemuDriver *drv);
+
+/* qemuDriverGetSysinfo: the host's SMBIOS identity from sysfs, as a
+ * <sysinfo type='smbios'> document. New string. */
+char *qemuDriverGetSysinfo(qemuDriver *drv);

@@ -1090,7 +1090,7 @@ reportConnectionGone(qemuMonitor *mon, const char *cmd, bool started)
  */
 static int
 monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object **ret,
-               bool closeIsSuccess)
+               bool closeIsSuccess, bool noWait)
 {
     g_autoptr(json_object) msg = json_object_new_object();
     g_autofree char *id = NULL;
@@ -1113,7 +1113,14 @@ monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object
         json_object_object_add(msg, "arguments", args);
 
     monitorRef(mon);
-    g_mutex_lock(&mon->cmdLock);
+    if (noWait) {
+        if (!g_mutex_trylock(&mon->cmdLock)) {
+            monitorUnref(mon);
+            return 1;
+        }
+    } else {
+        g_mutex_lock(&mon->cmdLock);
+    }
     g_mutex_lock(&mon->lock);
     if (mon->closing || mon->closed || mon->broken) {
         if (closeIsSuccess && mon->closed && !mon->closeError && !mon->closing) {
@@ -1201,7 +1208,7 @@ qemuMonitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_ob
         reportError(IOV_ERR_INVALID_ARG, "no QEMU monitor to run '%s'", cmd);
         return -1;
     }
-    return monitorCommand(mon, cmd, args, ret, false);
+    return monitorCommand(mon, cmd, args, ret, false, false);
 }
 
 /* ---- typed commands ---- */
@@ -1241,7 +1248,7 @@ qemuMonitorQuit(qemuMonitor *mon)
 {
     if (!mon)
         return qemuMonitorCommand(mon, "quit", NULL, NULL);
-    return monitorCommand(mon, "quit", NULL, NULL, true);
+    return monitorCommand(mon, "quit", NULL, NULL, true, false);
 }
 
 /* qemuMonitorQueryStatus: QEMU's run state. */
@@ -1334,6 +1341,19 @@ qemuMonitorQueryBlockStats(qemuMonitor *mon, GPtrArray **stats)
 
     if (qemuMonitorCommand(mon, "query-blockstats", NULL, &ret) < 0)
         return -1;
+    return qemuMonitorParseBlockStats(ret, stats);
+}
+
+/* qemuMonitorQueryBlockStatsNoWait: as qemuMonitorQueryBlockStats, or
+ * 1 at once when another command is in progress. */
+int
+qemuMonitorQueryBlockStatsNoWait(qemuMonitor *mon, GPtrArray **stats)
+{
+    g_autoptr(json_object) ret = NULL;
+    int rc = monitorCommand(mon, "query-blockstats", NULL, &ret, false, true);
+
+    if (rc != 0)
+        return rc;
     return qemuMonitorParseBlockStats(ret, stats);
 }
 

@@ -151,6 +151,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuBlockStats, qemuBlockStatsFree)
  * order; *stats is a new array owning its qemuBlockStats elements. */
 int qemuMonitorQueryBlockStats(qemuMonitor *mon, GPtrArray **stats);
 
+/* qemuMonitorQueryBlockStatsNoWait: the same, without waiting for a
+ * command in progress (a change's): 1 at once, and nothing, when one is;
+ * else 0 or -1 as qemuMonitorQueryBlockStats. */
+int qemuMonitorQueryBlockStatsNoWait(qemuMonitor *mon, GPtrArray **stats);
+
 /* qemuMonitorAddThrottleGroup: object-add of a throttle-group `id` with
  * the limits of `t` (all 19 keys). */
 int qemuMonitorAddThrottleGroup(qemuMonitor *mon, const char *id,

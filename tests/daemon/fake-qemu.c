@@ -9,9 +9,13 @@
  * does). On the monitor it greets, then answers every command: `qom-set`
  * stores an object's `limits`, `qom-get` returns them (all zero for an
  * object never set), `object-add` and `object-del` create and forget
- * objects, `query-status` says running, `query-blockstats` lists no
- * disk, `quit` and `system_powerdown` end it, anything else succeeds with
- * an empty return. It serves one client at a time, like QEMU, goes on
+ * objects, `query-status` says running, `query-blockstats` lists each
+ * `-device` with an id (JSON form) with counters of its own that only
+ * grow: at the n-th query, device k of process p has read k + n requests
+ * of 4096 bytes ... (see blockStats()), so that two calls tell which one
+ * came first and different disks never look alike; `quit` and
+ * `system_powerdown` end it, anything else succeeds with an empty
+ * return. It serves one client at a time, like QEMU, goes on
  * running when the client goes away, and exits on SIGTERM.
  *
  * Events, as QEMU sends them after its reply: `stop` → STOP, `cont` →
@@ -125,6 +129,46 @@ zeroLimits(void)
     return l;
 }
 
+/* the ids of the guest devices, from the command line */
+static GPtrArray *devices;
+
+/* query-blockstats: one entry per device, its counters a function of the
+ * process, the device's position and how many queries came before. */
+static json_object *
+blockStats(void)
+{
+    static unsigned long long queries;
+    json_object *arr = json_object_new_array();
+    unsigned long long base = (unsigned long long)getpid() % 1000;
+    guint k;
+
+    queries++;
+    for (k = 0; devices && k < devices->len; k++) {
+        json_object *e = json_object_new_object();
+        json_object *st = json_object_new_object();
+        unsigned long long rd = base + k + queries, wr = 2 * (base + k) + queries;
+        g_autofree char *qdev = g_strdup_printf("/machine/peripheral/%s/virtio-backend",
+                                                (const char *)devices->pdata[k]);
+
+        json_object_object_add(st, "rd_operations", json_object_new_int64((int64_t)rd));
+        json_object_object_add(st, "rd_bytes", json_object_new_int64((int64_t)(rd * 4096)));
+        json_object_object_add(st, "rd_total_time_ns", json_object_new_int64((int64_t)(rd * 1000)));
+        json_object_object_add(st, "wr_operations", json_object_new_int64((int64_t)wr));
+        json_object_object_add(st, "wr_bytes", json_object_new_int64((int64_t)(wr * 512)));
+        json_object_object_add(st, "wr_total_time_ns", json_object_new_int64((int64_t)(wr * 2000)));
+        json_object_object_add(st, "flush_operations", json_object_new_int64((int64_t)(k + 1)));
+        json_object_object_add(st, "flush_total_time_ns", json_object_new_int64((int64_t)(k + 1) * 300));
+        json_object_object_add(st, "failed_rd_operations", json_object_new_int64(0));
+        json_object_object_add(st, "failed_wr_operations", json_object_new_int64(0));
+        json_object_object_add(st, "failed_flush_operations", json_object_new_int64(0));
+        json_object_object_add(e, "device", json_object_new_string(""));
+        json_object_object_add(e, "qdev", json_object_new_string(qdev));
+        json_object_object_add(e, "stats", st);
+        json_object_array_add(arr, e);
+    }
+    return arr;
+}
+
 /* The reply's "return" to command `cmd` with `args`; NULL to quit. */
 static json_object *
 answer(GHashTable *objects, const char *cmd, json_object *args, bool *quit)
@@ -143,7 +187,7 @@ answer(GHashTable *objects, const char *cmd, json_object *args, bool *quit)
         return r;
     }
     if (strcmp(cmd, "query-blockstats") == 0)
-        return json_object_new_array();
+        return blockStats();
     if (strcmp(cmd, "qom-get") == 0 && args && json_object_object_get_ex(args, "path", &v)) {
         const char *path = json_object_get_string(v);
         json_object *l = g_hash_table_lookup(objects, path);
@@ -285,6 +329,17 @@ main(int argc, char **argv)
         }
         if (strcmp(argv[i], "-pidfile") == 0 && i + 1 < argc)
             pidfile = argv[i + 1];
+        if (strcmp(argv[i], "-device") == 0 && i + 1 < argc && argv[i + 1][0] == '{') {
+            json_object *dev = json_tokener_parse(argv[i + 1]);
+            json_object *id = NULL;
+
+            if (dev && json_object_object_get_ex(dev, "id", &id)) {
+                if (!devices)
+                    devices = g_ptr_array_new_with_free_func(g_free);
+                g_ptr_array_add(devices, g_strdup(json_object_get_string(id)));
+            }
+            json_object_put(dev);
+        }
     }
     if (!monitor || strlen(monitor) >= sizeof(sa.sun_path)) {
         fprintf(stderr, "fake-qemu: no monitor socket on the command line\n");

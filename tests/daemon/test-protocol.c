@@ -154,6 +154,7 @@ static const ProcCase mustRefuse[] = {
     P(DOMAIN_SET_BLOCK_IO_TUNE, A(remote_domain_set_block_io_tune_args), NO, ARGS_SET_TUNE),
     P(DOMAIN_SHUTDOWN_FLAGS, A(remote_domain_shutdown_flags_args), NO, ARGS_DOM),
     P(DOMAIN_DEFINE_XML_FLAGS, A(remote_domain_define_xml_flags_args), A(remote_domain_define_xml_flags_ret), ARGS_XML),
+    P(DOMAIN_SET_AUTOSTART, A(remote_domain_set_autostart_args), NO, ARGS_DOM),
 };
 
 /* every procedure that only reads (CONNECT_CLOSE too, not called here:
@@ -186,6 +187,16 @@ static const ProcCase mayRead[] = {
     P(CONNECT_LIST_ALL_DOMAINS, A(remote_connect_list_all_domains_args), A(remote_connect_list_all_domains_ret), ARGS_ZERO),
     P(CONNECT_REGISTER_CLOSE_CALLBACK, NO, NO, ARGS_NONE),
     P(CONNECT_UNREGISTER_CLOSE_CALLBACK, NO, NO, ARGS_NONE),
+    P(CONNECT_GET_MAX_VCPUS, A(remote_connect_get_max_vcpus_args), A(remote_connect_get_max_vcpus_ret), ARGS_ZERO),
+    P(NODE_GET_INFO, NO, A(remote_node_get_info_ret), ARGS_NONE),
+    P(CONNECT_GET_CAPABILITIES, NO, A(remote_connect_get_capabilities_ret), ARGS_NONE),
+    P(CONNECT_LIST_DEFINED_DOMAINS, A(remote_connect_list_defined_domains_args), A(remote_connect_list_defined_domains_ret), ARGS_ZERO),
+    P(CONNECT_NUM_OF_DEFINED_DOMAINS, NO, A(remote_connect_num_of_defined_domains_ret), ARGS_NONE),
+    P(CONNECT_LIST_DOMAINS, A(remote_connect_list_domains_args), A(remote_connect_list_domains_ret), ARGS_ZERO),
+    P(CONNECT_NUM_OF_DOMAINS, NO, A(remote_connect_num_of_domains_ret), ARGS_NONE),
+    P(NODE_GET_FREE_MEMORY, NO, A(remote_node_get_free_memory_ret), ARGS_NONE),
+    P(CONNECT_GET_SYSINFO, A(remote_connect_get_sysinfo_args), A(remote_connect_get_sysinfo_ret), ARGS_ZERO),
+    P(CONNECT_GET_ALL_DOMAIN_STATS, A(remote_connect_get_all_domain_stats_args), A(remote_connect_get_all_domain_stats_ret), ARGS_ZERO),
     P(CONNECT_DOMAIN_EVENT_REGISTER_ANY, A(remote_connect_domain_event_register_any_args), NO, ARGS_ZERO),
     P(CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, A(remote_connect_domain_event_deregister_any_args), NO, ARGS_ZERO),
     P(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, A(remote_connect_domain_event_callback_register_any_args),
@@ -327,7 +338,7 @@ static void
 testUnknownProcedure(void)
 {
     rpcClient *c = openClient(d.sock, false);
-    int procs[] = {7, 6, 999, 430};
+    int procs[] = {17, 20, 999, 430};
     size_t i;
 
     for (i = 0; i < G_N_ELEMENTS(procs); i++) {

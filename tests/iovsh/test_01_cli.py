@@ -16,11 +16,12 @@ SOURCE_DIR = iovtest.SOURCE_DIR
 
 COMMANDS = ["list", "define", "undefine", "start", "suspend", "resume", "shutdown", "destroy",
             "dumpxml", "domstate", "dominfo", "event", "domblklist", "domblkstat", "blkiothrottle",
-            "blkdeviotune", "help", "connect", "uri", "version", "quit", "exit"]
+            "blkdeviotune", "top", "help", "connect", "uri", "version", "quit", "exit"]
 
 # every option of every command (without --output/--help, which all have)
 OPTIONS = {
     "list": ["--all", "--inactive"],
+    "top": ["--once", "--count N"],
     "define": ["FILE"],
     "undefine": ["DOMAIN"],
     "start": ["DOMAIN", "--paused"],

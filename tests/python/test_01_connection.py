@@ -306,3 +306,15 @@ def test_many_connections_open_and_close(daemon):
     assert all(c.getURI() == daemon.uri for c in conns)
     for c in conns:
         assert c.close() == 0
+
+
+def test_get_all_domain_stats_of_shut_off_guests(conn, guests):
+    stats = conn.getAllDomainStats()
+    assert [dom.name() for dom, _ in stats] == ["alpha", "beta", "gamma"]
+    for dom, st in stats:
+        # a guest that does not run has its state and nothing else
+        assert st["state.state"] == iovirt.DOMAIN_SHUTOFF
+        assert set(st) == {"state.state", "state.reason"}
+    assert conn.getAllDomainStats(iovirt.DOMAIN_STATS_BLOCK, iovirt.LIST_DOMAINS_ACTIVE) == []
+    only = conn.getAllDomainStats(stats=iovirt.DOMAIN_STATS_STATE, flags=iovirt.LIST_DOMAINS_INACTIVE)
+    assert len(only) == 3

@@ -805,6 +805,15 @@ largestReadonlyRequest(const rpcProcInfo *info)
     remote_domain_block_stats_flags_args statsFlags = { .dom = dom, .path = name, .nparams = G_MAXINT32, .flags = ~0u };
     remote_domain_get_block_io_tune_args tune = { .dom = dom, .disk = &namep, .nparams = G_MAXINT32, .flags = ~0u };
     remote_connect_list_all_domains_args list = { .need_results = 1, .flags = ~0u };
+    remote_connect_get_max_vcpus_args maxVcpus = { .type = &namep };
+    remote_connect_list_domains_args listIds = { .maxids = G_MAXINT32 };
+    remote_connect_list_defined_domains_args listNames = { .maxnames = G_MAXINT32 };
+    remote_connect_get_sysinfo_args sysinfo = { .flags = ~0u };
+    /* the per-list variant: as many domains as a read-only call carries
+     * with their names at their longest, one (short names fit by the
+     * dozen) */
+    remote_connect_get_all_domain_stats_args allStats = {
+        .doms = { .doms_len = 1, .doms_val = &dom }, .stats = ~0u, .flags = ~0u };
     remote_connect_domain_event_register_any_args evReg = { .eventID = G_MAXINT32 };
     remote_connect_domain_event_deregister_any_args evDereg = { .eventID = G_MAXINT32 };
     remote_connect_domain_event_callback_register_any_args evCbReg = { .eventID = G_MAXINT32, .dom = &dom };
@@ -824,6 +833,11 @@ largestReadonlyRequest(const rpcProcInfo *info)
     case REMOTE_PROC_CONNECT_GET_LIB_VERSION:
     case REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK:
     case REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK:
+    case REMOTE_PROC_NODE_GET_INFO:
+    case REMOTE_PROC_CONNECT_GET_CAPABILITIES:
+    case REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS:
+    case REMOTE_PROC_CONNECT_NUM_OF_DOMAINS:
+    case REMOTE_PROC_NODE_GET_FREE_MEMORY:
         g_assert_cmpuint(info->argsSize, ==, 0);
         break;
     CASE(CONNECT_OPEN, remote_connect_open_args, open);
@@ -843,6 +857,11 @@ largestReadonlyRequest(const rpcProcInfo *info)
     CASE(DOMAIN_BLOCK_STATS_FLAGS, remote_domain_block_stats_flags_args, statsFlags);
     CASE(DOMAIN_GET_BLOCK_IO_TUNE, remote_domain_get_block_io_tune_args, tune);
     CASE(CONNECT_LIST_ALL_DOMAINS, remote_connect_list_all_domains_args, list);
+    CASE(CONNECT_GET_MAX_VCPUS, remote_connect_get_max_vcpus_args, maxVcpus);
+    CASE(CONNECT_LIST_DOMAINS, remote_connect_list_domains_args, listIds);
+    CASE(CONNECT_LIST_DEFINED_DOMAINS, remote_connect_list_defined_domains_args, listNames);
+    CASE(CONNECT_GET_SYSINFO, remote_connect_get_sysinfo_args, sysinfo);
+    CASE(CONNECT_GET_ALL_DOMAIN_STATS, remote_connect_get_all_domain_stats_args, allStats);
     CASE(CONNECT_DOMAIN_EVENT_REGISTER_ANY, remote_connect_domain_event_register_any_args, evReg);
     CASE(CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, remote_connect_domain_event_deregister_any_args, evDereg);
     CASE(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, remote_connect_domain_event_callback_register_any_args, evCbReg);
@@ -924,6 +943,12 @@ testProcTable(void)
         { 317, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", true },
         { 350, "DOMAIN_DEFINE_XML_FLAGS", false }, { 360, "CONNECT_REGISTER_CLOSE_CALLBACK", true },
         { 361, "CONNECT_UNREGISTER_CLOSE_CALLBACK", true },
+        { 5, "CONNECT_GET_MAX_VCPUS", true }, { 6, "NODE_GET_INFO", true },
+        { 7, "CONNECT_GET_CAPABILITIES", true }, { 21, "CONNECT_LIST_DEFINED_DOMAINS", true },
+        { 25, "CONNECT_NUM_OF_DEFINED_DOMAINS", true }, { 29, "DOMAIN_SET_AUTOSTART", false },
+        { 37, "CONNECT_LIST_DOMAINS", true }, { 51, "CONNECT_NUM_OF_DOMAINS", true },
+        { 102, "NODE_GET_FREE_MEMORY", true }, { 203, "CONNECT_GET_SYSINFO", true },
+        { 344, "CONNECT_GET_ALL_DOMAIN_STATS", true },
     };
     size_t i;
     int proc, known = 0;
