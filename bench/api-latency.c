@@ -33,21 +33,6 @@ extern char **environ;
 static testDaemon d;
 static int calls = 2000;
 
-static int
-cmpDouble(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, int n, double p)
-{
-    qsort(v, (size_t)n, sizeof(double), cmpDouble);
-    return v[(int)((n - 1) * p)];
-}
-
 static double
 nowUs(void)
 {
@@ -93,10 +78,10 @@ measureDaemon(iovDomainPtr dom, double *setP50, double *setP99, double *getP50, 
         get[i] = nowUs() - t0;
         iovTypedParamsClear(p, n);
     }
-    *setP50 = pct(set, calls, 0.5);
-    *setP99 = pct(set, calls, 0.99);
-    *getP50 = pct(get, calls, 0.5);
-    *getP99 = pct(get, calls, 0.99);
+    *setP50 = testPercentile(set, calls, 0.5);
+    *setP99 = testPercentile(set, calls, 0.99);
+    *getP50 = testPercentile(get, calls, 0.5);
+    *getP99 = testPercentile(get, calls, 0.99);
 }
 
 /* ---- the floor: the same qom-set straight to a QEMU ---- */
@@ -141,8 +126,8 @@ measureFloor(double *p50, double *p99)
     }
     qemuMonitorClose(mon);
     kill(pid, SIGKILL);
-    *p50 = pct(lat, calls, 0.5);
-    *p99 = pct(lat, calls, 0.99);
+    *p50 = testPercentile(lat, calls, 0.5);
+    *p99 = testPercentile(lat, calls, 0.99);
 }
 
 /* ---- 20 clients at once ---- */
@@ -220,8 +205,8 @@ measureOneShot(const char *oneshot, int runs, double *p50, double *p99)
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             g_error("%s failed", oneshot);
     }
-    *p50 = pct(lat, runs, 0.5);
-    *p99 = pct(lat, runs, 0.99);
+    *p50 = testPercentile(lat, runs, 0.5);
+    *p99 = testPercentile(lat, runs, 0.99);
 }
 
 /* Define and start guest latN with a limited vda; a new handle. */

@@ -26,21 +26,6 @@
 static testDaemon d;
 static int rounds = 200;
 
-static int
-cmpDouble(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, int n, double p)
-{
-    qsort(v, (size_t)n, sizeof(double), cmpDouble);
-    return v[(int)((n - 1) * p)];
-}
-
 static void
 startGuest(iovConnectPtr conn, int n)
 {
@@ -116,10 +101,10 @@ measure(iovConnectPtr conn, int guests, double out[4])
         perDisk(doms, guests);
         p[i] = (g_get_monotonic_time() - t0) / 1000.0;
     }
-    out[0] = pct(b, rounds, 0.5);
-    out[1] = pct(b, rounds, 0.99);
-    out[2] = pct(p, rounds, 0.5);
-    out[3] = pct(p, rounds, 0.99);
+    out[0] = testPercentile(b, rounds, 0.5);
+    out[1] = testPercentile(b, rounds, 0.99);
+    out[2] = testPercentile(p, rounds, 0.5);
+    out[3] = testPercentile(p, rounds, 0.99);
     for (i = 0; i < n; i++)
         iovDomainFree(doms[i]);
     free(doms);

@@ -544,3 +544,18 @@ testDaemonStopCleanly(testDaemon *d)
     g_assert_true(WIFEXITED(d->status));
     g_assert_cmpint(WEXITSTATUS(d->status), ==, 0);
 }
+
+static int
+compareDoubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+double
+testPercentile(double *v, int n, double p)
+{
+    qsort(v, (size_t)n, sizeof(double), compareDoubles);
+    return v[(int)((n - 1) * p)];
+}

@@ -82,6 +82,10 @@ pid_t testStartProcess(const char *const *argv, const char *logPath);
 /* testWaitPath: wait until `path` exists. */
 bool testWaitPath(const char *path, int timeoutMs);
 
+/* testPercentile: the `p` quantile (0 to 1) of the `n` values of `v`,
+ * which it sorts. For the benches. */
+double testPercentile(double *v, int n, double p);
+
 /* testFreePort: a free TCP port on 127.0.0.1. */
 int testFreePort(void);
 
