@@ -167,6 +167,9 @@ testCallbacksSeeEveryEventInOrder(void)
     g_assert_nonnull(dom2);
     g_assert_cmpint(iovDomainCreate(dom), ==, 0);
     g_assert_cmpint(iovDomainSuspend(dom), ==, 0);
+    /* the suspended callback reads the state while the guest is paused:
+     * resume only once it has run (defined twice, started, suspended) */
+    waitLines(&s, 4);
     g_assert_cmpint(iovDomainResume(dom), ==, 0);
     g_strlcpy(p.field, "bps_rd", sizeof(p.field));
     p.type = IOV_TYPED_PARAM_ULLONG;
