@@ -195,6 +195,7 @@ cmdHelp(iovshControl *ctl, const iovshCmd *cmd)
     const char *name = iovshOptString(cmd, "command");
     const iovshCmdDef *def;
     const char *group = NULL;
+    int width = 16;
 
     (void)ctl;
     if (name) {
@@ -207,6 +208,8 @@ cmdHelp(iovshControl *ctl, const iovshCmd *cmd)
         return 0;
     }
     printf("Commands ('help COMMAND' describes one and lists its options):\n");
+    for (def = iovshCommands; def->name; def++)
+        width = MAX(width, (int)strlen(def->name) + 2);
     for (def = iovshCommands; def->name; def++) {
         if (def->flags & IOVSH_CMD_HIDDEN)
             continue;
@@ -214,7 +217,7 @@ cmdHelp(iovshControl *ctl, const iovshCmd *cmd)
             group = def->group;
             printf("\n %s\n", group);
         }
-        printf("    %-16s%s\n", def->name, def->summary);
+        printf("    %-*s%s\n", width, def->name, def->summary);
     }
     printf("\nGuests are named by name, id or uuid; disks by target (vda) or source path.\n");
     return 0;

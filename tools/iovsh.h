@@ -347,6 +347,16 @@ const iovshOptDef *iovshThrottleOptionsRFC(void);
 const iovshOptDef *iovshThrottleOptionsLibvirt(void);
 void iovshThrottleCleanup(void);
 
+/* iovsh-groups.c: a domain's named throttle groups */
+int cmdDomThrottleGroupSet(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupInfo(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupList(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupDel(iovshControl *ctl, const iovshCmd *cmd);
+const iovshOptDef *iovshGroupSetOptions(void);
+void iovshGroupsCleanup(void);
+GPtrArray *iovshDiskFilters(iovDomainPtr dom, const char *disk, bool inactive);
+int iovshShowChain(iovDomainPtr dom, const char *disk, unsigned int flags, json_object *o);
+
 /* ------------------------------------------------------------------ */
 /* iovsh-readline.c: the interactive shell and completion              */
 /* ------------------------------------------------------------------ */
