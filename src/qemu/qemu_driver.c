@@ -1454,7 +1454,9 @@ changeDefinitions(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
 {
     g_autoptr(domainDef) newLive = NULL;
     g_autoptr(domainDef) newConfig = NULL;
+    g_autoptr(GPtrArray) touched = g_ptr_array_new_with_free_func(g_free);
     qemuDomainObj *obj;
+    size_t i;
     int ret = -1;
 
     if (!(obj = objBeginJob(drv, uuid)))
@@ -1481,6 +1483,13 @@ changeDefinitions(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
         }
         goto endjob;
     }
+    /* the disks whose own limits follow the change (members by group=) */
+    for (i = 0; newLive && i < newLive->ndisks; i++) {
+        const domainDiskDef *od = domainDiskFind(obj->live, newLive->disks[i]->target);
+
+        if (od && !throttleDefEqual(&od->throttle, &newLive->disks[i]->throttle))
+            g_ptr_array_add(touched, g_strdup(od->target));
+    }
     g_mutex_lock(&obj->lock);
     if (newLive) {
         domainDef *old = obj->live;
@@ -1500,6 +1509,7 @@ changeDefinitions(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
 
         if (qemuDomainSaveStatusLater(obj, path) < 0)
             logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
+        emitTunable(obj, touched);
     }
     ret = 0;
 endjob:

@@ -98,6 +98,20 @@ def test_refusals_name_the_problem_and_change_nothing(sh, guest):
     assert sh.ok("dumpxml", guest.name) == before
 
 
+def test_a_disk_joins_a_declared_group_with_its_limits(sh, guest):
+    # vdc joins 'shared' (6M since the test above) and carries its limits
+    sh.ok("blkiothrottle", guest.name, "vdc", "--group", "shared")
+    assert sh.throttle(guest.name, "vdc")["bps"] == 6 * 2**20
+    assert parse_display(sh.ok("domthrottlegroupinfo", guest.name, "shared"))["disks"] == "vdb, vdc"
+    # a member's change is the group's change
+    sh.ok("blkiothrottle", guest.name, "vdc", "--bps", "7M")
+    assert sh.json("domthrottlegroupinfo", guest.name, "shared")["bps"] == 7 * 2**20
+    assert sh.throttle(guest.name, "vdb")["bps"] == 7 * 2**20
+    # a disk whose filter names the group cannot join it as its own too
+    err = sh.fail("blkiothrottle", guest.name, "vda", "--group", "cap")
+    assert "disk 'vda': group 'cap' appears twice in its chain" in err
+
+
 def test_del_removes_an_unused_group(sh, guest):
     assert sh.ok("domthrottlegroupdel", guest.name, "spare") == \
         "Throttle group 'spare' of domain 'grp1' deleted (config).\n"
