@@ -195,7 +195,6 @@ cmdHelp(iovshControl *ctl, const iovshCmd *cmd)
     const char *name = iovshOptString(cmd, "command");
     const iovshCmdDef *def;
     const char *group = NULL;
-    int width = 16;
 
     (void)ctl;
     if (name) {
@@ -208,8 +207,6 @@ cmdHelp(iovshControl *ctl, const iovshCmd *cmd)
         return 0;
     }
     printf("Commands ('help COMMAND' describes one and lists its options):\n");
-    for (def = iovshCommands; def->name; def++)
-        width = MAX(width, (int)strlen(def->name) + 2);
     for (def = iovshCommands; def->name; def++) {
         if (def->flags & IOVSH_CMD_HIDDEN)
             continue;
@@ -217,7 +214,8 @@ cmdHelp(iovshControl *ctl, const iovshCmd *cmd)
             group = def->group;
             printf("\n %s\n", group);
         }
-        printf("    %-*s%s\n", width, def->name, def->summary);
+        /* a name longer than the column is followed by two spaces */
+        printf("    %-16s%s%s\n", def->name, strlen(def->name) >= 16 ? "  " : "", def->summary);
     }
     printf("\nGuests are named by name, id or uuid; disks by target (vda) or source path.\n");
     return 0;
