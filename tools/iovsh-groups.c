@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/xpath.h>
-
 #include "iovsh.h"
 
 static GArray *setOptions;
@@ -234,75 +231,20 @@ limitsJSON(iovTypedParameterPtr params, int nparams)
     return o;
 }
 
-/* ---- what a domain's XML says of groups ---- */
-
-/* The XML of `dom`, live or (inactive) persistent; NULL after an error. */
-static xmlDocPtr
-domainXML(iovDomainPtr dom, bool inactive)
+/* The targets of the disks of `disks` that pass through, or joined,
+ * `group`, joined by ", "; NULL when none. */
+static char *
+groupUsers(GPtrArray *disks, const char *group)
 {
-    char *raw = iovDomainGetXMLDesc(dom, inactive ? IOV_DOMAIN_XML_INACTIVE : 0);
-    xmlDocPtr doc;
+    g_autoptr(GPtrArray) users = g_ptr_array_new();
+    guint i;
 
-    if (!raw) {
-        iovshLibError();
-        return NULL;
+    for (i = 0; disks && i < disks->len; i++) {
+        const iovshDisk *d = g_ptr_array_index(disks, i);
+
+        if (strcmp(d->group, group) == 0 || g_strv_contains((const char *const *)d->filters, group))
+            g_ptr_array_add(users, d->target);
     }
-    doc = xmlReadMemory(raw, (int)strlen(raw), "domain.xml", NULL, XML_PARSE_NONET);
-    free(raw);
-    if (!doc)
-        iovshError("cannot read the XML of domain '%s'", iovDomainGetName(dom));
-    return doc;
-}
-
-/* The values of the nodes `expr` selects in `doc`, in document order. */
-static GPtrArray *
-xpathStrings(xmlDocPtr doc, const char *expr)
-{
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
-    xmlXPathObjectPtr res = ctx ? xmlXPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
-    int i;
-
-    for (i = 0; res && res->nodesetval && i < res->nodesetval->nodeNr; i++) {
-        xmlChar *v = xmlNodeGetContent(res->nodesetval->nodeTab[i]);
-
-        g_ptr_array_add(out, g_strdup(v ? (const char *)v : ""));
-        xmlFree(v);
-    }
-    xmlXPathFreeObject(res);
-    xmlXPathFreeContext(ctx);
-    return out;
-}
-
-/* An XPath string literal of `s` (which holds no quote of one kind). */
-static char *
-literal(const char *s)
-{
-    return g_strdup_printf(strchr(s, '\'') ? "\"%s\"" : "'%s'", s);
-}
-
-/* The disk `disk` (target or source path) as an XPath step. New string. */
-static char *
-diskPath(const char *disk)
-{
-    g_autofree char *lit = literal(disk);
-
-    return g_strdup_printf("/domain/devices/disk[target/@dev=%s or source/@file=%s or "
-                           "source/@dev=%s]",
-                           lit, lit, lit);
-}
-
-/* The targets of the disks that pass through, or joined, `group`. */
-static char *
-groupUsers(xmlDocPtr doc, const char *group)
-{
-    g_autofree char *lit = literal(group);
-    g_autofree char *expr = g_strdup_printf(
-        "/domain/devices/disk[throttlefilters/throttlefilter/@group=%s or iothrottle/@group=%s]"
-        "/target/@dev",
-        lit, lit);
-    g_autoptr(GPtrArray) users = xpathStrings(doc, expr);
-
     if (!users->len)
         return NULL;
     g_ptr_array_add(users, NULL);
@@ -317,7 +259,7 @@ cmdDomThrottleGroupInfo(iovshControl *ctl, const iovshCmd *cmd)
     g_autoptr(iovDomain) dom = NULL;
     iovTypedParameterPtr params = NULL;
     g_autofree char *users = NULL;
-    xmlDocPtr doc = NULL;
+    g_autoptr(GPtrArray) disks = NULL;
     unsigned int flags;
     int nparams = 0, i, width = 0;
 
@@ -329,10 +271,11 @@ cmdDomThrottleGroupInfo(iovshControl *ctl, const iovshCmd *cmd)
         iovshLibError();
         return -1;
     }
-    if ((doc = domainXML(dom, flags & IOV_DOMAIN_AFFECT_CONFIG))) {
-        users = groupUsers(doc, group);
-        xmlFreeDoc(doc);
+    if (!(disks = iovshDomainDisks(dom, flags & IOV_DOMAIN_AFFECT_CONFIG))) {
+        iovTypedParamsFree(params, nparams);
+        return -1;
     }
+    users = groupUsers(disks, group);
     if (cmd->output == IOVSH_OUTPUT_JSON) {
         json_object *o = limitsJSON(params, nparams);
         json_object *arr = json_object_new_array();
@@ -417,26 +360,6 @@ cmdDomThrottleGroupDel(iovshControl *ctl, const iovshCmd *cmd)
 /* ---- a disk's chain, for blkiothrottle ---- */
 
 /*
- * The groups `disk` passes through after its own limits (its
- * <throttlefilters>), in order, from the live or persistent definition:
- * a new array (empty when none), NULL after an error.
- */
-GPtrArray *
-iovshDiskFilters(iovDomainPtr dom, const char *disk, bool inactive)
-{
-    g_autofree char *path = diskPath(disk);
-    g_autofree char *expr = g_strdup_printf("%s/throttlefilters/throttlefilter/@group", path);
-    xmlDocPtr doc = domainXML(dom, inactive);
-    GPtrArray *out;
-
-    if (!doc)
-        return NULL;
-    out = xpathStrings(doc, expr);
-    xmlFreeDoc(doc);
-    return out;
-}
-
-/*
  * After blkiothrottle's display of `disk`'s own limits: the rest of its
  * chain, one line per group, nearest the device first. As text, printed;
  * as JSON, added to `o` under "chain" (only when the disk has a chain,
@@ -445,20 +368,28 @@ iovshDiskFilters(iovDomainPtr dom, const char *disk, bool inactive)
 int
 iovshShowChain(iovDomainPtr dom, const char *disk, unsigned int flags, json_object *o)
 {
-    g_autoptr(GPtrArray) filters = iovshDiskFilters(dom, disk, flags & IOV_DOMAIN_AFFECT_CONFIG);
+    g_autoptr(GPtrArray) disks = NULL;
+    const iovshDisk *d;
     json_object *arr = NULL;
     guint i;
 
-    if (!filters)
+    /* a domain without groups has no chains: the XML (and libxml2) is
+     * read only when there can be one; a daemon without the calls of
+     * groups has none either */
+    if (iovDomainListThrottleGroups(dom, NULL, flags) <= 0)
+        return 0;
+    if (!(disks = iovshDomainDisks(dom, flags & IOV_DOMAIN_AFFECT_CONFIG)))
         return -1;
-    if (o && filters->len) {
+    if (!(d = iovshDiskFind(disks, disk)) || !d->filters[0])
+        return 0;
+    if (o) {
         arr = json_object_new_array();
         json_object_object_add(o, "chain", arr);
-    } else if (filters->len) {
+    } else {
         printf("\nThen, in order, through the throttle groups:\n");
     }
-    for (i = 0; i < filters->len; i++) {
-        const char *group = g_ptr_array_index(filters, i);
+    for (i = 0; d->filters[i]; i++) {
+        const char *group = d->filters[i];
         iovTypedParameterPtr params = NULL;
         int nparams = 0;
 
