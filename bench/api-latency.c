@@ -121,16 +121,37 @@ measureFloor(double *p50, double *p99)
     g_autofree char *logPath = g_strdup_printf("%s/floor-qemu.log", testTmpDir());
     /* the same guest as the daemon's, running (a paused QEMU answers
      * its monitor faster than one whose vCPU thread is busy) */
-    const char *argv[] = {"qemu-system-x86_64", "-machine", "q35,accel=tcg", "-nodefaults",
-                          "-no-user-config", "-display", "none", "-m", "192",
-                          "-kernel", testGuestKernel(), "-initrd", testGuestInitrd(),
-                          "-append", "console=ttyS0 quiet panic=-1 iov.probe= iov.after=idle",
-                          "-object", "{\"qom-type\":\"throttle-group\",\"id\":\"tg-vda\"}",
-                          "-blockdev", file,
-                          "-blockdev", "{\"driver\":\"raw\",\"file\":\"proto-vda\",\"node-name\":\"fmt-vda\"}",
-                          "-blockdev", "{\"driver\":\"throttle\",\"throttle-group\":\"tg-vda\",\"file\":\"fmt-vda\",\"node-name\":\"throttle-vda\"}",
-                          "-device", "{\"driver\":\"virtio-blk-pci\",\"id\":\"disk-vda\",\"drive\":\"throttle-vda\"}",
-                          "-chardev", chardev, "-mon", "chardev=mon,mode=control", NULL};
+    const char *argv[] = {
+        "qemu-system-x86_64",
+        "-machine",
+        "q35,accel=tcg",
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-m",
+        "192",
+        "-kernel",
+        testGuestKernel(),
+        "-initrd",
+        testGuestInitrd(),
+        "-append",
+        "console=ttyS0 quiet panic=-1 iov.probe= iov.after=idle",
+        "-object",
+        "{\"qom-type\":\"throttle-group\",\"id\":\"tg-vda\"}",
+        "-blockdev",
+        file,
+        "-blockdev",
+        "{\"driver\":\"raw\",\"file\":\"proto-vda\",\"node-name\":\"fmt-vda\"}",
+        "-blockdev",
+        "{\"driver\":\"throttle\",\"throttle-group\":\"tg-vda\",\"file\":\"fmt-vda\",\"node-name\":\"throttle-vda\"}",
+        "-device",
+        "{\"driver\":\"virtio-blk-pci\",\"id\":\"disk-vda\",\"drive\":\"throttle-vda\"}",
+        "-chardev",
+        chardev,
+        "-mon",
+        "chardev=mon,mode=control",
+        NULL};
     g_autofree double *lat = g_new(double, calls);
     qemuMonitor *mon;
     pid_t pid;
@@ -230,12 +251,20 @@ oneShot(shotKind kind, int i)
     g_autofree char *value = g_strdup_printf("%d", i % 2 ? 10485760 : 20971520);
     char *trueArgv[] = {(char *)"/bin/true", NULL};
     char *cArgv[] = {cprog, d.uri, (char *)"lat0", NULL};
-    char *getArgv[] = {iovsh, (char *)"-c", d.uri, (char *)"blkiothrottle", (char *)"lat0",
-                       (char *)"vda", NULL};
-    char *setArgv[] = {iovsh, (char *)"-c", d.uri, (char *)"blkiothrottle", (char *)"lat0",
-                       (char *)"vda", (char *)"--live", (char *)"--bps_rd", value, NULL};
-    char **argv = kind == SHOT_TRUE ? trueArgv
-                  : kind == SHOT_C  ? cArgv
+    char *getArgv[] = {iovsh,          (char *)"-c",  d.uri, (char *)"blkiothrottle",
+                       (char *)"lat0", (char *)"vda", NULL};
+    char *setArgv[] = {iovsh,
+                       (char *)"-c",
+                       d.uri,
+                       (char *)"blkiothrottle",
+                       (char *)"lat0",
+                       (char *)"vda",
+                       (char *)"--live",
+                       (char *)"--bps_rd",
+                       value,
+                       NULL};
+    char **argv = kind == SHOT_TRUE        ? trueArgv
+                  : kind == SHOT_C         ? cArgv
                   : kind == SHOT_IOVSH_GET ? getArgv
                                            : setArgv;
     posix_spawn_file_actions_t fa;
@@ -261,7 +290,7 @@ oneShot(shotKind kind, int i)
 static void
 measureOneShots(int runs, double *p50, double *p99)
 {
-    g_autofree double *lat = g_new(double, (gsize)runs * SHOT_LAST);
+    g_autofree double *lat = g_new(double, (gsize)runs *SHOT_LAST);
     int i, k;
 
     for (i = 0; i < runs; i++) {
@@ -376,23 +405,28 @@ main(int argc, char **argv)
            sysconf(_SC_NPROCESSORS_ONLN), calls,
            tmpfs ? "tmpfs (/dev/shm)" : "the temporary files' filesystem");
     printf("| measure | p50 | p99 | goal (p50) |\n|---|---|---|---|\n");
-    printf("| set (iovDomainBlockIoThrottle, live, one real change) | %.0f µs | %.0f µs | ≤ floor + null RPC + 100 µs = %.0f µs: %s |\n",
-           setP50, setP99, setGoal, setP50 <= setGoal ? "met" : "missed");
-    printf("| floor of set: the same qom-set straight to a QEMU running the same guest | %.0f µs | %.0f µs | |\n",
-           floorP50, floorP99);
-    printf("| get (iovDomainGetBlockIoThrottle, live; sends nothing to QEMU) | %.0f µs | %.0f µs | ≤ 1.5 × null RPC = %.0f µs: %s |\n",
-           getP50, getP99, getGoal, getP50 <= getGoal ? "met" : "missed");
+    printf(
+        "| set (iovDomainBlockIoThrottle, live, one real change) | %.0f µs | %.0f µs | ≤ floor + null RPC + 100 µs = %.0f µs: %s |\n",
+        setP50, setP99, setGoal, setP50 <= setGoal ? "met" : "missed");
+    printf(
+        "| floor of set: the same qom-set straight to a QEMU running the same guest | %.0f µs | %.0f µs | |\n",
+        floorP50, floorP99);
+    printf(
+        "| get (iovDomainGetBlockIoThrottle, live; sends nothing to QEMU) | %.0f µs | %.0f µs | ≤ 1.5 × null RPC = %.0f µs: %s |\n",
+        getP50, getP99, getGoal, getP50 <= getGoal ? "met" : "missed");
     printf("| null RPC (iovConnectGetLibVersion) | %.0f µs | %.0f µs | |\n", nullP50, nullP99);
     printf("| one-shot C client: connect, one get, close | %.2f ms | %.2f ms | |\n",
            shotP50[SHOT_C] / 1000, shotP99[SHOT_C] / 1000);
-    printf("| one-shot `iovsh blkiothrottle lat0 vda` (display) | %.2f ms | %.2f ms | ≤ /bin/true + 2.5 ms: %s (+%.2f ms) |\n",
-           shotP50[SHOT_IOVSH_GET] / 1000, shotP99[SHOT_IOVSH_GET] / 1000,
-           shotP50[SHOT_IOVSH_GET] <= shotP50[SHOT_TRUE] + 2500 ? "met" : "missed",
-           (shotP50[SHOT_IOVSH_GET] - shotP50[SHOT_TRUE]) / 1000);
-    printf("| one-shot `iovsh blkiothrottle lat0 vda --live --bps_rd N` (a real change) | %.2f ms | %.2f ms | ≤ /bin/true + 3 ms: %s (+%.2f ms) |\n",
-           shotP50[SHOT_IOVSH_SET] / 1000, shotP99[SHOT_IOVSH_SET] / 1000,
-           shotP50[SHOT_IOVSH_SET] <= shotP50[SHOT_TRUE] + 3000 ? "met" : "missed",
-           (shotP50[SHOT_IOVSH_SET] - shotP50[SHOT_TRUE]) / 1000);
+    printf(
+        "| one-shot `iovsh blkiothrottle lat0 vda` (display) | %.2f ms | %.2f ms | ≤ /bin/true + 2.5 ms: %s (+%.2f ms) |\n",
+        shotP50[SHOT_IOVSH_GET] / 1000, shotP99[SHOT_IOVSH_GET] / 1000,
+        shotP50[SHOT_IOVSH_GET] <= shotP50[SHOT_TRUE] + 2500 ? "met" : "missed",
+        (shotP50[SHOT_IOVSH_GET] - shotP50[SHOT_TRUE]) / 1000);
+    printf(
+        "| one-shot `iovsh blkiothrottle lat0 vda --live --bps_rd N` (a real change) | %.2f ms | %.2f ms | ≤ /bin/true + 3 ms: %s (+%.2f ms) |\n",
+        shotP50[SHOT_IOVSH_SET] / 1000, shotP99[SHOT_IOVSH_SET] / 1000,
+        shotP50[SHOT_IOVSH_SET] <= shotP50[SHOT_TRUE] + 3000 ? "met" : "missed",
+        (shotP50[SHOT_IOVSH_SET] - shotP50[SHOT_TRUE]) / 1000);
     printf("| /bin/true spawned the same way | %.2f ms | %.2f ms | |\n", shotP50[SHOT_TRUE] / 1000,
            shotP99[SHOT_TRUE] / 1000);
     printf("\n| measure | value | goal |\n|---|---|---|\n");

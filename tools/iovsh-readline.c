@@ -256,8 +256,8 @@ iovshInteractive(iovshControl *ctl)
 
     if (!ctl->interactive)
         return readStream(ctl, stdin);
-    if (!(terminal = (iovshTerminalFunc)iovshModuleLoad(IOVSH_TERMINAL_MODULE,
-                                                         IOVSH_TERMINAL_ENTRY)))
+    if (!(terminal =
+              (iovshTerminalFunc)iovshModuleLoad(IOVSH_TERMINAL_MODULE, IOVSH_TERMINAL_ENTRY)))
         return 1;
     return terminal(ctl);
 }

@@ -281,7 +281,13 @@ showLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, unsigned int
         return -1;
     }
     if (cmd->output == IOVSH_OUTPUT_JSON) {
-        iovshPrintJSON(iovshParamsToJSON(p));
+        json_object *o = iovshParamsToJSON(p);
+
+        if (iovshShowChain(dom, disk, flags, o) < 0) {
+            json_object_put(o);
+            return -1;
+        }
+        iovshPrintJSON(o);
         return 0;
     }
     /* the other members of its group, from the definition: only read
@@ -300,7 +306,7 @@ showLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, unsigned int
         text = formatField(p, f, &p->params[i], disks);
         printf("%-*s : %s\n", width, p->params[i].field, text);
     }
-    return 0;
+    return iovshShowChain(dom, disk, flags, NULL);
 }
 
 /* After a change, the members of the group of `disk` in one definition

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-
 #include "iovsh.h"
 
 volatile sig_atomic_t iovshInterrupted;
@@ -218,6 +217,7 @@ iovshDiskFree(iovshDisk *disk)
     g_free(disk->target);
     g_free(disk->source);
     g_free(disk->group);
+    g_strfreev(disk->filters);
     g_free(disk);
 }
 

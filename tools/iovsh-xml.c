@@ -83,6 +83,25 @@ diskSource(xmlNodePtr disk)
                            port ? port : "", name && name[0] != '/' ? "/" : "", name ? name : "");
 }
 
+/* The groups of a disk's <throttlefilters>, in order (a new GStrv). */
+static char **
+diskFilters(xmlNodePtr filters)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+    xmlNodePtr c;
+
+    for (c = filters ? filters->children : NULL; c; c = c->next) {
+        char *group;
+
+        if (c->type != XML_ELEMENT_NODE || xmlStrcmp(c->name, BAD_CAST "throttlefilter") != 0)
+            continue;
+        if ((group = attribute(c, "group")))
+            g_ptr_array_add(out, group);
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
+}
+
 /* The disks of a domain definition (iovshDisksFromXML): the entry of this
  * module. */
 GPtrArray *
@@ -118,6 +137,7 @@ iovshXMLModuleEntry(const char *xml)
             disk->group = content(childElement(iotune, "group_name"));
         if (!disk->group)
             disk->group = g_strdup("");
+        disk->filters = diskFilters(childElement(n, "throttlefilters"));
         g_ptr_array_add(disks, disk);
     }
     xmlFreeDoc(doc);

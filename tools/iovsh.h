@@ -246,6 +246,8 @@ typedef struct iovshDisk {
     char *target; /* "vda" */
     char *source; /* a path, or PROTOCOL://HOST:PORT/NAME; "-" when none */
     char *group;  /* the throttle group, "" when none */
+    char **filters; /* the named groups of its <throttlefilters>, in order;
+                     * NULL-terminated, never NULL */
 } iovshDisk;
 
 void iovshDiskFree(iovshDisk *disk);
@@ -346,6 +348,15 @@ int cmdBlkDevIoTune(iovshControl *ctl, const iovshCmd *cmd);
 const iovshOptDef *iovshThrottleOptionsRFC(void);
 const iovshOptDef *iovshThrottleOptionsLibvirt(void);
 void iovshThrottleCleanup(void);
+
+/* iovsh-groups.c: a domain's named throttle groups */
+int cmdDomThrottleGroupSet(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupInfo(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupList(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupDel(iovshControl *ctl, const iovshCmd *cmd);
+const iovshOptDef *iovshGroupSetOptions(void);
+void iovshGroupsCleanup(void);
+int iovshShowChain(iovDomainPtr dom, const char *disk, unsigned int flags, json_object *o);
 
 /* ------------------------------------------------------------------ */
 /* iovsh-readline.c: the interactive shell and completion              */
