@@ -84,7 +84,7 @@ waitPolling(double sec)
 }
 
 /* Bytes per second guest `g` read, all its jobs together, over the
- * samples that lie within [from, to] (monotonic µs, host time). */
+ * samples whose middle lies within [from, to] (monotonic µs, host time). */
 static double
 guestRate(guest *gu, gint64 from, gint64 to)
 {
@@ -97,9 +97,10 @@ guestRate(guest *gu, gint64 from, gint64 to)
 
         for (i = 0; i < gu->serial->samples->len; i++) {
             testSample *s = &g_array_index(gu->serial->samples, testSample, i);
-            gint64 began = s->seenAt - (gint64)(s->dt * G_USEC_PER_SEC);
+            /* the middle of the second it covers (read within 0.1 s of its end) */
+            gint64 middle = s->seenAt - (gint64)(s->dt * G_USEC_PER_SEC / 2) - 50 * 1000;
 
-            if (s->job != job || began < from || s->seenAt > to + 200 * 1000)
+            if (s->job != job || middle < from || middle > to)
                 continue;
             bytes += (double)s->bytes;
             secs += s->dt;
