@@ -972,6 +972,22 @@ daemonProcImplemented(int proc)
 int
 daemonDispatchCall(daemonState *d, daemonConn *c, int proc, void *args, void *ret)
 {
+    rpcHeader call = {
+        .prog = RPC_REMOTE_PROGRAM,
+        .vers = RPC_REMOTE_VERSION,
+        .proc = proc,
+        .type = RPC_CALL,
+        .status = RPC_OK,
+    };
+
+    return daemonDispatchCallHeader(d, c, &call, args, ret);
+}
+
+int
+daemonDispatchCallHeader(daemonState *d, daemonConn *c, const rpcHeader *call, void *args,
+                         void *ret)
+{
+    int proc = call->proc;
     const rpcProcInfo *info = rpcRemoteProcLookup(proc);
     const daemonDispatchRow *row = findRow(proc);
 
@@ -988,7 +1004,7 @@ daemonDispatchCall(daemonState *d, daemonConn *c, int proc, void *args, void *re
                     c->libvirt ? info->libvirtApi : info->api);
         return -1;
     }
-    if (row->run(d, c, args, ret) < 0) {
+    if (row->run(d, c, call, args, ret) < 0) {
         logDebug("procedure %s failed: %s", info->name, utilLastErrorMessage());
         return -1;
     }
@@ -1030,7 +1046,7 @@ dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc 
         reply(opaque, hdr, NULL, NULL, currentError());
         return;
     }
-    if (daemonDispatchCall(d, c, hdr->proc, args, ret) < 0)
+    if (daemonDispatchCallHeader(d, c, hdr, args, ret) < 0)
         reply(opaque, hdr, NULL, NULL, currentError());
     else
         reply(opaque, hdr, info->retSize ? info->retFilter : NULL, ret, NULL);
