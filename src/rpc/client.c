@@ -663,7 +663,7 @@ struct _rpcClientStream {
     /* client->lock */
     GQueue incoming;   /* rpcMessage of data, owned */
     size_t offset;     /* bytes of the head already read */
-    bool eof;          /* the server's end arrived (an empty OK) */
+    bool eof;          /* the server's end arrived (an empty CONTINUE) */
     bool finishing;    /* our finish or abort is sent; data is dropped */
     bool confirmed;    /* the server confirmed it */
     bool failed;       /* the server ended the stream with `err` */
@@ -702,17 +702,18 @@ streamPacketLocked(rpcClient *client, rpcMessage *msg)
     }
     switch (msg->header.status) {
     case RPC_CONTINUE:
-        if (st->finishing || st->eof || msg->len <= RPC_LEN_LEN + RPC_HEADER_LEN) {
+        /* an empty one is the server's end of the data */
+        if (msg->len <= RPC_LEN_LEN + RPC_HEADER_LEN)
+            st->eof = true;
+        if (st->finishing || msg->len <= RPC_LEN_LEN + RPC_HEADER_LEN) {
             rpcMessageFree(msg);
-            return;
+            break;
         }
         g_queue_push_tail(&st->incoming, msg);
         break;
     case RPC_OK:
-        if (st->finishing)
-            st->confirmed = true;
-        else
-            st->eof = true;
+        /* the confirmation of our finish or abort */
+        st->confirmed = true;
         rpcMessageFree(msg);
         break;
     default:

@@ -443,7 +443,8 @@ int rpcServerStreamSendData(rpcServerStream *st, const char *data, size_t len);
  * under RPC_SERVER_STREAM_OUTPUT_MAX; when not, cb->writable runs once
  * it is again. */
 bool rpcServerStreamWritable(rpcServerStream *st);
-/* rpcServerStreamSendEOF: the server's end of the data (an empty OK);
+/* rpcServerStreamSendEOF: the server's end of the data (an empty
+ * CONTINUE, as libvirt sends it: an OK only confirms a client's finish);
  * the stream waits for the client's finish or abort. */
 int rpcServerStreamSendEOF(rpcServerStream *st);
 /* rpcServerStreamSendError: end the stream with `err` (a STREAM packet

@@ -1488,7 +1488,8 @@ rpcServerFree(rpcServer *srv)
  *            that the client's packets find it, but silent until the
  *            call's reply is queued (streamAnsweredLocked);
  *   open     cb->start has run: both ways, CONTINUE packets of data;
- *   eof      rpcServerStreamSendEOF: the server's end sent (an empty OK);
+ *   eof      rpcServerStreamSendEOF: the server's end sent (an empty
+ *            CONTINUE, as libvirt's daemon sends it);
  *            the client's data is dropped from now on;
  *   done     the client finished (OK) or aborted (ERROR) and was sent its
  *            empty OK confirmation, the client went away (cb->ended runs
@@ -1708,7 +1709,9 @@ rpcServerStreamSendEOF(rpcServerStream *st)
     g_mutex_unlock(&st->client->lock);
     if (!open)
         return 0;
-    return streamQueue(st, RPC_OK, NULL, 0);
+    /* libvirt's end of data is an empty CONTINUE; an OK only confirms
+     * the client's finish (its client takes any other OK as an error) */
+    return streamQueue(st, RPC_CONTINUE, NULL, 0);
 }
 
 void

@@ -4,7 +4,10 @@ guest whose serial port is a pty and which runs a shell on it.
 
 One guest serves every test of the file, in order: virsh reads and types,
 a second console is refused, --force takes over, a read-only connection is
-refused, iovsh attaches to it, Ctrl-] leaves.
+refused, iovsh attaches to it, Ctrl-] leaves; python3-libvirt reaches it
+over TLS. (The bound on what a client that does not read makes the daemon
+hold is tested with fake-qemu, tests/daemon/test_console.py: the guest's
+serial line, at 115200 baud, is too slow to fill it.)
 """
 
 import os
@@ -17,6 +20,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import iovtest  # noqa: E402
+import pki  # noqa: E402
 
 NAME = "console1"
 
@@ -65,7 +69,16 @@ class Tmux:
 
 @pytest.fixture(scope="module")
 def daemon():
-    d = iovtest.Daemon().start()
+    """A session daemon that also listens for TLS on 127.0.0.1."""
+    tmp = iovtest.tempfile.mkdtemp(prefix="iovirt-test-")
+    p = pki.make_pki(os.path.join(tmp, "pki"))
+    port = iovtest.free_port()
+    d = iovtest.Daemon(tmpdir=tmp, config={
+        "listen_tls": 1, "listen_addr": "127.0.0.1", "tls_port": port,
+        "ca_file": p["ca"]["cert"], "cert_file": p["server"]["cert"],
+        "key_file": p["server"]["key"]})
+    d.start()
+    d.tls_uri = "qemu+tls://127.0.0.1:%d/session?pkipath=%s" % (port, p["pkipath"])
     yield d
     d.cleanup()
 
@@ -161,3 +174,35 @@ def test_05_ctrl_bracket_leaves(daemon, tmux, guest):
     type_until(tmux, "i1", "echo IOVSH-$((40+2))", "IOVSH-42")
     tmux.keys("i1", "C-]")
     tmux.wait("i1", "EXITED=0", timeout=20)
+
+
+def libvirt_console(uri, script, line, timeout=60):
+    """Run python3-libvirt on `uri` with the console of the guest open as
+    `st` (a blocking stream), `line` (bytes, for the guest's shell) in
+    `LINE`, then `script`; its result."""
+    code = ("import libvirt, sys, time\n"
+            "c = libvirt.open(sys.argv[1])\n"
+            "d = c.lookupByName(sys.argv[2])\n"
+            "LINE = sys.argv[3].encode() + b'\\n'\n"
+            "st = c.newStream(0)\n"
+            "d.openConsole(None, st, 0)\n"
+            "def until(text):\n"
+            "    got = b''\n"
+            "    while text not in got:\n"
+            "        b = st.recv(65536)\n"
+            "        if not b:\n"
+            "            raise SystemExit('stream ended before %r' % text)\n"
+            "        got += b\n"
+            "    return got\n" + script)
+    return subprocess.run(["/usr/bin/python3", "-c", code, uri, NAME, line], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_06_python3_libvirt_over_tls(daemon, guest):
+    r = libvirt_console(daemon.tls_uri, (
+        "st.send(LINE)\n"
+        "until(b'TLS-42')\n"
+        "st.finish()\n"
+        "print('OK')\n"), "echo TLS-$((6*7))")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "OK"
