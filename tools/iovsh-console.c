@@ -23,9 +23,9 @@
 
 typedef struct {
     iovStreamPtr st;
-    int wakeFd;    /* written when the receiver stops */
-    int result;    /* 0: the stream ended; -1: its error, in `error` */
-    char *error;   /* owned */
+    int wakeFd;  /* written when the receiver stops */
+    int result;  /* 0: the stream ended; -1: its error, in `error` */
+    char *error; /* owned */
 } consoleRecv;
 
 /* The receiving thread: guest to terminal, until the stream ends. */

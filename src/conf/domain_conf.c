@@ -1047,12 +1047,14 @@ parseChrTarget(xmlNode *node, bool console)
     type = getAttr(target, "type");
     port = getAttr(target, "port");
     if (type && strcmp(type, console ? "serial" : "isa-serial") != 0) {
-        reportError(IOV_ERR_XML_ERROR, "<%s> target type '%s' is not supported: only the first serial port (%s) is",
+        reportError(IOV_ERR_XML_ERROR,
+                    "<%s> target type '%s' is not supported: only the first serial port (%s) is",
                     elem, type, console ? "'serial'" : "'isa-serial'");
         return -1;
     }
     if (port && strcmp(port, "0") != 0) {
-        reportError(IOV_ERR_XML_ERROR, "<%s> target port '%s' is not supported: only port 0 is", elem, port);
+        reportError(IOV_ERR_XML_ERROR, "<%s> target port '%s' is not supported: only port 0 is",
+                    elem, port);
         return -1;
     }
     if (getChild(target, "model", &model) < 0)
@@ -1061,7 +1063,9 @@ parseChrTarget(xmlNode *node, bool console)
         g_autofree char *name = getAttr(model, "name");
 
         if (name && strcmp(name, "isa-serial") != 0) {
-            reportError(IOV_ERR_XML_ERROR, "<%s> target model '%s' is not supported: only 'isa-serial' is", elem, name);
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s> target model '%s' is not supported: only 'isa-serial' is", elem,
+                        name);
             return -1;
         }
     }
@@ -1084,8 +1088,9 @@ parseChr(parseCtxt *ctxt G_GNUC_UNUSED, xmlNode *node, domainChrDef *chr)
     chr->type = type ? enumFromString(chrTypeNames, CHR_TYPE_LAST, type) : -1;
     if (chr->type <= CHR_TYPE_NONE) {
         chr->type = CHR_TYPE_NONE;
-        reportError(IOV_ERR_XML_ERROR, "<%s> type '%s' is not supported: only file, pty and unix are",
-                    elem, type ? type : "");
+        reportError(IOV_ERR_XML_ERROR,
+                    "<%s> type '%s' is not supported: only file, pty and unix are", elem,
+                    type ? type : "");
         return -1;
     }
     if (parseChrTarget(node, strcmp(elem, "console") == 0) < 0)
@@ -1094,24 +1099,29 @@ parseChr(parseCtxt *ctxt G_GNUC_UNUSED, xmlNode *node, domainChrDef *chr)
         return -1;
     if (chr->type == CHR_TYPE_FILE) {
         if (!source || !(chr->path = getAttr(source, "path")) || chr->path[0] != '/') {
-            reportError(IOV_ERR_XML_ERROR, "<%s type='file'> needs <source path='/ABSOLUTE/PATH'/>", elem);
+            reportError(IOV_ERR_XML_ERROR, "<%s type='file'> needs <source path='/ABSOLUTE/PATH'/>",
+                        elem);
             return -1;
         }
     } else if (chr->type == CHR_TYPE_UNIX) {
         g_autofree char *mode = NULL;
 
         if (!source || !(chr->path = getAttr(source, "path")) || chr->path[0] != '/') {
-            reportError(IOV_ERR_XML_ERROR, "<%s type='unix'> needs <source mode='bind' path='/ABSOLUTE/PATH'/>", elem);
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s type='unix'> needs <source mode='bind' path='/ABSOLUTE/PATH'/>", elem);
             return -1;
         }
         mode = getAttr(source, "mode");
         if (!mode || strcmp(mode, "bind") != 0) {
-            reportError(IOV_ERR_XML_ERROR, "<%s type='unix'> source mode '%s' is not supported: only 'bind' (QEMU listens) is",
-                        elem, mode ? mode : "connect");
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "<%s type='unix'> source mode '%s' is not supported: only 'bind' (QEMU listens) is",
+                elem, mode ? mode : "connect");
             return -1;
         }
         if (strlen(chr->path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
-            reportError(IOV_ERR_XML_ERROR, "<%s type='unix'> socket path '%s' is longer than a unix socket allows",
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s type='unix'> socket path '%s' is longer than a unix socket allows",
                         elem, chr->path);
             return -1;
         }

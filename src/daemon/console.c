@@ -57,23 +57,23 @@ struct _daemonConsoles {
 };
 
 typedef struct {
-    gint refs;                /* atomic */
-    daemonConsoles *reg;      /* not owned; outlives every console */
-    char key[37];             /* the domain's uuid */
-    char *name;               /* owned: the domain's name */
-    GMainContext *ctx;        /* a reference: the server's */
-    rpcServerStream *st;      /* a reference; set under reg->lock once the
-                               * port is open, NULL before */
-    gint over;                /* atomic: taken over, or ended */
-    gint streamGone;          /* atomic: the stream's reference was dropped */
+    gint refs;           /* atomic */
+    daemonConsoles *reg; /* not owned; outlives every console */
+    char key[37];        /* the domain's uuid */
+    char *name;          /* owned: the domain's name */
+    GMainContext *ctx;   /* a reference: the server's */
+    rpcServerStream *st; /* a reference; set under reg->lock once the
+                          * port is open, NULL before */
+    gint over;           /* atomic: taken over, or ended */
+    gint streamGone;     /* atomic: the stream's reference was dropped */
 
     /* context thread only */
-    int fd;                   /* owned: the guest's port; -1 once closed */
-    GSource *watch;           /* owned, or NULL */
+    int fd;         /* owned: the guest's port; -1 once closed */
+    GSource *watch; /* owned, or NULL */
     GIOCondition watchCond;
-    bool started;             /* the stream may carry data */
-    bool clientFull;          /* waiting for cb->writable */
-    GByteArray *toGuest;      /* owned: client bytes not yet written */
+    bool started;        /* the stream may carry data */
+    bool clientFull;     /* waiting for cb->writable */
+    GByteArray *toGuest; /* owned: client bytes not yet written */
 } daemonConsole;
 
 static void consoleUpdateWatch(daemonConsole *con);
@@ -307,7 +307,8 @@ consoleEnded(rpcServerStream *st G_GNUC_UNUSED, bool aborted, void *opaque)
 {
     daemonConsole *con = opaque;
 
-    logDebug("console of domain '%s' %s by the client", con->name, aborted ? "aborted" : "finished");
+    logDebug("console of domain '%s' %s by the client", con->name,
+             aborted ? "aborted" : "finished");
     g_atomic_int_set(&con->over, 1);
     consoleClose(con);
     consoleUnregister(con);
@@ -360,7 +361,8 @@ consoleTakeOver(daemonConsole *old, rpcServerStream *st)
 
     if (!g_atomic_int_compare_and_exchange(&old->over, 0, 1) || !st)
         return;
-    text = g_strdup_printf("operation failed: the console of domain '%s' was taken over by another client", old->name);
+    text = g_strdup_printf(
+        "operation failed: the console of domain '%s' was taken over by another client", old->name);
     err.message = text;
     logInfo("console of domain '%s' taken over by another client", old->name);
     rpcServerStreamSendError(st, &err);
@@ -387,7 +389,8 @@ dispatchDomainOpenConsole(daemonState *d, daemonConn *c, const rpcHeader *call,
 
     if (args->flags & ~(unsigned int)(CONSOLE_FORCE | CONSOLE_SAFE)) {
         reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s",
-                    args->flags & ~(unsigned int)(CONSOLE_FORCE | CONSOLE_SAFE), c->libvirt ? "virDomainOpenConsole" : "iovDomainOpenConsole");
+                    args->flags & ~(unsigned int)(CONSOLE_FORCE | CONSOLE_SAFE),
+                    c->libvirt ? "virDomainOpenConsole" : "iovDomainOpenConsole");
         return -1;
     }
     if (!d->consoles || !c->client) {
@@ -436,7 +439,8 @@ dispatchDomainOpenConsole(daemonState *d, daemonConn *c, const rpcHeader *call,
     if (g_hash_table_lookup(d->consoles->byUUID, con->key) != con) {
         g_mutex_unlock(&d->consoles->lock);
         close(fd);
-        reportError(IOV_ERR_OPERATION_FAILED, "the console of domain '%s' was taken over by another client", name);
+        reportError(IOV_ERR_OPERATION_FAILED,
+                    "the console of domain '%s' was taken over by another client", name);
         g_free(name);
         consoleUnref(con);
         return -1;

@@ -10,11 +10,11 @@
 #define STREAM_END_TIMEOUT_MS 10000
 
 struct _iovStream {
-    iovConnectPtr conn;  /* a reference */
-    unsigned int flags;  /* iovStreamFlags */
-    GMutex lock;         /* guards `rpc` being set and taken */
+    iovConnectPtr conn;   /* a reference */
+    unsigned int flags;   /* iovStreamFlags */
+    GMutex lock;          /* guards `rpc` being set and taken */
     rpcClientStream *rpc; /* owned once open; NULL before */
-    gint ended;          /* atomic: finished or aborted */
+    gint ended;           /* atomic: finished or aborted */
 };
 
 #define ENTER_STREAM(st, fail)                                                                     \
@@ -154,7 +154,8 @@ iovDomainOpenConsole(iovDomainPtr dom, const char *devName, iovStreamPtr st, uns
 
     ENTER_DOM(dom, -1);
     if (!st || st->conn != dom->conn) {
-        reportError(IOV_ERR_INVALID_ARG, "the stream of %s must be new and of the domain's connection", __func__);
+        reportError(IOV_ERR_INVALID_ARG,
+                    "the stream of %s must be new and of the domain's connection", __func__);
         return -1;
     }
     g_mutex_lock(&st->lock);

@@ -431,8 +431,8 @@ addSerial(GPtrArray *argv, const domainDef *def, const qemuCommandParams *p)
         break;
     case CHR_TYPE_UNIX:
         path = qemuEscapeOption(chr->path);
-        opt = g_strdup_printf("socket,id=serial0,path=%s,server=on,wait=off,logfile=%s,logappend=on",
-                              path, log);
+        opt = g_strdup_printf(
+            "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s,logappend=on", path, log);
         break;
     case CHR_TYPE_FILE:
         path = qemuEscapeOption(chr->path);

@@ -2027,12 +2027,14 @@ consolePtyPath(qemuMonitor *mon, const char *label, const char *domName)
 
     if (qemuMonitorCommand(mon, "query-chardev", NULL, &ret) < 0)
         return NULL;
-    for (i = 0; json_object_is_type(ret, json_type_array) && i < json_object_array_length(ret); i++) {
+    for (i = 0; json_object_is_type(ret, json_type_array) && i < json_object_array_length(ret);
+         i++) {
         json_object *c = json_object_array_get_idx(ret, i);
         json_object *l, *f;
         const char *file;
 
-        if (!json_object_object_get_ex(c, "label", &l) || g_strcmp0(json_object_get_string(l), label) != 0)
+        if (!json_object_object_get_ex(c, "label", &l) ||
+            g_strcmp0(json_object_get_string(l), label) != 0)
             continue;
         if (!json_object_object_get_ex(c, "filename", &f) || !(file = json_object_get_string(f)) ||
             !g_str_has_prefix(file, "pty:"))
@@ -2042,8 +2044,8 @@ consolePtyPath(qemuMonitor *mon, const char *label, const char *domName)
     }
     json_object_put(ret);
     if (!path)
-        reportError(IOV_ERR_OPERATION_FAILED, "QEMU reports no pty '%s' for the console of domain '%s'",
-                    label, domName);
+        reportError(IOV_ERR_OPERATION_FAILED,
+                    "QEMU reports no pty '%s' for the console of domain '%s'", label, domName);
     return path;
 }
 
@@ -2111,13 +2113,15 @@ qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *de
         return -1;
     }
     if (devName && strcmp(devName, "serial0") != 0 && strcmp(devName, "console0") != 0) {
-        reportError(IOV_ERR_INVALID_ARG, "cannot find character device %s: domain '%s' has serial0 (console0) only",
+        reportError(IOV_ERR_INVALID_ARG,
+                    "cannot find character device %s: domain '%s' has serial0 (console0) only",
                     devName, name);
         objEnd(obj);
         return -1;
     }
     {
-        const domainChrDef *chr = obj->live->serial.type != CHR_TYPE_NONE ? &obj->live->serial : &obj->live->console;
+        const domainChrDef *chr =
+            obj->live->serial.type != CHR_TYPE_NONE ? &obj->live->serial : &obj->live->console;
 
         type = chr->type;
         path = g_strdup(chr->path);
@@ -2126,7 +2130,8 @@ qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *de
         if (obj->mon)
             mon = qemuMonitorRef(obj->mon);
         else
-            reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", name);
+            reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection",
+                        name);
     }
     g_mutex_unlock(&obj->lock);
 
@@ -2141,12 +2146,16 @@ qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *de
         fd = consoleOpenUnix(path);
         break;
     case CHR_TYPE_FILE:
-        reportError(IOV_ERR_OPERATION_UNSUPPORTED, "domain '%s' has no console: its serial port writes to the file '%s' (a console needs <serial type='pty'/> or type='unix')",
-                    name, path);
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "domain '%s' has no console: its serial port writes to the file '%s' (a console needs <serial type='pty'/> or type='unix')",
+            name, path);
         break;
     default:
-        reportError(IOV_ERR_OPERATION_UNSUPPORTED, "domain '%s' has no console: its serial port writes to the daemon's log (a console needs <serial type='pty'/> or type='unix')",
-                    name);
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "domain '%s' has no console: its serial port writes to the daemon's log (a console needs <serial type='pty'/> or type='unix')",
+            name);
         break;
     }
     qemuMonitorUnref(mon);

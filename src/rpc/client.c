@@ -661,12 +661,12 @@ struct _rpcClientStream {
     rpcClient *client; /* not owned: the stream is freed first */
     rpcHeader call;    /* prog, vers, proc, serial of the opening call */
     /* client->lock */
-    GQueue incoming;   /* rpcMessage of data, owned */
-    size_t offset;     /* bytes of the head already read */
-    bool eof;          /* the server's end arrived (an empty CONTINUE) */
-    bool finishing;    /* our finish or abort is sent; data is dropped */
-    bool confirmed;    /* the server confirmed it */
-    bool failed;       /* the server ended the stream with `err` */
+    GQueue incoming; /* rpcMessage of data, owned */
+    size_t offset;   /* bytes of the head already read */
+    bool eof;        /* the server's end arrived (an empty CONTINUE) */
+    bool finishing;  /* our finish or abort is sent; data is dropped */
+    bool confirmed;  /* the server confirmed it */
+    bool failed;     /* the server ended the stream with `err` */
     iovError err;
 };
 
@@ -794,7 +794,8 @@ rpcClientStreamOpen(rpcClient *client, uint32_t prog, uint32_t vers, int32_t pro
     int rc;
 
     st->client = client;
-    st->call = (rpcHeader){.prog = prog, .vers = vers, .proc = proc, .type = RPC_CALL, .status = RPC_OK};
+    st->call =
+        (rpcHeader){.prog = prog, .vers = vers, .proc = proc, .type = RPC_CALL, .status = RPC_OK};
     g_queue_init(&st->incoming);
 
     g_mutex_lock(&client->lock);

@@ -143,7 +143,9 @@ rpcMessageEncodeRaw(const rpcHeader *hdr, const char *data, size_t len)
     XDR xdrs;
 
     if (len > RPC_MESSAGE_MAX - RPC_HEADER_LEN) {
-        reportError(IOV_ERR_RPC, "packet of procedure %d is too large: payload of %zu bytes, the limit is %d", hdr->proc, len, RPC_MESSAGE_MAX - RPC_HEADER_LEN);
+        reportError(IOV_ERR_RPC,
+                    "packet of procedure %d is too large: payload of %zu bytes, the limit is %d",
+                    hdr->proc, len, RPC_MESSAGE_MAX - RPC_HEADER_LEN);
         return NULL;
     }
     msg = rpcMessageEncode(hdr, NULL, NULL);

@@ -1515,16 +1515,16 @@ typedef enum {
 } streamState;
 
 struct _rpcServerStream {
-    gint refs;                    /* atomic */
-    rpcServerClient *client;      /* a reference */
-    rpcHeader call;               /* prog, vers, proc, serial of the call */
+    gint refs;               /* atomic */
+    rpcServerClient *client; /* a reference */
+    rpcHeader call;          /* prog, vers, proc, serial of the call */
     rpcServerStreamCallbacks cb;
-    void *opaque;                 /* not owned */
+    void *opaque; /* not owned */
     /* client->lock */
     streamState state;
-    bool startPending;            /* the reply went out: cb->start to run */
-    bool wantWritable;            /* cb->writable to run once under the bound */
-    bool paused;                  /* counted in client->streamsPaused */
+    bool startPending; /* the reply went out: cb->start to run */
+    bool wantWritable; /* cb->writable to run once under the bound */
+    bool paused;       /* counted in client->streamsPaused */
 };
 
 rpcServerStream *
@@ -1603,8 +1603,10 @@ streamAnsweredLocked(rpcServerClient *client, const rpcHeader *call)
 static void
 streamService(rpcServerClient *client)
 {
-    g_autoptr(GPtrArray) start = g_ptr_array_new_with_free_func((GDestroyNotify)rpcServerStreamUnref);
-    g_autoptr(GPtrArray) writable = g_ptr_array_new_with_free_func((GDestroyNotify)rpcServerStreamUnref);
+    g_autoptr(GPtrArray) start =
+        g_ptr_array_new_with_free_func((GDestroyNotify)rpcServerStreamUnref);
+    g_autoptr(GPtrArray) writable =
+        g_ptr_array_new_with_free_func((GDestroyNotify)rpcServerStreamUnref);
     guint i;
 
     g_mutex_lock(&client->lock);
@@ -1784,8 +1786,9 @@ streamHandlePacket(rpcServerClient *client, rpcMessage *msg)
     g_mutex_unlock(&client->lock);
 
     if (!st) {
-        g_debug("rpc server: client %p: stream packet for no open stream (proc %d serial %u) dropped",
-                (void *)client, hdr->proc, hdr->serial);
+        g_debug(
+            "rpc server: client %p: stream packet for no open stream (proc %d serial %u) dropped",
+            (void *)client, hdr->proc, hdr->serial);
         return 0;
     }
     if (hdr->status == RPC_CONTINUE) {
@@ -1806,7 +1809,8 @@ streamHandlePacket(rpcServerClient *client, rpcMessage *msg)
 static void
 streamCloseAll(rpcServerClient *client)
 {
-    g_autoptr(GPtrArray) ended = g_ptr_array_new_with_free_func((GDestroyNotify)rpcServerStreamUnref);
+    g_autoptr(GPtrArray) ended =
+        g_ptr_array_new_with_free_func((GDestroyNotify)rpcServerStreamUnref);
     guint i;
 
     g_mutex_lock(&client->lock);

@@ -731,7 +731,8 @@ static void
 testStreamPacketForNoStreamDropped(void)
 {
     static const char packet[] = "\x00\x00\x00\x20\x20\x00\x80\x86\x00\x00\x00\x01\x00\x00\x00\xc9"
-                                 "\x00\x00\x00\x03\x00\x00\x00\x07\x00\x00\x00\x02" "data";
+                                 "\x00\x00\x00\x03\x00\x00\x00\x07\x00\x00\x00\x02"
+                                 "data";
     Fixture *f = serverStart(10, 4, 0, 2);
     int fd = rawConnect(f->path);
     g_autoptr(rpcMessage) reply = NULL;
@@ -1570,7 +1571,8 @@ main(int argc, char **argv)
     g_test_add_func("/rpc-server/keepalive-ping-pong", testKeepalive);
     g_test_add_func("/rpc-server/unknown-program", testUnknownProgram);
     g_test_add_func("/rpc-server/unknown-procedure", testUnknownProcedure);
-    g_test_add_func("/rpc-server/stream-packet-for-no-stream-dropped", testStreamPacketForNoStreamDropped);
+    g_test_add_func("/rpc-server/stream-packet-for-no-stream-dropped",
+                    testStreamPacketForNoStreamDropped);
     g_test_add_func("/rpc-server/bad-input-closes-only-that-client", testBadInputClosesOnlyThatClient);
     g_test_add_func("/rpc-server/truncated-then-eof", testTruncatedThenEOF);
     g_test_add_func("/rpc-server/max-clients", testMaxClients);
