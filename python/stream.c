@@ -119,8 +119,7 @@ static PyMethodDef streamMethods[] = {
     {"finish", (PyCFunction)streamFinish, METH_NOARGS,
      "finish($self, /)\n--\n\n"
      "End the stream in order; raises the error the daemon ended it with."},
-    {"abort", (PyCFunction)streamAbort, METH_NOARGS,
-     "abort($self, /)\n--\n\nEnd the stream now."},
+    {"abort", (PyCFunction)streamAbort, METH_NOARGS, "abort($self, /)\n--\n\nEnd the stream now."},
     {NULL, NULL, 0, NULL},
 };
 

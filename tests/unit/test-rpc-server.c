@@ -54,7 +54,7 @@ typedef struct {
     guint32 serials[1024]; /* serials seen by the dispatcher, in order */
     guint nserials;
     rpcServerClient *lastClient; /* lock: the last client connected, a reference */
-    gint streamEnded;    /* the echo stream's ended callback: 1 finished, 2 aborted */
+    gint streamEnded;            /* the echo stream's ended callback: 1 finished, 2 aborted */
 } Fixture;
 
 /* The dispatcher's data for one client. */
@@ -792,8 +792,12 @@ static void
 rawSendStream(int fd, int status, const char *data, size_t len)
 {
     rpcHeader h = {
-        .prog = RPC_REMOTE_PROGRAM, .vers = 1, .proc = REMOTE_PROC_DOMAIN_OPEN_CONSOLE,
-        .type = RPC_STREAM, .serial = 5, .status = status,
+        .prog = RPC_REMOTE_PROGRAM,
+        .vers = 1,
+        .proc = REMOTE_PROC_DOMAIN_OPEN_CONSOLE,
+        .type = RPC_STREAM,
+        .serial = 5,
+        .status = status,
     };
     g_autoptr(rpcMessage) msg = rpcMessageEncodeRaw(&h, data, len);
 
