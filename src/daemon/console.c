@@ -449,6 +449,15 @@ dispatchDomainOpenConsole(daemonState *d, daemonConn *c, const rpcHeader *call,
     con->name = name;
     /* the stream's reference, dropped when it ends (consoleStreamGone) */
     con->st = rpcServerStreamNew(c->client, call, &consoleCallbacks, consoleRef(con));
+    if (!con->st) {
+        g_hash_table_remove(d->consoles->byUUID, con->key);
+        g_mutex_unlock(&d->consoles->lock);
+        /* the registry's reference, the stream's, and ours */
+        consoleUnref(con);
+        consoleUnref(con);
+        consoleUnref(con);
+        return -1;
+    }
     g_mutex_unlock(&d->consoles->lock);
     logInfo("console of domain '%s' opened", con->name);
     consoleUnref(con);

@@ -428,6 +428,7 @@ typedef struct {
  * from the call's handler, before its reply: it starts (cb->start) once
  * the successful reply to `call` is queued. The caller holds a reference
  * (rpcServerStreamUnref) and the client another until the stream ends.
+ * NULL (an error set, no callback ever) when the client has gone.
  */
 rpcServerStream *rpcServerStreamNew(rpcServerClient *client, const rpcHeader *call,
                                     const rpcServerStreamCallbacks *cb, void *opaque);

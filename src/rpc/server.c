@@ -359,7 +359,7 @@ clientSend(rpcServerClient *client, const rpcHeader *call, rpcMessage *msg)
         client->outBytes += msg->len;
         if (msg->header.type == RPC_STREAM)
             client->streamBytes += msg->len;
-        if (answered && msg->header.type == RPC_REPLY)
+        if (answered && msg->header.type == RPC_REPLY && msg->header.status == RPC_OK)
             streamAnsweredLocked(client, &answered->header);
         clientWakeLocked(client);
     }
@@ -1556,11 +1556,13 @@ rpcServerStreamNew(rpcServerClient *client, const rpcHeader *call,
     st->opaque = opaque;
     g_mutex_lock(&client->lock);
     if (client->closed) {
-        st->state = STREAM_DONE;
-        g_atomic_int_dec_and_test(&st->refs);
-    } else {
-        g_ptr_array_add(client->streams, st);
+        g_mutex_unlock(&client->lock);
+        rpcServerClientUnref(st->client);
+        g_free(st);
+        reportError(IOV_ERR_RPC, "the client of the stream has gone");
+        return NULL;
     }
+    g_ptr_array_add(client->streams, st);
     g_mutex_unlock(&client->lock);
     return st;
 }
