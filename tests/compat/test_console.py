@@ -206,3 +206,41 @@ def test_06_python3_libvirt_over_tls(daemon, guest):
         "print('OK')\n"), "echo TLS-$((6*7))")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "OK"
+
+
+def test_07_unix_socket_port_of_a_real_qemu(daemon):
+    """A <serial type='unix'> reaches QEMU as a listening socket chardev:
+    the console connects to it, the guest answers, and its output is in
+    the log as well."""
+    name = "console2"
+    sock = os.path.join(daemon.tmp, "console2.sock")
+    img = iovtest.make_image(os.path.join(daemon.tmp, "console-b.img"), 16 * iovtest.MiB, 0)
+    xml = iovtest.guest_xml(name, [iovtest.file_disk("vda", img)], "/unused", after="idle")
+    xml = xml.replace("iov.after=idle", "iov.after=idle iov.shell=1")
+    xml = xml.replace("<serial type='file'><source path='/unused'/></serial>",
+                      "<serial type='unix'><source mode='bind' path='%s'/></serial>" % sock)
+    path = os.path.join(daemon.tmp, name + ".xml")
+    with open(path, "w") as f:
+        f.write(xml)
+    assert virsh(daemon, "define", path).returncode == 0
+    r = virsh(daemon, "start", name)
+    assert r.returncode == 0, r.stderr
+    try:
+        log = iovtest.Serial(os.path.join(daemon.guest_log_dir, name + "-serial.log"))
+        log.wait_line("GUEST-AFTER action=idle", timeout=60)
+        code = ("import libvirt, sys\n"
+                "c = libvirt.open(sys.argv[1])\n"
+                "st = c.newStream(0)\n"
+                "c.lookupByName(sys.argv[2]).openConsole(None, st, 0)\n"
+                "st.send(b'echo UNIX-$((5*5))\\n')\n"
+                "got = b''\n"
+                "while b'UNIX-25' not in got:\n"
+                "    got += st.recv(4096)\n"
+                "st.finish()\n"
+                "print('OK')\n")
+        r = subprocess.run(["/usr/bin/python3", "-c", code, daemon.libvirt_uri, name],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout.strip() == "OK", r.stderr
+        log.wait_line("UNIX-25", timeout=10)
+    finally:
+        virsh(daemon, "destroy", name)
