@@ -326,6 +326,7 @@ int cmdComplete(iovshControl *ctl, const iovshCmd *cmd);
 /* iovsh-domain.c */
 int cmdList(iovshControl *ctl, const iovshCmd *cmd);
 int cmdEvent(iovshControl *ctl, const iovshCmd *cmd);
+int cmdConsole(iovshControl *ctl, const iovshCmd *cmd);
 int cmdDefine(iovshControl *ctl, const iovshCmd *cmd);
 int cmdUndefine(iovshControl *ctl, const iovshCmd *cmd);
 int cmdStart(iovshControl *ctl, const iovshCmd *cmd);

@@ -8,6 +8,7 @@
  * lives in one place: the parse functions themselves.
  */
 #include <string.h>
+#include <sys/un.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -34,7 +35,7 @@ static const char *const formatNames[] = {"raw", "qcow2"};
 static const char *const cacheNames[] = {"default", "none", "writeback",
                                          "writethrough", "directsync", "unsafe"};
 static const char *const busNames[] = {"virtio", "sata"};
-static const char *const chrTypeNames[] = {"", "file", "pty"};
+static const char *const chrTypeNames[] = {"", "file", "pty", "unix"};
 
 G_STATIC_ASSERT(G_N_ELEMENTS(virtTypeNames) == DOMAIN_VIRT_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(diskTypeNames) == DISK_TYPE_LAST);
@@ -1272,32 +1273,112 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
 
 /* ---- serial and console ---- */
 
-/* Returns 1 when parsed, 0 when a libvirt parse drops it, -1 on error. */
+/*
+ * The <target> of a serial port or console, when given, must name the
+ * first port as iovirt builds it: an ISA serial port (a <console> may
+ * say it is that port, type 'serial'). Anything else would give the
+ * guest a device other than the one written: refused, naming it.
+ */
 static int
-parseChr(parseCtxt *ctxt, xmlNode *node, domainChrDef *chr)
+parseChrTarget(xmlNode *node, bool console)
 {
+    const char *elem = (const char *)node->name;
+    g_autofree char *type = NULL;
+    g_autofree char *port = NULL;
+    xmlNode *target;
+    xmlNode *model;
+
+    if (getChild(node, "target", &target) < 0)
+        return -1;
+    if (!target)
+        return 0;
+    type = getAttr(target, "type");
+    port = getAttr(target, "port");
+    if (type && strcmp(type, console ? "serial" : "isa-serial") != 0) {
+        reportError(IOV_ERR_XML_ERROR,
+                    "<%s> target type '%s' is not supported: only the first serial port (%s) is",
+                    elem, type, console ? "'serial'" : "'isa-serial'");
+        return -1;
+    }
+    if (port && strcmp(port, "0") != 0) {
+        reportError(IOV_ERR_XML_ERROR, "<%s> target port '%s' is not supported: only port 0 is",
+                    elem, port);
+        return -1;
+    }
+    if (getChild(target, "model", &model) < 0)
+        return -1;
+    if (model) {
+        g_autofree char *name = getAttr(model, "name");
+
+        if (name && strcmp(name, "isa-serial") != 0) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s> target model '%s' is not supported: only 'isa-serial' is", elem,
+                        name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * A serial port or console: honoured (file, pty, unix socket in bind
+ * mode) or refused with an error naming what is not supported, in a
+ * libvirt document as in iovirt's own. Returns 1 when parsed, -1 on
+ * error.
+ */
+static int
+parseChr(parseCtxt *ctxt G_GNUC_UNUSED, xmlNode *node, domainChrDef *chr)
+{
+    const char *elem = (const char *)node->name;
     g_autofree char *type = getAttr(node, "type");
     xmlNode *source;
 
     chr->type = type ? enumFromString(chrTypeNames, CHR_TYPE_LAST, type) : -1;
     if (chr->type <= CHR_TYPE_NONE) {
         chr->type = CHR_TYPE_NONE;
-        if (fromLibvirt(ctxt)) {
-            noteDropped(ctxt, node, "only file and pty are supported");
-            return 0;
-        }
-        reportError(IOV_ERR_XML_ERROR, "<%s> type '%s' is not file or pty",
-                    (const char *)node->name, type ? type : "");
+        reportError(IOV_ERR_XML_ERROR,
+                    "<%s> type '%s' is not supported: only file, pty and unix are", elem,
+                    type ? type : "");
         return -1;
     }
+    if (parseChrTarget(node, strcmp(elem, "console") == 0) < 0)
+        return -1;
+    if (getChild(node, "source", &source) < 0)
+        return -1;
     if (chr->type == CHR_TYPE_FILE) {
-        if (getChild(node, "source", &source) < 0)
-            return -1;
         if (!source || !(chr->path = getAttr(source, "path")) || chr->path[0] != '/') {
             reportError(IOV_ERR_XML_ERROR, "<%s type='file'> needs <source path='/ABSOLUTE/PATH'/>",
-                        (const char *)node->name);
+                        elem);
             return -1;
         }
+    } else if (chr->type == CHR_TYPE_UNIX) {
+        g_autofree char *mode = NULL;
+
+        if (!source || !(chr->path = getAttr(source, "path")) || chr->path[0] != '/') {
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s type='unix'> needs <source mode='bind' path='/ABSOLUTE/PATH'/>", elem);
+            return -1;
+        }
+        mode = getAttr(source, "mode");
+        if (!mode || strcmp(mode, "bind") != 0) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "<%s type='unix'> source mode '%s' is not supported: only 'bind' (QEMU listens) is",
+                elem, mode ? mode : "connect");
+            return -1;
+        }
+        if (strlen(chr->path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s type='unix'> socket path '%s' is longer than a unix socket allows",
+                        elem, chr->path);
+            return -1;
+        }
+    } else {
+        /* a running pty's path, as libvirt shows it, is the guest's
+         * state, not its definition */
+        if (source)
+            g_free(getAttr(source, "path"));
+        g_free(getAttr(node, "tty"));
     }
     return 1;
 }
@@ -1425,11 +1506,6 @@ parseDevices(parseCtxt *ctxt, xmlNode *devices, domainDef *def)
             bool *have = serial ? &haveSerial : &haveConsole;
 
             if (*have) {
-                if (fromLibvirt(ctxt)) {
-                    noteDropped(ctxt, c, "only one is supported");
-                    c->_private = DROPPED;
-                    continue;
-                }
                 reportError(IOV_ERR_XML_ERROR, "only one <%s> is supported", (const char *)c->name);
                 return -1;
             }
@@ -1888,8 +1964,10 @@ formatChr(xmlTextWriterPtr w, const char *elem, const domainChrDef *chr)
         return 0;
     W(xmlTextWriterStartElement(w, BC(elem)));
     W(xmlTextWriterWriteAttribute(w, BC("type"), BC(chrTypeNames[chr->type])));
-    if (chr->type == CHR_TYPE_FILE) {
+    if (chr->type == CHR_TYPE_FILE || chr->type == CHR_TYPE_UNIX) {
         W(xmlTextWriterStartElement(w, BC("source")));
+        if (chr->type == CHR_TYPE_UNIX)
+            W(xmlTextWriterWriteAttribute(w, BC("mode"), BC("bind")));
         W(xmlTextWriterWriteAttribute(w, BC("path"), BC(chr->path)));
         W(xmlTextWriterEndElement(w));
     }

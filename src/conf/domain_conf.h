@@ -64,6 +64,7 @@ typedef enum {
     CHR_TYPE_NONE = 0, /* not present */
     CHR_TYPE_FILE,
     CHR_TYPE_PTY,
+    CHR_TYPE_UNIX, /* a unix socket QEMU listens on (libvirt's mode='bind') */
     CHR_TYPE_LAST
 } domainChrType;
 
@@ -133,10 +134,11 @@ typedef struct {
 #define DOMAIN_MAX_THROTTLE_GROUPS 64
 #define DOMAIN_MAX_THROTTLE_FILTERS 8
 
-/* A serial port or console: a file or a pty. */
+/* A serial port or console: a file, a pty or a unix socket. */
 typedef struct {
     int type;   /* domainChrType */
-    char *path; /* for CHR_TYPE_FILE; else NULL */
+    char *path; /* owned: the file (CHR_TYPE_FILE) or the socket
+                 * (CHR_TYPE_UNIX), absolute; NULL for a pty */
 } domainChrDef;
 
 typedef struct {

@@ -472,21 +472,39 @@ addDeclaredGroups(GPtrArray *argv, const domainDef *def, GHashTable *groups)
     }
 }
 
-/* The chardev of the first serial port. */
+/*
+ * The chardev of the first serial port: a file (the definition's, or the
+ * daemon's log of the guest when none is defined), a pty, or a unix
+ * socket QEMU listens on without waiting for a peer. A pty or a socket
+ * also copies what the guest writes to the daemon's log, so that the
+ * guest's output can be read whether or not a console is attached.
+ */
 static void
 addSerial(GPtrArray *argv, const domainDef *def, const qemuCommandParams *p)
 {
     const domainChrDef *chr = def->serial.type != CHR_TYPE_NONE ? &def->serial : &def->console;
+    g_autofree char *log = qemuEscapeOption(p->serialLogPath);
     g_autofree char *path = NULL;
     g_autofree char *opt = NULL;
 
-    if (chr->type == CHR_TYPE_PTY) {
-        addArgs(argv, "-chardev", "pty,id=serial0");
-    } else {
-        path = qemuEscapeOption(chr->type == CHR_TYPE_FILE ? chr->path : p->serialLogPath);
+    switch (chr->type) {
+    case CHR_TYPE_PTY:
+        opt = g_strdup_printf("pty,id=serial0,logfile=%s,logappend=on", log);
+        break;
+    case CHR_TYPE_UNIX:
+        path = qemuEscapeOption(chr->path);
+        opt = g_strdup_printf(
+            "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s,logappend=on", path, log);
+        break;
+    case CHR_TYPE_FILE:
+        path = qemuEscapeOption(chr->path);
         opt = g_strdup_printf("file,id=serial0,path=%s,append=on", path);
-        addArgs(argv, "-chardev", opt);
+        break;
+    default:
+        opt = g_strdup_printf("file,id=serial0,path=%s,append=on", log);
+        break;
     }
+    addArgs(argv, "-chardev", opt);
     addArgs(argv, "-serial", "chardev:serial0");
 }
 

@@ -212,6 +212,18 @@ int qemuDriverQueryQEMULimits(qemuDriver *drv, const unsigned char *uuid, const 
  * since it was (re)connected; -1 when not connected. For tests. */
 long long qemuDriverMonitorCommandCount(qemuDriver *drv, const unsigned char *uuid);
 
+/*
+ * qemuDriverOpenConsole: a new descriptor (non-blocking, close-on-exec)
+ * on the console of the running domain `uuid`: the pty QEMU opened for
+ * its serial port (raw mode) or a connection to the unix socket QEMU
+ * listens on. `devName` NULL, "serial0" or "console0" (the only port);
+ * the domain's name in *domName (new string, may be NULL). -1 with an
+ * error: not running, no such device, a port that writes to a file or
+ * to the log (no console), or the pty or socket cannot be opened.
+ */
+int qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *devName,
+                          char **domName);
+
 /* qemuDriverGetPid: QEMU's pid, or 0 when not running. For tests. */
 pid_t qemuDriverGetPid(qemuDriver *drv, const unsigned char *uuid);
 

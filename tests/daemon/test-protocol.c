@@ -155,6 +155,7 @@ static const ProcCase mustRefuse[] = {
     P(DOMAIN_SHUTDOWN_FLAGS, A(remote_domain_shutdown_flags_args), NO, ARGS_DOM),
     P(DOMAIN_DEFINE_XML_FLAGS, A(remote_domain_define_xml_flags_args), A(remote_domain_define_xml_flags_ret), ARGS_XML),
     P(DOMAIN_SET_AUTOSTART, A(remote_domain_set_autostart_args), NO, ARGS_DOM),
+    P(DOMAIN_OPEN_CONSOLE, A(remote_domain_open_console_args), NO, ARGS_DOM),
 };
 
 /* every procedure that only reads (CONNECT_CLOSE too, not called here:

@@ -15,7 +15,7 @@ BUILD_DIR = iovtest.BUILD_DIR
 SOURCE_DIR = iovtest.SOURCE_DIR
 
 COMMANDS = ["list", "define", "undefine", "start", "suspend", "resume", "shutdown", "destroy",
-            "dumpxml", "domstate", "dominfo", "event", "domblklist", "domblkstat", "blkiothrottle",
+            "dumpxml", "domstate", "dominfo", "event", "console", "domblklist", "domblkstat", "blkiothrottle",
             "blkdeviotune", "top", "domthrottlegroupset", "domthrottlegroupinfo",
             "domthrottlegrouplist", "domthrottlegroupdel", "help", "connect", "uri", "version",
             "quit", "exit"]
@@ -40,6 +40,7 @@ OPTIONS = {
     "domstate": ["DOMAIN", "--reason"],
     "dominfo": ["DOMAIN"],
     "event": ["DOMAIN", "--event NAME", "--loop", "--timeout SECONDS", "--timestamp"],
+    "console": ["DOMAIN", "--force", "--devname NAME"],
     "domblklist": ["DOMAIN", "--inactive"],
     "domblkstat": ["DOMAIN", "DEVICE", "--watch", "--count N"],
     "blkiothrottle": ["DOMAIN", "DEVICE", "--current", "--live", "--config"]

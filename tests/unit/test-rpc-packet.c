@@ -949,6 +949,7 @@ testProcTable(void)
         { 37, "CONNECT_LIST_DOMAINS", true }, { 51, "CONNECT_NUM_OF_DOMAINS", true },
         { 102, "NODE_GET_FREE_MEMORY", true }, { 203, "CONNECT_GET_SYSINFO", true },
         { 344, "CONNECT_GET_ALL_DOMAIN_STATS", true },
+        { 201, "DOMAIN_OPEN_CONSOLE", false },
     };
     size_t i;
     int proc, known = 0;
