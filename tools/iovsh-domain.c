@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
 #include "iovsh.h"
 
 /* The state of dom, or -1 after printing the error. */
@@ -327,14 +330,57 @@ cmdDomState(iovshControl *ctl, const iovshCmd *cmd)
     return 0;
 }
 
-/* dominfo DOMAIN: id, name, uuid, state, vCPUs, CPU time, memory, disks. */
+/*
+ * What a libvirt import of dom's definition left out (libvirt's
+ * bookkeeping), from the <dropped> items of its XML: a new array of
+ * strings, empty when nothing was; NULL when the library fails.
+ */
+static GPtrArray *
+domainDropped(iovDomainPtr dom)
+{
+    g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
+    char *raw = iovDomainGetXMLDesc(dom, 0);
+    xmlDocPtr doc;
+    xmlNode *root, *c, *i;
+
+    if (!raw) {
+        iovshLibError();
+        return NULL;
+    }
+    doc = xmlReadMemory(raw, (int)strlen(raw), "domain.xml", NULL, XML_PARSE_NONET);
+    free(raw);
+    if (!doc || !(root = xmlDocGetRootElement(doc))) {
+        xmlFreeDoc(doc);
+        return g_steal_pointer(&items);
+    }
+    for (c = root->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "dropped") != 0)
+            continue;
+        for (i = c->children; i; i = i->next) {
+            xmlChar *text;
+
+            if (i->type != XML_ELEMENT_NODE || strcmp((const char *)i->name, "item") != 0)
+                continue;
+            text = xmlNodeGetContent(i);
+            g_ptr_array_add(items, g_strdup((const char *)text));
+            xmlFree(text);
+        }
+    }
+    xmlFreeDoc(doc);
+    return g_steal_pointer(&items);
+}
+
+/* dominfo DOMAIN: id, name, uuid, state, vCPUs, CPU time, memory, disks,
+ * and what an import from libvirt dropped. */
 int
 cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
 {
     g_autoptr(iovDomain) dom = iovshLookupDomain(ctl, cmd, "domain");
     g_autoptr(GPtrArray) disks = NULL;
+    g_autoptr(GPtrArray) dropped = NULL;
     g_autofree char *idstr = NULL;
     iovDomainInfo info;
+    guint k;
     char uuid[37] = "";
     int persistent;
     int id;
@@ -347,7 +393,7 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
         return -1;
     }
     id = iovDomainGetID(dom);
-    if (!(disks = iovshDomainDisks(dom, false)))
+    if (!(disks = iovshDomainDisks(dom, false)) || !(dropped = domainDropped(dom)))
         return -1;
     idstr = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
 
@@ -364,6 +410,13 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
         json_object_object_add(o, "memory_kib", json_object_new_uint64(info.memory));
         json_object_object_add(o, "persistent", json_object_new_boolean(persistent));
         json_object_object_add(o, "disks", json_object_new_int(disks->len));
+        if (dropped->len) {
+            json_object *arr = json_object_new_array();
+
+            for (k = 0; k < dropped->len; k++)
+                json_object_array_add(arr, json_object_new_string(g_ptr_array_index(dropped, k)));
+            json_object_object_add(o, "dropped", arr);
+        }
         iovshPrintJSON(o);
         return 0;
     }
@@ -378,5 +431,7 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
     printf("%-15s %llu KiB\n", "Used memory:", info.memory);
     printf("%-15s %s\n", "Persistent:", persistent ? "yes" : "no");
     printf("%-15s %u\n", "Disks:", disks->len);
+    for (k = 0; k < dropped->len; k++)
+        printf("%-15s %s\n", k == 0 ? "Dropped:" : "", (const char *)g_ptr_array_index(dropped, k));
     return 0;
 }

@@ -73,6 +73,9 @@ char *qemuDiskFormatNode(const domainDiskDef *disk);   /* "fmt-vda" */
  * carry the group name): "tg-vda" alone, "tgg-NAME" in group NAME. */
 char *qemuThrottleGroupId(const domainDiskDef *disk, const throttleDef *t);
 
+/* The device id of interface `idx` ("net0"), a new string. */
+char *qemuNetDeviceId(size_t idx);
+
 /* Whether `qdev` (as query-blockstats reports it) is `disk`'s device. */
 gboolean qemuDiskMatchesQdev(const domainDiskDef *disk, const char *qdev);
 /* The same for the device id `devId` ("disk-vda"). */

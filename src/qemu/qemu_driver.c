@@ -837,6 +837,8 @@ qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDoma
 
     if (!def)
         return -1;
+    if (def->emulator && domainCheckEmulator(def->emulator) < 0)
+        return -1;
     if (dropped->len) {
         g_strdelimit(dropped->str, "\n", ' ');
         logInfo("defining domain '%s' from a libvirt document dropped: %s", def->name, dropped->str);

@@ -496,6 +496,9 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     live = domainDefCopy(obj->def);
     if (!live)
         return -1;
+    /* the binary may have gone since the definition was written */
+    if (live->emulator && domainCheckEmulator(live->emulator) < 0)
+        goto error;
     params.binary = cfg->binary;
     params.monitorPath = monPath;
     params.pidfilePath = pidPath;
