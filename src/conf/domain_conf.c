@@ -1790,6 +1790,12 @@ validatePlatform(const domainDef *def)
             def->machine);
         return -1;
     }
+    if (def->onPoweroff == DOMAIN_LIFECYCLE_PRESERVE && def->onReboot == DOMAIN_LIFECYCLE_DESTROY) {
+        reportError(
+            IOV_ERR_XML_ERROR,
+            "on_reboot 'destroy' with on_poweroff 'preserve' is not supported (QEMU turns the reboot into a power off, which would then be preserved)");
+        return -1;
+    }
     if (def->cpuMode == DOMAIN_CPU_HOST_PASSTHROUGH && def->virtType != DOMAIN_VIRT_KVM) {
         reportError(
             IOV_ERR_XML_ERROR,

@@ -554,6 +554,7 @@ qemuDriverNew(const qemuDriverConfig *cfg)
     drv->pcfg.logDir = drv->logDir;
     drv->pcfg.binary = drv->binary;
     drv->pcfg.secretDir = drv->secretDir;
+    drv->pcfg.privileged = cfg->privileged;
     drv->pcfg.monitorTimeoutMs = cfg->monitorTimeoutMs > 0 ? cfg->monitorTimeoutMs
                                                            : QEMU_MONITOR_DEFAULT_TIMEOUT_MS;
     drv->pcfg.callbacks = &drv->callbacks;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "qemu_command.h"
+#include "qemu_interface.h"
 #include "qemu_process.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -433,6 +434,8 @@ qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
     obj->state = IOV_DOMAIN_SHUTOFF;
     obj->reason = reason;
     g_mutex_unlock(&obj->lock);
+    /* QEMU has ended: the taps it used on bridges can go */
+    qemuInterfaceCleanup(live);
 }
 
 static char *
@@ -498,6 +501,8 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
         return -1;
     /* the binary may have gone since the definition was written */
     if (live->emulator && domainCheckEmulator(live->emulator) < 0)
+        goto error;
+    if (qemuInterfacePrepare(live, id, cfg->privileged) < 0)
         goto error;
     params.binary = cfg->binary;
     params.monitorPath = monPath;
@@ -588,6 +593,7 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
 
  error:
     qemuCommandRemoveFiles(filesDir);
+    qemuInterfaceCleanup(live);
     if (logFd >= 0)
         close(logFd);
     if (nullFd >= 0)
