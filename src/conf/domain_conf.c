@@ -134,6 +134,7 @@ domainDiskDefFree(domainDiskDef *disk)
     g_free(disk->sshUser);
     g_free(disk->sshFingerprint);
     g_free(disk->target);
+    g_free(disk->serial);
     throttleDefClear(&disk->throttle);
     g_free(disk);
 }
@@ -989,6 +990,43 @@ targetValid(const char *dev, const char *prefix)
     return true;
 }
 
+/* <serial>ID</serial> (what the guest reads as the disk's serial number)
+ * and <shareable/>. */
+static int
+parseDiskIdentity(xmlNode *node, domainDiskDef *disk)
+{
+    xmlNode *shareable;
+    const char *p;
+
+    if (getChildText(node, "serial", &disk->serial) < 0 ||
+        getChild(node, "shareable", &shareable) < 0)
+        return -1;
+    if (disk->serial) {
+        /* virtio-blk carries at most 20 bytes */
+        for (p = disk->serial; *p; p++) {
+            if (!g_ascii_isalnum(*p) && !strchr("_.+-", *p))
+                break;
+        }
+        if (!*disk->serial || *p || strlen(disk->serial) > 20) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "disk '%s': serial '%s' must be 1 to 20 characters of A-Z a-z 0-9 _ . + -",
+                        disk->target, disk->serial);
+            return -1;
+        }
+    }
+    if (shareable) {
+        if (disk->format != DISK_FORMAT_RAW) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "disk '%s': a <shareable/> disk must be raw (a %s image cannot be written by two guests)",
+                disk->target, formatNames[disk->format]);
+            return -1;
+        }
+        disk->shareable = true;
+    }
+    return 0;
+}
+
 /* <driver io='threads|native|io_uring' discard='ignore|unmap'>. */
 static int
 parseDiskDriverIO(domainDiskDef *disk, const char *io, const char *discard)
@@ -1167,6 +1205,9 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
                     disk->target, disk->snapshot);
         return -1;
     }
+
+    if (parseDiskIdentity(node, disk) < 0)
+        return -1;
 
     if (iothrottle && iotune) {
         reportError(IOV_ERR_XML_ERROR, "disk '%s': give limits either as <iothrottle> or as <iotune>, not both",
@@ -2437,6 +2478,12 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
         W(xmlTextWriterStartElement(w, BC("readonly")));
         W(xmlTextWriterEndElement(w));
     }
+    if (d->shareable) {
+        W(xmlTextWriterStartElement(w, BC("shareable")));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (d->serial)
+        W(xmlTextWriterWriteElement(w, BC("serial"), BC(d->serial)));
     if (formatThrottle(w, &d->throttle, flags) < 0)
         goto error;
     W(xmlTextWriterEndElement(w));

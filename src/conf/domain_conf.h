@@ -187,6 +187,8 @@ typedef struct {
     int bus;      /* domainDiskBus */
     bool readonly;
     bool discardUnmap; /* <driver discard='unmap'>: the guest's discards reach the image */
+    bool shareable;    /* <shareable/>: other guests may write the image too */
+    char *serial;      /* <serial>: the id the guest reads; NULL: none */
     int io;            /* domainDiskIO */
     throttleDef throttle;
 } domainDiskDef;

@@ -421,6 +421,10 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
     }
     ADD_STR(obj, "id", dev);
     ADD_STR(obj, "drive", thr);
+    if (disk->serial)
+        ADD_STR(obj, "serial", disk->serial);
+    if (disk->shareable)
+        ADD_BOOL(obj, "share-rw", true);
     if (disk->device != DISK_DEVICE_CDROM)
         ADD_STR(obj, "write-cache", writeCache ? "on" : "off");
     if (bootFirst)

@@ -140,13 +140,25 @@ def test_qcow2_overlay_reads_its_raw_base_under_the_disk_limit(daemon, client):
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", overlay],
                    check=True)
     serial = os.path.join(daemon.tmp, "ovl-serial.log")
+    shared = iovtest.make_image(os.path.join(daemon.tmp, "shared.raw"), 4 * iovtest.MiB, 0)
     disk = ("    <disk type='file'><driver name='qemu' type='qcow2'/><source file='%s'/>"
-            "<target dev='vda'/><iothrottle bps_rd='2097152'/></disk>\n" % overlay)
+            "<target dev='vda'/><serial>OVL-0001</serial>"
+            "<iothrottle bps_rd='2097152'/></disk>\n" % overlay)
+    disk += ("    <disk type='file'><driver name='qemu' type='raw'/><source file='%s'/>"
+             "<target dev='vdb'/><shareable/></disk>\n" % shared)
     client.define("ovl", _plain_guest("ovl", serial, "q35", disk,
                                       "iov.peek=vda iov.probe=read:vda:bs=64k:time=6"))
     client.ok("start", "ovl")
     try:
         s = iovtest.Serial(serial)
+        # the serial number reaches the guest
+        assert s.lines[s.wait_line("GUEST-SERIALS", timeout=90)] == "GUEST-SERIALS vda=OVL-0001"
+        # a shareable disk can be opened for writing by a second QEMU meanwhile
+        other = subprocess.run(
+            ["qemu-io", "-c", "write -P 0x5a 0 4k", "--image-opts",
+             "driver=raw,file.driver=file,file.filename=%s,file.locking=auto" % shared],
+            capture_output=True, text=True, timeout=60)
+        assert other.returncode == 0 and "Failed to get" not in other.stderr, other.stderr
         line = s.lines[s.wait_line("GUEST-PEEK", timeout=90)]
         assert line == "GUEST-PEEK vda IOVIRT-BASE-DATA-0123456789abcd"
         s.wait_line("IOVPROBE-END job=0", timeout=60)
