@@ -135,6 +135,7 @@ domainDiskDefFree(domainDiskDef *disk)
     g_free(disk->sshFingerprint);
     g_free(disk->target);
     g_free(disk->serial);
+    domainBackingFree(disk->backing);
     throttleDefClear(&disk->throttle);
     g_free(disk);
 }
@@ -443,6 +444,8 @@ bookkeeping(xmlNode *n)
             return "libvirt's CPU checks";
         if (nodeIs(n, "match", "cpu") && g_strcmp0(v, "exact") == 0)
             return "libvirt's CPU checks";
+        if (nodeIs(n, "index", "backingStore"))
+            return "libvirt's numbering of the backing chain";
         return NULL;
     }
     if (nodeIs(n, "address", NULL))
@@ -990,6 +993,80 @@ targetValid(const char *dev, const char *prefix)
     return true;
 }
 
+void
+domainBackingFree(domainBackingDef *chain)
+{
+    while (chain) {
+        domainBackingDef *next = chain->next;
+
+        g_free(chain->path);
+        g_free(chain->format);
+        g_free(chain);
+        chain = next;
+    }
+}
+
+/*
+ * libvirt's nested <backingStore type='file'><format type='F'/>
+ * <source file='/PATH'/><backingStore .../></backingStore>: the images
+ * below a file disk. An empty <backingStore/> ends the chain (left unread
+ * at the top: libvirt's bookkeeping).
+ */
+static int
+parseBacking(xmlNode *node, domainDiskDef *disk)
+{
+    domainBackingDef **tail = &disk->backing;
+    xmlNode *bs;
+    int depth = 0;
+
+    if (getChild(node, "backingStore", &bs) < 0)
+        return -1;
+    if (bs && !bs->children && !bs->properties) {
+        bs->_private = NULL; /* the empty element: bookkeeping */
+        return 0;
+    }
+    while (bs && (bs->children || bs->properties)) {
+        g_autofree char *type = getAttr(bs, "type");
+        xmlNode *fmt, *src, *next;
+        domainBackingDef *b;
+
+        if (disk->type != DISK_TYPE_FILE || disk->format != DISK_FORMAT_QCOW2) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "disk '%s': <backingStore> is for qcow2 file disks (a raw image has no backing file)",
+                disk->target);
+            return -1;
+        }
+        if (++depth > 16) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "disk '%s': a backing chain may be at most 16 images deep", disk->target);
+            return -1;
+        }
+        if (getChild(bs, "format", &fmt) < 0 || getChild(bs, "source", &src) < 0 ||
+            getChild(bs, "backingStore", &next) < 0)
+            return -1;
+        b = g_new0(domainBackingDef, 1);
+        *tail = b;
+        tail = &b->next;
+        if (src)
+            b->path = getAttr(src, "file");
+        if (fmt)
+            b->format = getAttr(fmt, "type");
+        if ((type && strcmp(type, "file") != 0) || !b->path || b->path[0] != '/' || !b->format ||
+            !*b->format || strpbrk(b->format, " \t\n,")) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "disk '%s': a <backingStore> needs type='file', <format type='FORMAT'/> and <source file='/ABSOLUTE/PATH'/>",
+                disk->target);
+            return -1;
+        }
+        if (next && !next->children && !next->properties)
+            next->_private = MARK; /* the empty end of the chain */
+        bs = next;
+    }
+    return 0;
+}
+
 /* <serial>ID</serial> (what the guest reads as the disk's serial number)
  * and <shareable/>. */
 static int
@@ -1206,7 +1283,7 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
         return -1;
     }
 
-    if (parseDiskIdentity(node, disk) < 0)
+    if (parseDiskIdentity(node, disk) < 0 || parseBacking(node, disk) < 0)
         return -1;
 
     if (iothrottle && iotune) {
@@ -2421,6 +2498,34 @@ formatNetworkExtras(xmlTextWriterPtr w, const domainDiskDef *d)
     return -1;
 }
 
+/* The nested <backingStore> elements of a chain, ending with an empty one. */
+static int
+formatBacking(xmlTextWriterPtr w, const domainBackingDef *b)
+{
+    int depth = 0;
+
+    if (!b)
+        return 0;
+    for (; b; b = b->next) {
+        W(xmlTextWriterStartElement(w, BC("backingStore")));
+        W(xmlTextWriterWriteAttribute(w, BC("type"), BC("file")));
+        W(xmlTextWriterStartElement(w, BC("format")));
+        W(xmlTextWriterWriteAttribute(w, BC("type"), BC(b->format)));
+        W(xmlTextWriterEndElement(w));
+        W(xmlTextWriterStartElement(w, BC("source")));
+        W(xmlTextWriterWriteAttribute(w, BC("file"), BC(b->path)));
+        W(xmlTextWriterEndElement(w));
+        depth++;
+    }
+    W(xmlTextWriterStartElement(w, BC("backingStore")));
+    W(xmlTextWriterEndElement(w));
+    while (depth-- > 0)
+        W(xmlTextWriterEndElement(w));
+    return 0;
+error:
+    return -1;
+}
+
 static int
 formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
 {
@@ -2484,6 +2589,8 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
     }
     if (d->serial)
         W(xmlTextWriterWriteElement(w, BC("serial"), BC(d->serial)));
+    if (formatBacking(w, d->backing) < 0)
+        goto error;
     if (formatThrottle(w, &d->throttle, flags) < 0)
         goto error;
     W(xmlTextWriterEndElement(w));

@@ -140,6 +140,14 @@ typedef struct {
     size_t nforwards;
 } domainNetDef;
 
+/* One image below a disk's own in its backing chain. */
+typedef struct _domainBackingDef domainBackingDef;
+struct _domainBackingDef {
+    char *path;             /* absolute path of the image */
+    char *format;           /* its format as QEMU names it ("raw", "qcow2", ...) */
+    domainBackingDef *next; /* the image below it; NULL at the end */
+};
+
 /* One storage host of a network disk. */
 typedef struct {
     char *name;      /* host name or address; NULL for a unix socket */
@@ -189,6 +197,8 @@ typedef struct {
     bool discardUnmap; /* <driver discard='unmap'>: the guest's discards reach the image */
     bool shareable;    /* <shareable/>: other guests may write the image too */
     char *serial;      /* <serial>: the id the guest reads; NULL: none */
+    domainBackingDef *backing; /* <backingStore> chain, owned; NULL: none
+                                * given (QEMU follows the image's own) */
     int io;            /* domainDiskIO */
     throttleDef throttle;
 } domainDiskDef;
@@ -295,6 +305,9 @@ bool domainMachineIsPC(const domainDef *def);
 
 /* domainNetMACFormat: "52:54:00:xx:xx:xx" into buf (18 bytes). */
 void domainNetMACFormat(const unsigned char *mac, char *buf);
+
+/* domainBackingFree: free a backing chain (NULL: nothing). */
+void domainBackingFree(domainBackingDef *chain);
 
 /* domainCheckEmulator: whether `path` is an executable regular file;
  * -1 with an error naming it otherwise. */

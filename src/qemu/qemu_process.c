@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "qemu_backing.h"
 #include "qemu_command.h"
 #include "qemu_interface.h"
 #include "qemu_process.h"
@@ -501,6 +502,8 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
         return -1;
     /* the binary may have gone since the definition was written */
     if (live->emulator && domainCheckEmulator(live->emulator) < 0)
+        goto error;
+    if (qemuBackingDiscover(live) < 0)
         goto error;
     if (qemuInterfacePrepare(live, id, cfg->privileged) < 0)
         goto error;

@@ -163,12 +163,23 @@ def test_qcow2_overlay_reads_its_raw_base_under_the_disk_limit(daemon, client):
         assert line == "GUEST-PEEK vda IOVIRT-BASE-DATA-0123456789abcd"
         s.wait_line("IOVPROBE-END job=0", timeout=60)
         iovtest.assert_rate("overlay reads", s.rate(0, first=2), 2097152)
-        # nothing was written into the overlay by reading
-        info = subprocess.run(["qemu-img", "info", "-U", "--output=json", overlay],
-                              capture_output=True, text=True, check=True).stdout
-        assert '"backing-filename": "%s"' % base in info
+        # the running definition shows the chain qemu-img found
+        live = client.ok("dumpxml", "ovl")
+        assert re.search(r'<backingStore type="file">\s*<format type="raw"/>\s*'
+                         r'<source file="%s"/>\s*<backingStore/>' % re.escape(base), live)
     finally:
         client.iovsh("destroy", "ovl")
+
+    # a <backingStore> that is not the image's chain: the start fails
+    wrong = disk.replace("<serial>", "<backingStore type='file'><format type='raw'/>"
+                         "<source file='/nonexistent/base.raw'/><backingStore/></backingStore>"
+                         "<serial>")
+    client.define("ovl", _plain_guest("ovl", serial, "q35", wrong, ""))
+    err = client.fail("start", "ovl")
+    assert ("disk 'vda': <backingStore> names '/nonexistent/base.raw' (raw) where the image "
+            "chain of '%s' has '%s' (raw)" % (overlay, base)) in err
+    assert client.state("ovl") == "shut off"
+    assert not os.path.exists(os.path.join(daemon.state_dir, "ovl.pid"))
 
 
 def test_emulator_that_is_not_executable_is_refused(daemon, client):
