@@ -1459,7 +1459,48 @@ parseLifecycle(xmlNode *root, domainDef *def)
     return 0;
 }
 
-/* <clock offset='utc|localtime'/>, without timers. */
+/*
+ * One <timer> of <clock>: the three libvirt (and virt-install) write,
+ * each with the one setting QEMU has for it: rtc tickpolicy delay or
+ * catchup, pit tickpolicy delay, hpet present yes or no.
+ */
+static int
+parseTimer(xmlNode *t, domainDef *def)
+{
+    g_autofree char *name = getAttr(t, "name");
+    g_autofree char *policy = getAttr(t, "tickpolicy");
+    g_autofree char *present = getAttr(t, "present");
+    xmlAttr *a;
+
+    for (a = t->properties; a; a = a->next) {
+        if (a->_private != MARK) {
+            reportError(IOV_ERR_XML_ERROR, "clock: timer '%s' attribute '%s' is not supported",
+                        name ? name : "", (const char *)a->name);
+            return -1;
+        }
+    }
+    if (g_strcmp0(name, "rtc") == 0 && !present &&
+        (!policy || strcmp(policy, "delay") == 0 || strcmp(policy, "catchup") == 0)) {
+        def->rtcCatchup = g_strcmp0(policy, "catchup") == 0;
+        return 0;
+    }
+    if (g_strcmp0(name, "pit") == 0 && !present && g_strcmp0(policy, "delay") == 0) {
+        def->pitDelay = true;
+        return 0;
+    }
+    if (g_strcmp0(name, "hpet") == 0 && !policy && present &&
+        (strcmp(present, "yes") == 0 || strcmp(present, "no") == 0)) {
+        def->hpetOff = strcmp(present, "no") == 0;
+        return 0;
+    }
+    reportError(
+        IOV_ERR_XML_ERROR,
+        "clock: timer '%s' with tickpolicy '%s' and present '%s' is not supported (rtc tickpolicy delay or catchup, pit tickpolicy delay, hpet present yes or no)",
+        name ? name : "", policy ? policy : "", present ? present : "");
+    return -1;
+}
+
+/* <clock offset='utc|localtime'/> and its <timer> children. */
 static int
 parseClock(xmlNode *clock, domainDef *def)
 {
@@ -1467,13 +1508,16 @@ parseClock(xmlNode *clock, domainDef *def)
     xmlNode *c;
 
     for (c = clock->children; c; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE && !nodeIs(c, "address", NULL)) {
-            g_autofree char *name = (char *)xmlGetNoNsProp(c, BAD_CAST "name");
-
-            reportError(IOV_ERR_XML_ERROR, "clock: <%s%s%s> is not supported (only the offset is)",
-                        (const char *)c->name, name ? " name=" : "", name ? name : "");
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!isElem(c, "timer")) {
+            reportError(IOV_ERR_XML_ERROR, "clock: <%s> is not supported (only <timer> is)",
+                        (const char *)c->name);
             return -1;
         }
+        c->_private = MARK;
+        if (parseTimer(c, def) < 0)
+            return -1;
     }
     if (offset) {
         def->clockOffset = enumFromString(clockNames, DOMAIN_CLOCK_LAST, offset);
@@ -2634,9 +2678,27 @@ formatPlatform(xmlTextWriterPtr w, const domainDef *def)
             W(xmlTextWriterWriteElement(w, BC("model"), BC(def->cpuModel)));
         W(xmlTextWriterEndElement(w));
     }
-    if (def->clockOffset != DOMAIN_CLOCK_UTC) {
+    if (def->clockOffset != DOMAIN_CLOCK_UTC || def->rtcCatchup || def->pitDelay || def->hpetOff) {
         W(xmlTextWriterStartElement(w, BC("clock")));
         W(xmlTextWriterWriteAttribute(w, BC("offset"), BC(clockNames[def->clockOffset])));
+        if (def->rtcCatchup) {
+            W(xmlTextWriterStartElement(w, BC("timer")));
+            W(xmlTextWriterWriteAttribute(w, BC("name"), BC("rtc")));
+            W(xmlTextWriterWriteAttribute(w, BC("tickpolicy"), BC("catchup")));
+            W(xmlTextWriterEndElement(w));
+        }
+        if (def->pitDelay) {
+            W(xmlTextWriterStartElement(w, BC("timer")));
+            W(xmlTextWriterWriteAttribute(w, BC("name"), BC("pit")));
+            W(xmlTextWriterWriteAttribute(w, BC("tickpolicy"), BC("delay")));
+            W(xmlTextWriterEndElement(w));
+        }
+        if (def->hpetOff) {
+            W(xmlTextWriterStartElement(w, BC("timer")));
+            W(xmlTextWriterWriteAttribute(w, BC("name"), BC("hpet")));
+            W(xmlTextWriterWriteAttribute(w, BC("present"), BC("no")));
+            W(xmlTextWriterEndElement(w));
+        }
         W(xmlTextWriterEndElement(w));
     }
     if (def->onPoweroff != DOMAIN_LIFECYCLE_DESTROY)

@@ -231,6 +231,9 @@ typedef struct {
     int onReboot;
     int onCrash;         /* -1: not given (the guest has no crash device) */
     int clockOffset;     /* domainClockOffset */
+    bool rtcCatchup;     /* <timer name='rtc' tickpolicy='catchup'/>: driftfix=slew */
+    bool pitDelay;       /* <timer name='pit' tickpolicy='delay'/> */
+    bool hpetOff;        /* <timer name='hpet' present='no'/> */
     int cpuMode;         /* domainCpuMode */
     char *cpuModel;      /* DOMAIN_CPU_CUSTOM: the model name; else NULL */
     int memballoon;      /* domainMemballoon */

@@ -471,8 +471,16 @@ addPlatform(GPtrArray *argv, const domainDef *def)
     default:
         break;
     }
-    if (def->clockOffset == DOMAIN_CLOCK_LOCALTIME)
-        addArgs(argv, "-rtc", "base=localtime");
+    if (def->clockOffset == DOMAIN_CLOCK_LOCALTIME || def->rtcCatchup) {
+        g_autofree char *rtc = g_strdup_printf(
+            "base=%s%s", def->clockOffset == DOMAIN_CLOCK_LOCALTIME ? "localtime" : "utc",
+            def->rtcCatchup ? ",driftfix=slew" : "");
+
+        addArgs(argv, "-rtc", rtc);
+    }
+    /* the in-kernel PIT of KVM; TCG's PIT delays lost ticks anyway */
+    if (def->pitDelay)
+        addArgs(argv, "-global", "kvm-pit.lost_tick_policy=delay");
     if (def->onPoweroff == DOMAIN_LIFECYCLE_PRESERVE)
         g_string_append(action, ",shutdown=pause");
     if (def->onReboot == DOMAIN_LIFECYCLE_DESTROY)
@@ -575,9 +583,9 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
     domainUUIDFormat(def->uuid, uuid);
     addArgs(argv, "-uuid", uuid);
     /* the machine name is checked by the parser: no ',' in it */
-    opt = g_strdup_printf("%s,accel=%s%s", def->machine ? def->machine : "q35",
+    opt = g_strdup_printf("%s,accel=%s%s%s", def->machine ? def->machine : "q35",
                           def->virtType == DOMAIN_VIRT_KVM ? "kvm" : "tcg",
-                          def->acpi ? "" : ",acpi=off");
+                          def->acpi ? "" : ",acpi=off", def->hpetOff ? ",hpet=off" : "");
     addArgs(argv, "-machine", opt);
     g_clear_pointer(&opt, g_free);
     addPlatform(argv, def);

@@ -33,7 +33,11 @@ def test_libvirt_platform_elements_reach_qemu_and_the_guest(daemon, client):
   <cpu mode='custom' match='exact' check='partial'>
     <model fallback='forbid'>qemu64</model>
   </cpu>
-  <clock offset='localtime'/>
+  <clock offset='localtime'>
+    <timer name='rtc' tickpolicy='catchup'/>
+    <timer name='pit' tickpolicy='delay'/>
+    <timer name='hpet' present='no'/>
+  </clock>
   %s
   <on_crash>destroy</on_crash>
 """
@@ -58,9 +62,10 @@ def test_libvirt_platform_elements_reach_qemu_and_the_guest(daemon, client):
             argvs[name] = client.qemu_cmdline(name)
         for name, argv in argvs.items():
             assert argv[0] == "/usr/bin/qemu-system-x86_64"
-            assert argv[argv.index("-machine") + 1] == "pc-q35-7.2,accel=tcg"
+            assert argv[argv.index("-machine") + 1] == "pc-q35-7.2,accel=tcg,hpet=off"
             assert argv[argv.index("-cpu") + 1] == "qemu64"
-            assert argv[argv.index("-rtc") + 1] == "base=localtime"
+            assert argv[argv.index("-rtc") + 1] == "base=localtime,driftfix=slew"
+            assert argv[argv.index("-global") + 1] == "kvm-pit.lost_tick_policy=delay"
             assert argv[argv.index("-action") + 1] == guests[name][2]
             assert '{"driver":"pvpanic","id":"panic0"}' in argv
             assert '{"driver":"virtio-balloon-pci","id":"balloon0"}' in argv
