@@ -1391,15 +1391,25 @@ domainMachineIsPC(const domainDef *def)
 static int
 parseFeatures(xmlNode *features, domainDef *def)
 {
-    xmlNode *c, *acpi, *apic, *pae;
+    xmlNode *c, *acpi, *apic, *pae, *vmport;
 
     if (getChild(features, "acpi", &acpi) < 0 || getChild(features, "apic", &apic) < 0 ||
-        getChild(features, "pae", &pae) < 0)
+        getChild(features, "pae", &pae) < 0 || getChild(features, "vmport", &vmport) < 0)
         return -1;
+    if (vmport) {
+        g_autofree char *state = getAttr(vmport, "state");
+
+        if (!state || (strcmp(state, "on") != 0 && strcmp(state, "off") != 0)) {
+            reportError(IOV_ERR_XML_ERROR, "vmport state '%s' is not on or off",
+                        state ? state : "");
+            return -1;
+        }
+        def->vmport = strcmp(state, "on") == 0;
+    }
     for (c = features->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE && c->_private != MARK) {
             reportError(IOV_ERR_XML_ERROR,
-                        "feature '%s' is not supported (iovirt knows acpi, apic and pae)",
+                        "feature '%s' is not supported (iovirt knows acpi, apic, pae and vmport)",
                         (const char *)c->name);
             return -1;
         }
@@ -1410,6 +1420,33 @@ parseFeatures(xmlNode *features, domainDef *def)
         return -1;
     }
     def->acpi = acpi != NULL;
+    return 0;
+}
+
+/* <pm>: <suspend-to-mem enabled='yes|no'/>, <suspend-to-disk .../>. */
+static int
+parsePM(xmlNode *pm, domainDef *def)
+{
+    static const char *const elems[] = {"suspend-to-mem", "suspend-to-disk"};
+    bool *fields[] = {&def->noS3, &def->noS4};
+    xmlNode *c;
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(elems); i++) {
+        g_autofree char *enabled = NULL;
+
+        if (getChild(pm, elems[i], &c) < 0)
+            return -1;
+        if (!c)
+            continue;
+        enabled = getAttr(c, "enabled");
+        if (!enabled || (strcmp(enabled, "yes") != 0 && strcmp(enabled, "no") != 0)) {
+            reportError(IOV_ERR_XML_ERROR, "pm: %s enabled '%s' is not yes or no", elems[i],
+                        enabled ? enabled : "");
+            return -1;
+        }
+        *fields[i] = strcmp(enabled, "no") == 0;
+    }
     return 0;
 }
 
@@ -1918,9 +1955,12 @@ parseInterface(xmlNode *node, size_t idx, domainNetDef **out)
 static int
 parsePlatform(xmlNode *root, domainDef *def)
 {
-    xmlNode *features, *clock, *cpu, *dropped;
+    xmlNode *features, *clock, *cpu, *dropped, *pm;
 
     def->acpi = true;
+    def->vmport = -1;
+    if (getChild(root, "pm", &pm) < 0 || (pm && parsePM(pm, def) < 0))
+        return -1;
     if (getChild(root, "features", &features) < 0 || getChild(root, "clock", &clock) < 0 ||
         getChild(root, "cpu", &cpu) < 0 || getChild(root, "dropped", &dropped) < 0)
         return -1;
@@ -2665,10 +2705,33 @@ formatChr(xmlTextWriterPtr w, const char *elem, const domainChrDef *chr)
 static int
 formatPlatform(xmlTextWriterPtr w, const domainDef *def)
 {
-    if (!def->acpi) {
+    if (!def->acpi || def->vmport >= 0) {
         W(xmlTextWriterStartElement(w, BC("features")));
+        if (def->acpi) {
+            W(xmlTextWriterStartElement(w, BC("acpi")));
+            W(xmlTextWriterEndElement(w));
+        }
         W(xmlTextWriterStartElement(w, BC("apic")));
         W(xmlTextWriterEndElement(w));
+        if (def->vmport >= 0) {
+            W(xmlTextWriterStartElement(w, BC("vmport")));
+            W(xmlTextWriterWriteAttribute(w, BC("state"), BC(def->vmport ? "on" : "off")));
+            W(xmlTextWriterEndElement(w));
+        }
+        W(xmlTextWriterEndElement(w));
+    }
+    if (def->noS3 || def->noS4) {
+        W(xmlTextWriterStartElement(w, BC("pm")));
+        if (def->noS3) {
+            W(xmlTextWriterStartElement(w, BC("suspend-to-mem")));
+            W(xmlTextWriterWriteAttribute(w, BC("enabled"), BC("no")));
+            W(xmlTextWriterEndElement(w));
+        }
+        if (def->noS4) {
+            W(xmlTextWriterStartElement(w, BC("suspend-to-disk")));
+            W(xmlTextWriterWriteAttribute(w, BC("enabled"), BC("no")));
+            W(xmlTextWriterEndElement(w));
+        }
         W(xmlTextWriterEndElement(w));
     }
     if (def->cpuMode != DOMAIN_CPU_DEFAULT) {

@@ -227,6 +227,9 @@ typedef struct {
                      * never NULL once parsed */
     char *emulator; /* QEMU binary (absolute path); NULL: the daemon's */
     bool acpi;      /* default true */
+    int vmport;     /* <vmport state>: -1 not given (QEMU's default), 0 off, 1 on */
+    bool noS3;      /* <pm><suspend-to-mem enabled='no'/> */
+    bool noS4;      /* <pm><suspend-to-disk enabled='no'/> */
     int onPoweroff; /* domainLifecycleAction */
     int onReboot;
     int onCrash;         /* -1: not given (the guest has no crash device) */

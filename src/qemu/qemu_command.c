@@ -478,6 +478,14 @@ addPlatform(GPtrArray *argv, const domainDef *def)
 
         addArgs(argv, "-rtc", rtc);
     }
+    /* sleep states the guest's ACPI tables offer: the power management
+     * device is ICH9's LPC on q35, PIIX4's on pc */
+    if (def->noS3)
+        addArgs(argv, "-global",
+                domainMachineIsPC(def) ? "PIIX4_PM.disable_s3=1" : "ICH9-LPC.disable_s3=1");
+    if (def->noS4)
+        addArgs(argv, "-global",
+                domainMachineIsPC(def) ? "PIIX4_PM.disable_s4=1" : "ICH9-LPC.disable_s4=1");
     /* the in-kernel PIT of KVM; TCG's PIT delays lost ticks anyway */
     if (def->pitDelay)
         addArgs(argv, "-global", "kvm-pit.lost_tick_policy=delay");
@@ -583,9 +591,12 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
     domainUUIDFormat(def->uuid, uuid);
     addArgs(argv, "-uuid", uuid);
     /* the machine name is checked by the parser: no ',' in it */
-    opt = g_strdup_printf("%s,accel=%s%s%s", def->machine ? def->machine : "q35",
+    opt = g_strdup_printf("%s,accel=%s%s%s%s", def->machine ? def->machine : "q35",
                           def->virtType == DOMAIN_VIRT_KVM ? "kvm" : "tcg",
-                          def->acpi ? "" : ",acpi=off", def->hpetOff ? ",hpet=off" : "");
+                          def->acpi ? "" : ",acpi=off", def->hpetOff ? ",hpet=off" : "",
+                          def->vmport < 0 ? ""
+                          : def->vmport   ? ",vmport=on"
+                                          : ",vmport=off");
     addArgs(argv, "-machine", opt);
     g_clear_pointer(&opt, g_free);
     addPlatform(argv, def);

@@ -29,7 +29,12 @@ def test_libvirt_platform_elements_reach_qemu_and_the_guest(daemon, client):
     top = """  <features>
     <acpi/>
     <apic/>
+    <vmport state='off'/>
   </features>
+  <pm>
+    <suspend-to-mem enabled='no'/>
+    <suspend-to-disk enabled='no'/>
+  </pm>
   <cpu mode='custom' match='exact' check='partial'>
     <model fallback='forbid'>qemu64</model>
   </cpu>
@@ -62,10 +67,12 @@ def test_libvirt_platform_elements_reach_qemu_and_the_guest(daemon, client):
             argvs[name] = client.qemu_cmdline(name)
         for name, argv in argvs.items():
             assert argv[0] == "/usr/bin/qemu-system-x86_64"
-            assert argv[argv.index("-machine") + 1] == "pc-q35-7.2,accel=tcg,hpet=off"
+            assert argv[argv.index("-machine") + 1] == "pc-q35-7.2,accel=tcg,hpet=off,vmport=off"
             assert argv[argv.index("-cpu") + 1] == "qemu64"
             assert argv[argv.index("-rtc") + 1] == "base=localtime,driftfix=slew"
-            assert argv[argv.index("-global") + 1] == "kvm-pit.lost_tick_policy=delay"
+            globals_ = [argv[i + 1] for i, a in enumerate(argv) if a == "-global"]
+            assert globals_ == ["ICH9-LPC.disable_s3=1", "ICH9-LPC.disable_s4=1",
+                                "kvm-pit.lost_tick_policy=delay"]
             assert argv[argv.index("-action") + 1] == guests[name][2]
             assert '{"driver":"pvpanic","id":"panic0"}' in argv
             assert '{"driver":"virtio-balloon-pci","id":"balloon0"}' in argv
