@@ -185,3 +185,78 @@ def test_start_with_a_missing_tap_or_bridge_fails_and_leaves_nothing(netns, nic,
         assert "iovt" not in r.stdout
     finally:
         c.iovsh("undefine", "bad1")
+
+
+BRIDGE_SCRIPT = r"""
+set -u
+# a private /run, /var/lib and /var/log: the system daemon's paths
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /var/lib
+mount -t tmpfs tmpfs /var/log
+ip link set lo up
+ip link add br0 type bridge
+ip link set br0 up
+"$IOVIRTD" --system --log-file "$T/iovirtd.log" &
+DPID=$!
+cleanup() {
+    for f in /run/iovirt/qemu/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
+    kill "$DPID" 2>/dev/null
+    wait "$DPID" 2>/dev/null
+}
+trap cleanup EXIT
+n=0
+while ! [ -S /run/iovirt/iovirt-sock ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+sh() { "$IOVSH" -c iovirt:///system "$@"; }
+# libvirt documents: defined through a libvirt URI, as virsh does
+vd() { virsh -q -c "qemu+unix:///system?socket=/run/iovirt/iovirt-sock" "$@"; }
+vd define "$T/sysa.xml" >/dev/null && vd define "$T/sysb.xml" >/dev/null || exit 1
+vd define "$T/sysbad.xml" >/dev/null || exit 1
+echo "== bad"; sh start sysbad 2>&1
+sh start sysa >/dev/null && sh start sysb >/dev/null || exit 1
+echo "== taps"; ip -o link show master br0 | awk '{print $2}' | tr -d ':' | sed 's/@.*//' | sort
+n=0
+while ! grep -q '^GUEST-FETCH' "$T/sysb-serial.log" 2>/dev/null && [ $n -lt 900 ]; do
+    sleep 0.1; n=$((n + 1))
+done
+echo "== fetch"; grep '^GUEST-FETCH' "$T/sysb-serial.log"
+sh destroy sysa >/dev/null; sh destroy sysb >/dev/null
+echo "== after"; ip -o link show | grep -c 'iovt' || true
+"""
+
+
+def test_bridge_interfaces_of_the_system_daemon_get_taps_that_go_with_qemu(tmp_path):
+    """A system daemon (in a network namespace, with private /run,
+    /var/lib and /var/log) makes each bridge interface a tap on br0,
+    two guests exchange a file through it, and the taps go with QEMU."""
+    if os.geteuid() != 0:
+        pytest.fail("the system daemon test needs root")
+    ns = "iovs-%d" % os.getpid()
+    t = str(tmp_path)
+    os.chmod(t, 0o755)
+    nic = ("    <interface type='bridge'><mac address='%s'/><source bridge='%s'/>"
+           "<model type='virtio'/></interface>\n")
+    for name, mac, bridge, extra in (
+            ("sysa", "52:54:00:0b:00:01", "br0", "iov.net=10.9.1.1/24 iov.httpd=8080"),
+            ("sysb", "52:54:00:0b:00:02", "br0",
+             "iov.net=10.9.1.2/24 iov.fetch=http://10.9.1.1:8080/hello"),
+            ("sysbad", "52:54:00:0b:00:03", "nosuchbr", "")):
+        with open(os.path.join(t, name + ".xml"), "w") as f:
+            f.write(libvirt_guest(name, os.path.join(t, name + "-serial.log"), extra,
+                                  nic % (mac, bridge)))
+    env = dict(os.environ, T=t, IOVIRTD=iovtest.IOVIRTD, IOVSH=iovtest.IOVSH,
+               LD_LIBRARY_PATH=os.path.join(iovtest.BUILD_DIR, "src"))
+    assert run(["ip", "netns", "add", ns]).returncode == 0
+    try:
+        r = subprocess.run(["ip", "netns", "exec", ns, "unshare", "--mount", "--propagation",
+                            "private", "bash", "-c", BRIDGE_SCRIPT],
+                           capture_output=True, text=True, timeout=240, env=env)
+    finally:
+        run(["ip", "netns", "del", ns])
+    out = r.stdout
+    assert r.returncode == 0, out + r.stderr
+    part = lambda name: out.split("== %s\n" % name)[1].split("==")[0].strip()  # noqa: E731
+    assert part("bad") == "error: unsupported configuration: interface 1: bridge 'nosuchbr' does not exist"
+    taps = part("taps").split("\n")
+    assert len(taps) == 2 and all(re.fullmatch(r"iovt\d+\.0", x) for x in taps), taps
+    assert part("fetch") == "GUEST-FETCH ok GUEST-HTTP-OK from 10.9.1.1/24"
+    assert part("after") == "0"
