@@ -2167,9 +2167,15 @@ parseMemory(xmlNode *mem, domainDef *def)
 static int
 parseDeviceOther(xmlNode *c, domainDef *def)
 {
-    if (c->_private == MARK) {
-        reportError(IOV_ERR_XML_ERROR, "element '%s' may appear only once", (const char *)c->name);
-        return -1;
+    xmlNode *p;
+
+    /* <emulator> and <memballoon> may appear once */
+    for (p = c->prev; p && !isElem(c, "interface"); p = p->prev) {
+        if (isElem(p, (const char *)c->name)) {
+            reportError(IOV_ERR_XML_ERROR, "element '<%s>' may appear only once",
+                        (const char *)c->name);
+            return -1;
+        }
     }
     c->_private = MARK;
     if (isElem(c, "interface")) {
@@ -2186,10 +2192,6 @@ parseDeviceOther(xmlNode *c, domainDef *def)
         return 0;
     }
     if (isElem(c, "emulator")) {
-        if (def->emulator) {
-            reportError(IOV_ERR_XML_ERROR, "element '<emulator>' may appear only once");
-            return -1;
-        }
         def->emulator = getText(c);
         if (def->emulator[0] != '/') {
             reportError(IOV_ERR_XML_ERROR, "emulator '%s' is not an absolute path", def->emulator);
