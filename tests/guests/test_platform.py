@@ -36,7 +36,7 @@ def test_libvirt_platform_elements_reach_qemu_and_the_guest(daemon, client):
     <suspend-to-disk enabled='no'/>
   </pm>
   <cpu mode='custom' match='exact' check='partial'>
-    <model fallback='forbid'>qemu64</model>
+    <model fallback='forbid'>Nehalem</model>
   </cpu>
   <clock offset='localtime'>
     <timer name='rtc' tickpolicy='catchup'/>
@@ -58,7 +58,8 @@ def test_libvirt_platform_elements_reach_qemu_and_the_guest(daemon, client):
     serials = {}
     for name, (after, action, _) in guests.items():
         serials[name] = os.path.join(daemon.tmp, name + "-serial.log")
-        xml = libvirt_guest(name, serials[name], "iov.after=" + after, devices, top % action)
+        xml = libvirt_guest(name, serials[name], "iov.cpu=1 iov.after=" + after, devices,
+                            top % action)
         client.define(name, xml, virsh=True)
     try:
         argvs = {}
@@ -68,7 +69,7 @@ def test_libvirt_platform_elements_reach_qemu_and_the_guest(daemon, client):
         for name, argv in argvs.items():
             assert argv[0] == "/usr/bin/qemu-system-x86_64"
             assert argv[argv.index("-machine") + 1] == "pc-q35-7.2,accel=tcg,hpet=off,vmport=off"
-            assert argv[argv.index("-cpu") + 1] == "qemu64"
+            assert argv[argv.index("-cpu") + 1] == "Nehalem"
             assert argv[argv.index("-rtc") + 1] == "base=localtime,driftfix=slew"
             globals_ = [argv[i + 1] for i, a in enumerate(argv) if a == "-global"]
             assert globals_ == ["ICH9-LPC.disable_s3=1", "ICH9-LPC.disable_s4=1",
@@ -76,8 +77,10 @@ def test_libvirt_platform_elements_reach_qemu_and_the_guest(daemon, client):
             assert argv[argv.index("-action") + 1] == guests[name][2]
             assert '{"driver":"pvpanic","id":"panic0"}' in argv
             assert '{"driver":"virtio-balloon-pci","id":"balloon0"}' in argv
-        # on_reboot destroy: the guest's reboot ends it
+        # the CPU model reaches the guest
         s = iovtest.Serial(serials["plat-reboot"])
+        assert "Nehalem" in s.lines[s.wait_line("GUEST-CPU", timeout=90)]
+        # on_reboot destroy: the guest's reboot ends it
         s.wait_line("GUEST-AFTER action=reboot", timeout=90)
         _wait_state(client, "plat-reboot", "shut off")
         s.poll()
