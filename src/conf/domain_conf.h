@@ -194,12 +194,12 @@ typedef struct {
     char *target; /* "vda": never NULL once parsed */
     int bus;      /* domainDiskBus */
     bool readonly;
-    bool discardUnmap; /* <driver discard='unmap'>: the guest's discards reach the image */
-    bool shareable;    /* <shareable/>: other guests may write the image too */
-    char *serial;      /* <serial>: the id the guest reads; NULL: none */
+    bool discardUnmap;         /* <driver discard='unmap'>: the guest's discards reach the image */
+    bool shareable;            /* <shareable/>: other guests may write the image too */
+    char *serial;              /* <serial>: the id the guest reads; NULL: none */
     domainBackingDef *backing; /* <backingStore> chain, owned; NULL: none
                                 * given (QEMU follows the image's own) */
-    int io;            /* domainDiskIO */
+    int io;                    /* domainDiskIO */
     throttleDef throttle;
 } domainDiskDef;
 
