@@ -16,6 +16,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdbool.h>
 
 #include <iovirt/iovirt.h>
 
@@ -76,6 +77,12 @@ PyObject *pyiovConnectionDomainEventDeregisterAny(pyiovConnection *self, PyObjec
 
 PyObject *pyiovDomainNew(pyiovConnection *conn, iovDomainPtr dom);
 
+/* ---- stream.c ---- */
+
+extern PyTypeObject pyiovStreamType;
+PyObject *pyiovConnectionNewStream(pyiovConnection *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainOpenConsole(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+
 /* ---- throttle.c ---- */
 
 PyObject *pyiovThrottleFields(void);
@@ -86,6 +93,10 @@ PyObject *pyiovDomainBlockIoThrottle(pyiovDomain *self, PyObject *args, PyObject
 PyObject *pyiovDomainSetBlockIoThrottle(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainBlockIoTune(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainSetBlockIoTune(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainSetThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainDelThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 int pyiovThrottleInit(PyObject *module);
 
 #endif /* IOVIRT_PYTHON_H */

@@ -29,6 +29,25 @@ static const iovshOptDef optsDomain[] = {
     OPT_END,
 };
 
+static const iovshOptDef optsGroup[] = {
+    {"domain", IOVSH_OT_ARG, "DOMAIN", "guest name, id or uuid", IOVSH_COMPLETE_DOMAIN, NULL},
+    {"group", IOVSH_OT_ARG, "GROUP", "the throttle group's name", 0, NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {NULL, 0, NULL, NULL, 0, NULL},
+};
+
+static const iovshOptDef optsGroupList[] = {
+    {"domain", IOVSH_OT_ARG, "DOMAIN", "guest name, id or uuid", IOVSH_COMPLETE_DOMAIN, NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {NULL, 0, NULL, NULL, 0, NULL},
+};
+
 static const iovshOptDef optsHelp[] = {
     {"command", IOVSH_OT_OPTARG, "COMMAND", "the command to describe", IOVSH_COMPLETE_COMMAND,
      NULL},
@@ -126,6 +145,13 @@ static const iovshOptDef optsEvent[] = {
     OPT_END,
 };
 
+static const iovshOptDef optsConsole[] = {
+    OPT_DOMAIN,
+    {"force", IOVSH_OT_BOOL, NULL, "take the console over from the client that holds it", 0, NULL},
+    {"devname", IOVSH_OT_STRING, "NAME", "the port: serial0 (the default) or console0", 0, NULL},
+    OPT_END,
+};
+
 const iovshCmdDef iovshCommands[] = {
     /* Guests */
     {"list", GROUP_GUESTS, cmdList, optsList, NULL, "list the guests",
@@ -153,6 +179,12 @@ const iovshCmdDef iovshCommands[] = {
      IOVSH_CMD_DISPLAY},
     {"dominfo", GROUP_GUESTS, cmdDomInfo, optsDomain, NULL, "print basic facts about a guest", NULL,
      IOVSH_CMD_DISPLAY},
+    {"console", GROUP_GUESTS, cmdConsole, optsConsole, NULL,
+     "attach the terminal to a guest's serial console",
+     "Relays the terminal to the serial port of a running guest (a pty or unix <serial>) until "
+     "Ctrl-] is typed, the guest stops, or another client takes the console over with --force. "
+     "One client at a time holds a guest's console.",
+     0},
     {"event", GROUP_GUESTS, cmdEvent, optsEvent, NULL, "print the guests' events as they happen",
      "Prints each event of every guest (or of DOMAIN): lifecycle (defined, started, suspended, "
      "resumed, stopped...), reboot, and tunable (a disk's limits in force changed, with their "
@@ -192,6 +224,23 @@ const iovshCmdDef iovshCommands[] = {
      "The same command as blkiothrottle, taking the option names of virsh blkdeviotune "
      "(--total-bytes-sec, --read-iops-sec, --group-name...).",
      IOVSH_CMD_DISPLAY},
+
+    {"domthrottlegroupset", GROUP_DISKS, cmdDomThrottleGroupSet, NULL, iovshGroupSetOptions,
+     "create a named throttle group of a domain, or change its limits",
+     "Creates the group (without limits unless some are given) or changes its limits, with the "
+     "family rules of blkiothrottle. Every disk that passes through the group "
+     "(<throttlefilters>) or joined it (group=) is limited by the new values at once; an "
+     "unchanged value is not resent to QEMU.",
+     IOVSH_CMD_DISPLAY},
+    {"domthrottlegroupinfo", GROUP_DISKS, cmdDomThrottleGroupInfo, optsGroup, NULL,
+     "show the limits of a named throttle group",
+     "One field a line, then the disks that pass through the group or joined it.",
+     IOVSH_CMD_DISPLAY},
+    {"domthrottlegrouplist", GROUP_DISKS, cmdDomThrottleGroupList, optsGroupList, NULL,
+     "list the named throttle groups of a domain", NULL, IOVSH_CMD_DISPLAY},
+    {"domthrottlegroupdel", GROUP_DISKS, cmdDomThrottleGroupDel, optsGroup, NULL,
+     "delete a named throttle group",
+     "Refused while a disk still passes through the group or joined it.", IOVSH_CMD_DISPLAY},
 
     /* The shell */
     {"help", GROUP_SHELL, cmdHelp, optsHelp, NULL, "list the commands, or describe one", NULL, 0},
@@ -238,4 +287,5 @@ void
 iovshCommandsCleanup(void)
 {
     iovshThrottleCleanup();
+    iovshGroupsCleanup();
 }

@@ -8,9 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include "iovsh.h"
 
 /* The state of dom, or -1 after printing the error. */
@@ -338,36 +335,23 @@ cmdDomState(iovshControl *ctl, const iovshCmd *cmd)
 static GPtrArray *
 domainDropped(iovDomainPtr dom)
 {
-    g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
+    iovshDroppedFromXMLFunc fromXML;
+    g_autofree char *xml = NULL;
     char *raw = iovDomainGetXMLDesc(dom, 0);
-    xmlDocPtr doc;
-    xmlNode *root, *c, *i;
 
     if (!raw) {
         iovshLibError();
         return NULL;
     }
-    doc = xmlReadMemory(raw, (int)strlen(raw), "domain.xml", NULL, XML_PARSE_NONET);
+    xml = g_strdup(raw);
     free(raw);
-    if (!doc || !(root = xmlDocGetRootElement(doc))) {
-        xmlFreeDoc(doc);
-        return g_steal_pointer(&items);
-    }
-    for (c = root->children; c; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "dropped") != 0)
-            continue;
-        for (i = c->children; i; i = i->next) {
-            xmlChar *text;
-
-            if (i->type != XML_ELEMENT_NODE || strcmp((const char *)i->name, "item") != 0)
-                continue;
-            text = xmlNodeGetContent(i);
-            g_ptr_array_add(items, g_strdup((const char *)text));
-            xmlFree(text);
-        }
-    }
-    xmlFreeDoc(doc);
-    return g_steal_pointer(&items);
+    /* only a definition that has <dropped> needs the XML module */
+    if (!strstr(xml, "<dropped>"))
+        return g_ptr_array_new_with_free_func(g_free);
+    if (!(fromXML =
+              (iovshDroppedFromXMLFunc)iovshModuleLoad(IOVSH_XML_MODULE, IOVSH_XML_DROPPED_ENTRY)))
+        return NULL;
+    return fromXML(xml);
 }
 
 /* dominfo DOMAIN: id, name, uuid, state, vCPUs, CPU time, memory, disks,

@@ -246,6 +246,8 @@ typedef struct iovshDisk {
     char *target; /* "vda" */
     char *source; /* a path, or PROTOCOL://HOST:PORT/NAME; "-" when none */
     char *group;  /* the throttle group, "" when none */
+    char **filters; /* the named groups of its <throttlefilters>, in order;
+                     * NULL-terminated, never NULL */
 } iovshDisk;
 
 void iovshDiskFree(iovshDisk *disk);
@@ -324,6 +326,7 @@ int cmdComplete(iovshControl *ctl, const iovshCmd *cmd);
 /* iovsh-domain.c */
 int cmdList(iovshControl *ctl, const iovshCmd *cmd);
 int cmdEvent(iovshControl *ctl, const iovshCmd *cmd);
+int cmdConsole(iovshControl *ctl, const iovshCmd *cmd);
 int cmdDefine(iovshControl *ctl, const iovshCmd *cmd);
 int cmdUndefine(iovshControl *ctl, const iovshCmd *cmd);
 int cmdStart(iovshControl *ctl, const iovshCmd *cmd);
@@ -347,6 +350,15 @@ const iovshOptDef *iovshThrottleOptionsRFC(void);
 const iovshOptDef *iovshThrottleOptionsLibvirt(void);
 void iovshThrottleCleanup(void);
 
+/* iovsh-groups.c: a domain's named throttle groups */
+int cmdDomThrottleGroupSet(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupInfo(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupList(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupDel(iovshControl *ctl, const iovshCmd *cmd);
+const iovshOptDef *iovshGroupSetOptions(void);
+void iovshGroupsCleanup(void);
+int iovshShowChain(iovDomainPtr dom, const char *disk, unsigned int flags, json_object *o);
+
 /* ------------------------------------------------------------------ */
 /* iovsh-readline.c: the interactive shell and completion              */
 /* ------------------------------------------------------------------ */
@@ -356,6 +368,30 @@ void iovshThrottleCleanup(void);
  * Returns the exit status (0, or 1 when a command failed without a
  * terminal). */
 int iovshInteractive(iovshControl *ctl);
+
+/* Parse a line into words and run it. 0, or -1 when it failed. */
+int iovshRunLine(iovshControl *ctl, const char *line);
+
+/*
+ * Modules: what needs a large library lives in a module loaded on first
+ * use, so that a one-shot command loads neither readline nor libxml2
+ * (iovsh-module.c): the shell on a terminal (iovsh-terminal.c) and the
+ * reading of domain XML (iovsh-xml.c). Each exports one entry function.
+ */
+#define IOVSH_TERMINAL_MODULE "iovsh-terminal"
+#define IOVSH_TERMINAL_ENTRY "iovshTerminalModuleEntry"
+typedef int (*iovshTerminalFunc)(iovshControl *ctl);
+#define IOVSH_XML_MODULE "iovsh-xml"
+#define IOVSH_XML_ENTRY "iovshXMLModuleEntry"
+typedef GPtrArray *(*iovshDisksFromXMLFunc)(const char *xml);
+/* The <dropped> items of a domain's XML: a new array of strings. */
+#define IOVSH_XML_DROPPED_ENTRY "iovshXMLDroppedModuleEntry"
+typedef GPtrArray *(*iovshDroppedFromXMLFunc)(const char *xml);
+
+/* The entry `entry` of module `name`: beside the iovsh program (the build
+ * tree), else in the modules folder it was installed with. NULL after
+ * printing why. */
+void *iovshModuleLoad(const char *name, const char *entry);
 
 /*
  * The candidates that complete `partial`, the word being typed after the

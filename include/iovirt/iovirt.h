@@ -642,6 +642,63 @@ int iovDomainBlockStatsFlags(iovDomainPtr dom, const char *disk, iovTypedParamet
                              int *nparams, unsigned int flags);
 
 /* ------------------------------------------------------------------ */
+/* Stacked limits: a domain's named throttle groups                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A domain may declare named throttle groups (<throttlegroups>); a disk
+ * passes, after its own limits, through the groups its <throttlefilters>
+ * name, in order, and the disks naming a group share its limits
+ * (docs/formatdomain.md). These calls are iovirt's own: virsh and
+ * python3-libvirt 9.0 do not have them.
+ */
+
+/*
+ * iovDomainSetThrottleGroup: create group `group` of `dom` (1 to 64
+ * characters of A-Z a-z 0-9 _ . -) or change its limits. `params` names
+ * the fields to change, as iovDomainBlockIoThrottle's do (iovirt's or
+ * libvirt's names, ULLONG values, the same family rules; no group field);
+ * nparams 0 creates a group without limits or changes nothing. A new group
+ * starts without limits. The merged result is validated before anything
+ * changes (`group 'cap': bps_max (500) must not be below bps (1000)`).
+ * Live, a new group is added to QEMU and a changed one gets only the keys
+ * that differ; its limits change for every disk that passes through it
+ * at once, and the disks that joined it with <iothrottle group=> carry
+ * the new limits too. `flags`: IOV_DOMAIN_AFFECT_CURRENT, _LIVE, _CONFIG
+ * or LIVE|CONFIG (both, or neither). Refused on a read-only connection.
+ */
+int iovDomainSetThrottleGroup(iovDomainPtr dom, const char *group, iovTypedParameterPtr params,
+                              int nparams, unsigned int flags);
+
+/*
+ * iovDomainGetThrottleGroup: the limits of group `group` in force (LIVE,
+ * or CURRENT on a running guest) or saved (CONFIG); LIVE|CONFIG is
+ * refused. *params becomes a new array of the 19 numeric fields in table
+ * order (iovirt's names, ULLONG) and *nparams its length: free it with
+ * iovTypedParamsFree(*params, *nparams). -1 with IOV_ERR_INVALID_ARG
+ * when the domain has no such group.
+ */
+int iovDomainGetThrottleGroup(iovDomainPtr dom, const char *group, iovTypedParameterPtr *params,
+                              int *nparams, unsigned int flags);
+
+/*
+ * iovDomainDelThrottleGroup: delete group `group` (flags as for the set).
+ * Refused, changing nothing, while a disk still names it in
+ * <throttlefilters> or as its <iothrottle group=> (`throttle group 'cap'
+ * is still used by disk 'vda'`). Live, its QEMU object is deleted.
+ */
+int iovDomainDelThrottleGroup(iovDomainPtr dom, const char *group, unsigned int flags);
+
+/*
+ * iovDomainListThrottleGroups: the names of the groups `dom` declares
+ * (LIVE or CURRENT on a running guest: in force; CONFIG: saved), in the
+ * order of the definition. Returns their number and, when `names` is not
+ * NULL, sets *names to a new NULL-terminated array: free() each name and
+ * the array. -1 on error.
+ */
+int iovDomainListThrottleGroups(iovDomainPtr dom, char ***names, unsigned int flags);
+
+/* ------------------------------------------------------------------ */
 /* Domain events: ids, lifecycle events and their details               */
 /* ------------------------------------------------------------------ */
 
@@ -752,6 +809,74 @@ int iovConnectDomainEventRegisterAny(iovConnectPtr conn, iovDomainPtr dom, int e
  * (once it returned, if it is running). 0, or -1 when there is no such
  * callback. */
 int iovConnectDomainEventDeregisterAny(iovConnectPtr conn, int callbackID);
+
+/* ------------------------------------------------------------------ */
+/* Streams and the console                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A stream: bytes both ways between the caller and the daemon, after a
+ * call that opens it (iovDomainOpenConsole). It holds a reference on its
+ * connection. One thread may receive while another sends or ends it.
+ */
+typedef struct _iovStream iovStream;
+typedef iovStream *iovStreamPtr;
+
+typedef enum {
+    /* iovStreamRecv does not wait: -2 when nothing has arrived */
+    IOV_STREAM_NONBLOCK = 1 << 0,
+} iovStreamFlags;
+
+/* iovStreamNew: a new stream of `conn`, not yet open (NULL on error). */
+iovStreamPtr iovStreamNew(iovConnectPtr conn, unsigned int flags);
+
+/*
+ * iovStreamRecv: up to `nbytes` bytes into `data`. Returns their count,
+ * 0 when the daemon ended the stream (the guest's end of a console),
+ * -1 on error (the daemon ended the stream with one: another client
+ * took the console over, the connection closed), or -2 when the stream
+ * is IOV_STREAM_NONBLOCK and nothing has arrived.
+ */
+int iovStreamRecv(iovStreamPtr st, char *data, size_t nbytes);
+
+/* iovStreamRecvTimeout: iovStreamRecv waiting at most `timeoutMs`
+ * (< 0: for ever); -2 when nothing came in time. */
+int iovStreamRecvTimeout(iovStreamPtr st, char *data, size_t nbytes, int timeoutMs);
+
+/* iovStreamSend: send `nbytes` bytes of `data`; `nbytes` or -1. */
+int iovStreamSend(iovStreamPtr st, const char *data, size_t nbytes);
+
+/* iovStreamFinish: end the stream in order and wait for the daemon to
+ * confirm; -1 with the error the daemon ended it with, if it did. */
+int iovStreamFinish(iovStreamPtr st);
+
+/* iovStreamAbort: end the stream at once (0, or -1 for a bad stream). */
+int iovStreamAbort(iovStreamPtr st);
+
+/* iovStreamFree: free the stream (aborting it when still open) and drop
+ * its reference on the connection. NULL is fine (returns 0). */
+int iovStreamFree(iovStreamPtr st);
+
+typedef enum {
+    /* take the console over from the client that holds it, which gets an
+     * error (libvirt's VIR_DOMAIN_CONSOLE_FORCE) */
+    IOV_DOMAIN_CONSOLE_FORCE = 1 << 0,
+    /* libvirt's VIR_DOMAIN_CONSOLE_SAFE: accepted; iovirt's consoles are
+     * always safe (one client at a time) */
+    IOV_DOMAIN_CONSOLE_SAFE = 1 << 1,
+} iovDomainConsoleFlags;
+
+/*
+ * iovDomainOpenConsole: attach the stream `st` (new, from iovStreamNew on
+ * the domain's connection) to the serial console of the running domain
+ * `dom`: what the guest writes arrives by iovStreamRecv, what is sent
+ * goes to the guest. `devName` NULL (or "serial0", "console0") for its
+ * only port. One client at a time: fails while another holds the console,
+ * unless IOV_DOMAIN_CONSOLE_FORCE. Fails on a read-only connection, for
+ * a domain not running, and for a port that writes to a file. 0 or -1.
+ */
+int iovDomainOpenConsole(iovDomainPtr dom, const char *devName, iovStreamPtr st,
+                         unsigned int flags);
 
 /* ------------------------------------------------------------------ */
 /* Domain XML, offline                                                 */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <libxml/parser.h>
@@ -38,7 +39,7 @@ static const char *const cacheNames[] = {"default", "none", "writeback",
                                          "writethrough", "directsync", "unsafe"};
 static const char *const busNames[] = {"virtio", "sata"};
 static const char *const diskIONames[] = {"default", "threads", "native", "io_uring"};
-static const char *const chrTypeNames[] = {"", "file", "pty"};
+static const char *const chrTypeNames[] = {"", "file", "pty", "unix"};
 
 static const char *const netTypeNames[] = {"user", "bridge", "ethernet"};
 static const char *const netModelNames[] = {"virtio", "e1000e", "e1000", "rtl8139"};
@@ -137,6 +138,9 @@ domainDiskDefFree(domainDiskDef *disk)
     g_free(disk->serial);
     domainBackingFree(disk->backing);
     throttleDefClear(&disk->throttle);
+    for (i = 0; i < disk->nfilters; i++)
+        g_free(disk->filters[i]);
+    g_free(disk->filters);
     g_free(disk);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDiskDef, domainDiskDefFree)
@@ -158,6 +162,16 @@ netDefFree(domainNetDef *net)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainNetDef, netDefFree)
 
 void
+domainThrottleGroupDefFree(domainThrottleGroupDef *group)
+{
+    if (!group)
+        return;
+    g_free(group->name);
+    throttleDefClear(&group->limits);
+    g_free(group);
+}
+
+void
 domainDefFree(domainDef *def)
 {
     size_t i;
@@ -171,6 +185,9 @@ domainDefFree(domainDef *def)
     for (i = 0; i < def->ndisks; i++)
         domainDiskDefFree(def->disks[i]);
     g_free(def->disks);
+    for (i = 0; i < def->ngroups; i++)
+        domainThrottleGroupDefFree(def->groups[i]);
+    g_free(def->groups);
     g_free(def->serial.path);
     g_free(def->console.path);
     g_free(def->machine);
@@ -199,42 +216,6 @@ domainNameValid(const char *name)
             return false;
     }
     return true;
-}
-
-void
-domainUUIDFormat(const unsigned char *u, char *buf)
-{
-    g_snprintf(buf, 37,
-               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-               u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-               u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
-int
-domainUUIDParse(const char *str, unsigned char *uuid)
-{
-    size_t len = strlen(str), i, n = 0;
-
-    if (len != 32 && len != 36)
-        return -1;
-    for (i = 0; i < len; i++) {
-        int hi, lo;
-
-        if (len == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
-            if (str[i] != '-')
-                return -1;
-            continue;
-        }
-        if (i + 1 >= len)
-            return -1;
-        hi = g_ascii_xdigit_value(str[i]);
-        lo = g_ascii_xdigit_value(str[i + 1]);
-        if (hi < 0 || lo < 0 || n >= 16)
-            return -1;
-        uuid[n++] = (unsigned char)(hi << 4 | lo);
-        i++;
-    }
-    return n == 16 ? 0 : -1;
 }
 
 static void
@@ -272,6 +253,52 @@ domainDiskIndex(const domainDef *def, const char *name)
         }
     }
     return -1;
+}
+
+ssize_t
+domainThrottleGroupIndex(const domainDef *def, const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < def->ngroups; i++) {
+        if (strcmp(def->groups[i]->name, name) == 0)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+domainThrottleGroupDef *
+domainThrottleGroupFind(const domainDef *def, const char *name)
+{
+    ssize_t i = domainThrottleGroupIndex(def, name);
+
+    return i < 0 ? NULL : def->groups[i];
+}
+
+bool
+domainDiskHasFilter(const domainDiskDef *disk, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < disk->nfilters; i++) {
+        if (strcmp(disk->filters[i], name) == 0)
+            return true;
+    }
+    return false;
+}
+
+const char *
+domainThrottleGroupUser(const domainDef *def, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < def->ndisks; i++) {
+        const domainDiskDef *d = def->disks[i];
+
+        if (g_strcmp0(d->throttle.group, name) == 0 || domainDiskHasFilter(d, name))
+            return d->target;
+    }
+    return NULL;
 }
 
 char *
@@ -580,8 +607,13 @@ parseIothrottle(xmlNode *node, const char *target, throttleDef *t)
     return 0;
 }
 
+/*
+ * The children of <iotune> (or of a libvirt <throttlegroup>), named like
+ * libvirt's typed parameters, into *t; `kind` and `name` ("disk", "vda")
+ * are for messages. Children it does not know are left unread.
+ */
 static int
-parseIotune(xmlNode *node, const char *target, throttleDef *t)
+parseIotune(xmlNode *node, const char *kind, const char *target, throttleDef *t)
 {
     bool seen[THROTTLE_FIELD_LAST] = {false};
     xmlNode *c;
@@ -598,8 +630,8 @@ parseIotune(xmlNode *node, const char *target, throttleDef *t)
             continue; /* left unread: refused or dropped by checkUnread */
         c->_private = MARK;
         if (seen[id]) {
-            reportError(IOV_ERR_XML_ERROR, "disk '%s': <iotune> element '%s' appears twice",
-                        target, (const char *)c->name);
+            reportError(IOV_ERR_XML_ERROR, "%s '%s': <%s> element '%s' appears twice", kind, target,
+                        (const char *)node->name, (const char *)c->name);
             return -1;
         }
         seen[id] = true;
@@ -608,9 +640,223 @@ parseIotune(xmlNode *node, const char *target, throttleDef *t)
             t->group = *v ? g_steal_pointer(&v) : NULL;
             continue;
         }
-        what = g_strdup_printf("disk '%s': iotune %s", target, (const char *)c->name);
+        what = g_strdup_printf("%s '%s': %s %s", kind, target, (const char *)node->name,
+                               (const char *)c->name);
         if (parseULL(v, what, &t->v[id]) < 0)
             return -1;
+    }
+    return 0;
+}
+
+/* ---- declared throttle groups and a disk's filters ---- */
+
+/* <throttlegroup name='cap' bps='...'/>: iovirt's spelling. */
+static int
+parseGroupAttrs(xmlNode *node, domainThrottleGroupDef *g)
+{
+    xmlAttr *a;
+
+    for (a = node->properties; a; a = a->next) {
+        const char *attr = (const char *)a->name;
+        int id = throttleFieldLookup(attr);
+        g_autofree char *v = NULL;
+        g_autofree char *what = NULL;
+
+        if (a->ns || strcmp(attr, "name") == 0)
+            continue;
+        if (id < 0 || id == THROTTLE_GROUP || strcmp(throttleField(id)->name, attr) != 0) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "group '%s': unknown <throttlegroup> attribute '%s' (the fields are bps, bps_rd, bps_wr, iops, iops_rd, iops_wr, their *_max and *_max_length, and iops_size)",
+                g->name, attr);
+            return -1;
+        }
+        v = getAttr(node, attr);
+        what = g_strdup_printf("group '%s': %s", g->name, attr);
+        if (parseULL(v, what, &g->limits.v[id]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * One <throttlegroup>, in iovirt's spelling (name= and the field table's
+ * attributes) or in libvirt's (<group_name> and <iotune>'s children).
+ */
+static int
+parseThrottleGroup(xmlNode *node, domainThrottleGroupDef *g)
+{
+    g_autofree char *name = getAttr(node, "name");
+    throttleDef t = {0};
+
+    if (name) {
+        g->name = g_steal_pointer(&name);
+        if (parseGroupAttrs(node, g) < 0)
+            return -1;
+    } else {
+        if (parseIotune(node, "group", "", &t) < 0) {
+            throttleDefClear(&t);
+            return -1;
+        }
+        if (!t.group) {
+            throttleDefClear(&t);
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "<throttlegroup> needs a name: name='NAME', or a <group_name> child in libvirt's spelling");
+            return -1;
+        }
+        g->name = g_steal_pointer(&t.group);
+        memcpy(g->limits.v, t.v, sizeof(t.v));
+    }
+    throttleDefNormalize(&g->limits);
+    return 0;
+}
+
+static int
+parseThrottleGroups(xmlNode *node, domainDef *def)
+{
+    xmlNode *c;
+
+    for (c = node->children; c; c = c->next) {
+        g_autoptr(domainThrottleGroupDef) g = NULL;
+
+        if (!isElem(c, "throttlegroup"))
+            continue;
+        c->_private = MARK;
+        if (def->ngroups >= DOMAIN_MAX_THROTTLE_GROUPS) {
+            reportError(IOV_ERR_XML_ERROR, "a domain may declare at most %d throttle groups",
+                        DOMAIN_MAX_THROTTLE_GROUPS);
+            return -1;
+        }
+        g = g_new0(domainThrottleGroupDef, 1);
+        if (parseThrottleGroup(c, g) < 0)
+            return -1;
+        def->groups = g_renew(domainThrottleGroupDef *, def->groups, def->ngroups + 1);
+        def->groups[def->ngroups++] = g_steal_pointer(&g);
+    }
+    return 0;
+}
+
+/* <throttlefilters><throttlefilter group='cap'/>...: the same in iovirt's
+ * and libvirt's spelling. */
+static int
+parseThrottleFilters(xmlNode *node, domainDiskDef *disk)
+{
+    xmlNode *c;
+
+    for (c = node->children; c; c = c->next) {
+        g_autofree char *group = NULL;
+
+        if (!isElem(c, "throttlefilter"))
+            continue;
+        c->_private = MARK;
+        group = getAttr(c, "group");
+        if (!group || !*group) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': <throttlefilter> needs group='NAME'",
+                        disk->target);
+            return -1;
+        }
+        if (disk->nfilters >= DOMAIN_MAX_THROTTLE_FILTERS) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': at most %d throttle filters per disk",
+                        disk->target, DOMAIN_MAX_THROTTLE_FILTERS);
+            return -1;
+        }
+        disk->filters = g_renew(char *, disk->filters, disk->nfilters + 1);
+        disk->filters[disk->nfilters++] = g_steal_pointer(&group);
+    }
+    return 0;
+}
+
+/*
+ * A disk that joins a declared group with <iothrottle group='G'/> and
+ * gives no limits of its own carries the group's: its limits are the
+ * group's, as every member's are.
+ */
+static void
+fillDeclaredMembers(domainDef *def)
+{
+    size_t i;
+
+    for (i = 0; i < def->ndisks; i++) {
+        domainDiskDef *d = def->disks[i];
+        const domainThrottleGroupDef *g = domainThrottleGroupFind(def, d->throttle.group);
+
+        if (g && throttleDefIsUnlimited(&d->throttle))
+            memcpy(d->throttle.v, g->limits.v, sizeof(g->limits.v));
+    }
+}
+
+/* Same stored values (the group names aside). */
+static bool
+sameValues(const throttleDef *a, const throttleDef *b)
+{
+    return memcmp(a->v, b->v, sizeof(a->v)) == 0;
+}
+
+/*
+ * The checks of declared groups and of each disk's chain: names valid
+ * and declared once, limits within QEMU's rules, every filter naming a
+ * declared group, no group twice in one chain, a member of a declared
+ * group carrying its limits.
+ */
+static int
+validateThrottleGroups(const domainDef *def)
+{
+    size_t i, j, k;
+
+    for (i = 0; i < def->ngroups; i++) {
+        const domainThrottleGroupDef *g = def->groups[i];
+
+        if (!throttleGroupNameValid(g->name)) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "throttle group '%s': a name must be 1 to 64 characters of A-Z a-z 0-9 _ . -",
+                g->name);
+            return -1;
+        }
+        if (domainThrottleGroupIndex(def, g->name) != (ssize_t)i) {
+            reportError(IOV_ERR_XML_ERROR, "throttle group '%s' is declared twice", g->name);
+            return -1;
+        }
+        if (throttleValidateNamed(&g->limits, "group", g->name, IOV_ERR_XML_ERROR) < 0)
+            return -1;
+    }
+    for (i = 0; i < def->ndisks; i++) {
+        const domainDiskDef *d = def->disks[i];
+        const domainThrottleGroupDef *own = domainThrottleGroupFind(def, d->throttle.group);
+
+        if (own && !sameValues(&own->limits, &d->throttle)) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "disk '%s' in group '%s' has limits different from the group's declared in <throttlegroups>",
+                d->target, own->name);
+            return -1;
+        }
+        for (j = 0; j < d->nfilters; j++) {
+            if (!domainThrottleGroupFind(def, d->filters[j])) {
+                reportError(
+                    IOV_ERR_XML_ERROR,
+                    "disk '%s': throttle filter group '%s' is not declared in <throttlegroups>",
+                    d->target, d->filters[j]);
+                return -1;
+            }
+            if (g_strcmp0(d->throttle.group, d->filters[j]) == 0) {
+                reportError(
+                    IOV_ERR_XML_ERROR,
+                    "disk '%s': group '%s' appears twice in its chain (as its own group and as a throttle filter)",
+                    d->target, d->filters[j]);
+                return -1;
+            }
+            for (k = 0; k < j; k++) {
+                if (strcmp(d->filters[k], d->filters[j]) == 0) {
+                    reportError(
+                        IOV_ERR_XML_ERROR,
+                        "disk '%s': group '%s' appears twice in its chain of throttle filters",
+                        d->target, d->filters[j]);
+                    return -1;
+                }
+            }
+        }
     }
     return 0;
 }
@@ -1149,7 +1395,7 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
     g_autofree char *device = getAttr(node, "device");
     g_autofree char *path = nodePath(node);
     g_autofree char *bus = NULL;
-    xmlNode *driver, *source, *target, *readonly, *iothrottle, *iotune;
+    xmlNode *driver, *source, *target, *readonly, *iothrottle, *iotune, *filters;
 
     *out = NULL;
     if (getChild(node, "target", &target) < 0)
@@ -1206,7 +1452,8 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
 
     if (getChild(node, "driver", &driver) < 0 || getChild(node, "source", &source) < 0 ||
         getChild(node, "readonly", &readonly) < 0 ||
-        getChild(node, "iothrottle", &iothrottle) < 0 || getChild(node, "iotune", &iotune) < 0)
+        getChild(node, "iothrottle", &iothrottle) < 0 || getChild(node, "iotune", &iotune) < 0 ||
+        getChild(node, "throttlefilters", &filters) < 0)
         return -1;
 
     if (driver) {
@@ -1293,10 +1540,12 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
     }
     if (iothrottle && parseIothrottle(iothrottle, disk->target, &disk->throttle) < 0)
         return -1;
-    if (iotune && parseIotune(iotune, disk->target, &disk->throttle) < 0)
+    if (iotune && parseIotune(iotune, "disk", disk->target, &disk->throttle) < 0)
         return -1;
     throttleDefNormalize(&disk->throttle);
     if (throttleValidate(&disk->throttle, disk->target, IOV_ERR_XML_ERROR) < 0)
+        return -1;
+    if (filters && parseThrottleFilters(filters, disk) < 0)
         return -1;
 
     *out = g_steal_pointer(&disk);
@@ -1305,32 +1554,112 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
 
 /* ---- serial and console ---- */
 
-/* Returns 1 when parsed, 0 when a libvirt parse drops it, -1 on error. */
+/*
+ * The <target> of a serial port or console, when given, must name the
+ * first port as iovirt builds it: an ISA serial port (a <console> may
+ * say it is that port, type 'serial'). Anything else would give the
+ * guest a device other than the one written: refused, naming it.
+ */
 static int
-parseChr(parseCtxt *ctxt, xmlNode *node, domainChrDef *chr)
+parseChrTarget(xmlNode *node, bool console)
 {
+    const char *elem = (const char *)node->name;
+    g_autofree char *type = NULL;
+    g_autofree char *port = NULL;
+    xmlNode *target;
+    xmlNode *model;
+
+    if (getChild(node, "target", &target) < 0)
+        return -1;
+    if (!target)
+        return 0;
+    type = getAttr(target, "type");
+    port = getAttr(target, "port");
+    if (type && strcmp(type, console ? "serial" : "isa-serial") != 0) {
+        reportError(IOV_ERR_XML_ERROR,
+                    "<%s> target type '%s' is not supported: only the first serial port (%s) is",
+                    elem, type, console ? "'serial'" : "'isa-serial'");
+        return -1;
+    }
+    if (port && strcmp(port, "0") != 0) {
+        reportError(IOV_ERR_XML_ERROR, "<%s> target port '%s' is not supported: only port 0 is",
+                    elem, port);
+        return -1;
+    }
+    if (getChild(target, "model", &model) < 0)
+        return -1;
+    if (model) {
+        g_autofree char *name = getAttr(model, "name");
+
+        if (name && strcmp(name, "isa-serial") != 0) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s> target model '%s' is not supported: only 'isa-serial' is", elem,
+                        name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * A serial port or console: honoured (file, pty, unix socket in bind
+ * mode) or refused with an error naming what is not supported, in a
+ * libvirt document as in iovirt's own. Returns 1 when parsed, -1 on
+ * error.
+ */
+static int
+parseChr(parseCtxt *ctxt G_GNUC_UNUSED, xmlNode *node, domainChrDef *chr)
+{
+    const char *elem = (const char *)node->name;
     g_autofree char *type = getAttr(node, "type");
     xmlNode *source;
 
     chr->type = type ? enumFromString(chrTypeNames, CHR_TYPE_LAST, type) : -1;
     if (chr->type <= CHR_TYPE_NONE) {
         chr->type = CHR_TYPE_NONE;
-        if (fromLibvirt(ctxt)) {
-            noteDropped(ctxt, node, "only file and pty are supported");
-            return 0;
-        }
-        reportError(IOV_ERR_XML_ERROR, "<%s> type '%s' is not file or pty",
-                    (const char *)node->name, type ? type : "");
+        reportError(IOV_ERR_XML_ERROR,
+                    "<%s> type '%s' is not supported: only file, pty and unix are", elem,
+                    type ? type : "");
         return -1;
     }
+    if (parseChrTarget(node, strcmp(elem, "console") == 0) < 0)
+        return -1;
+    if (getChild(node, "source", &source) < 0)
+        return -1;
     if (chr->type == CHR_TYPE_FILE) {
-        if (getChild(node, "source", &source) < 0)
-            return -1;
         if (!source || !(chr->path = getAttr(source, "path")) || chr->path[0] != '/') {
             reportError(IOV_ERR_XML_ERROR, "<%s type='file'> needs <source path='/ABSOLUTE/PATH'/>",
-                        (const char *)node->name);
+                        elem);
             return -1;
         }
+    } else if (chr->type == CHR_TYPE_UNIX) {
+        g_autofree char *mode = NULL;
+
+        if (!source || !(chr->path = getAttr(source, "path")) || chr->path[0] != '/') {
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s type='unix'> needs <source mode='bind' path='/ABSOLUTE/PATH'/>", elem);
+            return -1;
+        }
+        mode = getAttr(source, "mode");
+        if (!mode || strcmp(mode, "bind") != 0) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "<%s type='unix'> source mode '%s' is not supported: only 'bind' (QEMU listens) is",
+                elem, mode ? mode : "connect");
+            return -1;
+        }
+        if (strlen(chr->path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s type='unix'> socket path '%s' is longer than a unix socket allows",
+                        elem, chr->path);
+            return -1;
+        }
+    } else {
+        /* a running pty's path, as libvirt shows it, is the guest's
+         * state, not its definition */
+        if (source)
+            g_free(getAttr(source, "path"));
+        g_free(getAttr(node, "tty"));
     }
     return 1;
 }
@@ -2232,11 +2561,6 @@ parseDevices(parseCtxt *ctxt, xmlNode *devices, domainDef *def)
             bool *have = serial ? &haveSerial : &haveConsole;
 
             if (*have) {
-                if (fromLibvirt(ctxt)) {
-                    noteDropped(ctxt, c, "only one is supported");
-                    c->_private = DROPPED;
-                    continue;
-                }
                 reportError(IOV_ERR_XML_ERROR, "only one <%s> is supported", (const char *)c->name);
                 return -1;
             }
@@ -2304,6 +2628,11 @@ domainDefValidate(const domainDef *def)
         g_hash_table_add(targets, d->target);
         if (throttleValidate(&d->throttle, d->target, IOV_ERR_XML_ERROR) < 0)
             return -1;
+        if (d->nfilters > DOMAIN_MAX_THROTTLE_FILTERS) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': at most %d throttle filters per disk",
+                        d->target, DOMAIN_MAX_THROTTLE_FILTERS);
+            return -1;
+        }
         if (!d->throttle.group)
             continue;
         other = g_hash_table_lookup(groups, d->throttle.group);
@@ -2315,7 +2644,12 @@ domainDefValidate(const domainDef *def)
             return -1;
         }
     }
-    return 0;
+    if (def->ngroups > DOMAIN_MAX_THROTTLE_GROUPS) {
+        reportError(IOV_ERR_XML_ERROR, "a domain may declare at most %d throttle groups",
+                    DOMAIN_MAX_THROTTLE_GROUPS);
+        return -1;
+    }
+    return validateThrottleGroups(def);
 }
 
 static domainDef *
@@ -2325,7 +2659,7 @@ parseDomain(parseCtxt *ctxt, xmlNode *root)
     g_autofree char *type = getAttr(root, "type");
     g_autofree char *uuid = NULL;
     g_autofree char *vcpu = NULL;
-    xmlNode *memory, *os, *devices, *vcpuNode;
+    xmlNode *memory, *os, *devices, *vcpuNode, *groups;
 
     if (!type) {
         reportError(IOV_ERR_XML_ERROR, "<domain> needs type='qemu' (emulation) or type='kvm'");
@@ -2395,10 +2729,16 @@ parseDomain(parseCtxt *ctxt, xmlNode *root)
     if (fromLibvirt(ctxt) && parseCurrentMemory(ctxt, root, def) < 0)
         return NULL;
 
+    if (getChild(root, "throttlegroups", &groups) < 0)
+        return NULL;
+    if (groups && parseThrottleGroups(groups, def) < 0)
+        return NULL;
+
     if (getChild(root, "devices", &devices) < 0)
         return NULL;
     if (devices && parseDevices(ctxt, devices, def) < 0)
         return NULL;
+    fillDeclaredMembers(def);
 
     if (checkUnread(ctxt, root) < 0)
         return NULL;
@@ -2528,6 +2868,66 @@ formatThrottle(xmlTextWriterPtr w, const throttleDef *t, unsigned int flags)
     W(xmlTextWriterEndElement(w));
     return 0;
  error:
+    return -1;
+}
+
+static int
+formatThrottleFilters(xmlTextWriterPtr w, const domainDiskDef *d)
+{
+    size_t i;
+
+    if (!d->nfilters)
+        return 0;
+    W(xmlTextWriterStartElement(w, BC("throttlefilters")));
+    for (i = 0; i < d->nfilters; i++) {
+        W(xmlTextWriterStartElement(w, BC("throttlefilter")));
+        W(xmlTextWriterWriteAttribute(w, BC("group"), BC(d->filters[i])));
+        W(xmlTextWriterEndElement(w));
+    }
+    W(xmlTextWriterEndElement(w));
+    return 0;
+error:
+    return -1;
+}
+
+/* <throttlegroups>: iovirt's spelling, or libvirt's with
+ * DOMAIN_FORMAT_LIBVIRT_IOTUNE (<group_name> first, then the values in
+ * libvirt's order). */
+static int
+formatThrottleGroups(xmlTextWriterPtr w, const domainDef *def, unsigned int flags)
+{
+    size_t i;
+    int k;
+
+    if (!def->ngroups)
+        return 0;
+    W(xmlTextWriterStartElement(w, BC("throttlegroups")));
+    for (i = 0; i < def->ngroups; i++) {
+        const domainThrottleGroupDef *g = def->groups[i];
+
+        W(xmlTextWriterStartElement(w, BC("throttlegroup")));
+        if (flags & DOMAIN_FORMAT_LIBVIRT_IOTUNE) {
+            W(xmlTextWriterWriteElement(w, BC("group_name"), BC(g->name)));
+            for (k = 0; k < THROTTLE_FIELD_LAST; k++) {
+                int id = throttleLibvirtField(k);
+
+                if (id != THROTTLE_GROUP && g->limits.v[id])
+                    W(xmlTextWriterWriteFormatElement(w, BC(throttleField(id)->alias), "%llu",
+                                                      g->limits.v[id]));
+            }
+        } else {
+            W(xmlTextWriterWriteAttribute(w, BC("name"), BC(g->name)));
+            for (k = 0; k < THROTTLE_NUM_VALUES; k++) {
+                if (g->limits.v[k])
+                    W(xmlTextWriterWriteFormatAttribute(w, BC(throttleField(k)->name), "%llu",
+                                                        g->limits.v[k]));
+            }
+        }
+        W(xmlTextWriterEndElement(w));
+    }
+    W(xmlTextWriterEndElement(w));
+    return 0;
+error:
     return -1;
 }
 
@@ -2677,7 +3077,7 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
         W(xmlTextWriterWriteElement(w, BC("serial"), BC(d->serial)));
     if (formatBacking(w, d->backing) < 0)
         goto error;
-    if (formatThrottle(w, &d->throttle, flags) < 0)
+    if (formatThrottle(w, &d->throttle, flags) < 0 || formatThrottleFilters(w, d) < 0)
         goto error;
     W(xmlTextWriterEndElement(w));
     return 0;
@@ -2692,8 +3092,10 @@ formatChr(xmlTextWriterPtr w, const char *elem, const domainChrDef *chr)
         return 0;
     W(xmlTextWriterStartElement(w, BC(elem)));
     W(xmlTextWriterWriteAttribute(w, BC("type"), BC(chrTypeNames[chr->type])));
-    if (chr->type == CHR_TYPE_FILE) {
+    if (chr->type == CHR_TYPE_FILE || chr->type == CHR_TYPE_UNIX) {
         W(xmlTextWriterStartElement(w, BC("source")));
+        if (chr->type == CHR_TYPE_UNIX)
+            W(xmlTextWriterWriteAttribute(w, BC("mode"), BC("bind")));
         W(xmlTextWriterWriteAttribute(w, BC("path"), BC(chr->path)));
         W(xmlTextWriterEndElement(w));
     }
@@ -2897,6 +3299,8 @@ domainDefFormat(const domainDef *def, unsigned int flags)
     if (formatPlatform(w, def) < 0)
         goto error;
 
+    if (formatThrottleGroups(w, def, flags) < 0)
+        goto error;
     W(xmlTextWriterStartElement(w, BC("devices")));
     if (def->emulator)
         W(xmlTextWriterWriteElement(w, BC("emulator"), BC(def->emulator)));

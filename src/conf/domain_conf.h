@@ -72,6 +72,7 @@ typedef enum {
     CHR_TYPE_NONE = 0, /* not present */
     CHR_TYPE_FILE,
     CHR_TYPE_PTY,
+    CHR_TYPE_UNIX, /* a unix socket QEMU listens on (libvirt's mode='bind') */
     CHR_TYPE_LAST
 } domainChrType;
 
@@ -201,12 +202,30 @@ typedef struct {
                                 * given (QEMU follows the image's own) */
     int io;                    /* domainDiskIO */
     throttleDef throttle;
+    /* <throttlefilters>: the declared groups the disk's I/O passes
+     * through after its own limits, nearest the device first; owned
+     * array of owned names, nfilters entries (0: none) */
+    char **filters;
+    size_t nfilters;
 } domainDiskDef;
 
-/* A serial port or console: a file or a pty. */
+/* A named throttle group the domain declares in <throttlegroups>. It
+ * lives until deleted, whether or not a disk uses it; disks name it in
+ * <throttlefilters>, or join it with <iothrottle group='NAME'>. */
+typedef struct {
+    char *name;         /* owned, never NULL */
+    throttleDef limits; /* limits.group is always NULL */
+} domainThrottleGroupDef;
+
+/* At most this many groups per domain, and filters per disk. */
+#define DOMAIN_MAX_THROTTLE_GROUPS 64
+#define DOMAIN_MAX_THROTTLE_FILTERS 8
+
+/* A serial port or console: a file, a pty or a unix socket. */
 typedef struct {
     int type;   /* domainChrType */
-    char *path; /* for CHR_TYPE_FILE; else NULL */
+    char *path; /* owned: the file (CHR_TYPE_FILE) or the socket
+                 * (CHR_TYPE_UNIX), absolute; NULL for a pty */
 } domainChrDef;
 
 typedef struct {
@@ -221,6 +240,8 @@ typedef struct {
     char *cmdline; /* may be NULL */
     domainDiskDef **disks; /* owned; ndisks entries */
     size_t ndisks;
+    domainThrottleGroupDef **groups; /* owned; <throttlegroups>, ngroups entries */
+    size_t ngroups;
     domainChrDef serial;
     domainChrDef console;
     char *machine;  /* "q35", "pc" or a versioned pc-q35-X.Y/pc-i440fx-X.Y;
@@ -252,13 +273,16 @@ typedef enum {
 } domainParseFlags;
 
 typedef enum {
-    /* write limits as <iotune> children with libvirt's names */
+    /* write limits as <iotune> children with libvirt's names, and
+     * <throttlegroup> in libvirt's spelling (<group_name> and children) */
     DOMAIN_FORMAT_LIBVIRT_IOTUNE = 1 << 0,
 } domainFormatFlags;
 
 void domainDefFree(domainDef *def);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDef, domainDefFree)
 void domainDiskDefFree(domainDiskDef *disk);
+void domainThrottleGroupDefFree(domainThrottleGroupDef *group);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainThrottleGroupDef, domainThrottleGroupDefFree)
 
 /*
  * domainDefParseString: parse and validate a domain XML document. With
@@ -285,6 +309,19 @@ domainDef *domainDefCopy(const domainDef *def);
  * starts with '/') whose source path is `name`; NULL if none. */
 domainDiskDef *domainDiskFind(const domainDef *def, const char *name);
 ssize_t domainDiskIndex(const domainDef *def, const char *name);
+
+/* domainThrottleGroupFind: the declared group `name`, or NULL. */
+domainThrottleGroupDef *domainThrottleGroupFind(const domainDef *def, const char *name);
+ssize_t domainThrottleGroupIndex(const domainDef *def, const char *name);
+
+/* domainThrottleGroupUser: the target of the first disk that names
+ * group `name` (in <throttlefilters> or as <iothrottle group=>), or NULL
+ * when no disk does. */
+const char *domainThrottleGroupUser(const domainDef *def, const char *name);
+
+/* domainDiskHasFilter: whether `disk` passes through group `name` in its
+ * <throttlefilters>. */
+bool domainDiskHasFilter(const domainDiskDef *disk, const char *name);
 
 /* domainUUIDFormat: "xxxxxxxx-xxxx-..." into buf (37 bytes). */
 void domainUUIDFormat(const unsigned char *uuid, char *buf);

@@ -108,6 +108,53 @@ qemuThrottleGroupId(const domainDiskDef *disk, const throttleDef *t)
     return g_strdup_printf("tg-%s", disk->target);
 }
 
+char *
+qemuNamedGroupId(const char *name)
+{
+    return g_strdup_printf("tgg-%s", name);
+}
+
+size_t
+qemuDiskChainLength(const domainDiskDef *disk)
+{
+    return 1 + disk->nfilters;
+}
+
+char *
+qemuDiskStepNode(const domainDiskDef *disk, size_t step)
+{
+    if (step == 0)
+        return qemuDiskThrottleNode(disk);
+    if (step >= qemuDiskChainLength(disk))
+        return qemuDiskFormatNode(disk);
+    return g_strdup_printf("throttle-%s-%zu", disk->target, step);
+}
+
+char *
+qemuDiskStepGroupId(const domainDiskDef *disk, size_t step)
+{
+    if (step == 0)
+        return qemuThrottleGroupId(disk, &disk->throttle);
+    return qemuNamedGroupId(disk->filters[step - 1]);
+}
+
+json_object *
+qemuBuildThrottleNodeProps(const domainDiskDef *disk, size_t step)
+{
+    g_autofree char *node = qemuDiskStepNode(disk, step);
+    g_autofree char *child = qemuDiskStepNode(disk, step + 1);
+    g_autofree char *tg = qemuDiskStepGroupId(disk, step);
+    json_object *props = json_object_new_object();
+
+    json_object_object_add(props, "driver", json_object_new_string("throttle"));
+    json_object_object_add(props, "throttle-group", json_object_new_string(tg));
+    json_object_object_add(props, "file", json_object_new_string(child));
+    json_object_object_add(props, "node-name", json_object_new_string(node));
+    if (disk->readonly)
+        json_object_object_add(props, "read-only", json_object_new_boolean(true));
+    return props;
+}
+
 gboolean
 qemuDiskMatchesQdev(const domainDiskDef *disk, const char *qdev)
 {
@@ -347,6 +394,7 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
     g_autofree char *dev = qemuDiskDeviceId(disk);
     g_autofree char *tg = qemuThrottleGroupId(disk, &disk->throttle);
     json_object *node, *obj;
+    size_t step;
     bool writeCache = disk->cache != DISK_CACHE_WRITETHROUGH &&
                       disk->cache != DISK_CACHE_DIRECTSYNC;
 
@@ -393,14 +441,10 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
         ADD_STR(node, "discard", "unmap");
     addJSON(argv, "-blockdev", node);
 
-    node = json_object_new_object();
-    ADD_STR(node, "driver", "throttle");
-    ADD_STR(node, "throttle-group", tg);
-    ADD_STR(node, "file", fmt);
-    ADD_STR(node, "node-name", thr);
-    if (disk->readonly)
-        ADD_BOOL(node, "read-only", true);
-    addJSON(argv, "-blockdev", node);
+    /* the chain, from the format node up: the disk's own step is the
+     * one the device sits on */
+    for (step = qemuDiskChainLength(disk); step > 0; step--)
+        addJSON(argv, "-blockdev", qemuBuildThrottleNodeProps(disk, step - 1));
 
     obj = json_object_new_object();
     if (disk->bus == DISK_BUS_VIRTIO) {
@@ -433,21 +477,57 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
     return 0;
 }
 
-/* The chardev of the first serial port. */
+/* The throttle-group object of every declared group, used or not (they
+ * live until deleted); their limits come later, like every group's. */
+static void
+addDeclaredGroups(GPtrArray *argv, const domainDef *def, GHashTable *groups)
+{
+    size_t i;
+
+    for (i = 0; i < def->ngroups; i++) {
+        g_autofree char *id = qemuNamedGroupId(def->groups[i]->name);
+        json_object *obj = json_object_new_object();
+
+        ADD_STR(obj, "qom-type", "throttle-group");
+        ADD_STR(obj, "id", id);
+        addJSON(argv, "-object", obj);
+        g_hash_table_add(groups, g_steal_pointer(&id));
+    }
+}
+
+/*
+ * The chardev of the first serial port: a file (the definition's, or the
+ * daemon's log of the guest when none is defined), a pty, or a unix
+ * socket QEMU listens on without waiting for a peer. A pty or a socket
+ * also copies what the guest writes to the daemon's log, so that the
+ * guest's output can be read whether or not a console is attached.
+ */
 static void
 addSerial(GPtrArray *argv, const domainDef *def, const qemuCommandParams *p)
 {
     const domainChrDef *chr = def->serial.type != CHR_TYPE_NONE ? &def->serial : &def->console;
+    g_autofree char *log = qemuEscapeOption(p->serialLogPath);
     g_autofree char *path = NULL;
     g_autofree char *opt = NULL;
 
-    if (chr->type == CHR_TYPE_PTY) {
-        addArgs(argv, "-chardev", "pty,id=serial0");
-    } else {
-        path = qemuEscapeOption(chr->type == CHR_TYPE_FILE ? chr->path : p->serialLogPath);
+    switch (chr->type) {
+    case CHR_TYPE_PTY:
+        opt = g_strdup_printf("pty,id=serial0,logfile=%s,logappend=on", log);
+        break;
+    case CHR_TYPE_UNIX:
+        path = qemuEscapeOption(chr->path);
+        opt = g_strdup_printf(
+            "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s,logappend=on", path, log);
+        break;
+    case CHR_TYPE_FILE:
+        path = qemuEscapeOption(chr->path);
         opt = g_strdup_printf("file,id=serial0,path=%s,append=on", path);
-        addArgs(argv, "-chardev", opt);
+        break;
+    default:
+        opt = g_strdup_printf("file,id=serial0,path=%s,append=on", log);
+        break;
     }
+    addArgs(argv, "-chardev", opt);
     addArgs(argv, "-serial", "chardev:serial0");
 }
 
@@ -639,6 +719,7 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
             }
         }
     }
+    addDeclaredGroups(argv, def, groups);
     for (i = 0; i < def->ndisks; i++) {
         if (addDisk(argv, def->disks[i], !def->kernel && i == 0, domainMachineIsPC(def), groups,
                     p) < 0)

@@ -175,6 +175,31 @@ int qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, con
 int qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                                  unsigned int flags, throttleDef *out);
 
+/*
+ * qemuDriverSetThrottleGroup: create the declared group `name` or change
+ * its limits by `chg` (the family rules of a disk's set; no group field),
+ * CURRENT, LIVE, CONFIG or both: validated first, then live the group's
+ * object added (new) or given only the keys that differ, the disks that
+ * joined it with group= following. Nothing changes on failure.
+ */
+int qemuDriverSetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
+                               const throttleChange *chg, unsigned int flags);
+
+/* qemuDriverDelThrottleGroup: delete declared group `name`; refused while
+ * a disk names it (filter or group=). Live, its object goes. */
+int qemuDriverDelThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
+                               unsigned int flags);
+
+/* qemuDriverGetThrottleGroup: the limits of group `name` (LIVE or CONFIG,
+ * not both) into *out (group NULL). */
+int qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
+                               unsigned int flags, throttleDef *out);
+
+/* qemuDriverListThrottleGroups: the declared groups' names (a new
+ * NULL-terminated GStrv in *names), their number as the result. */
+int qemuDriverListThrottleGroups(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                                 char ***names);
+
 /* qemuDriverBlockStats: the counters of `disk` of a running guest. */
 int qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                          qemuBlockStats *out);
@@ -187,6 +212,18 @@ int qemuDriverQueryQEMULimits(qemuDriver *drv, const unsigned char *uuid, const 
 /* qemuDriverMonitorCommandCount: commands sent on the domain's monitor
  * since it was (re)connected; -1 when not connected. For tests. */
 long long qemuDriverMonitorCommandCount(qemuDriver *drv, const unsigned char *uuid);
+
+/*
+ * qemuDriverOpenConsole: a new descriptor (non-blocking, close-on-exec)
+ * on the console of the running domain `uuid`: the pty QEMU opened for
+ * its serial port (raw mode) or a connection to the unix socket QEMU
+ * listens on. `devName` NULL, "serial0" or "console0" (the only port);
+ * the domain's name in *domName (new string, may be NULL). -1 with an
+ * error: not running, no such device, a port that writes to a file or
+ * to the log (no console), or the pty or socket cannot be opened.
+ */
+int qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *devName,
+                          char **domName);
 
 /* qemuDriverGetPid: QEMU's pid, or 0 when not running. For tests. */
 pid_t qemuDriverGetPid(qemuDriver *drv, const unsigned char *uuid);

@@ -15,13 +15,20 @@ BUILD_DIR = iovtest.BUILD_DIR
 SOURCE_DIR = iovtest.SOURCE_DIR
 
 COMMANDS = ["list", "define", "undefine", "start", "suspend", "resume", "shutdown", "destroy",
-            "dumpxml", "domstate", "dominfo", "event", "domblklist", "domblkstat", "blkiothrottle",
-            "blkdeviotune", "top", "help", "connect", "uri", "version", "quit", "exit"]
+            "dumpxml", "domstate", "dominfo", "event", "console", "domblklist", "domblkstat", "blkiothrottle",
+            "blkdeviotune", "top", "domthrottlegroupset", "domthrottlegroupinfo",
+            "domthrottlegrouplist", "domthrottlegroupdel", "help", "connect", "uri", "version",
+            "quit", "exit"]
 
 # every option of every command (without --output/--help, which all have)
 OPTIONS = {
     "list": ["--all", "--inactive"],
     "top": ["--once", "--count N"],
+    "domthrottlegroupset": ["DOMAIN", "GROUP", "--bps N", "--bps_rd N", "--iops_max_length SECONDS",
+                            "--iops_size N", "--current", "--live", "--config"],
+    "domthrottlegroupinfo": ["DOMAIN", "GROUP", "--current", "--live", "--config"],
+    "domthrottlegrouplist": ["DOMAIN", "--current", "--live", "--config"],
+    "domthrottlegroupdel": ["DOMAIN", "GROUP", "--current", "--live", "--config"],
     "define": ["FILE"],
     "undefine": ["DOMAIN"],
     "start": ["DOMAIN", "--paused"],
@@ -33,6 +40,7 @@ OPTIONS = {
     "domstate": ["DOMAIN", "--reason"],
     "dominfo": ["DOMAIN"],
     "event": ["DOMAIN", "--event NAME", "--loop", "--timeout SECONDS", "--timestamp"],
+    "console": ["DOMAIN", "--force", "--devname NAME"],
     "domblklist": ["DOMAIN", "--inactive"],
     "domblkstat": ["DOMAIN", "DEVICE", "--watch", "--count N"],
     "blkiothrottle": ["DOMAIN", "DEVICE", "--current", "--live", "--config"]
