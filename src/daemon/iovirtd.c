@@ -521,6 +521,7 @@ main(int argc, char **argv)
     dcfg.logDir = guestLogDir;
     dcfg.secretDir = secretDir;
     dcfg.qemuBinary = cfg.qemuBinary;
+    dcfg.privileged = cfg.system;
     dcfg.monitorTimeoutMs = (int)cfg.monitorTimeoutMs;
     if (!(state.driver = qemuDriverNew(&dcfg)))
         goto error;

@@ -590,6 +590,7 @@ qemuDriverNew(const qemuDriverConfig *cfg)
     drv->pcfg.logDir = drv->logDir;
     drv->pcfg.binary = drv->binary;
     drv->pcfg.secretDir = drv->secretDir;
+    drv->pcfg.privileged = cfg->privileged;
     drv->pcfg.monitorTimeoutMs =
         cfg->monitorTimeoutMs > 0 ? cfg->monitorTimeoutMs : QEMU_MONITOR_DEFAULT_TIMEOUT_MS;
     drv->pcfg.callbacks = &drv->callbacks;
@@ -877,6 +878,8 @@ qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDoma
     bool created;
 
     if (!def)
+        return -1;
+    if (def->emulator && domainCheckEmulator(def->emulator) < 0)
         return -1;
     if (dropped->len) {
         g_strdelimit(dropped->str, "\n", ' ');

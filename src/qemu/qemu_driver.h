@@ -34,6 +34,7 @@ typedef struct {
     char *qemuBinary;  /* NULL: qemu-system-x86_64 from PATH */
     int monitorTimeoutMs; /* 0: QEMU_MONITOR_DEFAULT_TIMEOUT_MS */
     int jobTimeoutMs;     /* wait for another change of a domain; 0: 30 s */
+    bool privileged;      /* the system daemon (bridge interfaces allowed) */
 } qemuDriverConfig;
 
 /* A domain's identity, as the API hands it out. */
