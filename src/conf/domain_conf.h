@@ -114,6 +114,8 @@ typedef struct {
     int bus;      /* domainDiskBus */
     bool readonly;
     throttleDef throttle;
+    bool unplugPending; /* live only: QEMU was asked to remove it and the
+                         * guest has not let go yet (unplug='pending') */
 } domainDiskDef;
 
 /* A serial port or console: a file or a pty. */
@@ -136,11 +138,15 @@ typedef struct {
     size_t ndisks;
     domainChrDef serial;
     domainChrDef console;
+    unsigned int rootPorts; /* <controller type='pci' model='pcie-root-port'/>
+                             * elements given; 0: none given (the default) */
 } domainDef;
 
 typedef enum {
     /* accept a libvirt document: drop what iovirt does not model */
     DOMAIN_PARSE_FROM_LIBVIRT = 1 << 0,
+    /* a live definition (status file, copies): accept unplug='pending' */
+    DOMAIN_PARSE_LIVE_STATE = 1 << 1,
 } domainParseFlags;
 
 typedef enum {
@@ -172,6 +178,18 @@ char *domainDefFormat(const domainDef *def, unsigned int flags);
 
 /* domainDefCopy: a deep copy, through the canonical XML. */
 domainDef *domainDefCopy(const domainDef *def);
+
+/*
+ * domainDiskDefParseString: parse one <disk> document (iovirt's or, with
+ * DOMAIN_PARSE_FROM_LIBVIRT, libvirt's, whose unmodelled parts are
+ * dropped and listed in `dropped`) and check it alone. Returns a new
+ * disk, or NULL with an error naming what is wrong.
+ */
+domainDiskDef *domainDiskDefParseString(const char *xml, unsigned int flags, GString *dropped);
+
+/* domainDiskDefCopy: a deep copy of one disk. */
+domainDiskDef *domainDiskDefCopy(const domainDiskDef *disk);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDiskDef, domainDiskDefFree)
 
 /* domainDiskFind: the disk whose target is `name`, or (when `name`
  * starts with '/') whose source path is `name`; NULL if none. */

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "qemu_command.h"
+#include "qemu_monitor.h"
 #include "util/error.h"
 
 #define IOV_FROM_THIS IOV_FROM_QEMU
@@ -324,7 +325,7 @@ buildProtocolNode(const domainDiskDef *disk, const qemuCommandParams *p)
 
 static int
 addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *groups,
-        const qemuCommandParams *p)
+        const qemuCommandParams *p, unsigned int port)
 {
     g_autofree char *proto = diskProtocolNode(disk);
     g_autofree char *fmt = qemuDiskFormatNode(disk);
@@ -387,7 +388,11 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
 
     obj = json_object_new_object();
     if (disk->bus == DISK_BUS_VIRTIO) {
+        g_autofree char *bus = qemuRootPortId(port);
+
         ADD_STR(obj, "driver", "virtio-blk-pci");
+        /* on a root port of its own, so that it can be unplugged */
+        ADD_STR(obj, "bus", bus);
     } else {
         /* q35's AHCI controller: one port per letter, sda on ide.0 */
         g_autofree char *bus = g_strdup_printf("ide.%d", disk->target[2] - 'a');
@@ -408,6 +413,133 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
         json_object_object_add(obj, "bootindex", json_object_new_int(1));
     addJSON(argv, "-device", obj);
     return 0;
+}
+
+/* ---- PCI Express root ports: the room to hot-plug disks ---- */
+
+char *
+qemuRootPortId(unsigned int index)
+{
+    return g_strdup_printf("rp%u", index);
+}
+
+unsigned int
+qemuRootPortCount(const domainDef *def)
+{
+    unsigned int virtio = 0;
+    size_t i;
+
+    for (i = 0; i < def->ndisks; i++)
+        virtio += def->disks[i]->bus == DISK_BUS_VIRTIO;
+    if (def->rootPorts)
+        return MAX(def->rootPorts, virtio);
+    return virtio + QEMU_FREE_ROOT_PORTS;
+}
+
+/*
+ * `n` pcie-root-port devices on pcie.0, eight functions a slot from slot
+ * 2 (as libvirt places them), so that many fit on q35's one root bus. A
+ * root port cannot itself be hot-plugged: they all exist from the start.
+ */
+static void
+addRootPorts(GPtrArray *argv, unsigned int n)
+{
+    unsigned int i;
+
+    for (i = 0; i < n; i++) {
+        json_object *obj = json_object_new_object();
+        g_autofree char *id = qemuRootPortId(i);
+        g_autofree char *addr = g_strdup_printf("0x%x.0x%x", 2 + i / 8, i % 8);
+
+        ADD_STR(obj, "driver", "pcie-root-port");
+        ADD_STR(obj, "id", id);
+        ADD_STR(obj, "bus", "pcie.0");
+        ADD_STR(obj, "addr", addr);
+        json_object_object_add(obj, "chassis", json_object_new_int((int)i + 1));
+        json_object_object_add(obj, "port", json_object_new_int(0x10 + (int)i));
+        if (i % 8 == 0 && i + 1 < n)
+            ADD_BOOL(obj, "multifunction", true);
+        addJSON(argv, "-device", obj);
+    }
+}
+
+/* ---- one disk's chain, for hot-plug ---- */
+
+void
+qemuDiskChainClear(qemuDiskChain *c)
+{
+    if (!c)
+        return;
+    g_clear_pointer(&c->secret, json_object_put);
+    g_clear_pointer(&c->group, json_object_put);
+    g_clear_pointer(&c->protocol, json_object_put);
+    g_clear_pointer(&c->format, json_object_put);
+    g_clear_pointer(&c->throttle, json_object_put);
+    g_clear_pointer(&c->device, json_object_put);
+}
+
+int
+qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const char *bus,
+                   qemuDiskChain *c)
+{
+    g_autofree char *proto = diskProtocolNode(disk);
+    g_autofree char *fmt = qemuDiskFormatNode(disk);
+    g_autofree char *thr = qemuDiskThrottleNode(disk);
+    g_autofree char *dev = qemuDiskDeviceId(disk);
+    g_autofree char *tg = qemuThrottleGroupId(disk, &disk->throttle);
+    bool writeCache = disk->cache != DISK_CACHE_WRITETHROUGH &&
+                      disk->cache != DISK_CACHE_DIRECTSYNC;
+
+    memset(c, 0, sizeof(*c));
+    if (disk->bus != DISK_BUS_VIRTIO) {
+        reportError(IOV_ERR_OPERATION_UNSUPPORTED, "disk '%s': a %s disk cannot be hot-plugged: q35's AHCI ports do not support it (use bus='virtio')",
+                    disk->target, domainDiskBusName(disk->bus));
+        return -1;
+    }
+    if (disk->auth.username || diskHasCephConf(disk)) {
+        reportError(IOV_ERR_OPERATION_UNSUPPORTED, "disk '%s': a network disk with <auth> or its own monitors cannot be hot-plugged yet: add it to the definition and restart the guest",
+                    disk->target);
+        return -1;
+    }
+    c->group = json_object_new_object();
+    ADD_STR(c->group, "qom-type", "throttle-group");
+    ADD_STR(c->group, "id", tg);
+    json_object_object_add(c->group, "limits", qemuMonitorBuildLimits(&disk->throttle));
+
+    if (!(c->protocol = buildProtocolNode(disk, p))) {
+        qemuDiskChainClear(c);
+        return -1;
+    }
+
+    c->format = json_object_new_object();
+    ADD_STR(c->format, "driver", domainDiskFormatName(disk->format));
+    ADD_STR(c->format, "file", proto);
+    ADD_STR(c->format, "node-name", fmt);
+    if (disk->readonly)
+        ADD_BOOL(c->format, "read-only", true);
+    addCache(c->format, disk->cache);
+
+    c->throttle = json_object_new_object();
+    ADD_STR(c->throttle, "driver", "throttle");
+    ADD_STR(c->throttle, "throttle-group", tg);
+    ADD_STR(c->throttle, "file", fmt);
+    ADD_STR(c->throttle, "node-name", thr);
+    if (disk->readonly)
+        ADD_BOOL(c->throttle, "read-only", true);
+
+    c->device = json_object_new_object();
+    ADD_STR(c->device, "driver", "virtio-blk-pci");
+    ADD_STR(c->device, "bus", bus);
+    ADD_STR(c->device, "id", dev);
+    ADD_STR(c->device, "drive", thr);
+    ADD_STR(c->device, "write-cache", writeCache ? "on" : "off");
+    return 0;
+}
+
+char *
+qemuDiskProtocolNode(const domainDiskDef *disk)
+{
+    return diskProtocolNode(disk);
 }
 
 /* The chardev of the first serial port. */
@@ -437,6 +569,7 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
     g_autofree char *mon = qemuEscapeOption(p->monitorPath);
     g_autofree char *opt = NULL;
     char uuid[37];
+    unsigned int port = 0;
     size_t i;
 
     g_ptr_array_add(argv, g_strdup(p->binary));
@@ -473,9 +606,12 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
             addArgs(argv, "-append", def->cmdline);
     }
 
+    addRootPorts(argv, qemuRootPortCount(def));
     for (i = 0; i < def->ndisks; i++) {
-        if (addDisk(argv, def->disks[i], !def->kernel && i == 0, groups, p) < 0)
+        if (addDisk(argv, def->disks[i], !def->kernel && i == 0, groups, p, port) < 0)
             return NULL;
+        if (def->disks[i]->bus == DISK_BUS_VIRTIO)
+            port++;
     }
     addSerial(argv, def, p);
 

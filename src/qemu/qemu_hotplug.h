@@ -1,0 +1,42 @@
+/*
+ * qemu_hotplug.h: add a disk to a running QEMU and take it away
+ *
+ * Every function here is called with the domain's job held and without
+ * its lock (qemu_domain.h): they talk to QEMU and change nothing of the
+ * domain's published state; the driver publishes what they did.
+ */
+#pragma once
+
+#include "qemu_domain.h"
+
+/* How long a detach waits for the guest to let a device go before it
+ * answers "unplug pending" (ms). The guest's PCI Express hot-plug driver
+ * alone takes about 5 s (its attention button delay). */
+#define QEMU_UNPLUG_TIMEOUT_MS 15000
+
+/*
+ * qemuHotplugAttachDisk: put `disk` in the running QEMU of `obj`, whose
+ * live definition is `live` (the disk not in it): its throttle group
+ * (unless a disk of `live` shares it already), its protocol, format and
+ * throttle nodes, then its virtio-blk-pci device on a free root port, so
+ * that the guest's first request is limited. All or nothing: when a step
+ * fails, what was added is removed in reverse order and the error names
+ * the disk, the step and QEMU's message.
+ */
+int qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *disk);
+
+/*
+ * qemuHotplugRemoveDiskBackend: once the device of `disk` is gone from
+ * QEMU, delete its throttle, format and protocol nodes and its throttle
+ * group, unless another disk of `live` (which may still hold `disk`)
+ * uses that group. Goes on past a failure, which it logs; returns -1
+ * with the first error when something was left behind.
+ */
+int qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live,
+                                 const domainDiskDef *disk);
+
+/*
+ * qemuHotplugDevicePresent: whether QEMU still has the PCI device `devId`
+ * (query-pci): 1 yes, 0 no, -1 with an error.
+ */
+int qemuHotplugDevicePresent(qemuDomainObj *obj, const char *devId);
