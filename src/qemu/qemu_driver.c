@@ -2454,3 +2454,36 @@ qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
     throttleChangeClear(&chg);
     return rc;
 }
+
+char *
+qemuDriverQMPQuery(qemuDriver *drv, const unsigned char *uuid, const char *cmd, const char *path)
+{
+    g_autoptr(qemuDomainObj) obj = objFromUUID(drv, uuid);
+    json_object *args = NULL, *reply = NULL;
+    qemuMonitor *mon;
+    char *out;
+    int rc;
+
+    if (!obj)
+        return NULL;
+    mon = obj->mon ? qemuMonitorRef(obj->mon) : NULL;
+    g_mutex_unlock(&obj->lock);
+    if (!mon) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
+        return NULL;
+    }
+    if (!g_str_has_prefix(cmd, "query-") && strcmp(cmd, "qom-list") != 0) {
+        qemuMonitorUnref(mon);
+        reportError(IOV_ERR_INVALID_ARG, "'%s' is not a query", cmd);
+        return NULL;
+    }
+    if (path)
+        args = stringArgs("path", path);
+    rc = qemuMonitorCommand(mon, cmd, args, &reply);
+    qemuMonitorUnref(mon);
+    if (rc < 0)
+        return NULL;
+    out = g_strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
+    json_object_put(reply);
+    return out;
+}

@@ -305,3 +305,9 @@ int qemuDriverDetachDevice(qemuDriver *drv, const unsigned char *uuid, const cha
  */
 int qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
                            unsigned int flags, bool fromLibvirt);
+
+/* qemuDriverQMPQuery: for tests: the JSON reply of QEMU to the query
+ * `cmd` (a "query-..." command, or qom-list of `path`), sent without the
+ * job, as statistics are; NULL with an error. */
+char *qemuDriverQMPQuery(qemuDriver *drv, const unsigned char *uuid, const char *cmd,
+                         const char *path);
