@@ -126,6 +126,45 @@ static const iovshOptDef optsEvent[] = {
     OPT_END,
 };
 
+#define OPTS_IMPACT                                                                         \
+    {"current", IOVSH_OT_BOOL, NULL,                                                        \
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},     \
+        {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},                        \
+        {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL}, \
+        {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL}
+
+static const iovshOptDef optsDeviceFile[] = {
+    OPT_DOMAIN,
+    {"file", IOVSH_OT_ARG, "FILE", "a <disk> document (docs/formatdomain.md; libvirt's too)",
+     IOVSH_COMPLETE_FILE, NULL},
+    OPTS_IMPACT,
+    OPT_END,
+};
+
+static const iovshOptDef optsUpdateDevice[] = {
+    OPT_DOMAIN,
+    {"file", IOVSH_OT_ARG, "FILE", "a <disk> document (docs/formatdomain.md; libvirt's too)",
+     IOVSH_COMPLETE_FILE, NULL},
+    OPTS_IMPACT,
+    {"force", IOVSH_OT_BOOL, NULL, "accepted as virsh does; changes nothing for a disk", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDetachAlias[] = {
+    OPT_DOMAIN,
+    {"alias", IOVSH_OT_ARG, "ALIAS", "the device's alias, 'disk-' and its target (disk-vdb)", 0,
+     NULL},
+    OPTS_IMPACT,
+    OPT_END,
+};
+
+static const iovshOptDef optsDetachDisk[] = {
+    OPT_DOMAIN,
+    {"target", IOVSH_OT_ARG, "TARGET", "the disk's target (vdb)", IOVSH_COMPLETE_DISK, NULL},
+    OPTS_IMPACT,
+    OPT_END,
+};
+
 const iovshCmdDef iovshCommands[] = {
     /* Guests */
     {"list", GROUP_GUESTS, cmdList, optsList, NULL, "list the guests",
@@ -193,6 +232,36 @@ const iovshCmdDef iovshCommands[] = {
      "(--total-bytes-sec, --read-iops-sec, --group-name...).",
      IOVSH_CMD_DISPLAY},
 
+    /* Disks that come and go */
+    {"attach-disk", GROUP_DISKS, cmdAttachDisk, NULL, iovshAttachDiskOptions,
+     "hot-plug a disk, limited from its first I/O",
+     "Adds a file or block device as a virtio disk: to the running guest (--live; its limits, "
+     "given with the options of blkiothrottle, are in force before the guest sees it), to the "
+     "saved definition (--config), or both. All or nothing: a failure leaves the guest and the "
+     "definitions as they were and says which step failed.",
+     0},
+    {"attach-device", GROUP_DISKS, cmdAttachDevice, optsDeviceFile, NULL,
+     "hot-plug the disk of a <disk> document",
+     "As attach-disk, the disk given as a <disk> document (iovirt's <iothrottle>, or libvirt's "
+     "<iotune>).",
+     0},
+    {"detach-disk", GROUP_DISKS, cmdDetachDisk, optsDetachDisk, NULL,
+     "unplug a disk",
+     "Removes the disk TARGET. Live, the guest is asked to release it and iovsh waits for it; "
+     "a guest that does not answer in time (15 s) leaves it 'unplug pending': the disk stays, "
+     "still limited, and goes by itself when the guest lets it go (domblklist shows it).",
+     0},
+    {"detach-device", GROUP_DISKS, cmdDetachDevice, optsDeviceFile, NULL,
+     "unplug the disk a <disk> document names", "As detach-disk, the disk named by the target of "
+     "a <disk> document.", 0},
+    {"detach-device-alias", GROUP_DISKS, cmdDetachDeviceAlias, optsDetachAlias, NULL,
+     "unplug a disk named by its device alias", NULL, 0},
+    {"update-device", GROUP_DISKS, cmdUpdateDevice, optsUpdateDevice, NULL,
+     "give a disk the limits of a <disk> document",
+     "The document's limits become the disk's whole limits (those it does not give become 0), "
+     "as blkiothrottle sets them. Anything else that differs from the disk is refused, named.",
+     0},
+
     /* The shell */
     {"help", GROUP_SHELL, cmdHelp, optsHelp, NULL, "list the commands, or describe one", NULL, 0},
     {"connect", GROUP_SHELL, cmdConnect, optsConnect, NULL, "connect to a daemon",
@@ -238,4 +307,5 @@ void
 iovshCommandsCleanup(void)
 {
     iovshThrottleCleanup();
+    iovshHotplugCleanup();
 }

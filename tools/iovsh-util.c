@@ -321,6 +321,11 @@ iovshDisksFromXML(const char *xml)
         if (!disk->target)
             disk->target = g_strdup("-");
         disk->source = diskSource(n);
+        {
+            g_autofree char *unplug = attribute(n, "unplug");
+
+            disk->unplugPending = g_strcmp0(unplug, "pending") == 0;
+        }
         throttle = childElement(n, "iothrottle");
         iotune = childElement(n, "iotune");
         if (throttle)

@@ -246,6 +246,7 @@ typedef struct iovshDisk {
     char *target; /* "vda" */
     char *source; /* a path, or PROTOCOL://HOST:PORT/NAME; "-" when none */
     char *group;  /* the throttle group, "" when none */
+    bool unplugPending; /* live: the guest has not released it yet */
 } iovshDisk;
 
 void iovshDiskFree(iovshDisk *disk);
@@ -346,6 +347,16 @@ int cmdBlkDevIoTune(iovshControl *ctl, const iovshCmd *cmd);
 const iovshOptDef *iovshThrottleOptionsRFC(void);
 const iovshOptDef *iovshThrottleOptionsLibvirt(void);
 void iovshThrottleCleanup(void);
+
+/* iovsh-hotplug.c */
+int cmdAttachDevice(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDetachDevice(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDetachDeviceAlias(iovshControl *ctl, const iovshCmd *cmd);
+int cmdUpdateDevice(iovshControl *ctl, const iovshCmd *cmd);
+int cmdAttachDisk(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDetachDisk(iovshControl *ctl, const iovshCmd *cmd);
+const iovshOptDef *iovshAttachDiskOptions(void);
+void iovshHotplugCleanup(void);
 
 /* ------------------------------------------------------------------ */
 /* iovsh-readline.c: the interactive shell and completion              */
