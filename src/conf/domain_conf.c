@@ -99,7 +99,20 @@ domainDiskDefFree(domainDiskDef *disk)
     g_free(disk->sshFingerprint);
     g_free(disk->target);
     throttleDefClear(&disk->throttle);
+    for (i = 0; i < disk->nfilters; i++)
+        g_free(disk->filters[i]);
+    g_free(disk->filters);
     g_free(disk);
+}
+
+void
+domainThrottleGroupDefFree(domainThrottleGroupDef *group)
+{
+    if (!group)
+        return;
+    g_free(group->name);
+    throttleDefClear(&group->limits);
+    g_free(group);
 }
 
 void
@@ -116,6 +129,9 @@ domainDefFree(domainDef *def)
     for (i = 0; i < def->ndisks; i++)
         domainDiskDefFree(def->disks[i]);
     g_free(def->disks);
+    for (i = 0; i < def->ngroups; i++)
+        domainThrottleGroupDefFree(def->groups[i]);
+    g_free(def->groups);
     g_free(def->serial.path);
     g_free(def->console.path);
     g_free(def);
@@ -210,6 +226,52 @@ domainDiskIndex(const domainDef *def, const char *name)
         }
     }
     return -1;
+}
+
+ssize_t
+domainThrottleGroupIndex(const domainDef *def, const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < def->ngroups; i++) {
+        if (strcmp(def->groups[i]->name, name) == 0)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+domainThrottleGroupDef *
+domainThrottleGroupFind(const domainDef *def, const char *name)
+{
+    ssize_t i = domainThrottleGroupIndex(def, name);
+
+    return i < 0 ? NULL : def->groups[i];
+}
+
+bool
+domainDiskHasFilter(const domainDiskDef *disk, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < disk->nfilters; i++) {
+        if (strcmp(disk->filters[i], name) == 0)
+            return true;
+    }
+    return false;
+}
+
+const char *
+domainThrottleGroupUser(const domainDef *def, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < def->ndisks; i++) {
+        const domainDiskDef *d = def->disks[i];
+
+        if (g_strcmp0(d->throttle.group, name) == 0 || domainDiskHasFilter(d, name))
+            return d->target;
+    }
+    return NULL;
 }
 
 char *
@@ -438,8 +500,13 @@ parseIothrottle(xmlNode *node, const char *target, throttleDef *t)
     return 0;
 }
 
+/*
+ * The children of <iotune> (or of a libvirt <throttlegroup>), named like
+ * libvirt's typed parameters, into *t; `kind` and `name` ("disk", "vda")
+ * are for messages. Children it does not know are left unread.
+ */
 static int
-parseIotune(xmlNode *node, const char *target, throttleDef *t)
+parseIotune(xmlNode *node, const char *kind, const char *target, throttleDef *t)
 {
     bool seen[THROTTLE_FIELD_LAST] = {false};
     xmlNode *c;
@@ -456,8 +523,8 @@ parseIotune(xmlNode *node, const char *target, throttleDef *t)
             continue; /* left unread: refused or dropped by checkUnread */
         c->_private = MARK;
         if (seen[id]) {
-            reportError(IOV_ERR_XML_ERROR, "disk '%s': <iotune> element '%s' appears twice",
-                        target, (const char *)c->name);
+            reportError(IOV_ERR_XML_ERROR, "%s '%s': <%s> element '%s' appears twice", kind, target,
+                        (const char *)node->name, (const char *)c->name);
             return -1;
         }
         seen[id] = true;
@@ -466,9 +533,223 @@ parseIotune(xmlNode *node, const char *target, throttleDef *t)
             t->group = *v ? g_steal_pointer(&v) : NULL;
             continue;
         }
-        what = g_strdup_printf("disk '%s': iotune %s", target, (const char *)c->name);
+        what = g_strdup_printf("%s '%s': %s %s", kind, target, (const char *)node->name,
+                               (const char *)c->name);
         if (parseULL(v, what, &t->v[id]) < 0)
             return -1;
+    }
+    return 0;
+}
+
+/* ---- declared throttle groups and a disk's filters ---- */
+
+/* <throttlegroup name='cap' bps='...'/>: iovirt's spelling. */
+static int
+parseGroupAttrs(xmlNode *node, domainThrottleGroupDef *g)
+{
+    xmlAttr *a;
+
+    for (a = node->properties; a; a = a->next) {
+        const char *attr = (const char *)a->name;
+        int id = throttleFieldLookup(attr);
+        g_autofree char *v = NULL;
+        g_autofree char *what = NULL;
+
+        if (a->ns || strcmp(attr, "name") == 0)
+            continue;
+        if (id < 0 || id == THROTTLE_GROUP || strcmp(throttleField(id)->name, attr) != 0) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "group '%s': unknown <throttlegroup> attribute '%s' (the fields are bps, bps_rd, bps_wr, iops, iops_rd, iops_wr, their *_max and *_max_length, and iops_size)",
+                g->name, attr);
+            return -1;
+        }
+        v = getAttr(node, attr);
+        what = g_strdup_printf("group '%s': %s", g->name, attr);
+        if (parseULL(v, what, &g->limits.v[id]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * One <throttlegroup>, in iovirt's spelling (name= and the field table's
+ * attributes) or in libvirt's (<group_name> and <iotune>'s children).
+ */
+static int
+parseThrottleGroup(xmlNode *node, domainThrottleGroupDef *g)
+{
+    g_autofree char *name = getAttr(node, "name");
+    throttleDef t = {0};
+
+    if (name) {
+        g->name = g_steal_pointer(&name);
+        if (parseGroupAttrs(node, g) < 0)
+            return -1;
+    } else {
+        if (parseIotune(node, "group", "", &t) < 0) {
+            throttleDefClear(&t);
+            return -1;
+        }
+        if (!t.group) {
+            throttleDefClear(&t);
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "<throttlegroup> needs a name: name='NAME', or a <group_name> child in libvirt's spelling");
+            return -1;
+        }
+        g->name = g_steal_pointer(&t.group);
+        memcpy(g->limits.v, t.v, sizeof(t.v));
+    }
+    throttleDefNormalize(&g->limits);
+    return 0;
+}
+
+static int
+parseThrottleGroups(xmlNode *node, domainDef *def)
+{
+    xmlNode *c;
+
+    for (c = node->children; c; c = c->next) {
+        g_autoptr(domainThrottleGroupDef) g = NULL;
+
+        if (!isElem(c, "throttlegroup"))
+            continue;
+        c->_private = MARK;
+        if (def->ngroups >= DOMAIN_MAX_THROTTLE_GROUPS) {
+            reportError(IOV_ERR_XML_ERROR, "a domain may declare at most %d throttle groups",
+                        DOMAIN_MAX_THROTTLE_GROUPS);
+            return -1;
+        }
+        g = g_new0(domainThrottleGroupDef, 1);
+        if (parseThrottleGroup(c, g) < 0)
+            return -1;
+        def->groups = g_renew(domainThrottleGroupDef *, def->groups, def->ngroups + 1);
+        def->groups[def->ngroups++] = g_steal_pointer(&g);
+    }
+    return 0;
+}
+
+/* <throttlefilters><throttlefilter group='cap'/>...: the same in iovirt's
+ * and libvirt's spelling. */
+static int
+parseThrottleFilters(xmlNode *node, domainDiskDef *disk)
+{
+    xmlNode *c;
+
+    for (c = node->children; c; c = c->next) {
+        g_autofree char *group = NULL;
+
+        if (!isElem(c, "throttlefilter"))
+            continue;
+        c->_private = MARK;
+        group = getAttr(c, "group");
+        if (!group || !*group) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': <throttlefilter> needs group='NAME'",
+                        disk->target);
+            return -1;
+        }
+        if (disk->nfilters >= DOMAIN_MAX_THROTTLE_FILTERS) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': at most %d throttle filters per disk",
+                        disk->target, DOMAIN_MAX_THROTTLE_FILTERS);
+            return -1;
+        }
+        disk->filters = g_renew(char *, disk->filters, disk->nfilters + 1);
+        disk->filters[disk->nfilters++] = g_steal_pointer(&group);
+    }
+    return 0;
+}
+
+/*
+ * A disk that joins a declared group with <iothrottle group='G'/> and
+ * gives no limits of its own carries the group's: its limits are the
+ * group's, as every member's are.
+ */
+static void
+fillDeclaredMembers(domainDef *def)
+{
+    size_t i;
+
+    for (i = 0; i < def->ndisks; i++) {
+        domainDiskDef *d = def->disks[i];
+        const domainThrottleGroupDef *g = domainThrottleGroupFind(def, d->throttle.group);
+
+        if (g && throttleDefIsUnlimited(&d->throttle))
+            memcpy(d->throttle.v, g->limits.v, sizeof(g->limits.v));
+    }
+}
+
+/* Same stored values (the group names aside). */
+static bool
+sameValues(const throttleDef *a, const throttleDef *b)
+{
+    return memcmp(a->v, b->v, sizeof(a->v)) == 0;
+}
+
+/*
+ * The checks of declared groups and of each disk's chain: names valid
+ * and declared once, limits within QEMU's rules, every filter naming a
+ * declared group, no group twice in one chain, a member of a declared
+ * group carrying its limits.
+ */
+static int
+validateThrottleGroups(const domainDef *def)
+{
+    size_t i, j, k;
+
+    for (i = 0; i < def->ngroups; i++) {
+        const domainThrottleGroupDef *g = def->groups[i];
+
+        if (!throttleGroupNameValid(g->name)) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "throttle group '%s': a name must be 1 to 64 characters of A-Z a-z 0-9 _ . -",
+                g->name);
+            return -1;
+        }
+        if (domainThrottleGroupIndex(def, g->name) != (ssize_t)i) {
+            reportError(IOV_ERR_XML_ERROR, "throttle group '%s' is declared twice", g->name);
+            return -1;
+        }
+        if (throttleValidateNamed(&g->limits, "group", g->name, IOV_ERR_XML_ERROR) < 0)
+            return -1;
+    }
+    for (i = 0; i < def->ndisks; i++) {
+        const domainDiskDef *d = def->disks[i];
+        const domainThrottleGroupDef *own = domainThrottleGroupFind(def, d->throttle.group);
+
+        if (own && !sameValues(&own->limits, &d->throttle)) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "disk '%s' in group '%s' has limits different from the group's declared in <throttlegroups>",
+                d->target, own->name);
+            return -1;
+        }
+        for (j = 0; j < d->nfilters; j++) {
+            if (!domainThrottleGroupFind(def, d->filters[j])) {
+                reportError(
+                    IOV_ERR_XML_ERROR,
+                    "disk '%s': throttle filter group '%s' is not declared in <throttlegroups>",
+                    d->target, d->filters[j]);
+                return -1;
+            }
+            if (g_strcmp0(d->throttle.group, d->filters[j]) == 0) {
+                reportError(
+                    IOV_ERR_XML_ERROR,
+                    "disk '%s': group '%s' appears twice in its chain (as its own group and as a throttle filter)",
+                    d->target, d->filters[j]);
+                return -1;
+            }
+            for (k = 0; k < j; k++) {
+                if (strcmp(d->filters[k], d->filters[j]) == 0) {
+                    reportError(
+                        IOV_ERR_XML_ERROR,
+                        "disk '%s': group '%s' appears twice in its chain of throttle filters",
+                        d->target, d->filters[j]);
+                    return -1;
+                }
+            }
+        }
     }
     return 0;
 }
@@ -863,7 +1144,7 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
     g_autofree char *device = getAttr(node, "device");
     g_autofree char *path = nodePath(node);
     g_autofree char *bus = NULL;
-    xmlNode *driver, *source, *target, *readonly, *iothrottle, *iotune;
+    xmlNode *driver, *source, *target, *readonly, *iothrottle, *iotune, *filters;
 
     *out = NULL;
     if (getChild(node, "target", &target) < 0)
@@ -937,7 +1218,8 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
 
     if (getChild(node, "driver", &driver) < 0 || getChild(node, "source", &source) < 0 ||
         getChild(node, "readonly", &readonly) < 0 ||
-        getChild(node, "iothrottle", &iothrottle) < 0 || getChild(node, "iotune", &iotune) < 0)
+        getChild(node, "iothrottle", &iothrottle) < 0 || getChild(node, "iotune", &iotune) < 0 ||
+        getChild(node, "throttlefilters", &filters) < 0)
         return -1;
 
     if (driver) {
@@ -1017,10 +1299,12 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
     }
     if (iothrottle && parseIothrottle(iothrottle, disk->target, &disk->throttle) < 0)
         return -1;
-    if (iotune && parseIotune(iotune, disk->target, &disk->throttle) < 0)
+    if (iotune && parseIotune(iotune, "disk", disk->target, &disk->throttle) < 0)
         return -1;
     throttleDefNormalize(&disk->throttle);
     if (throttleValidate(&disk->throttle, disk->target, IOV_ERR_XML_ERROR) < 0)
+        return -1;
+    if (filters && parseThrottleFilters(filters, disk) < 0)
         return -1;
 
     *out = g_steal_pointer(&disk);
@@ -1281,6 +1565,11 @@ domainDefValidate(const domainDef *def)
         g_hash_table_add(targets, d->target);
         if (throttleValidate(&d->throttle, d->target, IOV_ERR_XML_ERROR) < 0)
             return -1;
+        if (d->nfilters > DOMAIN_MAX_THROTTLE_FILTERS) {
+            reportError(IOV_ERR_XML_ERROR, "disk '%s': at most %d throttle filters per disk",
+                        d->target, DOMAIN_MAX_THROTTLE_FILTERS);
+            return -1;
+        }
         if (!d->throttle.group)
             continue;
         other = g_hash_table_lookup(groups, d->throttle.group);
@@ -1292,7 +1581,12 @@ domainDefValidate(const domainDef *def)
             return -1;
         }
     }
-    return 0;
+    if (def->ngroups > DOMAIN_MAX_THROTTLE_GROUPS) {
+        reportError(IOV_ERR_XML_ERROR, "a domain may declare at most %d throttle groups",
+                    DOMAIN_MAX_THROTTLE_GROUPS);
+        return -1;
+    }
+    return validateThrottleGroups(def);
 }
 
 static domainDef *
@@ -1302,7 +1596,7 @@ parseDomain(parseCtxt *ctxt, xmlNode *root)
     g_autofree char *type = getAttr(root, "type");
     g_autofree char *uuid = NULL;
     g_autofree char *vcpu = NULL;
-    xmlNode *memory, *os, *devices, *vcpuNode;
+    xmlNode *memory, *os, *devices, *vcpuNode, *groups;
 
     if (!type) {
         reportError(IOV_ERR_XML_ERROR, "<domain> needs type='qemu' (emulation) or type='kvm'");
@@ -1367,10 +1661,16 @@ parseDomain(parseCtxt *ctxt, xmlNode *root)
     if (os && parseOS(ctxt, os, def) < 0)
         return NULL;
 
+    if (getChild(root, "throttlegroups", &groups) < 0)
+        return NULL;
+    if (groups && parseThrottleGroups(groups, def) < 0)
+        return NULL;
+
     if (getChild(root, "devices", &devices) < 0)
         return NULL;
     if (devices && parseDevices(ctxt, devices, def) < 0)
         return NULL;
+    fillDeclaredMembers(def);
 
     if (checkUnread(ctxt, root) < 0)
         return NULL;
@@ -1477,6 +1777,66 @@ formatThrottle(xmlTextWriterPtr w, const throttleDef *t, unsigned int flags)
     W(xmlTextWriterEndElement(w));
     return 0;
  error:
+    return -1;
+}
+
+static int
+formatThrottleFilters(xmlTextWriterPtr w, const domainDiskDef *d)
+{
+    size_t i;
+
+    if (!d->nfilters)
+        return 0;
+    W(xmlTextWriterStartElement(w, BC("throttlefilters")));
+    for (i = 0; i < d->nfilters; i++) {
+        W(xmlTextWriterStartElement(w, BC("throttlefilter")));
+        W(xmlTextWriterWriteAttribute(w, BC("group"), BC(d->filters[i])));
+        W(xmlTextWriterEndElement(w));
+    }
+    W(xmlTextWriterEndElement(w));
+    return 0;
+error:
+    return -1;
+}
+
+/* <throttlegroups>: iovirt's spelling, or libvirt's with
+ * DOMAIN_FORMAT_LIBVIRT_IOTUNE (<group_name> first, then the values in
+ * libvirt's order). */
+static int
+formatThrottleGroups(xmlTextWriterPtr w, const domainDef *def, unsigned int flags)
+{
+    size_t i;
+    int k;
+
+    if (!def->ngroups)
+        return 0;
+    W(xmlTextWriterStartElement(w, BC("throttlegroups")));
+    for (i = 0; i < def->ngroups; i++) {
+        const domainThrottleGroupDef *g = def->groups[i];
+
+        W(xmlTextWriterStartElement(w, BC("throttlegroup")));
+        if (flags & DOMAIN_FORMAT_LIBVIRT_IOTUNE) {
+            W(xmlTextWriterWriteElement(w, BC("group_name"), BC(g->name)));
+            for (k = 0; k < THROTTLE_FIELD_LAST; k++) {
+                int id = throttleLibvirtField(k);
+
+                if (id != THROTTLE_GROUP && g->limits.v[id])
+                    W(xmlTextWriterWriteFormatElement(w, BC(throttleField(id)->alias), "%llu",
+                                                      g->limits.v[id]));
+            }
+        } else {
+            W(xmlTextWriterWriteAttribute(w, BC("name"), BC(g->name)));
+            for (k = 0; k < THROTTLE_NUM_VALUES; k++) {
+                if (g->limits.v[k])
+                    W(xmlTextWriterWriteFormatAttribute(w, BC(throttleField(k)->name), "%llu",
+                                                        g->limits.v[k]));
+            }
+        }
+        W(xmlTextWriterEndElement(w));
+    }
+    W(xmlTextWriterEndElement(w));
+    return 0;
+error:
     return -1;
 }
 
@@ -1588,7 +1948,7 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
         W(xmlTextWriterStartElement(w, BC("readonly")));
         W(xmlTextWriterEndElement(w));
     }
-    if (formatThrottle(w, &d->throttle, flags) < 0)
+    if (formatThrottle(w, &d->throttle, flags) < 0 || formatThrottleFilters(w, d) < 0)
         goto error;
     W(xmlTextWriterEndElement(w));
     return 0;
@@ -1657,6 +2017,8 @@ domainDefFormat(const domainDef *def, unsigned int flags)
     }
     W(xmlTextWriterEndElement(w));
 
+    if (formatThrottleGroups(w, def, flags) < 0)
+        goto error;
     W(xmlTextWriterStartElement(w, BC("devices")));
     for (i = 0; i < def->ndisks; i++) {
         if (formatDisk(w, def->disks[i], flags) < 0)

@@ -114,9 +114,26 @@ typedef struct {
     int bus;      /* domainDiskBus */
     bool readonly;
     throttleDef throttle;
+    /* <throttlefilters>: the declared groups the disk's I/O passes
+     * through after its own limits, nearest the device first; owned
+     * array of owned names, nfilters entries (0: none) */
+    char **filters;
+    size_t nfilters;
     bool unplugPending; /* live only: QEMU was asked to remove it and the
                          * guest has not let go yet (unplug='pending') */
 } domainDiskDef;
+
+/* A named throttle group the domain declares in <throttlegroups>. It
+ * lives until deleted, whether or not a disk uses it; disks name it in
+ * <throttlefilters>, or join it with <iothrottle group='NAME'>. */
+typedef struct {
+    char *name;         /* owned, never NULL */
+    throttleDef limits; /* limits.group is always NULL */
+} domainThrottleGroupDef;
+
+/* At most this many groups per domain, and filters per disk. */
+#define DOMAIN_MAX_THROTTLE_GROUPS 64
+#define DOMAIN_MAX_THROTTLE_FILTERS 8
 
 /* A serial port or console: a file or a pty. */
 typedef struct {
@@ -136,6 +153,8 @@ typedef struct {
     char *cmdline; /* may be NULL */
     domainDiskDef **disks; /* owned; ndisks entries */
     size_t ndisks;
+    domainThrottleGroupDef **groups; /* owned; <throttlegroups>, ngroups entries */
+    size_t ngroups;
     domainChrDef serial;
     domainChrDef console;
     unsigned int rootPorts; /* <controller type='pci' model='pcie-root-port'/>
@@ -150,13 +169,16 @@ typedef enum {
 } domainParseFlags;
 
 typedef enum {
-    /* write limits as <iotune> children with libvirt's names */
+    /* write limits as <iotune> children with libvirt's names, and
+     * <throttlegroup> in libvirt's spelling (<group_name> and children) */
     DOMAIN_FORMAT_LIBVIRT_IOTUNE = 1 << 0,
 } domainFormatFlags;
 
 void domainDefFree(domainDef *def);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDef, domainDefFree)
 void domainDiskDefFree(domainDiskDef *disk);
+void domainThrottleGroupDefFree(domainThrottleGroupDef *group);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainThrottleGroupDef, domainThrottleGroupDefFree)
 
 /*
  * domainDefParseString: parse and validate a domain XML document. With
@@ -195,6 +217,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDiskDef, domainDiskDefFree)
  * starts with '/') whose source path is `name`; NULL if none. */
 domainDiskDef *domainDiskFind(const domainDef *def, const char *name);
 ssize_t domainDiskIndex(const domainDef *def, const char *name);
+
+/* domainThrottleGroupFind: the declared group `name`, or NULL. */
+domainThrottleGroupDef *domainThrottleGroupFind(const domainDef *def, const char *name);
+ssize_t domainThrottleGroupIndex(const domainDef *def, const char *name);
+
+/* domainThrottleGroupUser: the target of the first disk that names
+ * group `name` (in <throttlefilters> or as <iothrottle group=>), or NULL
+ * when no disk does. */
+const char *domainThrottleGroupUser(const domainDef *def, const char *name);
+
+/* domainDiskHasFilter: whether `disk` passes through group `name` in its
+ * <throttlefilters>. */
+bool domainDiskHasFilter(const domainDiskDef *disk, const char *name);
 
 /* domainUUIDFormat: "xxxxxxxx-xxxx-..." into buf (37 bytes). */
 void domainUUIDFormat(const unsigned char *uuid, char *buf);

@@ -323,7 +323,7 @@ familySet(const throttleDef *t, int family)
 }
 
 int
-throttleValidate(const throttleDef *t, const char *disk, int code)
+throttleValidateNamed(const throttleDef *t, const char *kind, const char *disk, int code)
 {
     const unsigned long long *v = t->v;
     const char *iops[3];
@@ -337,17 +337,19 @@ throttleValidate(const throttleDef *t, const char *disk, int code)
         if (total < 0 || !v[total] || !v[i])
             continue;
         excludedBy(total, &rd, &wr);
-        reportError(code, "disk '%s': %s (%llu) and %s (%llu) cannot both be set: a total limit excludes read and write limits; set %s alone, or %s and %s",
-                    disk, fields[total].name, v[total], fields[i].name, v[i],
-                    fields[total].name, fields[rd].name, fields[wr].name);
+        reportError(
+            code,
+            "%s '%s': %s (%llu) and %s (%llu) cannot both be set: a total limit excludes read and write limits; set %s alone, or %s and %s",
+            kind, disk, fields[total].name, v[total], fields[i].name, v[i], fields[total].name,
+            fields[rd].name, fields[wr].name);
         return -1;
     }
 
     if (v[THROTTLE_IOPS_SIZE] && !familySet(t, IOV_THROTTLE_FAMILY_IOPS)) {
         familyNames(IOV_THROTTLE_FAMILY_IOPS, iops);
-        reportError(code, "disk '%s': %s (%llu) needs an iops limit: set %s, %s or %s",
-                    disk, fields[THROTTLE_IOPS_SIZE].name, v[THROTTLE_IOPS_SIZE],
-                    iops[0], iops[1], iops[2]);
+        reportError(code, "%s '%s': %s (%llu) needs an iops limit: set %s, %s or %s", kind, disk,
+                    fields[THROTTLE_IOPS_SIZE].name, v[THROTTLE_IOPS_SIZE], iops[0], iops[1],
+                    iops[2]);
         return -1;
     }
 
@@ -355,8 +357,8 @@ throttleValidate(const throttleDef *t, const char *disk, int code)
         if (fields[i].is_length)
             continue;
         if (v[i] > IOV_THROTTLE_VALUE_MAX) {
-            reportError(code, "disk '%s': %s (%llu) is above the maximum of %llu",
-                        disk, fields[i].name, v[i], IOV_THROTTLE_VALUE_MAX);
+            reportError(code, "%s '%s': %s (%llu) is above the maximum of %llu", kind, disk,
+                        fields[i].name, v[i], IOV_THROTTLE_VALUE_MAX);
             return -1;
         }
     }
@@ -369,34 +371,45 @@ throttleValidate(const throttleDef *t, const char *disk, int code)
         if (fields[i].base_index >= 0 || max < 0 || len < 0)
             continue;
         if (v[len] > 1 && !v[max]) {
-            reportError(code, "disk '%s': %s (%llu) needs %s: a burst length above 1 second needs a burst rate",
-                        disk, fields[len].name, v[len], fields[max].name);
+            reportError(
+                code,
+                "%s '%s': %s (%llu) needs %s: a burst length above 1 second needs a burst rate",
+                kind, disk, fields[len].name, v[len], fields[max].name);
             return -1;
         }
         if (v[max] && !v[i]) {
-            reportError(code, "disk '%s': %s (%llu) needs %s: a burst rate applies on top of a base limit",
-                        disk, fields[max].name, v[max], fields[i].name);
+            reportError(code,
+                        "%s '%s': %s (%llu) needs %s: a burst rate applies on top of a base limit",
+                        kind, disk, fields[max].name, v[max], fields[i].name);
             return -1;
         }
         if (v[max] && v[max] < v[i]) {
-            reportError(code, "disk '%s': %s (%llu) must not be below %s (%llu)",
-                        disk, fields[max].name, v[max], fields[i].name, v[i]);
+            reportError(code, "%s '%s': %s (%llu) must not be below %s (%llu)", kind, disk,
+                        fields[max].name, v[max], fields[i].name, v[i]);
             return -1;
         }
         if (v[max] && throttleEffectiveLength(t, len) > IOV_THROTTLE_VALUE_MAX / v[max]) {
-            reportError(code, "disk '%s': %s (%llu) times %s (%llu) exceeds %llu: the burst is too long for this burst rate",
-                        disk, fields[max].name, v[max], fields[len].name, v[len],
-                        IOV_THROTTLE_VALUE_MAX);
+            reportError(
+                code,
+                "%s '%s': %s (%llu) times %s (%llu) exceeds %llu: the burst is too long for this burst rate",
+                kind, disk, fields[max].name, v[max], fields[len].name, v[len],
+                IOV_THROTTLE_VALUE_MAX);
             return -1;
         }
     }
 
     if (t->group && !throttleGroupNameValid(t->group)) {
-        reportError(code, "disk '%s': group '%s' must be 1 to 64 characters of A-Z a-z 0-9 _ . -",
-                    disk, t->group);
+        reportError(code, "%s '%s': group '%s' must be 1 to 64 characters of A-Z a-z 0-9 _ . -",
+                    kind, disk, t->group);
         return -1;
     }
     return 0;
+}
+
+int
+throttleValidate(const throttleDef *t, const char *disk, int code)
+{
+    return throttleValidateNamed(t, "disk", disk, code);
 }
 
 void

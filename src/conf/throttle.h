@@ -106,6 +106,10 @@ void throttleMerge(const throttleDef *cur, const throttleChange *chg,
  */
 int throttleValidate(const throttleDef *t, const char *disk, int code);
 
+/* throttleValidateNamed: the same checks, the error naming `kind` and
+ * `name` ("group 'cap': ...") instead of a disk. */
+int throttleValidateNamed(const throttleDef *t, const char *kind, const char *name, int code);
+
 /* throttleGroupNameValid: 1-64 characters of [A-Za-z0-9_.-]. */
 bool throttleGroupNameValid(const char *name);
 

@@ -109,6 +109,53 @@ qemuThrottleGroupId(const domainDiskDef *disk, const throttleDef *t)
     return g_strdup_printf("tg-%s", disk->target);
 }
 
+char *
+qemuNamedGroupId(const char *name)
+{
+    return g_strdup_printf("tgg-%s", name);
+}
+
+size_t
+qemuDiskChainLength(const domainDiskDef *disk)
+{
+    return 1 + disk->nfilters;
+}
+
+char *
+qemuDiskStepNode(const domainDiskDef *disk, size_t step)
+{
+    if (step == 0)
+        return qemuDiskThrottleNode(disk);
+    if (step >= qemuDiskChainLength(disk))
+        return qemuDiskFormatNode(disk);
+    return g_strdup_printf("throttle-%s-%zu", disk->target, step);
+}
+
+char *
+qemuDiskStepGroupId(const domainDiskDef *disk, size_t step)
+{
+    if (step == 0)
+        return qemuThrottleGroupId(disk, &disk->throttle);
+    return qemuNamedGroupId(disk->filters[step - 1]);
+}
+
+json_object *
+qemuBuildThrottleNodeProps(const domainDiskDef *disk, size_t step)
+{
+    g_autofree char *node = qemuDiskStepNode(disk, step);
+    g_autofree char *child = qemuDiskStepNode(disk, step + 1);
+    g_autofree char *tg = qemuDiskStepGroupId(disk, step);
+    json_object *props = json_object_new_object();
+
+    json_object_object_add(props, "driver", json_object_new_string("throttle"));
+    json_object_object_add(props, "throttle-group", json_object_new_string(tg));
+    json_object_object_add(props, "file", json_object_new_string(child));
+    json_object_object_add(props, "node-name", json_object_new_string(node));
+    if (disk->readonly)
+        json_object_object_add(props, "read-only", json_object_new_boolean(true));
+    return props;
+}
+
 gboolean
 qemuDiskMatchesQdev(const domainDiskDef *disk, const char *qdev)
 {
@@ -333,6 +380,7 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
     g_autofree char *dev = qemuDiskDeviceId(disk);
     g_autofree char *tg = qemuThrottleGroupId(disk, &disk->throttle);
     json_object *node, *obj;
+    size_t step;
     bool writeCache = disk->cache != DISK_CACHE_WRITETHROUGH &&
                       disk->cache != DISK_CACHE_DIRECTSYNC;
 
@@ -377,14 +425,10 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
     addCache(node, disk->cache);
     addJSON(argv, "-blockdev", node);
 
-    node = json_object_new_object();
-    ADD_STR(node, "driver", "throttle");
-    ADD_STR(node, "throttle-group", tg);
-    ADD_STR(node, "file", fmt);
-    ADD_STR(node, "node-name", thr);
-    if (disk->readonly)
-        ADD_BOOL(node, "read-only", true);
-    addJSON(argv, "-blockdev", node);
+    /* the chain, from the format node up: the disk's own step is the
+     * one the device sits on */
+    for (step = qemuDiskChainLength(disk); step > 0; step--)
+        addJSON(argv, "-blockdev", qemuBuildThrottleNodeProps(disk, step - 1));
 
     obj = json_object_new_object();
     if (disk->bus == DISK_BUS_VIRTIO) {
@@ -470,11 +514,8 @@ qemuDiskChainClear(qemuDiskChain *c)
 {
     if (!c)
         return;
-    g_clear_pointer(&c->secret, json_object_put);
-    g_clear_pointer(&c->group, json_object_put);
     g_clear_pointer(&c->protocol, json_object_put);
     g_clear_pointer(&c->format, json_object_put);
-    g_clear_pointer(&c->throttle, json_object_put);
     g_clear_pointer(&c->device, json_object_put);
 }
 
@@ -486,7 +527,6 @@ qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const 
     g_autofree char *fmt = qemuDiskFormatNode(disk);
     g_autofree char *thr = qemuDiskThrottleNode(disk);
     g_autofree char *dev = qemuDiskDeviceId(disk);
-    g_autofree char *tg = qemuThrottleGroupId(disk, &disk->throttle);
     bool writeCache = disk->cache != DISK_CACHE_WRITETHROUGH &&
                       disk->cache != DISK_CACHE_DIRECTSYNC;
 
@@ -501,15 +541,8 @@ qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const 
                     disk->target);
         return -1;
     }
-    c->group = json_object_new_object();
-    ADD_STR(c->group, "qom-type", "throttle-group");
-    ADD_STR(c->group, "id", tg);
-    json_object_object_add(c->group, "limits", qemuMonitorBuildLimits(&disk->throttle));
-
-    if (!(c->protocol = buildProtocolNode(disk, p))) {
-        qemuDiskChainClear(c);
+    if (!(c->protocol = buildProtocolNode(disk, p)))
         return -1;
-    }
 
     c->format = json_object_new_object();
     ADD_STR(c->format, "driver", domainDiskFormatName(disk->format));
@@ -519,14 +552,7 @@ qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const 
         ADD_BOOL(c->format, "read-only", true);
     addCache(c->format, disk->cache);
 
-    c->throttle = json_object_new_object();
-    ADD_STR(c->throttle, "driver", "throttle");
-    ADD_STR(c->throttle, "throttle-group", tg);
-    ADD_STR(c->throttle, "file", fmt);
-    ADD_STR(c->throttle, "node-name", thr);
-    if (disk->readonly)
-        ADD_BOOL(c->throttle, "read-only", true);
-
+    /* the device sits on the disk's own step of its throttle chain */
     c->device = json_object_new_object();
     ADD_STR(c->device, "driver", "virtio-blk-pci");
     ADD_STR(c->device, "bus", bus);
@@ -540,6 +566,24 @@ char *
 qemuDiskProtocolNode(const domainDiskDef *disk)
 {
     return diskProtocolNode(disk);
+}
+
+/* The throttle-group object of every declared group, used or not (they
+ * live until deleted); their limits come later, like every group's. */
+static void
+addDeclaredGroups(GPtrArray *argv, const domainDef *def, GHashTable *groups)
+{
+    size_t i;
+
+    for (i = 0; i < def->ngroups; i++) {
+        g_autofree char *id = qemuNamedGroupId(def->groups[i]->name);
+        json_object *obj = json_object_new_object();
+
+        ADD_STR(obj, "qom-type", "throttle-group");
+        ADD_STR(obj, "id", id);
+        addJSON(argv, "-object", obj);
+        g_hash_table_add(groups, g_steal_pointer(&id));
+    }
 }
 
 /* The chardev of the first serial port. */
@@ -607,6 +651,7 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
     }
 
     addRootPorts(argv, qemuRootPortCount(def));
+    addDeclaredGroups(argv, def, groups);
     for (i = 0; i < def->ndisks; i++) {
         if (addDisk(argv, def->disks[i], !def->kernel && i == 0, groups, p, port) < 0)
             return NULL;

@@ -10,6 +10,16 @@
  *                            └─ throttle-group object tg-vda, or tgg-NAME
  *                               shared by every disk of group NAME
  *
+ * A disk with <throttlefilters> has one more throttle node per declared
+ * group it names, below its own, each over that group's object:
+ *
+ *   -device disk-vda ─▶ throttle-vda ─▶ throttle-vda-1 ─▶ throttle-vda-2 ─▶ fmt-vda
+ *                          tg-vda         tgg-cap           tgg-tenant
+ *
+ * A request waits for the disk's own limits first (nearest the device),
+ * then for each group in order, so a group's budget is spent only on
+ * requests the disk's own limits already let through.
+ *
  * The filter node is present even while the disk is unlimited, so that a
  * limit can be added live without changing the block graph. The group
  * objects start without limits: the process code applies them with the
@@ -18,6 +28,8 @@
 #pragma once
 
 #include <glib.h>
+
+#include <json-c/json.h>
 
 #include "conf/domain_conf.h"
 #include <json-c/json.h>
@@ -74,6 +86,26 @@ char *qemuDiskFormatNode(const domainDiskDef *disk);   /* "fmt-vda" */
  * carry the group name): "tg-vda" alone, "tgg-NAME" in group NAME. */
 char *qemuThrottleGroupId(const domainDiskDef *disk, const throttleDef *t);
 
+/* The throttle-group object of declared group `name`: "tgg-NAME", the
+ * same object <iothrottle group='NAME'> members use (new string). */
+char *qemuNamedGroupId(const char *name);
+
+/* The steps of a disk's chain: its own (step 0), then one per filter. */
+size_t qemuDiskChainLength(const domainDiskDef *disk);
+
+/* The node of step `step`: "throttle-vda" (0), "throttle-vda-K" (K);
+ * at the chain's length, the format node below the chain (new string). */
+char *qemuDiskStepNode(const domainDiskDef *disk, size_t step);
+
+/* The group object of step `step` (new string). */
+char *qemuDiskStepGroupId(const domainDiskDef *disk, size_t step);
+
+/* qemuBuildThrottleNodeProps: the blockdev-add properties of step
+ * `step`'s throttle node, over the node of step + 1 (new reference). The
+ * command line and a hot-plug build a disk's chain with it, from the
+ * last step up to step 0. */
+json_object *qemuBuildThrottleNodeProps(const domainDiskDef *disk, size_t step);
+
 /* Whether `qdev` (as query-blockstats reports it) is `disk`'s device. */
 gboolean qemuDiskMatchesQdev(const domainDiskDef *disk, const char *qdev);
 /* The same for the device id `devId` ("disk-vda"). */
@@ -97,25 +129,22 @@ unsigned int qemuRootPortCount(const domainDef *def);
 char *qemuDiskProtocolNode(const domainDiskDef *disk);
 
 /*
- * What QEMU is given to hot-plug one disk, in the order it is added (and
- * removed in reverse): the throttle-group object the disk's limits live
- * in (object-add arguments), the protocol, format and throttle nodes
- * (blockdev-add arguments), the virtio-blk-pci device (device_add
- * arguments). Each member is a JSON object owned by the chain.
+ * What QEMU is given to hot-plug one disk besides its throttle chain
+ * (qemuBuildThrottleNodeProps): its protocol and format nodes
+ * (blockdev-add arguments) and its virtio-blk-pci device (device_add
+ * arguments), on the chain's first node. Each member is a JSON object
+ * owned by the chain.
  */
 typedef struct {
-    json_object *secret;   /* unused for now: NULL */
-    json_object *group;
     json_object *protocol;
     json_object *format;
-    json_object *throttle;
     json_object *device;
 } qemuDiskChain;
 
 void qemuDiskChainClear(qemuDiskChain *c);
 
 /*
- * qemuBuildDiskChain: the chain of `disk` with its device on root port
+ * qemuBuildDiskChain: the nodes of `disk` and its device on root port
  * `bus`: the same nodes and names a disk gets on the command line. A disk
  * that cannot be hot-plugged (sata, a network disk needing key files)
  * is refused with an error naming it.

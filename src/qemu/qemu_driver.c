@@ -2049,8 +2049,9 @@ parseDiskDoc(const char *xml, bool fromLibvirt)
 }
 
 /* The definition `def` with `disk` (copied) added at its end; joining a
- * group some disk of `def` is in, a disk that gives no limits of its
- * own takes the group's. Validated; NULL with an error. */
+ * declared group, or a group some disk of `def` is in, a disk that gives
+ * no limits of its own takes the group's. Validated (filters naming
+ * undeclared groups too); NULL with an error. */
 static domainDef *
 withDisk(const domainDef *def, const domainDiskDef *disk, const char *domain, bool live)
 {
@@ -2067,7 +2068,11 @@ withDisk(const domainDef *def, const domainDiskDef *disk, const char *domain, bo
         return NULL;
     copy->unplugPending = false;
     if (copy->throttle.group && throttleDefIsUnlimited(&copy->throttle)) {
-        for (i = 0; i < def->ndisks; i++) {
+        const domainThrottleGroupDef *g = domainThrottleGroupFind(def, copy->throttle.group);
+
+        if (g)
+            memcpy(copy->throttle.v, g->limits.v, sizeof(g->limits.v));
+        for (i = 0; !g && i < def->ndisks; i++) {
             if (g_strcmp0(def->disks[i]->throttle.group, copy->throttle.group) == 0) {
                 throttleDefClear(&copy->throttle);
                 throttleDefCopy(&copy->throttle, &def->disks[i]->throttle);
@@ -2213,15 +2218,15 @@ finishRemoval(qemuDriver *drv, qemuDomainObj *obj, const char *target)
 
     if (!d)
         return;
-    if (qemuHotplugRemoveDiskBackend(obj, obj->live, d) < 0) {
-        logWarn("domain '%s': disk '%s' left something in QEMU: %s", obj->name, t,
-                utilLastErrorMessage());
-        utilResetError();
-    }
     if (!(newLive = withoutDisk(obj->live, t, false))) {
         logError("%s", utilLastErrorMessage());
         utilResetError();
         return;
+    }
+    if (qemuHotplugRemoveDiskBackend(obj, newLive, d) < 0) {
+        logWarn("domain '%s': disk '%s' left something in QEMU: %s", obj->name, t,
+                utilLastErrorMessage());
+        utilResetError();
     }
     publishDefs(obj, newLive, NULL);
     saveStatus(drv, obj);

@@ -12,6 +12,7 @@
 
 #include "qemu_command.h"
 #include "qemu_hotplug.h"
+#include "qemu_process.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -111,16 +112,6 @@ freeRootPort(qemuDomainObj *obj, const domainDiskDef *disk)
 
 /* ---- attach ---- */
 
-/* One step of an attach: the command that did it and the one that undoes it. */
-typedef struct {
-    const char *what;    /* for the error: "its throttle group", ... */
-    const char *cmd;     /* object-add, blockdev-add, device_add */
-    json_object *args;   /* borrowed from the chain */
-    const char *undoCmd; /* object-del, blockdev-del; NULL: nothing to undo */
-    const char *undoKey; /* "id" or "node-name" */
-    char *undoId;
-} attachStep;
-
 static int
 runUndo(qemuDomainObj *obj, const char *cmd, const char *key, const char *id)
 {
@@ -130,34 +121,35 @@ runUndo(qemuDomainObj *obj, const char *cmd, const char *key, const char *id)
     return QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, cmd, args, NULL));
 }
 
-/* Whether a disk of `def` other than `except` uses throttle group `id`. */
-static bool
-groupUsed(const domainDef *def, const char *id, const domainDiskDef *except)
+/* Say which step of attaching `disk` failed, and QEMU's words. */
+static void
+blameStep(const domainDiskDef *disk, const char *what, const char *cmd)
 {
-    size_t i;
+    g_autoptr(iovError) e = utilSaveError();
 
-    for (i = 0; def && i < def->ndisks; i++) {
-        const domainDiskDef *d = def->disks[i];
-        g_autofree char *other = NULL;
+    reportError(e ? e->code : IOV_ERR_OPERATION_FAILED, "disk '%s': cannot attach it: adding %s (%s) failed: %s",
+                disk->target, what, cmd, e ? e->message : "unknown error");
+}
 
-        if (d == except || g_strcmp0(d->target, except->target) == 0)
-            continue;
-        other = qemuThrottleGroupId(d, &d->throttle);
-        if (strcmp(other, id) == 0)
-            return true;
+/* Undo a node added by blockdev-add, logging a failure. */
+static void
+undoNode(qemuDomainObj *obj, const domainDiskDef *disk, char *node)
+{
+    g_autofree char *n = node;
+
+    if (runUndo(obj, "blockdev-del", "node-name", n) < 0) {
+        logWarn("domain '%s': disk '%s': cannot remove node '%s' again: %s", obj->name,
+                disk->target, n, utilLastErrorMessage());
+        utilResetError();
     }
-    return false;
 }
 
 int
 qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *disk)
 {
     g_autofree char *bus = NULL;
-    g_autofree char *groupId = qemuThrottleGroupId(disk, &disk->throttle);
     qemuDiskChain chain = {0};
     qemuCommandParams params = {0};
-    attachStep steps[5];
-    size_t nsteps = 0, done, i;
     int ret = -1;
 
     if (!(bus = freeRootPort(obj, disk)))
@@ -168,45 +160,51 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
     if (g_getenv("IOVIRT_TEST_FAIL_DEVICE_ADD"))
         json_object_object_add(chain.device, "x-iovirt-test-fault", json_object_new_boolean(true));
 
-    if (!groupUsed(live, groupId, disk))
-        steps[nsteps++] = (attachStep){"its throttle group", "object-add", chain.group, "object-del",
-                                       "id", g_strdup(groupId)};
-    steps[nsteps++] = (attachStep){"its protocol node", "blockdev-add", chain.protocol, "blockdev-del",
-                                   "node-name", qemuDiskProtocolNode(disk)};
-    steps[nsteps++] = (attachStep){"its format node", "blockdev-add", chain.format, "blockdev-del",
-                                   "node-name", qemuDiskFormatNode(disk)};
-    steps[nsteps++] = (attachStep){"its throttle filter node", "blockdev-add", chain.throttle,
-                                   "blockdev-del", "node-name", qemuDiskThrottleNode(disk)};
-    steps[nsteps++] = (attachStep){"its virtio-blk-pci device", "device_add", chain.device, NULL,
-                                   NULL, NULL};
-
-    for (done = 0; done < nsteps; done++) {
-        attachStep *s = &steps[done];
-
-        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, s->cmd, json_object_get(s->args), NULL)) < 0) {
-            g_autoptr(iovError) e = utilSaveError();
-
-            /* undo in reverse order what was done */
-            for (i = done; i > 0; i--) {
-                attachStep *u = &steps[i - 1];
-
-                if (u->undoCmd && runUndo(obj, u->undoCmd, u->undoKey, u->undoId) < 0) {
-                    logWarn("domain '%s': disk '%s': cannot undo %s: %s", obj->name, disk->target,
-                            u->what, utilLastErrorMessage());
-                    utilResetError();
-                }
-            }
-            reportError(e ? e->code : IOV_ERR_OPERATION_FAILED, "disk '%s': cannot attach it: adding %s (%s) failed: %s",
-                        disk->target, s->what, s->cmd, e ? e->message : "unknown error");
-            goto cleanup;
-        }
+    /* bottom up: the storage, the limits, and only then the device */
+    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", json_object_get(chain.protocol), NULL)) < 0) {
+        blameStep(disk, "its protocol node", "blockdev-add");
+        goto cleanup;
+    }
+    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", json_object_get(chain.format), NULL)) < 0) {
+        blameStep(disk, "its format node", "blockdev-add");
+        goto undoProtocol;
+    }
+    if (qemuProcessAddDiskThrottle(obj, live, disk) < 0) {
+        blameStep(disk, "its throttle chain", "object-add, blockdev-add");
+        goto undoFormat;
+    }
+    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "device_add", json_object_get(chain.device), NULL)) < 0) {
+        blameStep(disk, "its virtio-blk-pci device", "device_add");
+        goto undoChain;
     }
     qemuDomainLogNote(obj, "disk '%s' hot-plugged on %s", disk->target, bus);
     ret = 0;
+    goto cleanup;
 
+    /* in reverse order, what was added */
+ undoChain : {
+    g_autoptr(iovError) saved = utilSaveError();
+
+    if (qemuProcessRemoveDiskThrottle(obj, live, disk) < 0) {
+        logWarn("domain '%s': disk '%s': cannot remove its throttle chain again: %s", obj->name,
+                disk->target, utilLastErrorMessage());
+        utilResetError();
+    }
+    utilRestoreError(g_steal_pointer(&saved));
+}
+ undoFormat : {
+    g_autoptr(iovError) saved = utilSaveError();
+
+    undoNode(obj, disk, qemuDiskFormatNode(disk));
+    utilRestoreError(g_steal_pointer(&saved));
+}
+ undoProtocol : {
+    g_autoptr(iovError) saved = utilSaveError();
+
+    undoNode(obj, disk, qemuDiskProtocolNode(disk));
+    utilRestoreError(g_steal_pointer(&saved));
+}
  cleanup:
-    for (i = 0; i < nsteps; i++)
-        g_free(steps[i].undoId);
     qemuDiskChainClear(&chain);
     return ret;
 }
@@ -216,12 +214,14 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
 int
 qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *disk)
 {
-    g_autofree char *groupId = qemuThrottleGroupId(disk, &disk->throttle);
     g_autoptr(iovError) first = NULL;
-    char *nodes[3] = {qemuDiskThrottleNode(disk), qemuDiskFormatNode(disk),
-                      qemuDiskProtocolNode(disk)};
+    char *nodes[2] = {qemuDiskFormatNode(disk), qemuDiskProtocolNode(disk)};
     size_t i;
 
+    if (qemuProcessRemoveDiskThrottle(obj, live, disk) < 0) {
+        logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
+        first = utilSaveError();
+    }
     for (i = 0; i < G_N_ELEMENTS(nodes); i++) {
         if (runUndo(obj, "blockdev-del", "node-name", nodes[i]) < 0) {
             logWarn("domain '%s': disk '%s': cannot delete node '%s': %s", obj->name, disk->target,
@@ -231,13 +231,6 @@ qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live, const do
             utilResetError();
         }
         g_free(nodes[i]);
-    }
-    if (!groupUsed(live, groupId, disk) && runUndo(obj, "object-del", "id", groupId) < 0) {
-        logWarn("domain '%s': disk '%s': cannot delete throttle group '%s': %s", obj->name,
-                disk->target, groupId, utilLastErrorMessage());
-        if (!first)
-            first = utilSaveError();
-        utilResetError();
     }
     if (first) {
         utilRestoreError(g_steal_pointer(&first));

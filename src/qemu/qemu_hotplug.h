@@ -16,10 +16,11 @@
 
 /*
  * qemuHotplugAttachDisk: put `disk` in the running QEMU of `obj`, whose
- * live definition is `live` (the disk not in it): its throttle group
- * (unless a disk of `live` shares it already), its protocol, format and
- * throttle nodes, then its virtio-blk-pci device on a free root port, so
- * that the guest's first request is limited. All or nothing: when a step
+ * live definition is `live` (the disk not in it): its protocol and
+ * format nodes, its throttle chain (qemuProcessAddDiskThrottle: its own
+ * group unless shared, a node per step, the declared groups it names
+ * joined), then its virtio-blk-pci device on a free root port, so that
+ * the guest's first request is limited. All or nothing: when a step
  * fails, what was added is removed in reverse order and the error names
  * the disk, the step and QEMU's message.
  */
@@ -27,10 +28,11 @@ int qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domai
 
 /*
  * qemuHotplugRemoveDiskBackend: once the device of `disk` is gone from
- * QEMU, delete its throttle, format and protocol nodes and its throttle
- * group, unless another disk of `live` (which may still hold `disk`)
- * uses that group. Goes on past a failure, which it logs; returns -1
- * with the first error when something was left behind.
+ * QEMU, delete its throttle chain (its nodes, and its own group unless a
+ * disk of `live` - the live definition without `disk` - uses it, or it
+ * is declared), then its format and protocol nodes. Goes on past a
+ * failure, which it logs; returns -1 with the first error when something
+ * was left behind.
  */
 int qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live,
                                  const domainDiskDef *disk);

@@ -35,8 +35,10 @@ qemuProcessStatusPath(const qemuProcessConfig *cfg, const qemuDomainObj *obj)
 /* One throttle-group object: its id and the limits its disks carry. */
 typedef struct {
     char *id;
-    const throttleDef *limits; /* borrowed from a disk of the definition */
-    const char *disk;          /* the first disk using it, for messages */
+    const throttleDef *limits; /* borrowed from a disk or a declared group */
+    const char *disk;          /* the first disk using it, for messages;
+                                * NULL for a declared group */
+    const char *group;         /* a declared group's name, else NULL */
 } groupEntry;
 
 static void
@@ -48,12 +50,22 @@ groupEntryFree(gpointer p)
     g_free(g);
 }
 
-/* The throttle-group objects `def` needs, by id. */
+/* The throttle-group objects `def` needs, by id: every declared group,
+ * and each disk's own (private, or shared by group=). */
 static GHashTable *
 collectGroups(const domainDef *def)
 {
     GHashTable *groups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, groupEntryFree);
     size_t i;
+
+    for (i = 0; i < def->ngroups; i++) {
+        groupEntry *g = g_new0(groupEntry, 1);
+
+        g->id = qemuNamedGroupId(def->groups[i]->name);
+        g->limits = &def->groups[i]->limits;
+        g->group = def->groups[i]->name;
+        g_hash_table_insert(groups, g->id, g);
+    }
 
     for (i = 0; i < def->ndisks; i++) {
         const domainDiskDef *d = def->disks[i];
@@ -114,7 +126,7 @@ undoSteps(qemuDomainObj *obj, GPtrArray *steps)
             break;
         case STEP_REOPEN:
             node = qemuDiskThrottleNode(s->disk);
-            fmt = qemuDiskFormatNode(s->disk);
+            fmt = qemuDiskStepNode(s->disk, 1);
             rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorReopenThrottleNode(mon, node, fmt, s->oldId));
             break;
         case STEP_DEL:
@@ -139,6 +151,36 @@ blameDisk(const char *disk)
     reportError(e->code, "disk '%s': cannot apply its limits: %s", disk, e->message);
 }
 
+/* The same for a group object: its declared group, or its first disk. */
+static void
+blameGroup(const groupEntry *g)
+{
+    g_autoptr(iovError) e = NULL;
+
+    if (g->disk) {
+        blameDisk(g->disk);
+        return;
+    }
+    if (!(e = utilSaveError()))
+        return;
+    reportError(e->code, "throttle group '%s': cannot apply its limits: %s", g->group, e->message);
+}
+
+/* Whether two disks pass through the same groups after their own. */
+static bool
+sameFilters(const domainDiskDef *a, const domainDiskDef *b)
+{
+    size_t i;
+
+    if (a->nfilters != b->nfilters)
+        return false;
+    for (i = 0; i < a->nfilters; i++) {
+        if (strcmp(a->filters[i], b->filters[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
 int
 qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domainDef *to)
 {
@@ -148,6 +190,18 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
     GHashTableIter it;
     gpointer key, value;
     size_t i;
+
+    /* a chain's shape is fixed while QEMU runs: only its groups change */
+    for (i = 0; from && i < to->ndisks; i++) {
+        const domainDiskDef *od = domainDiskFind(from, to->disks[i]->target);
+
+        if (od && !sameFilters(od, to->disks[i])) {
+            reportError(IOV_ERR_OPERATION_INVALID,
+                        "disk '%s': its throttle filters cannot change while the guest runs",
+                        od->target);
+            return -1;
+        }
+    }
 
     /* 1. groups that stay or appear get their new limits */
     g_hash_table_iter_init(&it, newGroups);
@@ -165,7 +219,7 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
         else
             rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, ng->id, ng->limits));
         if (rc < 0) {
-            blameDisk(ng->disk);
+            blameGroup(ng);
             goto error;
         }
         s = g_new0(stepDone, 1);
@@ -191,7 +245,7 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
         if (strcmp(oldId, newId) == 0)
             continue;
         node = qemuDiskThrottleNode(nd);
-        fmt = qemuDiskFormatNode(nd);
+        fmt = qemuDiskStepNode(nd, 1);
         if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorReopenThrottleNode(mon, node, fmt, newId)) < 0) {
             blameDisk(nd->target);
             goto error;
@@ -214,7 +268,7 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
             if (g_hash_table_contains(newGroups, key))
                 continue;
             if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorObjectDel(mon, og->id)) < 0) {
-                blameDisk(og->disk);
+                blameGroup(og);
                 goto error;
             }
             s = g_new0(stepDone, 1);
@@ -633,7 +687,7 @@ refreshLimits(qemuDomainObj *obj)
             continue;
         }
         qemuDomainLogNote(obj, "the limits of '%s' in QEMU differ from the saved state: taking QEMU's", g->id);
-        inQemu.group = g_strdup(g->limits->group);
+        inQemu.group = g_strdup(g->group ? g->group : g->limits->group);
         if (!fresh && !(fresh = domainDefCopy(obj->live))) {
             throttleDefClear(&inQemu);
             return -1;
@@ -646,6 +700,12 @@ refreshLimits(qemuDomainObj *obj)
                 continue;
             throttleDefClear(&d->throttle);
             throttleDefCopy(&d->throttle, &inQemu);
+        }
+        for (i = 0; i < fresh->ngroups; i++) {
+            g_autofree char *id = qemuNamedGroupId(fresh->groups[i]->name);
+
+            if (strcmp(id, g->id) == 0)
+                memcpy(fresh->groups[i]->limits.v, inQemu.v, sizeof(inQemu.v));
         }
         throttleDefClear(&inQemu);
     }
@@ -726,4 +786,98 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
     if (qemuDomainSaveStatus(obj, statusPath) < 0)
         logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
     return 1;
+}
+
+/* ---- one disk's chain, for a disk added to or removed from a running QEMU ---- */
+
+/* Whether a disk of `def` uses the group object `id` as its own step. */
+static bool
+ownGroupInUse(const domainDef *def, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < def->ndisks; i++) {
+        g_autofree char *other = qemuThrottleGroupId(def->disks[i], &def->disks[i]->throttle);
+
+        if (strcmp(other, id) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int
+blockdevDel(qemuMonitor *mon, const char *node)
+{
+    json_object *args = json_object_new_object();
+
+    json_object_object_add(args, "node-name", json_object_new_string(node));
+    return qemuMonitorCommand(mon, "blockdev-del", args, NULL);
+}
+
+int
+qemuProcessAddDiskThrottle(qemuDomainObj *obj, const domainDef *def, const domainDiskDef *disk)
+{
+    g_autofree char *own = qemuThrottleGroupId(disk, &disk->throttle);
+    bool addedOwn = false;
+    size_t added = 0, n = qemuDiskChainLength(disk), step;
+
+    if (!ownGroupInUse(def, own) && !domainThrottleGroupFind(def, disk->throttle.group)) {
+        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, own, &disk->throttle)) <
+            0) {
+            blameDisk(disk->target);
+            return -1;
+        }
+        addedOwn = true;
+    }
+    for (step = n; step > 0; step--) {
+        json_object *props = qemuBuildThrottleNodeProps(disk, step - 1);
+
+        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", props, NULL)) < 0) {
+            blameDisk(disk->target);
+            goto error;
+        }
+        added++;
+    }
+    return 0;
+
+error : {
+    g_autoptr(iovError) saved = utilSaveError();
+
+    /* the nodes added last sit on those added first */
+    for (step = n - added; step < n; step++) {
+        g_autofree char *node = qemuDiskStepNode(disk, step);
+
+        if (QEMU_WITH_MONITOR(obj, mon, blockdevDel(mon, node)) < 0)
+            logWarn("domain '%s': removing node '%s' failed: %s", obj->name, node,
+                    utilLastErrorMessage());
+    }
+    if (addedOwn && QEMU_WITH_MONITOR(obj, mon, qemuMonitorObjectDel(mon, own)) < 0)
+        logWarn("domain '%s': removing group '%s' failed: %s", obj->name, own,
+                utilLastErrorMessage());
+    utilRestoreError(g_steal_pointer(&saved));
+}
+    return -1;
+}
+
+int
+qemuProcessRemoveDiskThrottle(qemuDomainObj *obj, const domainDef *def, const domainDiskDef *disk)
+{
+    g_autofree char *own = qemuThrottleGroupId(disk, &disk->throttle);
+    size_t step;
+
+    for (step = 0; step < qemuDiskChainLength(disk); step++) {
+        g_autofree char *node = qemuDiskStepNode(disk, step);
+
+        if (QEMU_WITH_MONITOR(obj, mon, blockdevDel(mon, node)) < 0) {
+            blameDisk(disk->target);
+            return -1;
+        }
+    }
+    if (ownGroupInUse(def, own) || domainThrottleGroupFind(def, disk->throttle.group))
+        return 0;
+    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorObjectDel(mon, own)) < 0) {
+        blameDisk(disk->target);
+        return -1;
+    }
+    return 0;
 }

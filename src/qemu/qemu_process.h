@@ -77,3 +77,24 @@ int qemuProcessEnsureMonitor(const qemuProcessConfig *cfg, qemuDomainObj *obj);
  * QEMU's buckets). On failure what was done is undone as far as possible.
  */
 int qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domainDef *to);
+
+/*
+ * qemuProcessAddDiskThrottle: build the throttle chain of `disk` in a
+ * running QEMU, for a disk being hot-plugged: `def` is the live definition
+ * as QEMU holds it now (without the disk), and the disk's format node
+ * already exists. Adds its own group object unless `def` already has it
+ * (a group= shared with a member, or a declared group), then its throttle
+ * nodes from the last filter up to step 0 ("throttle-vda", which the
+ * device is then added on). The declared groups its filters name exist
+ * already. On failure what it added is removed again.
+ */
+int qemuProcessAddDiskThrottle(qemuDomainObj *obj, const domainDef *def, const domainDiskDef *disk);
+
+/*
+ * qemuProcessRemoveDiskThrottle: the reverse, once the device is gone:
+ * delete the disk's throttle nodes from step 0 down, then its own group
+ * object unless a disk of `def` (the live definition without the disk)
+ * still uses it or it is declared. The format node stays for the caller.
+ */
+int qemuProcessRemoveDiskThrottle(qemuDomainObj *obj, const domainDef *def,
+                                  const domainDiskDef *disk);
