@@ -19,7 +19,7 @@ class HotplugGuest:
     def __init__(self, daemon, conn):
         self.daemon = daemon
         self.images = {}
-        for t in ("vda", "vdb", "vdc"):
+        for t in ("vda", "vdb", "vdc", "vdd"):
             path = os.path.join(daemon.tmp, "hp-%s.img" % t)
             iovtest.make_image(path, 64 * MiB)
             self.images[t] = path
@@ -29,6 +29,9 @@ class HotplugGuest:
         self.serial_path = os.path.join(daemon.tmp, "hp-serial.log")
         xml = iovtest.guest_xml("hp", [vda], self.serial_path,
                                 watch="read:@:bs=64k:time=%d" % PROBE_SECS)
+        # a declared group, a cap no disk uses yet
+        xml = xml.replace("  <devices>", "  <throttlegroups><throttlegroup name='cap' bps_rd='%d'/>"
+                          "</throttlegroups>\n  <devices>" % (2 * MiB))
         self.dom = conn.defineXML(xml)
         self.serial = iovtest.Serial(self.serial_path)
 
@@ -99,6 +102,25 @@ def test_attached_disk_joining_a_group_is_held_by_it(hp):
     # a change through the boot disk changes the hot-plugged member too
     assert hp.dom.setBlockIoThrottle("vda", {"bps_rd": 2 * MiB}, LIVE) is None
     assert hp.dom.blockIoThrottle("vdc")["bps_rd"] == 2 * MiB
+
+
+def test_attached_disk_through_a_declared_group_is_held_by_it(hp):
+    # its own limit is higher: the declared group's cap binds
+    since = hp.mark()
+    disk = hp.disk("vdd", "<iothrottle bps_rd='%d'/><throttlefilters>"
+                   "<throttlefilter group='cap'/></throttlefilters>" % (8 * MiB))
+    assert hp.dom.attachDeviceFlags(disk, LIVE) == 0
+    assert "<throttlefilter group=\"cap\"/>" in hp.dom.XMLDesc()
+    rates = hp.measure_new_disk("vdd", since)
+    assert_limited_from_first_read("vdd through declared group 'cap' at 2 MiB/s", rates, 2 * MiB)
+    assert hp.dom.detachDeviceFlags(disk, LIVE) == 0
+    # a filter naming no declared group is refused, and nothing changes
+    xml = hp.dom.XMLDesc()
+    with pytest.raises(iovirt.Error) as e:
+        hp.dom.attachDeviceFlags(hp.disk("vdd", "<throttlefilters><throttlefilter group='nosuch'/>"
+                                         "</throttlefilters>"), LIVE)
+    assert "throttle filter group 'nosuch' is not declared in <throttlegroups>" in str(e.value)
+    assert hp.dom.XMLDesc() == xml
 
 
 def test_update_device_sets_the_documents_limits(hp):
