@@ -118,7 +118,7 @@ static const iovshOptDef optsDomBlkStat[] = {
 static const iovshOptDef optsEvent[] = {
     {"domain", IOVSH_OT_OPTARG, "DOMAIN", "only this guest's events (default: every guest's)",
      IOVSH_COMPLETE_DOMAIN, NULL},
-    {"event", IOVSH_OT_STRING, "NAME", "only these events: lifecycle, reboot or tunable", 0, NULL},
+    {"event", IOVSH_OT_STRING, "NAME", "only these events: lifecycle, reboot, tunable, device-added or device-removed", 0, NULL},
     {"loop", IOVSH_OT_BOOL, NULL, "go on after the first event, until Ctrl-C or the timeout", 0,
      NULL},
     {"timeout", IOVSH_OT_STRING, "SECONDS", "stop after SECONDS", 0, NULL},

@@ -762,6 +762,9 @@ typedef enum {
  *   TUNABLE    iovConnectDomainEventTunableCallback: params (valid during
  *              the call) are blkdeviotune.disk (STRING) and the disk's
  *              limits now in force under libvirt's names
+ *   DEVICE_ADDED, DEVICE_REMOVED
+ *              iovConnectDomainEventDeviceCallback: devAlias (valid during
+ *              the call) is the disk's device alias, "disk-vdb"
  */
 typedef void (*iovConnectDomainEventGenericCallback)(iovConnectPtr conn, iovDomainPtr dom,
                                                      void *opaque);
@@ -770,6 +773,8 @@ typedef void (*iovConnectDomainEventCallback)(iovConnectPtr conn, iovDomainPtr d
 typedef void (*iovConnectDomainEventTunableCallback)(iovConnectPtr conn, iovDomainPtr dom,
                                                      iovTypedParameterPtr params, int nparams,
                                                      void *opaque);
+typedef void (*iovConnectDomainEventDeviceCallback)(iovConnectPtr conn, iovDomainPtr dom,
+                                                    const char *devAlias, void *opaque);
 typedef void (*iovFreeCallback)(void *opaque);
 #define IOV_DOMAIN_EVENT_CALLBACK(cb) ((iovConnectDomainEventGenericCallback)(void (*)(void))(cb))
 

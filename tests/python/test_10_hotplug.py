@@ -80,9 +80,15 @@ def assert_limited_from_first_read(what, rates, limit):
     iovtest.assert_rate(what, sum(r for _, r in rates) / len(rates), limit)
 
 
-def test_attached_disk_is_limited_from_its_first_read(hp):
+def test_attached_disk_is_limited_from_its_first_read(hp, conn):
     since = hp.mark()
+    seen = []
+    cb = conn.domainEventRegisterAny(None, iovirt.DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                     lambda c, d, alias, o: seen.append((d.name(), alias)))
     assert hp.dom.attachDeviceFlags(hp.disk("vdb", "<iothrottle bps_rd='%d'/>" % (4 * MiB)), LIVE) == 0
+    iovtest.wait_for(lambda: seen, timeout=10, what="the device-added event")
+    assert seen == [("hp", "disk-vdb")]
+    conn.domainEventDeregisterAny(cb)
     rates = hp.measure_new_disk("vdb", since)
     assert_limited_from_first_read("vdb attached at bps_rd 4 MiB/s", rates, 4 * MiB)
     assert hp.dom.blockIoThrottle("vdb")["bps_rd"] == 4 * MiB
@@ -132,8 +138,16 @@ def test_update_device_sets_the_documents_limits(hp):
     assert "disk 'vdb' of domain 'hp': its readonly cannot be changed by an update" in str(e.value)
 
 
-def test_detach_removes_the_disk(hp):
-    assert hp.dom.detachDeviceFlags(hp.disk("vdc"), LIVE) == 0
+def test_detach_removes_the_disk(hp, conn):
+    seen = []
+    cb = conn.domainEventRegisterAny(hp.dom, iovirt.DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                     lambda c, d, alias, o: seen.append((d.name(), alias)))
+    try:
+        assert hp.dom.detachDeviceFlags(hp.disk("vdc"), LIVE) == 0
+        iovtest.wait_for(lambda: seen, timeout=10, what="the device-removed event")
+        assert seen == [("hp", "disk-vdc")]
+    finally:
+        conn.domainEventDeregisterAny(cb)
     hp.serial.wait_line("GUEST-DISK-REMOVED vdc", timeout=30)
     assert "hp-vdc.img" not in hp.dom.XMLDesc()
     with pytest.raises(iovirt.Error) as e:
