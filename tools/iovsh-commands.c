@@ -118,7 +118,8 @@ static const iovshOptDef optsDomBlkStat[] = {
 static const iovshOptDef optsEvent[] = {
     {"domain", IOVSH_OT_OPTARG, "DOMAIN", "only this guest's events (default: every guest's)",
      IOVSH_COMPLETE_DOMAIN, NULL},
-    {"event", IOVSH_OT_STRING, "NAME", "only these events: lifecycle, reboot, tunable, device-added or device-removed", 0, NULL},
+    {"event", IOVSH_OT_STRING, "NAME",
+     "only these events: lifecycle, reboot, tunable, device-added or device-removed", 0, NULL},
     {"loop", IOVSH_OT_BOOL, NULL, "go on after the first event, until Ctrl-C or the timeout", 0,
      NULL},
     {"timeout", IOVSH_OT_STRING, "SECONDS", "stop after SECONDS", 0, NULL},
@@ -126,18 +127,15 @@ static const iovshOptDef optsEvent[] = {
     OPT_END,
 };
 
-#define OPTS_IMPACT                                                                         \
-    {"current", IOVSH_OT_BOOL, NULL,                                                        \
-     "the running guest if it runs, else the saved definition (the default)", 0, NULL},     \
-        {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},                        \
-        {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL}, \
-        {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL}
-
 static const iovshOptDef optsDeviceFile[] = {
     OPT_DOMAIN,
     {"file", IOVSH_OT_ARG, "FILE", "a <disk> document (docs/formatdomain.md; libvirt's too)",
      IOVSH_COMPLETE_FILE, NULL},
-    OPTS_IMPACT,
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
     OPT_END,
 };
 
@@ -145,7 +143,11 @@ static const iovshOptDef optsUpdateDevice[] = {
     OPT_DOMAIN,
     {"file", IOVSH_OT_ARG, "FILE", "a <disk> document (docs/formatdomain.md; libvirt's too)",
      IOVSH_COMPLETE_FILE, NULL},
-    OPTS_IMPACT,
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
     {"force", IOVSH_OT_BOOL, NULL, "accepted as virsh does; changes nothing for a disk", 0, NULL},
     OPT_END,
 };
@@ -154,14 +156,22 @@ static const iovshOptDef optsDetachAlias[] = {
     OPT_DOMAIN,
     {"alias", IOVSH_OT_ARG, "ALIAS", "the device's alias, 'disk-' and its target (disk-vdb)", 0,
      NULL},
-    OPTS_IMPACT,
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
     OPT_END,
 };
 
 static const iovshOptDef optsDetachDisk[] = {
     OPT_DOMAIN,
     {"target", IOVSH_OT_ARG, "TARGET", "the disk's target (vdb)", IOVSH_COMPLETE_DISK, NULL},
-    OPTS_IMPACT,
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
     OPT_END,
 };
 
@@ -245,15 +255,16 @@ const iovshCmdDef iovshCommands[] = {
      "As attach-disk, the disk given as a <disk> document (iovirt's <iothrottle>, or libvirt's "
      "<iotune>).",
      0},
-    {"detach-disk", GROUP_DISKS, cmdDetachDisk, optsDetachDisk, NULL,
-     "unplug a disk",
+    {"detach-disk", GROUP_DISKS, cmdDetachDisk, optsDetachDisk, NULL, "unplug a disk",
      "Removes the disk TARGET. Live, the guest is asked to release it and iovsh waits for it; "
      "a guest that does not answer in time (15 s) leaves it 'unplug pending': the disk stays, "
      "still limited, and goes by itself when the guest lets it go (domblklist shows it).",
      0},
     {"detach-device", GROUP_DISKS, cmdDetachDevice, optsDeviceFile, NULL,
-     "unplug the disk a <disk> document names", "As detach-disk, the disk named by the target of "
-     "a <disk> document.", 0},
+     "unplug the disk a <disk> document names",
+     "As detach-disk, the disk named by the target of "
+     "a <disk> document.",
+     0},
     {"detach-device-alias", GROUP_DISKS, cmdDetachDeviceAlias, optsDetachAlias, NULL,
      "unplug a disk named by its device alias", NULL, 0},
     {"update-device", GROUP_DISKS, cmdUpdateDevice, optsUpdateDevice, NULL,

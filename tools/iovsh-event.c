@@ -180,7 +180,9 @@ cmdEvent(iovshControl *ctl, const iovshCmd *cmd)
                 break;
         }
         if (i == G_N_ELEMENTS(eventNames)) {
-            iovshError("unknown event '%s': give lifecycle, reboot, tunable, device-added or device-removed", which);
+            iovshError(
+                "unknown event '%s': give lifecycle, reboot, tunable, device-added or device-removed",
+                which);
             return -1;
         }
     }

@@ -182,7 +182,8 @@ iovshAttachDiskOptions(void)
         o.name = f->name;
         o.type = IOVSH_OT_STRING;
         o.valname = f->type == IOV_TYPED_PARAM_STRING ? "NAME" : "N";
-        o.help = keep(g_strdup_printf("%s%s", f->help, f->accepts_suffix ? " (size suffixes)" : ""));
+        o.help =
+            keep(g_strdup_printf("%s%s", f->help, f->accepts_suffix ? " (size suffixes)" : ""));
         g_array_append_val(attachDiskOptions, o);
         alias.name = keep(g_strdelimit(g_strdup(f->name), "_", '-'));
         if (strcmp(alias.name, o.name) != 0) {
@@ -221,8 +222,9 @@ diskDocument(const iovshCmd *cmd)
     int i, n = iovThrottleFieldCount();
 
     if (strcmp(type, "file") != 0 && strcmp(type, "block") != 0) {
-        iovshError("--type '%s': attach-disk takes file or block (write the <disk> of a network disk and use attach-device)",
-                   type);
+        iovshError(
+            "--type '%s': attach-disk takes file or block (write the <disk> of a network disk and use attach-device)",
+            type);
         return NULL;
     }
     for (i = 0; i < n; i++) {
@@ -240,7 +242,8 @@ diskDocument(const iovshCmd *cmd)
         }
         if (f->accepts_suffix ? iovParseSize(str, &v) < 0 : !iovshParseULL(str, &v)) {
             iovshError("invalid value '%s' for option --%s: %s", str, f->name,
-                       f->accepts_suffix ? iovGetLastErrorMessage() : "expected a non-negative integer");
+                       f->accepts_suffix ? iovGetLastErrorMessage()
+                                         : "expected a non-negative integer");
             return NULL;
         }
         g_string_append_printf(limits, " %s='%llu'", f->name, v);
@@ -250,17 +253,16 @@ diskDocument(const iovshCmd *cmd)
 
         cacheAttr = g_strdup_printf(" cache='%s'", esc);
     }
-    return g_strdup_printf("<disk type='%s' device='disk'>\n"
-                           "  <driver name='qemu' type='%s'%s/>\n"
-                           "  <source %s='%s'/>\n"
-                           "  <target dev='%s'/>\n"
-                           "%s%s%s%s"
-                           "</disk>\n",
-                           type, format, cacheAttr ? cacheAttr : "",
-                           strcmp(type, "file") == 0 ? "file" : "dev", source, target,
-                           iovshOptGiven(cmd, "readonly") ? "  <readonly/>\n" : "",
-                           limits->len ? "  <iothrottle" : "", limits->str,
-                           limits->len ? "/>\n" : "");
+    return g_strdup_printf(
+        "<disk type='%s' device='disk'>\n"
+        "  <driver name='qemu' type='%s'%s/>\n"
+        "  <source %s='%s'/>\n"
+        "  <target dev='%s'/>\n"
+        "%s%s%s%s"
+        "</disk>\n",
+        type, format, cacheAttr ? cacheAttr : "", strcmp(type, "file") == 0 ? "file" : "dev",
+        source, target, iovshOptGiven(cmd, "readonly") ? "  <readonly/>\n" : "",
+        limits->len ? "  <iothrottle" : "", limits->str, limits->len ? "/>\n" : "");
 }
 
 /* attach-disk DOMAIN SOURCE TARGET [options] */

@@ -687,11 +687,11 @@ int iovDomainUpdateDeviceFlags(iovDomainPtr dom, const char *xml, unsigned int f
 /* What an event callback is registered for (libvirt's virDomainEventID
  * values; the ids iovirt sends). */
 typedef enum {
-    IOV_DOMAIN_EVENT_ID_LIFECYCLE = 0, /* state changes: event and detail below */
-    IOV_DOMAIN_EVENT_ID_REBOOT = 1,    /* the guest reset */
+    IOV_DOMAIN_EVENT_ID_LIFECYCLE = 0,       /* state changes: event and detail below */
+    IOV_DOMAIN_EVENT_ID_REBOOT = 1,          /* the guest reset */
     IOV_DOMAIN_EVENT_ID_DEVICE_REMOVED = 15, /* a disk left the running guest */
-    IOV_DOMAIN_EVENT_ID_TUNABLE = 17,  /* a disk's limits in force changed */
-    IOV_DOMAIN_EVENT_ID_DEVICE_ADDED = 19, /* a disk was hot-plugged */
+    IOV_DOMAIN_EVENT_ID_TUNABLE = 17,        /* a disk's limits in force changed */
+    IOV_DOMAIN_EVENT_ID_DEVICE_ADDED = 19,   /* a disk was hot-plugged */
 } iovDomainEventID;
 
 /* Lifecycle events (libvirt's virDomainEventType values). */

@@ -1449,7 +1449,8 @@ parseController(parseCtxt *ctxt, xmlNode *node, domainDef *def)
 
     if (g_strcmp0(type, "pci") == 0 && g_strcmp0(model, "pcie-root-port") == 0) {
         if (def->rootPorts >= MAX_ROOT_PORTS) {
-            reportError(IOV_ERR_XML_ERROR, "a domain may have at most %d pcie-root-port controllers", MAX_ROOT_PORTS);
+            reportError(IOV_ERR_XML_ERROR,
+                        "a domain may have at most %d pcie-root-port controllers", MAX_ROOT_PORTS);
             return -1;
         }
         def->rootPorts++;
@@ -1459,8 +1460,10 @@ parseController(parseCtxt *ctxt, xmlNode *node, domainDef *def)
         noteDropped(ctxt, node, "only pcie-root-port controllers are modelled");
         return 0;
     }
-    reportError(IOV_ERR_XML_ERROR, "controller type '%s' model '%s' is not supported: only type='pci' model='pcie-root-port'",
-                type ? type : "", model ? model : "");
+    reportError(
+        IOV_ERR_XML_ERROR,
+        "controller type '%s' model '%s' is not supported: only type='pci' model='pcie-root-port'",
+        type ? type : "", model ? model : "");
     return -1;
 }
 
@@ -2128,8 +2131,10 @@ domainDiskDefParseString(const char *xml, unsigned int flags, GString *dropped)
     }
     root = xmlDocGetRootElement(doc);
     if (!root || !isElem(root, "disk")) {
-        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "only disks can be attached, detached or updated: the document's root is <%s>, not <disk>",
-                    root ? (const char *)root->name : "");
+        reportError(
+            IOV_ERR_CONFIG_UNSUPPORTED,
+            "only disks can be attached, detached or updated: the document's root is <%s>, not <disk>",
+            root ? (const char *)root->name : "");
         goto cleanup;
     }
     root->_private = MARK;
@@ -2142,7 +2147,7 @@ domainDiskDefParseString(const char *xml, unsigned int flags, GString *dropped)
     if (checkUnread(&ctxt, root) < 0)
         g_clear_pointer(&disk, domainDiskDefFree);
 
- cleanup:
+cleanup:
     xmlFreeDoc(doc);
     xmlFreeParserCtxt(pctxt);
     xmlSetStructuredErrorFunc(NULL, NULL);

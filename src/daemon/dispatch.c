@@ -1127,8 +1127,7 @@ int
 dispatchDomainDetachDeviceFlags(daemonState *d, daemonConn *c,
                                 remote_domain_detach_device_flags_args *args)
 {
-    return qemuDriverDetachDevice(d->driver, UUID(args), args->xml, NULL, args->flags,
-                                  c->libvirt);
+    return qemuDriverDetachDevice(d->driver, UUID(args), args->xml, NULL, args->flags, c->libvirt);
 }
 
 int

@@ -527,18 +527,22 @@ qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const 
     g_autofree char *fmt = qemuDiskFormatNode(disk);
     g_autofree char *thr = qemuDiskThrottleNode(disk);
     g_autofree char *dev = qemuDiskDeviceId(disk);
-    bool writeCache = disk->cache != DISK_CACHE_WRITETHROUGH &&
-                      disk->cache != DISK_CACHE_DIRECTSYNC;
+    bool writeCache =
+        disk->cache != DISK_CACHE_WRITETHROUGH && disk->cache != DISK_CACHE_DIRECTSYNC;
 
     memset(c, 0, sizeof(*c));
     if (disk->bus != DISK_BUS_VIRTIO) {
-        reportError(IOV_ERR_OPERATION_UNSUPPORTED, "disk '%s': a %s disk cannot be hot-plugged: q35's AHCI ports do not support it (use bus='virtio')",
-                    disk->target, domainDiskBusName(disk->bus));
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "disk '%s': a %s disk cannot be hot-plugged: q35's AHCI ports do not support it (use bus='virtio')",
+            disk->target, domainDiskBusName(disk->bus));
         return -1;
     }
     if (disk->auth.username || diskHasCephConf(disk)) {
-        reportError(IOV_ERR_OPERATION_UNSUPPORTED, "disk '%s': a network disk with <auth> or its own monitors cannot be hot-plugged yet: add it to the definition and restart the guest",
-                    disk->target);
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "disk '%s': a network disk with <auth> or its own monitors cannot be hot-plugged yet: add it to the definition and restart the guest",
+            disk->target);
         return -1;
     }
     if (!(c->protocol = buildProtocolNode(disk, p)))

@@ -533,7 +533,8 @@ qemuDomainLoadStatus(const char *path, qemuDomainStatus *st)
         xmlBufferPtr buf = xmlBufferCreate();
 
         xmlNodeDump(buf, doc, c, 0, 0);
-        st->live = domainDefParseString((const char *)xmlBufferContent(buf), DOMAIN_PARSE_LIVE_STATE, NULL);
+        st->live = domainDefParseString((const char *)xmlBufferContent(buf),
+                                        DOMAIN_PARSE_LIVE_STATE, NULL);
         xmlBufferFree(buf);
     }
     if (!st->live)

@@ -2038,8 +2038,8 @@ static domainDiskDef *
 parseDiskDoc(const char *xml, bool fromLibvirt)
 {
     g_autoptr(GString) dropped = g_string_new(NULL);
-    domainDiskDef *disk = domainDiskDefParseString(xml, fromLibvirt ? DOMAIN_PARSE_FROM_LIBVIRT : 0,
-                                                   dropped);
+    domainDiskDef *disk =
+        domainDiskDefParseString(xml, fromLibvirt ? DOMAIN_PARSE_FROM_LIBVIRT : 0, dropped);
 
     if (disk && dropped->len) {
         g_strdelimit(dropped->str, "\n", ' ');
@@ -2060,7 +2060,8 @@ withDisk(const domainDef *def, const domainDiskDef *disk, const char *domain, bo
     size_t i;
 
     if (domainDiskFind(def, disk->target)) {
-        reportError(IOV_ERR_OPERATION_INVALID, "target '%s' is already used by a disk in the %s definition of domain '%s'",
+        reportError(IOV_ERR_OPERATION_INVALID,
+                    "target '%s' is already used by a disk in the %s definition of domain '%s'",
                     disk->target, live ? "live" : "persistent", domain);
         return NULL;
     }
@@ -2085,8 +2086,8 @@ withDisk(const domainDef *def, const domainDiskDef *disk, const char *domain, bo
     if (domainDefValidate(out) < 0) {
         g_autoptr(iovError) e = utilSaveError();
 
-        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s' cannot join domain '%s': %s", disk->target,
-                    domain, e ? e->message : "invalid definition");
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s' cannot join domain '%s': %s",
+                    disk->target, domain, e ? e->message : "invalid definition");
         return NULL;
     }
     return g_steal_pointer(&out);
@@ -2103,7 +2104,8 @@ withoutDisk(const domainDef *def, const char *target, bool pending)
     if (!out)
         return NULL;
     if ((i = domainDiskIndex(out, target)) < 0) {
-        reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s' vanished from domain '%s'", target, def->name);
+        reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s' vanished from domain '%s'", target,
+                    def->name);
         return NULL;
     }
     if (pending) {
@@ -2111,7 +2113,8 @@ withoutDisk(const domainDef *def, const char *target, bool pending)
         return g_steal_pointer(&out);
     }
     domainDiskDefFree(out->disks[i]);
-    memmove(&out->disks[i], &out->disks[i + 1], (out->ndisks - (size_t)i - 1) * sizeof(out->disks[0]));
+    memmove(&out->disks[i], &out->disks[i + 1],
+            (out->ndisks - (size_t)i - 1) * sizeof(out->disks[0]));
     out->ndisks--;
     return g_steal_pointer(&out);
 }
@@ -2162,22 +2165,26 @@ qemuDriverAttachDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
         goto endjob;
     if (flags & IOV_DOMAIN_AFFECT_LIVE) {
         if (disk->bus != DISK_BUS_VIRTIO) {
-            reportError(IOV_ERR_OPERATION_UNSUPPORTED, "disk '%s': a %s disk cannot be hot-plugged into running domain '%s' (only virtio disks can; a sata disk can be added to the persistent definition)",
-                        disk->target, domainDiskBusName(disk->bus), obj->name);
+            reportError(
+                IOV_ERR_OPERATION_UNSUPPORTED,
+                "disk '%s': a %s disk cannot be hot-plugged into running domain '%s' (only virtio disks can; a sata disk can be added to the persistent definition)",
+                disk->target, domainDiskBusName(disk->bus), obj->name);
             goto endjob;
         }
         if (qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
             !(newLive = withDisk(obj->live, disk, obj->name, true)))
             goto endjob;
     }
-    if ((flags & IOV_DOMAIN_AFFECT_CONFIG) && !(newConfig = withDisk(obj->def, disk, obj->name, false)))
+    if ((flags & IOV_DOMAIN_AFFECT_CONFIG) &&
+        !(newConfig = withDisk(obj->def, disk, obj->name, false)))
         goto endjob;
 
     /* the persistent definition first: it can be put back, an unplug
      * needs the guest */
     if (newConfig && writeConfig(drv, newConfig) < 0)
         goto endjob;
-    if (newLive && qemuHotplugAttachDisk(obj, obj->live, domainDiskFind(newLive, disk->target)) < 0) {
+    if (newLive &&
+        qemuHotplugAttachDisk(obj, obj->live, domainDiskFind(newLive, disk->target)) < 0) {
         if (newConfig) {
             g_autoptr(iovError) saved = utilSaveError();
 
@@ -2197,9 +2204,10 @@ qemuDriverAttachDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
     qemuDomainLogNote(obj, "disk '%s' attached (%s%s)", disk->target,
                       flags & IOV_DOMAIN_AFFECT_LIVE ? "live" : "",
                       flags == (IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_AFFECT_CONFIG) ? " and config"
-                      : flags & IOV_DOMAIN_AFFECT_CONFIG ? "config" : "");
+                      : flags & IOV_DOMAIN_AFFECT_CONFIG                           ? "config"
+                                                                                   : "");
     ret = 0;
- endjob:
+endjob:
     objEndJob(obj);
     return ret;
 }
@@ -2239,8 +2247,10 @@ static char *
 aliasTarget(const char *alias)
 {
     if (!alias || !g_str_has_prefix(alias, "disk-") || !alias[5]) {
-        reportError(IOV_ERR_INVALID_ARG, "device alias '%s' names no disk: disk aliases are 'disk-' and the target (disk-vdb)",
-                    alias ? alias : "");
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "device alias '%s' names no disk: disk aliases are 'disk-' and the target (disk-vdb)",
+            alias ? alias : "");
         return NULL;
     }
     return g_strdup(alias + 5);
@@ -2280,21 +2290,25 @@ qemuDriverDetachDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
         if (!(cur = findDisk(obj->live, target, obj->name, true)))
             goto endjob;
         if (cur->bus != DISK_BUS_VIRTIO) {
-            reportError(IOV_ERR_OPERATION_UNSUPPORTED, "disk '%s': a %s disk cannot be unplugged from running domain '%s' (only virtio disks can; remove it from the persistent definition with --config)",
-                        target, domainDiskBusName(cur->bus), obj->name);
+            reportError(
+                IOV_ERR_OPERATION_UNSUPPORTED,
+                "disk '%s': a %s disk cannot be unplugged from running domain '%s' (only virtio disks can; remove it from the persistent definition with --config)",
+                target, domainDiskBusName(cur->bus), obj->name);
             goto endjob;
         }
         if (cur->unplugPending) {
-            reportError(IOV_ERR_OPERATION_INVALID, "disk '%s' of domain '%s': unplug pending: the guest has not released it yet; it goes by itself when it does",
-                        target, obj->name);
+            reportError(
+                IOV_ERR_OPERATION_INVALID,
+                "disk '%s' of domain '%s': unplug pending: the guest has not released it yet; it goes by itself when it does",
+                target, obj->name);
             goto endjob;
         }
         if (qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
             goto endjob;
         qemuDomainJobExpectDeviceEvent(obj, "DEVICE_DELETED", devId);
-        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "device_del",
-                                                           stringArgs("id", devId),
-                                                           NULL)) < 0) {
+        if (QEMU_WITH_MONITOR(
+                obj, mon, qemuMonitorCommand(mon, "device_del", stringArgs("id", devId), NULL)) <
+            0) {
             g_autoptr(iovError) saved = utilSaveError();
 
             qemuDomainEventFree(qemuDomainJobWaitEvent(obj, 0));
@@ -2323,15 +2337,17 @@ qemuDriverDetachDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
             finishRemoval(drv, obj, target);
         } else {
             saveStatus(drv, obj);
-            qemuDomainLogNote(obj, "disk '%s': unplug pending (no DEVICE_DELETED within %d ms)", target,
-                              QEMU_UNPLUG_TIMEOUT_MS);
-            reportError(IOV_ERR_OPERATION_TIMEOUT, "disk '%s' of domain '%s': unplug pending: the guest did not release it within %d ms; it stays defined and limited, and goes by itself when the guest lets it go",
-                        target, obj->name, QEMU_UNPLUG_TIMEOUT_MS);
+            qemuDomainLogNote(obj, "disk '%s': unplug pending (no DEVICE_DELETED within %d ms)",
+                              target, QEMU_UNPLUG_TIMEOUT_MS);
+            reportError(
+                IOV_ERR_OPERATION_TIMEOUT,
+                "disk '%s' of domain '%s': unplug pending: the guest did not release it within %d ms; it stays defined and limited, and goes by itself when the guest lets it go",
+                target, obj->name, QEMU_UNPLUG_TIMEOUT_MS);
             goto endjob;
         }
     }
     ret = 0;
- endjob:
+endjob:
     objEndJob(obj);
     return ret;
 }
@@ -2383,7 +2399,8 @@ finishPendingUnplugs(qemuDriver *drv, qemuDomainObj *obj)
             g_ptr_array_add(gone, g_strdup(d->target));
     }
     for (i = 0; i < gone->len; i++) {
-        qemuDomainLogNote(obj, "disk '%s' was released while iovirt was not watching", (char *)gone->pdata[i]);
+        qemuDomainLogNote(obj, "disk '%s' was released while iovirt was not watching",
+                          (char *)gone->pdata[i]);
         finishRemoval(drv, obj, gone->pdata[i]);
     }
 }
@@ -2443,8 +2460,10 @@ qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
             return -1;
         }
         if ((what = diskDifference(cur, disk))) {
-            reportError(IOV_ERR_OPERATION_UNSUPPORTED, "disk '%s' of domain '%s': its %s cannot be changed by an update (only its limits can): detach it and attach the new one",
-                        disk->target, obj->name, what);
+            reportError(
+                IOV_ERR_OPERATION_UNSUPPORTED,
+                "disk '%s' of domain '%s': its %s cannot be changed by an update (only its limits can): detach it and attach the new one",
+                disk->target, obj->name, what);
             objEnd(obj);
             return -1;
         }
@@ -2474,7 +2493,8 @@ qemuDriverQMPQuery(qemuDriver *drv, const unsigned char *uuid, const char *cmd, 
     mon = obj->mon ? qemuMonitorRef(obj->mon) : NULL;
     g_mutex_unlock(&obj->lock);
     if (!mon) {
-        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection",
+                    obj->name);
         return NULL;
     }
     if (!g_str_has_prefix(cmd, "query-") && strcmp(cmd, "qom-list") != 0) {

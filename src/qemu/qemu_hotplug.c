@@ -103,8 +103,10 @@ freeRootPort(qemuDomainObj *obj, const domainDiskDef *disk)
             best = free->pdata[i];
     }
     if (!best) {
-        reportError(IOV_ERR_OPERATION_FAILED, "disk '%s': domain '%s' has no free pcie-root-port to plug it into (give the definition more <controller type='pci' model='pcie-root-port'/> and restart it)",
-                    disk->target, obj->name);
+        reportError(
+            IOV_ERR_OPERATION_FAILED,
+            "disk '%s': domain '%s' has no free pcie-root-port to plug it into (give the definition more <controller type='pci' model='pcie-root-port'/> and restart it)",
+            disk->target, obj->name);
         return NULL;
     }
     return g_strdup(best);
@@ -127,8 +129,9 @@ blameStep(const domainDiskDef *disk, const char *what, const char *cmd)
 {
     g_autoptr(iovError) e = utilSaveError();
 
-    reportError(e ? e->code : IOV_ERR_OPERATION_FAILED, "disk '%s': cannot attach it: adding %s (%s) failed: %s",
-                disk->target, what, cmd, e ? e->message : "unknown error");
+    reportError(e ? e->code : IOV_ERR_OPERATION_FAILED,
+                "disk '%s': cannot attach it: adding %s (%s) failed: %s", disk->target, what, cmd,
+                e ? e->message : "unknown error");
 }
 
 /* Undo a node added by blockdev-add, logging a failure. */
@@ -161,11 +164,15 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
         json_object_object_add(chain.device, "x-iovirt-test-fault", json_object_new_boolean(true));
 
     /* bottom up: the storage, the limits, and only then the device */
-    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", json_object_get(chain.protocol), NULL)) < 0) {
+    if (QEMU_WITH_MONITOR(
+            obj, mon,
+            qemuMonitorCommand(mon, "blockdev-add", json_object_get(chain.protocol), NULL)) < 0) {
         blameStep(disk, "its protocol node", "blockdev-add");
         goto cleanup;
     }
-    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", json_object_get(chain.format), NULL)) < 0) {
+    if (QEMU_WITH_MONITOR(
+            obj, mon,
+            qemuMonitorCommand(mon, "blockdev-add", json_object_get(chain.format), NULL)) < 0) {
         blameStep(disk, "its format node", "blockdev-add");
         goto undoProtocol;
     }
@@ -173,7 +180,9 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
         blameStep(disk, "its throttle chain", "object-add, blockdev-add");
         goto undoFormat;
     }
-    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "device_add", json_object_get(chain.device), NULL)) < 0) {
+    if (QEMU_WITH_MONITOR(
+            obj, mon, qemuMonitorCommand(mon, "device_add", json_object_get(chain.device), NULL)) <
+        0) {
         blameStep(disk, "its virtio-blk-pci device", "device_add");
         goto undoChain;
     }
@@ -182,7 +191,7 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
     goto cleanup;
 
     /* in reverse order, what was added */
- undoChain : {
+undoChain : {
     g_autoptr(iovError) saved = utilSaveError();
 
     if (qemuProcessRemoveDiskThrottle(obj, live, disk) < 0) {
@@ -192,19 +201,19 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
     }
     utilRestoreError(g_steal_pointer(&saved));
 }
- undoFormat : {
+undoFormat : {
     g_autoptr(iovError) saved = utilSaveError();
 
     undoNode(obj, disk, qemuDiskFormatNode(disk));
     utilRestoreError(g_steal_pointer(&saved));
 }
- undoProtocol : {
+undoProtocol : {
     g_autoptr(iovError) saved = utilSaveError();
 
     undoNode(obj, disk, qemuDiskProtocolNode(disk));
     utilRestoreError(g_steal_pointer(&saved));
 }
- cleanup:
+cleanup:
     qemuDiskChainClear(&chain);
     return ret;
 }

@@ -180,17 +180,23 @@ testBoot(void)
 static void
 testFailuresChangeNothing(void)
 {
-    g_autofree char *missing = fileDisk("vdb", "/nonexistent/iovirt-hotplug.img", "<iothrottle bps_rd='4194304'/>");
+    g_autofree char *missing =
+        fileDisk("vdb", "/nonexistent/iovirt-hotplug.img", "<iothrottle bps_rd='4194304'/>");
     g_autofree char *taken = fileDisk("vda", vdbImage, "");
     g_autofree char *sata = fileDisk("sdb", vdbImage, "");
     g_autofree char *good = fileDisk("vdb", vdbImage, "<iothrottle bps_rd='4194304'/>");
-    g_autofree char *badLimits = fileDisk("vdb", vdbImage, "<iothrottle bps='1000' bps_rd='1000'/>");
-    const char *const missingTexts[] = {"disk 'vdb': cannot attach it: adding its protocol node (blockdev-add) failed",
-                                        "/nonexistent/iovirt-hotplug.img", NULL};
-    const char *const takenTexts[] = {"target 'vda' is already used by a disk in the live definition of domain 'hp'", NULL};
-    const char *const sataTexts[] = {"disk 'sdb': a sata disk cannot be hot-plugged into running domain 'hp'", NULL};
-    const char *const refusedTexts[] = {"disk 'vdb': cannot attach it: adding its virtio-blk-pci device (device_add) failed",
-                                        "x-iovirt-test-fault", NULL};
+    g_autofree char *badLimits =
+        fileDisk("vdb", vdbImage, "<iothrottle bps='1000' bps_rd='1000'/>");
+    const char *const missingTexts[] = {
+        "disk 'vdb': cannot attach it: adding its protocol node (blockdev-add) failed",
+        "/nonexistent/iovirt-hotplug.img", NULL};
+    const char *const takenTexts[] = {
+        "target 'vda' is already used by a disk in the live definition of domain 'hp'", NULL};
+    const char *const sataTexts[] = {
+        "disk 'sdb': a sata disk cannot be hot-plugged into running domain 'hp'", NULL};
+    const char *const refusedTexts[] = {
+        "disk 'vdb': cannot attach it: adding its virtio-blk-pci device (device_add) failed",
+        "x-iovirt-test-fault", NULL};
     const char *const limitTexts[] = {"vdb", "bps", NULL};
 
     assertAttachFails(missing, LIVE, missingTexts);
@@ -213,8 +219,9 @@ testCyclesLeaveNothing(void)
     int i;
 
     for (i = 0; i < 20; i++) {
-        g_autofree char *xml = fileDisk("vdb", vdbImage, i % 2 ? "<iothrottle bps_rd='4194304'/>"
-                                                               : "<iothrottle group='tenant' iops='300'/>");
+        g_autofree char *xml = fileDisk("vdb", vdbImage,
+                                        i % 2 ? "<iothrottle bps_rd='4194304'/>"
+                                              : "<iothrottle group='tenant' iops='300'/>");
         g_autofree char *during = NULL;
         throttleDef inQemu = {0};
 
@@ -259,19 +266,24 @@ testLiveAndConfig(void)
     /* an update that changes the limits only: the document is the whole state */
     {
         g_autofree char *upd = fileDisk("vdb", vdbImage, "<iothrottle bps_rd='1048576'/>");
-        g_autofree char *other = g_strdup_printf("<disk type='file'><driver name='qemu' type='qcow2'/>"
-                                                 "<source file='%s'/><target dev='vdb'/></disk>", vdbImage);
+        g_autofree char *other =
+            g_strdup_printf("<disk type='file'><driver name='qemu' type='qcow2'/>"
+                            "<source file='%s'/><target dev='vdb'/></disk>",
+                            vdbImage);
 
         g_assert_cmpint(qemuDriverUpdateDevice(drv, uuid, upd, LIVE | CONFIG, false), ==, 0);
         g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vdb", THROTTLE_BPS_WR), ==, 0);
         g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vdb", THROTTLE_BPS_RD), ==, 1048576);
         testDriverAssertLiveMatchesQEMU(drv, uuid, "vdb");
         g_assert_cmpint(qemuDriverUpdateDevice(drv, uuid, other, LIVE, false), ==, -1);
-        g_assert_nonnull(strstr(iovGetLastErrorMessage(), "disk 'vdb' of domain 'hp': its driver type (format) cannot be changed by an update"));
+        g_assert_nonnull(strstr(
+            iovGetLastErrorMessage(),
+            "disk 'vdb' of domain 'hp': its driver type (format) cannot be changed by an update"));
         utilResetError();
     }
 
-    g_assert_cmpint(qemuDriverDetachDevice(drv, uuid, NULL, "disk-vdb", LIVE | CONFIG, false), ==, 0);
+    g_assert_cmpint(qemuDriverDetachDevice(drv, uuid, NULL, "disk-vdb", LIVE | CONFIG, false), ==,
+                    0);
     g_clear_pointer(&config, g_free);
     config = configXML();
     g_assert_null(strstr(config, "vdb.img"));
