@@ -274,12 +274,20 @@ domainThrottleGroupUser(const domainDef *def, const char *name)
     return NULL;
 }
 
+bool
+domainDiskIsEmpty(const domainDiskDef *disk)
+{
+    return disk->type != DISK_TYPE_NETWORK && !disk->path;
+}
+
 char *
 domainDiskSourceString(const domainDiskDef *disk)
 {
     const domainHostDef *h = disk->nhosts ? &disk->hosts[0] : NULL;
     const char *slash = "/";
 
+    if (domainDiskIsEmpty(disk))
+        return g_strdup("-");
     if (disk->type != DISK_TYPE_NETWORK)
         return g_strdup(disk->path);
     if (h && h->unixSocket)
@@ -1244,25 +1252,22 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
         }
     }
 
-    if (!source) {
-        if (fromLibvirt(ctxt) && disk->device == DISK_DEVICE_CDROM) {
-            noteDropped(ctxt, node, "empty cdrom");
-            return 0;
-        }
+    if (!source && !(disk->device == DISK_DEVICE_CDROM && disk->type != DISK_TYPE_NETWORK)) {
         reportError(IOV_ERR_XML_ERROR, "disk '%s' has no <source>", disk->target);
         return -1;
     }
-    switch (disk->type) {
+    /* a cdrom without a medium: an empty tray */
+    switch (source ? disk->type : DISK_TYPE_LAST) {
     case DISK_TYPE_FILE:
     case DISK_TYPE_BLOCK: {
         const char *attr = disk->type == DISK_TYPE_FILE ? "file" : "dev";
 
         disk->path = getAttr(source, attr);
+        if ((!disk->path || !*disk->path) && disk->device == DISK_DEVICE_CDROM) {
+            g_clear_pointer(&disk->path, g_free);
+            break;
+        }
         if (!disk->path || !*disk->path) {
-            if (fromLibvirt(ctxt) && disk->device == DISK_DEVICE_CDROM) {
-                noteDropped(ctxt, node, "empty cdrom");
-                return 0;
-            }
             reportError(IOV_ERR_XML_ERROR, "disk '%s': <source> needs %s='PATH'", disk->target, attr);
             return -1;
         }
@@ -1276,6 +1281,8 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
     case DISK_TYPE_NETWORK:
         if (parseNetworkSource(source, disk) < 0 || parseNetworkExtras(source, node, disk) < 0)
             return -1;
+        break;
+    default:
         break;
     }
 
@@ -1914,6 +1921,8 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
         W(xmlTextWriterWriteAttribute(w, BC("cache"), BC(cacheNames[d->cache])));
     W(xmlTextWriterEndElement(w));
 
+    if (domainDiskIsEmpty(d))
+        goto target;
     W(xmlTextWriterStartElement(w, BC("source")));
     if (d->type == DISK_TYPE_FILE)
         W(xmlTextWriterWriteAttribute(w, BC("file"), BC(d->path)));
@@ -1942,6 +1951,7 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
     }
     W(xmlTextWriterEndElement(w));
 
+ target:
     W(xmlTextWriterStartElement(w, BC("target")));
     W(xmlTextWriterWriteAttribute(w, BC("dev"), BC(d->target)));
     W(xmlTextWriterWriteAttribute(w, BC("bus"), BC(busNames[d->bus])));

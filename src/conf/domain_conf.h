@@ -250,6 +250,10 @@ const char *domainSshHostKeyCheckName(int check);
 /* The connect timeout of a network disk when its XML gives none (s). */
 #define DOMAIN_DISK_DEFAULT_TIMEOUT_SEC 10
 
+/* domainDiskIsEmpty: a cdrom without a medium (no <source>, its tray
+ * empty): it has a device and its limits' group, and no nodes. */
+bool domainDiskIsEmpty(const domainDiskDef *disk);
+
 /* domainDiskSourceString: a one-line description of a disk's source, for
  * listings: the path, or protocol://host:port/name. New string. */
 char *domainDiskSourceString(const domainDiskDef *disk);

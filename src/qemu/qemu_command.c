@@ -370,6 +370,38 @@ buildProtocolNode(const domainDiskDef *disk, const qemuCommandParams *p)
     return n;
 }
 
+/* The AHCI port of a sata disk ("ide.0" for sda), or NULL with an error. */
+static char *
+sataBus(const domainDiskDef *disk)
+{
+    if (strlen(disk->target) != 3 || disk->target[2] > 'f') {
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': q35 has six sata ports, sda to sdf", disk->target);
+        return NULL;
+    }
+    return g_strdup_printf("ide.%d", disk->target[2] - 'a');
+}
+
+/* A cdrom with an empty tray: its device without a drive. Its group
+ * object exists all the same, and holds its limits for the next medium. */
+static int
+addEmptyCdrom(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst)
+{
+    g_autofree char *bus = sataBus(disk);
+    g_autofree char *dev = qemuDiskDeviceId(disk);
+    json_object *obj;
+
+    if (!bus)
+        return -1;
+    obj = json_object_new_object();
+    ADD_STR(obj, "driver", "ide-cd");
+    ADD_STR(obj, "bus", bus);
+    ADD_STR(obj, "id", dev);
+    if (bootFirst)
+        json_object_object_add(obj, "bootindex", json_object_new_int(1));
+    addJSON(argv, "-device", obj);
+    return 0;
+}
+
 static int
 addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *groups,
         const qemuCommandParams *p, unsigned int port)
@@ -411,6 +443,8 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
         addJSON(argv, "-object", obj);
         g_hash_table_add(groups, g_strdup(tg));
     }
+    if (domainDiskIsEmpty(disk))
+        return addEmptyCdrom(argv, disk, bootFirst);
 
     if (!(node = buildProtocolNode(disk, p)))
         return -1;
@@ -563,6 +597,25 @@ qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const 
     ADD_STR(c->device, "id", dev);
     ADD_STR(c->device, "drive", thr);
     ADD_STR(c->device, "write-cache", writeCache ? "on" : "off");
+    return 0;
+}
+
+int
+qemuBuildDiskMedium(const domainDiskDef *disk, const qemuCommandParams *p, json_object **protocol,
+                    json_object **format)
+{
+    g_autofree char *proto = diskProtocolNode(disk);
+    g_autofree char *fmt = qemuDiskFormatNode(disk);
+
+    if (!(*protocol = buildProtocolNode(disk, p)))
+        return -1;
+    *format = json_object_new_object();
+    ADD_STR(*format, "driver", domainDiskFormatName(disk->format));
+    ADD_STR(*format, "file", proto);
+    ADD_STR(*format, "node-name", fmt);
+    if (disk->readonly)
+        ADD_BOOL(*format, "read-only", true);
+    addCache(*format, disk->cache);
     return 0;
 }
 

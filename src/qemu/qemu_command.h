@@ -151,3 +151,8 @@ void qemuDiskChainClear(qemuDiskChain *c);
  */
 int qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const char *bus,
                        qemuDiskChain *c);
+
+/* qemuBuildDiskMedium: the protocol and format nodes of `disk` (new
+ * references), for a cdrom's new medium. */
+int qemuBuildDiskMedium(const domainDiskDef *disk, const qemuCommandParams *p, json_object **protocol,
+                        json_object **format);

@@ -2428,6 +2428,87 @@ diskDifference(const domainDiskDef *a, const domainDiskDef *b)
     return NULL;
 }
 
+/* Whether `next` differs from cdrom `cur` in its medium (source or
+ * format) and in nothing else but its limits. */
+static bool
+mediumChange(const domainDiskDef *cur, const domainDiskDef *next)
+{
+    g_autofree char *a = domainDiskSourceString(cur);
+    g_autofree char *b = domainDiskSourceString(next);
+
+    return cur->device == DISK_DEVICE_CDROM && next->device == DISK_DEVICE_CDROM &&
+           cur->bus == next->bus && cur->cache == next->cache && cur->readonly == next->readonly &&
+           (cur->type != next->type || strcmp(a, b) != 0 || cur->format != next->format);
+}
+
+/* `def` with disk `next` in the place of the disk of its target, whose
+ * limits it keeps. New; NULL with an error. */
+static domainDef *
+withMedium(const domainDef *def, const domainDiskDef *next)
+{
+    g_autoptr(domainDef) out = domainDefCopy(def);
+    domainDiskDef *copy;
+    ssize_t i;
+
+    if (!out || (i = domainDiskIndex(out, next->target)) < 0 || !(copy = domainDiskDefCopy(next)))
+        return NULL;
+    throttleDefClear(&copy->throttle);
+    throttleDefCopy(&copy->throttle, &out->disks[i]->throttle);
+    copy->unplugPending = false;
+    domainDiskDefFree(out->disks[i]);
+    out->disks[i] = copy;
+    if (domainDefValidate(out) < 0)
+        return NULL;
+    return g_steal_pointer(&out);
+}
+
+/* A cdrom's new medium, or none, live and/or in the definition; its
+ * limits and group stay. */
+static int
+changeMedium(qemuDriver *drv, const unsigned char *uuid, const domainDiskDef *next,
+             unsigned int flags)
+{
+    g_autoptr(domainDef) newLive = NULL;
+    g_autoptr(domainDef) newConfig = NULL;
+    qemuDomainObj *obj;
+    int ret = -1;
+
+    if (!(obj = objBeginJob(drv, uuid)))
+        return -1;
+    if (resolveImpact(obj, &flags, __func__) < 0)
+        goto endjob;
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) &&
+        (qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
+         !findDisk(obj->live, next->target, obj->name, true) ||
+         !(newLive = withMedium(obj->live, next))))
+        goto endjob;
+    if ((flags & IOV_DOMAIN_AFFECT_CONFIG) &&
+        (!findDisk(obj->def, next->target, obj->name, false) ||
+         !(newConfig = withMedium(obj->def, next))))
+        goto endjob;
+    if (newConfig && writeConfig(drv, newConfig) < 0)
+        goto endjob;
+    if (newLive && qemuHotplugChangeMedium(obj, obj->live, domainDiskFind(obj->live, next->target),
+                                           domainDiskFind(newLive, next->target)) < 0) {
+        if (newConfig) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            if (writeConfig(drv, obj->def) < 0)
+                logError("domain '%s': cannot restore its definition after a failed media change: %s",
+                         obj->name, utilLastErrorMessage());
+            utilRestoreError(g_steal_pointer(&saved));
+        }
+        goto endjob;
+    }
+    publishDefs(obj, g_steal_pointer(&newLive), g_steal_pointer(&newConfig));
+    if (flags & IOV_DOMAIN_AFFECT_LIVE)
+        saveStatus(drv, obj);
+    ret = 0;
+ endjob:
+    objEndJob(obj);
+    return ret;
+}
+
 int
 qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
                        unsigned int flags, bool fromLibvirt)
@@ -2436,6 +2517,7 @@ qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
     throttleChange chg = {0};
     qemuDomainObj *obj;
     unsigned int resolved;
+    bool medium = false, sameLimits = true;
     int i, rc;
 
     if (!disk)
@@ -2459,6 +2541,11 @@ qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
             objEnd(obj);
             return -1;
         }
+        sameLimits &= throttleDefEqual(&cur->throttle, &disk->throttle);
+        if (mediumChange(cur, disk)) {
+            medium = true;
+            continue;
+        }
         if ((what = diskDifference(cur, disk))) {
             reportError(
                 IOV_ERR_OPERATION_UNSUPPORTED,
@@ -2470,6 +2557,10 @@ qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
     }
     objEnd(obj);
 
+    if (medium && changeMedium(drv, uuid, disk, flags) < 0)
+        return -1;
+    if (medium && sameLimits)
+        return 0;
     /* the document is the whole new state of the limits */
     for (i = 0; i < THROTTLE_NUM_VALUES; i++)
         throttleChangeSet(&chg, i, disk->throttle.v[i]);

@@ -247,3 +247,83 @@ qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live, const do
     }
     return 0;
 }
+
+/* ---- a cdrom's medium ---- */
+
+/* Run tray command `cmd` ("blockdev-open-tray", ...) on device `devId`,
+ * with node `node` when not NULL (blockdev-insert-medium). */
+static int
+trayCommand(qemuDomainObj *obj, const char *cmd, const char *devId, const char *node)
+{
+    json_object *args = json_object_new_object();
+
+    json_object_object_add(args, "id", json_object_new_string(devId));
+    if (node)
+        json_object_object_add(args, "node-name", json_object_new_string(node));
+    if (strcmp(cmd, "blockdev-open-tray") == 0)
+        json_object_object_add(args, "force", json_object_new_boolean(true));
+    return QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, cmd, args, NULL));
+}
+
+int
+qemuHotplugChangeMedium(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *cur,
+                        const domainDiskDef *next)
+{
+    g_autofree char *devId = qemuDiskDeviceId(cur);
+    g_autofree char *thr = qemuDiskThrottleNode(next);
+    json_object *protocol = NULL, *format = NULL;
+    qemuCommandParams params = {0};
+    int ret = -1;
+
+    if (!domainDiskIsEmpty(next) && qemuBuildDiskMedium(next, &params, &protocol, &format) < 0)
+        return -1;
+    if (trayCommand(obj, "blockdev-open-tray", devId, NULL) < 0) {
+        blameStep(cur, "opening its tray", "blockdev-open-tray");
+        goto cleanup;
+    }
+    /* the old medium goes, its chain with it; its group stays (`live`
+     * still holds the disk), with the limits the next medium gets */
+    if (!domainDiskIsEmpty(cur)) {
+        if (trayCommand(obj, "blockdev-remove-medium", devId, NULL) < 0) {
+            blameStep(cur, "removing its medium", "blockdev-remove-medium");
+            goto cleanup;
+        }
+        if (qemuHotplugRemoveDiskBackend(obj, live, cur) < 0)
+            goto cleanup;
+    }
+    if (!domainDiskIsEmpty(next)) {
+        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", json_object_get(protocol), NULL)) < 0) {
+            blameStep(next, "its new medium's protocol node", "blockdev-add");
+            goto cleanup;
+        }
+        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", json_object_get(format), NULL)) < 0) {
+            blameStep(next, "its new medium's format node", "blockdev-add");
+            undoNode(obj, next, qemuDiskProtocolNode(next));
+            goto cleanup;
+        }
+        if (qemuProcessAddDiskThrottle(obj, live, next) < 0) {
+            blameStep(next, "its throttle chain", "blockdev-add");
+            undoNode(obj, next, qemuDiskFormatNode(next));
+            undoNode(obj, next, qemuDiskProtocolNode(next));
+            goto cleanup;
+        }
+        if (trayCommand(obj, "blockdev-insert-medium", devId, thr) < 0) {
+            blameStep(next, "inserting its new medium", "blockdev-insert-medium");
+            qemuHotplugRemoveDiskBackend(obj, live, next);
+            goto cleanup;
+        }
+    }
+    if (trayCommand(obj, "blockdev-close-tray", devId, NULL) < 0) {
+        blameStep(next, "closing its tray", "blockdev-close-tray");
+        goto cleanup;
+    }
+    qemuDomainLogNote(obj, "disk '%s': medium changed to %s", cur->target,
+                      domainDiskIsEmpty(next) ? "none (empty tray)" : next->path ? next->path : "a network source");
+    ret = 0;
+ cleanup:
+    if (protocol)
+        json_object_put(protocol);
+    if (format)
+        json_object_put(format);
+    return ret;
+}

@@ -42,3 +42,15 @@ int qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live,
  * (query-pci): 1 yes, 0 no, -1 with an error.
  */
 int qemuHotplugDevicePresent(qemuDomainObj *obj, const char *devId);
+
+/*
+ * qemuHotplugChangeMedium: give cdrom `cur` of the running QEMU the medium
+ * of `next` (the same disk with another source, or none: an empty tray),
+ * keeping its limits and group: its tray is opened, the old medium and
+ * its nodes go, the new one's nodes and throttle chain are added and
+ * inserted, and the tray is closed. `live` is the live definition holding
+ * `cur`. The error names the step that failed; a medium already removed
+ * then leaves the tray empty.
+ */
+int qemuHotplugChangeMedium(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *cur,
+                            const domainDiskDef *next);

@@ -165,7 +165,10 @@ testBoot(void)
     vdbImage = path("vdb.img");
     testMakeImage(vda, 16 << 20, 0);
     testMakeImage(vdbImage, 16 << 20, 0);
-    disk = fileDisk("vda", vda, "");
+    /* vda, and a cdrom with an empty tray but limits of its own */
+    disk = g_strdup_printf("%s<disk type='file' device='cdrom'><target dev='sda' bus='sata'/>"
+                           "<iothrottle bps_rd='1048576'/></disk>",
+                           fileDisk("vda", vda, ""));
     xml = testGuestXML("hp", "", "idle", serial, disk);
     testDriverDefine(drv, xml, uuid);
     testDriverStart(drv, uuid);
@@ -349,6 +352,92 @@ testPausedGuestUnplugPending(void)
     }
 }
 
+/* The document of cdrom sda holding `image` (NULL: an empty tray). */
+static char *
+cdrom(const char *image, const char *extra)
+{
+    g_autofree char *source = image ? g_strdup_printf("<source file='%s'/>", image) : g_strdup("");
+
+    return g_strdup_printf("<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>%s"
+                           "<target dev='sda' bus='sata'/><iothrottle bps_rd='1048576'/>%s</disk>",
+                           source, extra);
+}
+
+static void
+testCdromMedia(void)
+{
+    g_autofree char *iso1 = path("cd1.iso");
+    g_autofree char *iso2 = path("cd2.iso");
+    g_autofree char *insert = NULL;
+    g_autofree char *other = NULL;
+    g_autofree char *eject = cdrom(NULL, "");
+    g_autofree char *badCache = NULL;
+    g_autofree char *state = qemuState();
+    g_autofree char *live = NULL;
+    g_autofree char *config = NULL;
+
+    testMakeImage(iso1, 4 << 20, 0);
+    testMakeImage(iso2, 4 << 20, 0);
+    insert = cdrom(iso1, "");
+    other = cdrom(iso2, "");
+    badCache = g_strdup_printf("<disk type='file' device='cdrom'><driver name='qemu' type='raw' cache='none'/>"
+                               "<source file='%s'/><target dev='sda' bus='sata'/></disk>", iso2);
+    /* an empty tray at boot: the group of its limits, no node */
+    g_assert_nonnull(strstr(state, " tg-sda"));
+    g_assert_null(strstr(state, "fmt-sda"));
+
+    /* a medium, live and in the definition: its nodes under the same group */
+    g_assert_cmpint(qemuDriverUpdateDevice(drv, uuid, insert, LIVE | CONFIG, false), ==, 0);
+    g_clear_pointer(&state, g_free);
+    state = qemuState();
+    g_assert_nonnull(strstr(state, "fmt-sda"));
+    g_assert_nonnull(strstr(state, "throttle-sda"));
+    g_assert_nonnull(strstr(state, " tg-sda"));
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "sda");
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "sda", THROTTLE_BPS_RD), ==, 1048576);
+    live = liveXML();
+    config = configXML();
+    g_assert_nonnull(strstr(live, "cd1.iso"));
+    g_assert_nonnull(strstr(config, "cd1.iso"));
+    {
+        g_autofree char *blocks = qemuDriverQMPQuery(drv, uuid, "query-block", NULL);
+
+        g_assert_nonnull(strstr(blocks, "cd1.iso"));
+    }
+
+    /* another medium: the old one's nodes go */
+    g_assert_cmpint(qemuDriverUpdateDevice(drv, uuid, other, LIVE, false), ==, 0);
+    g_clear_pointer(&live, g_free);
+    live = liveXML();
+    g_assert_nonnull(strstr(live, "cd2.iso"));
+    {
+        g_autofree char *blocks = qemuDriverQMPQuery(drv, uuid, "query-block", NULL);
+
+        g_assert_nonnull(strstr(blocks, "cd2.iso"));
+        g_assert_null(strstr(blocks, "cd1.iso"));
+    }
+
+    /* anything else than the medium is refused, and changes nothing */
+    g_assert_cmpint(qemuDriverUpdateDevice(drv, uuid, badCache, LIVE, false), ==, -1);
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "disk 'sda' of domain 'hp': its cache cannot be changed by an update"));
+    utilResetError();
+
+    /* eject: the nodes go, the group stays with its limits */
+    g_assert_cmpint(qemuDriverUpdateDevice(drv, uuid, eject, LIVE | CONFIG, false), ==, 0);
+    g_clear_pointer(&state, g_free);
+    state = qemuState();
+    g_assert_null(strstr(state, "fmt-sda"));
+    g_assert_null(strstr(state, "throttle-sda"));
+    g_assert_nonnull(strstr(state, " tg-sda"));
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "sda");
+    g_clear_pointer(&live, g_free);
+    live = liveXML();
+    g_assert_null(strstr(live, ".iso"));
+    g_clear_pointer(&config, g_free);
+    config = configXML();
+    g_assert_null(strstr(config, ".iso"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -372,6 +461,7 @@ main(int argc, char **argv)
     g_test_add_func("/hotplug/cycles-leave-nothing", testCyclesLeaveNothing);
     g_test_add_func("/hotplug/live-and-config", testLiveAndConfig);
     g_test_add_func("/hotplug/paused-guest-unplug-pending", testPausedGuestUnplugPending);
+    g_test_add_func("/hotplug/cdrom-media", testCdromMedia);
     rc = g_test_run();
     if (qemuDriverIsActive(drv, uuid) == 1) {
         pid_t pid = qemuDriverGetPid(drv, uuid);
