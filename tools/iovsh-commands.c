@@ -175,6 +175,22 @@ static const iovshOptDef optsDetachDisk[] = {
     OPT_END,
 };
 
+static const iovshOptDef optsChangeMedia[] = {
+    OPT_DOMAIN,
+    {"target", IOVSH_OT_ARG, "TARGET", "the cdrom's target (sda)", IOVSH_COMPLETE_DISK, NULL},
+    {"source", IOVSH_OT_OPTARG, "SOURCE", "the new medium (a file or block device)",
+     IOVSH_COMPLETE_FILE, NULL},
+    {"eject", IOVSH_OT_BOOL, NULL, "take the medium out: an empty tray", 0, NULL},
+    {"insert", IOVSH_OT_BOOL, NULL, "put SOURCE into an empty tray", 0, NULL},
+    {"update", IOVSH_OT_BOOL, NULL, "put SOURCE in place of the medium (the default)", 0, NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_END,
+};
+
 const iovshCmdDef iovshCommands[] = {
     /* Guests */
     {"list", GROUP_GUESTS, cmdList, optsList, NULL, "list the guests",
@@ -267,6 +283,12 @@ const iovshCmdDef iovshCommands[] = {
      0},
     {"detach-device-alias", GROUP_DISKS, cmdDetachDeviceAlias, optsDetachAlias, NULL,
      "unplug a disk named by its device alias", NULL, 0},
+    {"change-media", GROUP_DISKS, cmdChangeMedia, optsChangeMedia, NULL,
+     "put a medium in a cdrom, or take it out",
+     "Gives cdrom TARGET the medium SOURCE, or with --eject an empty tray, as virsh change-media "
+     "does. The cdrom keeps its limits and its group: they hold the next medium from its first "
+     "read.",
+     0},
     {"update-device", GROUP_DISKS, cmdUpdateDevice, optsUpdateDevice, NULL,
      "give a disk the limits of a <disk> document",
      "The document's limits become the disk's whole limits (those it does not give become 0), "

@@ -355,6 +355,7 @@ int cmdDetachDeviceAlias(iovshControl *ctl, const iovshCmd *cmd);
 int cmdUpdateDevice(iovshControl *ctl, const iovshCmd *cmd);
 int cmdAttachDisk(iovshControl *ctl, const iovshCmd *cmd);
 int cmdDetachDisk(iovshControl *ctl, const iovshCmd *cmd);
+int cmdChangeMedia(iovshControl *ctl, const iovshCmd *cmd);
 const iovshOptDef *iovshAttachDiskOptions(void);
 void iovshHotplugCleanup(void);
 

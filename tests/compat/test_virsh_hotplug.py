@@ -1,7 +1,7 @@
 """The real virsh (libvirt-clients 9.0) plugs disks into a running guest of
-iovirtd and takes them out: attach-device, detach-device, update-device and
-detach-device-alias, with --live and --config and libvirt's <iotune>, and
-the device-added / device-removed events."""
+iovirtd and takes them out: attach-device, detach-device, update-device,
+detach-device-alias and change-media, with --live and --config and
+libvirt's <iotune>, and the device-added / device-removed events."""
 
 import os
 import re
@@ -28,7 +28,9 @@ def hpv(daemon):
     vda = iovtest.make_image(os.path.join(daemon.tmp, "hpv-a.img"), 16 * MiB, 0)
     vdb = iovtest.make_image(os.path.join(daemon.tmp, "hpv-b.img"), 16 * MiB, 0)
     serial = os.path.join(daemon.tmp, "hpv-serial.log")
-    xml = iovtest.guest_xml("hpv", [iovtest.file_disk("vda", vda)], serial, watch="none")
+    cdrom = ("    <disk type='file' device='cdrom'><target dev='sda' bus='sata'/>"
+             "<iothrottle bps_rd='1048576'/></disk>\n")
+    xml = iovtest.guest_xml("hpv", [iovtest.file_disk("vda", vda), cdrom], serial, watch="none")
     path = os.path.join(daemon.tmp, "hpv.xml")
     with open(path, "w") as f:
         f.write(xml)
@@ -124,3 +126,20 @@ def test_detach_device_alias(daemon, hpv):
     # libvirt 9.0's virsh sends it as procedure 392
     virsh(daemon, "detach-device-alias", "hpv", "disk-vdb", "--live")
     assert "hpv-b.img" not in virsh(daemon, "dumpxml", "hpv").stdout
+
+
+def test_change_media(daemon, hpv):
+    iso1 = iovtest.make_image(os.path.join(daemon.tmp, "hpv-1.iso"), 4 * MiB, 0)
+    iso2 = iovtest.make_image(os.path.join(daemon.tmp, "hpv-2.iso"), 4 * MiB, 0)
+    virsh(daemon, "change-media", "hpv", "sda", iso1, "--insert", "--live", "--config")
+    assert "hpv-1.iso" in virsh(daemon, "dumpxml", "hpv").stdout
+    assert "hpv-1.iso" in virsh(daemon, "dumpxml", "hpv", "--inactive").stdout
+    virsh(daemon, "change-media", "hpv", "sda", iso2, "--update", "--live")
+    live = virsh(daemon, "dumpxml", "hpv").stdout
+    assert "hpv-2.iso" in live and "hpv-1.iso" not in live
+    # the cdrom keeps its limits through the changes
+    assert tune(daemon, "sda", "--live")["read_bytes_sec"] == "1048576"
+    virsh(daemon, "change-media", "hpv", "sda", "--eject", "--live", "--config")
+    assert ".iso" not in virsh(daemon, "dumpxml", "hpv").stdout
+    assert ".iso" not in virsh(daemon, "dumpxml", "hpv", "--inactive").stdout
+    assert tune(daemon, "sda", "--live")["read_bytes_sec"] == "1048576"

@@ -80,3 +80,22 @@ def test_a_document_that_is_no_disk_is_refused(sh, guest, tmp_path):
     doc.write_text("<interface type='network'><source network='default'/></interface>")
     err = sh.fail("attach-device", guest.name, str(doc), "--config")
     assert "only disks can be attached, detached or updated: the document's root is <interface>" in err
+
+
+def test_change_media_in_the_definition(sh, guest, tmp_path):
+    doc = tmp_path / "cdrom.xml"
+    doc.write_text("<disk type='file' device='cdrom'><target dev='sdc' bus='sata'/>"
+                   "<iothrottle iops='100'/></disk>")
+    assert sh.ok("attach-device", guest.name, str(doc), "--config") == "Device attached successfully\n"
+    iso = guest.images["vda"].replace("vda", "cd")
+    assert sh.ok("change-media", guest.name, "sdc", iso, "--insert") == "Successfully changed media.\n"
+    assert iso in sh.ok("dumpxml", guest.name, "--inactive")
+    assert sh.throttle(guest.name, "sdc", "--config")["iops"] == 100
+    assert sh.ok("change-media", guest.name, "sdc", "--eject", "--config") == "Successfully ejected media.\n"
+    assert iso not in sh.ok("dumpxml", guest.name, "--inactive")
+    assert sh.throttle(guest.name, "sdc", "--config")["iops"] == 100
+    err = sh.fail("change-media", guest.name, "sdc", iso, "--eject")
+    assert "--eject takes no SOURCE" in err
+    err = sh.fail("change-media", guest.name, "sdz", iso, "--config")
+    assert "the guest has no disk 'sdz'" in err
+    sh.ok("detach-disk", guest.name, "sdc", "--config")
