@@ -1951,7 +1951,7 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
     }
     W(xmlTextWriterEndElement(w));
 
- target:
+target:
     W(xmlTextWriterStartElement(w, BC("target")));
     W(xmlTextWriterWriteAttribute(w, BC("dev"), BC(d->target)));
     W(xmlTextWriterWriteAttribute(w, BC("bus"), BC(busNames[d->bus])));

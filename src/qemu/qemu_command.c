@@ -375,7 +375,8 @@ static char *
 sataBus(const domainDiskDef *disk)
 {
     if (strlen(disk->target) != 3 || disk->target[2] > 'f') {
-        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': q35 has six sata ports, sda to sdf", disk->target);
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': q35 has six sata ports, sda to sdf",
+                    disk->target);
         return NULL;
     }
     return g_strdup_printf("ide.%d", disk->target[2] - 'a');

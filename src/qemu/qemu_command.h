@@ -154,5 +154,5 @@ int qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, co
 
 /* qemuBuildDiskMedium: the protocol and format nodes of `disk` (new
  * references), for a cdrom's new medium. */
-int qemuBuildDiskMedium(const domainDiskDef *disk, const qemuCommandParams *p, json_object **protocol,
-                        json_object **format);
+int qemuBuildDiskMedium(const domainDiskDef *disk, const qemuCommandParams *p,
+                        json_object **protocol, json_object **format);

@@ -2477,10 +2477,9 @@ changeMedium(qemuDriver *drv, const unsigned char *uuid, const domainDiskDef *ne
         return -1;
     if (resolveImpact(obj, &flags, __func__) < 0)
         goto endjob;
-    if ((flags & IOV_DOMAIN_AFFECT_LIVE) &&
-        (qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
-         !findDisk(obj->live, next->target, obj->name, true) ||
-         !(newLive = withMedium(obj->live, next))))
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && (qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
+                                             !findDisk(obj->live, next->target, obj->name, true) ||
+                                             !(newLive = withMedium(obj->live, next))))
         goto endjob;
     if ((flags & IOV_DOMAIN_AFFECT_CONFIG) &&
         (!findDisk(obj->def, next->target, obj->name, false) ||
@@ -2494,8 +2493,9 @@ changeMedium(qemuDriver *drv, const unsigned char *uuid, const domainDiskDef *ne
             g_autoptr(iovError) saved = utilSaveError();
 
             if (writeConfig(drv, obj->def) < 0)
-                logError("domain '%s': cannot restore its definition after a failed media change: %s",
-                         obj->name, utilLastErrorMessage());
+                logError(
+                    "domain '%s': cannot restore its definition after a failed media change: %s",
+                    obj->name, utilLastErrorMessage());
             utilRestoreError(g_steal_pointer(&saved));
         }
         goto endjob;
@@ -2504,7 +2504,7 @@ changeMedium(qemuDriver *drv, const unsigned char *uuid, const domainDiskDef *ne
     if (flags & IOV_DOMAIN_AFFECT_LIVE)
         saveStatus(drv, obj);
     ret = 0;
- endjob:
+endjob:
     objEndJob(obj);
     return ret;
 }

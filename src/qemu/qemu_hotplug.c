@@ -292,11 +292,15 @@ qemuHotplugChangeMedium(qemuDomainObj *obj, const domainDef *live, const domainD
             goto cleanup;
     }
     if (!domainDiskIsEmpty(next)) {
-        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", json_object_get(protocol), NULL)) < 0) {
+        if (QEMU_WITH_MONITOR(
+                obj, mon,
+                qemuMonitorCommand(mon, "blockdev-add", json_object_get(protocol), NULL)) < 0) {
             blameStep(next, "its new medium's protocol node", "blockdev-add");
             goto cleanup;
         }
-        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", json_object_get(format), NULL)) < 0) {
+        if (QEMU_WITH_MONITOR(
+                obj, mon, qemuMonitorCommand(mon, "blockdev-add", json_object_get(format), NULL)) <
+            0) {
             blameStep(next, "its new medium's format node", "blockdev-add");
             undoNode(obj, next, qemuDiskProtocolNode(next));
             goto cleanup;
@@ -318,9 +322,11 @@ qemuHotplugChangeMedium(qemuDomainObj *obj, const domainDef *live, const domainD
         goto cleanup;
     }
     qemuDomainLogNote(obj, "disk '%s': medium changed to %s", cur->target,
-                      domainDiskIsEmpty(next) ? "none (empty tray)" : next->path ? next->path : "a network source");
+                      domainDiskIsEmpty(next) ? "none (empty tray)"
+                      : next->path            ? next->path
+                                              : "a network source");
     ret = 0;
- cleanup:
+cleanup:
     if (protocol)
         json_object_put(protocol);
     if (format)

@@ -380,8 +380,10 @@ testCdromMedia(void)
     testMakeImage(iso2, 4 << 20, 0);
     insert = cdrom(iso1, "");
     other = cdrom(iso2, "");
-    badCache = g_strdup_printf("<disk type='file' device='cdrom'><driver name='qemu' type='raw' cache='none'/>"
-                               "<source file='%s'/><target dev='sda' bus='sata'/></disk>", iso2);
+    badCache = g_strdup_printf(
+        "<disk type='file' device='cdrom'><driver name='qemu' type='raw' cache='none'/>"
+        "<source file='%s'/><target dev='sda' bus='sata'/></disk>",
+        iso2);
     /* an empty tray at boot: the group of its limits, no node */
     g_assert_nonnull(strstr(state, " tg-sda"));
     g_assert_null(strstr(state, "fmt-sda"));
@@ -419,7 +421,8 @@ testCdromMedia(void)
 
     /* anything else than the medium is refused, and changes nothing */
     g_assert_cmpint(qemuDriverUpdateDevice(drv, uuid, badCache, LIVE, false), ==, -1);
-    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "disk 'sda' of domain 'hp': its cache cannot be changed by an update"));
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(),
+                            "disk 'sda' of domain 'hp': its cache cannot be changed by an update"));
     utilResetError();
 
     /* eject: the nodes go, the group stays with its limits */
