@@ -158,6 +158,7 @@ testBoot(void)
     g_autofree char *vda = path("vda.img");
     g_autofree char *serial = path("hp-serial.log");
     g_autofree char *disk = NULL;
+    g_autofree char *vdaDisk = NULL;
     g_autofree char *xml = NULL;
     g_autofree char *state = NULL;
     testSerial *s;
@@ -166,9 +167,10 @@ testBoot(void)
     testMakeImage(vda, 16 << 20, 0);
     testMakeImage(vdbImage, 16 << 20, 0);
     /* vda, and a cdrom with an empty tray but limits of its own */
+    vdaDisk = fileDisk("vda", vda, "");
     disk = g_strdup_printf("%s<disk type='file' device='cdrom'><target dev='sda' bus='sata'/>"
                            "<iothrottle bps_rd='1048576'/></disk>",
-                           fileDisk("vda", vda, ""));
+                           vdaDisk);
     xml = testGuestXML("hp", "", "idle", serial, disk);
     testDriverDefine(drv, xml, uuid);
     testDriverStart(drv, uuid);
