@@ -302,6 +302,41 @@ testLiveAndConfig(void)
 }
 
 static void
+testRebootKeepsIt(void)
+{
+    g_autofree char *xml = fileDisk("vdb", vdbImage, "<iothrottle bps_rd='4194304'/>");
+    g_autofree char *serialPath = path("hp-serial.log");
+    g_autofree char *during = NULL;
+    g_autofree char *after = NULL;
+    testSerial *s = testSerialNew(serialPath);
+    int from;
+
+    g_assert_cmpint(qemuDriverAttachDevice(drv, uuid, xml, LIVE, false), ==, 0);
+    during = qemuState();
+    testSerialPoll(s);
+    from = testSerialWaitLine(s, "GUEST-READY", 0, 1000);
+    g_assert_cmpint(qemuDriverReboot(drv, uuid, 0), ==, 0);
+    /* the guest boots again and finds the disk; QEMU kept it, limited */
+    g_assert_cmpint(testSerialWaitLine(s, "GUEST-DISKS vda=", (guint)from + 1, BOOT_MS), >=, 0);
+    g_assert_cmpint(testSerialWaitLine(s, "GUEST-READY", (guint)from + 1, BOOT_MS), >=, 0);
+    after = qemuState();
+    g_assert_cmpstr(after, ==, during);
+    testDriverAssertLiveMatchesQEMU(drv, uuid, "vdb");
+    g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vdb", THROTTLE_BPS_RD), ==, 4194304);
+    {
+        guint i;
+        bool seen = false;
+
+        for (i = (guint)from + 1; i < s->lines->len; i++)
+            seen |= g_str_has_prefix(s->lines->pdata[i], "GUEST-DISKS ") &&
+                    strstr(s->lines->pdata[i], " vdb=") != NULL;
+        g_assert_true(seen);
+    }
+    testSerialFree(s);
+    g_assert_cmpint(qemuDriverDetachDevice(drv, uuid, xml, NULL, LIVE, false), ==, 0);
+}
+
+static void
 testPausedGuestUnplugPending(void)
 {
     g_autofree char *xml = fileDisk("vdb", vdbImage, "<iothrottle bps_rd='4194304'/>");
@@ -465,6 +500,7 @@ main(int argc, char **argv)
     g_test_add_func("/hotplug/failures-change-nothing", testFailuresChangeNothing);
     g_test_add_func("/hotplug/cycles-leave-nothing", testCyclesLeaveNothing);
     g_test_add_func("/hotplug/live-and-config", testLiveAndConfig);
+    g_test_add_func("/hotplug/reboot-keeps-it", testRebootKeepsIt);
     g_test_add_func("/hotplug/paused-guest-unplug-pending", testPausedGuestUnplugPending);
     g_test_add_func("/hotplug/cdrom-media", testCdromMedia);
     rc = g_test_run();
