@@ -342,6 +342,27 @@ static PyMethodDef domainMethods[] = {
      "setBlockIoTune($self, /, disk, params, flags=0)\n--\n\n"
      "libvirt-python's setBlockIoTune(): the same as setBlockIoThrottle(),\n"
      "sending libvirt's names; returns 0."},
+    {"setThrottleGroup", PYIOV_KWFUNC(pyiovDomainSetThrottleGroup), METH_VARARGS | METH_KEYWORDS,
+     "setThrottleGroup($self, /, group, params=None, flags=0)\n--\n\n"
+     "Create the named throttle group `group` of the domain, or change its\n"
+     "limits. params is a dict as for setBlockIoThrottle() (no 'group' key);\n"
+     "empty or None creates a group without limits. Every disk that passes\n"
+     "through the group (<throttlefilters>) or joined it (group=) is limited\n"
+     "by the new values at once. The same flags as setBlockIoThrottle().\n"
+     "Returns None."},
+    {"throttleGroup", PYIOV_KWFUNC(pyiovDomainThrottleGroup), METH_VARARGS | METH_KEYWORDS,
+     "throttleGroup($self, /, group, flags=0)\n--\n\n"
+     "The limits of the named throttle group as a dict of the numeric fields\n"
+     "(iovirt's names, table order). The same flags as blockIoThrottle()."},
+    {"delThrottleGroup", PYIOV_KWFUNC(pyiovDomainDelThrottleGroup), METH_VARARGS | METH_KEYWORDS,
+     "delThrottleGroup($self, /, group, flags=0)\n--\n\n"
+     "Delete the named throttle group; refused while a disk still names it.\n"
+     "Returns None."},
+    {"listThrottleGroups", PYIOV_KWFUNC(pyiovDomainListThrottleGroups),
+     METH_VARARGS | METH_KEYWORDS,
+     "listThrottleGroups($self, /, flags=0)\n--\n\n"
+     "The names of the domain's named throttle groups, in the order of its\n"
+     "definition (in force, or saved with AFFECT_CONFIG)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -86,6 +86,10 @@ PyObject *pyiovDomainBlockIoThrottle(pyiovDomain *self, PyObject *args, PyObject
 PyObject *pyiovDomainSetBlockIoThrottle(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainBlockIoTune(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainSetBlockIoTune(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainSetThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainDelThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 int pyiovThrottleInit(PyObject *module);
 
 #endif /* IOVIRT_PYTHON_H */

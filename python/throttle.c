@@ -325,7 +325,8 @@ domainGetLimits(pyiovDomain *self, PyObject *args, PyObject *kwargs, const char 
  * -1 with TypeError or ValueError set.
  */
 static int
-limitsFromDict(const char *disk, PyObject *given, int useAlias, iovTypedParameter **out)
+limitsFromDict(const char *kind, const char *disk, PyObject *given, int useAlias, int allowEmpty,
+               iovTypedParameter **out)
 {
     PyObject *items = NULL;
     PyObject **keyOf = NULL;
@@ -337,15 +338,15 @@ limitsFromDict(const char *disk, PyObject *given, int useAlias, iovTypedParamete
     int i;
 
     if (!PyDict_Check(given)) {
-        PyErr_Format(PyExc_TypeError, "disk '%s': params must be a dict, not %.100s", disk,
+        PyErr_Format(PyExc_TypeError, "%s '%s': params must be a dict, not %.100s", kind, disk,
                      Py_TYPE(given)->tp_name);
         return -1;
     }
     /* a snapshot: converting a value may run Python code */
     if (!(items = PyDict_Items(given)))
         return -1;
-    if ((nitems = PyList_GET_SIZE(items)) == 0) {
-        PyErr_Format(PyExc_ValueError, "disk '%s': no throttle field given to set", disk);
+    if ((nitems = PyList_GET_SIZE(items)) == 0 && !allowEmpty) {
+        PyErr_Format(PyExc_ValueError, "%s '%s': no throttle field given to set", kind, disk);
         goto error;
     }
     keyOf = PyMem_Calloc((size_t)fieldCount, sizeof(*keyOf));
@@ -365,7 +366,7 @@ limitsFromDict(const char *disk, PyObject *given, int useAlias, iovTypedParamete
 
         if (!PyUnicode_Check(key)) {
             PyErr_Format(PyExc_TypeError,
-                         "disk '%s': throttle field names must be str, not %.100s (%R)", disk,
+                         "%s '%s': throttle field names must be str, not %.100s (%R)", kind, disk,
                          Py_TYPE(key)->tp_name, key);
             goto error;
         }
@@ -374,13 +375,13 @@ limitsFromDict(const char *disk, PyObject *given, int useAlias, iovTypedParamete
         index = (size_t)len == strlen(name) ? iovThrottleFieldLookup(name) : -1;
         if (index < 0 || index >= fieldCount) {
             PyErr_Format(PyExc_ValueError,
-                         "disk '%s': unknown throttle field %R (see iovirt.throttleFields())", disk,
-                         key);
+                         "%s '%s': unknown throttle field %R (see iovirt.throttleFields())", kind,
+                         disk, key);
             goto error;
         }
         if (keyOf[index]) {
             PyErr_Format(PyExc_ValueError,
-                         "disk '%s': throttle field '%s' given twice (as %R and %R)", disk,
+                         "%s '%s': throttle field '%s' given twice (as %R and %R)", kind, disk,
                          iovThrottleFieldByIndex(index)->name, keyOf[index], key);
             goto error;
         }
@@ -397,15 +398,15 @@ limitsFromDict(const char *disk, PyObject *given, int useAlias, iovTypedParamete
             const char *s;
 
             if (!PyUnicode_Check(value)) {
-                PyErr_Format(PyExc_TypeError, "disk '%s': %U must be a str, not %.100s", disk, key,
-                             Py_TYPE(value)->tp_name);
+                PyErr_Format(PyExc_TypeError, "%s '%s': %U must be a str, not %.100s", kind, disk,
+                             key, Py_TYPE(value)->tp_name);
                 goto error;
             }
             if (!(s = PyUnicode_AsUTF8AndSize(value, &len)))
                 goto error;
             if ((size_t)len != strlen(s)) {
-                PyErr_Format(PyExc_ValueError, "disk '%s': %U %R contains a NUL character", disk,
-                             key, value);
+                PyErr_Format(PyExc_ValueError, "%s '%s': %U %R contains a NUL character", kind,
+                             disk, key, value);
                 goto error;
             }
             if (!(slot[index].value.s = strdup(s))) {
@@ -415,13 +416,13 @@ limitsFromDict(const char *disk, PyObject *given, int useAlias, iovTypedParamete
         } else {
             char what[256];
 
-            PyOS_snprintf(what, sizeof(what), "disk '%.100s': %.100s", disk, name);
+            PyOS_snprintf(what, sizeof(what), "%s '%.100s': %.100s", kind, disk, name);
             if (pyiovToUnsigned(value, what, (unsigned long long)-1, &slot[index].value.ul) < 0)
                 goto error;
         }
     }
 
-    if (!(params = PyMem_Calloc((size_t)nitems, sizeof(*params)))) {
+    if (!(params = PyMem_Calloc((size_t)nitems + 1, sizeof(*params)))) {
         PyErr_NoMemory();
         goto error;
     }
@@ -462,7 +463,7 @@ domainSetLimits(pyiovDomain *self, PyObject *args, PyObject *kwargs, const char 
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, format, kwlist, &disk, &given,
                                      pyiovFlagsConverter, &flags))
         return -1;
-    if ((nparams = limitsFromDict(disk, given, libvirtShape, &params)) < 0)
+    if ((nparams = limitsFromDict("disk", disk, given, libvirtShape, 0, &params)) < 0)
         return -1;
     Py_BEGIN_ALLOW_THREADS
     ret = iovDomainBlockIoThrottle(self->dom, disk, params, nparams, flags);
@@ -508,4 +509,131 @@ pyiovDomainSetBlockIoTune(pyiovDomain *self, PyObject *args, PyObject *kwargs)
     if (domainSetLimits(self, args, kwargs, "sO|O&:setBlockIoTune", 1) < 0)
         return NULL;
     return PyLong_FromLong(0);
+}
+
+/* ---- a domain's named throttle groups ---- */
+
+/* Domain.setThrottleGroup(group, params={}, flags=0): None. */
+PyObject *
+pyiovDomainSetThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"group", "params", "flags", NULL};
+    const char *group;
+    PyObject *given = NULL;
+    unsigned int flags = 0;
+    iovTypedParameter *params = NULL;
+    iovError err = {0};
+    int nparams = 0;
+    int ret;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|OO&:setThrottleGroup", kwlist, &group, &given,
+                                     pyiovFlagsConverter, &flags))
+        return NULL;
+    if (given && given != Py_None &&
+        (nparams = limitsFromDict("group", group, given, 0, 1, &params)) < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    ret = iovDomainSetThrottleGroup(self->dom, group, params, nparams, flags);
+    if (ret < 0)
+        iovCopyLastError(&err);
+    iovTypedParamsClear(params, nparams);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(params);
+    if (ret < 0)
+        return pyiovRaiseError(&err, "iovDomainSetThrottleGroup");
+    Py_RETURN_NONE;
+}
+
+/* Domain.throttleGroup(group, flags=0): a dict of the numeric fields. */
+PyObject *
+pyiovDomainThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"group", "flags", NULL};
+    const char *group;
+    unsigned int flags = 0;
+    iovTypedParameter *params = NULL;
+    iovError err = {0};
+    PyObject *dict;
+    int nparams = 0;
+    int ret, i;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|O&:throttleGroup", kwlist, &group,
+                                     pyiovFlagsConverter, &flags))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    ret = iovDomainGetThrottleGroup(self->dom, group, &params, &nparams, flags);
+    if (ret < 0)
+        iovCopyLastError(&err);
+    Py_END_ALLOW_THREADS
+    if (ret < 0)
+        return pyiovRaiseError(&err, "iovDomainGetThrottleGroup");
+    if (!(dict = PyDict_New()))
+        goto cleanup;
+    for (i = 0; i < nparams; i++) {
+        PyObject *v = PyLong_FromUnsignedLongLong(params[i].value.ul);
+
+        if (!v || PyDict_SetItemString(dict, params[i].field, v) < 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(dict);
+            goto cleanup;
+        }
+        Py_DECREF(v);
+    }
+cleanup:
+    iovTypedParamsFree(params, nparams);
+    return dict;
+}
+
+/* Domain.delThrottleGroup(group, flags=0): None. */
+PyObject *
+pyiovDomainDelThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"group", "flags", NULL};
+    const char *group;
+    unsigned int flags = 0;
+    iovError err = {0};
+    int ret;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|O&:delThrottleGroup", kwlist, &group,
+                                     pyiovFlagsConverter, &flags))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    ret = iovDomainDelThrottleGroup(self->dom, group, flags);
+    if (ret < 0)
+        iovCopyLastError(&err);
+    Py_END_ALLOW_THREADS
+    if (ret < 0)
+        return pyiovRaiseError(&err, "iovDomainDelThrottleGroup");
+    Py_RETURN_NONE;
+}
+
+/* Domain.listThrottleGroups(flags=0): a list of names. */
+PyObject *
+pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"flags", NULL};
+    unsigned int flags = 0;
+    iovError err = {0};
+    char **names = NULL;
+    PyObject *list = NULL;
+    int n, i;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&:listThrottleGroups", kwlist,
+                                     pyiovFlagsConverter, &flags))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    n = iovDomainListThrottleGroups(self->dom, &names, flags);
+    if (n < 0)
+        iovCopyLastError(&err);
+    Py_END_ALLOW_THREADS
+    if (n < 0)
+        return pyiovRaiseError(&err, "iovDomainListThrottleGroups");
+    list = PyList_New(n);
+    for (i = 0; i < n; i++) {
+        if (list)
+            PyList_SET_ITEM(list, i, PyUnicode_FromString(names[i]));
+        free(names[i]);
+    }
+    free(names);
+    return list;
 }

@@ -29,6 +29,25 @@ static const iovshOptDef optsDomain[] = {
     OPT_END,
 };
 
+static const iovshOptDef optsGroup[] = {
+    {"domain", IOVSH_OT_ARG, "DOMAIN", "guest name, id or uuid", IOVSH_COMPLETE_DOMAIN, NULL},
+    {"group", IOVSH_OT_ARG, "GROUP", "the throttle group's name", 0, NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {NULL, 0, NULL, NULL, 0, NULL},
+};
+
+static const iovshOptDef optsGroupList[] = {
+    {"domain", IOVSH_OT_ARG, "DOMAIN", "guest name, id or uuid", IOVSH_COMPLETE_DOMAIN, NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {NULL, 0, NULL, NULL, 0, NULL},
+};
+
 static const iovshOptDef optsHelp[] = {
     {"command", IOVSH_OT_OPTARG, "COMMAND", "the command to describe", IOVSH_COMPLETE_COMMAND,
      NULL},
@@ -294,6 +313,22 @@ const iovshCmdDef iovshCommands[] = {
      "The document's limits become the disk's whole limits (those it does not give become 0), "
      "as blkiothrottle sets them. Anything else that differs from the disk is refused, named.",
      0},
+    {"domthrottlegroupset", GROUP_DISKS, cmdDomThrottleGroupSet, NULL, iovshGroupSetOptions,
+     "create a named throttle group of a domain, or change its limits",
+     "Creates the group (without limits unless some are given) or changes its limits, with the "
+     "family rules of blkiothrottle. Every disk that passes through the group "
+     "(<throttlefilters>) or joined it (group=) is limited by the new values at once; an "
+     "unchanged value is not resent to QEMU.",
+     IOVSH_CMD_DISPLAY},
+    {"domthrottlegroupinfo", GROUP_DISKS, cmdDomThrottleGroupInfo, optsGroup, NULL,
+     "show the limits of a named throttle group",
+     "One field a line, then the disks that pass through the group or joined it.",
+     IOVSH_CMD_DISPLAY},
+    {"domthrottlegrouplist", GROUP_DISKS, cmdDomThrottleGroupList, optsGroupList, NULL,
+     "list the named throttle groups of a domain", NULL, IOVSH_CMD_DISPLAY},
+    {"domthrottlegroupdel", GROUP_DISKS, cmdDomThrottleGroupDel, optsGroup, NULL,
+     "delete a named throttle group",
+     "Refused while a disk still passes through the group or joined it.", IOVSH_CMD_DISPLAY},
 
     /* The shell */
     {"help", GROUP_SHELL, cmdHelp, optsHelp, NULL, "list the commands, or describe one", NULL, 0},
@@ -341,4 +376,5 @@ iovshCommandsCleanup(void)
 {
     iovshThrottleCleanup();
     iovshHotplugCleanup();
+    iovshGroupsCleanup();
 }

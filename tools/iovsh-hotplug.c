@@ -17,9 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include "iovsh.h"
 
 /* The flags of --current, --live, --config and --persistent (virsh's:
@@ -282,69 +279,6 @@ cmdAttachDisk(iovshControl *ctl, const iovshCmd *cmd)
 
 /* ---- change-media: a cdrom's medium ---- */
 
-/* The <disk> of `target` in the domain XML `xml`, its <source> replaced
- * by one naming `source` (none when NULL): a new document, or NULL after
- * printing an error. */
-static char *
-mediumDocument(const char *xml, const char *target, const char *source)
-{
-    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    xmlNodePtr devices = NULL, disk = NULL, n, c;
-    xmlBufferPtr buf;
-    char *out = NULL;
-
-    if (!doc) {
-        iovshError("cannot parse the domain XML sent by the daemon");
-        return NULL;
-    }
-    for (n = xmlDocGetRootElement(doc)->children; n && !devices; n = n->next) {
-        if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST "devices") == 0)
-            devices = n;
-    }
-    for (n = devices ? devices->children : NULL; n && !disk; n = n->next) {
-        if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, BAD_CAST "disk") != 0)
-            continue;
-        for (c = n->children; c; c = c->next) {
-            xmlChar *dev;
-
-            if (c->type != XML_ELEMENT_NODE || xmlStrcmp(c->name, BAD_CAST "target") != 0)
-                continue;
-            dev = xmlGetProp(c, BAD_CAST "dev");
-            if (dev && strcmp((const char *)dev, target) == 0)
-                disk = n;
-            xmlFree(dev);
-        }
-    }
-    if (!disk) {
-        iovshError("the guest has no disk '%s'", target);
-        xmlFreeDoc(doc);
-        return NULL;
-    }
-    for (c = disk->children; c; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE && xmlStrcmp(c->name, BAD_CAST "source") == 0) {
-            xmlUnlinkNode(c);
-            xmlFreeNode(c);
-            break;
-        }
-    }
-    if (source) {
-        xmlChar *type = xmlGetProp(disk, BAD_CAST "type");
-        xmlNodePtr src = xmlNewNode(NULL, BAD_CAST "source");
-        bool block = type && xmlStrcmp(type, BAD_CAST "block") == 0;
-
-        xmlNewProp(src, BAD_CAST(block ? "dev" : "file"), BAD_CAST source);
-        xmlAddChild(disk, src);
-        xmlFree(type);
-    }
-    buf = xmlBufferCreate();
-    xmlNodeDump(buf, doc, disk, 0, 0);
-    out = g_strdup((const char *)xmlBufferContent(buf));
-    xmlBufferFree(buf);
-    xmlFreeDoc(doc);
-    return out;
-}
-
 /* change-media DOMAIN TARGET [SOURCE] [--eject|--insert|--update] */
 int
 cmdChangeMedia(iovshControl *ctl, const iovshCmd *cmd)
@@ -355,6 +289,7 @@ cmdChangeMedia(iovshControl *ctl, const iovshCmd *cmd)
     g_autoptr(iovDomain) dom = NULL;
     g_autofree char *xml = NULL;
     g_autofree char *doc = NULL;
+    iovshMediumFunc medium;
     int flags;
 
     if (modes > 1) {
@@ -374,7 +309,8 @@ cmdChangeMedia(iovshControl *ctl, const iovshCmd *cmd)
         iovshLibError();
         return -1;
     }
-    if (!(doc = mediumDocument(xml, iovshOptString(cmd, "target"), source)))
+    if (!(medium = (iovshMediumFunc)iovshModuleLoad(IOVSH_XML_MODULE, IOVSH_XML_MEDIUM_ENTRY)) ||
+        !(doc = medium(xml, iovshOptString(cmd, "target"), source)))
         return -1;
     if (iovDomainUpdateDeviceFlags(dom, doc, (unsigned int)flags) < 0) {
         iovshLibError();

@@ -214,6 +214,7 @@ cmdHelp(iovshControl *ctl, const iovshCmd *cmd)
             group = def->group;
             printf("\n %s\n", group);
         }
+        /* a name longer than the column is followed by two spaces */
         printf("    %-16s%s%s\n", def->name, strlen(def->name) >= 16 ? "  " : "", def->summary);
     }
     printf("\nGuests are named by name, id or uuid; disks by target (vda) or source path.\n");

@@ -281,10 +281,19 @@ showLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, unsigned int
         return -1;
     }
     if (cmd->output == IOVSH_OUTPUT_JSON) {
-        iovshPrintJSON(iovshParamsToJSON(p));
+        json_object *o = iovshParamsToJSON(p);
+
+        if (iovshShowChain(dom, disk, flags, o) < 0) {
+            json_object_put(o);
+            return -1;
+        }
+        iovshPrintJSON(o);
         return 0;
     }
-    disks = iovshDomainDisks(dom, flags & IOV_DOMAIN_AFFECT_CONFIG);
+    /* the other members of its group, from the definition: only read
+     * (and its XML parsed) when the disk is in one */
+    if (iovshParamString(p, "group") && *iovshParamString(p, "group"))
+        disks = iovshDomainDisks(dom, flags & IOV_DOMAIN_AFFECT_CONFIG);
     for (i = 0; i < p->n; i++)
         width = MAX(width, (int)strlen(p->params[i].field));
     for (i = 0; i < p->n; i++) {
@@ -297,7 +306,7 @@ showLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, unsigned int
         text = formatField(p, f, &p->params[i], disks);
         printf("%-*s : %s\n", width, p->params[i].field, text);
     }
-    return 0;
+    return iovshShowChain(dom, disk, flags, NULL);
 }
 
 /* After a change, the members of the group of `disk` in one definition
@@ -306,10 +315,17 @@ showLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, unsigned int
 static char *
 changedMembers(iovDomainPtr dom, const char *disk, bool inactive, char **group)
 {
-    g_autoptr(GPtrArray) disks = iovshDomainDisks(dom, inactive);
-    const iovshDisk *d = iovshDiskFind(disks, disk);
+    g_autoptr(iovshParams) p =
+        iovshGetThrottle(dom, disk, inactive ? IOV_DOMAIN_AFFECT_CONFIG : IOV_DOMAIN_AFFECT_LIVE);
+    g_autoptr(GPtrArray) disks = NULL;
+    const iovshDisk *d;
 
     *group = NULL;
+    /* a disk in no group changed alone: no need to read the definition */
+    if (p && (!iovshParamString(p, "group") || !*iovshParamString(p, "group")))
+        return NULL;
+    disks = iovshDomainDisks(dom, inactive);
+    d = iovshDiskFind(disks, disk);
     if (!d || !*d->group)
         return NULL;
     *group = g_strdup(d->group);

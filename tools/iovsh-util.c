@@ -2,17 +2,14 @@
  * iovsh-util.c: helpers the commands of iovsh share
  *
  * Errors and JSON output, looking a guest up as virsh does, state names,
- * sizes for humans, the disks of a domain's XML (read with libxml2) and
- * the limits of a disk.
+ * sizes for humans, the disks of a domain's XML (read by a module,
+ * iovsh-xml.c) and the limits of a disk.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 
 #include "iovsh.h"
 
@@ -220,124 +217,21 @@ iovshDiskFree(iovshDisk *disk)
     g_free(disk->target);
     g_free(disk->source);
     g_free(disk->group);
+    g_strfreev(disk->filters);
     g_free(disk);
 }
 
-/* The first element child of `node` called `name`, or NULL. */
-static xmlNodePtr
-childElement(xmlNodePtr node, const char *name)
-{
-    xmlNodePtr c;
-
-    for (c = node ? node->children : NULL; c; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE && xmlStrcmp(c->name, BAD_CAST name) == 0)
-            return c;
-    }
-    return NULL;
-}
-
-/* The attribute `name` of node as a new GLib string, or NULL. */
-static char *
-attribute(xmlNodePtr node, const char *name)
-{
-    xmlChar *v;
-    char *ret;
-
-    if (!node)
-        return NULL;
-    v = xmlGetProp(node, BAD_CAST name);
-    if (!v)
-        return NULL;
-    ret = g_strdup((const char *)v);
-    xmlFree(v);
-    return ret;
-}
-
-/* The text content of `node` as a new GLib string, or NULL. */
-static char *
-content(xmlNodePtr node)
-{
-    xmlChar *v;
-    char *ret;
-
-    if (!node)
-        return NULL;
-    v = xmlNodeGetContent(node);
-    ret = g_strdup((const char *)v);
-    xmlFree(v);
-    return ret;
-}
-
-/* The source of a <disk> as one string: a path, a network URL
- * (nbd://host:port/name, nbd+unix:///name?socket=PATH), or "-". */
-static char *
-diskSource(xmlNodePtr disk)
-{
-    xmlNodePtr src = childElement(disk, "source");
-    xmlNodePtr host = childElement(src, "host");
-    g_autofree char *file = attribute(src, "file");
-    g_autofree char *dev = attribute(src, "dev");
-    g_autofree char *protocol = attribute(src, "protocol");
-    g_autofree char *name = attribute(src, "name");
-    g_autofree char *hostname = attribute(host, "name");
-    g_autofree char *port = attribute(host, "port");
-    g_autofree char *socket = attribute(host, "socket");
-
-    if (file)
-        return g_steal_pointer(&file);
-    if (dev)
-        return g_steal_pointer(&dev);
-    if (!protocol)
-        return g_strdup("-");
-    if (socket)
-        return g_strdup_printf("%s+unix:///%s?socket=%s", protocol, name ? name : "", socket);
-    return g_strdup_printf("%s://%s%s%s%s%s", protocol, hostname ? hostname : "", port ? ":" : "",
-                           port ? port : "", name && name[0] != '/' ? "/" : "", name ? name : "");
-}
-
-/* The disks of a domain definition; see iovsh.h. */
+/* The disks of a domain definition; see iovsh.h. Read with libxml2, in a
+ * module loaded on first use. */
 GPtrArray *
 iovshDisksFromXML(const char *xml)
 {
-    g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func((GDestroyNotify)iovshDiskFree);
-    xmlDocPtr doc;
-    xmlNodePtr devices, n;
+    static iovshDisksFromXMLFunc fromXML;
 
-    doc = xmlReadMemory(xml, strlen(xml), "domain.xml", NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc) {
-        iovshError("cannot parse the domain XML sent by the daemon");
+    if (!fromXML &&
+        !(fromXML = (iovshDisksFromXMLFunc)iovshModuleLoad(IOVSH_XML_MODULE, IOVSH_XML_ENTRY)))
         return NULL;
-    }
-    devices = childElement(xmlDocGetRootElement(doc), "devices");
-    for (n = devices ? devices->children : NULL; n; n = n->next) {
-        iovshDisk *disk;
-        xmlNodePtr throttle, iotune;
-
-        if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, BAD_CAST "disk") != 0)
-            continue;
-        disk = g_new0(iovshDisk, 1);
-        disk->target = attribute(childElement(n, "target"), "dev");
-        if (!disk->target)
-            disk->target = g_strdup("-");
-        disk->source = diskSource(n);
-        {
-            g_autofree char *unplug = attribute(n, "unplug");
-
-            disk->unplugPending = g_strcmp0(unplug, "pending") == 0;
-        }
-        throttle = childElement(n, "iothrottle");
-        iotune = childElement(n, "iotune");
-        if (throttle)
-            disk->group = attribute(throttle, "group");
-        else if (iotune)
-            disk->group = content(childElement(iotune, "group_name"));
-        if (!disk->group)
-            disk->group = g_strdup("");
-        g_ptr_array_add(disks, disk);
-    }
-    xmlFreeDoc(doc);
-    return g_steal_pointer(&disks);
+    return fromXML(xml);
 }
 
 /* The disks of dom's live (or persistent) definition. */

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libxml/parser.h>
-
 #include "iovsh.h"
 
 /* Print the usage of iovsh itself. */
@@ -193,6 +191,5 @@ main(int argc, char **argv)
     iovshDisconnect(&ctl);
     g_free(ctl.uri);
     iovshCommandsCleanup();
-    xmlCleanupParser();
     return ret;
 }

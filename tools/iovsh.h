@@ -247,6 +247,8 @@ typedef struct iovshDisk {
     char *source; /* a path, or PROTOCOL://HOST:PORT/NAME; "-" when none */
     char *group;  /* the throttle group, "" when none */
     bool unplugPending; /* live: the guest has not released it yet */
+    char **filters; /* the named groups of its <throttlefilters>, in order;
+                     * NULL-terminated, never NULL */
 } iovshDisk;
 
 void iovshDiskFree(iovshDisk *disk);
@@ -359,6 +361,15 @@ int cmdChangeMedia(iovshControl *ctl, const iovshCmd *cmd);
 const iovshOptDef *iovshAttachDiskOptions(void);
 void iovshHotplugCleanup(void);
 
+/* iovsh-groups.c: a domain's named throttle groups */
+int cmdDomThrottleGroupSet(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupInfo(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupList(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomThrottleGroupDel(iovshControl *ctl, const iovshCmd *cmd);
+const iovshOptDef *iovshGroupSetOptions(void);
+void iovshGroupsCleanup(void);
+int iovshShowChain(iovDomainPtr dom, const char *disk, unsigned int flags, json_object *o);
+
 /* ------------------------------------------------------------------ */
 /* iovsh-readline.c: the interactive shell and completion              */
 /* ------------------------------------------------------------------ */
@@ -368,6 +379,31 @@ void iovshHotplugCleanup(void);
  * Returns the exit status (0, or 1 when a command failed without a
  * terminal). */
 int iovshInteractive(iovshControl *ctl);
+
+/* Parse a line into words and run it. 0, or -1 when it failed. */
+int iovshRunLine(iovshControl *ctl, const char *line);
+
+/*
+ * Modules: what needs a large library lives in a module loaded on first
+ * use, so that a one-shot command loads neither readline nor libxml2
+ * (iovsh-module.c): the shell on a terminal (iovsh-terminal.c) and the
+ * reading of domain XML (iovsh-xml.c). Each exports one entry function.
+ */
+#define IOVSH_TERMINAL_MODULE "iovsh-terminal"
+#define IOVSH_TERMINAL_ENTRY "iovshTerminalModuleEntry"
+typedef int (*iovshTerminalFunc)(iovshControl *ctl);
+#define IOVSH_XML_MODULE "iovsh-xml"
+#define IOVSH_XML_ENTRY "iovshXMLModuleEntry"
+typedef GPtrArray *(*iovshDisksFromXMLFunc)(const char *xml);
+/* change-media: the <disk> of `target` in domain XML `xml` with medium
+ * `source` (NULL: none); a new string, or NULL after printing why */
+#define IOVSH_XML_MEDIUM_ENTRY "iovshXMLMediumModuleEntry"
+typedef char *(*iovshMediumFunc)(const char *xml, const char *target, const char *source);
+
+/* The entry `entry` of module `name`: beside the iovsh program (the build
+ * tree), else in the modules folder it was installed with. NULL after
+ * printing why. */
+void *iovshModuleLoad(const char *name, const char *entry);
 
 /*
  * The candidates that complete `partial`, the word being typed after the

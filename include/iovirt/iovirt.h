@@ -681,6 +681,63 @@ int iovDomainDetachDeviceAlias(iovDomainPtr dom, const char *alias, unsigned int
 int iovDomainUpdateDeviceFlags(iovDomainPtr dom, const char *xml, unsigned int flags);
 
 /* ------------------------------------------------------------------ */
+/* Stacked limits: a domain's named throttle groups                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A domain may declare named throttle groups (<throttlegroups>); a disk
+ * passes, after its own limits, through the groups its <throttlefilters>
+ * name, in order, and the disks naming a group share its limits
+ * (docs/formatdomain.md). These calls are iovirt's own: virsh and
+ * python3-libvirt 9.0 do not have them.
+ */
+
+/*
+ * iovDomainSetThrottleGroup: create group `group` of `dom` (1 to 64
+ * characters of A-Z a-z 0-9 _ . -) or change its limits. `params` names
+ * the fields to change, as iovDomainBlockIoThrottle's do (iovirt's or
+ * libvirt's names, ULLONG values, the same family rules; no group field);
+ * nparams 0 creates a group without limits or changes nothing. A new group
+ * starts without limits. The merged result is validated before anything
+ * changes (`group 'cap': bps_max (500) must not be below bps (1000)`).
+ * Live, a new group is added to QEMU and a changed one gets only the keys
+ * that differ; its limits change for every disk that passes through it
+ * at once, and the disks that joined it with <iothrottle group=> carry
+ * the new limits too. `flags`: IOV_DOMAIN_AFFECT_CURRENT, _LIVE, _CONFIG
+ * or LIVE|CONFIG (both, or neither). Refused on a read-only connection.
+ */
+int iovDomainSetThrottleGroup(iovDomainPtr dom, const char *group, iovTypedParameterPtr params,
+                              int nparams, unsigned int flags);
+
+/*
+ * iovDomainGetThrottleGroup: the limits of group `group` in force (LIVE,
+ * or CURRENT on a running guest) or saved (CONFIG); LIVE|CONFIG is
+ * refused. *params becomes a new array of the 19 numeric fields in table
+ * order (iovirt's names, ULLONG) and *nparams its length: free it with
+ * iovTypedParamsFree(*params, *nparams). -1 with IOV_ERR_INVALID_ARG
+ * when the domain has no such group.
+ */
+int iovDomainGetThrottleGroup(iovDomainPtr dom, const char *group, iovTypedParameterPtr *params,
+                              int *nparams, unsigned int flags);
+
+/*
+ * iovDomainDelThrottleGroup: delete group `group` (flags as for the set).
+ * Refused, changing nothing, while a disk still names it in
+ * <throttlefilters> or as its <iothrottle group=> (`throttle group 'cap'
+ * is still used by disk 'vda'`). Live, its QEMU object is deleted.
+ */
+int iovDomainDelThrottleGroup(iovDomainPtr dom, const char *group, unsigned int flags);
+
+/*
+ * iovDomainListThrottleGroups: the names of the groups `dom` declares
+ * (LIVE or CURRENT on a running guest: in force; CONFIG: saved), in the
+ * order of the definition. Returns their number and, when `names` is not
+ * NULL, sets *names to a new NULL-terminated array: free() each name and
+ * the array. -1 on error.
+ */
+int iovDomainListThrottleGroups(iovDomainPtr dom, char ***names, unsigned int flags);
+
+/* ------------------------------------------------------------------ */
 /* Domain events: ids, lifecycle events and their details               */
 /* ------------------------------------------------------------------ */
 

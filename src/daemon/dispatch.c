@@ -629,6 +629,66 @@ dispatchDomainGetBlockIoTune(daemonState *d, daemonConn *c,
     return 0;
 }
 
+/* ---- named throttle groups (iovirt's own program) ---- */
+
+int
+dispatchDomainSetThrottleGroup(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                               iovirt_domain_set_throttle_group_args *args)
+{
+    throttleChange chg = {0};
+    int rc = -1;
+
+    if (changeFromParams(args->params.params_val, args->params.params_len, &chg) == 0)
+        rc = qemuDriverSetThrottleGroup(d->driver, UUID(args), args->group, &chg, args->flags);
+    throttleChangeClear(&chg);
+    return rc;
+}
+
+int
+dispatchDomainGetThrottleGroup(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                               iovirt_domain_get_throttle_group_args *args,
+                               iovirt_domain_get_throttle_group_ret *ret)
+{
+    throttleDef t = {0};
+    int k;
+
+    if (qemuDriverGetThrottleGroup(d->driver, UUID(args), args->group, args->flags, &t) < 0)
+        return -1;
+    ret->params.params_val = g_new0(remote_typed_param, THROTTLE_NUM_VALUES);
+    for (k = 0; k < THROTTLE_NUM_VALUES; k++) {
+        remote_typed_param *p = &ret->params.params_val[k];
+
+        p->field = g_strdup(throttleField(k)->name);
+        p->value.type = throttleField(k)->type;
+        p->value.remote_typed_param_value_u.ul = t.v[k];
+    }
+    ret->params.params_len = THROTTLE_NUM_VALUES;
+    throttleDefClear(&t);
+    return 0;
+}
+
+int
+dispatchDomainDelThrottleGroup(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                               iovirt_domain_del_throttle_group_args *args)
+{
+    return qemuDriverDelThrottleGroup(d->driver, UUID(args), args->group, args->flags);
+}
+
+int
+dispatchDomainListThrottleGroups(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                                 iovirt_domain_list_throttle_groups_args *args,
+                                 iovirt_domain_list_throttle_groups_ret *ret)
+{
+    char **names = NULL;
+    int n = qemuDriverListThrottleGroups(d->driver, UUID(args), args->flags, &names);
+
+    if (n < 0)
+        return -1;
+    ret->groups.groups_len = (u_int)n;
+    ret->groups.groups_val = names;
+    return 0;
+}
+
 /* ---- host facts, listing by id, autostart, bulk statistics ---- */
 
 int
@@ -954,26 +1014,25 @@ currentError(void)
     return err ? err : &fallback;
 }
 
-/* The row of `proc` in the generated dispatch table, or NULL. */
-static const daemonDispatchRow *
-findRow(int proc)
-{
-    if (proc < 0 || (size_t)proc >= daemonDispatchTableSize || !daemonDispatchTable[proc].run)
-        return NULL;
-    return &daemonDispatchTable[proc];
-}
-
 bool
 daemonProcImplemented(int proc)
 {
-    return findRow(proc) != NULL && rpcRemoteProcLookup(proc) != NULL;
+    return daemonDispatchLookup(RPC_REMOTE_PROGRAM, proc) != NULL &&
+           rpcRemoteProcLookup(proc) != NULL;
 }
 
 int
 daemonDispatchCall(daemonState *d, daemonConn *c, int proc, void *args, void *ret)
 {
-    const rpcProcInfo *info = rpcRemoteProcLookup(proc);
-    const daemonDispatchRow *row = findRow(proc);
+    return daemonDispatchProgramCall(d, c, RPC_REMOTE_PROGRAM, proc, args, ret);
+}
+
+int
+daemonDispatchProgramCall(daemonState *d, daemonConn *c, uint32_t prog, int proc, void *args,
+                          void *ret)
+{
+    const rpcProcInfo *info = rpcProcLookup(prog, proc);
+    const daemonDispatchRow *row = daemonDispatchLookup(prog, proc);
 
     if (!info || !row) {
         reportError(IOV_ERR_RPC, "unknown procedure: %d", proc);
@@ -1007,12 +1066,12 @@ static void
 dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc reply, void *opaque)
 {
     const rpcHeader *hdr = &msg->header;
-    const rpcProcInfo *info = rpcRemoteProcLookup(hdr->proc);
+    const rpcProcInfo *info = rpcProcLookup(hdr->prog, hdr->proc);
     g_autofree void *args = NULL;
     g_autofree void *ret = NULL;
 
     utilResetError();
-    if (!info || !findRow(hdr->proc)) {
+    if (!info || !daemonDispatchLookup(hdr->prog, hdr->proc)) {
         iovError err = {.code = IOV_ERR_RPC,
                         .domain = IOV_FROM_RPC,
                         .level = IOV_ERR_ERROR,
@@ -1030,7 +1089,7 @@ dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc 
         reply(opaque, hdr, NULL, NULL, currentError());
         return;
     }
-    if (daemonDispatchCall(d, c, hdr->proc, args, ret) < 0)
+    if (daemonDispatchProgramCall(d, c, hdr->prog, hdr->proc, args, ret) < 0)
         reply(opaque, hdr, NULL, NULL, currentError());
     else
         reply(opaque, hdr, info->retSize ? info->retFilter : NULL, ret, NULL);

@@ -70,6 +70,12 @@ typedef struct {
 
 extern const daemonDispatchRow daemonDispatchTable[];
 extern const size_t daemonDispatchTableSize;
+extern const daemonDispatchRow daemonIovirtDispatchTable[];
+extern const size_t daemonIovirtDispatchTableSize;
+
+/* daemonDispatchLookup: the row of procedure `proc` of program `prog` in
+ * the generated dispatch tables, or NULL. */
+const daemonDispatchRow *daemonDispatchLookup(uint32_t prog, int proc);
 
 /* rpcServer callbacks */
 void daemonDispatch(rpcServer *srv, rpcServerClient *client, const rpcMessage *msg, void *opaque);
@@ -88,6 +94,11 @@ bool daemonProcImplemented(int proc);
  * the caller frees args and ret with their filters either way.
  */
 int daemonDispatchCall(daemonState *d, daemonConn *c, int proc, void *args, void *ret);
+
+/* daemonDispatchProgramCall: the same for procedure `proc` of program
+ * `prog` (sizes in rpcProcLookup(prog, proc)). */
+int daemonDispatchProgramCall(daemonState *d, daemonConn *c, uint32_t prog, int proc, void *args,
+                              void *ret);
 
 /*
  * daemonDispatchMessage: the whole path for one call message, without a

@@ -1287,6 +1287,8 @@ computeChange(const domainDef *def, const char *disk, const throttleChange *chg,
     /* joining an existing group starts from that group's limits */
     if (chg->named[THROTTLE_GROUP] && chg->def.group && *chg->def.group &&
         g_strcmp0(chg->def.group, cur->throttle.group) != 0) {
+        if (domainThrottleGroupFind(def, chg->def.group))
+            base = &domainThrottleGroupFind(def, chg->def.group)->limits;
         for (i = 0; i < def->ndisks; i++) {
             if (g_strcmp0(def->disks[i]->throttle.group, chg->def.group) == 0) {
                 base = &def->disks[i]->throttle;
@@ -1314,6 +1316,9 @@ computeChange(const domainDef *def, const char *disk, const throttleChange *chg,
             throttleDefCopy(&m->throttle, &merged);
         }
     }
+    /* a declared group and its members carry the same limits */
+    if (merged.group && domainThrottleGroupFind(out, merged.group))
+        memcpy(domainThrottleGroupFind(out, merged.group)->limits.v, merged.v, sizeof(merged.v));
     if (domainDefValidate(out) < 0) {
         g_autoptr(iovError) e = utilSaveError();
 
@@ -1434,6 +1439,273 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     throttleDefCopy(out, &d->throttle);
     ret = 0;
  cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+/* ---- named throttle groups ---- */
+
+/* What one change of a definition does: the new definition computed
+ * from `def` (live or persistent), validated, or NULL with an error. */
+typedef domainDef *(*defChangeFunc)(const domainDef *def, bool live, const char *domain,
+                                    const void *opaque);
+
+/*
+ * Apply a change of the live and/or persistent definition of `uuid` as
+ * limit changes are applied: in the domain's job, both computed and
+ * validated first, QEMU brought from the old live limits to the new
+ * ones (only what differs is sent), the persistent one written, then
+ * both published at once; on failure nothing changes.
+ */
+static int
+changeDefinitions(qemuDriver *drv, const unsigned char *uuid, unsigned int flags, defChangeFunc fn,
+                  const void *opaque, const char *func)
+{
+    g_autoptr(domainDef) newLive = NULL;
+    g_autoptr(domainDef) newConfig = NULL;
+    g_autoptr(GPtrArray) touched = g_ptr_array_new_with_free_func(g_free);
+    qemuDomainObj *obj;
+    size_t i;
+    int ret = -1;
+
+    if (!(obj = objBeginJob(drv, uuid)))
+        return -1;
+    if (resolveImpact(obj, &flags, func) < 0)
+        goto endjob;
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
+        goto endjob;
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && !(newLive = fn(obj->live, true, obj->name, opaque)))
+        goto endjob;
+    if ((flags & IOV_DOMAIN_AFFECT_CONFIG) && !(newConfig = fn(obj->def, false, obj->name, opaque)))
+        goto endjob;
+
+    if (newLive && qemuProcessApplyThrottle(obj, obj->live, newLive) < 0)
+        goto endjob;
+    if (newConfig && writeConfig(drv, newConfig) < 0) {
+        if (newLive) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            if (qemuProcessApplyThrottle(obj, newLive, obj->live) < 0)
+                logError("domain '%s': cannot undo a live group change: %s", obj->name,
+                         utilLastErrorMessage());
+            utilRestoreError(g_steal_pointer(&saved));
+        }
+        goto endjob;
+    }
+    /* the disks whose own limits follow the change (members by group=) */
+    for (i = 0; newLive && i < newLive->ndisks; i++) {
+        const domainDiskDef *od = domainDiskFind(obj->live, newLive->disks[i]->target);
+
+        if (od && !throttleDefEqual(&od->throttle, &newLive->disks[i]->throttle))
+            g_ptr_array_add(touched, g_strdup(od->target));
+    }
+    g_mutex_lock(&obj->lock);
+    if (newLive) {
+        domainDef *old = obj->live;
+
+        obj->live = g_steal_pointer(&newLive);
+        newLive = old;
+    }
+    if (newConfig) {
+        domainDef *old = obj->def;
+
+        obj->def = g_steal_pointer(&newConfig);
+        newConfig = old;
+    }
+    g_mutex_unlock(&obj->lock);
+    if (newLive) {
+        g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
+
+        if (qemuDomainSaveStatusLater(obj, path) < 0)
+            logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
+        emitTunable(obj, touched);
+    }
+    ret = 0;
+endjob:
+    objEndJob(obj);
+    return ret;
+}
+
+/* A validation error of a changed definition, as an invalid argument. */
+static domainDef *
+validatedChange(domainDef *out)
+{
+    if (domainDefValidate(out) < 0) {
+        g_autoptr(iovError) e = utilSaveError();
+
+        domainDefFree(out);
+        reportError(IOV_ERR_INVALID_ARG, "%s", e->str2 ? e->str2 : e->message);
+        return NULL;
+    }
+    return out;
+}
+
+typedef struct {
+    const char *name;
+    const throttleChange *chg;
+} groupChange;
+
+/* `def` with group chg->name created or changed, its members following. */
+static domainDef *
+computeGroupSet(const domainDef *def, bool live G_GNUC_UNUSED, const char *domain G_GNUC_UNUSED,
+                const void *opaque)
+{
+    const groupChange *gc = opaque;
+    g_autoptr(domainDef) out = NULL;
+    domainThrottleGroupDef *g;
+    throttleDef merged = {0};
+    size_t i;
+
+    if (!(out = domainDefCopy(def)))
+        return NULL;
+    if (!(g = domainThrottleGroupFind(out, gc->name))) {
+        if (!throttleGroupNameValid(gc->name)) {
+            reportError(
+                IOV_ERR_INVALID_ARG,
+                "throttle group '%s': a name must be 1 to 64 characters of A-Z a-z 0-9 _ . -",
+                gc->name);
+            return NULL;
+        }
+        if (out->ngroups >= DOMAIN_MAX_THROTTLE_GROUPS) {
+            reportError(IOV_ERR_INVALID_ARG, "a domain may declare at most %d throttle groups",
+                        DOMAIN_MAX_THROTTLE_GROUPS);
+            return NULL;
+        }
+        g = g_new0(domainThrottleGroupDef, 1);
+        g->name = g_strdup(gc->name);
+        /* a group some disks already share by group= starts from their limits */
+        for (i = 0; i < out->ndisks; i++) {
+            if (g_strcmp0(out->disks[i]->throttle.group, gc->name) == 0) {
+                memcpy(g->limits.v, out->disks[i]->throttle.v, sizeof(g->limits.v));
+                break;
+            }
+        }
+        out->groups = g_renew(domainThrottleGroupDef *, out->groups, out->ngroups + 1);
+        out->groups[out->ngroups++] = g;
+    }
+    throttleMerge(&g->limits, gc->chg, &merged);
+    g_clear_pointer(&merged.group, g_free);
+    if (throttleValidateNamed(&merged, "group", gc->name, IOV_ERR_INVALID_ARG) < 0)
+        return NULL;
+    memcpy(g->limits.v, merged.v, sizeof(merged.v));
+    for (i = 0; i < out->ndisks; i++) {
+        if (g_strcmp0(out->disks[i]->throttle.group, gc->name) == 0)
+            memcpy(out->disks[i]->throttle.v, merged.v, sizeof(merged.v));
+    }
+    return validatedChange(g_steal_pointer(&out));
+}
+
+int
+qemuDriverSetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
+                           const throttleChange *chg, unsigned int flags)
+{
+    groupChange gc = {name, chg};
+
+    if (chg->named[THROTTLE_GROUP]) {
+        reportError(IOV_ERR_INVALID_ARG,
+                    "throttle group '%s': a group's limits have no group field", name);
+        return -1;
+    }
+    return changeDefinitions(drv, uuid, flags, computeGroupSet, &gc, __func__);
+}
+
+/* `def` without group `opaque`, which no disk may still name. */
+static domainDef *
+computeGroupDel(const domainDef *def, bool live, const char *domain, const void *opaque)
+{
+    const char *name = opaque;
+    g_autoptr(domainDef) out = NULL;
+    const char *user;
+    ssize_t i;
+
+    if (domainThrottleGroupIndex(def, name) < 0) {
+        reportError(IOV_ERR_INVALID_ARG,
+                    "throttle group '%s' not found in the %s definition of domain '%s'", name,
+                    live ? "live" : "persistent", domain);
+        return NULL;
+    }
+    if ((user = domainThrottleGroupUser(def, name))) {
+        reportError(IOV_ERR_OPERATION_INVALID, "throttle group '%s' is still used by disk '%s'",
+                    name, user);
+        return NULL;
+    }
+    if (!(out = domainDefCopy(def)))
+        return NULL;
+    i = domainThrottleGroupIndex(out, name);
+    domainThrottleGroupDefFree(out->groups[i]);
+    memmove(out->groups + i, out->groups + i + 1,
+            (out->ngroups - (size_t)i - 1) * sizeof(*out->groups));
+    out->ngroups--;
+    return validatedChange(g_steal_pointer(&out));
+}
+
+int
+qemuDriverDelThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
+                           unsigned int flags)
+{
+    return changeDefinitions(drv, uuid, flags, computeGroupDel, name, __func__);
+}
+
+/* The definition a read of `flags` answers from (the lock held). */
+static const domainDef *
+readDefinition(qemuDomainObj *obj, unsigned int *flags, const char *func)
+{
+    if ((*flags & IOV_DOMAIN_AFFECT_LIVE) && (*flags & IOV_DOMAIN_AFFECT_CONFIG)) {
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "the limits in force (live) and the saved ones (config) are read separately: give one of them");
+        return NULL;
+    }
+    if (resolveImpact(obj, flags, func) < 0)
+        return NULL;
+    return (*flags & IOV_DOMAIN_AFFECT_LIVE) ? obj->live : obj->def;
+}
+
+int
+qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
+                           unsigned int flags, throttleDef *out)
+{
+    qemuDomainObj *obj;
+    const domainDef *def;
+    const domainThrottleGroupDef *g;
+    int ret = -1;
+
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (!(def = readDefinition(obj, &flags, __func__)))
+        goto cleanup;
+    if (!(g = domainThrottleGroupFind(def, name))) {
+        reportError(IOV_ERR_INVALID_ARG,
+                    "throttle group '%s' not found in the %s definition of domain '%s'",
+                    name ? name : "", (flags & IOV_DOMAIN_AFFECT_LIVE) ? "live" : "persistent",
+                    obj->name);
+        goto cleanup;
+    }
+    throttleDefCopy(out, &g->limits);
+    ret = 0;
+cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+int
+qemuDriverListThrottleGroups(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                             char ***names)
+{
+    qemuDomainObj *obj;
+    const domainDef *def;
+    size_t i;
+    int ret = -1;
+
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (!(def = readDefinition(obj, &flags, __func__)))
+        goto cleanup;
+    *names = g_new0(char *, def->ngroups + 1);
+    for (i = 0; i < def->ngroups; i++)
+        (*names)[i] = g_strdup(def->groups[i]->name);
+    ret = (int)def->ngroups;
+cleanup:
     objEnd(obj);
     return ret;
 }

@@ -174,6 +174,31 @@ int qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, con
 int qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                                  unsigned int flags, throttleDef *out);
 
+/*
+ * qemuDriverSetThrottleGroup: create the declared group `name` or change
+ * its limits by `chg` (the family rules of a disk's set; no group field),
+ * CURRENT, LIVE, CONFIG or both: validated first, then live the group's
+ * object added (new) or given only the keys that differ, the disks that
+ * joined it with group= following. Nothing changes on failure.
+ */
+int qemuDriverSetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
+                               const throttleChange *chg, unsigned int flags);
+
+/* qemuDriverDelThrottleGroup: delete declared group `name`; refused while
+ * a disk names it (filter or group=). Live, its object goes. */
+int qemuDriverDelThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
+                               unsigned int flags);
+
+/* qemuDriverGetThrottleGroup: the limits of group `name` (LIVE or CONFIG,
+ * not both) into *out (group NULL). */
+int qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
+                               unsigned int flags, throttleDef *out);
+
+/* qemuDriverListThrottleGroups: the declared groups' names (a new
+ * NULL-terminated GStrv in *names), their number as the result. */
+int qemuDriverListThrottleGroups(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                                 char ***names);
+
 /* qemuDriverBlockStats: the counters of `disk` of a running guest. */
 int qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                          qemuBlockStats *out);

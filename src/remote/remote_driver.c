@@ -42,6 +42,13 @@ remoteCall(iovConnectPtr conn, int proc, xdrproc_t argsFilter, void *args, xdrpr
                          args, retFilter, ret, 0);
 }
 
+int
+remoteCallProgram(iovConnectPtr conn, uint32_t prog, uint32_t vers, int proc, xdrproc_t argsFilter,
+                  void *args, xdrproc_t retFilter, void *ret)
+{
+    return rpcClientCall(conn->client, prog, vers, proc, argsFilter, args, retFilter, ret, 0);
+}
+
 /* ---- URIs and sockets ---- */
 
 typedef enum {

@@ -53,6 +53,11 @@ struct _iovDomain {
 int remoteCall(iovConnectPtr conn, int proc, xdrproc_t argsFilter, void *args, xdrproc_t retFilter,
                void *ret);
 
+/* remoteCallProgram: the same for procedure `proc` of program `prog`
+ * (iovirt's own program: IOVIRT_PROGRAM, IOVIRT_PROTOCOL_VERSION). */
+int remoteCallProgram(iovConnectPtr conn, uint32_t prog, uint32_t vers, int proc,
+                      xdrproc_t argsFilter, void *args, xdrproc_t retFilter, void *ret);
+
 /* remoteConnectOpen: connect to the daemon of `uri` (NULL: the default)
  * and open the connection, read-only or not. NULL with the error set. */
 iovConnectPtr remoteConnectOpen(const char *uri, bool readonly);

@@ -26,6 +26,10 @@
 
 #define RPC_REMOTE_PROGRAM 0x20008086
 #define RPC_REMOTE_VERSION 1
+/* iovirt's own program, beside the remote one: the calls libvirt does not
+ * have (remote_protocol.x, enum iovirt_procedure) */
+#define RPC_IOVIRT_PROGRAM IOVIRT_PROGRAM
+#define RPC_IOVIRT_VERSION IOVIRT_PROTOCOL_VERSION
 #define RPC_QEMU_PROGRAM 0x20008087
 #define RPC_KEEPALIVE_PROGRAM 0x6b656570
 #define RPC_KEEPALIVE_VERSION 1
@@ -442,11 +446,20 @@ typedef struct {
     bool highPriority;   /* answered without waiting on a guest */
     const char *api;     /* the public function: "iovDomainBlockIoThrottle" */
     const char *libvirtApi; /* libvirt's: "virDomainSetBlockIoTune" */
+    uint32_t prog;          /* its program: RPC_REMOTE_PROGRAM, RPC_IOVIRT_PROGRAM */
 } rpcProcInfo;
 
 /* rpcRemoteProcLookup: the procedure `proc` of the remote program, or
  * NULL when iovirt does not implement it. */
 const rpcProcInfo *rpcRemoteProcLookup(int proc);
+
+/* rpcProcLookup: the procedure `proc` of program `prog` (the remote
+ * program or iovirt's own), or NULL. */
+const rpcProcInfo *rpcProcLookup(uint32_t prog, int proc);
+
+/* rpcProgramKnown: whether the table of calls declares program `prog`
+ * at version `vers` (calls of any other get a program error). */
+bool rpcProgramKnown(uint32_t prog, uint32_t vers);
 
 /* rpcRemoteMsgLookup: the event message `proc` the daemon sends (its
  * payload's filter and size in argsFilter and argsSize), or NULL. */

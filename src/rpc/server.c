@@ -618,7 +618,8 @@ clientHandleTooLarge(rpcServerClient *client, rpcMessage *msg)
  * clientHandlePacket: act on one complete packet (taken over). Returns -1
  * when the client must be closed: an undecodable header, a packet that is
  * not a call, a call with a status. Keepalive is answered here; calls of
- * the remote program go to the worker pool; other programs get an error.
+ * the programs of the table of calls (the remote one and iovirt's own) go
+ * to the worker pool; other programs get an error.
  */
 static int
 clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
@@ -646,7 +647,7 @@ clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
         return -1;
     }
 
-    if (hdr->prog != RPC_REMOTE_PROGRAM || hdr->vers != RPC_REMOTE_VERSION) {
+    if (!rpcProgramKnown(hdr->prog, hdr->vers)) {
         clientReplyNoProgram(client, hdr);
         rpcMessageFree(msg);
         return 0;

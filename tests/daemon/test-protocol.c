@@ -362,6 +362,95 @@ testUnknownProcedure(void)
     rpcClientFree(c);
 }
 
+/*
+ * iovirt's own program, beside the remote one: its four procedures and
+ * their access policy (set and delete refused on the read-only socket,
+ * get and list served), an unknown procedure of it named as such, and
+ * the remote program still served on the same connection.
+ */
+static void
+testIovirtProgram(void)
+{
+    rpcClient *ro = openClient(d.sockRO, false);
+    iovirt_domain_set_throttle_group_args set = {0};
+    iovirt_domain_del_throttle_group_args del = {0};
+    iovirt_domain_get_throttle_group_args get = {0};
+    iovirt_domain_get_throttle_group_ret getRet = {0};
+    iovirt_domain_list_throttle_groups_args list = {0};
+    iovirt_domain_list_throttle_groups_ret listRet = {0};
+    static const struct {
+        int proc;
+        bool readonly;
+    } procs[] = {
+        {IOVIRT_PROC_DOMAIN_SET_THROTTLE_GROUP, false},
+        {IOVIRT_PROC_DOMAIN_GET_THROTTLE_GROUP, true},
+        {IOVIRT_PROC_DOMAIN_DEL_THROTTLE_GROUP, false},
+        {IOVIRT_PROC_DOMAIN_LIST_THROTTLE_GROUPS, true},
+    };
+    remote_nonnull_domain dom = {(char *)"proto1", {0}, -1};
+    int proc, served = 0;
+    size_t i;
+
+    /* the table says what this test says, and nothing more */
+    for (proc = 1; proc < 1000; proc++) {
+        const rpcProcInfo *info = rpcProcLookup(RPC_IOVIRT_PROGRAM, proc);
+
+        if (!info)
+            continue;
+        for (i = 0; i < G_N_ELEMENTS(procs) && procs[i].proc != proc; i++)
+            ;
+        g_assert_cmpuint(i, <, G_N_ELEMENTS(procs));
+        g_assert_cmpint(info->readonlyOk, ==, procs[i].readonly);
+        g_assert_cmpuint(info->prog, ==, RPC_IOVIRT_PROGRAM);
+        served++;
+    }
+    g_assert_cmpint(served, ==, G_N_ELEMENTS(procs));
+    g_assert_true(rpcProgramKnown(RPC_IOVIRT_PROGRAM, RPC_IOVIRT_VERSION));
+    g_assert_false(rpcProgramKnown(RPC_IOVIRT_PROGRAM, 2));
+
+    memcpy(dom.uuid, domUUID, 16);
+    set.dom = del.dom = get.dom = list.dom = dom;
+    set.group = del.group = get.group = (char *)"cap";
+    g_assert_cmpint(rpcClientCall(ro, RPC_IOVIRT_PROGRAM, RPC_IOVIRT_VERSION,
+                                  IOVIRT_PROC_DOMAIN_SET_THROTTLE_GROUP,
+                                  (xdrproc_t)xdr_iovirt_domain_set_throttle_group_args, &set, NULL,
+                                  NULL, 5000),
+                    ==, -1);
+    g_assert_cmpstr(iovGetLastErrorMessage(), ==,
+                    "operation forbidden: read only access prevents iovDomainSetThrottleGroup");
+    g_assert_cmpint(rpcClientCall(ro, RPC_IOVIRT_PROGRAM, RPC_IOVIRT_VERSION,
+                                  IOVIRT_PROC_DOMAIN_DEL_THROTTLE_GROUP,
+                                  (xdrproc_t)xdr_iovirt_domain_del_throttle_group_args, &del, NULL,
+                                  NULL, 5000),
+                    ==, -1);
+    g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_OPERATION_DENIED);
+    /* reads are served: proto1 declares no group */
+    g_assert_cmpint(rpcClientCall(ro, RPC_IOVIRT_PROGRAM, RPC_IOVIRT_VERSION,
+                                  IOVIRT_PROC_DOMAIN_LIST_THROTTLE_GROUPS,
+                                  (xdrproc_t)xdr_iovirt_domain_list_throttle_groups_args, &list,
+                                  (xdrproc_t)xdr_iovirt_domain_list_throttle_groups_ret, &listRet,
+                                  5000),
+                    ==, 0);
+    g_assert_cmpuint(listRet.groups.groups_len, ==, 0);
+    xdr_free((xdrproc_t)xdr_iovirt_domain_list_throttle_groups_ret, (char *)&listRet);
+    g_assert_cmpint(rpcClientCall(ro, RPC_IOVIRT_PROGRAM, RPC_IOVIRT_VERSION,
+                                  IOVIRT_PROC_DOMAIN_GET_THROTTLE_GROUP,
+                                  (xdrproc_t)xdr_iovirt_domain_get_throttle_group_args, &get,
+                                  (xdrproc_t)xdr_iovirt_domain_get_throttle_group_ret, &getRet,
+                                  5000),
+                    ==, -1);
+    g_assert_cmpstr(
+        iovGetLastErrorMessage(), ==,
+        "invalid argument: throttle group 'cap' not found in the persistent definition of domain 'proto1'");
+    /* a number the program does not have */
+    g_assert_cmpint(rpcClientCall(ro, RPC_IOVIRT_PROGRAM, RPC_IOVIRT_VERSION, 252, NULL, NULL, NULL,
+                                  NULL, 5000),
+                    ==, -1);
+    g_assert_cmpstr(iovGetLastErrorMessage(), ==, "unknown procedure: 252");
+    assertServes(ro);
+    rpcClientFree(ro);
+}
+
 static void
 testCallBeforeOpen(void)
 {
@@ -560,6 +649,7 @@ main(int argc, char **argv)
     g_test_add_func("/protocol/every-procedure-is-classified", testEveryProcedureIsClassified);
     g_test_add_func("/protocol/unknown-procedure", testUnknownProcedure);
     g_test_add_func("/protocol/call-before-open", testCallBeforeOpen);
+    g_test_add_func("/protocol/iovirt-program", testIovirtProgram);
     g_test_add_func("/protocol/bad-packets-hurt-only-their-client", testBadPacketsHurtOnlyTheirClient);
     g_test_add_func("/protocol/too-many-clients", testTooManyClients);
     g_test_add_func("/protocol/keepalive", testKeepalive);

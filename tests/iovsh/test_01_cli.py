@@ -17,13 +17,19 @@ SOURCE_DIR = iovtest.SOURCE_DIR
 COMMANDS = ["list", "define", "undefine", "start", "suspend", "resume", "shutdown", "destroy",
             "dumpxml", "domstate", "dominfo", "event", "domblklist", "domblkstat", "blkiothrottle",
             "blkdeviotune", "top", "attach-disk", "attach-device", "detach-disk", "detach-device",
-            "detach-device-alias", "change-media", "update-device",
+            "detach-device-alias", "change-media", "update-device", "domthrottlegroupset",
+            "domthrottlegroupinfo", "domthrottlegrouplist", "domthrottlegroupdel",
             "help", "connect", "uri", "version", "quit", "exit"]
 
 # every option of every command (without --output/--help, which all have)
 OPTIONS = {
     "list": ["--all", "--inactive"],
     "top": ["--once", "--count N"],
+    "domthrottlegroupset": ["DOMAIN", "GROUP", "--bps N", "--bps_rd N", "--iops_max_length SECONDS",
+                            "--iops_size N", "--current", "--live", "--config"],
+    "domthrottlegroupinfo": ["DOMAIN", "GROUP", "--current", "--live", "--config"],
+    "domthrottlegrouplist": ["DOMAIN", "--current", "--live", "--config"],
+    "domthrottlegroupdel": ["DOMAIN", "GROUP", "--current", "--live", "--config"],
     "define": ["FILE"],
     "undefine": ["DOMAIN"],
     "start": ["DOMAIN", "--paused"],

@@ -4,6 +4,7 @@ definition, every flag, the suffixes, every kind of bad input, JSON output
 parsed back, read back with iovsh and with the real virsh. No QEMU runs."""
 
 import json
+import os
 import re
 
 import pytest
@@ -400,3 +401,40 @@ def test_undefine_then_define_again(sh, other):
         "error: Domain not found: no domain with matching name '%s'" % other.name)
     other.define(sh)
     assert other.name in sh.ok("list", "--all")
+
+
+# --- what a one-shot command loads ------------------------------------------
+
+HEAVY = ("libxml2", "libgnutls", "libreadline", "libgssapi", "libkrb5", "libicu")
+
+
+def loaded_objects(daemon, sh, *args):
+    """The shared objects the dynamic loader opened while iovsh ran args
+    (it reports each with LD_DEBUG=files), and iovsh's output."""
+    env = dict(daemon.env, LD_DEBUG="files")
+    r = sh.run(*args, env=env)
+    assert r.rc == 0, r
+    names = re.findall(r"file=(\S+)\s+\[\d+\];\s+(?:needed|dynamically loaded)", r.err)
+    return [os.path.basename(n) for n in names], r.out
+
+
+def test_a_get_and_a_set_load_neither_xml_tls_readline_nor_kerberos(daemon, sh, guest):
+    objs, out = loaded_objects(daemon, sh, "blkiothrottle", guest.name, "vda", "--config")
+    assert "bps_rd" in out and "libiovirt.so.0" in objs
+    assert not [o for o in objs if o.startswith(HEAVY)], objs
+    objs, out = loaded_objects(daemon, sh, "blkiothrottle", guest.name, "vde", "--config",
+                               "--iops", "77")
+    assert "changed" in out
+    assert not [o for o in objs if o.startswith(HEAVY)], objs
+    assert sh.throttle(guest.name, "vde", "--config")["iops"] == 77
+
+
+def test_a_command_that_reads_xml_loads_the_module_and_works(daemon, sh, guest):
+    objs, out = loaded_objects(daemon, sh, "domblklist", guest.name, "--inactive")
+    assert "iovsh-xml.so" in objs and "libxml2.so.2" in objs
+    assert re.search(r"^\s*vdb\s", out, re.M)
+    # a disk in a group: the display names the other members, read from the XML
+    objs, out = loaded_objects(daemon, sh, "blkiothrottle", guest.name, "vdb", "--config")
+    assert "iovsh-xml.so" in objs
+    assert parse_display(out)["group"] == "G (disks vdb, vdc)"
+

@@ -100,6 +100,33 @@ testSchemaIotuneMatchesTable(void)
                         throttleField(throttleLibvirtField(k))->alias);
 }
 
+/* <throttlegroup> has name= and one attribute per numeric field, in table
+ * order; in libvirt's spelling, <group_name> and one element per numeric
+ * field's alias, in libvirt's order. */
+static void
+testSchemaThrottleGroupMatchesTable(void)
+{
+    g_autoptr(GPtrArray) attrs = schemaNames("throttlegroups", "attribute");
+    g_autoptr(GPtrArray) elems = schemaNames("throttlegroups", "element");
+    guint n = 0;
+    int i, k;
+
+    g_assert_cmpuint(attrs->len, ==, 1 + THROTTLE_NUM_VALUES);
+    g_assert_cmpstr(g_ptr_array_index(attrs, 0), ==, "name");
+    for (i = 0; i < THROTTLE_NUM_VALUES; i++)
+        g_assert_cmpstr(g_ptr_array_index(attrs, i + 1), ==, throttleField(i)->name);
+
+    g_assert_cmpuint(elems->len, ==, 2 + THROTTLE_NUM_VALUES);
+    g_assert_cmpstr(g_ptr_array_index(elems, n++), ==, "throttlegroup");
+    g_assert_cmpstr(g_ptr_array_index(elems, n++), ==, "group_name");
+    for (k = 0; k < THROTTLE_FIELD_LAST; k++) {
+        int id = throttleLibvirtField(k);
+
+        if (id != THROTTLE_GROUP)
+            g_assert_cmpstr(g_ptr_array_index(elems, n++), ==, throttleField(id)->alias);
+    }
+}
+
 /* The columns agree: lengths are in seconds and have a base and a max;
  * a total's read and write fields share its family; libvirt positions
  * are a permutation. */
@@ -137,6 +164,7 @@ main(int argc, char **argv)
     g_test_add_func("/throttle-table/header-macros", testHeaderMacrosMatchTable);
     g_test_add_func("/throttle-table/schema-iothrottle", testSchemaIothrottleMatchesTable);
     g_test_add_func("/throttle-table/schema-iotune", testSchemaIotuneMatchesTable);
+    g_test_add_func("/throttle-table/schema-throttlegroup", testSchemaThrottleGroupMatchesTable);
     g_test_add_func("/throttle-table/columns", testColumnsAgree);
     return g_test_run();
 }

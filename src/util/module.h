@@ -1,0 +1,16 @@
+/*
+ * module.h: parts of the client library that need a large library
+ * (GnuTLS for TLS, libxml2 for the offline XML check) live in modules
+ * loaded on first use, so that a program that only talks to a daemon
+ * over a unix socket never loads them (docs/hacking.md, "Modules").
+ */
+#pragma once
+
+/*
+ * utilModuleLoad: the entry function `entry` of the module `name`
+ * ("iovirt-tls"), found beside the object holding this code: in
+ * DIR/iovirt/NAME.so (installed: DIR is the library directory) or
+ * DIR/NAME.so (the build tree). The module is never unloaded. Returns
+ * NULL with an error naming the file and dlopen's reason.
+ */
+void *utilModuleLoad(const char *name, const char *entry);

@@ -1,0 +1,29 @@
+/*
+ * iovsh-module.c: load one of iovsh's modules (iovsh.h, "Modules")
+ */
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include "iovsh.h"
+
+void *
+iovshModuleLoad(const char *name, const char *entry)
+{
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
+    g_autofree char *beside = dir ? g_strdup_printf("%s/%s.so", dir, name) : NULL;
+    g_autofree char *installed = g_strdup_printf("%s/%s.so", IOVSH_MODULE_DIR, name);
+    const char *path = beside && access(beside, F_OK) == 0 ? beside : installed;
+    void *handle, *fn;
+
+    if (!(handle = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+        iovshError("cannot load the module '%s': %s", path, dlerror());
+        return NULL;
+    }
+    if (!(fn = dlsym(handle, entry))) {
+        iovshError("the module '%s' has no entry '%s'", path, entry);
+        dlclose(handle);
+        return NULL;
+    }
+    return fn;
+}
