@@ -317,6 +317,8 @@ static PyMethodDef connectionMethods[] = {
      "  REBOOT    callback(conn, dom, opaque)\n"
      "  TUNABLE   callback(conn, dom, params, opaque), params a dict of\n"
      "            blkdeviotune.disk and the disk's limits now in force.\n"
+     "  DEVICE_ADDED, DEVICE_REMOVED  callback(conn, dom, devAlias, opaque):\n"
+     "            a disk was hot-plugged or left the guest ('disk-vdb').\n"
      "Read-only connections may register."},
     {"domainEventDeregisterAny", (PyCFunction)pyiovConnectionDomainEventDeregisterAny, METH_VARARGS,
      "domainEventDeregisterAny($self, callbackID, /)\n--\n\n"

@@ -276,6 +276,23 @@ static PyMethodDef domainMethods[] = {
      "XMLDesc($self, /, flags=0)\n--\n\n"
      "The domain's XML: the live definition, or with iovirt.XML_INACTIVE the\n"
      "persistent one."},
+    {"attachDeviceFlags", PYIOV_KWFUNC(pyiovDomainAttachDeviceFlags), METH_VARARGS | METH_KEYWORDS,
+     "attachDeviceFlags($self, /, xml, flags=0)\n--\n\n"
+     "Add the disk of a <disk> document: hot-plugged into the running guest\n"
+     "(AFFECT_LIVE; limited before the guest sees it), to the definition\n"
+     "(AFFECT_CONFIG), or both. All or nothing. Returns 0."},
+    {"detachDeviceFlags", PYIOV_KWFUNC(pyiovDomainDetachDeviceFlags), METH_VARARGS | METH_KEYWORDS,
+     "detachDeviceFlags($self, /, xml, flags=0)\n--\n\n"
+     "Remove the disk whose target a <disk> document names. Live, a guest\n"
+     "that does not release it in time raises \"unplug pending\": the disk\n"
+     "goes by itself when it does. Returns 0."},
+    {"detachDeviceAlias", PYIOV_KWFUNC(pyiovDomainDetachDeviceAlias), METH_VARARGS | METH_KEYWORDS,
+     "detachDeviceAlias($self, /, alias, flags=0)\n--\n\n"
+     "The same, the disk named by its device alias ('disk-vdb')."},
+    {"updateDeviceFlags", PYIOV_KWFUNC(pyiovDomainUpdateDeviceFlags), METH_VARARGS | METH_KEYWORDS,
+     "updateDeviceFlags($self, /, xml, flags=0)\n--\n\n"
+     "Give a disk the limits of a <disk> document (its whole new limits);\n"
+     "anything else that differs is refused. Returns 0."},
     {"state", PYIOV_KWFUNC(domainState), METH_VARARGS | METH_KEYWORDS,
      "state($self, /, flags=0)\n--\n\n"
      "[state, reason]: iovirt.DOMAIN_RUNNING, DOMAIN_PAUSED, DOMAIN_SHUTOFF, ...\n"

@@ -106,6 +106,15 @@ onTunable(iovConnectPtr Py_UNUSED(conn), iovDomainPtr dom, iovTypedParameterPtr 
     PyGILState_Release(g);
 }
 
+static void
+onDevice(iovConnectPtr Py_UNUSED(conn), iovDomainPtr dom, const char *devAlias, void *opaque)
+{
+    PyGILState_STATE g = PyGILState_Ensure();
+
+    callBack(opaque, dom, Py_BuildValue("(s)", devAlias));
+    PyGILState_Release(g);
+}
+
 /* Connection.domainEventRegisterAny(dom, eventID, callback, opaque=None) */
 PyObject *
 pyiovConnectionDomainEventRegisterAny(pyiovConnection *self, PyObject *args)
@@ -134,6 +143,10 @@ pyiovConnectionDomainEventRegisterAny(pyiovConnection *self, PyObject *args)
         break;
     case IOV_DOMAIN_EVENT_ID_TUNABLE:
         cb = IOV_DOMAIN_EVENT_CALLBACK(onTunable);
+        break;
+    case IOV_DOMAIN_EVENT_ID_DEVICE_ADDED:
+    case IOV_DOMAIN_EVENT_ID_DEVICE_REMOVED:
+        cb = IOV_DOMAIN_EVENT_CALLBACK(onDevice);
         break;
     default:
         return pyiovRaiseSimple(IOV_ERR_INVALID_ARG, IOV_FROM_NONE, "unsupported event ID %d",

@@ -137,7 +137,8 @@ static const iovshOptDef optsDomBlkStat[] = {
 static const iovshOptDef optsEvent[] = {
     {"domain", IOVSH_OT_OPTARG, "DOMAIN", "only this guest's events (default: every guest's)",
      IOVSH_COMPLETE_DOMAIN, NULL},
-    {"event", IOVSH_OT_STRING, "NAME", "only these events: lifecycle, reboot or tunable", 0, NULL},
+    {"event", IOVSH_OT_STRING, "NAME",
+     "only these events: lifecycle, reboot, tunable, device-added or device-removed", 0, NULL},
     {"loop", IOVSH_OT_BOOL, NULL, "go on after the first event, until Ctrl-C or the timeout", 0,
      NULL},
     {"timeout", IOVSH_OT_STRING, "SECONDS", "stop after SECONDS", 0, NULL},
@@ -149,6 +150,70 @@ static const iovshOptDef optsConsole[] = {
     OPT_DOMAIN,
     {"force", IOVSH_OT_BOOL, NULL, "take the console over from the client that holds it", 0, NULL},
     {"devname", IOVSH_OT_STRING, "NAME", "the port: serial0 (the default) or console0", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDeviceFile[] = {
+    OPT_DOMAIN,
+    {"file", IOVSH_OT_ARG, "FILE", "a <disk> document (docs/formatdomain.md; libvirt's too)",
+     IOVSH_COMPLETE_FILE, NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsUpdateDevice[] = {
+    OPT_DOMAIN,
+    {"file", IOVSH_OT_ARG, "FILE", "a <disk> document (docs/formatdomain.md; libvirt's too)",
+     IOVSH_COMPLETE_FILE, NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    {"force", IOVSH_OT_BOOL, NULL, "accepted as virsh does; changes nothing for a disk", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDetachAlias[] = {
+    OPT_DOMAIN,
+    {"alias", IOVSH_OT_ARG, "ALIAS", "the device's alias, 'disk-' and its target (disk-vdb)", 0,
+     NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDetachDisk[] = {
+    OPT_DOMAIN,
+    {"target", IOVSH_OT_ARG, "TARGET", "the disk's target (vdb)", IOVSH_COMPLETE_DISK, NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsChangeMedia[] = {
+    OPT_DOMAIN,
+    {"target", IOVSH_OT_ARG, "TARGET", "the cdrom's target (sda)", IOVSH_COMPLETE_DISK, NULL},
+    {"source", IOVSH_OT_OPTARG, "SOURCE", "the new medium (a file or block device)",
+     IOVSH_COMPLETE_FILE, NULL},
+    {"eject", IOVSH_OT_BOOL, NULL, "take the medium out: an empty tray", 0, NULL},
+    {"insert", IOVSH_OT_BOOL, NULL, "put SOURCE into an empty tray", 0, NULL},
+    {"update", IOVSH_OT_BOOL, NULL, "put SOURCE in place of the medium (the default)", 0, NULL},
+    {"current", IOVSH_OT_BOOL, NULL,
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
     OPT_END,
 };
 
@@ -225,6 +290,42 @@ const iovshCmdDef iovshCommands[] = {
      "(--total-bytes-sec, --read-iops-sec, --group-name...).",
      IOVSH_CMD_DISPLAY},
 
+    /* Disks that come and go */
+    {"attach-disk", GROUP_DISKS, cmdAttachDisk, NULL, iovshAttachDiskOptions,
+     "hot-plug a disk, limited from its first I/O",
+     "Adds a file or block device as a virtio disk: to the running guest (--live; its limits, "
+     "given with the options of blkiothrottle, are in force before the guest sees it), to the "
+     "saved definition (--config), or both. All or nothing: a failure leaves the guest and the "
+     "definitions as they were and says which step failed.",
+     0},
+    {"attach-device", GROUP_DISKS, cmdAttachDevice, optsDeviceFile, NULL,
+     "hot-plug the disk of a <disk> document",
+     "As attach-disk, the disk given as a <disk> document (iovirt's <iothrottle>, or libvirt's "
+     "<iotune>).",
+     0},
+    {"detach-disk", GROUP_DISKS, cmdDetachDisk, optsDetachDisk, NULL, "unplug a disk",
+     "Removes the disk TARGET. Live, the guest is asked to release it and iovsh waits for it; "
+     "a guest that does not answer in time (15 s) leaves it 'unplug pending': the disk stays, "
+     "still limited, and goes by itself when the guest lets it go (domblklist shows it).",
+     0},
+    {"detach-device", GROUP_DISKS, cmdDetachDevice, optsDeviceFile, NULL,
+     "unplug the disk a <disk> document names",
+     "As detach-disk, the disk named by the target of "
+     "a <disk> document.",
+     0},
+    {"detach-device-alias", GROUP_DISKS, cmdDetachDeviceAlias, optsDetachAlias, NULL,
+     "unplug a disk named by its device alias", NULL, 0},
+    {"change-media", GROUP_DISKS, cmdChangeMedia, optsChangeMedia, NULL,
+     "put a medium in a cdrom, or take it out",
+     "Gives cdrom TARGET the medium SOURCE, or with --eject an empty tray, as virsh change-media "
+     "does. The cdrom keeps its limits and its group: they hold the next medium from its first "
+     "read.",
+     0},
+    {"update-device", GROUP_DISKS, cmdUpdateDevice, optsUpdateDevice, NULL,
+     "give a disk the limits of a <disk> document",
+     "The document's limits become the disk's whole limits (those it does not give become 0), "
+     "as blkiothrottle sets them. Anything else that differs from the disk is refused, named.",
+     0},
     {"domthrottlegroupset", GROUP_DISKS, cmdDomThrottleGroupSet, NULL, iovshGroupSetOptions,
      "create a named throttle group of a domain, or change its limits",
      "Creates the group (without limits unless some are given) or changes its limits, with the "
@@ -287,5 +388,6 @@ void
 iovshCommandsCleanup(void)
 {
     iovshThrottleCleanup();
+    iovshHotplugCleanup();
     iovshGroupsCleanup();
 }

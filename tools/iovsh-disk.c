@@ -71,6 +71,8 @@ cmdDomBlkList(iovshControl *ctl, const iovshCmd *cmd)
             json_object_object_add(o, "target", json_object_new_string(d->target));
             json_object_object_add(o, "source", json_object_new_string(d->source));
             json_object_object_add(o, "limits", iovshParamsToJSON(g_ptr_array_index(limits, i)));
+            if (d->unplugPending)
+                json_object_object_add(o, "unplug_pending", json_object_new_boolean(true));
             json_object_array_add(arr, o);
         }
         iovshPrintJSON(arr);
@@ -85,7 +87,8 @@ cmdDomBlkList(iovshControl *ctl, const iovshCmd *cmd)
         const iovshDisk *d = g_ptr_array_index(disks, i);
         g_autofree char *summary = limitsSummary(g_ptr_array_index(limits, i));
 
-        printf(" %-*s  %-*s  %s\n", tw, d->target, sw, d->source, summary);
+        printf(" %-*s  %-*s  %s%s\n", tw, d->target, sw, d->source,
+               d->unplugPending ? "(unplug pending) " : "", summary);
     }
     return 0;
 }

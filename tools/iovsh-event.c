@@ -13,7 +13,9 @@
 static const char *const eventNames[] = {
     [IOV_DOMAIN_EVENT_ID_LIFECYCLE] = "lifecycle",
     [IOV_DOMAIN_EVENT_ID_REBOOT] = "reboot",
+    [IOV_DOMAIN_EVENT_ID_DEVICE_REMOVED] = "device-removed",
     [IOV_DOMAIN_EVENT_ID_TUNABLE] = "tunable",
+    [IOV_DOMAIN_EVENT_ID_DEVICE_ADDED] = "device-added",
 };
 
 /* libvirt's words for the lifecycle events and their details, as virsh
@@ -131,6 +133,30 @@ onTunable(iovConnectPtr conn G_GNUC_UNUSED, iovDomainPtr dom, iovTypedParameterP
     printLine(st, s);
 }
 
+/* A disk came or went: "event 'device-added' for domain 'web1': disk-vdb", as virsh prints it. */
+static void
+onDevice(eventState *st, const char *name, iovDomainPtr dom, const char *devAlias)
+{
+    GString *s = eventLine(st, name, dom);
+
+    g_string_append_printf(s, ": %s", devAlias);
+    printLine(st, s);
+}
+
+static void
+onDeviceAdded(iovConnectPtr conn G_GNUC_UNUSED, iovDomainPtr dom, const char *devAlias,
+              void *opaque)
+{
+    onDevice(opaque, "device-added", dom, devAlias);
+}
+
+static void
+onDeviceRemoved(iovConnectPtr conn G_GNUC_UNUSED, iovDomainPtr dom, const char *devAlias,
+                void *opaque)
+{
+    onDevice(opaque, "device-removed", dom, devAlias);
+}
+
 /* event [DOMAIN] [--event NAME] [--loop] [--timeout SECONDS] [--timestamp]:
  * print events until the first one (or Ctrl-C, or the timeout, with --loop). */
 int
@@ -154,7 +180,9 @@ cmdEvent(iovshControl *ctl, const iovshCmd *cmd)
                 break;
         }
         if (i == G_N_ELEMENTS(eventNames)) {
-            iovshError("unknown event '%s': give lifecycle, reboot or tunable", which);
+            iovshError(
+                "unknown event '%s': give lifecycle, reboot, tunable, device-added or device-removed",
+                which);
             return -1;
         }
     }
@@ -165,9 +193,11 @@ cmdEvent(iovshControl *ctl, const iovshCmd *cmd)
     g_mutex_init(&st.lock);
     for (i = 0; i < G_N_ELEMENTS(eventNames); i++) {
         iovConnectDomainEventGenericCallback cb =
-            i == IOV_DOMAIN_EVENT_ID_LIFECYCLE ? IOV_DOMAIN_EVENT_CALLBACK(onLifecycle)
-            : i == IOV_DOMAIN_EVENT_ID_REBOOT  ? IOV_DOMAIN_EVENT_CALLBACK(onReboot)
-                                               : IOV_DOMAIN_EVENT_CALLBACK(onTunable);
+            i == IOV_DOMAIN_EVENT_ID_LIFECYCLE        ? IOV_DOMAIN_EVENT_CALLBACK(onLifecycle)
+            : i == IOV_DOMAIN_EVENT_ID_REBOOT         ? IOV_DOMAIN_EVENT_CALLBACK(onReboot)
+            : i == IOV_DOMAIN_EVENT_ID_DEVICE_ADDED   ? IOV_DOMAIN_EVENT_CALLBACK(onDeviceAdded)
+            : i == IOV_DOMAIN_EVENT_ID_DEVICE_REMOVED ? IOV_DOMAIN_EVENT_CALLBACK(onDeviceRemoved)
+                                                      : IOV_DOMAIN_EVENT_CALLBACK(onTunable);
 
         if (!eventNames[i] || (which && strcmp(which, eventNames[i]) != 0))
             continue;

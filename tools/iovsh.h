@@ -246,6 +246,7 @@ typedef struct iovshDisk {
     char *target; /* "vda" */
     char *source; /* a path, or PROTOCOL://HOST:PORT/NAME; "-" when none */
     char *group;  /* the throttle group, "" when none */
+    bool unplugPending; /* live: the guest has not released it yet */
     char **filters; /* the named groups of its <throttlefilters>, in order;
                      * NULL-terminated, never NULL */
 } iovshDisk;
@@ -350,6 +351,17 @@ const iovshOptDef *iovshThrottleOptionsRFC(void);
 const iovshOptDef *iovshThrottleOptionsLibvirt(void);
 void iovshThrottleCleanup(void);
 
+/* iovsh-hotplug.c */
+int cmdAttachDevice(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDetachDevice(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDetachDeviceAlias(iovshControl *ctl, const iovshCmd *cmd);
+int cmdUpdateDevice(iovshControl *ctl, const iovshCmd *cmd);
+int cmdAttachDisk(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDetachDisk(iovshControl *ctl, const iovshCmd *cmd);
+int cmdChangeMedia(iovshControl *ctl, const iovshCmd *cmd);
+const iovshOptDef *iovshAttachDiskOptions(void);
+void iovshHotplugCleanup(void);
+
 /* iovsh-groups.c: a domain's named throttle groups */
 int cmdDomThrottleGroupSet(iovshControl *ctl, const iovshCmd *cmd);
 int cmdDomThrottleGroupInfo(iovshControl *ctl, const iovshCmd *cmd);
@@ -387,6 +399,10 @@ typedef GPtrArray *(*iovshDisksFromXMLFunc)(const char *xml);
 /* The <dropped> items of a domain's XML: a new array of strings. */
 #define IOVSH_XML_DROPPED_ENTRY "iovshXMLDroppedModuleEntry"
 typedef GPtrArray *(*iovshDroppedFromXMLFunc)(const char *xml);
+/* change-media: the <disk> of `target` in domain XML `xml` with medium
+ * `source` (NULL: none); a new string, or NULL after printing why */
+#define IOVSH_XML_MEDIUM_ENTRY "iovshXMLMediumModuleEntry"
+typedef char *(*iovshMediumFunc)(const char *xml, const char *target, const char *source);
 
 /* The entry `entry` of module `name`: beside the iovsh program (the build
  * tree), else in the modules folder it was installed with. NULL after

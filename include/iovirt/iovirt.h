@@ -642,6 +642,45 @@ int iovDomainBlockStatsFlags(iovDomainPtr dom, const char *disk, iovTypedParamet
                              int *nparams, unsigned int flags);
 
 /* ------------------------------------------------------------------ */
+/* Devices: disks that come and go                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * iovDomainAttachDeviceFlags: add the disk of `xml`, one <disk> document
+ * (docs/formatdomain.md; libvirt's <iotune> is accepted), to `dom`.
+ * `flags`: IOV_DOMAIN_AFFECT_CURRENT, _LIVE (hot-plug into the running
+ * guest: a virtio disk, its limits in force before the guest sees it),
+ * _CONFIG (the persistent definition), or LIVE|CONFIG. All or nothing:
+ * on error QEMU and the definitions are as before, and the message names
+ * the step that failed and QEMU's words. Returns 0 or -1.
+ */
+int iovDomainAttachDeviceFlags(iovDomainPtr dom, const char *xml, unsigned int flags);
+
+/*
+ * iovDomainDetachDeviceFlags: remove the disk whose target the <disk>
+ * document `xml` names. Live, the guest is asked to release it and
+ * iovirt waits for it (15 s); past that the call fails with
+ * IOV_ERR_OPERATION_TIMEOUT and "unplug pending": the disk stays, limited
+ * and shown with unplug='pending' in the live XML, and goes by itself
+ * when the guest lets it go. Returns 0 or -1.
+ */
+int iovDomainDetachDeviceFlags(iovDomainPtr dom, const char *xml, unsigned int flags);
+
+/* iovDomainDetachDeviceAlias: the same, the disk named by its device
+ * alias (`alias` "disk-vdb", as the DEVICE_REMOVED event names it). */
+int iovDomainDetachDeviceAlias(iovDomainPtr dom, const char *alias, unsigned int flags);
+
+/*
+ * iovDomainUpdateDeviceFlags: change a disk to the <disk> document `xml`
+ * (found by its target). Only its limits may differ: they are the whole
+ * new state (a limit not given becomes 0) and are set as
+ * iovDomainBlockIoThrottle sets them. Anything else that differs is
+ * refused, named. `flags` as for attach, and libvirt's FORCE (4),
+ * which changes nothing. Returns 0 or -1.
+ */
+int iovDomainUpdateDeviceFlags(iovDomainPtr dom, const char *xml, unsigned int flags);
+
+/* ------------------------------------------------------------------ */
 /* Stacked limits: a domain's named throttle groups                     */
 /* ------------------------------------------------------------------ */
 
@@ -705,9 +744,11 @@ int iovDomainListThrottleGroups(iovDomainPtr dom, char ***names, unsigned int fl
 /* What an event callback is registered for (libvirt's virDomainEventID
  * values; the ids iovirt sends). */
 typedef enum {
-    IOV_DOMAIN_EVENT_ID_LIFECYCLE = 0, /* state changes: event and detail below */
-    IOV_DOMAIN_EVENT_ID_REBOOT = 1,    /* the guest reset */
-    IOV_DOMAIN_EVENT_ID_TUNABLE = 17,  /* a disk's limits in force changed */
+    IOV_DOMAIN_EVENT_ID_LIFECYCLE = 0,       /* state changes: event and detail below */
+    IOV_DOMAIN_EVENT_ID_REBOOT = 1,          /* the guest reset */
+    IOV_DOMAIN_EVENT_ID_DEVICE_REMOVED = 15, /* a disk left the running guest */
+    IOV_DOMAIN_EVENT_ID_TUNABLE = 17,        /* a disk's limits in force changed */
+    IOV_DOMAIN_EVENT_ID_DEVICE_ADDED = 19,   /* a disk was hot-plugged */
 } iovDomainEventID;
 
 /* Lifecycle events (libvirt's virDomainEventType values). */
@@ -778,6 +819,9 @@ typedef enum {
  *   TUNABLE    iovConnectDomainEventTunableCallback: params (valid during
  *              the call) are blkdeviotune.disk (STRING) and the disk's
  *              limits now in force under libvirt's names
+ *   DEVICE_ADDED, DEVICE_REMOVED
+ *              iovConnectDomainEventDeviceCallback: devAlias (valid during
+ *              the call) is the disk's device alias, "disk-vdb"
  */
 typedef void (*iovConnectDomainEventGenericCallback)(iovConnectPtr conn, iovDomainPtr dom,
                                                      void *opaque);
@@ -786,6 +830,8 @@ typedef void (*iovConnectDomainEventCallback)(iovConnectPtr conn, iovDomainPtr d
 typedef void (*iovConnectDomainEventTunableCallback)(iovConnectPtr conn, iovDomainPtr dom,
                                                      iovTypedParameterPtr params, int nparams,
                                                      void *opaque);
+typedef void (*iovConnectDomainEventDeviceCallback)(iovConnectPtr conn, iovDomainPtr dom,
+                                                    const char *devAlias, void *opaque);
 typedef void (*iovFreeCallback)(void *opaque);
 #define IOV_DOMAIN_EVENT_CALLBACK(cb) ((iovConnectDomainEventGenericCallback)(void (*)(void))(cb))
 

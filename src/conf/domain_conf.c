@@ -28,6 +28,7 @@
 #define MAX_MEMORY_KIB (1ULL << 40)
 #define MAX_VCPUS 255
 #define MAX_DISKS 64
+#define MAX_ROOT_PORTS 128
 
 static const char *const virtTypeNames[] = {"qemu", "kvm"};
 static const char *const diskTypeNames[] = {"file", "block", "network"};
@@ -143,7 +144,6 @@ domainDiskDefFree(domainDiskDef *disk)
     g_free(disk->filters);
     g_free(disk);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDiskDef, domainDiskDefFree)
 
 static void
 netDefFree(domainNetDef *net)
@@ -301,12 +301,20 @@ domainThrottleGroupUser(const domainDef *def, const char *name)
     return NULL;
 }
 
+bool
+domainDiskIsEmpty(const domainDiskDef *disk)
+{
+    return disk->type != DISK_TYPE_NETWORK && !disk->path;
+}
+
 char *
 domainDiskSourceString(const domainDiskDef *disk)
 {
     const domainHostDef *h = disk->nhosts ? &disk->hosts[0] : NULL;
     const char *slash = "/";
 
+    if (domainDiskIsEmpty(disk))
+        return g_strdup("-");
     if (disk->type != DISK_TYPE_NETWORK)
         return g_strdup(disk->path);
     if (h && h->unixSocket)
@@ -1405,6 +1413,11 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
         return -1;
     }
     bus = getAttr(target, "bus");
+    if (ctxt->flags & DOMAIN_PARSE_LIVE_STATE) {
+        g_autofree char *unplug = getAttr(node, "unplug");
+
+        disk->unplugPending = g_strcmp0(unplug, "pending") == 0;
+    }
 
     if (!type)
         type = g_strdup("file");
@@ -1482,25 +1495,22 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
             return -1;
     }
 
-    if (!source) {
-        if (fromLibvirt(ctxt) && disk->device == DISK_DEVICE_CDROM) {
-            noteDropped(ctxt, node, "empty cdrom");
-            return 0;
-        }
+    if (!source && !(disk->device == DISK_DEVICE_CDROM && disk->type != DISK_TYPE_NETWORK)) {
         reportError(IOV_ERR_XML_ERROR, "disk '%s' has no <source>", disk->target);
         return -1;
     }
-    switch (disk->type) {
+    /* a cdrom without a medium: an empty tray */
+    switch (source ? disk->type : DISK_TYPE_LAST) {
     case DISK_TYPE_FILE:
     case DISK_TYPE_BLOCK: {
         const char *attr = disk->type == DISK_TYPE_FILE ? "file" : "dev";
 
         disk->path = getAttr(source, attr);
+        if ((!disk->path || !*disk->path) && disk->device == DISK_DEVICE_CDROM) {
+            g_clear_pointer(&disk->path, g_free);
+            break;
+        }
         if (!disk->path || !*disk->path) {
-            if (fromLibvirt(ctxt) && disk->device == DISK_DEVICE_CDROM) {
-                noteDropped(ctxt, node, "empty cdrom");
-                return 0;
-            }
             reportError(IOV_ERR_XML_ERROR, "disk '%s': <source> needs %s='PATH'", disk->target, attr);
             return -1;
         }
@@ -1514,6 +1524,8 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
     case DISK_TYPE_NETWORK:
         if (parseNetworkSource(source, disk) < 0 || parseNetworkExtras(source, node, disk) < 0)
             return -1;
+        break;
+    default:
         break;
     }
 
@@ -2531,6 +2543,37 @@ parseDeviceOther(xmlNode *c, domainDef *def)
     return parseMemballoon(c, def);
 }
 
+/*
+ * A <controller>: only PCI Express root ports are modelled, and only
+ * their number (the room to hot-plug disks, one a port). Returns 1 when
+ * counted, 0 when a libvirt parse drops it, -1 on error.
+ */
+static int
+parseController(parseCtxt *ctxt, xmlNode *node, domainDef *def)
+{
+    g_autofree char *type = getAttr(node, "type");
+    g_autofree char *model = getAttr(node, "model");
+
+    if (g_strcmp0(type, "pci") == 0 && g_strcmp0(model, "pcie-root-port") == 0) {
+        if (def->rootPorts >= MAX_ROOT_PORTS) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "a domain may have at most %d pcie-root-port controllers", MAX_ROOT_PORTS);
+            return -1;
+        }
+        def->rootPorts++;
+        return 1;
+    }
+    if (fromLibvirt(ctxt)) {
+        noteDropped(ctxt, node, "controller: QEMU has the controllers iovirt's devices need");
+        return 0;
+    }
+    reportError(
+        IOV_ERR_XML_ERROR,
+        "controller type '%s' model '%s' is not supported: only type='pci' model='pcie-root-port'",
+        type ? type : "", model ? model : "");
+    return -1;
+}
+
 static int
 parseDevices(parseCtxt *ctxt, xmlNode *devices, domainDef *def)
 {
@@ -2556,6 +2599,10 @@ parseDevices(parseCtxt *ctxt, xmlNode *devices, domainDef *def)
             }
             def->disks = g_renew(domainDiskDef *, def->disks, def->ndisks + 1);
             def->disks[def->ndisks++] = disk;
+        } else if (isElem(c, "controller")) {
+            if ((rc = parseController(ctxt, c, def)) < 0)
+                return -1;
+            c->_private = rc ? MARK : DROPPED;
         } else if (isElem(c, "serial") || isElem(c, "console")) {
             bool serial = isElem(c, "serial");
             bool *have = serial ? &haveSerial : &haveConsole;
@@ -3020,6 +3067,8 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
     W(xmlTextWriterStartElement(w, BC("disk")));
     W(xmlTextWriterWriteAttribute(w, BC("type"), BC(diskTypeNames[d->type])));
     W(xmlTextWriterWriteAttribute(w, BC("device"), BC(diskDeviceNames[d->device])));
+    if (d->unplugPending)
+        W(xmlTextWriterWriteAttribute(w, BC("unplug"), BC("pending")));
 
     W(xmlTextWriterStartElement(w, BC("driver")));
     W(xmlTextWriterWriteAttribute(w, BC("name"), BC("qemu")));
@@ -3032,6 +3081,8 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
         W(xmlTextWriterWriteAttribute(w, BC("discard"), BC("unmap")));
     W(xmlTextWriterEndElement(w));
 
+    if (domainDiskIsEmpty(d))
+        goto target;
     W(xmlTextWriterStartElement(w, BC("source")));
     if (d->type == DISK_TYPE_FILE)
         W(xmlTextWriterWriteAttribute(w, BC("file"), BC(d->path)));
@@ -3060,6 +3111,7 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
     }
     W(xmlTextWriterEndElement(w));
 
+target:
     W(xmlTextWriterStartElement(w, BC("target")));
     W(xmlTextWriterWriteAttribute(w, BC("dev"), BC(d->target)));
     W(xmlTextWriterWriteAttribute(w, BC("bus"), BC(busNames[d->bus])));
@@ -3312,6 +3364,12 @@ domainDefFormat(const domainDef *def, unsigned int flags)
         if (formatInterface(w, def->nets[i]) < 0)
             goto error;
     }
+    for (i = 0; i < def->rootPorts; i++) {
+        W(xmlTextWriterStartElement(w, BC("controller")));
+        W(xmlTextWriterWriteAttribute(w, BC("type"), BC("pci")));
+        W(xmlTextWriterWriteAttribute(w, BC("model"), BC("pcie-root-port")));
+        W(xmlTextWriterEndElement(w));
+    }
     if (formatChr(w, "serial", &def->serial) < 0 || formatChr(w, "console", &def->console) < 0)
         goto error;
     if (def->memballoon == DOMAIN_MEMBALLOON_VIRTIO) {
@@ -3346,5 +3404,106 @@ domainDefCopy(const domainDef *def)
 
     if (!xml)
         return NULL;
-    return domainDefParseString(xml, 0, NULL);
+    return domainDefParseString(xml, DOMAIN_PARSE_LIVE_STATE, NULL);
+}
+
+/* ---- one disk alone: hot-plug documents ---- */
+
+/* The XML document of one disk (a new string). */
+static char *
+diskFormat(const domainDiskDef *disk)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
+    char *ret;
+
+    if (!w) {
+        xmlBufferFree(buf);
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot create an XML writer");
+        return NULL;
+    }
+    xmlTextWriterSetIndent(w, 1);
+    xmlTextWriterSetIndentString(w, BC("  "));
+    if (formatDisk(w, disk, 0) < 0 || xmlTextWriterEndDocument(w) < 0) {
+        xmlFreeTextWriter(w);
+        xmlBufferFree(buf);
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot format the XML of disk '%s'", disk->target);
+        return NULL;
+    }
+    xmlFreeTextWriter(w);
+    ret = g_strdup((const char *)xmlBufferContent(buf));
+    xmlBufferFree(buf);
+    return ret;
+}
+
+domainDiskDef *
+domainDiskDefParseString(const char *xml, unsigned int flags, GString *dropped)
+{
+    parseCtxt ctxt = {flags, dropped};
+    xmlParserCtxtPtr pctxt = NULL;
+    xmlDocPtr doc = NULL;
+    xmlNode *root;
+    domainDiskDef *disk = NULL;
+    int rc;
+
+    if (!xml) {
+        reportError(IOV_ERR_XML_ERROR, "no XML document given");
+        return NULL;
+    }
+    if (strlen(xml) > MAX_XML_SIZE) {
+        reportError(IOV_ERR_XML_ERROR, "the document is larger than %d bytes", MAX_XML_SIZE);
+        return NULL;
+    }
+    xmlSetStructuredErrorFunc(NULL, silentXMLError);
+    if (!(pctxt = xmlNewParserCtxt())) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot create an XML parser");
+        goto cleanup;
+    }
+    doc = xmlCtxtReadMemory(pctxt, xml, (int)strlen(xml), "disk.xml", NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOCDATA);
+    if (!doc) {
+        xmlErrorPtr e = xmlCtxtGetLastError(pctxt);
+        g_autofree char *msg = g_strdup(e && e->message ? e->message : "malformed document");
+
+        g_strstrip(msg);
+        reportError(IOV_ERR_XML_ERROR, "line %d: %s", e ? e->line : 0, msg);
+        goto cleanup;
+    }
+    if (doc->intSubset || doc->extSubset) {
+        reportError(IOV_ERR_XML_ERROR, "a document type declaration (DTD) is not accepted");
+        goto cleanup;
+    }
+    root = xmlDocGetRootElement(doc);
+    if (!root || !isElem(root, "disk")) {
+        reportError(
+            IOV_ERR_CONFIG_UNSUPPORTED,
+            "only disks can be attached, detached or updated: the document's root is <%s>, not <disk>",
+            root ? (const char *)root->name : "");
+        goto cleanup;
+    }
+    root->_private = MARK;
+    if ((rc = parseDisk(&ctxt, root, &disk)) <= 0) {
+        if (rc == 0)
+            reportError(IOV_ERR_CONFIG_UNSUPPORTED, "this disk is not supported: %s",
+                        dropped && dropped->len ? g_strstrip(dropped->str) : "it was dropped");
+        goto cleanup;
+    }
+    if (checkUnread(&ctxt, root) < 0)
+        g_clear_pointer(&disk, domainDiskDefFree);
+
+cleanup:
+    xmlFreeDoc(doc);
+    xmlFreeParserCtxt(pctxt);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    return disk;
+}
+
+domainDiskDef *
+domainDiskDefCopy(const domainDiskDef *disk)
+{
+    g_autofree char *xml = diskFormat(disk);
+
+    if (!xml)
+        return NULL;
+    return domainDiskDefParseString(xml, DOMAIN_PARSE_LIVE_STATE, NULL);
 }

@@ -207,6 +207,8 @@ typedef struct {
      * array of owned names, nfilters entries (0: none) */
     char **filters;
     size_t nfilters;
+    bool unplugPending; /* live only: QEMU was asked to remove it and the
+                         * guest has not let go yet (unplug='pending') */
 } domainDiskDef;
 
 /* A named throttle group the domain declares in <throttlegroups>. It
@@ -265,11 +267,15 @@ typedef struct {
     size_t nnets;
     char *dropped; /* what a libvirt import left out: XPaths (with the
                     * reason in parentheses), one a line; NULL: nothing */
+    unsigned int rootPorts; /* <controller type='pci' model='pcie-root-port'/>
+                             * elements given; 0: none given (the default) */
 } domainDef;
 
 typedef enum {
     /* accept a libvirt document: drop what iovirt does not model */
     DOMAIN_PARSE_FROM_LIBVIRT = 1 << 0,
+    /* a live definition (status file, copies): accept unplug='pending' */
+    DOMAIN_PARSE_LIVE_STATE = 1 << 1,
 } domainParseFlags;
 
 typedef enum {
@@ -304,6 +310,18 @@ char *domainDefFormat(const domainDef *def, unsigned int flags);
 
 /* domainDefCopy: a deep copy, through the canonical XML. */
 domainDef *domainDefCopy(const domainDef *def);
+
+/*
+ * domainDiskDefParseString: parse one <disk> document (iovirt's or, with
+ * DOMAIN_PARSE_FROM_LIBVIRT, libvirt's, whose unmodelled parts are
+ * dropped and listed in `dropped`) and check it alone. Returns a new
+ * disk, or NULL with an error naming what is wrong.
+ */
+domainDiskDef *domainDiskDefParseString(const char *xml, unsigned int flags, GString *dropped);
+
+/* domainDiskDefCopy: a deep copy of one disk. */
+domainDiskDef *domainDiskDefCopy(const domainDiskDef *disk);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDiskDef, domainDiskDefFree)
 
 /* domainDiskFind: the disk whose target is `name`, or (when `name`
  * starts with '/') whose source path is `name`; NULL if none. */
@@ -358,6 +376,10 @@ int domainCheckEmulator(const char *path);
 
 /* The connect timeout of a network disk when its XML gives none (s). */
 #define DOMAIN_DISK_DEFAULT_TIMEOUT_SEC 10
+
+/* domainDiskIsEmpty: a cdrom without a medium (no <source>, its tray
+ * empty): it has a device and its limits' group, and no nodes. */
+bool domainDiskIsEmpty(const domainDiskDef *disk);
 
 /* domainDiskSourceString: a one-line description of a disk's source, for
  * listings: the path, or protocol://host:port/name. New string. */

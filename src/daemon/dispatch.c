@@ -1167,3 +1167,48 @@ daemonClientDisconnected(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, 
 
     daemonEventsConnGone(d->events, rpcServerClientGetPrivate(client));
 }
+
+/* ---- devices: disks that come and go ---- */
+
+int
+dispatchDomainAttachDevice(daemonState *d, daemonConn *c, remote_domain_attach_device_args *args)
+{
+    return qemuDriverAttachDevice(d->driver, UUID(args), args->xml, IOV_DOMAIN_AFFECT_LIVE,
+                                  c->libvirt);
+}
+
+int
+dispatchDomainAttachDeviceFlags(daemonState *d, daemonConn *c,
+                                remote_domain_attach_device_flags_args *args)
+{
+    return qemuDriverAttachDevice(d->driver, UUID(args), args->xml, args->flags, c->libvirt);
+}
+
+int
+dispatchDomainDetachDevice(daemonState *d, daemonConn *c, remote_domain_detach_device_args *args)
+{
+    return qemuDriverDetachDevice(d->driver, UUID(args), args->xml, NULL, IOV_DOMAIN_AFFECT_LIVE,
+                                  c->libvirt);
+}
+
+int
+dispatchDomainDetachDeviceFlags(daemonState *d, daemonConn *c,
+                                remote_domain_detach_device_flags_args *args)
+{
+    return qemuDriverDetachDevice(d->driver, UUID(args), args->xml, NULL, args->flags, c->libvirt);
+}
+
+int
+dispatchDomainDetachDeviceAlias(daemonState *d, daemonConn *c,
+                                remote_domain_detach_device_alias_args *args)
+{
+    return qemuDriverDetachDevice(d->driver, UUID(args), NULL, args->alias, args->flags,
+                                  c->libvirt);
+}
+
+int
+dispatchDomainUpdateDeviceFlags(daemonState *d, daemonConn *c,
+                                remote_domain_update_device_flags_args *args)
+{
+    return qemuDriverUpdateDevice(d->driver, UUID(args), args->xml, args->flags, c->libvirt);
+}

@@ -314,6 +314,21 @@ encodeEvent(const qemuDriverEvent *e, const daemonEventCallback *cb)
         xdr_free((xdrproc_t)xdr_remote_domain_event_callback_tunable_msg, (char *)&m);
         break;
     }
+    case IOV_DOMAIN_EVENT_ID_DEVICE_REMOVED:
+    case IOV_DOMAIN_EVENT_ID_DEVICE_ADDED: {
+        bool added = e->id == IOV_DOMAIN_EVENT_ID_DEVICE_ADDED;
+        remote_domain_event_callback_device_added_msg m = {
+            .callbackID = cb->callbackID, .dom = dom, .devAlias = (char *)e->disk};
+
+        /* the two messages have the same layout */
+        if (cb->legacy)
+            return NULL;
+        hdr.proc = added ? REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED
+                         : REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED;
+        msg = rpcMessageEncode(&hdr, (xdrproc_t)xdr_remote_domain_event_callback_device_added_msg,
+                               &m);
+        break;
+    }
     default:
         return NULL;
     }

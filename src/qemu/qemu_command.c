@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "qemu_command.h"
+#include "qemu_monitor.h"
 #include "util/error.h"
 
 #define IOV_FROM_THIS IOV_FROM_QEMU
@@ -384,9 +385,42 @@ buildProtocolNode(const domainDiskDef *disk, const qemuCommandParams *p)
     return n;
 }
 
+/* The AHCI port of a sata disk ("ide.0" for sda), or NULL with an error. */
+static char *
+sataBus(const domainDiskDef *disk)
+{
+    if (strlen(disk->target) != 3 || disk->target[2] > 'f') {
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': q35 has six sata ports, sda to sdf",
+                    disk->target);
+        return NULL;
+    }
+    return g_strdup_printf("ide.%d", disk->target[2] - 'a');
+}
+
+/* A cdrom with an empty tray: its device without a drive. Its group
+ * object exists all the same, and holds its limits for the next medium. */
+static int
+addEmptyCdrom(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst)
+{
+    g_autofree char *bus = sataBus(disk);
+    g_autofree char *dev = qemuDiskDeviceId(disk);
+    json_object *obj;
+
+    if (!bus)
+        return -1;
+    obj = json_object_new_object();
+    ADD_STR(obj, "driver", "ide-cd");
+    ADD_STR(obj, "bus", bus);
+    ADD_STR(obj, "id", dev);
+    if (bootFirst)
+        json_object_object_add(obj, "bootindex", json_object_new_int(1));
+    addJSON(argv, "-device", obj);
+    return 0;
+}
+
 static int
 addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHashTable *groups,
-        const qemuCommandParams *p)
+        const qemuCommandParams *p, unsigned int port)
 {
     g_autofree char *proto = diskProtocolNode(disk);
     g_autofree char *fmt = qemuDiskFormatNode(disk);
@@ -425,6 +459,8 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
         addJSON(argv, "-object", obj);
         g_hash_table_add(groups, g_strdup(tg));
     }
+    if (domainDiskIsEmpty(disk))
+        return addEmptyCdrom(argv, disk, bootFirst);
 
     if (!(node = buildProtocolNode(disk, p)))
         return -1;
@@ -448,7 +484,13 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
 
     obj = json_object_new_object();
     if (disk->bus == DISK_BUS_VIRTIO) {
+        g_autofree char *bus = qemuRootPortId(port);
+
         ADD_STR(obj, "driver", "virtio-blk-pci");
+        /* on q35, on a root port of its own, so that it can be unplugged;
+         * pc's PCI bus, where QEMU puts it, can unplug it itself */
+        if (!pc)
+            ADD_STR(obj, "bus", bus);
     } else {
         /* q35's AHCI controller (on pc the one added for sata disks): one
          * port per letter, sda on port 0 */
@@ -475,6 +517,139 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
         json_object_object_add(obj, "bootindex", json_object_new_int(1));
     addJSON(argv, "-device", obj);
     return 0;
+}
+
+/* ---- PCI Express root ports: the room to hot-plug disks ---- */
+
+char *
+qemuRootPortId(unsigned int index)
+{
+    return g_strdup_printf("rp%u", index);
+}
+
+unsigned int
+qemuRootPortCount(const domainDef *def)
+{
+    unsigned int virtio = 0;
+    size_t i;
+
+    for (i = 0; i < def->ndisks; i++)
+        virtio += def->disks[i]->bus == DISK_BUS_VIRTIO;
+    if (def->rootPorts)
+        return MAX(def->rootPorts, virtio);
+    return virtio + QEMU_FREE_ROOT_PORTS;
+}
+
+/*
+ * `n` pcie-root-port devices on pcie.0, eight functions a slot from slot
+ * 2 (as libvirt places them), so that many fit on q35's one root bus. A
+ * root port cannot itself be hot-plugged: they all exist from the start.
+ */
+static void
+addRootPorts(GPtrArray *argv, unsigned int n)
+{
+    unsigned int i;
+
+    for (i = 0; i < n; i++) {
+        json_object *obj = json_object_new_object();
+        g_autofree char *id = qemuRootPortId(i);
+        g_autofree char *addr = g_strdup_printf("0x%x.0x%x", 2 + i / 8, i % 8);
+
+        ADD_STR(obj, "driver", "pcie-root-port");
+        ADD_STR(obj, "id", id);
+        ADD_STR(obj, "bus", "pcie.0");
+        ADD_STR(obj, "addr", addr);
+        json_object_object_add(obj, "chassis", json_object_new_int((int)i + 1));
+        json_object_object_add(obj, "port", json_object_new_int(0x10 + (int)i));
+        if (i % 8 == 0 && i + 1 < n)
+            ADD_BOOL(obj, "multifunction", true);
+        addJSON(argv, "-device", obj);
+    }
+}
+
+/* ---- one disk's chain, for hot-plug ---- */
+
+void
+qemuDiskChainClear(qemuDiskChain *c)
+{
+    if (!c)
+        return;
+    g_clear_pointer(&c->protocol, json_object_put);
+    g_clear_pointer(&c->format, json_object_put);
+    g_clear_pointer(&c->device, json_object_put);
+}
+
+int
+qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const char *bus,
+                   qemuDiskChain *c)
+{
+    g_autofree char *proto = diskProtocolNode(disk);
+    g_autofree char *fmt = qemuDiskFormatNode(disk);
+    g_autofree char *thr = qemuDiskThrottleNode(disk);
+    g_autofree char *dev = qemuDiskDeviceId(disk);
+    bool writeCache =
+        disk->cache != DISK_CACHE_WRITETHROUGH && disk->cache != DISK_CACHE_DIRECTSYNC;
+
+    memset(c, 0, sizeof(*c));
+    if (disk->bus != DISK_BUS_VIRTIO) {
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "disk '%s': a %s disk cannot be hot-plugged: q35's AHCI ports do not support it (use bus='virtio')",
+            disk->target, domainDiskBusName(disk->bus));
+        return -1;
+    }
+    if (disk->auth.username || diskHasCephConf(disk)) {
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "disk '%s': a network disk with <auth> or its own monitors cannot be hot-plugged yet: add it to the definition and restart the guest",
+            disk->target);
+        return -1;
+    }
+    if (!(c->protocol = buildProtocolNode(disk, p)))
+        return -1;
+
+    c->format = json_object_new_object();
+    ADD_STR(c->format, "driver", domainDiskFormatName(disk->format));
+    ADD_STR(c->format, "file", proto);
+    ADD_STR(c->format, "node-name", fmt);
+    if (disk->readonly)
+        ADD_BOOL(c->format, "read-only", true);
+    addCache(c->format, disk->cache);
+
+    /* the device sits on the disk's own step of its throttle chain */
+    c->device = json_object_new_object();
+    ADD_STR(c->device, "driver", "virtio-blk-pci");
+    if (bus) /* NULL: where QEMU puts it (pc's PCI bus) */
+        ADD_STR(c->device, "bus", bus);
+    ADD_STR(c->device, "id", dev);
+    ADD_STR(c->device, "drive", thr);
+    ADD_STR(c->device, "write-cache", writeCache ? "on" : "off");
+    return 0;
+}
+
+int
+qemuBuildDiskMedium(const domainDiskDef *disk, const qemuCommandParams *p, json_object **protocol,
+                    json_object **format)
+{
+    g_autofree char *proto = diskProtocolNode(disk);
+    g_autofree char *fmt = qemuDiskFormatNode(disk);
+
+    if (!(*protocol = buildProtocolNode(disk, p)))
+        return -1;
+    *format = json_object_new_object();
+    ADD_STR(*format, "driver", domainDiskFormatName(disk->format));
+    ADD_STR(*format, "file", proto);
+    ADD_STR(*format, "node-name", fmt);
+    if (disk->readonly)
+        ADD_BOOL(*format, "read-only", true);
+    addCache(*format, disk->cache);
+    return 0;
+}
+
+char *
+qemuDiskProtocolNode(const domainDiskDef *disk)
+{
+    return diskProtocolNode(disk);
 }
 
 /* The throttle-group object of every declared group, used or not (they
@@ -662,6 +837,7 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
     g_autofree char *mon = qemuEscapeOption(p->monitorPath);
     g_autofree char *opt = NULL;
     char uuid[37];
+    unsigned int port = 0;
     size_t i;
 
     g_ptr_array_add(argv, g_strdup(def->emulator ? def->emulator : p->binary));
@@ -719,11 +895,17 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
             }
         }
     }
+    /* pc's PCI bus hot-plugs by itself; q35's PCI Express root needs
+     * root ports */
+    if (!domainMachineIsPC(def))
+        addRootPorts(argv, qemuRootPortCount(def));
     addDeclaredGroups(argv, def, groups);
     for (i = 0; i < def->ndisks; i++) {
         if (addDisk(argv, def->disks[i], !def->kernel && i == 0, domainMachineIsPC(def), groups,
-                    p) < 0)
+                    p, port) < 0)
             return NULL;
+        if (def->disks[i]->bus == DISK_BUS_VIRTIO)
+            port++;
     }
     for (i = 0; i < def->nnets; i++)
         addNet(argv, def->nets[i], i);

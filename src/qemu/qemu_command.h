@@ -32,6 +32,7 @@
 #include <json-c/json.h>
 
 #include "conf/domain_conf.h"
+#include <json-c/json.h>
 
 typedef struct {
     const char *binary;        /* qemu-system-x86_64 */
@@ -112,3 +113,49 @@ json_object *qemuBuildThrottleNodeProps(const domainDiskDef *disk, size_t step);
 gboolean qemuDiskMatchesQdev(const domainDiskDef *disk, const char *qdev);
 /* The same for the device id `devId` ("disk-vda"). */
 gboolean qemuDeviceIdMatchesQdev(const char *devId, const char *qdev);
+
+/* ---- root ports and hot-plug ---- */
+
+/* Free pcie-root-ports a q35 guest gets when its definition names none. */
+#define QEMU_FREE_ROOT_PORTS 4
+
+/* The id of root port `index` ("rp0", "rp1", ...; new string). */
+char *qemuRootPortId(unsigned int index);
+
+/* How many root ports `def` starts with: one for each virtio disk, and
+ * QEMU_FREE_ROOT_PORTS free ones, or as many as its <controller
+ * model='pcie-root-port'/> elements when it has them (at least one a
+ * virtio disk). */
+unsigned int qemuRootPortCount(const domainDef *def);
+
+/* The protocol node of a disk ("proto-vda"; new string). */
+char *qemuDiskProtocolNode(const domainDiskDef *disk);
+
+/*
+ * What QEMU is given to hot-plug one disk besides its throttle chain
+ * (qemuBuildThrottleNodeProps): its protocol and format nodes
+ * (blockdev-add arguments) and its virtio-blk-pci device (device_add
+ * arguments), on the chain's first node. Each member is a JSON object
+ * owned by the chain.
+ */
+typedef struct {
+    json_object *protocol;
+    json_object *format;
+    json_object *device;
+} qemuDiskChain;
+
+void qemuDiskChainClear(qemuDiskChain *c);
+
+/*
+ * qemuBuildDiskChain: the nodes of `disk` and its device on root port
+ * `bus`: the same nodes and names a disk gets on the command line. A disk
+ * that cannot be hot-plugged (sata, a network disk needing key files)
+ * is refused with an error naming it.
+ */
+int qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const char *bus,
+                       qemuDiskChain *c);
+
+/* qemuBuildDiskMedium: the protocol and format nodes of `disk` (new
+ * references), for a cdrom's new medium. */
+int qemuBuildDiskMedium(const domainDiskDef *disk, const qemuCommandParams *p,
+                        json_object **protocol, json_object **format);

@@ -66,6 +66,7 @@ qemuDomainObjUnref(qemuDomainObj *obj)
     g_free(obj->logPath);
     g_queue_clear_full(&obj->events, (GDestroyNotify)qemuDomainEventFree);
     g_free(obj->expectEvent);
+    g_free(obj->expectDevice);
     qemuDomainEventFree(obj->expected);
     g_free(obj->statusPending);
     if (obj->lastBlockStats)
@@ -108,6 +109,7 @@ qemuDomainEndJob(qemuDomainObj *obj)
     g_mutex_lock(&obj->lock);
     obj->job = false;
     g_clear_pointer(&obj->expectEvent, g_free);
+    g_clear_pointer(&obj->expectDevice, g_free);
     unclaimed = g_steal_pointer(&obj->expected);
     g_cond_broadcast(&obj->jobCond);
     g_mutex_unlock(&obj->lock);
@@ -116,11 +118,33 @@ qemuDomainEndJob(qemuDomainObj *obj)
 void
 qemuDomainJobExpectEvent(qemuDomainObj *obj, const char *name)
 {
+    qemuDomainJobExpectDeviceEvent(obj, name, NULL);
+}
+
+void
+qemuDomainJobExpectDeviceEvent(qemuDomainObj *obj, const char *name, const char *devId)
+{
     g_mutex_lock(&obj->lock);
     g_free(obj->expectEvent);
     obj->expectEvent = g_strdup(name);
+    g_free(obj->expectDevice);
+    obj->expectDevice = g_strdup(devId);
     g_clear_pointer(&obj->expected, qemuDomainEventFree);
     g_mutex_unlock(&obj->lock);
+}
+
+/* Whether `ev` is the event the job waits for (lock held). */
+static bool
+isExpected(qemuDomainObj *obj, const qemuDomainEvent *ev)
+{
+    json_object *dev = NULL;
+
+    if (strcmp(ev->name, obj->expectEvent) != 0)
+        return false;
+    if (!obj->expectDevice)
+        return true;
+    return ev->data && json_object_object_get_ex(ev->data, "device", &dev) &&
+           g_strcmp0(json_object_get_string(dev), obj->expectDevice) == 0;
 }
 
 qemuDomainEvent *
@@ -137,6 +161,7 @@ qemuDomainJobWaitEvent(qemuDomainObj *obj, int timeoutMs)
     }
     ev = g_steal_pointer(&obj->expected);
     name = g_steal_pointer(&obj->expectEvent);
+    g_clear_pointer(&obj->expectDevice, g_free);
     g_mutex_unlock(&obj->lock);
     if (!ev) {
         reportError(IOV_ERR_OPERATION_TIMEOUT, "domain '%s': QEMU did not send the %s event within %d ms",
@@ -159,7 +184,7 @@ qemuDomainQueueEvent(qemuDomainObj *obj, qemuDomainEvent *ev)
 
     g_mutex_lock(&obj->lock);
     if (obj->expectEvent && !obj->expected && ev->generation == obj->monGeneration &&
-        (!ev->name || strcmp(ev->name, obj->expectEvent) == 0)) {
+        (!ev->name || isExpected(obj, ev))) {
         /* the end of the connection wakes the waiting job too, and still
          * goes to the worker, which cleans up */
         if (ev->name) {
@@ -508,7 +533,8 @@ qemuDomainLoadStatus(const char *path, qemuDomainStatus *st)
         xmlBufferPtr buf = xmlBufferCreate();
 
         xmlNodeDump(buf, doc, c, 0, 0);
-        st->live = domainDefParseString((const char *)xmlBufferContent(buf), 0, NULL);
+        st->live = domainDefParseString((const char *)xmlBufferContent(buf),
+                                        DOMAIN_PARSE_LIVE_STATE, NULL);
         xmlBufferFree(buf);
     }
     if (!st->live)

@@ -93,6 +93,7 @@ typedef struct {
     GQueue events;            /* qemuDomainEvent, waiting for the worker */
     bool eventWorker;         /* a worker is handling `events` */
     char *expectEvent;        /* the event the job holder waits for, or NULL */
+    char *expectDevice;       /* and the "device" of its data, or NULL: any */
     qemuDomainEvent *expected; /* it, once arrived (owned) */
 
     /* The status file is written by one thread at a time (`statusWriter`,
@@ -126,6 +127,11 @@ void qemuDomainEndJob(qemuDomainObj *obj);
  */
 void qemuDomainJobExpectEvent(qemuDomainObj *obj, const char *name);
 qemuDomainEvent *qemuDomainJobWaitEvent(qemuDomainObj *obj, int timeoutMs);
+
+/* qemuDomainJobExpectDeviceEvent: as qemuDomainJobExpectEvent, for the
+ * event `name` whose data names device `devId` (DEVICE_DELETED comes for
+ * a device's parts too, without a "device" member: those are not it). */
+void qemuDomainJobExpectDeviceEvent(qemuDomainObj *obj, const char *name, const char *devId);
 
 /*
  * qemuDomainQueueEvent: from the monitor I/O thread: hand `ev` (taken

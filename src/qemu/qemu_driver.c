@@ -22,6 +22,7 @@
 
 #include "qemu_command.h"
 #include "qemu_driver.h"
+#include "qemu_hotplug.h"
 #include "qemu_process.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -105,6 +106,8 @@ configPath(qemuDriver *drv, const char *name)
 }
 
 static void saveStatus(qemuDriver *drv, qemuDomainObj *obj);
+static void handleDeviceDeleted(qemuDriver *drv, qemuDomainObj *obj, const qemuDomainEvent *ev);
+static void finishPendingUnplugs(qemuDriver *drv, qemuDomainObj *obj);
 static char *autostartPath(qemuDriver *drv, const char *name);
 static void removeAutostartLink(qemuDriver *drv, qemuDomainObj *obj);
 
@@ -431,7 +434,9 @@ handleEvents(gpointer data, gpointer user)
     qemuDomainEvent *ev;
 
     while ((ev = qemuDomainNextEvent(obj))) {
-        if (ev->name)
+        if (ev->name && strcmp(ev->name, "DEVICE_DELETED") == 0)
+            handleDeviceDeleted(user, obj, ev);
+        else if (ev->name)
             handleEvent(obj, ev);
         else
             handleEOF(user, obj, ev);
@@ -494,6 +499,7 @@ loadDefinitions(qemuDriver *drv)
     }
 }
 
+
 /* One guest found running at start: its status and domain (referenced). */
 typedef struct {
     qemuDriver *drv;
@@ -508,8 +514,12 @@ reconnectOne(gpointer data, gpointer user)
 
     (void)user;
     if (qemuDomainBeginJob(it->obj, it->drv->jobTimeoutMs) == 0) {
-        if (qemuProcessReconnect(&it->drv->pcfg, it->obj, &it->st) == 0 && !it->obj->def)
+        int rc = qemuProcessReconnect(&it->drv->pcfg, it->obj, &it->st);
+
+        if (rc == 0 && !it->obj->def)
             removeObj(it->drv, it->obj);
+        else if (rc == 1)
+            finishPendingUnplugs(it->drv, it->obj);
         qemuDomainEndJob(it->obj);
     }
     qemuDomainObjUnref(it->obj);
@@ -2491,4 +2501,590 @@ qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *de
     if (fd >= 0 && domName)
         *domName = g_steal_pointer(&name);
     return fd;
+}
+
+/* ---- devices: hot-plug, unplug and update of disks ---- */
+
+/* {key: value}, the arguments of a QMP command (new reference). */
+static json_object *
+stringArgs(const char *key, const char *value)
+{
+    json_object *args = json_object_new_object();
+
+    json_object_object_add(args, key, json_object_new_string(value));
+    return args;
+}
+
+/* libvirt's VIR_DOMAIN_DEVICE_MODIFY_FORCE: accepted by update, and
+ * meaningless for disks (a tray is never locked by the guest here). */
+#define DEVICE_MODIFY_FORCE 4u
+
+static domainDiskDef *
+parseDiskDoc(const char *xml, bool fromLibvirt)
+{
+    g_autoptr(GString) dropped = g_string_new(NULL);
+    domainDiskDef *disk =
+        domainDiskDefParseString(xml, fromLibvirt ? DOMAIN_PARSE_FROM_LIBVIRT : 0, dropped);
+
+    if (disk && dropped->len) {
+        g_strdelimit(dropped->str, "\n", ' ');
+        logInfo("disk '%s' from a libvirt document: dropped %s", disk->target, dropped->str);
+    }
+    return disk;
+}
+
+/* The definition `def` with `disk` (copied) added at its end; joining a
+ * declared group, or a group some disk of `def` is in, a disk that gives
+ * no limits of its own takes the group's. Validated (filters naming
+ * undeclared groups too); NULL with an error. */
+static domainDef *
+withDisk(const domainDef *def, const domainDiskDef *disk, const char *domain, bool live)
+{
+    g_autoptr(domainDef) out = NULL;
+    domainDiskDef *copy;
+    size_t i;
+
+    if (domainDiskFind(def, disk->target)) {
+        reportError(IOV_ERR_OPERATION_INVALID,
+                    "target '%s' is already used by a disk in the %s definition of domain '%s'",
+                    disk->target, live ? "live" : "persistent", domain);
+        return NULL;
+    }
+    if (!(out = domainDefCopy(def)) || !(copy = domainDiskDefCopy(disk)))
+        return NULL;
+    copy->unplugPending = false;
+    if (copy->throttle.group && throttleDefIsUnlimited(&copy->throttle)) {
+        const domainThrottleGroupDef *g = domainThrottleGroupFind(def, copy->throttle.group);
+
+        if (g)
+            memcpy(copy->throttle.v, g->limits.v, sizeof(g->limits.v));
+        for (i = 0; !g && i < def->ndisks; i++) {
+            if (g_strcmp0(def->disks[i]->throttle.group, copy->throttle.group) == 0) {
+                throttleDefClear(&copy->throttle);
+                throttleDefCopy(&copy->throttle, &def->disks[i]->throttle);
+                break;
+            }
+        }
+    }
+    out->disks = g_renew(domainDiskDef *, out->disks, out->ndisks + 1);
+    out->disks[out->ndisks++] = copy;
+    if (domainDefValidate(out) < 0) {
+        g_autoptr(iovError) e = utilSaveError();
+
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s' cannot join domain '%s': %s",
+                    disk->target, domain, e ? e->message : "invalid definition");
+        return NULL;
+    }
+    return g_steal_pointer(&out);
+}
+
+/* The definition `def` without disk `target`, or with it marked pending
+ * (`pending`). New; NULL with an error. */
+static domainDef *
+withoutDisk(const domainDef *def, const char *target, bool pending)
+{
+    g_autoptr(domainDef) out = domainDefCopy(def);
+    ssize_t i;
+
+    if (!out)
+        return NULL;
+    if ((i = domainDiskIndex(out, target)) < 0) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s' vanished from domain '%s'", target,
+                    def->name);
+        return NULL;
+    }
+    if (pending) {
+        out->disks[i]->unplugPending = true;
+        return g_steal_pointer(&out);
+    }
+    domainDiskDefFree(out->disks[i]);
+    memmove(&out->disks[i], &out->disks[i + 1],
+            (out->ndisks - (size_t)i - 1) * sizeof(out->disks[0]));
+    out->ndisks--;
+    return g_steal_pointer(&out);
+}
+
+/* Publish `newLive` and `newConfig` (each may be NULL; taken over). */
+static void
+publishDefs(qemuDomainObj *obj, domainDef *newLive, domainDef *newConfig)
+{
+    g_autoptr(domainDef) oldLive = NULL;
+    g_autoptr(domainDef) oldConfig = NULL;
+
+    g_mutex_lock(&obj->lock);
+    if (newLive) {
+        oldLive = obj->live;
+        obj->live = newLive;
+    }
+    if (newConfig) {
+        oldConfig = obj->def;
+        obj->def = newConfig;
+    }
+    g_mutex_unlock(&obj->lock);
+}
+
+static void
+emitDevice(qemuDomainObj *obj, int id, const char *target)
+{
+    g_autofree char *alias = g_strdup_printf("disk-%s", target);
+    qemuDriverEvent ev = {.id = id, .disk = alias};
+
+    emitEvent(obj, &ev);
+}
+
+int
+qemuDriverAttachDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
+                       unsigned int flags, bool fromLibvirt)
+{
+    g_autoptr(domainDiskDef) disk = parseDiskDoc(xml, fromLibvirt);
+    g_autoptr(domainDef) newLive = NULL;
+    g_autoptr(domainDef) newConfig = NULL;
+    qemuDomainObj *obj;
+    int ret = -1;
+
+    if (!disk)
+        return -1;
+    if (!(obj = objBeginJob(drv, uuid)))
+        return -1;
+    if (resolveImpact(obj, &flags, __func__) < 0)
+        goto endjob;
+    if (flags & IOV_DOMAIN_AFFECT_LIVE) {
+        if (disk->bus != DISK_BUS_VIRTIO) {
+            reportError(
+                IOV_ERR_OPERATION_UNSUPPORTED,
+                "disk '%s': a %s disk cannot be hot-plugged into running domain '%s' (only virtio disks can; a sata disk can be added to the persistent definition)",
+                disk->target, domainDiskBusName(disk->bus), obj->name);
+            goto endjob;
+        }
+        if (qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
+            !(newLive = withDisk(obj->live, disk, obj->name, true)))
+            goto endjob;
+    }
+    if ((flags & IOV_DOMAIN_AFFECT_CONFIG) &&
+        !(newConfig = withDisk(obj->def, disk, obj->name, false)))
+        goto endjob;
+
+    /* the persistent definition first: it can be put back, an unplug
+     * needs the guest */
+    if (newConfig && writeConfig(drv, newConfig) < 0)
+        goto endjob;
+    if (newLive &&
+        qemuHotplugAttachDisk(obj, obj->live, domainDiskFind(newLive, disk->target)) < 0) {
+        if (newConfig) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            if (writeConfig(drv, obj->def) < 0)
+                logError("domain '%s': cannot restore its definition after a failed attach: %s",
+                         obj->name, utilLastErrorMessage());
+            utilRestoreError(g_steal_pointer(&saved));
+        }
+        goto endjob;
+    }
+    publishDefs(obj, g_steal_pointer(&newLive), g_steal_pointer(&newConfig));
+    if (flags & IOV_DOMAIN_AFFECT_LIVE) {
+        /* a restarted daemon must know the disk: written before the reply */
+        saveStatus(drv, obj);
+        emitDevice(obj, IOV_DOMAIN_EVENT_ID_DEVICE_ADDED, disk->target);
+    }
+    qemuDomainLogNote(obj, "disk '%s' attached (%s%s)", disk->target,
+                      flags & IOV_DOMAIN_AFFECT_LIVE ? "live" : "",
+                      flags == (IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_AFFECT_CONFIG) ? " and config"
+                      : flags & IOV_DOMAIN_AFFECT_CONFIG                           ? "config"
+                                                                                   : "");
+    ret = 0;
+endjob:
+    objEndJob(obj);
+    return ret;
+}
+
+/*
+ * With the job held, the device of disk `target` gone from QEMU: delete
+ * what it leaves (nodes, its group), drop it from the live definition,
+ * write the status and tell the clients.
+ */
+static void
+finishRemoval(qemuDriver *drv, qemuDomainObj *obj, const char *target)
+{
+    const domainDiskDef *d = domainDiskFind(obj->live, target);
+    g_autofree char *t = g_strdup(target);
+    domainDef *newLive;
+
+    if (!d)
+        return;
+    if (!(newLive = withoutDisk(obj->live, t, false))) {
+        logError("%s", utilLastErrorMessage());
+        utilResetError();
+        return;
+    }
+    if (qemuHotplugRemoveDiskBackend(obj, newLive, d) < 0) {
+        logWarn("domain '%s': disk '%s' left something in QEMU: %s", obj->name, t,
+                utilLastErrorMessage());
+        utilResetError();
+    }
+    publishDefs(obj, newLive, NULL);
+    saveStatus(drv, obj);
+    qemuDomainLogNote(obj, "disk '%s' removed", t);
+    emitDevice(obj, IOV_DOMAIN_EVENT_ID_DEVICE_REMOVED, t);
+}
+
+/* The target of a device alias ("disk-vdb"); NULL with an error. */
+static char *
+aliasTarget(const char *alias)
+{
+    if (!alias || !g_str_has_prefix(alias, "disk-") || !alias[5]) {
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "device alias '%s' names no disk: disk aliases are 'disk-' and the target (disk-vdb)",
+            alias ? alias : "");
+        return NULL;
+    }
+    return g_strdup(alias + 5);
+}
+
+int
+qemuDriverDetachDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
+                       const char *alias, unsigned int flags, bool fromLibvirt)
+{
+    g_autoptr(domainDiskDef) disk = NULL;
+    g_autoptr(domainDef) newLive = NULL;
+    g_autoptr(domainDef) newConfig = NULL;
+    g_autofree char *target = NULL;
+    g_autofree char *devId = NULL;
+    qemuDomainEvent *ev = NULL;
+    const domainDiskDef *cur;
+    qemuDomainObj *obj;
+    bool pending = false;
+    int ret = -1;
+
+    if (xml) {
+        if (!(disk = parseDiskDoc(xml, fromLibvirt)))
+            return -1;
+        target = g_strdup(disk->target);
+    } else if (!(target = aliasTarget(alias))) {
+        return -1;
+    }
+    devId = g_strdup_printf("disk-%s", target);
+    if (!(obj = objBeginJob(drv, uuid)))
+        return -1;
+    if (resolveImpact(obj, &flags, __func__) < 0)
+        goto endjob;
+    if ((flags & IOV_DOMAIN_AFFECT_CONFIG) && (!findDisk(obj->def, target, obj->name, false) ||
+                                               !(newConfig = withoutDisk(obj->def, target, false))))
+        goto endjob;
+    if (flags & IOV_DOMAIN_AFFECT_LIVE) {
+        if (!(cur = findDisk(obj->live, target, obj->name, true)))
+            goto endjob;
+        if (cur->bus != DISK_BUS_VIRTIO) {
+            reportError(
+                IOV_ERR_OPERATION_UNSUPPORTED,
+                "disk '%s': a %s disk cannot be unplugged from running domain '%s' (only virtio disks can; remove it from the persistent definition with --config)",
+                target, domainDiskBusName(cur->bus), obj->name);
+            goto endjob;
+        }
+        if (cur->unplugPending) {
+            reportError(
+                IOV_ERR_OPERATION_INVALID,
+                "disk '%s' of domain '%s': unplug pending: the guest has not released it yet; it goes by itself when it does",
+                target, obj->name);
+            goto endjob;
+        }
+        if (qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
+            goto endjob;
+        qemuDomainJobExpectDeviceEvent(obj, "DEVICE_DELETED", devId);
+        if (QEMU_WITH_MONITOR(
+                obj, mon, qemuMonitorCommand(mon, "device_del", stringArgs("id", devId), NULL)) <
+            0) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            qemuDomainEventFree(qemuDomainJobWaitEvent(obj, 0));
+            utilRestoreError(g_steal_pointer(&saved));
+            goto endjob;
+        }
+        if ((ev = qemuDomainJobWaitEvent(obj, QEMU_UNPLUG_TIMEOUT_MS))) {
+            qemuDomainEventFree(ev);
+        } else {
+            utilResetError();
+            pending = true;
+            if (!(newLive = withoutDisk(obj->live, target, true)))
+                goto endjob;
+        }
+    }
+    if (newConfig && writeConfig(drv, newConfig) < 0) {
+        if (!pending && (flags & IOV_DOMAIN_AFFECT_LIVE))
+            finishRemoval(drv, obj, target);
+        else if (newLive)
+            publishDefs(obj, g_steal_pointer(&newLive), NULL);
+        goto endjob;
+    }
+    publishDefs(obj, g_steal_pointer(&newLive), g_steal_pointer(&newConfig));
+    if (flags & IOV_DOMAIN_AFFECT_LIVE) {
+        if (!pending) {
+            finishRemoval(drv, obj, target);
+        } else {
+            saveStatus(drv, obj);
+            qemuDomainLogNote(obj, "disk '%s': unplug pending (no DEVICE_DELETED within %d ms)",
+                              target, QEMU_UNPLUG_TIMEOUT_MS);
+            reportError(
+                IOV_ERR_OPERATION_TIMEOUT,
+                "disk '%s' of domain '%s': unplug pending: the guest did not release it within %d ms; it stays defined and limited, and goes by itself when the guest lets it go",
+                target, obj->name, QEMU_UNPLUG_TIMEOUT_MS);
+            goto endjob;
+        }
+    }
+    ret = 0;
+endjob:
+    objEndJob(obj);
+    return ret;
+}
+
+/* For the event worker: QEMU removed device `devId`; when it is a disk
+ * whose unplug is pending, finish its removal (a change: in the job). */
+static void
+handleDeviceDeleted(qemuDriver *drv, qemuDomainObj *obj, const qemuDomainEvent *ev)
+{
+    const char *devId = eventString(ev, "device", NULL);
+    const domainDiskDef *d;
+
+    if (!devId || !g_str_has_prefix(devId, "disk-"))
+        return;
+    if (qemuDomainBeginJob(obj, EOF_JOB_TIMEOUT_MS) < 0) {
+        utilResetError();
+        return;
+    }
+    if (obj->live && obj->monGeneration == ev->generation &&
+        (d = domainDiskFind(obj->live, devId + 5)) && d->unplugPending) {
+        qemuDomainLogNote(obj, "the guest released disk '%s'", d->target);
+        finishRemoval(drv, obj, devId + 5);
+    }
+    qemuDomainEndJob(obj);
+}
+
+/* After a reconnect, with the job held: the disks whose unplug was
+ * pending and that QEMU removed while nobody listened are removed. */
+static void
+finishPendingUnplugs(qemuDriver *drv, qemuDomainObj *obj)
+{
+    g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+    size_t i;
+
+    for (i = 0; obj->live && i < obj->live->ndisks; i++) {
+        const domainDiskDef *d = obj->live->disks[i];
+        g_autofree char *devId = NULL;
+        int rc;
+
+        if (!d->unplugPending)
+            continue;
+        devId = qemuDiskDeviceId(d);
+        if ((rc = qemuHotplugDevicePresent(obj, devId)) < 0) {
+            logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
+            utilResetError();
+            return;
+        }
+        if (rc == 0)
+            g_ptr_array_add(gone, g_strdup(d->target));
+    }
+    for (i = 0; i < gone->len; i++) {
+        qemuDomainLogNote(obj, "disk '%s' was released while iovirt was not watching",
+                          (char *)gone->pdata[i]);
+        finishRemoval(drv, obj, gone->pdata[i]);
+    }
+}
+
+/* The name of the first thing other than its limits in which `a` and
+ * `b` (one disk) differ, or NULL. */
+static const char *
+diskDifference(const domainDiskDef *a, const domainDiskDef *b)
+{
+    g_autofree char *sa = domainDiskSourceString(a);
+    g_autofree char *sb = domainDiskSourceString(b);
+
+    if (a->device != b->device)
+        return "device";
+    if (a->bus != b->bus)
+        return "bus";
+    if (a->type != b->type || g_strcmp0(sa, sb) != 0)
+        return "source";
+    if (a->format != b->format)
+        return "driver type (format)";
+    if (a->cache != b->cache)
+        return "cache";
+    if (a->readonly != b->readonly)
+        return "readonly";
+    return NULL;
+}
+
+/* Whether `next` differs from cdrom `cur` in its medium (source or
+ * format) and in nothing else but its limits. */
+static bool
+mediumChange(const domainDiskDef *cur, const domainDiskDef *next)
+{
+    g_autofree char *a = domainDiskSourceString(cur);
+    g_autofree char *b = domainDiskSourceString(next);
+
+    return cur->device == DISK_DEVICE_CDROM && next->device == DISK_DEVICE_CDROM &&
+           cur->bus == next->bus && cur->cache == next->cache && cur->readonly == next->readonly &&
+           (cur->type != next->type || strcmp(a, b) != 0 || cur->format != next->format);
+}
+
+/* `def` with disk `next` in the place of the disk of its target, whose
+ * limits it keeps. New; NULL with an error. */
+static domainDef *
+withMedium(const domainDef *def, const domainDiskDef *next)
+{
+    g_autoptr(domainDef) out = domainDefCopy(def);
+    domainDiskDef *copy;
+    ssize_t i;
+
+    if (!out || (i = domainDiskIndex(out, next->target)) < 0 || !(copy = domainDiskDefCopy(next)))
+        return NULL;
+    throttleDefClear(&copy->throttle);
+    throttleDefCopy(&copy->throttle, &out->disks[i]->throttle);
+    copy->unplugPending = false;
+    domainDiskDefFree(out->disks[i]);
+    out->disks[i] = copy;
+    if (domainDefValidate(out) < 0)
+        return NULL;
+    return g_steal_pointer(&out);
+}
+
+/* A cdrom's new medium, or none, live and/or in the definition; its
+ * limits and group stay. */
+static int
+changeMedium(qemuDriver *drv, const unsigned char *uuid, const domainDiskDef *next,
+             unsigned int flags)
+{
+    g_autoptr(domainDef) newLive = NULL;
+    g_autoptr(domainDef) newConfig = NULL;
+    qemuDomainObj *obj;
+    int ret = -1;
+
+    if (!(obj = objBeginJob(drv, uuid)))
+        return -1;
+    if (resolveImpact(obj, &flags, __func__) < 0)
+        goto endjob;
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && (qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0 ||
+                                             !findDisk(obj->live, next->target, obj->name, true) ||
+                                             !(newLive = withMedium(obj->live, next))))
+        goto endjob;
+    if ((flags & IOV_DOMAIN_AFFECT_CONFIG) &&
+        (!findDisk(obj->def, next->target, obj->name, false) ||
+         !(newConfig = withMedium(obj->def, next))))
+        goto endjob;
+    if (newConfig && writeConfig(drv, newConfig) < 0)
+        goto endjob;
+    if (newLive && qemuHotplugChangeMedium(obj, obj->live, domainDiskFind(obj->live, next->target),
+                                           domainDiskFind(newLive, next->target)) < 0) {
+        if (newConfig) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            if (writeConfig(drv, obj->def) < 0)
+                logError(
+                    "domain '%s': cannot restore its definition after a failed media change: %s",
+                    obj->name, utilLastErrorMessage());
+            utilRestoreError(g_steal_pointer(&saved));
+        }
+        goto endjob;
+    }
+    publishDefs(obj, g_steal_pointer(&newLive), g_steal_pointer(&newConfig));
+    if (flags & IOV_DOMAIN_AFFECT_LIVE)
+        saveStatus(drv, obj);
+    ret = 0;
+endjob:
+    objEndJob(obj);
+    return ret;
+}
+
+int
+qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
+                       unsigned int flags, bool fromLibvirt)
+{
+    g_autoptr(domainDiskDef) disk = parseDiskDoc(xml, fromLibvirt);
+    throttleChange chg = {0};
+    qemuDomainObj *obj;
+    unsigned int resolved;
+    bool medium = false, sameLimits = true;
+    int i, rc;
+
+    if (!disk)
+        return -1;
+    flags &= ~DEVICE_MODIFY_FORCE;
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    resolved = flags;
+    if (resolveImpact(obj, &resolved, __func__) < 0) {
+        objEnd(obj);
+        return -1;
+    }
+    for (i = 0; i < 2; i++) {
+        bool live = i == 0;
+        const domainDiskDef *cur;
+        const char *what;
+
+        if (!(resolved & (live ? IOV_DOMAIN_AFFECT_LIVE : IOV_DOMAIN_AFFECT_CONFIG)))
+            continue;
+        if (!(cur = findDisk(live ? obj->live : obj->def, disk->target, obj->name, live))) {
+            objEnd(obj);
+            return -1;
+        }
+        sameLimits &= throttleDefEqual(&cur->throttle, &disk->throttle);
+        if (mediumChange(cur, disk)) {
+            medium = true;
+            continue;
+        }
+        if ((what = diskDifference(cur, disk))) {
+            reportError(
+                IOV_ERR_OPERATION_UNSUPPORTED,
+                "disk '%s' of domain '%s': its %s cannot be changed by an update (only its limits can): detach it and attach the new one",
+                disk->target, obj->name, what);
+            objEnd(obj);
+            return -1;
+        }
+    }
+    objEnd(obj);
+
+    if (medium && changeMedium(drv, uuid, disk, flags) < 0)
+        return -1;
+    if (medium && sameLimits)
+        return 0;
+    /* the document is the whole new state of the limits */
+    for (i = 0; i < THROTTLE_NUM_VALUES; i++)
+        throttleChangeSet(&chg, i, disk->throttle.v[i]);
+    throttleChangeSetGroup(&chg, disk->throttle.group ? disk->throttle.group : "");
+    rc = qemuDriverSetBlockIoThrottle(drv, uuid, disk->target, &chg, flags, NULL);
+    throttleChangeClear(&chg);
+    return rc;
+}
+
+char *
+qemuDriverQMPQuery(qemuDriver *drv, const unsigned char *uuid, const char *cmd, const char *path)
+{
+    g_autoptr(qemuDomainObj) obj = objFromUUID(drv, uuid);
+    json_object *args = NULL, *reply = NULL;
+    qemuMonitor *mon;
+    char *out;
+    int rc;
+
+    if (!obj)
+        return NULL;
+    mon = obj->mon ? qemuMonitorRef(obj->mon) : NULL;
+    g_mutex_unlock(&obj->lock);
+    if (!mon) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection",
+                    obj->name);
+        return NULL;
+    }
+    if (!g_str_has_prefix(cmd, "query-") && strcmp(cmd, "qom-list") != 0) {
+        qemuMonitorUnref(mon);
+        reportError(IOV_ERR_INVALID_ARG, "'%s' is not a query", cmd);
+        return NULL;
+    }
+    if (path)
+        args = stringArgs("path", path);
+    rc = qemuMonitorCommand(mon, cmd, args, &reply);
+    qemuMonitorUnref(mon);
+    if (rc < 0)
+        return NULL;
+    out = g_strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
+    json_object_put(reply);
+    return out;
 }

@@ -311,3 +311,41 @@ char *qemuDriverGetCapabilities(qemuDriver *drv);
 /* qemuDriverGetSysinfo: the host's SMBIOS identity from sysfs, as a
  * <sysinfo type='smbios'> document. New string. */
 char *qemuDriverGetSysinfo(qemuDriver *drv);
+
+/* ---- devices: disks that come and go ---- */
+
+/*
+ * qemuDriverAttachDevice: add the disk of the <disk> document `xml`
+ * (libvirt's when `fromLibvirt`) to the running guest (hot-plug, limits
+ * in force before its device exists), to the persistent definition, or
+ * both, per `flags` (IOV_DOMAIN_AFFECT_*). All or nothing: on failure
+ * QEMU and both definitions are as before and the error names the step.
+ */
+int qemuDriverAttachDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
+                           unsigned int flags, bool fromLibvirt);
+
+/*
+ * qemuDriverDetachDevice: remove the disk named by the <disk> document
+ * `xml` (its target), or by the device alias `alias` ("disk-vdb") when
+ * `xml` is NULL. Live, the guest is asked to let it go and is waited for
+ * QEMU_UNPLUG_TIMEOUT_MS; past that the error says "unplug pending", the
+ * disk stays (limited, marked unplug='pending') and goes by itself when
+ * QEMU reports it gone.
+ */
+int qemuDriverDetachDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
+                           const char *alias, unsigned int flags, bool fromLibvirt);
+
+/*
+ * qemuDriverUpdateDevice: a disk document that differs from the disk of
+ * its target only in its limits sets them (they are the whole new
+ * state: what it does not give becomes 0), as a limit change does;
+ * anything else is refused, named.
+ */
+int qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
+                           unsigned int flags, bool fromLibvirt);
+
+/* qemuDriverQMPQuery: for tests: the JSON reply of QEMU to the query
+ * `cmd` (a "query-..." command, or qom-list of `path`), sent without the
+ * job, as statistics are; NULL with an error. */
+char *qemuDriverQMPQuery(qemuDriver *drv, const unsigned char *uuid, const char *cmd,
+                         const char *path);

@@ -105,6 +105,16 @@ deliver(iovConnectPtr conn, remoteEventCallback *c, int proc, void *payload)
         }
         break;
     }
+    case REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED:
+    case REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED: {
+        /* the two messages have the same layout */
+        remote_domain_event_callback_device_added_msg *m = payload;
+
+        dom = remoteDomainNew(conn, &m->dom);
+        ((iovConnectDomainEventDeviceCallback)(void (*)(void))c->cb)(conn, dom, m->devAlias,
+                                                                     c->opaque);
+        break;
+    }
     default:
         return;
     }
@@ -146,7 +156,8 @@ remoteEventRegister(iovConnectPtr conn, iovDomainPtr dom, int eventID,
     remoteEventCallback *c;
 
     if (eventID != IOV_DOMAIN_EVENT_ID_LIFECYCLE && eventID != IOV_DOMAIN_EVENT_ID_REBOOT &&
-        eventID != IOV_DOMAIN_EVENT_ID_TUNABLE) {
+        eventID != IOV_DOMAIN_EVENT_ID_TUNABLE && eventID != IOV_DOMAIN_EVENT_ID_DEVICE_ADDED &&
+        eventID != IOV_DOMAIN_EVENT_ID_DEVICE_REMOVED) {
         reportError(IOV_ERR_INVALID_ARG, "unsupported event ID %d", eventID);
         return -1;
     }

@@ -16,9 +16,10 @@ SOURCE_DIR = iovtest.SOURCE_DIR
 
 COMMANDS = ["list", "define", "undefine", "start", "suspend", "resume", "shutdown", "destroy",
             "dumpxml", "domstate", "dominfo", "event", "console", "domblklist", "domblkstat", "blkiothrottle",
-            "blkdeviotune", "top", "domthrottlegroupset", "domthrottlegroupinfo",
-            "domthrottlegrouplist", "domthrottlegroupdel", "help", "connect", "uri", "version",
-            "quit", "exit"]
+            "blkdeviotune", "top", "attach-disk", "attach-device", "detach-disk", "detach-device",
+            "detach-device-alias", "change-media", "update-device", "domthrottlegroupset",
+            "domthrottlegroupinfo", "domthrottlegrouplist", "domthrottlegroupdel",
+            "help", "connect", "uri", "version", "quit", "exit"]
 
 # every option of every command (without --output/--help, which all have)
 OPTIONS = {
@@ -47,6 +48,18 @@ OPTIONS = {
     + ["--" + f for f, _ in FIELDS],
     "blkdeviotune": ["DOMAIN", "DEVICE", "--current", "--live", "--config"]
     + ["--" + a.replace("_", "-") for _, a in FIELDS],
+    "attach-disk": ["DOMAIN", "SOURCE", "TARGET", "--type TYPE", "--format FORMAT",
+                    "--cache MODE", "--readonly", "--current", "--live", "--config",
+                    "--persistent"] + ["--" + f for f, _ in FIELDS],
+    "attach-device": ["DOMAIN", "FILE", "--current", "--live", "--config", "--persistent"],
+    "detach-disk": ["DOMAIN", "TARGET", "--current", "--live", "--config", "--persistent"],
+    "detach-device": ["DOMAIN", "FILE", "--current", "--live", "--config", "--persistent"],
+    "detach-device-alias": ["DOMAIN", "ALIAS", "--current", "--live", "--config",
+                            "--persistent"],
+    "change-media": ["DOMAIN", "TARGET", "SOURCE", "--eject", "--insert", "--update",
+                     "--current", "--live", "--config", "--persistent"],
+    "update-device": ["DOMAIN", "FILE", "--current", "--live", "--config", "--persistent",
+                      "--force"],
     "help": ["COMMAND"],
     "connect": ["URI", "--readonly"],
     "uri": ["--transport"],

@@ -216,12 +216,16 @@ def file_disk(target, image, throttle=""):
             "<source file='%s'/><target dev='%s'/>%s</disk>\n" % (image, target, throttle))
 
 
-def guest_xml(name, disks, serial, probe="", after="idle", memory_mib=192):
+def guest_xml(name, disks, serial, probe="", after="idle", memory_mib=192, watch=""):
     """A TCG guest running the test kernel, with iov.probe=`probe` and
-    iov.after=`after` (poweroff, idle or reboot)."""
+    iov.after=`after` (poweroff, idle or reboot); with `watch`, it reports
+    disks that come and go and runs iovprobe `watch` on each new one
+    (iov.watch=, '@' standing for the disk)."""
     cmdline = "console=ttyS0 quiet panic=-1 iov.after=%s" % after
     if probe:
         cmdline += " iov.probe=" + probe
+    if watch:
+        cmdline += " iov.watch=" + watch
     return ("<domain type='qemu'>\n"
             "  <name>%s</name>\n"
             "  <memory unit='MiB'>%d</memory>\n"

@@ -273,7 +273,7 @@ testPublicCanonicalize(void)
     g_assert_cmpint(iovDomainXMLCanonicalize(xml, 0, &canonical, &dropped), ==, -1);
     g_assert_null(canonical);
     g_assert_cmpstr(iovGetLastErrorMessage(), ==,
-                    "XML error: disk 'sda' has no <source>");
+                    "XML error: controller type 'usb' model 'qemu-xhci' is not supported: only type='pci' model='pcie-root-port'");
 
     g_assert_cmpint(iovDomainXMLCanonicalize(xml, IOV_DOMAIN_XML_FROM_LIBVIRT |
                                              IOV_DOMAIN_XML_LIBVIRT_IOTUNE,

@@ -990,6 +990,9 @@ testProcTable(void)
         { 102, "NODE_GET_FREE_MEMORY", true }, { 203, "CONNECT_GET_SYSINFO", true },
         { 344, "CONNECT_GET_ALL_DOMAIN_STATS", true },
         { 201, "DOMAIN_OPEN_CONSOLE", false },
+        { 8, "DOMAIN_ATTACH_DEVICE", false }, { 13, "DOMAIN_DETACH_DEVICE", false },
+        { 160, "DOMAIN_ATTACH_DEVICE_FLAGS", false }, { 161, "DOMAIN_DETACH_DEVICE_FLAGS", false },
+        { 174, "DOMAIN_UPDATE_DEVICE_FLAGS", false }, { 392, "DOMAIN_DETACH_DEVICE_ALIAS", false },
     };
     size_t i;
     int proc, known = 0;
