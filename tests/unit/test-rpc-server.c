@@ -45,6 +45,7 @@ typedef struct {
     gint active;      /* dispatches running now */
     gint maxActive;   /* the most seen at once */
     gint dispatched;
+    gint replied; /* replies queued */
     gint connected;
     gint disconnected;
     gint privFreed;
@@ -209,6 +210,7 @@ testDispatch(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client,
 
     g_atomic_int_add(&f->active, -1);
     g_assert_cmpint(rpcServerClientReply(client, &msg->header, info->retFilter, ret), ==, 0);
+    g_atomic_int_inc(&f->replied);
     if (closeAfter)
         rpcServerClientClose(client);
     xdr_free(info->argsFilter, args);
@@ -1364,8 +1366,8 @@ testEventsBoundedApartFromReplies(void)
     /* a reply of 1 MiB, which this client does not read */
     rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_GET_XML_DESC, 0,
                 (xdrproc_t)xdr_remote_domain_get_xml_desc_args, &args);
-    WAIT_UNTIL(g_atomic_int_get(&f->dispatched) == 1, 5000);
-    g_usleep(100000);
+    /* queued, and not all written: the client reads nothing */
+    WAIT_UNTIL(g_atomic_int_get(&f->replied) == 1, 10000);
     /* 15 events of 4 KiB fit in a limit of 64 KiB, over the reply */
     for (i = 0; i < 15; i++)
         g_assert_cmpint(rpcServerClientSendEvent(client, eventPacket(4096), 65536, &queued), ==, 0);
