@@ -48,7 +48,7 @@ OPTIONS = {
     "blkdeviotune": ["DOMAIN", "DEVICE", "--current", "--live", "--config"]
     + ["--" + a.replace("_", "-") for _, a in FIELDS],
     "attach-disk": ["DOMAIN", "SOURCE", "TARGET", "--type TYPE", "--format FORMAT",
-                    "--cache MODE", "--readonly", "--current", "--live", "--config",
+                    "--cache MODE", "--readonly", "--throttle-groups G1,G2", "--current", "--live", "--config",
                     "--persistent"] + ["--" + f for f, _ in FIELDS],
     "attach-device": ["DOMAIN", "FILE", "--current", "--live", "--config", "--persistent"],
     "detach-disk": ["DOMAIN", "TARGET", "--current", "--live", "--config", "--persistent"],

@@ -25,11 +25,13 @@ class HotplugGuest:
             self.images[t] = path
         # vda is in group 'shared' from boot; the guest reads each new disk
         vda = iovtest.file_disk("vda", self.images["vda"],
-                                "<iothrottle group='shared' bps_rd='%d'/>" % (3 * MiB))
+                                "<iothrottle group='shared' bps_rd='%d'/>"
+                                "<throttlefilters><throttlefilter group='cap'/></throttlefilters>"
+                                % (3 * MiB))
         self.serial_path = os.path.join(daemon.tmp, "hp-serial.log")
         xml = iovtest.guest_xml("hp", [vda], self.serial_path,
                                 watch="read:@:bs=64k:time=%d" % PROBE_SECS)
-        # a declared group, a cap no disk uses yet
+        # a declared group the boot disk passes through
         xml = xml.replace("  <devices>", "  <throttlegroups><throttlegroup name='cap' bps_rd='%d'/>"
                           "</throttlegroups>\n  <devices>" % (2 * MiB))
         self.dom = conn.defineXML(xml)
@@ -111,7 +113,7 @@ def test_attached_disk_joining_a_group_is_held_by_it(hp):
 
 
 def test_attached_disk_through_a_declared_group_is_held_by_it(hp):
-    # its own limit is higher: the declared group's cap binds
+    # the boot disk's declared group: its own limit is higher, the cap binds
     since = hp.mark()
     disk = hp.disk("vdd", "<iothrottle bps_rd='%d'/><throttlefilters>"
                    "<throttlefilter group='cap'/></throttlefilters>" % (8 * MiB))
