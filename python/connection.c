@@ -303,6 +303,10 @@ connectionLookupByUUID(pyiovConnection *self, PyObject *args)
 }
 
 static PyMethodDef connectionMethods[] = {
+    {"newStream", PYIOV_KWFUNC(pyiovConnectionNewStream), METH_VARARGS | METH_KEYWORDS,
+     "newStream($self, /, flags=0)\n--\n\n"
+     "A new Stream of this connection, for Domain.openConsole(). flags:\n"
+     "STREAM_NONBLOCK makes recv() return None instead of waiting."},
     {"domainEventRegisterAny", (PyCFunction)pyiovConnectionDomainEventRegisterAny, METH_VARARGS,
      "domainEventRegisterAny($self, dom, eventID, callback, opaque=None, /)\n--\n\n"
      "Call callback for each event eventID (DOMAIN_EVENT_ID_LIFECYCLE, _REBOOT,\n"

@@ -304,6 +304,13 @@ static PyMethodDef domainMethods[] = {
      "isActive($self, /)\n--\n\nTrue while the guest runs (or is paused)."},
     {"isPersistent", (PyCFunction)pyiovDomainIsPersistent, METH_NOARGS,
      "isPersistent($self, /)\n--\n\nTrue when the domain has a persistent definition."},
+    {"openConsole", PYIOV_KWFUNC(pyiovDomainOpenConsole), METH_VARARGS | METH_KEYWORDS,
+     "openConsole($self, /, devname, stream, flags=0)\n--\n\n"
+     "Attach stream (a new Stream of this connection) to the serial console\n"
+     "of the running guest (a pty or unix <serial>): stream.recv() reads what\n"
+     "the guest writes, stream.send() types. devname: None (or 'serial0',\n"
+     "'console0'). One client at a time: refused while another holds it,\n"
+     "unless flags has DOMAIN_CONSOLE_FORCE. Refused on a read-only connection."},
     {"blockStats", (PyCFunction)domainBlockStats, METH_VARARGS,
      "blockStats($self, disk, /)\n--\n\n"
      "(rd_req, rd_bytes, wr_req, wr_bytes, errs) of a disk of the running\n"

@@ -16,6 +16,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdbool.h>
 
 #include <iovirt/iovirt.h>
 
@@ -75,6 +76,12 @@ PyObject *pyiovConnectionDomainEventDeregisterAny(pyiovConnection *self, PyObjec
 /* ---- domain.c ---- */
 
 PyObject *pyiovDomainNew(pyiovConnection *conn, iovDomainPtr dom);
+
+/* ---- stream.c ---- */
+
+extern PyTypeObject pyiovStreamType;
+PyObject *pyiovConnectionNewStream(pyiovConnection *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainOpenConsole(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 
 /* ---- throttle.c ---- */
 

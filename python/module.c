@@ -445,6 +445,10 @@ static const struct {
     {"AFFECT_CONFIG", IOV_DOMAIN_AFFECT_CONFIG},
     /* Domain.create() */
     {"START_PAUSED", IOV_DOMAIN_START_PAUSED},
+    /* Connection.newStream(), Domain.openConsole() */
+    {"STREAM_NONBLOCK", IOV_STREAM_NONBLOCK},
+    {"DOMAIN_CONSOLE_FORCE", IOV_DOMAIN_CONSOLE_FORCE},
+    {"DOMAIN_CONSOLE_SAFE", IOV_DOMAIN_CONSOLE_SAFE},
     /* Connection.domainEventRegisterAny(): event ids, lifecycle events and details */
     {"DOMAIN_EVENT_ID_LIFECYCLE", IOV_DOMAIN_EVENT_ID_LIFECYCLE},
     {"DOMAIN_EVENT_ID_REBOOT", IOV_DOMAIN_EVENT_ID_REBOOT},
@@ -598,16 +602,18 @@ PyInit_iovirt(void)
 
     pyiovErrorType.tp_base = (PyTypeObject *)PyExc_Exception;
     if (PyType_Ready(&pyiovErrorType) < 0 || PyType_Ready(&pyiovConnectionType) < 0 ||
-        PyType_Ready(&pyiovDomainType) < 0)
+        PyType_Ready(&pyiovDomainType) < 0 || PyType_Ready(&pyiovStreamType) < 0)
         return NULL;
     if (!(m = PyModule_Create(&moduleDef)))
         return NULL;
     Py_INCREF(&pyiovErrorType);
     Py_INCREF(&pyiovConnectionType);
     Py_INCREF(&pyiovDomainType);
+    Py_INCREF(&pyiovStreamType);
     if (PyModule_AddObject(m, "Error", (PyObject *)&pyiovErrorType) < 0 ||
         PyModule_AddObject(m, "Connection", (PyObject *)&pyiovConnectionType) < 0 ||
-        PyModule_AddObject(m, "Domain", (PyObject *)&pyiovDomainType) < 0)
+        PyModule_AddObject(m, "Domain", (PyObject *)&pyiovDomainType) < 0 ||
+        PyModule_AddObject(m, "Stream", (PyObject *)&pyiovStreamType) < 0)
         goto error;
     for (i = 0; i < sizeof(constants) / sizeof(constants[0]); i++) {
         if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) < 0)

@@ -210,6 +210,13 @@ static const iovshOptDef optsChangeMedia[] = {
     OPT_END,
 };
 
+static const iovshOptDef optsConsole[] = {
+    OPT_DOMAIN,
+    {"force", IOVSH_OT_BOOL, NULL, "take the console over from the client that holds it", 0, NULL},
+    {"devname", IOVSH_OT_STRING, "NAME", "the port: serial0 (the default) or console0", 0, NULL},
+    OPT_END,
+};
+
 const iovshCmdDef iovshCommands[] = {
     /* Guests */
     {"list", GROUP_GUESTS, cmdList, optsList, NULL, "list the guests",
@@ -237,6 +244,12 @@ const iovshCmdDef iovshCommands[] = {
      IOVSH_CMD_DISPLAY},
     {"dominfo", GROUP_GUESTS, cmdDomInfo, optsDomain, NULL, "print basic facts about a guest", NULL,
      IOVSH_CMD_DISPLAY},
+    {"console", GROUP_GUESTS, cmdConsole, optsConsole, NULL,
+     "attach the terminal to a guest's serial console",
+     "Relays the terminal to the serial port of a running guest (a pty or unix <serial>) until "
+     "Ctrl-] is typed, the guest stops, or another client takes the console over with --force. "
+     "One client at a time holds a guest's console.",
+     0},
     {"event", GROUP_GUESTS, cmdEvent, optsEvent, NULL, "print the guests' events as they happen",
      "Prints each event of every guest (or of DOMAIN): lifecycle (defined, started, suspended, "
      "resumed, stopped...), reboot, and tunable (a disk's limits in force changed, with their "

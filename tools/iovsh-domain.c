@@ -327,14 +327,44 @@ cmdDomState(iovshControl *ctl, const iovshCmd *cmd)
     return 0;
 }
 
-/* dominfo DOMAIN: id, name, uuid, state, vCPUs, CPU time, memory, disks. */
+/*
+ * What a libvirt import of dom's definition left out (libvirt's
+ * bookkeeping), from the <dropped> items of its XML: a new array of
+ * strings, empty when nothing was; NULL when the library fails.
+ */
+static GPtrArray *
+domainDropped(iovDomainPtr dom)
+{
+    iovshDroppedFromXMLFunc fromXML;
+    g_autofree char *xml = NULL;
+    char *raw = iovDomainGetXMLDesc(dom, 0);
+
+    if (!raw) {
+        iovshLibError();
+        return NULL;
+    }
+    xml = g_strdup(raw);
+    free(raw);
+    /* only a definition that has <dropped> needs the XML module */
+    if (!strstr(xml, "<dropped>"))
+        return g_ptr_array_new_with_free_func(g_free);
+    if (!(fromXML =
+              (iovshDroppedFromXMLFunc)iovshModuleLoad(IOVSH_XML_MODULE, IOVSH_XML_DROPPED_ENTRY)))
+        return NULL;
+    return fromXML(xml);
+}
+
+/* dominfo DOMAIN: id, name, uuid, state, vCPUs, CPU time, memory, disks,
+ * and what an import from libvirt dropped. */
 int
 cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
 {
     g_autoptr(iovDomain) dom = iovshLookupDomain(ctl, cmd, "domain");
     g_autoptr(GPtrArray) disks = NULL;
+    g_autoptr(GPtrArray) dropped = NULL;
     g_autofree char *idstr = NULL;
     iovDomainInfo info;
+    guint k;
     char uuid[37] = "";
     int persistent;
     int id;
@@ -347,7 +377,7 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
         return -1;
     }
     id = iovDomainGetID(dom);
-    if (!(disks = iovshDomainDisks(dom, false)))
+    if (!(disks = iovshDomainDisks(dom, false)) || !(dropped = domainDropped(dom)))
         return -1;
     idstr = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
 
@@ -364,6 +394,13 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
         json_object_object_add(o, "memory_kib", json_object_new_uint64(info.memory));
         json_object_object_add(o, "persistent", json_object_new_boolean(persistent));
         json_object_object_add(o, "disks", json_object_new_int(disks->len));
+        if (dropped->len) {
+            json_object *arr = json_object_new_array();
+
+            for (k = 0; k < dropped->len; k++)
+                json_object_array_add(arr, json_object_new_string(g_ptr_array_index(dropped, k)));
+            json_object_object_add(o, "dropped", arr);
+        }
         iovshPrintJSON(o);
         return 0;
     }
@@ -378,5 +415,7 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
     printf("%-15s %llu KiB\n", "Used memory:", info.memory);
     printf("%-15s %s\n", "Persistent:", persistent ? "yes" : "no");
     printf("%-15s %u\n", "Disks:", disks->len);
+    for (k = 0; k < dropped->len; k++)
+        printf("%-15s %s\n", k == 0 ? "Dropped:" : "", (const char *)g_ptr_array_index(dropped, k));
     return 0;
 }

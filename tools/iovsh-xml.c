@@ -10,6 +10,7 @@
 #include "iovsh.h"
 
 GPtrArray *iovshXMLModuleEntry(const char *xml);
+GPtrArray *iovshXMLDroppedModuleEntry(const char *xml);
 char *iovshXMLMediumModuleEntry(const char *xml, const char *target, const char *source);
 
 /* The first element child of `node` called `name`, or NULL. */
@@ -148,6 +149,34 @@ iovshXMLModuleEntry(const char *xml)
     }
     xmlFreeDoc(doc);
     return g_steal_pointer(&disks);
+}
+
+/* What a libvirt import left out of the definition: its <dropped> items. */
+GPtrArray *
+iovshXMLDroppedModuleEntry(const char *xml)
+{
+    g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
+    xmlDocPtr doc;
+    xmlNodePtr dropped, i;
+
+    doc = xmlReadMemory(xml, strlen(xml), "domain.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc) {
+        iovshError("cannot parse the domain XML sent by the daemon");
+        return NULL;
+    }
+    dropped = childElement(xmlDocGetRootElement(doc), "dropped");
+    for (i = dropped ? dropped->children : NULL; i; i = i->next) {
+        xmlChar *text;
+
+        if (i->type != XML_ELEMENT_NODE || xmlStrcmp(i->name, BAD_CAST "item") != 0)
+            continue;
+        text = xmlNodeGetContent(i);
+        g_ptr_array_add(items, g_strdup((const char *)text));
+        xmlFree(text);
+    }
+    xmlFreeDoc(doc);
+    return g_steal_pointer(&items);
 }
 
 /* ---- change-media: a cdrom's document with another medium ---- */

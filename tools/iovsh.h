@@ -327,6 +327,7 @@ int cmdComplete(iovshControl *ctl, const iovshCmd *cmd);
 /* iovsh-domain.c */
 int cmdList(iovshControl *ctl, const iovshCmd *cmd);
 int cmdEvent(iovshControl *ctl, const iovshCmd *cmd);
+int cmdConsole(iovshControl *ctl, const iovshCmd *cmd);
 int cmdDefine(iovshControl *ctl, const iovshCmd *cmd);
 int cmdUndefine(iovshControl *ctl, const iovshCmd *cmd);
 int cmdStart(iovshControl *ctl, const iovshCmd *cmd);
@@ -399,6 +400,9 @@ typedef GPtrArray *(*iovshDisksFromXMLFunc)(const char *xml);
  * `source` (NULL: none); a new string, or NULL after printing why */
 #define IOVSH_XML_MEDIUM_ENTRY "iovshXMLMediumModuleEntry"
 typedef char *(*iovshMediumFunc)(const char *xml, const char *target, const char *source);
+/* The <dropped> items of a domain's XML: a new array of strings. */
+#define IOVSH_XML_DROPPED_ENTRY "iovshXMLDroppedModuleEntry"
+typedef GPtrArray *(*iovshDroppedFromXMLFunc)(const char *xml);
 
 /* The entry `entry` of module `name`: beside the iovsh program (the build
  * tree), else in the modules folder it was installed with. NULL after

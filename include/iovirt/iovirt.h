@@ -857,6 +857,74 @@ int iovConnectDomainEventRegisterAny(iovConnectPtr conn, iovDomainPtr dom, int e
 int iovConnectDomainEventDeregisterAny(iovConnectPtr conn, int callbackID);
 
 /* ------------------------------------------------------------------ */
+/* Streams and the console                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A stream: bytes both ways between the caller and the daemon, after a
+ * call that opens it (iovDomainOpenConsole). It holds a reference on its
+ * connection. One thread may receive while another sends or ends it.
+ */
+typedef struct _iovStream iovStream;
+typedef iovStream *iovStreamPtr;
+
+typedef enum {
+    /* iovStreamRecv does not wait: -2 when nothing has arrived */
+    IOV_STREAM_NONBLOCK = 1 << 0,
+} iovStreamFlags;
+
+/* iovStreamNew: a new stream of `conn`, not yet open (NULL on error). */
+iovStreamPtr iovStreamNew(iovConnectPtr conn, unsigned int flags);
+
+/*
+ * iovStreamRecv: up to `nbytes` bytes into `data`. Returns their count,
+ * 0 when the daemon ended the stream (the guest's end of a console),
+ * -1 on error (the daemon ended the stream with one: another client
+ * took the console over, the connection closed), or -2 when the stream
+ * is IOV_STREAM_NONBLOCK and nothing has arrived.
+ */
+int iovStreamRecv(iovStreamPtr st, char *data, size_t nbytes);
+
+/* iovStreamRecvTimeout: iovStreamRecv waiting at most `timeoutMs`
+ * (< 0: for ever); -2 when nothing came in time. */
+int iovStreamRecvTimeout(iovStreamPtr st, char *data, size_t nbytes, int timeoutMs);
+
+/* iovStreamSend: send `nbytes` bytes of `data`; `nbytes` or -1. */
+int iovStreamSend(iovStreamPtr st, const char *data, size_t nbytes);
+
+/* iovStreamFinish: end the stream in order and wait for the daemon to
+ * confirm; -1 with the error the daemon ended it with, if it did. */
+int iovStreamFinish(iovStreamPtr st);
+
+/* iovStreamAbort: end the stream at once (0, or -1 for a bad stream). */
+int iovStreamAbort(iovStreamPtr st);
+
+/* iovStreamFree: free the stream (aborting it when still open) and drop
+ * its reference on the connection. NULL is fine (returns 0). */
+int iovStreamFree(iovStreamPtr st);
+
+typedef enum {
+    /* take the console over from the client that holds it, which gets an
+     * error (libvirt's VIR_DOMAIN_CONSOLE_FORCE) */
+    IOV_DOMAIN_CONSOLE_FORCE = 1 << 0,
+    /* libvirt's VIR_DOMAIN_CONSOLE_SAFE: accepted; iovirt's consoles are
+     * always safe (one client at a time) */
+    IOV_DOMAIN_CONSOLE_SAFE = 1 << 1,
+} iovDomainConsoleFlags;
+
+/*
+ * iovDomainOpenConsole: attach the stream `st` (new, from iovStreamNew on
+ * the domain's connection) to the serial console of the running domain
+ * `dom`: what the guest writes arrives by iovStreamRecv, what is sent
+ * goes to the guest. `devName` NULL (or "serial0", "console0") for its
+ * only port. One client at a time: fails while another holds the console,
+ * unless IOV_DOMAIN_CONSOLE_FORCE. Fails on a read-only connection, for
+ * a domain not running, and for a port that writes to a file. 0 or -1.
+ */
+int iovDomainOpenConsole(iovDomainPtr dom, const char *devName, iovStreamPtr st,
+                         unsigned int flags);
+
+/* ------------------------------------------------------------------ */
 /* Domain XML, offline                                                 */
 /* ------------------------------------------------------------------ */
 

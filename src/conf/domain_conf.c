@@ -8,7 +8,11 @@
  * lives in one place: the parse functions themselves.
  */
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
+#include <arpa/inet.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlwriter.h>
@@ -35,8 +39,22 @@ static const char *const formatNames[] = {"raw", "qcow2"};
 static const char *const cacheNames[] = {"default", "none", "writeback",
                                          "writethrough", "directsync", "unsafe"};
 static const char *const busNames[] = {"virtio", "sata"};
-static const char *const chrTypeNames[] = {"", "file", "pty"};
+static const char *const diskIONames[] = {"default", "threads", "native", "io_uring"};
+static const char *const chrTypeNames[] = {"", "file", "pty", "unix"};
 
+static const char *const netTypeNames[] = {"user", "bridge", "ethernet"};
+static const char *const netModelNames[] = {"virtio", "e1000e", "e1000", "rtl8139"};
+static const char *const netProtoNames[] = {"tcp", "udp"};
+static const char *const lifecycleNames[] = {"destroy", "restart", "preserve"};
+static const char *const clockNames[] = {"utc", "localtime"};
+static const char *const cpuModeNames[] = {"", "host-passthrough", "maximum", "custom"};
+
+G_STATIC_ASSERT(G_N_ELEMENTS(netTypeNames) == NET_TYPE_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(netModelNames) == NET_MODEL_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(netProtoNames) == NET_PROTO_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(lifecycleNames) == DOMAIN_LIFECYCLE_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(clockNames) == DOMAIN_CLOCK_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(cpuModeNames) == DOMAIN_CPU_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(virtTypeNames) == DOMAIN_VIRT_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(diskTypeNames) == DISK_TYPE_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(diskDeviceNames) == DISK_DEVICE_LAST);
@@ -54,6 +72,26 @@ const char *domainDiskFormatName(int f) { return formatNames[f]; }
 const char *domainDiskCacheName(int c) { return cacheNames[c]; }
 const char *domainDiskBusName(int b) { return busNames[b]; }
 const char *domainSshHostKeyCheckName(int c) { return hostKeyCheckNames[c]; }
+const char *
+domainNetTypeName(int t)
+{
+    return netTypeNames[t];
+}
+const char *
+domainNetModelName(int m)
+{
+    return netModelNames[m];
+}
+const char *
+domainNetProtoName(int p)
+{
+    return netProtoNames[p];
+}
+const char *
+domainLifecycleActionName(int a)
+{
+    return lifecycleNames[a];
+}
 
 /* Index of `value` in `names` (n entries), or -1. */
 static int
@@ -98,12 +136,30 @@ domainDiskDefFree(domainDiskDef *disk)
     g_free(disk->sshUser);
     g_free(disk->sshFingerprint);
     g_free(disk->target);
+    g_free(disk->serial);
+    domainBackingFree(disk->backing);
     throttleDefClear(&disk->throttle);
     for (i = 0; i < disk->nfilters; i++)
         g_free(disk->filters[i]);
     g_free(disk->filters);
     g_free(disk);
 }
+
+static void
+netDefFree(domainNetDef *net)
+{
+    size_t i;
+
+    if (!net)
+        return;
+    g_free(net->bridge);
+    g_free(net->ifname);
+    for (i = 0; i < net->nforwards; i++)
+        g_free(net->forwards[i].address);
+    g_free(net->forwards);
+    g_free(net);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainNetDef, netDefFree)
 
 void
 domainThrottleGroupDefFree(domainThrottleGroupDef *group)
@@ -134,6 +190,13 @@ domainDefFree(domainDef *def)
     g_free(def->groups);
     g_free(def->serial.path);
     g_free(def->console.path);
+    g_free(def->machine);
+    g_free(def->emulator);
+    g_free(def->cpuModel);
+    for (i = 0; i < def->nnets; i++)
+        netDefFree(def->nets[i]);
+    g_free(def->nets);
+    g_free(def->dropped);
     g_free(def);
 }
 
@@ -385,10 +448,73 @@ getChildText(xmlNode *parent, const char *name, char **out)
     return 0;
 }
 
+/* Whether `n` is named `name` and its parent `parent` (NULL: any). */
+static bool
+nodeIs(xmlNode *n, const char *name, const char *parent)
+{
+    if (strcmp((const char *)n->name, name) != 0)
+        return false;
+    return !parent || (n->parent && n->parent->type == XML_ELEMENT_NODE &&
+                       strcmp((const char *)n->parent->name, parent) == 0);
+}
+
+/*
+ * Whether an element or attribute iovirt did not read is libvirt's
+ * bookkeeping, which a libvirt import may drop because the guest does
+ * not see it: the reason, or NULL when dropping it would change the
+ * guest (it is then refused).
+ */
+static const char *
+bookkeeping(xmlNode *n)
+{
+    if (n->type == XML_ATTRIBUTE_NODE) {
+        g_autofree char *v = (char *)xmlNodeListGetString(n->doc, n->children, 1);
+
+        if (nodeIs(n, "id", "domain"))
+            return "the id of a running libvirt domain";
+        if (nodeIs(n, "placement", "vcpu") && g_strcmp0(v, "static") == 0)
+            return "libvirt's vCPU placement";
+        if (nodeIs(n, "check", "cpu") || nodeIs(n, "migratable", "cpu") ||
+            nodeIs(n, "fallback", "model"))
+            return "libvirt's CPU checks";
+        if (nodeIs(n, "match", "cpu") && g_strcmp0(v, "exact") == 0)
+            return "libvirt's CPU checks";
+        if (nodeIs(n, "index", "backingStore"))
+            return "libvirt's numbering of the backing chain";
+        return NULL;
+    }
+    if (nodeIs(n, "address", NULL))
+        return "device address: QEMU places the device";
+    if (nodeIs(n, "alias", NULL))
+        return "device alias";
+    if (nodeIs(n, "seclabel", NULL))
+        return "libvirt's security label";
+    if (nodeIs(n, "resource", "domain"))
+        return "libvirt's cgroup partition";
+    if (nodeIs(n, "metadata", "domain") || nodeIs(n, "title", "domain") ||
+        nodeIs(n, "description", "domain"))
+        return "not seen by the guest";
+    if (nodeIs(n, "controller", "devices"))
+        return "controller: QEMU has the controllers iovirt's devices need";
+    if (nodeIs(n, "input", "devices")) {
+        g_autofree char *bus = (char *)xmlGetNoNsProp(n, BAD_CAST "bus");
+
+        if (!bus || strcmp(bus, "ps2") == 0)
+            return "PS/2 input: part of the machine";
+        return NULL;
+    }
+    /* the serial port's target is the machine's first port (ttyS0) */
+    if (nodeIs(n, "target", "serial") || nodeIs(n, "target", "console"))
+        return "the first serial port";
+    if (nodeIs(n, "backingStore", "disk") && !n->children && !n->properties)
+        return "libvirt's record of the backing chain";
+    return NULL;
+}
+
 /*
  * Walk the tree below `node` for what parsing did not read: report the
- * first such element or attribute (plain parse) or list them all and
- * drop them (libvirt parse).
+ * first such element or attribute, except that a libvirt parse drops and
+ * lists libvirt's bookkeeping (see bookkeeping()).
  */
 static int
 checkUnread(parseCtxt *ctxt, xmlNode *node)
@@ -397,27 +523,44 @@ checkUnread(parseCtxt *ctxt, xmlNode *node)
     xmlNode *c;
 
     for (a = node->properties; a; a = a->next) {
+        const char *why;
+
         if (a->_private == MARK)
             continue;
-        if (!fromLibvirt(ctxt)) {
+        why = fromLibvirt(ctxt) ? bookkeeping((xmlNode *)a) : NULL;
+        if (!why) {
             g_autofree char *path = nodePath((xmlNode *)a);
 
-            reportError(IOV_ERR_XML_ERROR, "unsupported attribute '%s'", path);
+            if (fromLibvirt(ctxt))
+                reportError(
+                    IOV_ERR_XML_ERROR,
+                    "unsupported attribute '%s' (iovirt does not model it, and it is not bookkeeping that could be dropped without changing the guest)",
+                    path);
+            else
+                reportError(IOV_ERR_XML_ERROR, "unsupported attribute '%s'", path);
             return -1;
         }
-        noteDropped(ctxt, (xmlNode *)a, NULL);
+        noteDropped(ctxt, (xmlNode *)a, why);
     }
     for (c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || c->_private == DROPPED)
             continue;
         if (c->_private != MARK) {
-            if (!fromLibvirt(ctxt)) {
+            const char *why = fromLibvirt(ctxt) ? bookkeeping(c) : NULL;
+
+            if (!why) {
                 g_autofree char *path = nodePath(c);
 
-                reportError(IOV_ERR_XML_ERROR, "unsupported element '%s'", path);
+                if (fromLibvirt(ctxt))
+                    reportError(
+                        IOV_ERR_XML_ERROR,
+                        "unsupported element '%s' (iovirt does not model it, and it is not bookkeeping that could be dropped without changing the guest)",
+                        path);
+                else
+                    reportError(IOV_ERR_XML_ERROR, "unsupported element '%s'", path);
                 return -1;
             }
-            noteDropped(ctxt, c, NULL);
+            noteDropped(ctxt, c, why);
             continue;
         }
         if (checkUnread(ctxt, c) < 0)
@@ -1104,6 +1247,150 @@ targetValid(const char *dev, const char *prefix)
     return true;
 }
 
+void
+domainBackingFree(domainBackingDef *chain)
+{
+    while (chain) {
+        domainBackingDef *next = chain->next;
+
+        g_free(chain->path);
+        g_free(chain->format);
+        g_free(chain);
+        chain = next;
+    }
+}
+
+/*
+ * libvirt's nested <backingStore type='file'><format type='F'/>
+ * <source file='/PATH'/><backingStore .../></backingStore>: the images
+ * below a file disk. An empty <backingStore/> ends the chain (left unread
+ * at the top: libvirt's bookkeeping).
+ */
+static int
+parseBacking(xmlNode *node, domainDiskDef *disk)
+{
+    domainBackingDef **tail = &disk->backing;
+    xmlNode *bs;
+    int depth = 0;
+
+    if (getChild(node, "backingStore", &bs) < 0)
+        return -1;
+    if (bs && !bs->children && !bs->properties) {
+        bs->_private = NULL; /* the empty element: bookkeeping */
+        return 0;
+    }
+    while (bs && (bs->children || bs->properties)) {
+        g_autofree char *type = getAttr(bs, "type");
+        xmlNode *fmt, *src, *next;
+        domainBackingDef *b;
+
+        if (disk->type != DISK_TYPE_FILE || disk->format != DISK_FORMAT_QCOW2) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "disk '%s': <backingStore> is for qcow2 file disks (a raw image has no backing file)",
+                disk->target);
+            return -1;
+        }
+        if (++depth > 16) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "disk '%s': a backing chain may be at most 16 images deep", disk->target);
+            return -1;
+        }
+        if (getChild(bs, "format", &fmt) < 0 || getChild(bs, "source", &src) < 0 ||
+            getChild(bs, "backingStore", &next) < 0)
+            return -1;
+        b = g_new0(domainBackingDef, 1);
+        *tail = b;
+        tail = &b->next;
+        if (src)
+            b->path = getAttr(src, "file");
+        if (fmt)
+            b->format = getAttr(fmt, "type");
+        if ((type && strcmp(type, "file") != 0) || !b->path || b->path[0] != '/' || !b->format ||
+            !*b->format || strpbrk(b->format, " \t\n,")) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "disk '%s': a <backingStore> needs type='file', <format type='FORMAT'/> and <source file='/ABSOLUTE/PATH'/>",
+                disk->target);
+            return -1;
+        }
+        if (next && !next->children && !next->properties)
+            next->_private = MARK; /* the empty end of the chain */
+        bs = next;
+    }
+    return 0;
+}
+
+/* <serial>ID</serial> (what the guest reads as the disk's serial number)
+ * and <shareable/>. */
+static int
+parseDiskIdentity(xmlNode *node, domainDiskDef *disk)
+{
+    xmlNode *shareable;
+    const char *p;
+
+    if (getChildText(node, "serial", &disk->serial) < 0 ||
+        getChild(node, "shareable", &shareable) < 0)
+        return -1;
+    if (disk->serial) {
+        /* virtio-blk carries at most 20 bytes */
+        for (p = disk->serial; *p; p++) {
+            if (!g_ascii_isalnum(*p) && !strchr("_.+-", *p))
+                break;
+        }
+        if (!*disk->serial || *p || strlen(disk->serial) > 20) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "disk '%s': serial '%s' must be 1 to 20 characters of A-Z a-z 0-9 _ . + -",
+                        disk->target, disk->serial);
+            return -1;
+        }
+    }
+    if (shareable) {
+        if (disk->format != DISK_FORMAT_RAW) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "disk '%s': a <shareable/> disk must be raw (a %s image cannot be written by two guests)",
+                disk->target, formatNames[disk->format]);
+            return -1;
+        }
+        disk->shareable = true;
+    }
+    return 0;
+}
+
+/* <driver io='threads|native|io_uring' discard='ignore|unmap'>. */
+static int
+parseDiskDriverIO(domainDiskDef *disk, const char *io, const char *discard)
+{
+    if (io && ((disk->io = enumFromString(diskIONames, DISK_IO_LAST, io)) <= DISK_IO_DEFAULT)) {
+        disk->io = DISK_IO_DEFAULT;
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': io '%s' is not one of threads, native, io_uring",
+                    disk->target, io);
+        return -1;
+    }
+    if (disk->io != DISK_IO_DEFAULT && disk->type == DISK_TYPE_NETWORK) {
+        reportError(IOV_ERR_XML_ERROR,
+                    "disk '%s': io '%s' is for local files and block devices, not network disks",
+                    disk->target, io);
+        return -1;
+    }
+    if (disk->io == DISK_IO_NATIVE && disk->cache != DISK_CACHE_NONE &&
+        disk->cache != DISK_CACHE_DIRECTSYNC) {
+        reportError(
+            IOV_ERR_XML_ERROR,
+            "disk '%s': io 'native' needs cache 'none' or 'directsync' (Linux AIO needs O_DIRECT)",
+            disk->target);
+        return -1;
+    }
+    if (discard && strcmp(discard, "unmap") != 0 && strcmp(discard, "ignore") != 0) {
+        reportError(IOV_ERR_XML_ERROR, "disk '%s': discard '%s' is not ignore or unmap",
+                    disk->target, discard);
+        return -1;
+    }
+    disk->discardUnmap = discard && strcmp(discard, "unmap") == 0;
+    return 0;
+}
+
 /*
  * Parse one <disk>. Returns 1 and *out on success, 0 when a libvirt parse
  * drops the whole disk (listed), -1 on error.
@@ -1136,10 +1423,6 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
         type = g_strdup("file");
     disk->type = enumFromString(diskTypeNames, DISK_TYPE_LAST, type);
     if (disk->type < 0) {
-        if (fromLibvirt(ctxt)) {
-            noteDropped(ctxt, node, "disk type not supported");
-            return 0;
-        }
         reportError(IOV_ERR_XML_ERROR, "disk '%s': type '%s' is not one of file, block, network",
                     disk->target, type);
         return -1;
@@ -1148,10 +1431,6 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
     if (device) {
         disk->device = enumFromString(diskDeviceNames, DISK_DEVICE_LAST, device);
         if (disk->device < 0) {
-            if (fromLibvirt(ctxt)) {
-                noteDropped(ctxt, node, "disk device not supported");
-                return 0;
-            }
             reportError(IOV_ERR_XML_ERROR, "disk '%s': device '%s' is not disk or cdrom",
                         disk->target, device);
             return -1;
@@ -1161,10 +1440,6 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
     if (bus) {
         disk->bus = enumFromString(busNames, DISK_BUS_LAST, bus);
         if (disk->bus < 0) {
-            if (fromLibvirt(ctxt)) {
-                noteDropped(ctxt, node, "disk bus not supported");
-                return 0;
-            }
             reportError(IOV_ERR_XML_ERROR, "disk '%s': bus '%s' is not virtio or sata",
                         disk->target, bus);
             return -1;
@@ -1198,6 +1473,8 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
         g_autofree char *name = getAttr(driver, "name");
         g_autofree char *fmt = getAttr(driver, "type");
         g_autofree char *cache = getAttr(driver, "cache");
+        g_autofree char *io = getAttr(driver, "io");
+        g_autofree char *discard = getAttr(driver, "discard");
 
         if (name && strcmp(name, "qemu") != 0) {
             reportError(IOV_ERR_XML_ERROR, "disk '%s': driver name '%s' is not 'qemu'",
@@ -1214,6 +1491,8 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
                         disk->target, cache);
             return -1;
         }
+        if (parseDiskDriverIO(disk, io, discard) < 0)
+            return -1;
     }
 
     if (!source && !(disk->device == DISK_DEVICE_CDROM && disk->type != DISK_TYPE_NETWORK)) {
@@ -1263,6 +1542,9 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
         return -1;
     }
 
+    if (parseDiskIdentity(node, disk) < 0 || parseBacking(node, disk) < 0)
+        return -1;
+
     if (iothrottle && iotune) {
         reportError(IOV_ERR_XML_ERROR, "disk '%s': give limits either as <iothrottle> or as <iotune>, not both",
                     disk->target);
@@ -1284,34 +1566,817 @@ parseDisk(parseCtxt *ctxt, xmlNode *node, domainDiskDef **out)
 
 /* ---- serial and console ---- */
 
-/* Returns 1 when parsed, 0 when a libvirt parse drops it, -1 on error. */
+/*
+ * The <target> of a serial port or console, when given, must name the
+ * first port as iovirt builds it: an ISA serial port (a <console> may
+ * say it is that port, type 'serial'). Anything else would give the
+ * guest a device other than the one written: refused, naming it.
+ */
 static int
-parseChr(parseCtxt *ctxt, xmlNode *node, domainChrDef *chr)
+parseChrTarget(xmlNode *node, bool console)
 {
+    const char *elem = (const char *)node->name;
+    g_autofree char *type = NULL;
+    g_autofree char *port = NULL;
+    xmlNode *target;
+    xmlNode *model;
+
+    if (getChild(node, "target", &target) < 0)
+        return -1;
+    if (!target)
+        return 0;
+    type = getAttr(target, "type");
+    port = getAttr(target, "port");
+    if (type && strcmp(type, console ? "serial" : "isa-serial") != 0) {
+        reportError(IOV_ERR_XML_ERROR,
+                    "<%s> target type '%s' is not supported: only the first serial port (%s) is",
+                    elem, type, console ? "'serial'" : "'isa-serial'");
+        return -1;
+    }
+    if (port && strcmp(port, "0") != 0) {
+        reportError(IOV_ERR_XML_ERROR, "<%s> target port '%s' is not supported: only port 0 is",
+                    elem, port);
+        return -1;
+    }
+    if (getChild(target, "model", &model) < 0)
+        return -1;
+    if (model) {
+        g_autofree char *name = getAttr(model, "name");
+
+        if (name && strcmp(name, "isa-serial") != 0) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s> target model '%s' is not supported: only 'isa-serial' is", elem,
+                        name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * A serial port or console: honoured (file, pty, unix socket in bind
+ * mode) or refused with an error naming what is not supported, in a
+ * libvirt document as in iovirt's own. Returns 1 when parsed, -1 on
+ * error.
+ */
+static int
+parseChr(parseCtxt *ctxt G_GNUC_UNUSED, xmlNode *node, domainChrDef *chr)
+{
+    const char *elem = (const char *)node->name;
     g_autofree char *type = getAttr(node, "type");
     xmlNode *source;
 
     chr->type = type ? enumFromString(chrTypeNames, CHR_TYPE_LAST, type) : -1;
     if (chr->type <= CHR_TYPE_NONE) {
         chr->type = CHR_TYPE_NONE;
-        if (fromLibvirt(ctxt)) {
-            noteDropped(ctxt, node, "only file and pty are supported");
-            return 0;
-        }
-        reportError(IOV_ERR_XML_ERROR, "<%s> type '%s' is not file or pty",
-                    (const char *)node->name, type ? type : "");
+        reportError(IOV_ERR_XML_ERROR,
+                    "<%s> type '%s' is not supported: only file, pty and unix are", elem,
+                    type ? type : "");
         return -1;
     }
+    if (parseChrTarget(node, strcmp(elem, "console") == 0) < 0)
+        return -1;
+    if (getChild(node, "source", &source) < 0)
+        return -1;
     if (chr->type == CHR_TYPE_FILE) {
-        if (getChild(node, "source", &source) < 0)
-            return -1;
         if (!source || !(chr->path = getAttr(source, "path")) || chr->path[0] != '/') {
             reportError(IOV_ERR_XML_ERROR, "<%s type='file'> needs <source path='/ABSOLUTE/PATH'/>",
-                        (const char *)node->name);
+                        elem);
+            return -1;
+        }
+    } else if (chr->type == CHR_TYPE_UNIX) {
+        g_autofree char *mode = NULL;
+
+        if (!source || !(chr->path = getAttr(source, "path")) || chr->path[0] != '/') {
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s type='unix'> needs <source mode='bind' path='/ABSOLUTE/PATH'/>", elem);
+            return -1;
+        }
+        mode = getAttr(source, "mode");
+        if (!mode || strcmp(mode, "bind") != 0) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "<%s type='unix'> source mode '%s' is not supported: only 'bind' (QEMU listens) is",
+                elem, mode ? mode : "connect");
+            return -1;
+        }
+        if (strlen(chr->path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "<%s type='unix'> socket path '%s' is longer than a unix socket allows",
+                        elem, chr->path);
+            return -1;
+        }
+    } else {
+        /* a running pty's path, as libvirt shows it, is the guest's
+         * state, not its definition */
+        if (source)
+            g_free(getAttr(source, "path"));
+        g_free(getAttr(node, "tty"));
+    }
+    return 1;
+}
+
+/* ---- the machine and its platform ---- */
+
+/* Whether `m` is "PREFIX" or "PREFIX-X.Y" (a versioned machine type). */
+static bool
+machineVersioned(const char *m, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    const char *p;
+    int dots = 0;
+
+    if (strncmp(m, prefix, plen) != 0 || m[plen] != '-' || !g_ascii_isdigit(m[plen + 1]))
+        return false;
+    for (p = m + plen + 1; *p; p++) {
+        if (*p == '.')
+            dots++;
+        else if (!g_ascii_isdigit(*p))
+            return false;
+    }
+    return dots == 1 && p[-1] != '.';
+}
+
+/* machine='q35|pc|pc-q35-X.Y|pc-i440fx-X.Y' of <os><type>. */
+static int
+parseMachine(xmlNode *type, domainDef *def)
+{
+    g_autofree char *m = getAttr(type, "machine");
+
+    if (!m)
+        return 0;
+    if (strcmp(m, "q35") != 0 && strcmp(m, "pc") != 0 && !machineVersioned(m, "pc-q35") &&
+        !machineVersioned(m, "pc-i440fx")) {
+        reportError(IOV_ERR_XML_ERROR, "machine '%s' is not q35, pc, pc-q35-X.Y or pc-i440fx-X.Y",
+                    m);
+        return -1;
+    }
+    g_free(def->machine);
+    def->machine = g_steal_pointer(&m);
+    return 0;
+}
+
+bool
+domainMachineIsPC(const domainDef *def)
+{
+    return def->machine &&
+           (strcmp(def->machine, "pc") == 0 || g_str_has_prefix(def->machine, "pc-i440fx-"));
+}
+
+/*
+ * <features>: present, it lists what the guest has (libvirt's meaning);
+ * absent, the guest has ACPI and an APIC. <apic/> and <pae/> are always
+ * there on x86_64; <acpi/> may be left out on a pc machine. Any other
+ * feature is refused by name.
+ */
+static int
+parseFeatures(xmlNode *features, domainDef *def)
+{
+    xmlNode *c, *acpi, *apic, *pae, *vmport;
+
+    if (getChild(features, "acpi", &acpi) < 0 || getChild(features, "apic", &apic) < 0 ||
+        getChild(features, "pae", &pae) < 0 || getChild(features, "vmport", &vmport) < 0)
+        return -1;
+    if (vmport) {
+        g_autofree char *state = getAttr(vmport, "state");
+
+        if (!state || (strcmp(state, "on") != 0 && strcmp(state, "off") != 0)) {
+            reportError(IOV_ERR_XML_ERROR, "vmport state '%s' is not on or off",
+                        state ? state : "");
+            return -1;
+        }
+        def->vmport = strcmp(state, "on") == 0;
+    }
+    for (c = features->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && c->_private != MARK) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "feature '%s' is not supported (iovirt knows acpi, apic, pae and vmport)",
+                        (const char *)c->name);
             return -1;
         }
     }
-    return 1;
+    if (!apic) {
+        reportError(IOV_ERR_XML_ERROR,
+                    "<features> without <apic/>: an x86_64 guest of iovirt always has an APIC");
+        return -1;
+    }
+    def->acpi = acpi != NULL;
+    return 0;
+}
+
+/* <pm>: <suspend-to-mem enabled='yes|no'/>, <suspend-to-disk .../>. */
+static int
+parsePM(xmlNode *pm, domainDef *def)
+{
+    static const char *const elems[] = {"suspend-to-mem", "suspend-to-disk"};
+    bool *fields[] = {&def->noS3, &def->noS4};
+    xmlNode *c;
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(elems); i++) {
+        g_autofree char *enabled = NULL;
+
+        if (getChild(pm, elems[i], &c) < 0)
+            return -1;
+        if (!c)
+            continue;
+        enabled = getAttr(c, "enabled");
+        if (!enabled || (strcmp(enabled, "yes") != 0 && strcmp(enabled, "no") != 0)) {
+            reportError(IOV_ERR_XML_ERROR, "pm: %s enabled '%s' is not yes or no", elems[i],
+                        enabled ? enabled : "");
+            return -1;
+        }
+        *fields[i] = strcmp(enabled, "no") == 0;
+    }
+    return 0;
+}
+
+/* <on_poweroff>, <on_reboot> and <on_crash>. */
+static int
+parseLifecycle(xmlNode *root, domainDef *def)
+{
+    static const char *const elems[] = {"on_poweroff", "on_reboot", "on_crash"};
+    int *fields[] = {&def->onPoweroff, &def->onReboot, &def->onCrash};
+    size_t i;
+
+    def->onPoweroff = DOMAIN_LIFECYCLE_DESTROY;
+    def->onReboot = DOMAIN_LIFECYCLE_RESTART;
+    def->onCrash = -1;
+    for (i = 0; i < G_N_ELEMENTS(elems); i++) {
+        g_autofree char *v = NULL;
+        int a;
+
+        if (getChildText(root, elems[i], &v) < 0)
+            return -1;
+        if (!v)
+            continue;
+        a = enumFromString(lifecycleNames, DOMAIN_LIFECYCLE_LAST, v);
+        if (a < 0) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "%s '%s' is not supported (destroy, restart or preserve)", elems[i], v);
+            return -1;
+        }
+        /* QEMU can end or pause at a power off, never restart */
+        if (i == 0 && a == DOMAIN_LIFECYCLE_RESTART) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "on_poweroff 'restart' is not supported (destroy or preserve)");
+            return -1;
+        }
+        if (i == 2 && a == DOMAIN_LIFECYCLE_RESTART) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "on_crash 'restart' is not supported (destroy or preserve)");
+            return -1;
+        }
+        if (i == 1 && a == DOMAIN_LIFECYCLE_PRESERVE) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "on_reboot 'preserve' is not supported (restart or destroy)");
+            return -1;
+        }
+        *fields[i] = a;
+    }
+    return 0;
+}
+
+/*
+ * One <timer> of <clock>: the three libvirt (and virt-install) write,
+ * each with the one setting QEMU has for it: rtc tickpolicy delay or
+ * catchup, pit tickpolicy delay, hpet present yes or no.
+ */
+static int
+parseTimer(xmlNode *t, domainDef *def)
+{
+    g_autofree char *name = getAttr(t, "name");
+    g_autofree char *policy = getAttr(t, "tickpolicy");
+    g_autofree char *present = getAttr(t, "present");
+    xmlAttr *a;
+
+    for (a = t->properties; a; a = a->next) {
+        if (a->_private != MARK) {
+            reportError(IOV_ERR_XML_ERROR, "clock: timer '%s' attribute '%s' is not supported",
+                        name ? name : "", (const char *)a->name);
+            return -1;
+        }
+    }
+    if (g_strcmp0(name, "rtc") == 0 && !present &&
+        (!policy || strcmp(policy, "delay") == 0 || strcmp(policy, "catchup") == 0)) {
+        def->rtcCatchup = g_strcmp0(policy, "catchup") == 0;
+        return 0;
+    }
+    if (g_strcmp0(name, "pit") == 0 && !present && g_strcmp0(policy, "delay") == 0) {
+        def->pitDelay = true;
+        return 0;
+    }
+    if (g_strcmp0(name, "hpet") == 0 && !policy && present &&
+        (strcmp(present, "yes") == 0 || strcmp(present, "no") == 0)) {
+        def->hpetOff = strcmp(present, "no") == 0;
+        return 0;
+    }
+    reportError(
+        IOV_ERR_XML_ERROR,
+        "clock: timer '%s' with tickpolicy '%s' and present '%s' is not supported (rtc tickpolicy delay or catchup, pit tickpolicy delay, hpet present yes or no)",
+        name ? name : "", policy ? policy : "", present ? present : "");
+    return -1;
+}
+
+/* <clock offset='utc|localtime'/> and its <timer> children. */
+static int
+parseClock(xmlNode *clock, domainDef *def)
+{
+    g_autofree char *offset = getAttr(clock, "offset");
+    xmlNode *c;
+
+    for (c = clock->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!isElem(c, "timer")) {
+            reportError(IOV_ERR_XML_ERROR, "clock: <%s> is not supported (only <timer> is)",
+                        (const char *)c->name);
+            return -1;
+        }
+        c->_private = MARK;
+        if (parseTimer(c, def) < 0)
+            return -1;
+    }
+    if (offset) {
+        def->clockOffset = enumFromString(clockNames, DOMAIN_CLOCK_LAST, offset);
+        if (def->clockOffset < 0) {
+            def->clockOffset = DOMAIN_CLOCK_UTC;
+            reportError(IOV_ERR_XML_ERROR, "clock offset '%s' is not supported (utc or localtime)",
+                        offset);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* <cpu mode='host-passthrough|maximum|custom'> with <model> for custom. */
+static int
+parseCpu(xmlNode *cpu, domainDef *def)
+{
+    g_autofree char *mode = getAttr(cpu, "mode");
+    g_autofree char *model = NULL;
+    xmlNode *c;
+
+    if (getChildText(cpu, "model", &model) < 0)
+        return -1;
+    for (c = cpu->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && c->_private != MARK) {
+            reportError(IOV_ERR_XML_ERROR, "cpu: <%s> is not supported (only mode and model are)",
+                        (const char *)c->name);
+            return -1;
+        }
+    }
+    if (!mode)
+        mode = g_strdup(model ? "custom" : "");
+    def->cpuMode = *mode ? enumFromString(cpuModeNames, DOMAIN_CPU_LAST, mode) : -1;
+    if (def->cpuMode <= DOMAIN_CPU_DEFAULT) {
+        def->cpuMode = DOMAIN_CPU_DEFAULT;
+        reportError(IOV_ERR_XML_ERROR,
+                    "cpu mode '%s' is not supported (host-passthrough, maximum or custom)", mode);
+        return -1;
+    }
+    if (def->cpuMode == DOMAIN_CPU_CUSTOM) {
+        const char *p;
+
+        if (!model || !*model) {
+            reportError(IOV_ERR_XML_ERROR, "cpu mode 'custom' needs a <model>");
+            return -1;
+        }
+        for (p = model; *p; p++) {
+            if (!g_ascii_isalnum(*p) && !strchr("-_.", *p)) {
+                reportError(IOV_ERR_XML_ERROR,
+                            "cpu model '%s' must be letters, digits, '-', '_' and '.'", model);
+                return -1;
+            }
+        }
+        def->cpuModel = g_steal_pointer(&model);
+    } else if (model) {
+        reportError(IOV_ERR_XML_ERROR, "cpu mode '%s' takes no <model>", mode);
+        return -1;
+    }
+    return 0;
+}
+
+/* <memballoon model='virtio|none'/>. */
+static int
+parseMemballoon(xmlNode *node, domainDef *def)
+{
+    g_autofree char *model = getAttr(node, "model");
+    xmlNode *c;
+
+    for (c = node->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && !nodeIs(c, "address", NULL) &&
+            !nodeIs(c, "alias", NULL)) {
+            reportError(IOV_ERR_XML_ERROR, "memballoon: <%s> is not supported",
+                        (const char *)c->name);
+            return -1;
+        }
+    }
+    if (model && strcmp(model, "virtio") == 0) {
+        def->memballoon = DOMAIN_MEMBALLOON_VIRTIO;
+    } else if (model && strcmp(model, "none") == 0) {
+        def->memballoon = DOMAIN_MEMBALLOON_NONE;
+    } else {
+        reportError(IOV_ERR_XML_ERROR, "memballoon model '%s' is not supported (virtio or none)",
+                    model ? model : "");
+        return -1;
+    }
+    return 0;
+}
+
+int
+domainCheckEmulator(const char *path)
+{
+    struct stat st;
+
+    if (!path || path[0] != '/') {
+        reportError(IOV_ERR_XML_ERROR, "emulator '%s' is not an absolute path", path ? path : "");
+        return -1;
+    }
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || access(path, X_OK) < 0) {
+        reportError(IOV_ERR_CONFIG_UNSUPPORTED, "emulator '%s' is not an executable file", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* <dropped>: what an earlier libvirt import left out, kept with the
+ * definition so that it can be shown later. */
+static int
+parseDropped(xmlNode *node, domainDef *def)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+    xmlNode *c;
+
+    for (c = node->children; c; c = c->next) {
+        g_autofree char *text = NULL;
+
+        if (!isElem(c, "item"))
+            continue;
+        c->_private = MARK;
+        text = getText(c);
+        if (!*text || strchr(text, '\n')) {
+            reportError(IOV_ERR_XML_ERROR, "<dropped> items must be one line, not empty");
+            return -1;
+        }
+        g_string_append_printf(s, "%s\n", text);
+    }
+    if (s->len)
+        def->dropped = g_string_free(g_steal_pointer(&s), FALSE);
+    return 0;
+}
+
+/* ---- network interfaces ---- */
+
+void
+domainNetMACFormat(const unsigned char *m, char *buf)
+{
+    g_snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static int
+parseMAC(const char *str, unsigned char *mac)
+{
+    size_t i;
+
+    if (strlen(str) != 17)
+        return -1;
+    for (i = 0; i < 6; i++) {
+        int hi = g_ascii_xdigit_value(str[i * 3]);
+        int lo = g_ascii_xdigit_value(str[i * 3 + 1]);
+
+        if (hi < 0 || lo < 0 || (i < 5 && str[i * 3 + 2] != ':'))
+            return -1;
+        mac[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+/* An interface name of the host: 1-15 bytes, no '/', ':' or space. */
+static bool
+ifnameValid(const char *name)
+{
+    size_t len = strlen(name);
+
+    return len >= 1 && len <= 15 && !strpbrk(name, "/: \t\n,") && strcmp(name, ".") != 0 &&
+           strcmp(name, "..") != 0;
+}
+
+static int
+parsePort(const char *v, const char *what, size_t idx, unsigned int *out)
+{
+    unsigned long long p;
+
+    if (!v || utilParseULL(v, &p) < 0 || p < 1 || p > 65535) {
+        reportError(IOV_ERR_XML_ERROR,
+                    "interface %zu: portForward %s '%s' is not a port from 1 to 65535", idx, what,
+                    v ? v : "");
+        return -1;
+    }
+    *out = (unsigned int)p;
+    return 0;
+}
+
+/*
+ * libvirt's <portForward proto='tcp|udp' [address='IP']> with
+ * <range start='HOSTPORT' [end='LAST'] [to='GUESTPORT']/> children: each
+ * host port in start..end goes to to+(port-start) (to defaults to start).
+ */
+static int
+parsePortForward(xmlNode *pf, size_t idx, domainNetDef *net)
+{
+    g_autofree char *proto = getAttr(pf, "proto");
+    g_autofree char *address = getAttr(pf, "address");
+    xmlNode *r;
+    int pr;
+
+    pr = proto ? enumFromString(netProtoNames, NET_PROTO_LAST, proto) : -1;
+    if (pr < 0) {
+        reportError(IOV_ERR_XML_ERROR, "interface %zu: portForward proto '%s' is not tcp or udp",
+                    idx, proto ? proto : "");
+        return -1;
+    }
+    if (address) {
+        struct in_addr ia;
+
+        if (inet_pton(AF_INET, address, &ia) != 1) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: portForward address '%s' is not an IPv4 address (QEMU's user network forwards IPv4)",
+                idx, address);
+            return -1;
+        }
+    }
+    for (r = pf->children; r; r = r->next) {
+        g_autofree char *start = NULL, *end = NULL, *to = NULL, *exclude = NULL;
+        unsigned int s, e, t, p;
+
+        if (!isElem(r, "range"))
+            continue;
+        r->_private = MARK;
+        start = getAttr(r, "start");
+        end = getAttr(r, "end");
+        to = getAttr(r, "to");
+        exclude = getAttr(r, "exclude");
+        if (exclude && strcmp(exclude, "no") != 0) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "interface %zu: portForward range exclude='%s' is not supported", idx,
+                        exclude);
+            return -1;
+        }
+        if (parsePort(start, "range start", idx, &s) < 0)
+            return -1;
+        e = s;
+        t = s;
+        if (end && parsePort(end, "range end", idx, &e) < 0)
+            return -1;
+        if (to && parsePort(to, "range to", idx, &t) < 0)
+            return -1;
+        if (e < s || t + (e - s) > 65535 || net->nforwards + (e - s) >= 256) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: portForward range %u-%u to %u is not a valid range (at most 256 ports in all)",
+                idx, s, e, t);
+            return -1;
+        }
+        for (p = s; p <= e; p++) {
+            domainPortForward *f;
+
+            net->forwards = g_renew(domainPortForward, net->forwards, net->nforwards + 1);
+            f = &net->forwards[net->nforwards++];
+            f->proto = pr;
+            f->address = g_strdup(address);
+            f->hostPort = p;
+            f->guestPort = t + (p - s);
+        }
+    }
+    return 0;
+}
+
+/* One <interface>; `idx` counts from 1, as XPath does. */
+static int
+parseInterface(xmlNode *node, size_t idx, domainNetDef **out)
+{
+    g_autoptr(domainNetDef) net = g_new0(domainNetDef, 1);
+    g_autofree char *type = getAttr(node, "type");
+    xmlNode *mac, *model, *source, *target, *backend, *c;
+
+    *out = NULL;
+    net->type = type ? enumFromString(netTypeNames, NET_TYPE_LAST, type) : -1;
+    if (net->type < 0) {
+        reportError(IOV_ERR_XML_ERROR,
+                    "interface %zu: type '%s' is not supported (user, bridge or ethernet)", idx,
+                    type ? type : "");
+        return -1;
+    }
+    if (getChild(node, "mac", &mac) < 0 || getChild(node, "model", &model) < 0 ||
+        getChild(node, "source", &source) < 0 || getChild(node, "target", &target) < 0 ||
+        getChild(node, "backend", &backend) < 0)
+        return -1;
+
+    if (mac) {
+        g_autofree char *addr = getAttr(mac, "address");
+
+        if (!addr || parseMAC(addr, net->mac) < 0) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: MAC address '%s' is not six hexadecimal bytes separated by ':'",
+                idx, addr ? addr : "");
+            return -1;
+        }
+        if (net->mac[0] & 1) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: MAC address '%s' is a multicast address (the lowest bit of its first byte is set)",
+                idx, addr);
+            return -1;
+        }
+    } else {
+        guint32 r = g_random_int();
+
+        net->mac[0] = 0x52;
+        net->mac[1] = 0x54;
+        net->mac[2] = 0x00;
+        net->mac[3] = (unsigned char)(r >> 16);
+        net->mac[4] = (unsigned char)(r >> 8);
+        net->mac[5] = (unsigned char)r;
+    }
+
+    if (model) {
+        g_autofree char *m = getAttr(model, "type");
+
+        net->model = m ? enumFromString(netModelNames, NET_MODEL_LAST, m) : -1;
+        if (net->model < 0) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: model '%s' is not supported (virtio, e1000e, e1000 or rtl8139)",
+                idx, m ? m : "");
+            return -1;
+        }
+    }
+
+    if (backend) {
+        g_autofree char *bt = getAttr(backend, "type");
+
+        /* libvirt forwards ports only with its passt backend; iovirt
+         * always uses QEMU's own user network, which forwards them too */
+        if (net->type != NET_TYPE_USER || !bt ||
+            (strcmp(bt, "passt") != 0 && strcmp(bt, "default") != 0)) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: backend type '%s' is not supported (a user interface may name passt or default, and gets QEMU's user network)",
+                idx, bt ? bt : "");
+            return -1;
+        }
+    }
+
+    switch (net->type) {
+    case NET_TYPE_USER:
+        if (source || target) {
+            reportError(IOV_ERR_XML_ERROR, "interface %zu: a user interface takes no <%s>", idx,
+                        source ? "source" : "target");
+            return -1;
+        }
+        for (c = node->children; c; c = c->next) {
+            if (!isElem(c, "portForward"))
+                continue;
+            c->_private = MARK;
+            if (parsePortForward(c, idx, net) < 0)
+                return -1;
+        }
+        break;
+    case NET_TYPE_BRIDGE:
+        if (!source || !(net->bridge = getAttr(source, "bridge")) || !ifnameValid(net->bridge)) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: a bridge interface needs <source bridge='NAME'/> (1 to 15 characters, no '/', ':', ',' or space)",
+                idx);
+            return -1;
+        }
+        break;
+    case NET_TYPE_ETHERNET:
+        if (source) {
+            reportError(IOV_ERR_XML_ERROR, "interface %zu: an ethernet interface takes no <source>",
+                        idx);
+            return -1;
+        }
+        if (!target) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: an ethernet interface needs <target dev='TAP'/> (an existing tap device)",
+                idx);
+            return -1;
+        }
+        break;
+    }
+    if (target) {
+        g_autofree char *managed = getAttr(target, "managed");
+
+        net->ifname = getAttr(target, "dev");
+        if (!net->ifname || !ifnameValid(net->ifname)) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: target dev '%s' is not an interface name (1 to 15 characters, no '/', ':', ',' or space)",
+                idx, net->ifname ? net->ifname : "");
+            return -1;
+        }
+        if (managed && strcmp(managed, "no") != 0) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: target managed='%s' is not supported (iovirt uses an existing tap: managed='no')",
+                idx, managed);
+            return -1;
+        }
+    }
+    *out = g_steal_pointer(&net);
+    return 0;
+}
+
+/* The platform: <features>, the on_* actions, <clock>, <cpu>. */
+static int
+parsePlatform(xmlNode *root, domainDef *def)
+{
+    xmlNode *features, *clock, *cpu, *dropped, *pm;
+
+    def->acpi = true;
+    def->vmport = -1;
+    if (getChild(root, "pm", &pm) < 0 || (pm && parsePM(pm, def) < 0))
+        return -1;
+    if (getChild(root, "features", &features) < 0 || getChild(root, "clock", &clock) < 0 ||
+        getChild(root, "cpu", &cpu) < 0 || getChild(root, "dropped", &dropped) < 0)
+        return -1;
+    if (features && parseFeatures(features, def) < 0)
+        return -1;
+    if (parseLifecycle(root, def) < 0)
+        return -1;
+    if (clock && parseClock(clock, def) < 0)
+        return -1;
+    if (cpu && parseCpu(cpu, def) < 0)
+        return -1;
+    if (dropped && parseDropped(dropped, def) < 0)
+        return -1;
+    return 0;
+}
+
+/* The checks of the platform and the interfaces of a whole definition. */
+static int
+validatePlatform(const domainDef *def)
+{
+    g_autoptr(GHashTable) macs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GHashTable) ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    size_t i, k;
+
+    if (!def->acpi && !domainMachineIsPC(def)) {
+        reportError(
+            IOV_ERR_XML_ERROR,
+            "machine '%s' needs <acpi/> in <features> (only a pc machine runs without ACPI)",
+            def->machine);
+        return -1;
+    }
+    if (def->onPoweroff == DOMAIN_LIFECYCLE_PRESERVE && def->onReboot == DOMAIN_LIFECYCLE_DESTROY) {
+        reportError(
+            IOV_ERR_XML_ERROR,
+            "on_reboot 'destroy' with on_poweroff 'preserve' is not supported (QEMU turns the reboot into a power off, which would then be preserved)");
+        return -1;
+    }
+    if (def->cpuMode == DOMAIN_CPU_HOST_PASSTHROUGH && def->virtType != DOMAIN_VIRT_KVM) {
+        reportError(
+            IOV_ERR_XML_ERROR,
+            "cpu mode 'host-passthrough' needs <domain type='kvm'> (emulation has no host CPU to pass through)");
+        return -1;
+    }
+    if (def->emulator && def->emulator[0] != '/') {
+        reportError(IOV_ERR_XML_ERROR, "emulator '%s' is not an absolute path", def->emulator);
+        return -1;
+    }
+    for (i = 0; i < def->nnets; i++) {
+        const domainNetDef *n = def->nets[i];
+        char mac[18];
+
+        domainNetMACFormat(n->mac, mac);
+        if (n->mac[0] & 1) {
+            reportError(
+                IOV_ERR_XML_ERROR,
+                "interface %zu: MAC address '%s' is a multicast address (the lowest bit of its first byte is set)",
+                i + 1, mac);
+            return -1;
+        }
+        if (!g_hash_table_add(macs, g_strdup(mac))) {
+            reportError(IOV_ERR_XML_ERROR, "two interfaces use MAC address '%s'", mac);
+            return -1;
+        }
+        for (k = 0; k < n->nforwards; k++) {
+            const domainPortForward *f = &n->forwards[k];
+            g_autofree char *key = g_strdup_printf("%s:%u", netProtoNames[f->proto], f->hostPort);
+
+            if (!g_hash_table_add(ports, g_steal_pointer(&key))) {
+                reportError(IOV_ERR_XML_ERROR, "interface %zu: host %s port %u is forwarded twice",
+                            i + 1, netProtoNames[f->proto], f->hostPort);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 /* ---- the domain ---- */
@@ -1362,8 +2427,7 @@ parseOS(parseCtxt *ctxt, xmlNode *os, domainDef *def)
             reportError(IOV_ERR_XML_ERROR, "os type '%s' is not 'hvm'", t);
             return -1;
         }
-        if (checkFixedAttr(ctxt, type, "arch", "x86_64") < 0 ||
-            checkFixedAttr(ctxt, type, "machine", "q35") < 0)
+        if (checkFixedAttr(ctxt, type, "arch", "x86_64") < 0 || parseMachine(type, def) < 0)
             return -1;
     }
     if (getChildText(os, "kernel", &def->kernel) < 0 ||
@@ -1379,6 +2443,36 @@ parseOS(parseCtxt *ctxt, xmlNode *os, domainDef *def)
             return -1;
         }
     }
+    return 0;
+}
+
+/* libvirt's <currentMemory>: dropped when it equals <memory> (libvirt
+ * writes it always), refused otherwise (a balloon target). */
+static int
+parseCurrentMemory(parseCtxt *ctxt, xmlNode *root, domainDef *def)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *unit = NULL;
+    unsigned long long v, kib;
+    xmlNode *cur;
+
+    if (getChild(root, "currentMemory", &cur) < 0)
+        return -1;
+    if (!cur)
+        return 0;
+    text = getText(cur);
+    unit = getAttr(cur, "unit");
+    if (parseULL(text, "currentMemory", &v) < 0)
+        return -1;
+    if (utilScaleToKiB(v, unit, &kib) < 0 || kib != def->memoryKiB) {
+        reportError(
+            IOV_ERR_XML_ERROR,
+            "currentMemory '%s %s' differs from memory (%llu KiB): iovirt sets no balloon target",
+            text, unit ? unit : "KiB", def->memoryKiB);
+        return -1;
+    }
+    noteDropped(ctxt, cur, "equal to memory");
+    cur->_private = DROPPED;
     return 0;
 }
 
@@ -1410,7 +2504,8 @@ parseMemory(xmlNode *mem, domainDef *def)
 /*
  * A <controller>: only PCI Express root ports are modelled, and only
  * their number (the room to hot-plug disks, one a port). Returns 1 when
- * counted, 0 when a libvirt parse drops it, -1 on error.
+ * counted, 0 when a libvirt parse leaves it to checkUnread (libvirt's
+ * bookkeeping), -1 on error.
  */
 static int
 parseController(parseCtxt *ctxt, xmlNode *node, domainDef *def)
@@ -1427,15 +2522,56 @@ parseController(parseCtxt *ctxt, xmlNode *node, domainDef *def)
         def->rootPorts++;
         return 1;
     }
-    if (fromLibvirt(ctxt)) {
-        noteDropped(ctxt, node, "only pcie-root-port controllers are modelled");
+    /* a libvirt document's other controllers are its bookkeeping */
+    if (fromLibvirt(ctxt))
         return 0;
-    }
     reportError(
         IOV_ERR_XML_ERROR,
         "controller type '%s' model '%s' is not supported: only type='pci' model='pcie-root-port'",
         type ? type : "", model ? model : "");
     return -1;
+}
+
+#define MAX_NETS 16
+
+/* The devices besides disks and serial ports: <interface>, <emulator>,
+ * <memballoon>. */
+static int
+parseDeviceOther(xmlNode *c, domainDef *def)
+{
+    xmlNode *p;
+
+    /* <emulator> and <memballoon> may appear once */
+    for (p = c->prev; p && !isElem(c, "interface"); p = p->prev) {
+        if (isElem(p, (const char *)c->name)) {
+            reportError(IOV_ERR_XML_ERROR, "element '<%s>' may appear only once",
+                        (const char *)c->name);
+            return -1;
+        }
+    }
+    c->_private = MARK;
+    if (isElem(c, "interface")) {
+        domainNetDef *net;
+
+        if (def->nnets >= MAX_NETS) {
+            reportError(IOV_ERR_XML_ERROR, "a domain may have at most %d interfaces", MAX_NETS);
+            return -1;
+        }
+        if (parseInterface(c, def->nnets + 1, &net) < 0)
+            return -1;
+        def->nets = g_renew(domainNetDef *, def->nets, def->nnets + 1);
+        def->nets[def->nnets++] = net;
+        return 0;
+    }
+    if (isElem(c, "emulator")) {
+        def->emulator = getText(c);
+        if (def->emulator[0] != '/') {
+            reportError(IOV_ERR_XML_ERROR, "emulator '%s' is not an absolute path", def->emulator);
+            return -1;
+        }
+        return 0;
+    }
+    return parseMemballoon(c, def);
 }
 
 static int
@@ -1466,17 +2602,13 @@ parseDevices(parseCtxt *ctxt, xmlNode *devices, domainDef *def)
         } else if (isElem(c, "controller")) {
             if ((rc = parseController(ctxt, c, def)) < 0)
                 return -1;
-            c->_private = rc ? MARK : DROPPED;
+            if (rc)
+                c->_private = MARK;
         } else if (isElem(c, "serial") || isElem(c, "console")) {
             bool serial = isElem(c, "serial");
             bool *have = serial ? &haveSerial : &haveConsole;
 
             if (*have) {
-                if (fromLibvirt(ctxt)) {
-                    noteDropped(ctxt, c, "only one is supported");
-                    c->_private = DROPPED;
-                    continue;
-                }
                 reportError(IOV_ERR_XML_ERROR, "only one <%s> is supported", (const char *)c->name);
                 return -1;
             }
@@ -1488,6 +2620,9 @@ parseDevices(parseCtxt *ctxt, xmlNode *devices, domainDef *def)
                 c->_private = DROPPED;
             else
                 *have = true;
+        } else if (isElem(c, "interface") || isElem(c, "emulator") || isElem(c, "memballoon")) {
+            if (parseDeviceOther(c, def) < 0)
+                return -1;
         }
     }
     return 0;
@@ -1523,6 +2658,8 @@ domainDefValidate(const domainDef *def)
         reportError(IOV_ERR_XML_ERROR, "<console> is the first serial port: it must match <serial> (type and path)");
         return -1;
     }
+    if (validatePlatform(def) < 0)
+        return -1;
     if (!def->kernel && def->ndisks == 0) {
         reportError(IOV_ERR_XML_ERROR, "domain '%s' has neither a <kernel> nor a disk to boot from",
                     def->name);
@@ -1630,9 +2767,14 @@ parseDomain(parseCtxt *ctxt, xmlNode *root)
         def->vcpus = (unsigned int)n;
     }
 
+    def->machine = g_strdup("q35");
     if (getChild(root, "os", &os) < 0)
         return NULL;
     if (os && parseOS(ctxt, os, def) < 0)
+        return NULL;
+    if (parsePlatform(root, def) < 0)
+        return NULL;
+    if (fromLibvirt(ctxt) && parseCurrentMemory(ctxt, root, def) < 0)
         return NULL;
 
     if (getChild(root, "throttlegroups", &groups) < 0)
@@ -1658,10 +2800,28 @@ silentXMLError(void *data G_GNUC_UNUSED, xmlErrorPtr err G_GNUC_UNUSED)
 {
 }
 
+/* Add the lines of `lines` that def->dropped does not hold yet. */
+static void
+mergeDropped(domainDef *def, const char *lines)
+{
+    g_autoptr(GString) s = g_string_new(def->dropped);
+    g_auto(GStrv) add = g_strsplit(lines, "\n", -1);
+    g_auto(GStrv) have = g_strsplit(def->dropped ? def->dropped : "", "\n", -1);
+    char **l;
+
+    for (l = add; *l; l++) {
+        if (**l && !g_strv_contains((const char *const *)have, *l))
+            g_string_append_printf(s, "%s\n", *l);
+    }
+    g_free(def->dropped);
+    def->dropped = s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
+}
+
 domainDef *
 domainDefParseString(const char *xml, unsigned int flags, GString *dropped)
 {
-    parseCtxt ctxt = {flags, dropped};
+    g_autoptr(GString) local = g_string_new(NULL);
+    parseCtxt ctxt = {flags, local};
     xmlParserCtxtPtr pctxt = NULL;
     xmlDocPtr doc = NULL;
     xmlNode *root;
@@ -1705,6 +2865,11 @@ domainDefParseString(const char *xml, unsigned int flags, GString *dropped)
     }
     root->_private = MARK;
     def = parseDomain(&ctxt, root);
+    if (def && local->len) {
+        mergeDropped(def, local->str);
+        if (dropped)
+            g_string_append(dropped, local->str);
+    }
 
  cleanup:
     xmlFreeDoc(doc);
@@ -1867,6 +3032,34 @@ formatNetworkExtras(xmlTextWriterPtr w, const domainDiskDef *d)
     return -1;
 }
 
+/* The nested <backingStore> elements of a chain, ending with an empty one. */
+static int
+formatBacking(xmlTextWriterPtr w, const domainBackingDef *b)
+{
+    int depth = 0;
+
+    if (!b)
+        return 0;
+    for (; b; b = b->next) {
+        W(xmlTextWriterStartElement(w, BC("backingStore")));
+        W(xmlTextWriterWriteAttribute(w, BC("type"), BC("file")));
+        W(xmlTextWriterStartElement(w, BC("format")));
+        W(xmlTextWriterWriteAttribute(w, BC("type"), BC(b->format)));
+        W(xmlTextWriterEndElement(w));
+        W(xmlTextWriterStartElement(w, BC("source")));
+        W(xmlTextWriterWriteAttribute(w, BC("file"), BC(b->path)));
+        W(xmlTextWriterEndElement(w));
+        depth++;
+    }
+    W(xmlTextWriterStartElement(w, BC("backingStore")));
+    W(xmlTextWriterEndElement(w));
+    while (depth-- > 0)
+        W(xmlTextWriterEndElement(w));
+    return 0;
+error:
+    return -1;
+}
+
 static int
 formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
 {
@@ -1883,6 +3076,10 @@ formatDisk(xmlTextWriterPtr w, const domainDiskDef *d, unsigned int flags)
     W(xmlTextWriterWriteAttribute(w, BC("type"), BC(formatNames[d->format])));
     if (d->cache != DISK_CACHE_DEFAULT)
         W(xmlTextWriterWriteAttribute(w, BC("cache"), BC(cacheNames[d->cache])));
+    if (d->io != DISK_IO_DEFAULT)
+        W(xmlTextWriterWriteAttribute(w, BC("io"), BC(diskIONames[d->io])));
+    if (d->discardUnmap)
+        W(xmlTextWriterWriteAttribute(w, BC("discard"), BC("unmap")));
     W(xmlTextWriterEndElement(w));
 
     if (domainDiskIsEmpty(d))
@@ -1925,6 +3122,14 @@ target:
         W(xmlTextWriterStartElement(w, BC("readonly")));
         W(xmlTextWriterEndElement(w));
     }
+    if (d->shareable) {
+        W(xmlTextWriterStartElement(w, BC("shareable")));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (d->serial)
+        W(xmlTextWriterWriteElement(w, BC("serial"), BC(d->serial)));
+    if (formatBacking(w, d->backing) < 0)
+        goto error;
     if (formatThrottle(w, &d->throttle, flags) < 0 || formatThrottleFilters(w, d) < 0)
         goto error;
     W(xmlTextWriterEndElement(w));
@@ -1940,14 +3145,157 @@ formatChr(xmlTextWriterPtr w, const char *elem, const domainChrDef *chr)
         return 0;
     W(xmlTextWriterStartElement(w, BC(elem)));
     W(xmlTextWriterWriteAttribute(w, BC("type"), BC(chrTypeNames[chr->type])));
-    if (chr->type == CHR_TYPE_FILE) {
+    if (chr->type == CHR_TYPE_FILE || chr->type == CHR_TYPE_UNIX) {
         W(xmlTextWriterStartElement(w, BC("source")));
+        if (chr->type == CHR_TYPE_UNIX)
+            W(xmlTextWriterWriteAttribute(w, BC("mode"), BC("bind")));
         W(xmlTextWriterWriteAttribute(w, BC("path"), BC(chr->path)));
         W(xmlTextWriterEndElement(w));
     }
     W(xmlTextWriterEndElement(w));
     return 0;
  error:
+    return -1;
+}
+
+/* <features>, the on_* actions, <clock> and <cpu>, when not the defaults. */
+static int
+formatPlatform(xmlTextWriterPtr w, const domainDef *def)
+{
+    if (!def->acpi || def->vmport >= 0) {
+        W(xmlTextWriterStartElement(w, BC("features")));
+        if (def->acpi) {
+            W(xmlTextWriterStartElement(w, BC("acpi")));
+            W(xmlTextWriterEndElement(w));
+        }
+        W(xmlTextWriterStartElement(w, BC("apic")));
+        W(xmlTextWriterEndElement(w));
+        if (def->vmport >= 0) {
+            W(xmlTextWriterStartElement(w, BC("vmport")));
+            W(xmlTextWriterWriteAttribute(w, BC("state"), BC(def->vmport ? "on" : "off")));
+            W(xmlTextWriterEndElement(w));
+        }
+        W(xmlTextWriterEndElement(w));
+    }
+    if (def->noS3 || def->noS4) {
+        W(xmlTextWriterStartElement(w, BC("pm")));
+        if (def->noS3) {
+            W(xmlTextWriterStartElement(w, BC("suspend-to-mem")));
+            W(xmlTextWriterWriteAttribute(w, BC("enabled"), BC("no")));
+            W(xmlTextWriterEndElement(w));
+        }
+        if (def->noS4) {
+            W(xmlTextWriterStartElement(w, BC("suspend-to-disk")));
+            W(xmlTextWriterWriteAttribute(w, BC("enabled"), BC("no")));
+            W(xmlTextWriterEndElement(w));
+        }
+        W(xmlTextWriterEndElement(w));
+    }
+    if (def->cpuMode != DOMAIN_CPU_DEFAULT) {
+        W(xmlTextWriterStartElement(w, BC("cpu")));
+        W(xmlTextWriterWriteAttribute(w, BC("mode"), BC(cpuModeNames[def->cpuMode])));
+        if (def->cpuModel)
+            W(xmlTextWriterWriteElement(w, BC("model"), BC(def->cpuModel)));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (def->clockOffset != DOMAIN_CLOCK_UTC || def->rtcCatchup || def->pitDelay || def->hpetOff) {
+        W(xmlTextWriterStartElement(w, BC("clock")));
+        W(xmlTextWriterWriteAttribute(w, BC("offset"), BC(clockNames[def->clockOffset])));
+        if (def->rtcCatchup) {
+            W(xmlTextWriterStartElement(w, BC("timer")));
+            W(xmlTextWriterWriteAttribute(w, BC("name"), BC("rtc")));
+            W(xmlTextWriterWriteAttribute(w, BC("tickpolicy"), BC("catchup")));
+            W(xmlTextWriterEndElement(w));
+        }
+        if (def->pitDelay) {
+            W(xmlTextWriterStartElement(w, BC("timer")));
+            W(xmlTextWriterWriteAttribute(w, BC("name"), BC("pit")));
+            W(xmlTextWriterWriteAttribute(w, BC("tickpolicy"), BC("delay")));
+            W(xmlTextWriterEndElement(w));
+        }
+        if (def->hpetOff) {
+            W(xmlTextWriterStartElement(w, BC("timer")));
+            W(xmlTextWriterWriteAttribute(w, BC("name"), BC("hpet")));
+            W(xmlTextWriterWriteAttribute(w, BC("present"), BC("no")));
+            W(xmlTextWriterEndElement(w));
+        }
+        W(xmlTextWriterEndElement(w));
+    }
+    if (def->onPoweroff != DOMAIN_LIFECYCLE_DESTROY)
+        W(xmlTextWriterWriteElement(w, BC("on_poweroff"), BC(lifecycleNames[def->onPoweroff])));
+    if (def->onReboot != DOMAIN_LIFECYCLE_RESTART)
+        W(xmlTextWriterWriteElement(w, BC("on_reboot"), BC(lifecycleNames[def->onReboot])));
+    if (def->onCrash >= 0)
+        W(xmlTextWriterWriteElement(w, BC("on_crash"), BC(lifecycleNames[def->onCrash])));
+    return 0;
+error:
+    return -1;
+}
+
+static int
+formatInterface(xmlTextWriterPtr w, const domainNetDef *n)
+{
+    char mac[18];
+    size_t i;
+
+    domainNetMACFormat(n->mac, mac);
+    W(xmlTextWriterStartElement(w, BC("interface")));
+    W(xmlTextWriterWriteAttribute(w, BC("type"), BC(netTypeNames[n->type])));
+    W(xmlTextWriterStartElement(w, BC("mac")));
+    W(xmlTextWriterWriteAttribute(w, BC("address"), BC(mac)));
+    W(xmlTextWriterEndElement(w));
+    if (n->bridge) {
+        W(xmlTextWriterStartElement(w, BC("source")));
+        W(xmlTextWriterWriteAttribute(w, BC("bridge"), BC(n->bridge)));
+        W(xmlTextWriterEndElement(w));
+    }
+    if (n->ifname) {
+        W(xmlTextWriterStartElement(w, BC("target")));
+        W(xmlTextWriterWriteAttribute(w, BC("dev"), BC(n->ifname)));
+        if (n->type == NET_TYPE_ETHERNET)
+            W(xmlTextWriterWriteAttribute(w, BC("managed"), BC("no")));
+        W(xmlTextWriterEndElement(w));
+    }
+    W(xmlTextWriterStartElement(w, BC("model")));
+    W(xmlTextWriterWriteAttribute(w, BC("type"), BC(netModelNames[n->model])));
+    W(xmlTextWriterEndElement(w));
+    /* one element per forward: the parser reads them back one to one */
+    for (i = 0; i < n->nforwards; i++) {
+        const domainPortForward *f = &n->forwards[i];
+
+        W(xmlTextWriterStartElement(w, BC("portForward")));
+        W(xmlTextWriterWriteAttribute(w, BC("proto"), BC(netProtoNames[f->proto])));
+        if (f->address)
+            W(xmlTextWriterWriteAttribute(w, BC("address"), BC(f->address)));
+        W(xmlTextWriterStartElement(w, BC("range")));
+        W(xmlTextWriterWriteFormatAttribute(w, BC("start"), "%u", f->hostPort));
+        W(xmlTextWriterWriteFormatAttribute(w, BC("to"), "%u", f->guestPort));
+        W(xmlTextWriterEndElement(w));
+        W(xmlTextWriterEndElement(w));
+    }
+    W(xmlTextWriterEndElement(w));
+    return 0;
+error:
+    return -1;
+}
+
+static int
+formatDropped(xmlTextWriterPtr w, const domainDef *def)
+{
+    g_auto(GStrv) lines = NULL;
+    char **l;
+
+    if (!def->dropped)
+        return 0;
+    lines = g_strsplit(def->dropped, "\n", -1);
+    W(xmlTextWriterStartElement(w, BC("dropped")));
+    for (l = lines; *l; l++) {
+        if (**l)
+            W(xmlTextWriterWriteElement(w, BC("item"), BC(*l)));
+    }
+    W(xmlTextWriterEndElement(w));
+    return 0;
+error:
     return -1;
 }
 
@@ -1980,7 +3328,15 @@ domainDefFormat(const domainDef *def, unsigned int flags)
     W(xmlTextWriterWriteFormatElement(w, BC("vcpu"), "%u", def->vcpus));
 
     W(xmlTextWriterStartElement(w, BC("os")));
-    W(xmlTextWriterWriteElement(w, BC("type"), BC("hvm")));
+    if (def->machine && strcmp(def->machine, "q35") != 0) {
+        W(xmlTextWriterStartElement(w, BC("type")));
+        W(xmlTextWriterWriteAttribute(w, BC("arch"), BC("x86_64")));
+        W(xmlTextWriterWriteAttribute(w, BC("machine"), BC(def->machine)));
+        W(xmlTextWriterWriteString(w, BC("hvm")));
+        W(xmlTextWriterEndElement(w));
+    } else {
+        W(xmlTextWriterWriteElement(w, BC("type"), BC("hvm")));
+    }
     if (def->kernel) {
         W(xmlTextWriterWriteElement(w, BC("kernel"), BC(def->kernel)));
         if (def->initrd)
@@ -1993,10 +3349,14 @@ domainDefFormat(const domainDef *def, unsigned int flags)
         W(xmlTextWriterEndElement(w));
     }
     W(xmlTextWriterEndElement(w));
+    if (formatPlatform(w, def) < 0)
+        goto error;
 
     if (formatThrottleGroups(w, def, flags) < 0)
         goto error;
     W(xmlTextWriterStartElement(w, BC("devices")));
+    if (def->emulator)
+        W(xmlTextWriterWriteElement(w, BC("emulator"), BC(def->emulator)));
     for (i = 0; i < def->ndisks; i++) {
         if (formatDisk(w, def->disks[i], flags) < 0)
             goto error;
@@ -2007,9 +3367,20 @@ domainDefFormat(const domainDef *def, unsigned int flags)
         W(xmlTextWriterWriteAttribute(w, BC("model"), BC("pcie-root-port")));
         W(xmlTextWriterEndElement(w));
     }
+    for (i = 0; i < def->nnets; i++) {
+        if (formatInterface(w, def->nets[i]) < 0)
+            goto error;
+    }
     if (formatChr(w, "serial", &def->serial) < 0 || formatChr(w, "console", &def->console) < 0)
         goto error;
+    if (def->memballoon == DOMAIN_MEMBALLOON_VIRTIO) {
+        W(xmlTextWriterStartElement(w, BC("memballoon")));
+        W(xmlTextWriterWriteAttribute(w, BC("model"), BC("virtio")));
+        W(xmlTextWriterEndElement(w));
+    }
     W(xmlTextWriterEndElement(w));
+    if (formatDropped(w, def) < 0)
+        goto error;
     W(xmlTextWriterEndElement(w));
     xmlFreeTextWriter(w);
     w = NULL;

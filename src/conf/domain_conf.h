@@ -55,6 +55,14 @@ typedef enum {
 } domainDiskCache;
 
 typedef enum {
+    DISK_IO_DEFAULT = 0, /* not given: threads */
+    DISK_IO_THREADS,
+    DISK_IO_NATIVE, /* Linux AIO: needs O_DIRECT (cache none or directsync) */
+    DISK_IO_IO_URING,
+    DISK_IO_LAST
+} domainDiskIO;
+
+typedef enum {
     DISK_BUS_VIRTIO = 0,
     DISK_BUS_SATA,
     DISK_BUS_LAST
@@ -64,8 +72,82 @@ typedef enum {
     CHR_TYPE_NONE = 0, /* not present */
     CHR_TYPE_FILE,
     CHR_TYPE_PTY,
+    CHR_TYPE_UNIX, /* a unix socket QEMU listens on (libvirt's mode='bind') */
     CHR_TYPE_LAST
 } domainChrType;
+
+/* What the guest does when it powers off, reboots or crashes. */
+typedef enum {
+    DOMAIN_LIFECYCLE_DESTROY = 0, /* QEMU ends */
+    DOMAIN_LIFECYCLE_RESTART,     /* the machine resets */
+    DOMAIN_LIFECYCLE_PRESERVE,    /* QEMU pauses the guest and keeps it */
+    DOMAIN_LIFECYCLE_LAST
+} domainLifecycleAction;
+
+typedef enum {
+    DOMAIN_CLOCK_UTC = 0, /* the RTC holds UTC */
+    DOMAIN_CLOCK_LOCALTIME,
+    DOMAIN_CLOCK_LAST
+} domainClockOffset;
+
+typedef enum {
+    DOMAIN_CPU_DEFAULT = 0,      /* no <cpu>: QEMU's default model */
+    DOMAIN_CPU_HOST_PASSTHROUGH, /* -cpu host (kvm only) */
+    DOMAIN_CPU_MAXIMUM,          /* -cpu max */
+    DOMAIN_CPU_CUSTOM,           /* -cpu MODEL */
+    DOMAIN_CPU_LAST
+} domainCpuMode;
+
+typedef enum {
+    DOMAIN_MEMBALLOON_NONE = 0,
+    DOMAIN_MEMBALLOON_VIRTIO,
+    DOMAIN_MEMBALLOON_LAST
+} domainMemballoon;
+
+typedef enum {
+    NET_TYPE_USER = 0, /* QEMU's user-mode network (slirp) */
+    NET_TYPE_BRIDGE,   /* a tap on an existing host bridge */
+    NET_TYPE_ETHERNET, /* an existing tap device */
+    NET_TYPE_LAST
+} domainNetType;
+
+typedef enum {
+    NET_MODEL_VIRTIO = 0, /* virtio-net-pci */
+    NET_MODEL_E1000E,
+    NET_MODEL_E1000,
+    NET_MODEL_RTL8139,
+    NET_MODEL_LAST
+} domainNetModel;
+
+typedef enum { NET_PROTO_TCP = 0, NET_PROTO_UDP, NET_PROTO_LAST } domainNetProto;
+
+/* A host port forwarded to a port of the guest (user networking). */
+typedef struct {
+    int proto;              /* domainNetProto */
+    char *address;          /* host address to listen on; NULL: every address */
+    unsigned int hostPort;  /* 1-65535 */
+    unsigned int guestPort; /* 1-65535 */
+} domainPortForward;
+
+/* One network interface. */
+typedef struct {
+    int type;                    /* domainNetType */
+    int model;                   /* domainNetModel */
+    unsigned char mac[6];        /* generated at parse time when absent */
+    char *bridge;                /* NET_TYPE_BRIDGE: the host bridge; else NULL */
+    char *ifname;                /* tap name (ethernet: required; bridge: may be
+                                  * NULL, then chosen at start); else NULL */
+    domainPortForward *forwards; /* owned array, nforwards entries (user only) */
+    size_t nforwards;
+} domainNetDef;
+
+/* One image below a disk's own in its backing chain. */
+typedef struct _domainBackingDef domainBackingDef;
+struct _domainBackingDef {
+    char *path;             /* absolute path of the image */
+    char *format;           /* its format as QEMU names it ("raw", "qcow2", ...) */
+    domainBackingDef *next; /* the image below it; NULL at the end */
+};
 
 /* One storage host of a network disk. */
 typedef struct {
@@ -113,6 +195,12 @@ typedef struct {
     char *target; /* "vda": never NULL once parsed */
     int bus;      /* domainDiskBus */
     bool readonly;
+    bool discardUnmap;         /* <driver discard='unmap'>: the guest's discards reach the image */
+    bool shareable;            /* <shareable/>: other guests may write the image too */
+    char *serial;              /* <serial>: the id the guest reads; NULL: none */
+    domainBackingDef *backing; /* <backingStore> chain, owned; NULL: none
+                                * given (QEMU follows the image's own) */
+    int io;                    /* domainDiskIO */
     throttleDef throttle;
     /* <throttlefilters>: the declared groups the disk's I/O passes
      * through after its own limits, nearest the device first; owned
@@ -135,10 +223,11 @@ typedef struct {
 #define DOMAIN_MAX_THROTTLE_GROUPS 64
 #define DOMAIN_MAX_THROTTLE_FILTERS 8
 
-/* A serial port or console: a file or a pty. */
+/* A serial port or console: a file, a pty or a unix socket. */
 typedef struct {
     int type;   /* domainChrType */
-    char *path; /* for CHR_TYPE_FILE; else NULL */
+    char *path; /* owned: the file (CHR_TYPE_FILE) or the socket
+                 * (CHR_TYPE_UNIX), absolute; NULL for a pty */
 } domainChrDef;
 
 typedef struct {
@@ -157,6 +246,27 @@ typedef struct {
     size_t ngroups;
     domainChrDef serial;
     domainChrDef console;
+    char *machine;  /* "q35", "pc" or a versioned pc-q35-X.Y/pc-i440fx-X.Y;
+                     * never NULL once parsed */
+    char *emulator; /* QEMU binary (absolute path); NULL: the daemon's */
+    bool acpi;      /* default true */
+    int vmport;     /* <vmport state>: -1 not given (QEMU's default), 0 off, 1 on */
+    bool noS3;      /* <pm><suspend-to-mem enabled='no'/> */
+    bool noS4;      /* <pm><suspend-to-disk enabled='no'/> */
+    int onPoweroff; /* domainLifecycleAction */
+    int onReboot;
+    int onCrash;         /* -1: not given (the guest has no crash device) */
+    int clockOffset;     /* domainClockOffset */
+    bool rtcCatchup;     /* <timer name='rtc' tickpolicy='catchup'/>: driftfix=slew */
+    bool pitDelay;       /* <timer name='pit' tickpolicy='delay'/> */
+    bool hpetOff;        /* <timer name='hpet' present='no'/> */
+    int cpuMode;         /* domainCpuMode */
+    char *cpuModel;      /* DOMAIN_CPU_CUSTOM: the model name; else NULL */
+    int memballoon;      /* domainMemballoon */
+    domainNetDef **nets; /* owned; nnets entries */
+    size_t nnets;
+    char *dropped; /* what a libvirt import left out: XPaths (with the
+                    * reason in parentheses), one a line; NULL: nothing */
     unsigned int rootPorts; /* <controller type='pci' model='pcie-root-port'/>
                              * elements given; 0: none given (the default) */
 } domainDef;
@@ -246,6 +356,23 @@ const char *domainDiskCacheName(int cache);
 const char *domainDiskBusName(int bus);
 const char *domainVirtTypeName(int type);
 const char *domainSshHostKeyCheckName(int check);
+const char *domainNetTypeName(int type);
+const char *domainNetModelName(int model);
+const char *domainNetProtoName(int proto);
+const char *domainLifecycleActionName(int action);
+
+/* domainMachineIsPC: whether the machine type is an i440fx one (pc). */
+bool domainMachineIsPC(const domainDef *def);
+
+/* domainNetMACFormat: "52:54:00:xx:xx:xx" into buf (18 bytes). */
+void domainNetMACFormat(const unsigned char *mac, char *buf);
+
+/* domainBackingFree: free a backing chain (NULL: nothing). */
+void domainBackingFree(domainBackingDef *chain);
+
+/* domainCheckEmulator: whether `path` is an executable regular file;
+ * -1 with an error naming it otherwise. */
+int domainCheckEmulator(const char *path);
 
 /* The connect timeout of a network disk when its XML gives none (s). */
 #define DOMAIN_DISK_DEFAULT_TIMEOUT_SEC 10

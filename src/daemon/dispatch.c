@@ -1024,15 +1024,24 @@ daemonProcImplemented(int proc)
 int
 daemonDispatchCall(daemonState *d, daemonConn *c, int proc, void *args, void *ret)
 {
-    return daemonDispatchProgramCall(d, c, RPC_REMOTE_PROGRAM, proc, args, ret);
+    rpcHeader call = {
+        .prog = RPC_REMOTE_PROGRAM,
+        .vers = RPC_REMOTE_VERSION,
+        .proc = proc,
+        .type = RPC_CALL,
+        .status = RPC_OK,
+    };
+
+    return daemonDispatchCallHeader(d, c, &call, args, ret);
 }
 
 int
-daemonDispatchProgramCall(daemonState *d, daemonConn *c, uint32_t prog, int proc, void *args,
-                          void *ret)
+daemonDispatchCallHeader(daemonState *d, daemonConn *c, const rpcHeader *call, void *args,
+                         void *ret)
 {
-    const rpcProcInfo *info = rpcProcLookup(prog, proc);
-    const daemonDispatchRow *row = daemonDispatchLookup(prog, proc);
+    int proc = call->proc;
+    const rpcProcInfo *info = rpcProcLookup(call->prog, proc);
+    const daemonDispatchRow *row = daemonDispatchLookup(call->prog, proc);
 
     if (!info || !row) {
         reportError(IOV_ERR_RPC, "unknown procedure: %d", proc);
@@ -1047,7 +1056,7 @@ daemonDispatchProgramCall(daemonState *d, daemonConn *c, uint32_t prog, int proc
                     c->libvirt ? info->libvirtApi : info->api);
         return -1;
     }
-    if (row->run(d, c, args, ret) < 0) {
+    if (row->run(d, c, call, args, ret) < 0) {
         logDebug("procedure %s failed: %s", info->name, utilLastErrorMessage());
         return -1;
     }
@@ -1089,7 +1098,7 @@ dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc 
         reply(opaque, hdr, NULL, NULL, currentError());
         return;
     }
-    if (daemonDispatchProgramCall(d, c, hdr->prog, hdr->proc, args, ret) < 0)
+    if (daemonDispatchCallHeader(d, c, hdr, args, ret) < 0)
         reply(opaque, hdr, NULL, NULL, currentError());
     else
         reply(opaque, hdr, info->retSize ? info->retFilter : NULL, ret, NULL);

@@ -18,10 +18,14 @@
 /* The connections registered for events (events.c). */
 typedef struct _daemonEvents daemonEvents;
 
+/* The consoles open, one per domain (console.c). */
+typedef struct _daemonConsoles daemonConsoles;
+
 typedef struct {
     qemuDriver *driver;
     bool system;          /* the daemon's mode, for URIs */
     daemonEvents *events; /* NULL: events are not served (tests without sockets) */
+    daemonConsoles *consoles; /* NULL: consoles are not served (no server) */
 } daemonState;
 
 /* Event callbacks a connection may hold at once. */
@@ -62,10 +66,15 @@ void daemonEventsFree(daemonEvents *ev);
 void daemonEventsEmit(const qemuDriverEvent *e, void *opaque);
 void daemonEventsConnGone(daemonEvents *ev, daemonConn *c);
 
+/* daemonConsolesNew: the registry of consoles; free it after the server. */
+daemonConsoles *daemonConsolesNew(void);
+void daemonConsolesFree(daemonConsoles *reg);
+
 /* A row of the generated dispatch table: the handler, called with the
+ * header of the call (which a procedure that opens a stream needs), the
  * decoded args and the zeroed ret struct of its procedure. */
 typedef struct {
-    int (*run)(daemonState *d, daemonConn *c, void *args, void *ret);
+    int (*run)(daemonState *d, daemonConn *c, const rpcHeader *call, void *args, void *ret);
 } daemonDispatchRow;
 
 extern const daemonDispatchRow daemonDispatchTable[];
@@ -95,10 +104,11 @@ bool daemonProcImplemented(int proc);
  */
 int daemonDispatchCall(daemonState *d, daemonConn *c, int proc, void *args, void *ret);
 
-/* daemonDispatchProgramCall: the same for procedure `proc` of program
- * `prog` (sizes in rpcProcLookup(prog, proc)). */
-int daemonDispatchProgramCall(daemonState *d, daemonConn *c, uint32_t prog, int proc, void *args,
-                              void *ret);
+/* daemonDispatchCallHeader: the same for the call whose header is `call`:
+ * its program and procedure (sizes in rpcProcLookup(prog, proc)); a
+ * procedure that opens a stream uses its serial. */
+int daemonDispatchCallHeader(daemonState *d, daemonConn *c, const rpcHeader *call, void *args,
+                             void *ret);
 
 /*
  * daemonDispatchMessage: the whole path for one call message, without a

@@ -521,6 +521,7 @@ main(int argc, char **argv)
     dcfg.logDir = guestLogDir;
     dcfg.secretDir = secretDir;
     dcfg.qemuBinary = cfg.qemuBinary;
+    dcfg.privileged = cfg.system;
     dcfg.monitorTimeoutMs = (int)cfg.monitorTimeoutMs;
     if (!(state.driver = qemuDriverNew(&dcfg)))
         goto error;
@@ -528,6 +529,7 @@ main(int argc, char **argv)
     qemuDriverAutostart(state.driver);
     state.system = cfg.system;
     state.events = daemonEventsNew(cfg.maxClientEventQueue);
+    state.consoles = daemonConsolesNew();
     qemuDriverSetEventHandler(state.driver, daemonEventsEmit, &state);
 
     scfg.maxClients = cfg.maxClients;
@@ -578,6 +580,7 @@ main(int argc, char **argv)
         qemuDriverSetEventHandler(state.driver, NULL, NULL);
     qemuDriverFree(state.driver);
     daemonEventsFree(state.events);
+    daemonConsolesFree(state.consoles);
     if (l.loop)
         g_main_loop_unref(l.loop);
     if (lockFd >= 0) {

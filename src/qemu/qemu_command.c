@@ -219,6 +219,20 @@ inetServer(const char *host, unsigned int port, unsigned int defPort)
     return s;
 }
 
+/* The "aio" of a local file's node and the "discard" of any protocol
+ * node, when the definition asks. */
+static void
+addDiskIO(json_object *node, const domainDiskDef *disk)
+{
+    static const char *const aio[] = {"", "threads", "native", "io_uring"};
+
+    G_STATIC_ASSERT(G_N_ELEMENTS(aio) == DISK_IO_LAST);
+    if (disk->io != DISK_IO_DEFAULT && disk->type != DISK_TYPE_NETWORK)
+        ADD_STR(node, "aio", aio[disk->io]);
+    if (disk->discardUnmap)
+        ADD_STR(node, "discard", "unmap");
+}
+
 /* The protocol node of `disk`, or NULL with an error. */
 static json_object *
 buildProtocolNode(const domainDiskDef *disk, const qemuCommandParams *p)
@@ -367,27 +381,29 @@ buildProtocolNode(const domainDiskDef *disk, const qemuCommandParams *p)
     if (disk->readonly)
         ADD_BOOL(n, "read-only", true);
     addCache(n, disk->cache);
+    addDiskIO(n, disk);
     return n;
 }
 
-/* The AHCI port of a sata disk ("ide.0" for sda), or NULL with an error. */
+/* The AHCI port of a sata disk ("ide.0" for sda on q35, "sata.0" on pc),
+ * or NULL with an error. */
 static char *
-sataBus(const domainDiskDef *disk)
+sataBus(const domainDiskDef *disk, bool pc)
 {
     if (strlen(disk->target) != 3 || disk->target[2] > 'f') {
         reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': q35 has six sata ports, sda to sdf",
                     disk->target);
         return NULL;
     }
-    return g_strdup_printf("ide.%d", disk->target[2] - 'a');
+    return g_strdup_printf("%s.%d", pc ? "sata" : "ide", disk->target[2] - 'a');
 }
 
 /* A cdrom with an empty tray: its device without a drive. Its group
  * object exists all the same, and holds its limits for the next medium. */
 static int
-addEmptyCdrom(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst)
+addEmptyCdrom(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc)
 {
-    g_autofree char *bus = sataBus(disk);
+    g_autofree char *bus = sataBus(disk, pc);
     g_autofree char *dev = qemuDiskDeviceId(disk);
     json_object *obj;
 
@@ -404,7 +420,7 @@ addEmptyCdrom(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst)
 }
 
 static int
-addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *groups,
+addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHashTable *groups,
         const qemuCommandParams *p, unsigned int port)
 {
     g_autofree char *proto = diskProtocolNode(disk);
@@ -445,7 +461,7 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
         g_hash_table_add(groups, g_strdup(tg));
     }
     if (domainDiskIsEmpty(disk))
-        return addEmptyCdrom(argv, disk, bootFirst);
+        return addEmptyCdrom(argv, disk, bootFirst, pc);
 
     if (!(node = buildProtocolNode(disk, p)))
         return -1;
@@ -458,6 +474,8 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
     if (disk->readonly)
         ADD_BOOL(node, "read-only", true);
     addCache(node, disk->cache);
+    if (disk->discardUnmap)
+        ADD_STR(node, "discard", "unmap");
     addJSON(argv, "-blockdev", node);
 
     /* the chain, from the format node up: the disk's own step is the
@@ -470,15 +488,18 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
         g_autofree char *bus = qemuRootPortId(port);
 
         ADD_STR(obj, "driver", "virtio-blk-pci");
-        /* on a root port of its own, so that it can be unplugged */
-        ADD_STR(obj, "bus", bus);
+        /* on q35, on a root port of its own, so that it can be unplugged */
+        if (!pc)
+            ADD_STR(obj, "bus", bus);
     } else {
-        /* q35's AHCI controller: one port per letter, sda on ide.0 */
-        g_autofree char *bus = g_strdup_printf("ide.%d", disk->target[2] - 'a');
+        /* q35's AHCI controller (on pc the one added for sata disks): one
+         * port per letter, sda on port 0 */
+        g_autofree char *bus = g_strdup_printf("%s.%d", pc ? "sata" : "ide", disk->target[2] - 'a');
 
         if (strlen(disk->target) != 3 || disk->target[2] > 'f') {
             json_object_put(obj);
-            reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': q35 has six sata ports, sda to sdf", disk->target);
+            reportError(IOV_ERR_CONFIG_UNSUPPORTED,
+                        "disk '%s': the sata controller has six ports, sda to sdf", disk->target);
             return -1;
         }
         ADD_STR(obj, "driver", disk->device == DISK_DEVICE_CDROM ? "ide-cd" : "ide-hd");
@@ -486,6 +507,10 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, GHashTable *
     }
     ADD_STR(obj, "id", dev);
     ADD_STR(obj, "drive", thr);
+    if (disk->serial)
+        ADD_STR(obj, "serial", disk->serial);
+    if (disk->shareable)
+        ADD_BOOL(obj, "share-rw", true);
     if (disk->device != DISK_DEVICE_CDROM)
         ADD_STR(obj, "write-cache", writeCache ? "on" : "off");
     if (bootFirst)
@@ -644,22 +669,162 @@ addDeclaredGroups(GPtrArray *argv, const domainDef *def, GHashTable *groups)
     }
 }
 
-/* The chardev of the first serial port. */
+/*
+ * The chardev of the first serial port: a file (the definition's, or the
+ * daemon's log of the guest when none is defined), a pty, or a unix
+ * socket QEMU listens on without waiting for a peer. A pty or a socket
+ * also copies what the guest writes to the daemon's log, so that the
+ * guest's output can be read whether or not a console is attached.
+ */
 static void
 addSerial(GPtrArray *argv, const domainDef *def, const qemuCommandParams *p)
 {
     const domainChrDef *chr = def->serial.type != CHR_TYPE_NONE ? &def->serial : &def->console;
+    g_autofree char *log = qemuEscapeOption(p->serialLogPath);
     g_autofree char *path = NULL;
     g_autofree char *opt = NULL;
 
-    if (chr->type == CHR_TYPE_PTY) {
-        addArgs(argv, "-chardev", "pty,id=serial0");
-    } else {
-        path = qemuEscapeOption(chr->type == CHR_TYPE_FILE ? chr->path : p->serialLogPath);
+    switch (chr->type) {
+    case CHR_TYPE_PTY:
+        opt = g_strdup_printf("pty,id=serial0,logfile=%s,logappend=on", log);
+        break;
+    case CHR_TYPE_UNIX:
+        path = qemuEscapeOption(chr->path);
+        opt = g_strdup_printf(
+            "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s,logappend=on", path, log);
+        break;
+    case CHR_TYPE_FILE:
+        path = qemuEscapeOption(chr->path);
         opt = g_strdup_printf("file,id=serial0,path=%s,append=on", path);
-        addArgs(argv, "-chardev", opt);
+        break;
+    default:
+        opt = g_strdup_printf("file,id=serial0,path=%s,append=on", log);
+        break;
     }
+    addArgs(argv, "-chardev", opt);
     addArgs(argv, "-serial", "chardev:serial0");
+}
+
+/* -cpu, -rtc, -action and the crash device, when the definition asks. */
+static void
+addPlatform(GPtrArray *argv, const domainDef *def)
+{
+    g_autoptr(GString) action = g_string_new(NULL);
+
+    switch (def->cpuMode) {
+    case DOMAIN_CPU_HOST_PASSTHROUGH:
+        addArgs(argv, "-cpu", "host");
+        break;
+    case DOMAIN_CPU_MAXIMUM:
+        addArgs(argv, "-cpu", "max");
+        break;
+    case DOMAIN_CPU_CUSTOM:
+        /* the model name is checked by the parser: [A-Za-z0-9._-] */
+        addArgs(argv, "-cpu", def->cpuModel);
+        break;
+    default:
+        break;
+    }
+    if (def->clockOffset == DOMAIN_CLOCK_LOCALTIME || def->rtcCatchup) {
+        g_autofree char *rtc = g_strdup_printf(
+            "base=%s%s", def->clockOffset == DOMAIN_CLOCK_LOCALTIME ? "localtime" : "utc",
+            def->rtcCatchup ? ",driftfix=slew" : "");
+
+        addArgs(argv, "-rtc", rtc);
+    }
+    /* sleep states the guest's ACPI tables offer: the power management
+     * device is ICH9's LPC on q35, PIIX4's on pc */
+    if (def->noS3)
+        addArgs(argv, "-global",
+                domainMachineIsPC(def) ? "PIIX4_PM.disable_s3=1" : "ICH9-LPC.disable_s3=1");
+    if (def->noS4)
+        addArgs(argv, "-global",
+                domainMachineIsPC(def) ? "PIIX4_PM.disable_s4=1" : "ICH9-LPC.disable_s4=1");
+    /* the in-kernel PIT of KVM; TCG's PIT delays lost ticks anyway */
+    if (def->pitDelay)
+        addArgs(argv, "-global", "kvm-pit.lost_tick_policy=delay");
+    if (def->onPoweroff == DOMAIN_LIFECYCLE_PRESERVE)
+        g_string_append(action, ",shutdown=pause");
+    if (def->onReboot == DOMAIN_LIFECYCLE_DESTROY)
+        g_string_append(action, ",reboot=shutdown");
+    if (def->onCrash == DOMAIN_LIFECYCLE_DESTROY)
+        g_string_append(action, ",panic=shutdown");
+    else if (def->onCrash == DOMAIN_LIFECYCLE_PRESERVE)
+        g_string_append(action, ",panic=pause");
+    if (action->len)
+        addArgs(argv, "-action", action->str + 1);
+    if (def->onCrash >= 0) {
+        /* the guest reports its crash through this device */
+        json_object *obj = json_object_new_object();
+
+        ADD_STR(obj, "driver", "pvpanic");
+        ADD_STR(obj, "id", "panic0");
+        addJSON(argv, "-device", obj);
+    }
+}
+
+static const char *const netDevices[] = {"virtio-net-pci", "e1000e", "e1000", "rtl8139"};
+G_STATIC_ASSERT(G_N_ELEMENTS(netDevices) == NET_MODEL_LAST);
+
+char *
+qemuNetDeviceId(size_t idx)
+{
+    return g_strdup_printf("net%zu", idx);
+}
+
+/*
+ * One interface: a -netdev and its -device, both JSON. The host forwards
+ * of a user network are each one member of the "hostfwd" list, built
+ * from checked numbers and an IPv4 address, so no value can add a rule.
+ */
+static void
+addNet(GPtrArray *argv, const domainNetDef *net, size_t idx)
+{
+    g_autofree char *netdev = g_strdup_printf("netdev%zu", idx);
+    g_autofree char *dev = qemuNetDeviceId(idx);
+    json_object *nd = json_object_new_object();
+    json_object *obj = json_object_new_object();
+    char mac[18];
+    size_t i;
+
+    ADD_STR(nd, "id", netdev);
+    switch (net->type) {
+    case NET_TYPE_USER:
+        ADD_STR(nd, "type", "user");
+        if (net->nforwards) {
+            json_object *list = json_object_new_array();
+
+            for (i = 0; i < net->nforwards; i++) {
+                const domainPortForward *f = &net->forwards[i];
+                json_object *rule = json_object_new_object();
+                g_autofree char *str =
+                    g_strdup_printf("%s:%s:%u-:%u", domainNetProtoName(f->proto),
+                                    f->address ? f->address : "", f->hostPort, f->guestPort);
+
+                ADD_STR(rule, "str", str);
+                json_object_array_add(list, rule);
+            }
+            json_object_object_add(nd, "hostfwd", list);
+        }
+        break;
+    case NET_TYPE_BRIDGE:
+    case NET_TYPE_ETHERNET:
+        /* a tap that exists when QEMU starts: the process code makes the
+         * bridge's, the user makes an ethernet one */
+        ADD_STR(nd, "type", "tap");
+        ADD_STR(nd, "ifname", net->ifname);
+        ADD_STR(nd, "script", "no");
+        ADD_STR(nd, "downscript", "no");
+        break;
+    }
+    addJSON(argv, "-netdev", nd);
+
+    domainNetMACFormat(net->mac, mac);
+    ADD_STR(obj, "driver", netDevices[net->model]);
+    ADD_STR(obj, "id", dev);
+    ADD_STR(obj, "netdev", netdev);
+    ADD_STR(obj, "mac", mac);
+    addJSON(argv, "-device", obj);
 }
 
 GStrv
@@ -674,14 +839,22 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
     unsigned int port = 0;
     size_t i;
 
-    g_ptr_array_add(argv, g_strdup(p->binary));
+    g_ptr_array_add(argv, g_strdup(def->emulator ? def->emulator : p->binary));
     opt = g_strdup_printf("guest=%s,debug-threads=on", name);
     addArgs(argv, "-name", opt);
     g_clear_pointer(&opt, g_free);
     domainUUIDFormat(def->uuid, uuid);
     addArgs(argv, "-uuid", uuid);
-    addArgs(argv, "-machine",
-            def->virtType == DOMAIN_VIRT_KVM ? "q35,accel=kvm" : "q35,accel=tcg");
+    /* the machine name is checked by the parser: no ',' in it */
+    opt = g_strdup_printf("%s,accel=%s%s%s%s", def->machine ? def->machine : "q35",
+                          def->virtType == DOMAIN_VIRT_KVM ? "kvm" : "tcg",
+                          def->acpi ? "" : ",acpi=off", def->hpetOff ? ",hpet=off" : "",
+                          def->vmport < 0 ? ""
+                          : def->vmport   ? ",vmport=on"
+                                          : ",vmport=off");
+    addArgs(argv, "-machine", opt);
+    g_clear_pointer(&opt, g_free);
+    addPlatform(argv, def);
     opt = g_strdup_printf("%lluk", def->memoryKiB);
     addArgs(argv, "-m", opt);
     g_clear_pointer(&opt, g_free);
@@ -708,13 +881,38 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
             addArgs(argv, "-append", def->cmdline);
     }
 
-    addRootPorts(argv, qemuRootPortCount(def));
+    /* q35: the room to hot-plug; pc hot-plugs on its PCI bus itself */
+    if (!domainMachineIsPC(def))
+        addRootPorts(argv, qemuRootPortCount(def));
+    if (domainMachineIsPC(def)) {
+        /* pc has IDE only: its sata disks get an AHCI controller */
+        for (i = 0; i < def->ndisks; i++) {
+            if (def->disks[i]->bus == DISK_BUS_SATA) {
+                json_object *obj = json_object_new_object();
+
+                ADD_STR(obj, "driver", "ich9-ahci");
+                ADD_STR(obj, "id", "sata");
+                addJSON(argv, "-device", obj);
+                break;
+            }
+        }
+    }
     addDeclaredGroups(argv, def, groups);
     for (i = 0; i < def->ndisks; i++) {
-        if (addDisk(argv, def->disks[i], !def->kernel && i == 0, groups, p, port) < 0)
+        if (addDisk(argv, def->disks[i], !def->kernel && i == 0, domainMachineIsPC(def), groups,
+                    p, port) < 0)
             return NULL;
         if (def->disks[i]->bus == DISK_BUS_VIRTIO)
             port++;
+    }
+    for (i = 0; i < def->nnets; i++)
+        addNet(argv, def->nets[i], i);
+    if (def->memballoon == DOMAIN_MEMBALLOON_VIRTIO) {
+        json_object *obj = json_object_new_object();
+
+        ADD_STR(obj, "driver", "virtio-balloon-pci");
+        ADD_STR(obj, "id", "balloon0");
+        addJSON(argv, "-device", obj);
     }
     addSerial(argv, def, p);
 

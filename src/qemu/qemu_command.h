@@ -86,6 +86,9 @@ char *qemuDiskFormatNode(const domainDiskDef *disk);   /* "fmt-vda" */
  * carry the group name): "tg-vda" alone, "tgg-NAME" in group NAME. */
 char *qemuThrottleGroupId(const domainDiskDef *disk, const throttleDef *t);
 
+/* The device id of interface `idx` ("net0"), a new string. */
+char *qemuNetDeviceId(size_t idx);
+
 /* The throttle-group object of declared group `name`: "tgg-NAME", the
  * same object <iothrottle group='NAME'> members use (new string). */
 char *qemuNamedGroupId(const char *name);

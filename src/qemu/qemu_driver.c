@@ -13,7 +13,12 @@
 #include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include <glib-unix.h>
 
 #include "qemu_command.h"
 #include "qemu_driver.h"
@@ -50,7 +55,7 @@ struct _qemuDriver {
     int jobTimeoutMs;
     qemuMonitorCallbacks callbacks;
     qemuProcessConfig pcfg;
-    GThreadPool *eventPool; /* handles each domain's QEMU events in order */
+    GThreadPool *eventPool;  /* handles each domain's QEMU events in order */
     GThreadPool *statusPool; /* writes status files in the background */
 
     GMutex lock;
@@ -291,8 +296,7 @@ queueEvent(qemuProcessMonitorCtx *ctx, qemuDomainEvent *ev)
 }
 
 static void
-onMonitorEvent(qemuMonitor *mon G_GNUC_UNUSED, const char *name, json_object *data,
-               void *opaque)
+onMonitorEvent(qemuMonitor *mon G_GNUC_UNUSED, const char *name, json_object *data, void *opaque)
 {
     qemuDomainEvent *ev = g_new0(qemuDomainEvent, 1);
 
@@ -495,54 +499,86 @@ loadDefinitions(qemuDriver *drv)
     }
 }
 
-/* Adopt the guests that kept running, from their status files. */
+/* One guest found running at start: its status and domain (referenced). */
+typedef struct {
+    qemuDriver *drv;
+    qemuDomainObj *obj;
+    qemuDomainStatus st;
+} reconnectItem;
+
+static void
+reconnectOne(gpointer data, gpointer user)
+{
+    reconnectItem *it = data;
+
+    (void)user;
+    if (qemuDomainBeginJob(it->obj, it->drv->jobTimeoutMs) == 0) {
+        int rc = qemuProcessReconnect(&it->drv->pcfg, it->obj, &it->st);
+
+        if (rc == 0 && !it->obj->def)
+            removeObj(it->drv, it->obj);
+        else if (rc == 1)
+            finishPendingUnplugs(it->drv, it->obj);
+        qemuDomainEndJob(it->obj);
+    }
+    qemuDomainObjUnref(it->obj);
+    qemuDomainStatusClear(&it->st);
+    g_free(it);
+}
+
+/* At most this many guests are reconnected at once: each reconnect is
+ * mostly waiting for its QEMU, and they share nothing but the tables. */
+#define RECONNECT_THREADS 8
+
+/*
+ * Every guest a status file names: back in the tables, then reconnected
+ * (each in its job), several at once, before the daemon answers anyone.
+ */
 static void
 reconnectAll(qemuDriver *drv)
 {
     g_autoptr(GDir) dir = g_dir_open(drv->stateDir, 0, NULL);
+    g_autoptr(GError) gerr = NULL;
+    GThreadPool *pool;
     const char *entry;
 
     if (!dir)
         return;
+    pool = g_thread_pool_new(reconnectOne, NULL, RECONNECT_THREADS, FALSE, &gerr);
     while ((entry = g_dir_read_name(dir))) {
         g_autofree char *path = NULL;
         g_autofree char *key = NULL;
-        qemuDomainStatus st = {0};
-        qemuDomainObj *obj;
+        reconnectItem *it;
 
         if (!g_str_has_suffix(entry, ".xml"))
             continue;
         path = g_build_filename(drv->stateDir, entry, NULL);
-        if (qemuDomainLoadStatus(path, &st) < 0) {
+        it = g_new0(reconnectItem, 1);
+        it->drv = drv;
+        if (qemuDomainLoadStatus(path, &it->st) < 0) {
             logError("ignoring the status file '%s': %s", path, utilLastErrorMessage());
+            g_free(it);
             continue;
         }
-        key = uuidString(st.live->uuid);
+        key = uuidString(it->st.live->uuid);
         g_mutex_lock(&drv->lock);
-        obj = g_hash_table_lookup(drv->byUUID, key);
-        if (obj) {
-            qemuDomainObjRef(obj);
+        it->obj = g_hash_table_lookup(drv->byUUID, key);
+        if (it->obj) {
+            qemuDomainObjRef(it->obj);
         } else {
             /* a transient domain, or one undefined while it ran */
-            obj = newObj(drv, st.live->name, st.live->uuid);
-            tablesAdd(drv, obj);
+            it->obj = newObj(drv, it->st.live->name, it->st.live->uuid);
+            tablesAdd(drv, it->obj);
         }
-        if (st.id >= drv->nextId)
-            drv->nextId = st.id + 1;
+        if (it->st.id >= drv->nextId)
+            drv->nextId = it->st.id + 1;
         g_mutex_unlock(&drv->lock);
-
-        if (qemuDomainBeginJob(obj, drv->jobTimeoutMs) == 0) {
-            int rc = qemuProcessReconnect(&drv->pcfg, obj, &st);
-
-            if (rc == 0 && !obj->def)
-                removeObj(drv, obj);
-            else if (rc == 1)
-                finishPendingUnplugs(drv, obj);
-            qemuDomainEndJob(obj);
-        }
-        qemuDomainObjUnref(obj);
-        qemuDomainStatusClear(&st);
+        if (!pool || !g_thread_pool_push(pool, it, NULL))
+            reconnectOne(it, NULL);
     }
+    /* wait for every reconnect */
+    if (pool)
+        g_thread_pool_free(pool, FALSE, TRUE);
 }
 
 qemuDriver *
@@ -563,14 +599,15 @@ qemuDriverNew(const qemuDriverConfig *cfg)
     drv->pcfg.logDir = drv->logDir;
     drv->pcfg.binary = drv->binary;
     drv->pcfg.secretDir = drv->secretDir;
-    drv->pcfg.monitorTimeoutMs = cfg->monitorTimeoutMs > 0 ? cfg->monitorTimeoutMs
-                                                           : QEMU_MONITOR_DEFAULT_TIMEOUT_MS;
+    drv->pcfg.privileged = cfg->privileged;
+    drv->pcfg.monitorTimeoutMs =
+        cfg->monitorTimeoutMs > 0 ? cfg->monitorTimeoutMs : QEMU_MONITOR_DEFAULT_TIMEOUT_MS;
     drv->pcfg.callbacks = &drv->callbacks;
     g_mutex_init(&drv->lock);
-    drv->byName = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify)qemuDomainObjUnref);
-    drv->byUUID = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify)qemuDomainObjUnref);
+    drv->byName =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)qemuDomainObjUnref);
+    drv->byUUID =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)qemuDomainObjUnref);
     drv->nextId = 1;
     /* one worker per domain with events at a time; a worker may wait for
      * its domain's job, so leave room for the others */
@@ -652,14 +689,18 @@ qemuDriverGetVersion(qemuDriver *drv, unsigned long long *version)
 
     /* read once; two first callers may both run it, which is harmless */
     if (v == 0) {
-        if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-                          NULL, NULL, &out, NULL, NULL, &gerr)) {
-            reportError(IOV_ERR_OPERATION_FAILED, "cannot run '%s --version': %s", drv->binary, gerr->message);
+        if (!g_spawn_sync(NULL, (char **)argv, NULL,
+                          G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                          NULL, &gerr)) {
+            reportError(IOV_ERR_OPERATION_FAILED, "cannot run '%s --version': %s", drv->binary,
+                        gerr->message);
             return -1;
         }
-        if (!(p = strstr(out, "version ")) || sscanf(p, "version %u.%u.%u", &major, &minor, &micro) < 2) {
-            reportError(IOV_ERR_OPERATION_FAILED, "cannot read the version of '%s' in its output '%s'",
-                        drv->binary, g_strstrip(out));
+        if (!(p = strstr(out, "version ")) ||
+            sscanf(p, "version %u.%u.%u", &major, &minor, &micro) < 2) {
+            reportError(IOV_ERR_OPERATION_FAILED,
+                        "cannot read the version of '%s' in its output '%s'", drv->binary,
+                        g_strstrip(out));
             return -1;
         }
         v = (int)(major * 1000000U + minor * 1000U + micro);
@@ -726,8 +767,9 @@ static bool
 matchesFilter(const qemuDomainObj *obj, unsigned int flags)
 {
     bool active = obj->live != NULL;
-    unsigned int states = flags & (IOV_CONNECT_LIST_DOMAINS_RUNNING | IOV_CONNECT_LIST_DOMAINS_PAUSED |
-                                   IOV_CONNECT_LIST_DOMAINS_SHUTOFF | IOV_CONNECT_LIST_DOMAINS_OTHER);
+    unsigned int states =
+        flags & (IOV_CONNECT_LIST_DOMAINS_RUNNING | IOV_CONNECT_LIST_DOMAINS_PAUSED |
+                 IOV_CONNECT_LIST_DOMAINS_SHUTOFF | IOV_CONNECT_LIST_DOMAINS_OTHER);
 
     if ((flags & (IOV_CONNECT_LIST_DOMAINS_ACTIVE | IOV_CONNECT_LIST_DOMAINS_INACTIVE)) &&
         !((flags & IOV_CONNECT_LIST_DOMAINS_ACTIVE && active) ||
@@ -742,8 +784,8 @@ matchesFilter(const qemuDomainObj *obj, unsigned int flags)
           (flags & IOV_CONNECT_LIST_DOMAINS_NO_AUTOSTART && !obj->autostart)))
         return false;
     if (states) {
-        unsigned int mine = obj->state == IOV_DOMAIN_RUNNING ? IOV_CONNECT_LIST_DOMAINS_RUNNING
-                            : obj->state == IOV_DOMAIN_PAUSED ? IOV_CONNECT_LIST_DOMAINS_PAUSED
+        unsigned int mine = obj->state == IOV_DOMAIN_RUNNING   ? IOV_CONNECT_LIST_DOMAINS_RUNNING
+                            : obj->state == IOV_DOMAIN_PAUSED  ? IOV_CONNECT_LIST_DOMAINS_PAUSED
                             : obj->state == IOV_DOMAIN_SHUTOFF ? IOV_CONNECT_LIST_DOMAINS_SHUTOFF
                                                                : IOV_CONNECT_LIST_DOMAINS_OTHER;
 
@@ -839,16 +881,19 @@ int
 qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDomainIdent *out)
 {
     g_autoptr(GString) dropped = g_string_new(NULL);
-    g_autoptr(domainDef) def = domainDefParseString(xml, fromLibvirt ? DOMAIN_PARSE_FROM_LIBVIRT : 0,
-                                                    dropped);
+    g_autoptr(domainDef) def =
+        domainDefParseString(xml, fromLibvirt ? DOMAIN_PARSE_FROM_LIBVIRT : 0, dropped);
     g_autoptr(qemuDomainObj) obj = NULL;
     bool created;
 
     if (!def)
         return -1;
+    if (def->emulator && domainCheckEmulator(def->emulator) < 0)
+        return -1;
     if (dropped->len) {
         g_strdelimit(dropped->str, "\n", ' ');
-        logInfo("defining domain '%s' from a libvirt document dropped: %s", def->name, dropped->str);
+        logInfo("defining domain '%s' from a libvirt document dropped: %s", def->name,
+                dropped->str);
     }
     for (;;) {
         g_autofree char *key = NULL;
@@ -861,14 +906,16 @@ qemuDriverDefineXML(qemuDriver *drv, const char *xml, bool fromLibvirt, qemuDoma
         key = uuidString(def->uuid);
         byUUID = g_hash_table_lookup(drv->byUUID, key);
         if (byUUID && byUUID != byName) {
-            reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", byUUID->name, key);
+            reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", byUUID->name,
+                        key);
             g_mutex_unlock(&drv->lock);
             return -1;
         }
         if (byName && byUUID != byName) {
             g_autofree char *other = uuidString(byName->uuid);
 
-            reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", def->name, other);
+            reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s", def->name,
+                        other);
             g_mutex_unlock(&drv->lock);
             return -1;
         }
@@ -947,7 +994,7 @@ qemuDriverUndefine(qemuDriver *drv, const unsigned char *uuid)
     else
         saveStatus(drv, obj);
     ret = 0;
- endjob:
+endjob:
     objEndJob(obj);
     return ret;
 }
@@ -961,13 +1008,15 @@ qemuDriverGetXMLDesc(qemuDriver *drv, const unsigned char *uuid, unsigned int fl
     char *xml;
 
     if (flags & ~(unsigned int)(IOV_DOMAIN_XML_SECURE | IOV_DOMAIN_XML_INACTIVE)) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                    __func__);
         return NULL;
     }
     if (!(obj = objFromUUID(drv, uuid)))
         return NULL;
     def = (flags & IOV_DOMAIN_XML_INACTIVE) && obj->def ? obj->def
-          : obj->live ? obj->live : obj->def;
+          : obj->live                                   ? obj->live
+                                                        : obj->def;
     xml = domainDefFormat(def, libvirtIotune ? DOMAIN_FORMAT_LIBVIRT_IOTUNE : 0);
     objEnd(obj);
     return xml;
@@ -1002,7 +1051,8 @@ qemuDriverCreate(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
     int ret = -1, id;
 
     if (flags & ~(unsigned int)IOV_DOMAIN_START_PAUSED) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                    __func__);
         return -1;
     }
     if (!(obj = objBeginJob(drv, uuid)))
@@ -1017,7 +1067,7 @@ qemuDriverCreate(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
         emitLifecycle(obj, IOV_DOMAIN_EVENT_SUSPENDED, IOV_DOMAIN_EVENT_SUSPENDED_PAUSED);
     identFromObj(obj, out);
     ret = 0;
- endjob:
+endjob:
     objEndJob(obj);
     return ret;
 }
@@ -1029,7 +1079,8 @@ qemuDriverDestroy(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
     int ret = -1;
 
     if (flags != 0) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                    __func__);
         return -1;
     }
     if (!(obj = objBeginJob(drv, uuid)))
@@ -1041,7 +1092,7 @@ qemuDriverDestroy(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
     if (!obj->def)
         removeObj(drv, obj);
     ret = 0;
- endjob:
+endjob:
     objEndJob(obj);
     return ret;
 }
@@ -1106,7 +1157,7 @@ simpleMonitorJob(qemuDriver *drv, const unsigned char *uuid, monitorOp op, int s
         saveStatus(drv, obj);
     }
     ret = 0;
- endjob:
+endjob:
     objEndJob(obj);
     return ret;
 }
@@ -1115,8 +1166,10 @@ int
 qemuDriverShutdown(qemuDriver *drv, const unsigned char *uuid, unsigned int flags)
 {
     if (flags & ~1u) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s: only the ACPI power button is supported",
-                    flags, __func__);
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "unsupported flags (0x%x) in function %s: only the ACPI power button is supported",
+            flags, __func__);
         return -1;
     }
     return simpleMonitorJob(drv, uuid, qemuMonitorSystemPowerdown, -1, 0, -1, 0, NULL);
@@ -1126,7 +1179,8 @@ int
 qemuDriverReboot(qemuDriver *drv, const unsigned char *uuid, unsigned int flags)
 {
     if (flags != 0) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                    __func__);
         return -1;
     }
     return simpleMonitorJob(drv, uuid, qemuMonitorSystemReset, -1, 0, -1, 0, NULL);
@@ -1174,7 +1228,8 @@ cpuTime(pid_t pid)
     if (pid <= 0 || !g_file_get_contents(path, &stat, NULL, NULL))
         return 0;
     p = strrchr(stat, ')');
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return 0;
     return (utime + stime) * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
@@ -1248,7 +1303,8 @@ resolveImpact(qemuDomainObj *obj, unsigned int *flags, const char *func)
         return -1;
     }
     if ((*flags & IOV_DOMAIN_AFFECT_CONFIG) && !obj->def) {
-        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is transient: it has no persistent definition", obj->name);
+        reportError(IOV_ERR_OPERATION_INVALID,
+                    "domain '%s' is transient: it has no persistent definition", obj->name);
         return -1;
     }
     return 0;
@@ -1271,8 +1327,8 @@ findDisk(const domainDef *def, const char *disk, const char *domain, bool live)
  * limits. *changed gets the targets whose limits differ from `def`.
  */
 static domainDef *
-computeChange(const domainDef *def, const char *disk, const throttleChange *chg,
-              bool live, const char *domain, GPtrArray *changed)
+computeChange(const domainDef *def, const char *disk, const throttleChange *chg, bool live,
+              const char *domain, GPtrArray *changed)
 {
     g_autoptr(domainDef) out = NULL;
     const domainDiskDef *cur = findDisk(def, disk, domain, live);
@@ -1358,8 +1414,7 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
             goto endjob;
     }
     if (flags & IOV_DOMAIN_AFFECT_CONFIG) {
-        newConfig = computeChange(obj->def, disk, chg, false, obj->name,
-                                  newLive ? NULL : touched);
+        newConfig = computeChange(obj->def, disk, chg, false, obj->name, newLive ? NULL : touched);
         if (!newConfig)
             goto endjob;
     }
@@ -1409,7 +1464,7 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
         *changed = (char **)g_ptr_array_free(g_steal_pointer(&touched), FALSE);
     }
     ret = 0;
- endjob:
+endjob:
     objEndJob(obj);
     return ret;
 }
@@ -1423,7 +1478,9 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     int ret = -1;
 
     if ((flags & IOV_DOMAIN_AFFECT_LIVE) && (flags & IOV_DOMAIN_AFFECT_CONFIG)) {
-        reportError(IOV_ERR_INVALID_ARG, "the limits in force (live) and the saved ones (config) are read separately: give one of them");
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "the limits in force (live) and the saved ones (config) are read separately: give one of them");
         return -1;
     }
     if (!(obj = objFromUUID(drv, uuid)))
@@ -1438,7 +1495,7 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
         goto cleanup;
     throttleDefCopy(out, &d->throttle);
     ret = 0;
- cleanup:
+cleanup:
     objEnd(obj);
     return ret;
 }
@@ -1736,7 +1793,8 @@ queryMonitor(qemuDriver *drv, const unsigned char *uuid, const char *disk, char 
     if (obj->mon)
         mon = qemuMonitorRef(obj->mon);
     else
-        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection",
+                    obj->name);
     g_mutex_unlock(&obj->lock);
     if (mon)
         *objp = obj;
@@ -1760,7 +1818,8 @@ queryFailed(qemuDomainObj *obj, qemuMonitor *mon)
     if (closed && !running)
         reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is not running", obj->name);
     else if (closed)
-        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is stopping or reconnecting to QEMU: try again", obj->name);
+        reportError(IOV_ERR_OPERATION_INVALID,
+                    "domain '%s' is stopping or reconnecting to QEMU: try again", obj->name);
 }
 
 int
@@ -1890,7 +1949,8 @@ qemuDriverSetAutostart(qemuDriver *drv, const unsigned char *uuid, bool autostar
     if (!obj)
         return -1;
     if (!obj->def) {
-        reportError(IOV_ERR_OPERATION_INVALID, "cannot set autostart for transient domain '%s'", obj->name);
+        reportError(IOV_ERR_OPERATION_INVALID, "cannot set autostart for transient domain '%s'",
+                    obj->name);
         goto endjob;
     }
     if (obj->autostart == autostart) {
@@ -1915,7 +1975,7 @@ qemuDriverSetAutostart(qemuDriver *drv, const unsigned char *uuid, bool autostar
     obj->autostart = autostart;
     g_mutex_unlock(&obj->lock);
     ret = 0;
- endjob:
+endjob:
     objEndJob(obj);
     return ret;
 }
@@ -1927,7 +1987,8 @@ qemuDriverAutostart(qemuDriver *drv)
     size_t n = 0, i;
 
     /* the list is taken after the reconnection: those that run are not in it */
-    if (qemuDriverListAll(drv, IOV_CONNECT_LIST_DOMAINS_INACTIVE | IOV_CONNECT_LIST_DOMAINS_AUTOSTART,
+    if (qemuDriverListAll(drv,
+                          IOV_CONNECT_LIST_DOMAINS_INACTIVE | IOV_CONNECT_LIST_DOMAINS_AUTOSTART,
                           &list, &n) < 0)
         return;
     for (i = 0; i < n; i++) {
@@ -2082,9 +2143,9 @@ typedef struct {
     const unsigned char *uuids; /* n of them, 16 bytes each */
     size_t n;
     unsigned int groups;
-    qemuDomainStats *stats;     /* n entries */
-    int *rc;                    /* n entries: domainStats' result */
-    gint next;                  /* atomic: the next index to take */
+    qemuDomainStats *stats; /* n entries */
+    int *rc;                /* n entries: domainStats' result */
+    gint next;              /* atomic: the next index to take */
 } statsWork;
 
 #define STATS_THREADS_MAX 8 /* QEMUs asked at once */
@@ -2104,9 +2165,8 @@ statsWorker(gpointer data)
 }
 
 int
-qemuDriverGetStats(qemuDriver *drv, const unsigned char *uuids, size_t n,
-                   unsigned int listFlags, unsigned int groups, qemuDomainStats **out,
-                   size_t *nout)
+qemuDriverGetStats(qemuDriver *drv, const unsigned char *uuids, size_t n, unsigned int listFlags,
+                   unsigned int groups, qemuDomainStats **out, size_t *nout)
 {
     g_autofree unsigned char *listed = NULL;
     g_autofree int *rc = NULL;
@@ -2253,7 +2313,8 @@ qemuDriverGetCapabilities(qemuDriver *drv)
                            "  </guest>\n"
                            "</capabilities>\n",
                            HOST_ARCH, HOST_ARCH, emulator,
-                           access("/dev/kvm", R_OK | W_OK) == 0 ? "      <domain type='kvm'/>\n" : "");
+                           access("/dev/kvm", R_OK | W_OK) == 0 ? "      <domain type='kvm'/>\n"
+                                                                : "");
     return g_string_free(xml, FALSE);
 }
 
@@ -2261,10 +2322,10 @@ char *
 qemuDriverGetSysinfo(qemuDriver *drv G_GNUC_UNUSED)
 {
     static const char *const bios[] = {"vendor", "bios_vendor", "version", "bios_version",
-                                       "date", "bios_date", NULL};
-    static const char *const sys[] = {"manufacturer", "sys_vendor", "product", "product_name",
-                                      "version", "product_version", "family", "product_family",
-                                      NULL};
+                                       "date",   "bios_date",   NULL};
+    static const char *const sys[] = {"manufacturer", "sys_vendor",     "product",
+                                      "product_name", "version",        "product_version",
+                                      "family",       "product_family", NULL};
     GString *xml = g_string_new("<sysinfo type='smbios'>\n");
     const char *const *sets[] = {bios, sys};
     const char *names[] = {"bios", "system"};
@@ -2874,4 +2935,155 @@ qemuDriverQMPQuery(qemuDriver *drv, const unsigned char *uuid, const char *cmd, 
     out = g_strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
     json_object_put(reply);
     return out;
+}
+
+/* ---- the console ---- */
+
+/* The pty QEMU opened for chardev `label`, from query-chardev: a new
+ * string, or NULL with an error. */
+static char *
+consolePtyPath(qemuMonitor *mon, const char *label, const char *domName)
+{
+    json_object *ret = NULL;
+    char *path = NULL;
+    size_t i;
+
+    if (qemuMonitorCommand(mon, "query-chardev", NULL, &ret) < 0)
+        return NULL;
+    for (i = 0; json_object_is_type(ret, json_type_array) && i < json_object_array_length(ret);
+         i++) {
+        json_object *c = json_object_array_get_idx(ret, i);
+        json_object *l, *f;
+        const char *file;
+
+        if (!json_object_object_get_ex(c, "label", &l) ||
+            g_strcmp0(json_object_get_string(l), label) != 0)
+            continue;
+        if (!json_object_object_get_ex(c, "filename", &f) || !(file = json_object_get_string(f)) ||
+            !g_str_has_prefix(file, "pty:"))
+            break;
+        path = g_strdup(file + 4);
+        break;
+    }
+    json_object_put(ret);
+    if (!path)
+        reportError(IOV_ERR_OPERATION_FAILED,
+                    "QEMU reports no pty '%s' for the console of domain '%s'", label, domName);
+    return path;
+}
+
+/* Open the pty `path` of a console: raw, non-blocking. */
+static int
+consoleOpenPty(const char *path)
+{
+    struct termios t;
+    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0) {
+        reportSystemError(errno, "cannot open the console pty '%s'", path);
+        return -1;
+    }
+    if (tcgetattr(fd, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    return fd;
+}
+
+/* Connect to the unix socket `path` QEMU listens on; non-blocking. */
+static int
+consoleOpenUnix(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "console socket path '%s' is too long", path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        reportSystemError(errno, "cannot create a socket for the console");
+        return -1;
+    }
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        reportSystemError(errno, "cannot connect to the console socket '%s'", path);
+        close(fd);
+        return -1;
+    }
+    g_unix_set_fd_nonblocking(fd, TRUE, NULL);
+    return fd;
+}
+
+int
+qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *devName,
+                      char **domName)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    g_autofree char *name = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *pty = NULL;
+    qemuMonitor *mon = NULL;
+    int type;
+    int fd = -1;
+
+    if (!obj)
+        return -1;
+    name = g_strdup(obj->name);
+    if (checkActive(obj) < 0) {
+        objEnd(obj);
+        return -1;
+    }
+    if (devName && strcmp(devName, "serial0") != 0 && strcmp(devName, "console0") != 0) {
+        reportError(IOV_ERR_INVALID_ARG,
+                    "cannot find character device %s: domain '%s' has serial0 (console0) only",
+                    devName, name);
+        objEnd(obj);
+        return -1;
+    }
+    {
+        const domainChrDef *chr =
+            obj->live->serial.type != CHR_TYPE_NONE ? &obj->live->serial : &obj->live->console;
+
+        type = chr->type;
+        path = g_strdup(chr->path);
+    }
+    if (type == CHR_TYPE_PTY) {
+        if (obj->mon)
+            mon = qemuMonitorRef(obj->mon);
+        else
+            reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection",
+                        name);
+    }
+    g_mutex_unlock(&obj->lock);
+
+    switch (type) {
+    case CHR_TYPE_PTY:
+        if (mon && !(pty = consolePtyPath(mon, "serial0", name)))
+            queryFailed(obj, mon);
+        if (pty)
+            fd = consoleOpenPty(pty);
+        break;
+    case CHR_TYPE_UNIX:
+        fd = consoleOpenUnix(path);
+        break;
+    case CHR_TYPE_FILE:
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "domain '%s' has no console: its serial port writes to the file '%s' (a console needs <serial type='pty'/> or type='unix')",
+            name, path);
+        break;
+    default:
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "domain '%s' has no console: its serial port writes to the daemon's log (a console needs <serial type='pty'/> or type='unix')",
+            name);
+        break;
+    }
+    qemuMonitorUnref(mon);
+    qemuDomainObjUnref(obj);
+    if (fd >= 0 && domName)
+        *domName = g_steal_pointer(&name);
+    return fd;
 }

@@ -34,6 +34,7 @@ typedef struct {
     char *qemuBinary;  /* NULL: qemu-system-x86_64 from PATH */
     int monitorTimeoutMs; /* 0: QEMU_MONITOR_DEFAULT_TIMEOUT_MS */
     int jobTimeoutMs;     /* wait for another change of a domain; 0: 30 s */
+    bool privileged;      /* the system daemon (bridge interfaces allowed) */
 } qemuDriverConfig;
 
 /* A domain's identity, as the API hands it out. */
@@ -211,6 +212,18 @@ int qemuDriverQueryQEMULimits(qemuDriver *drv, const unsigned char *uuid, const 
 /* qemuDriverMonitorCommandCount: commands sent on the domain's monitor
  * since it was (re)connected; -1 when not connected. For tests. */
 long long qemuDriverMonitorCommandCount(qemuDriver *drv, const unsigned char *uuid);
+
+/*
+ * qemuDriverOpenConsole: a new descriptor (non-blocking, close-on-exec)
+ * on the console of the running domain `uuid`: the pty QEMU opened for
+ * its serial port (raw mode) or a connection to the unix socket QEMU
+ * listens on. `devName` NULL, "serial0" or "console0" (the only port);
+ * the domain's name in *domName (new string, may be NULL). -1 with an
+ * error: not running, no such device, a port that writes to a file or
+ * to the log (no console), or the pty or socket cannot be opened.
+ */
+int qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *devName,
+                          char **domName);
 
 /* qemuDriverGetPid: QEMU's pid, or 0 when not running. For tests. */
 pid_t qemuDriverGetPid(qemuDriver *drv, const unsigned char *uuid);

@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "qemu_backing.h"
 #include "qemu_command.h"
+#include "qemu_interface.h"
 #include "qemu_process.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -487,6 +489,8 @@ qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
     obj->state = IOV_DOMAIN_SHUTOFF;
     obj->reason = reason;
     g_mutex_unlock(&obj->lock);
+    /* QEMU has ended: the taps it used on bridges can go */
+    qemuInterfaceCleanup(live);
 }
 
 static char *
@@ -550,6 +554,13 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     live = domainDefCopy(obj->def);
     if (!live)
         return -1;
+    /* the binary may have gone since the definition was written */
+    if (live->emulator && domainCheckEmulator(live->emulator) < 0)
+        goto error;
+    if (qemuBackingDiscover(live) < 0)
+        goto error;
+    if (qemuInterfacePrepare(live, id, cfg->privileged) < 0)
+        goto error;
     params.binary = cfg->binary;
     params.monitorPath = monPath;
     params.pidfilePath = pidPath;
@@ -639,6 +650,7 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
 
  error:
     qemuCommandRemoveFiles(filesDir);
+    qemuInterfaceCleanup(live);
     if (logFd >= 0)
         close(logFd);
     if (nullFd >= 0)

@@ -17,6 +17,7 @@ typedef struct {
     const char *binary;
     const char *secretDir; /* keys named by usage= or uuid=; may be NULL */
     int monitorTimeoutMs;
+    bool privileged; /* a system daemon: may make taps on host bridges */
     /* the callbacks every monitor gets; their opaque is a
      * qemuProcessMonitorCtx */
     const qemuMonitorCallbacks *callbacks;

@@ -54,6 +54,9 @@ typedef struct {
     rpcMessage *reply; /* owned once delivered */
     bool listener;     /* the event thread: no reply; it gives the buck
                         * up when an event is queued or it must stop */
+    bool flush;        /* no reply: done once the output is written */
+    rpcClientStream *stream; /* no reply: done once the stream has
+                              * something (streamReadyLocked) */
 } rpcClientPending;
 
 struct _rpcClient {
@@ -85,9 +88,12 @@ struct _rpcClient {
     GThread *eventThread; /* owned, or NULL */
     bool eventStop;       /* lock: rpcClientFree asks the thread to end */
     GQueue events;        /* lock: rpcMessage waiting for the handler, owned */
+    GPtrArray *streams;   /* lock: rpcClientStream open, not owned */
 };
 
 static void clientWakeIO(rpcClient *client);
+static bool streamReadyLocked(rpcClientStream *st);
+static void streamPacketLocked(rpcClient *client, rpcMessage *msg);
 
 /*
  * rpcClientNew: a client over `stream`, which it owns from now on. The
@@ -110,6 +116,7 @@ rpcClientNew(rpcStream *stream)
     g_cond_init(&client->cond);
     g_queue_init(&client->outq);
     client->pending = g_ptr_array_new();
+    client->streams = g_ptr_array_new();
     client->kaIntervalUs = 5 * G_USEC_PER_SEC;
     client->kaCount = 5;
     return client;
@@ -150,6 +157,7 @@ rpcClientFree(rpcClient *client)
     }
     g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
     g_ptr_array_unref(client->pending);
+    g_ptr_array_unref(client->streams);
     g_free(client->closeReason);
     rpcPacketReaderClear(&client->reader);
     g_cond_clear(&client->cond);
@@ -272,8 +280,10 @@ clientHandlePacketLocked(rpcClient *client, rpcMessage *msg)
         }
         rpcMessageFree(msg);
         return 0;
+    case RPC_STREAM:
+        streamPacketLocked(client, msg);
+        return 0;
     default:
-        /* streams: nothing here listens for them */
         rpcMessageFree(msg);
         return 0;
     }
@@ -359,6 +369,10 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
 {
     while (!me->reply && !client->closed) {
         if (me->listener && (client->eventStop || !g_queue_is_empty(&client->events)))
+            break;
+        if (me->flush && g_queue_is_empty(&client->outq))
+            break;
+        if (me->stream && streamReadyLocked(me->stream))
             break;
         int wfd = client->stream->ops->writeFd ? client->stream->ops->writeFd(client->stream) : -1;
         struct pollfd fds[3] = {
@@ -629,4 +643,324 @@ rpcClientCall(rpcClient *client, uint32_t prog, uint32_t vers,
     if (rc < 0)
         return -1;
     return clientFinishCall(reply, retFilter, ret);
+}
+
+/* ---- streams ----
+ *
+ * The data of a stream arrives as STREAM packets carrying the program,
+ * version, procedure and serial of the call that opened it. The buck
+ * holder queues them on the stream (whoever holds the buck: a call, the
+ * event thread, or a reader of the stream itself); readers wait on the
+ * client's condition, taking the buck when nobody holds it. What the
+ * server sends is not bounded here: a reader that stops reading makes
+ * the queue grow by what the server sends, which the server bounds by
+ * its own flow control only while the socket is not read either.
+ */
+
+struct _rpcClientStream {
+    rpcClient *client; /* not owned: the stream is freed first */
+    rpcHeader call;    /* prog, vers, proc, serial of the opening call */
+    /* client->lock */
+    GQueue incoming; /* rpcMessage of data, owned */
+    size_t offset;   /* bytes of the head already read */
+    bool eof;        /* the server's end arrived (an empty CONTINUE) */
+    bool finishing;  /* our finish or abort is sent; data is dropped */
+    bool confirmed;  /* the server confirmed it */
+    bool failed;     /* the server ended the stream with `err` */
+    iovError err;
+};
+
+/* Whether a reader of `st` has something to act on. lock held. */
+static bool
+streamReadyLocked(rpcClientStream *st)
+{
+    return !g_queue_is_empty(&st->incoming) || st->eof || st->confirmed || st->failed ||
+           st->client->closed;
+}
+
+/* A STREAM packet from the server (taken over): queue it on its stream,
+ * or drop it when no stream of ours has its serial. lock held. */
+static void
+streamPacketLocked(rpcClient *client, rpcMessage *msg)
+{
+    rpcClientStream *st = NULL;
+    remote_error rerr;
+    guint i;
+
+    for (i = 0; i < client->streams->len; i++) {
+        rpcClientStream *s = g_ptr_array_index(client->streams, i);
+
+        if (s->call.prog == msg->header.prog && s->call.vers == msg->header.vers &&
+            s->call.serial == msg->header.serial && s->call.proc == msg->header.proc) {
+            st = s;
+            break;
+        }
+    }
+    if (!st) {
+        rpcMessageFree(msg);
+        return;
+    }
+    switch (msg->header.status) {
+    case RPC_CONTINUE:
+        /* an empty one is the server's end of the data */
+        if (msg->len <= RPC_LEN_LEN + RPC_HEADER_LEN)
+            st->eof = true;
+        if (st->finishing || msg->len <= RPC_LEN_LEN + RPC_HEADER_LEN) {
+            rpcMessageFree(msg);
+            break;
+        }
+        g_queue_push_tail(&st->incoming, msg);
+        break;
+    case RPC_OK:
+        /* the confirmation of our finish or abort */
+        st->confirmed = true;
+        rpcMessageFree(msg);
+        break;
+    default:
+        memset(&rerr, 0, sizeof(rerr));
+        if (!st->failed) {
+            if (rpcMessageDecodePayload(msg, (xdrproc_t)xdr_remote_error, &rerr) == 0) {
+                rpcErrorFromWire(&rerr, &st->err);
+                xdr_free((xdrproc_t)xdr_remote_error, &rerr);
+            } else {
+                utilResetError();
+                st->err.code = IOV_ERR_RPC;
+                st->err.domain = IOV_FROM_RPC;
+                st->err.level = IOV_ERR_ERROR;
+                st->err.message = g_strdup("stream had I/O failure");
+            }
+            st->failed = true;
+        }
+        rpcMessageFree(msg);
+        break;
+    }
+    g_cond_broadcast(&client->cond);
+}
+
+/*
+ * Wait until `st` is ready (streamReadyLocked) or `deadline` passes
+ * (returns -1, nothing reported). Takes the buck when nobody holds it.
+ * lock held.
+ */
+static int
+streamWaitLocked(rpcClient *client, rpcClientStream *st, gint64 deadline)
+{
+    rpcClientPending me = {.stream = st};
+
+    while (!streamReadyLocked(st)) {
+        if (client->ioBusy) {
+            if (deadline < 0)
+                g_cond_wait(&client->cond, &client->lock);
+            else if (!g_cond_wait_until(&client->cond, &client->lock, deadline))
+                return streamReadyLocked(st) ? 0 : -1;
+        } else {
+            int rc;
+
+            client->ioBusy = true;
+            rc = clientDoIOLocked(client, &me, deadline);
+            client->ioBusy = false;
+            g_cond_broadcast(&client->cond);
+            if (rc < 0)
+                return streamReadyLocked(st) ? 0 : -1;
+        }
+    }
+    return 0;
+}
+
+/* Queue a packet and see it written (by the buck holder, or by taking
+ * the buck). lock held. */
+static void
+streamSendLocked(rpcClient *client, rpcMessage *msg)
+{
+    rpcClientPending me = {.flush = true};
+
+    clientQueueLocked(client, msg);
+    if (client->ioBusy || client->closed)
+        return;
+    client->ioBusy = true;
+    clientDoIOLocked(client, &me, -1);
+    client->ioBusy = false;
+    g_cond_broadcast(&client->cond);
+}
+
+rpcClientStream *
+rpcClientStreamOpen(rpcClient *client, uint32_t prog, uint32_t vers, int32_t proc,
+                    xdrproc_t argsFilter, void *args)
+{
+    g_autoptr(rpcMessage) reply = NULL;
+    rpcClientStream *st = g_new0(rpcClientStream, 1);
+    rpcClientPending me = {.prog = prog, .vers = vers, .proc = proc};
+    rpcMessage *msg;
+    int rc;
+
+    st->client = client;
+    st->call =
+        (rpcHeader){.prog = prog, .vers = vers, .proc = proc, .type = RPC_CALL, .status = RPC_OK};
+    g_queue_init(&st->incoming);
+
+    g_mutex_lock(&client->lock);
+    if (client->closed) {
+        reportClosedLocked(client);
+        g_mutex_unlock(&client->lock);
+        g_free(st);
+        return NULL;
+    }
+    st->call.serial = me.serial = client->serial++;
+    g_mutex_unlock(&client->lock);
+
+    if (!(msg = rpcMessageEncode(&st->call, argsFilter, args))) {
+        g_free(st);
+        return NULL;
+    }
+
+    g_mutex_lock(&client->lock);
+    if (client->pending->len == 0) {
+        client->lastRecv = g_get_monotonic_time();
+        client->pingsSent = 0;
+    }
+    /* registered before the call goes out: data may follow the reply at once */
+    g_ptr_array_add(client->streams, st);
+    g_ptr_array_add(client->pending, &me);
+    clientQueueLocked(client, msg);
+    rc = clientWaitLocked(client, &me, -1);
+    g_ptr_array_remove_fast(client->pending, &me);
+    reply = g_steal_pointer(&me.reply);
+    g_mutex_unlock(&client->lock);
+
+    if (rc < 0 || clientFinishCall(reply, NULL, NULL) < 0) {
+        rpcClientStreamFree(st);
+        return NULL;
+    }
+    return st;
+}
+
+int
+rpcClientStreamRecv(rpcClientStream *st, char *buf, size_t len, int timeoutMs)
+{
+    rpcClient *client = st->client;
+    gint64 deadline = timeoutMs < 0 ? -1 : g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+    size_t got = 0;
+    int ret;
+
+    g_mutex_lock(&client->lock);
+    if (timeoutMs != 0 && streamWaitLocked(client, st, deadline) < 0) {
+        g_mutex_unlock(&client->lock);
+        return -2;
+    }
+    while (got < len && !g_queue_is_empty(&st->incoming)) {
+        rpcMessage *m = g_queue_peek_head(&st->incoming);
+        size_t off = RPC_LEN_LEN + RPC_HEADER_LEN + st->offset;
+        size_t n = MIN(len - got, m->len - off);
+
+        memcpy(buf + got, m->data + off, n);
+        got += n;
+        st->offset += n;
+        if (off + n == m->len) {
+            rpcMessageFree(g_queue_pop_head(&st->incoming));
+            st->offset = 0;
+        }
+    }
+    if (got > 0)
+        ret = (int)got;
+    else if (st->failed) {
+        utilSetError(&st->err);
+        ret = -1;
+    } else if (st->eof || st->confirmed)
+        ret = 0;
+    else if (client->closed) {
+        reportClosedLocked(client);
+        ret = -1;
+    } else
+        ret = -2;
+    g_mutex_unlock(&client->lock);
+    return ret;
+}
+
+int
+rpcClientStreamSend(rpcClientStream *st, const char *data, size_t len)
+{
+    rpcClient *client = st->client;
+    rpcHeader hdr = st->call;
+    size_t done = 0;
+
+    hdr.type = RPC_STREAM;
+    hdr.status = RPC_CONTINUE;
+    while (done < len) {
+        size_t n = MIN(len - done, RPC_STREAM_PACKET_MAX);
+        rpcMessage *msg = rpcMessageEncodeRaw(&hdr, data + done, n);
+
+        if (!msg)
+            return -1;
+        g_mutex_lock(&client->lock);
+        if (st->failed || st->finishing || client->closed) {
+            if (st->failed)
+                utilSetError(&st->err);
+            else if (client->closed)
+                reportClosedLocked(client);
+            else
+                reportError(IOV_ERR_RPC, "stream is finished");
+            g_mutex_unlock(&client->lock);
+            rpcMessageFree(msg);
+            return -1;
+        }
+        streamSendLocked(client, msg);
+        g_mutex_unlock(&client->lock);
+        done += n;
+    }
+    return 0;
+}
+
+int
+rpcClientStreamFinish(rpcClientStream *st, bool abort, int timeoutMs)
+{
+    rpcClient *client = st->client;
+    rpcHeader hdr = st->call;
+    gint64 deadline = timeoutMs < 0 ? -1 : g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+    rpcMessage *msg;
+    int ret = 0;
+
+    hdr.type = RPC_STREAM;
+    hdr.status = abort ? RPC_ERROR : RPC_OK;
+    if (!(msg = rpcMessageEncode(&hdr, NULL, NULL)))
+        return -1;
+    g_mutex_lock(&client->lock);
+    if (st->failed || st->finishing || client->closed) {
+        /* the server ended it already (or we did): nothing to send */
+        if (st->failed && !abort) {
+            utilSetError(&st->err);
+            ret = -1;
+        }
+        g_mutex_unlock(&client->lock);
+        rpcMessageFree(msg);
+        return ret;
+    }
+    st->finishing = true;
+    g_queue_clear_full(&st->incoming, (GDestroyNotify)rpcMessageFree);
+    st->offset = 0;
+    streamSendLocked(client, msg);
+    if (streamWaitLocked(client, st, deadline) < 0 && !abort) {
+        reportError(IOV_ERR_RPC, "no confirmation of the end of the stream from the server");
+        ret = -1;
+    } else if (st->failed && !abort) {
+        utilSetError(&st->err);
+        ret = -1;
+    } else if (!st->confirmed && !abort && client->closed) {
+        reportClosedLocked(client);
+        ret = -1;
+    }
+    g_mutex_unlock(&client->lock);
+    return ret;
+}
+
+void
+rpcClientStreamFree(rpcClientStream *st)
+{
+    if (!st)
+        return;
+    g_mutex_lock(&st->client->lock);
+    g_ptr_array_remove_fast(st->client->streams, st);
+    g_mutex_unlock(&st->client->lock);
+    g_queue_clear_full(&st->incoming, (GDestroyNotify)rpcMessageFree);
+    utilErrorClear(&st->err);
+    g_free(st);
 }

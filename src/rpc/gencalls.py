@@ -57,6 +57,7 @@ class Proc:
         self.high = False
         self.noop = False
         self.msg = False
+        self.stream = False
         self.api = None
         self.shape = None
         self.field = None
@@ -81,6 +82,8 @@ class Proc:
                 self.noop = True
             elif w == "msg":
                 self.msg = True
+            elif w == "stream":
+                self.stream = True
             elif w.startswith("api="):
                 self.api = w[4:]
             elif w.startswith("client="):
@@ -284,7 +287,8 @@ def gen_client_c(procs):
 # ---- src/daemon: handlers and the dispatch table ----
 
 def handler_sig(p):
-    return f"dispatch{p.camel}({typed(p, ['daemonState *d', 'daemonConn *c'])})"
+    first = ['daemonState *d', 'daemonConn *c'] + (['const rpcHeader *call'] if p.stream else [])
+    return f"dispatch{p.camel}({typed(p, first)})"
 
 
 def gen_dispatch_h(procs):
@@ -305,13 +309,15 @@ def gen_dispatch_c(procs):
             body = "    return 0;\n"
             a, r, dd = u, u, u
         else:
-            call = ["d", "c"] + (["args"] if p.args else []) + (["ret"] if p.ret else [])
+            call = (["d", "c"] + (["call"] if p.stream else []) + (["args"] if p.args else [])
+                    + (["ret"] if p.ret else []))
             body = f"    return dispatch{p.camel}({', '.join(call)});\n"
             a = "" if p.args else u
             r = "" if p.ret else u
             dd = ""
+        h = "" if p.stream else u
         out.append(f"\nstatic int\nrun{p.camel}(daemonState *d{dd}, daemonConn *c{dd}, "
-                   f"void *args{a}, void *ret{r})\n{{\n{body}}}\n")
+                   f"const rpcHeader *call{h}, void *args{a}, void *ret{r})\n{{\n{body}}}\n")
     for program, info in PROGRAMS.items():
         mine = [p for p in procs if p.program == program]
         table = info["dispatch"]

@@ -98,11 +98,18 @@ rpcMessageEncode(const rpcHeader *hdr, xdrproc_t filter, void *data)
 rpcMessage *
 rpcMessageEncodeError(const rpcHeader *call, const iovError *err)
 {
+    return rpcMessageEncodeErrorOfType(call, RPC_REPLY, err);
+}
+
+/* rpcMessageEncodeErrorOfType: see rpc.h. */
+rpcMessage *
+rpcMessageEncodeErrorOfType(const rpcHeader *call, int type, const iovError *err)
+{
     rpcHeader hdr = {
         .prog = call->prog,
         .vers = call->vers,
         .proc = call->proc,
-        .type = RPC_REPLY,
+        .type = type,
         .serial = call->serial,
         .status = RPC_ERROR,
     };
@@ -125,6 +132,33 @@ rpcMessageEncodeError(const rpcHeader *call, const iovError *err)
     };
 
     return rpcMessageEncode(&hdr, (xdrproc_t)xdr_remote_error, &rerr);
+}
+
+/* rpcMessageEncodeRaw: see rpc.h. */
+rpcMessage *
+rpcMessageEncodeRaw(const rpcHeader *hdr, const char *data, size_t len)
+{
+    rpcMessage *msg;
+    u_int total;
+    XDR xdrs;
+
+    if (len > RPC_MESSAGE_MAX - RPC_HEADER_LEN) {
+        reportError(IOV_ERR_RPC,
+                    "packet of procedure %d is too large: payload of %zu bytes, the limit is %d",
+                    hdr->proc, len, RPC_MESSAGE_MAX - RPC_HEADER_LEN);
+        return NULL;
+    }
+    msg = rpcMessageEncode(hdr, NULL, NULL);
+    if (!msg || len == 0)
+        return msg;
+    total = (u_int)(msg->len + len);
+    msg->data = g_realloc(msg->data, total);
+    memcpy(msg->data + msg->len, data, len);
+    msg->len = total;
+    xdrmem_create(&xdrs, msg->data, RPC_LEN_LEN, XDR_ENCODE);
+    xdr_u_int(&xdrs, &total);
+    xdr_destroy(&xdrs);
+    return msg;
 }
 
 /*

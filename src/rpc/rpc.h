@@ -118,6 +118,14 @@ rpcMessage *rpcMessageEncode(const rpcHeader *hdr, xdrproc_t filter,
  */
 rpcMessage *rpcMessageEncodeError(const rpcHeader *call, const iovError *err);
 
+/* rpcMessageEncodeErrorOfType: the same with message type `type` (a
+ * stream's error is of type STREAM). */
+rpcMessage *rpcMessageEncodeErrorOfType(const rpcHeader *call, int type, const iovError *err);
+
+/* rpcMessageEncodeRaw: a packet with `hdr` whose payload is `len` bytes
+ * of `data` as they are, not XDR (a stream's data). */
+rpcMessage *rpcMessageEncodeRaw(const rpcHeader *hdr, const char *data, size_t len);
+
 /*
  * rpcLengthCheck: given the first four bytes of a packet, the total
  * length it announces, or -1 (with an IOV_ERR_RPC error) when it is below
@@ -385,6 +393,78 @@ int rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg, size_t li
 int rpcServerClientReplyError(rpcServerClient *client, const rpcHeader *call,
                               const iovError *err);
 
+/* ---- the server's streams (stream.c's transports are another thing) ---- */
+
+/* Bytes of data one STREAM packet carries at most (libvirt's
+ * VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX, which its clients send and take). */
+#define RPC_STREAM_PACKET_MAX 262120
+
+/* Stream data queued for one client and not yet written, at which
+ * rpcServerStreamWritable turns false: what a client that does not read
+ * its streams makes the server hold (docs/iovirtd.8.md, MEMORY). */
+#define RPC_SERVER_STREAM_OUTPUT_MAX (256 * 1024)
+
+/*
+ * A stream of a client: the data that follows a call which opened it
+ * (libvirt's STREAM packets, with the program, procedure and serial of
+ * that call). See server.c for its states.
+ */
+typedef struct _rpcServerStream rpcServerStream;
+
+/* What a stream tells its user; each in the server's context thread,
+ * no lock held; `opaque` as given to rpcServerStreamNew. */
+typedef struct {
+    /* the reply to the call that opened the stream is queued: data may
+     * be sent from now on */
+    void (*start)(rpcServerStream *st, void *opaque);
+    /* `len` bytes of data from the client */
+    void (*data)(rpcServerStream *st, const char *buf, size_t len, void *opaque);
+    /* rpcServerStreamWritable said no, and the client has read enough */
+    void (*writable)(rpcServerStream *st, void *opaque);
+    /* the stream is over: the client finished it (`aborted` false) or
+     * aborted it (both were confirmed), or the client went away (true).
+     * Not called after rpcServerStreamSendError. */
+    void (*ended)(rpcServerStream *st, bool aborted, void *opaque);
+} rpcServerStreamCallbacks;
+
+/*
+ * rpcServerStreamNew: a stream opened by the call `call` of `client`,
+ * from the call's handler, before its reply: it starts (cb->start) once
+ * the successful reply to `call` is queued. The caller holds a reference
+ * (rpcServerStreamUnref) and the client another until the stream ends.
+ * NULL (an error set, no callback ever) when the client has gone.
+ */
+rpcServerStream *rpcServerStreamNew(rpcServerClient *client, const rpcHeader *call,
+                                    const rpcServerStreamCallbacks *cb, void *opaque);
+rpcServerStream *rpcServerStreamRef(rpcServerStream *st);
+void rpcServerStreamUnref(rpcServerStream *st); /* NULL is fine */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rpcServerStream, rpcServerStreamUnref)
+
+/* rpcServerStreamSendData: queue `len` bytes (split into packets of
+ * RPC_STREAM_PACKET_MAX); -1 with an error once the stream is not open.
+ * Any thread; never blocks. */
+int rpcServerStreamSendData(rpcServerStream *st, const char *data, size_t len);
+/* rpcServerStreamWritable: whether the client's unread stream data is
+ * under RPC_SERVER_STREAM_OUTPUT_MAX; when not, cb->writable runs once
+ * it is again. */
+bool rpcServerStreamWritable(rpcServerStream *st);
+/* rpcServerStreamSendEOF: the server's end of the data (an empty
+ * CONTINUE, as libvirt sends it: an OK only confirms a client's finish);
+ * the stream waits for the client's finish or abort. */
+int rpcServerStreamSendEOF(rpcServerStream *st);
+/* rpcServerStreamSendError: end the stream with `err` (a STREAM packet
+ * of status ERROR); no callback runs after. Any thread. */
+void rpcServerStreamSendError(rpcServerStream *st, const iovError *err);
+/* rpcServerStreamPauseInput: while paused, the client's socket is not
+ * read (its stream data waits in the kernel's buffers, then the client
+ * waits). */
+void rpcServerStreamPauseInput(rpcServerStream *st, bool pause);
+/* rpcServerClientStreamQueued: the client's stream data not yet written. */
+size_t rpcServerClientStreamQueued(rpcServerClient *client);
+/* rpcServerClientGetContext: the context the client's I/O (and its
+ * streams' callbacks) run in. */
+GMainContext *rpcServerClientGetContext(rpcServerClient *client);
+
 /* ---- the client ---- */
 
 typedef struct _rpcClient rpcClient;
@@ -421,6 +501,31 @@ void rpcClientSetKeepalive(rpcClient *client, int intervalSec, unsigned int coun
  */
 typedef void (*rpcClientEventFunc)(const rpcMessage *msg, void *opaque);
 int rpcClientSetEventHandler(rpcClient *client, rpcClientEventFunc func, void *opaque);
+
+/*
+ * A stream of a client: the data after a call that opened it (STREAM
+ * packets of its serial), both ways. Free it before its client.
+ */
+typedef struct _rpcClientStream rpcClientStream;
+
+/* rpcClientStreamOpen: make the call `proc` (args encoded by
+ * `argsFilter`, an empty reply) that opens a stream; the stream, or NULL
+ * with the error of the call. */
+rpcClientStream *rpcClientStreamOpen(rpcClient *client, uint32_t prog, uint32_t vers, int32_t proc,
+                                     xdrproc_t argsFilter, void *args);
+/* rpcClientStreamRecv: up to `len` bytes received: their count, 0 at the
+ * server's end of the stream, -1 with the error the server ended it with
+ * (or the connection's), -2 when nothing came within `timeoutMs` (0: do
+ * not wait; < 0: wait for ever). Thread safe against Send and Finish. */
+int rpcClientStreamRecv(rpcClientStream *st, char *buf, size_t len, int timeoutMs);
+/* rpcClientStreamSend: queue `len` bytes for the server and see them
+ * written; -1 with an error once the stream or connection is over. */
+int rpcClientStreamSend(rpcClientStream *st, const char *data, size_t len);
+/* rpcClientStreamFinish: end the stream (finish, or abort) and wait up to
+ * `timeoutMs` for the server's confirmation. A finish fails with the
+ * error the server ended the stream with; an abort does not fail. */
+int rpcClientStreamFinish(rpcClientStream *st, bool abort, int timeoutMs);
+void rpcClientStreamFree(rpcClientStream *st); /* NULL is fine */
 
 /* rpcClientIsOpen: false once the connection has ended. */
 bool rpcClientIsOpen(rpcClient *client);

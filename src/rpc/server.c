@@ -149,6 +149,11 @@ struct _rpcServerClient {
     size_t eventBytes;            /* lock: of them, unsolicited packets not
                                    * completely sent (rpcServerClientSendEvent) */
     GPtrArray *calls;             /* lock: rpcMessage in flight, owned */
+    GPtrArray *streams;           /* lock: rpcServerStream open, each a reference */
+    size_t streamBytes;           /* lock: of outBytes, STREAM packets not
+                                   * completely sent */
+    unsigned int streamsPaused;   /* lock: streams whose input is paused:
+                                   * the socket is not read meanwhile */
     void *priv;                   /* lock: the dispatcher's data */
     GDestroyNotify privFree;
 };
@@ -169,6 +174,10 @@ static bool clientMayRead(rpcServerClient *client);
 static int clientRead(rpcServerClient *client);
 static void clientUpdateWatch(rpcServerClient *client);
 static gboolean clientWakeCallback(gpointer data);
+static void streamAnsweredLocked(rpcServerClient *client, const rpcHeader *call);
+static void streamService(rpcServerClient *client);
+static int streamHandlePacket(rpcServerClient *client, rpcMessage *msg);
+static void streamCloseAll(rpcServerClient *client);
 
 /* ---- references ---- */
 
@@ -200,6 +209,7 @@ rpcServerClientUnref(rpcServerClient *client)
     rpcPacketReaderClear(&client->reader);
     g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
     g_ptr_array_unref(client->calls);
+    g_ptr_array_unref(client->streams);
     g_free(client->refused);
     g_main_context_unref(client->ctx);
     g_mutex_clear(&client->lock);
@@ -341,11 +351,16 @@ clientSend(rpcServerClient *client, const rpcHeader *call, rpcMessage *msg)
         g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
         client->outBytes = 0;
         client->eventBytes = 0;
+        client->streamBytes = 0;
         client->outOffset = 0;
         clientWakeLocked(client);
     } else {
         g_queue_push_tail(&client->outq, msg);
         client->outBytes += msg->len;
+        if (msg->header.type == RPC_STREAM)
+            client->streamBytes += msg->len;
+        if (answered && msg->header.type == RPC_REPLY && msg->header.status == RPC_OK)
+            streamAnsweredLocked(client, &answered->header);
         clientWakeLocked(client);
     }
     g_mutex_unlock(&client->lock);
@@ -398,6 +413,7 @@ rpcServerClientSendEvent(rpcServerClient *client, rpcMessage *msg, size_t limit,
         g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
         client->outBytes = 0;
         client->eventBytes = 0;
+        client->streamBytes = 0;
         client->outOffset = 0;
         clientWakeLocked(client);
         ret = -1;
@@ -471,6 +487,8 @@ clientFlush(rpcServerClient *client)
             g_queue_pop_head(&client->outq);
             if (m->header.type == RPC_MESSAGE && m->header.prog == RPC_REMOTE_PROGRAM)
                 client->eventBytes -= m->len;
+            else if (m->header.type == RPC_STREAM)
+                client->streamBytes -= m->len;
             rpcMessageFree(m);
             client->outOffset = 0;
         }
@@ -503,6 +521,7 @@ clientService(rpcServerClient *client)
         clientClose(client);
         return;
     }
+    streamService(client);
     clientUpdateWatch(client);
     /* TLS may hold records already decrypted, which no poll announces */
     if (client->stream && rpcStreamPending(client->stream) > 0 && clientMayRead(client)) {
@@ -641,6 +660,9 @@ clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
         return 0;
     }
 
+    if (hdr->type == RPC_STREAM)
+        return streamHandlePacket(client, msg);
+
     if (hdr->type != RPC_CALL || hdr->status != RPC_OK) {
         g_debug("rpc server: client %p sent a packet of type %d status %d, not a call", (void *)client, hdr->type, hdr->status);
         rpcMessageFree(msg);
@@ -678,7 +700,8 @@ clientMayRead(rpcServerClient *client)
 
     g_mutex_lock(&client->lock);
     ok = !client->closed && !client->closeWhenFlushed && !client->overflow &&
-         client->tlsState == 0 && (client->maxCalls == 0 || client->calls->len < client->maxCalls);
+         client->tlsState == 0 && client->streamsPaused == 0 &&
+         (client->maxCalls == 0 || client->calls->len < client->maxCalls);
     g_mutex_unlock(&client->lock);
     return ok;
 }
@@ -803,8 +826,10 @@ clientClose(rpcServerClient *client)
     g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
     client->outBytes = 0;
     client->eventBytes = 0;
+    client->streamBytes = 0;
     client->outOffset = 0;
     g_mutex_unlock(&client->lock);
+    streamCloseAll(client);
 
     if (client->watch) {
         g_source_destroy(client->watch);
@@ -926,6 +951,7 @@ serverAddClient(rpcServer *srv, int fd, bool readonly, rpcTLSContext *tls)
     g_mutex_init(&client->lock);
     g_queue_init(&client->outq);
     client->calls = g_ptr_array_new_with_free_func((GDestroyNotify)rpcMessageFree);
+    client->streams = g_ptr_array_new();
 
     if (!tls && !client->refused && srv->cb.connected &&
         !srv->cb.connected(srv, client, srv->opaque)) {
@@ -1452,4 +1478,363 @@ rpcServerFree(rpcServer *srv)
     g_mutex_clear(&srv->lock);
     g_main_context_unref(srv->ctx);
     g_free(srv);
+}
+
+/* ---- streams ----
+ *
+ * A stream carries data after a call that opened it (libvirt's STREAM
+ * packets: same program, procedure and serial as the call). Its life:
+ *
+ *   opening  rpcServerStreamNew by the call's handler: registered, so
+ *            that the client's packets find it, but silent until the
+ *            call's reply is queued (streamAnsweredLocked);
+ *   open     cb->start has run: both ways, CONTINUE packets of data;
+ *   eof      rpcServerStreamSendEOF: the server's end sent (an empty
+ *            CONTINUE, as libvirt's daemon sends it);
+ *            the client's data is dropped from now on;
+ *   done     the client finished (OK) or aborted (ERROR) and was sent its
+ *            empty OK confirmation, the client went away (cb->ended runs
+ *            in both cases), or rpcServerStreamSendError ended it (no
+ *            callback): unregistered; later packets are dropped, as
+ *            libvirt's daemon drops stream packets it no longer expects.
+ *
+ * Flow: what the client has not read of every stream of it is bounded by
+ * RPC_SERVER_STREAM_OUTPUT_MAX, which the producer checks with
+ * rpcServerStreamWritable (told by cb->writable when it may go on);
+ * input is paused by the consumer (rpcServerStreamPauseInput), which
+ * stops reading the client's socket until resumed.
+ *
+ * Callbacks run in the context thread, without any lock of the server;
+ * the state below is guarded by the client's lock.
+ */
+
+typedef enum {
+    STREAM_OPENING = 0,
+    STREAM_OPEN,
+    STREAM_EOF,
+    STREAM_DONE,
+} streamState;
+
+struct _rpcServerStream {
+    gint refs;               /* atomic */
+    rpcServerClient *client; /* a reference */
+    rpcHeader call;          /* prog, vers, proc, serial of the call */
+    rpcServerStreamCallbacks cb;
+    void *opaque; /* not owned */
+    /* client->lock */
+    streamState state;
+    bool startPending; /* the reply went out: cb->start to run */
+    bool wantWritable; /* cb->writable to run once under the bound */
+    bool paused;       /* counted in client->streamsPaused */
+};
+
+rpcServerStream *
+rpcServerStreamRef(rpcServerStream *st)
+{
+    g_atomic_int_inc(&st->refs);
+    return st;
+}
+
+void
+rpcServerStreamUnref(rpcServerStream *st)
+{
+    if (!st || !g_atomic_int_dec_and_test(&st->refs))
+        return;
+    rpcServerClientUnref(st->client);
+    g_free(st);
+}
+
+rpcServerStream *
+rpcServerStreamNew(rpcServerClient *client, const rpcHeader *call,
+                   const rpcServerStreamCallbacks *cb, void *opaque)
+{
+    rpcServerStream *st = g_new0(rpcServerStream, 1);
+
+    st->refs = 2; /* the caller's and the client's list's */
+    st->client = rpcServerClientRef(client);
+    st->call = *call;
+    st->cb = *cb;
+    st->opaque = opaque;
+    g_mutex_lock(&client->lock);
+    if (client->closed) {
+        g_mutex_unlock(&client->lock);
+        rpcServerClientUnref(st->client);
+        g_free(st);
+        reportError(IOV_ERR_RPC, "the client of the stream has gone");
+        return NULL;
+    }
+    g_ptr_array_add(client->streams, st);
+    g_mutex_unlock(&client->lock);
+    return st;
+}
+
+/* Unregister `st` (client->lock held); returns the list's reference. */
+static rpcServerStream *
+streamRemoveLocked(rpcServerClient *client, rpcServerStream *st)
+{
+    if (st->paused) {
+        st->paused = false;
+        client->streamsPaused--;
+        clientWakeLocked(client);
+    }
+    st->state = STREAM_DONE;
+    if (!g_ptr_array_remove_fast(client->streams, st))
+        return NULL;
+    return st;
+}
+
+/* The reply to `call` was queued: a stream it opened may start.
+ * client->lock held. */
+static void
+streamAnsweredLocked(rpcServerClient *client, const rpcHeader *call)
+{
+    guint i;
+
+    for (i = 0; i < client->streams->len; i++) {
+        rpcServerStream *st = g_ptr_array_index(client->streams, i);
+
+        if (st->state == STREAM_OPENING && st->call.serial == call->serial &&
+            st->call.proc == call->proc && st->call.prog == call->prog) {
+            st->state = STREAM_OPEN;
+            st->startPending = true;
+        }
+    }
+}
+
+/* Run what the client's streams wait for: start, writable. Context
+ * thread, no lock held. */
+static void
+streamService(rpcServerClient *client)
+{
+    g_autoptr(GPtrArray) start =
+        g_ptr_array_new_with_free_func((GDestroyNotify)rpcServerStreamUnref);
+    g_autoptr(GPtrArray) writable =
+        g_ptr_array_new_with_free_func((GDestroyNotify)rpcServerStreamUnref);
+    guint i;
+
+    g_mutex_lock(&client->lock);
+    for (i = 0; i < client->streams->len; i++) {
+        rpcServerStream *st = g_ptr_array_index(client->streams, i);
+
+        if (st->startPending) {
+            st->startPending = false;
+            g_ptr_array_add(start, rpcServerStreamRef(st));
+        } else if (st->wantWritable && client->streamBytes < RPC_SERVER_STREAM_OUTPUT_MAX) {
+            st->wantWritable = false;
+            g_ptr_array_add(writable, rpcServerStreamRef(st));
+        }
+    }
+    g_mutex_unlock(&client->lock);
+    for (i = 0; i < start->len; i++) {
+        rpcServerStream *st = g_ptr_array_index(start, i);
+
+        if (st->cb.start)
+            st->cb.start(st, st->opaque);
+    }
+    for (i = 0; i < writable->len; i++) {
+        rpcServerStream *st = g_ptr_array_index(writable, i);
+
+        if (st->cb.writable)
+            st->cb.writable(st, st->opaque);
+    }
+}
+
+/* Queue a STREAM packet of `st` with `status` and `len` raw bytes. */
+static int
+streamQueue(rpcServerStream *st, int status, const char *data, size_t len)
+{
+    rpcHeader hdr = st->call;
+    rpcMessage *msg;
+
+    hdr.type = RPC_STREAM;
+    hdr.status = status;
+    msg = rpcMessageEncodeRaw(&hdr, data, len);
+    if (!msg)
+        return -1;
+    clientSend(st->client, NULL, msg);
+    return 0;
+}
+
+int
+rpcServerStreamSendData(rpcServerStream *st, const char *data, size_t len)
+{
+    bool open;
+
+    g_mutex_lock(&st->client->lock);
+    open = st->state == STREAM_OPEN && !st->client->closed;
+    g_mutex_unlock(&st->client->lock);
+    if (!open) {
+        reportError(IOV_ERR_RPC, "stream is closed");
+        return -1;
+    }
+    while (len > 0) {
+        size_t n = MIN(len, RPC_STREAM_PACKET_MAX);
+
+        if (streamQueue(st, RPC_CONTINUE, data, n) < 0)
+            return -1;
+        data += n;
+        len -= n;
+    }
+    return 0;
+}
+
+bool
+rpcServerStreamWritable(rpcServerStream *st)
+{
+    bool ok;
+
+    g_mutex_lock(&st->client->lock);
+    ok = st->client->streamBytes < RPC_SERVER_STREAM_OUTPUT_MAX;
+    if (!ok)
+        st->wantWritable = true;
+    g_mutex_unlock(&st->client->lock);
+    return ok;
+}
+
+size_t
+rpcServerClientStreamQueued(rpcServerClient *client)
+{
+    size_t n;
+
+    g_mutex_lock(&client->lock);
+    n = client->streamBytes;
+    g_mutex_unlock(&client->lock);
+    return n;
+}
+
+int
+rpcServerStreamSendEOF(rpcServerStream *st)
+{
+    bool open;
+
+    g_mutex_lock(&st->client->lock);
+    open = st->state == STREAM_OPEN;
+    if (open)
+        st->state = STREAM_EOF;
+    g_mutex_unlock(&st->client->lock);
+    if (!open)
+        return 0;
+    /* libvirt's end of data is an empty CONTINUE; an OK only confirms
+     * the client's finish (its client takes any other OK as an error) */
+    return streamQueue(st, RPC_CONTINUE, NULL, 0);
+}
+
+void
+rpcServerStreamSendError(rpcServerStream *st, const iovError *err)
+{
+    g_autoptr(rpcServerStream) removed = NULL;
+    rpcMessage *msg = NULL;
+    bool send;
+
+    g_mutex_lock(&st->client->lock);
+    send = st->state == STREAM_OPEN || st->state == STREAM_EOF;
+    if (st->state != STREAM_DONE)
+        removed = streamRemoveLocked(st->client, st);
+    g_mutex_unlock(&st->client->lock);
+    if (!send)
+        return;
+    msg = rpcMessageEncodeErrorOfType(&st->call, RPC_STREAM, err);
+    if (!msg)
+        return;
+    clientSend(st->client, NULL, msg);
+}
+
+void
+rpcServerStreamPauseInput(rpcServerStream *st, bool pause)
+{
+    rpcServerClient *client = st->client;
+
+    g_mutex_lock(&client->lock);
+    if (st->state != STREAM_DONE && st->paused != pause) {
+        st->paused = pause;
+        if (pause) {
+            client->streamsPaused++;
+        } else {
+            client->streamsPaused--;
+            clientWakeLocked(client);
+        }
+    }
+    g_mutex_unlock(&client->lock);
+}
+
+/*
+ * streamHandlePacket: a STREAM packet from the client (taken over).
+ * CONTINUE gives its data to the stream; OK (finish) and ERROR (abort)
+ * are confirmed with an empty OK, as libvirt's daemon does, and end the
+ * stream. A packet for no open stream is dropped. Context thread.
+ */
+static int
+streamHandlePacket(rpcServerClient *client, rpcMessage *msg)
+{
+    g_autoptr(rpcMessage) m = msg;
+    g_autoptr(rpcServerStream) st = NULL;
+    g_autoptr(rpcServerStream) removed = NULL;
+    const rpcHeader *hdr = &m->header;
+    guint i;
+
+    g_mutex_lock(&client->lock);
+    for (i = 0; i < client->streams->len; i++) {
+        rpcServerStream *s = g_ptr_array_index(client->streams, i);
+
+        if (s->call.prog == hdr->prog && s->call.vers == hdr->vers && s->call.proc == hdr->proc &&
+            s->call.serial == hdr->serial && s->state != STREAM_OPENING) {
+            st = rpcServerStreamRef(s);
+            break;
+        }
+    }
+    if (st && hdr->status != RPC_CONTINUE)
+        removed = streamRemoveLocked(client, st);
+    else if (st && st->state != STREAM_OPEN)
+        g_clear_pointer(&st, rpcServerStreamUnref);
+    g_mutex_unlock(&client->lock);
+
+    if (!st) {
+        g_debug(
+            "rpc server: client %p: stream packet for no open stream (proc %d serial %u) dropped",
+            (void *)client, hdr->proc, hdr->serial);
+        return 0;
+    }
+    if (hdr->status == RPC_CONTINUE) {
+        size_t off = RPC_LEN_LEN + RPC_HEADER_LEN;
+
+        if (st->cb.data && m->len > off)
+            st->cb.data(st, m->data + off, m->len - off, st->opaque);
+        return 0;
+    }
+    if (streamQueue(st, RPC_OK, NULL, 0) < 0)
+        return -1;
+    if (st->cb.ended)
+        st->cb.ended(st, hdr->status == RPC_OK ? false : true, st->opaque);
+    return 0;
+}
+
+/* The client is closing: end every stream it has (cb->ended). */
+static void
+streamCloseAll(rpcServerClient *client)
+{
+    g_autoptr(GPtrArray) ended =
+        g_ptr_array_new_with_free_func((GDestroyNotify)rpcServerStreamUnref);
+    guint i;
+
+    g_mutex_lock(&client->lock);
+    while (client->streams->len > 0) {
+        rpcServerStream *st = g_ptr_array_index(client->streams, 0);
+
+        g_ptr_array_add(ended, streamRemoveLocked(client, st));
+    }
+    client->streamsPaused = 0;
+    g_mutex_unlock(&client->lock);
+    for (i = 0; i < ended->len; i++) {
+        rpcServerStream *st = g_ptr_array_index(ended, i);
+
+        if (st->cb.ended)
+            st->cb.ended(st, true, st->opaque);
+    }
+}
+
+/* rpcServerClientGetContext: the context the client's I/O runs in. */
+GMainContext *
+rpcServerClientGetContext(rpcServerClient *client)
+{
+    return client->ctx;
 }

@@ -23,6 +23,11 @@
  * true) before it ends; and on SIGUSR1, GUEST_PANICKED, as a guest's
  * panic would.
  *
+ * A serial port on a unix socket (`-chardev socket,id=serial0,path=P,
+ * server=on,...`, a <serial type='unix'>) is listened on; whoever
+ * connects is sent 'x' without end, as fast as it reads, as a guest that
+ * never stops printing would (for tests of the console's bounds).
+ *
  * Its version, 7.2.90, is one no real QEMU has, so that a test can tell
  * which binary answered. For tests of what waits for what: with
  * FAKE_QEMU_SLOW_MS=N in its environment it takes N ms to answer each
@@ -306,10 +311,51 @@ serve(int fd, GHashTable *objects)
     }
 }
 
+/* The serial port's thread: accept a peer at a time, flood it. */
+static gpointer
+serialThread(gpointer data)
+{
+    int lfd = GPOINTER_TO_INT(data);
+    char buf[65536];
+
+    memset(buf, 'x', sizeof(buf));
+    for (;;) {
+        int cfd = accept(lfd, NULL, NULL);
+
+        if (cfd < 0 && errno == EINTR)
+            continue;
+        if (cfd < 0)
+            return NULL;
+        while (write(cfd, buf, sizeof(buf)) > 0)
+            ;
+        close(cfd);
+    }
+}
+
+/* Listen on the serial port's socket `path` and flood its peers. */
+static void
+startSerial(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int lfd;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return;
+    strcpy(sa.sun_path, path);
+    unlink(path);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
+        fprintf(stderr, "fake-qemu: cannot listen on %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    g_thread_unref(g_thread_new("serial", serialThread, GINT_TO_POINTER(lfd)));
+}
+
 int
 main(int argc, char **argv)
 {
     g_autofree char *monitor = NULL;
+    g_autofree char *serial = NULL;
     const char *pidfile = NULL;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
@@ -326,6 +372,8 @@ main(int argc, char **argv)
 
             if (g_strcmp0(id, "monitor") == 0)
                 monitor = optionValue(argv[i + 1], "path");
+            else if (g_strcmp0(id, "serial0") == 0 && g_str_has_prefix(argv[i + 1], "socket,"))
+                serial = optionValue(argv[i + 1], "path");
         }
         if (strcmp(argv[i], "-pidfile") == 0 && i + 1 < argc)
             pidfile = argv[i + 1];
@@ -363,6 +411,8 @@ main(int argc, char **argv)
         }
         /* kept open: the lock lasts as long as this process */
     }
+    if (serial)
+        startSerial(serial);
     strcpy(sa.sun_path, monitor);
     unlink(monitor);
     lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

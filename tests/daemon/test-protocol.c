@@ -162,6 +162,7 @@ static const ProcCase mustRefuse[] = {
     P(DOMAIN_DETACH_DEVICE_FLAGS, A(remote_domain_detach_device_flags_args), NO, ARGS_DOM_DISK),
     P(DOMAIN_UPDATE_DEVICE_FLAGS, A(remote_domain_update_device_flags_args), NO, ARGS_DOM_DISK),
     P(DOMAIN_DETACH_DEVICE_ALIAS, A(remote_domain_detach_device_alias_args), NO, ARGS_DOM_DISK),
+    P(DOMAIN_OPEN_CONSOLE, A(remote_domain_open_console_args), NO, ARGS_DOM),
 };
 
 /* every procedure that only reads (CONNECT_CLOSE too, not called here:

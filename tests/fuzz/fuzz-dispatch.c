@@ -113,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     be = GUINT32_TO_BE((guint32)size);
     memcpy(msg.data, &be, sizeof(be));
     if (rpcMessageDecodeHeader(msg.data, msg.len, &msg.header) < 0 ||
-        msg.header.prog != RPC_REMOTE_PROGRAM || msg.header.type != RPC_CALL) {
+        !rpcProgramKnown(msg.header.prog, msg.header.vers) || msg.header.type != RPC_CALL) {
         utilResetError();
         g_free(msg.data);
         return 0;

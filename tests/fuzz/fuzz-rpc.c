@@ -189,8 +189,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    if (msg.header.prog == RPC_REMOTE_PROGRAM) {
-        info = rpcRemoteProcLookup(msg.header.proc);
+    if (rpcProgramKnown(msg.header.prog, msg.header.vers)) {
+        info = rpcProcLookup(msg.header.prog, msg.header.proc);
         if (info) {
             decodeWith(&msg, info->argsFilter, info->argsSize);
             decodeWith(&msg, info->retFilter, info->retSize);

@@ -233,7 +233,7 @@ fi
 
 # Modules the guest needs.  Dependencies (e.g. virtio_pci_modern_dev,
 # virtio_pci_legacy_dev) are added from modules.dep.
-WANTED="virtio_ring virtio virtio_pci virtio_blk button evdev"
+WANTED="virtio_ring virtio virtio_pci virtio_blk virtio_net button evdev"
 
 declare -A MODPATH=() MODDEPS=() STATE=()
 while IFS= read -r line; do
@@ -333,6 +333,23 @@ sync
 poweroff -f
 EOF
 chmod 0755 "$ROOT/etc/acpi/PWRF/00000080"
+
+# udhcpc runs this script to apply the lease it got
+mkdir -p "$ROOT/usr/share/udhcpc"
+cat >"$ROOT/usr/share/udhcpc/default.script" <<'EOF'
+#!/bin/sh
+case "$1" in
+    deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+    bound|renew)
+        ip addr flush dev "$interface"
+        ip addr add "$ip/${mask:-24}" dev "$interface"
+        [ -n "$router" ] && ip route add default via "${router%% *}" dev "$interface"
+        echo "GUEST-DHCP ip=$ip router=${router%% *}" >/dev/console
+        ;;
+esac
+exit 0
+EOF
+chmod 0755 "$ROOT/usr/share/udhcpc/default.script"
 
 echo "root:x:0:0:root:/root:/bin/sh" >"$ROOT/etc/passwd"
 echo "root:x:0:" >"$ROOT/etc/group"

@@ -15,11 +15,11 @@ BUILD_DIR = iovtest.BUILD_DIR
 SOURCE_DIR = iovtest.SOURCE_DIR
 
 COMMANDS = ["list", "define", "undefine", "start", "suspend", "resume", "shutdown", "destroy",
-            "dumpxml", "domstate", "dominfo", "event", "domblklist", "domblkstat", "blkiothrottle",
-            "blkdeviotune", "top", "attach-disk", "attach-device", "detach-disk", "detach-device",
-            "detach-device-alias", "change-media", "update-device", "domthrottlegroupset",
-            "domthrottlegroupinfo", "domthrottlegrouplist", "domthrottlegroupdel",
-            "help", "connect", "uri", "version", "quit", "exit"]
+            "dumpxml", "domstate", "dominfo", "event", "console", "domblklist", "domblkstat",
+            "blkiothrottle", "blkdeviotune", "top", "attach-disk", "attach-device", "detach-disk",
+            "detach-device", "detach-device-alias", "change-media", "update-device",
+            "domthrottlegroupset", "domthrottlegroupinfo", "domthrottlegrouplist",
+            "domthrottlegroupdel", "help", "connect", "uri", "version", "quit", "exit"]
 
 # every option of every command (without --output/--help, which all have)
 OPTIONS = {
@@ -41,6 +41,7 @@ OPTIONS = {
     "domstate": ["DOMAIN", "--reason"],
     "dominfo": ["DOMAIN"],
     "event": ["DOMAIN", "--event NAME", "--loop", "--timeout SECONDS", "--timestamp"],
+    "console": ["DOMAIN", "--force", "--devname NAME"],
     "domblklist": ["DOMAIN", "--inactive"],
     "domblkstat": ["DOMAIN", "DEVICE", "--watch", "--count N"],
     "blkiothrottle": ["DOMAIN", "DEVICE", "--current", "--live", "--config"]

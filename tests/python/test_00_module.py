@@ -38,6 +38,7 @@ def header_enums():
 PREFIXES = [
     ("AFFECT_", "IOV_DOMAIN_AFFECT_"),
     ("START_", "IOV_DOMAIN_START_"),
+    ("STREAM_", "IOV_STREAM_"),
     ("XML_", "IOV_DOMAIN_XML_"),
     ("LIST_DOMAINS_", "IOV_CONNECT_LIST_DOMAINS_"),
     ("DOMAIN_", "IOV_DOMAIN_"),

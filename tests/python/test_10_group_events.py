@@ -45,7 +45,20 @@ def test_a_group_change_sends_a_tunable_event_per_member(daemon):
 
     cid = conn.domainEventRegisterAny(None, iovirt.DOMAIN_EVENT_ID_TUNABLE, tunable)
     dom = conn.defineXML(XML)
+    # shut off: CURRENT is the saved definition, LIVE an error
+    assert dom.listThrottleGroups() == ["shared", "cap"]
+    with pytest.raises(iovirt.Error) as e:
+        dom.setThrottleGroup("cap", {"bps_rd": 1}, iovirt.AFFECT_LIVE)
+    assert "domain 'ev1' is not running" in str(e.value)
     dom.create()
+    with pytest.raises(iovirt.Error) as e:
+        dom.throttleGroup("cap", iovirt.AFFECT_LIVE | iovirt.AFFECT_CONFIG)
+    assert "read separately" in str(e.value)
+    with pytest.raises(ValueError):
+        dom.setThrottleGroup("cap", {"nope": 1})
+    with pytest.raises(iovirt.Error) as e:
+        dom.setThrottleGroup("cap", {"group": "x"})
+    assert "a group's limits have no group field" in str(e.value)
     try:
         # the declared limits were given to both members at define
         assert dom.blockIoThrottle("vda")["bps"] == 1000

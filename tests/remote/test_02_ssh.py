@@ -183,3 +183,44 @@ def test_daemon_not_running_on_the_far_side(sshd, daemon):
             daemon.env)
     assert r.returncode == 1
     assert "iovirt-ssh-helper: Failed to connect socket to '/nonexistent/sock': No such file or directory" in r.stderr, r.stderr
+
+
+def test_console_over_ssh(daemon, sshd):
+    """The console's stream over ssh, from the Python module (iovirt's
+    client, through iovirt-ssh-helper) and from python3-libvirt, of a
+    guest whose serial port (fake-qemu's) sends 'x' without end."""
+    sys.path.insert(0, iovtest.PYTHON_MODULE_DIR)
+    import iovirt
+    sock = os.path.join(daemon.tmp, "sshcons.console")
+    xml = domain_xml("sshcons").replace(
+        "</devices>", "<serial type='unix'><source mode='bind' path='%s'/></serial></devices>" % sock)
+    code = """
+import libvirt, sys
+c = libvirt.open(sys.argv[1])
+st = c.newStream(0)
+c.lookupByName('sshcons').openConsole(None, st, 0)
+got = b''
+while len(got) < 300000:
+    got += st.recv(65536)
+st.abort()
+print(len(got) >= 300000 and set(got) == {ord('x')})
+"""
+    with iovirt.open(ssh_uri("iovirt+ssh", sshd)) as c:
+        d = c.defineXML(xml)
+        d.create()
+        try:
+            iovtest.wait_for(lambda: os.path.exists(sock), what="the serial socket")
+            st = c.newStream()
+            d.openConsole(None, st)
+            got = b""
+            while len(got) < 300000:
+                got += st.recv(65536)
+            assert set(got) == {ord("x")}
+            st.finish()
+            r = run(["/usr/bin/python3", "-c", code,
+                     ssh_uri("qemu+ssh", sshd, "&no_verify=1&socket=" + daemon.sock)], daemon.env)
+            assert r.returncode == 0, r.stderr
+            assert r.stdout.strip() == "True"
+        finally:
+            d.destroy()
+            d.undefine()

@@ -28,11 +28,18 @@ check "a libvirt document is refused without --from-libvirt" test "$(run "$lv")"
 check "--from-libvirt converts a virsh dumpxml" test "$(run --from-libvirt "$lv")" = 0
 check "--from-libvirt converts <iotune> to <iothrottle>" \
     grep -q '<iothrottle bps="10485760" iops_rd="400" iops_wr="100" bps_max="20971520" bps_max_length="5" group="db"/>' "$out"
-check "--from-libvirt names dropped elements by XPath" grep -qxF "$lv: dropped /domain/devices/interface" "$err"
-check "--from-libvirt names dropped attributes by XPath" grep -qxF "$lv: dropped /domain/devices/disk[1]/driver/@io" "$err"
-check "--from-libvirt says why a controller is dropped" grep -qxF "$lv: dropped /domain/devices/controller[1] (only pcie-root-port controllers are modelled)" "$err"
+check "--from-libvirt names dropped elements by XPath" grep -qF "$lv: dropped /domain/devices/controller[1] (controller:" "$err"
+check "--from-libvirt names dropped attributes by XPath" grep -qxF "$lv: dropped /domain/vcpu/@placement (libvirt's vCPU placement)" "$err"
+check "--from-libvirt keeps an empty cdrom" grep -q '<disk type="file" device="cdrom">' "$out"
 check "--iotune writes libvirt's element" test "$(run --from-libvirt --iotune "$lv")" = 0
 check "--iotune output holds <iotune>" grep -q '<total_bytes_sec>10485760</total_bytes_sec>' "$out"
+
+for f in "$src"/tests/data/libvirt-refused/*.xml; do
+    rc=$(run --from-libvirt "$f")
+    want=$(cat "${f%.xml}.err")
+    check "--from-libvirt refuses $(basename "$f")" test "$rc" = 1
+    check "--from-libvirt names the error of $(basename "$f")" grep -qxF "error: $f: $want" "$err"
+done
 
 check "a missing file is an error" test "$(run /nonexistent/x.xml)" = 1
 check "a missing file is named" grep -q "/nonexistent/x.xml" "$err"

@@ -820,6 +820,31 @@ largestReadonlyRequest(const rpcProcInfo *info)
     remote_connect_domain_event_callback_deregister_any_args evCbDereg = { .callbackID = G_MAXINT32 };
     g_autoptr(rpcMessage) msg = NULL;
 
+    iovirt_domain_get_throttle_group_args groupGet = {.dom = dom, .group = name, .flags = ~0u};
+    iovirt_domain_list_throttle_groups_args groupList = {.dom = dom, .flags = ~0u};
+
+    /* iovirt's own program */
+    if (info->prog == RPC_IOVIRT_PROGRAM) {
+        h.prog = RPC_IOVIRT_PROGRAM;
+        h.vers = RPC_IOVIRT_VERSION;
+        switch (info->proc) {
+        case IOVIRT_PROC_DOMAIN_GET_THROTTLE_GROUP:
+            filter = (xdrproc_t)xdr_iovirt_domain_get_throttle_group_args;
+            args = &groupGet;
+            break;
+        case IOVIRT_PROC_DOMAIN_LIST_THROTTLE_GROUPS:
+            filter = (xdrproc_t)xdr_iovirt_domain_list_throttle_groups_args;
+            args = &groupList;
+            break;
+        default:
+            return 0;
+        }
+        g_assert_true(info->argsFilter == filter);
+        msg = rpcMessageEncode(&h, filter, args);
+        g_assert_nonnull(msg);
+        return msg->len;
+    }
+
 #define CASE(proc, type, var) \
     case REMOTE_PROC_##proc: filter = (xdrproc_t)xdr_##type; args = &var; break
     switch (info->proc) {
@@ -903,6 +928,21 @@ testEveryReadonlyCallFits(void)
         n++;
     }
     g_assert_cmpint(n, >=, 20);
+    /* and those of iovirt's own program */
+    for (proc = 1; proc < 100; proc++) {
+        const rpcProcInfo *info = rpcProcLookup(RPC_IOVIRT_PROGRAM, proc);
+        size_t len;
+
+        if (!info || !info->readonlyOk)
+            continue;
+        len = largestReadonlyRequest(info);
+        g_test_message("%s: %zu bytes", info->name, len);
+        if (len == 0)
+            g_error("read-only procedure %s has no largest request in this test: add it",
+                    info->name);
+        g_assert_cmpuint(len, <=, largest);
+        n++;
+    }
     /* DOMAIN_GET_BLOCK_IO_TUNE: a body of 8256 bytes, as rpc.h says */
     g_assert_cmpuint(largest, ==, RPC_LEN_LEN + 8256);
     /* and the cap leaves room for calls to come */
@@ -952,6 +992,7 @@ testProcTable(void)
         { 8, "DOMAIN_ATTACH_DEVICE", false }, { 13, "DOMAIN_DETACH_DEVICE", false },
         { 160, "DOMAIN_ATTACH_DEVICE_FLAGS", false }, { 161, "DOMAIN_DETACH_DEVICE_FLAGS", false },
         { 174, "DOMAIN_UPDATE_DEVICE_FLAGS", false }, { 392, "DOMAIN_DETACH_DEVICE_ALIAS", false },
+        { 201, "DOMAIN_OPEN_CONSOLE", false },
     };
     size_t i;
     int proc, known = 0;
