@@ -155,7 +155,10 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
     qemuCommandParams params = {0};
     int ret = -1;
 
-    if (!(bus = freeRootPort(obj, disk)))
+    /* pc's PCI bus hot-plugs itself (ACPI); q35 needs a free root port */
+    if (domainMachineIsPC(live))
+        bus = g_strdup("pci.0");
+    else if (!(bus = freeRootPort(obj, disk)))
         return -1;
     if (qemuBuildDiskChain(disk, &params, bus, &chain) < 0)
         return -1;
