@@ -223,6 +223,9 @@ cleanup:
 
 /* ---- removal ---- */
 
+#define REMOVE_RETRIES 30
+#define REMOVE_RETRY_MS 100
+
 int
 qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *disk)
 {
@@ -230,9 +233,18 @@ qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live, const do
     char *nodes[2] = {qemuDiskFormatNode(disk), qemuDiskProtocolNode(disk)};
     size_t i;
 
-    if (qemuProcessRemoveDiskThrottle(obj, live, disk) < 0) {
-        logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
-        first = utilSaveError();
+    /* a device QEMU no longer lists may still hold its drive for a
+     * moment (it lets go of it when it is finalized): give it that */
+    for (i = 0;; i++) {
+        if (qemuProcessRemoveDiskThrottle(obj, live, disk) == 0)
+            break;
+        if (i == REMOVE_RETRIES || !strstr(utilLastErrorMessage(), "in use")) {
+            logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
+            first = utilSaveError();
+            break;
+        }
+        utilResetError();
+        g_usleep(REMOVE_RETRY_MS * 1000);
     }
     for (i = 0; i < G_N_ELEMENTS(nodes); i++) {
         if (runUndo(obj, "blockdev-del", "node-name", nodes[i]) < 0) {
