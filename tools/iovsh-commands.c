@@ -146,13 +146,6 @@ static const iovshOptDef optsEvent[] = {
     OPT_END,
 };
 
-static const iovshOptDef optsConsole[] = {
-    OPT_DOMAIN,
-    {"force", IOVSH_OT_BOOL, NULL, "take the console over from the client that holds it", 0, NULL},
-    {"devname", IOVSH_OT_STRING, "NAME", "the port: serial0 (the default) or console0", 0, NULL},
-    OPT_END,
-};
-
 static const iovshOptDef optsDeviceFile[] = {
     OPT_DOMAIN,
     {"file", IOVSH_OT_ARG, "FILE", "a <disk> document (docs/formatdomain.md; libvirt's too)",
@@ -214,6 +207,13 @@ static const iovshOptDef optsChangeMedia[] = {
     {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
     {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
     {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsConsole[] = {
+    OPT_DOMAIN,
+    {"force", IOVSH_OT_BOOL, NULL, "take the console over from the client that holds it", 0, NULL},
+    {"devname", IOVSH_OT_STRING, "NAME", "the port: serial0 (the default) or console0", 0, NULL},
     OPT_END,
 };
 

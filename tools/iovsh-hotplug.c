@@ -158,6 +158,8 @@ iovshAttachDiskOptions(void)
         {"cache", IOVSH_OT_STRING, "MODE",
          "default, none, writeback, writethrough, directsync or unsafe", 0, NULL},
         {"readonly", IOVSH_OT_BOOL, NULL, "the guest may only read the disk", 0, NULL},
+        {"throttle-groups", IOVSH_OT_STRING, "G1,G2",
+         "after its own limits, pass through these declared groups, in order", 0, NULL},
     };
     static const iovshOptDef tail[] = {
         {"current", IOVSH_OT_BOOL, NULL,
@@ -219,6 +221,7 @@ diskDocument(const iovshCmd *cmd)
     g_autofree char *source = g_markup_escape_text(iovshOptString(cmd, "source"), -1);
     g_autofree char *target = g_markup_escape_text(iovshOptString(cmd, "target"), -1);
     g_autoptr(GString) limits = g_string_new(NULL);
+    g_autoptr(GString) filters = g_string_new(NULL);
     g_autofree char *cacheAttr = NULL;
     int i, n = iovThrottleFieldCount();
 
@@ -254,16 +257,32 @@ diskDocument(const iovshCmd *cmd)
 
         cacheAttr = g_strdup_printf(" cache='%s'", esc);
     }
+    if (iovshOptGiven(cmd, "throttle-groups")) {
+        g_auto(GStrv) names = g_strsplit(iovshOptString(cmd, "throttle-groups"), ",", -1);
+        char **g;
+
+        g_string_append(filters, "  <throttlefilters>\n");
+        for (g = names; *g; g++) {
+            g_autofree char *esc = g_markup_escape_text(g_strstrip(*g), -1);
+
+            if (!*esc) {
+                iovshError("--throttle-groups: an empty group name");
+                return NULL;
+            }
+            g_string_append_printf(filters, "    <throttlefilter group='%s'/>\n", esc);
+        }
+        g_string_append(filters, "  </throttlefilters>\n");
+    }
     return g_strdup_printf(
         "<disk type='%s' device='disk'>\n"
         "  <driver name='qemu' type='%s'%s/>\n"
         "  <source %s='%s'/>\n"
         "  <target dev='%s'/>\n"
-        "%s%s%s%s"
+        "%s%s%s%s%s"
         "</disk>\n",
         type, format, cacheAttr ? cacheAttr : "", strcmp(type, "file") == 0 ? "file" : "dev",
         source, target, iovshOptGiven(cmd, "readonly") ? "  <readonly/>\n" : "",
-        limits->len ? "  <iothrottle" : "", limits->str, limits->len ? "/>\n" : "");
+        limits->len ? "  <iothrottle" : "", limits->str, limits->len ? "/>\n" : "", filters->str);
 }
 
 /* attach-disk DOMAIN SOURCE TARGET [options] */

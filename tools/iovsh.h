@@ -396,13 +396,13 @@ typedef int (*iovshTerminalFunc)(iovshControl *ctl);
 #define IOVSH_XML_MODULE "iovsh-xml"
 #define IOVSH_XML_ENTRY "iovshXMLModuleEntry"
 typedef GPtrArray *(*iovshDisksFromXMLFunc)(const char *xml);
-/* The <dropped> items of a domain's XML: a new array of strings. */
-#define IOVSH_XML_DROPPED_ENTRY "iovshXMLDroppedModuleEntry"
-typedef GPtrArray *(*iovshDroppedFromXMLFunc)(const char *xml);
 /* change-media: the <disk> of `target` in domain XML `xml` with medium
  * `source` (NULL: none); a new string, or NULL after printing why */
 #define IOVSH_XML_MEDIUM_ENTRY "iovshXMLMediumModuleEntry"
 typedef char *(*iovshMediumFunc)(const char *xml, const char *target, const char *source);
+/* The <dropped> items of a domain's XML: a new array of strings. */
+#define IOVSH_XML_DROPPED_ENTRY "iovshXMLDroppedModuleEntry"
+typedef GPtrArray *(*iovshDroppedFromXMLFunc)(const char *xml);
 
 /* The entry `entry` of module `name`: beside the iovsh program (the build
  * tree), else in the modules folder it was installed with. NULL after

@@ -2501,6 +2501,37 @@ parseMemory(xmlNode *mem, domainDef *def)
     return 0;
 }
 
+/*
+ * A <controller>: only PCI Express root ports are modelled, and only
+ * their number (the room to hot-plug disks, one a port). Returns 1 when
+ * counted, 0 when a libvirt parse leaves it to checkUnread (libvirt's
+ * bookkeeping), -1 on error.
+ */
+static int
+parseController(parseCtxt *ctxt, xmlNode *node, domainDef *def)
+{
+    g_autofree char *type = getAttr(node, "type");
+    g_autofree char *model = getAttr(node, "model");
+
+    if (g_strcmp0(type, "pci") == 0 && g_strcmp0(model, "pcie-root-port") == 0) {
+        if (def->rootPorts >= MAX_ROOT_PORTS) {
+            reportError(IOV_ERR_XML_ERROR,
+                        "a domain may have at most %d pcie-root-port controllers", MAX_ROOT_PORTS);
+            return -1;
+        }
+        def->rootPorts++;
+        return 1;
+    }
+    /* a libvirt document's other controllers are its bookkeeping */
+    if (fromLibvirt(ctxt))
+        return 0;
+    reportError(
+        IOV_ERR_XML_ERROR,
+        "controller type '%s' model '%s' is not supported: only type='pci' model='pcie-root-port'",
+        type ? type : "", model ? model : "");
+    return -1;
+}
+
 #define MAX_NETS 16
 
 /* The devices besides disks and serial ports: <interface>, <emulator>,
@@ -2543,37 +2574,6 @@ parseDeviceOther(xmlNode *c, domainDef *def)
     return parseMemballoon(c, def);
 }
 
-/*
- * A <controller>: only PCI Express root ports are modelled, and only
- * their number (the room to hot-plug disks, one a port). Returns 1 when
- * counted, 0 when a libvirt parse drops it, -1 on error.
- */
-static int
-parseController(parseCtxt *ctxt, xmlNode *node, domainDef *def)
-{
-    g_autofree char *type = getAttr(node, "type");
-    g_autofree char *model = getAttr(node, "model");
-
-    if (g_strcmp0(type, "pci") == 0 && g_strcmp0(model, "pcie-root-port") == 0) {
-        if (def->rootPorts >= MAX_ROOT_PORTS) {
-            reportError(IOV_ERR_XML_ERROR,
-                        "a domain may have at most %d pcie-root-port controllers", MAX_ROOT_PORTS);
-            return -1;
-        }
-        def->rootPorts++;
-        return 1;
-    }
-    if (fromLibvirt(ctxt)) {
-        noteDropped(ctxt, node, "controller: QEMU has the controllers iovirt's devices need");
-        return 0;
-    }
-    reportError(
-        IOV_ERR_XML_ERROR,
-        "controller type '%s' model '%s' is not supported: only type='pci' model='pcie-root-port'",
-        type ? type : "", model ? model : "");
-    return -1;
-}
-
 static int
 parseDevices(parseCtxt *ctxt, xmlNode *devices, domainDef *def)
 {
@@ -2602,7 +2602,8 @@ parseDevices(parseCtxt *ctxt, xmlNode *devices, domainDef *def)
         } else if (isElem(c, "controller")) {
             if ((rc = parseController(ctxt, c, def)) < 0)
                 return -1;
-            c->_private = rc ? MARK : DROPPED;
+            if (rc)
+                c->_private = MARK;
         } else if (isElem(c, "serial") || isElem(c, "console")) {
             bool serial = isElem(c, "serial");
             bool *have = serial ? &haveSerial : &haveConsole;
@@ -3360,15 +3361,15 @@ domainDefFormat(const domainDef *def, unsigned int flags)
         if (formatDisk(w, def->disks[i], flags) < 0)
             goto error;
     }
-    for (i = 0; i < def->nnets; i++) {
-        if (formatInterface(w, def->nets[i]) < 0)
-            goto error;
-    }
     for (i = 0; i < def->rootPorts; i++) {
         W(xmlTextWriterStartElement(w, BC("controller")));
         W(xmlTextWriterWriteAttribute(w, BC("type"), BC("pci")));
         W(xmlTextWriterWriteAttribute(w, BC("model"), BC("pcie-root-port")));
         W(xmlTextWriterEndElement(w));
+    }
+    for (i = 0; i < def->nnets; i++) {
+        if (formatInterface(w, def->nets[i]) < 0)
+            goto error;
     }
     if (formatChr(w, "serial", &def->serial) < 0 || formatChr(w, "console", &def->console) < 0)
         goto error;

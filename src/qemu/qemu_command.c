@@ -385,24 +385,25 @@ buildProtocolNode(const domainDiskDef *disk, const qemuCommandParams *p)
     return n;
 }
 
-/* The AHCI port of a sata disk ("ide.0" for sda), or NULL with an error. */
+/* The AHCI port of a sata disk ("ide.0" for sda on q35, "sata.0" on pc),
+ * or NULL with an error. */
 static char *
-sataBus(const domainDiskDef *disk)
+sataBus(const domainDiskDef *disk, bool pc)
 {
     if (strlen(disk->target) != 3 || disk->target[2] > 'f') {
         reportError(IOV_ERR_CONFIG_UNSUPPORTED, "disk '%s': q35 has six sata ports, sda to sdf",
                     disk->target);
         return NULL;
     }
-    return g_strdup_printf("ide.%d", disk->target[2] - 'a');
+    return g_strdup_printf("%s.%d", pc ? "sata" : "ide", disk->target[2] - 'a');
 }
 
 /* A cdrom with an empty tray: its device without a drive. Its group
  * object exists all the same, and holds its limits for the next medium. */
 static int
-addEmptyCdrom(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst)
+addEmptyCdrom(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc)
 {
-    g_autofree char *bus = sataBus(disk);
+    g_autofree char *bus = sataBus(disk, pc);
     g_autofree char *dev = qemuDiskDeviceId(disk);
     json_object *obj;
 
@@ -460,7 +461,7 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
         g_hash_table_add(groups, g_strdup(tg));
     }
     if (domainDiskIsEmpty(disk))
-        return addEmptyCdrom(argv, disk, bootFirst);
+        return addEmptyCdrom(argv, disk, bootFirst, pc);
 
     if (!(node = buildProtocolNode(disk, p)))
         return -1;
@@ -487,8 +488,7 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
         g_autofree char *bus = qemuRootPortId(port);
 
         ADD_STR(obj, "driver", "virtio-blk-pci");
-        /* on q35, on a root port of its own, so that it can be unplugged;
-         * pc's PCI bus, where QEMU puts it, can unplug it itself */
+        /* on q35, on a root port of its own, so that it can be unplugged */
         if (!pc)
             ADD_STR(obj, "bus", bus);
     } else {
@@ -619,8 +619,7 @@ qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const 
     /* the device sits on the disk's own step of its throttle chain */
     c->device = json_object_new_object();
     ADD_STR(c->device, "driver", "virtio-blk-pci");
-    if (bus) /* NULL: where QEMU puts it (pc's PCI bus) */
-        ADD_STR(c->device, "bus", bus);
+    ADD_STR(c->device, "bus", bus);
     ADD_STR(c->device, "id", dev);
     ADD_STR(c->device, "drive", thr);
     ADD_STR(c->device, "write-cache", writeCache ? "on" : "off");
@@ -882,6 +881,9 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
             addArgs(argv, "-append", def->cmdline);
     }
 
+    /* q35: the room to hot-plug; pc hot-plugs on its PCI bus itself */
+    if (!domainMachineIsPC(def))
+        addRootPorts(argv, qemuRootPortCount(def));
     if (domainMachineIsPC(def)) {
         /* pc has IDE only: its sata disks get an AHCI controller */
         for (i = 0; i < def->ndisks; i++) {
@@ -895,10 +897,6 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
             }
         }
     }
-    /* pc's PCI bus hot-plugs by itself; q35's PCI Express root needs
-     * root ports */
-    if (!domainMachineIsPC(def))
-        addRootPorts(argv, qemuRootPortCount(def));
     addDeclaredGroups(argv, def, groups);
     for (i = 0; i < def->ndisks; i++) {
         if (addDisk(argv, def->disks[i], !def->kernel && i == 0, domainMachineIsPC(def), groups,

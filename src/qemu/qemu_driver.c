@@ -499,7 +499,6 @@ loadDefinitions(qemuDriver *drv)
     }
 }
 
-
 /* One guest found running at start: its status and domain (referenced). */
 typedef struct {
     qemuDriver *drv;
@@ -2352,157 +2351,6 @@ qemuDriverGetSysinfo(qemuDriver *drv G_GNUC_UNUSED)
     return g_string_free(xml, FALSE);
 }
 
-/* ---- the console ---- */
-
-/* The pty QEMU opened for chardev `label`, from query-chardev: a new
- * string, or NULL with an error. */
-static char *
-consolePtyPath(qemuMonitor *mon, const char *label, const char *domName)
-{
-    json_object *ret = NULL;
-    char *path = NULL;
-    size_t i;
-
-    if (qemuMonitorCommand(mon, "query-chardev", NULL, &ret) < 0)
-        return NULL;
-    for (i = 0; json_object_is_type(ret, json_type_array) && i < json_object_array_length(ret);
-         i++) {
-        json_object *c = json_object_array_get_idx(ret, i);
-        json_object *l, *f;
-        const char *file;
-
-        if (!json_object_object_get_ex(c, "label", &l) ||
-            g_strcmp0(json_object_get_string(l), label) != 0)
-            continue;
-        if (!json_object_object_get_ex(c, "filename", &f) || !(file = json_object_get_string(f)) ||
-            !g_str_has_prefix(file, "pty:"))
-            break;
-        path = g_strdup(file + 4);
-        break;
-    }
-    json_object_put(ret);
-    if (!path)
-        reportError(IOV_ERR_OPERATION_FAILED,
-                    "QEMU reports no pty '%s' for the console of domain '%s'", label, domName);
-    return path;
-}
-
-/* Open the pty `path` of a console: raw, non-blocking. */
-static int
-consoleOpenPty(const char *path)
-{
-    struct termios t;
-    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-
-    if (fd < 0) {
-        reportSystemError(errno, "cannot open the console pty '%s'", path);
-        return -1;
-    }
-    if (tcgetattr(fd, &t) == 0) {
-        cfmakeraw(&t);
-        tcsetattr(fd, TCSANOW, &t);
-    }
-    return fd;
-}
-
-/* Connect to the unix socket `path` QEMU listens on; non-blocking. */
-static int
-consoleOpenUnix(const char *path)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    int fd;
-
-    if (strlen(path) >= sizeof(addr.sun_path)) {
-        reportError(IOV_ERR_INTERNAL_ERROR, "console socket path '%s' is too long", path);
-        return -1;
-    }
-    strcpy(addr.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        reportSystemError(errno, "cannot create a socket for the console");
-        return -1;
-    }
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        reportSystemError(errno, "cannot connect to the console socket '%s'", path);
-        close(fd);
-        return -1;
-    }
-    g_unix_set_fd_nonblocking(fd, TRUE, NULL);
-    return fd;
-}
-
-int
-qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *devName,
-                      char **domName)
-{
-    qemuDomainObj *obj = objFromUUID(drv, uuid);
-    g_autofree char *name = NULL;
-    g_autofree char *path = NULL;
-    g_autofree char *pty = NULL;
-    qemuMonitor *mon = NULL;
-    int type;
-    int fd = -1;
-
-    if (!obj)
-        return -1;
-    name = g_strdup(obj->name);
-    if (checkActive(obj) < 0) {
-        objEnd(obj);
-        return -1;
-    }
-    if (devName && strcmp(devName, "serial0") != 0 && strcmp(devName, "console0") != 0) {
-        reportError(IOV_ERR_INVALID_ARG,
-                    "cannot find character device %s: domain '%s' has serial0 (console0) only",
-                    devName, name);
-        objEnd(obj);
-        return -1;
-    }
-    {
-        const domainChrDef *chr =
-            obj->live->serial.type != CHR_TYPE_NONE ? &obj->live->serial : &obj->live->console;
-
-        type = chr->type;
-        path = g_strdup(chr->path);
-    }
-    if (type == CHR_TYPE_PTY) {
-        if (obj->mon)
-            mon = qemuMonitorRef(obj->mon);
-        else
-            reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection",
-                        name);
-    }
-    g_mutex_unlock(&obj->lock);
-
-    switch (type) {
-    case CHR_TYPE_PTY:
-        if (mon && !(pty = consolePtyPath(mon, "serial0", name)))
-            queryFailed(obj, mon);
-        if (pty)
-            fd = consoleOpenPty(pty);
-        break;
-    case CHR_TYPE_UNIX:
-        fd = consoleOpenUnix(path);
-        break;
-    case CHR_TYPE_FILE:
-        reportError(
-            IOV_ERR_OPERATION_UNSUPPORTED,
-            "domain '%s' has no console: its serial port writes to the file '%s' (a console needs <serial type='pty'/> or type='unix')",
-            name, path);
-        break;
-    default:
-        reportError(
-            IOV_ERR_OPERATION_UNSUPPORTED,
-            "domain '%s' has no console: its serial port writes to the daemon's log (a console needs <serial type='pty'/> or type='unix')",
-            name);
-        break;
-    }
-    qemuMonitorUnref(mon);
-    qemuDomainObjUnref(obj);
-    if (fd >= 0 && domName)
-        *domName = g_steal_pointer(&name);
-    return fd;
-}
-
 /* ---- devices: hot-plug, unplug and update of disks ---- */
 
 /* {key: value}, the arguments of a QMP command (new reference). */
@@ -3087,4 +2935,155 @@ qemuDriverQMPQuery(qemuDriver *drv, const unsigned char *uuid, const char *cmd, 
     out = g_strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
     json_object_put(reply);
     return out;
+}
+
+/* ---- the console ---- */
+
+/* The pty QEMU opened for chardev `label`, from query-chardev: a new
+ * string, or NULL with an error. */
+static char *
+consolePtyPath(qemuMonitor *mon, const char *label, const char *domName)
+{
+    json_object *ret = NULL;
+    char *path = NULL;
+    size_t i;
+
+    if (qemuMonitorCommand(mon, "query-chardev", NULL, &ret) < 0)
+        return NULL;
+    for (i = 0; json_object_is_type(ret, json_type_array) && i < json_object_array_length(ret);
+         i++) {
+        json_object *c = json_object_array_get_idx(ret, i);
+        json_object *l, *f;
+        const char *file;
+
+        if (!json_object_object_get_ex(c, "label", &l) ||
+            g_strcmp0(json_object_get_string(l), label) != 0)
+            continue;
+        if (!json_object_object_get_ex(c, "filename", &f) || !(file = json_object_get_string(f)) ||
+            !g_str_has_prefix(file, "pty:"))
+            break;
+        path = g_strdup(file + 4);
+        break;
+    }
+    json_object_put(ret);
+    if (!path)
+        reportError(IOV_ERR_OPERATION_FAILED,
+                    "QEMU reports no pty '%s' for the console of domain '%s'", label, domName);
+    return path;
+}
+
+/* Open the pty `path` of a console: raw, non-blocking. */
+static int
+consoleOpenPty(const char *path)
+{
+    struct termios t;
+    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0) {
+        reportSystemError(errno, "cannot open the console pty '%s'", path);
+        return -1;
+    }
+    if (tcgetattr(fd, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    return fd;
+}
+
+/* Connect to the unix socket `path` QEMU listens on; non-blocking. */
+static int
+consoleOpenUnix(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "console socket path '%s' is too long", path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        reportSystemError(errno, "cannot create a socket for the console");
+        return -1;
+    }
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        reportSystemError(errno, "cannot connect to the console socket '%s'", path);
+        close(fd);
+        return -1;
+    }
+    g_unix_set_fd_nonblocking(fd, TRUE, NULL);
+    return fd;
+}
+
+int
+qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *devName,
+                      char **domName)
+{
+    qemuDomainObj *obj = objFromUUID(drv, uuid);
+    g_autofree char *name = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *pty = NULL;
+    qemuMonitor *mon = NULL;
+    int type;
+    int fd = -1;
+
+    if (!obj)
+        return -1;
+    name = g_strdup(obj->name);
+    if (checkActive(obj) < 0) {
+        objEnd(obj);
+        return -1;
+    }
+    if (devName && strcmp(devName, "serial0") != 0 && strcmp(devName, "console0") != 0) {
+        reportError(IOV_ERR_INVALID_ARG,
+                    "cannot find character device %s: domain '%s' has serial0 (console0) only",
+                    devName, name);
+        objEnd(obj);
+        return -1;
+    }
+    {
+        const domainChrDef *chr =
+            obj->live->serial.type != CHR_TYPE_NONE ? &obj->live->serial : &obj->live->console;
+
+        type = chr->type;
+        path = g_strdup(chr->path);
+    }
+    if (type == CHR_TYPE_PTY) {
+        if (obj->mon)
+            mon = qemuMonitorRef(obj->mon);
+        else
+            reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection",
+                        name);
+    }
+    g_mutex_unlock(&obj->lock);
+
+    switch (type) {
+    case CHR_TYPE_PTY:
+        if (mon && !(pty = consolePtyPath(mon, "serial0", name)))
+            queryFailed(obj, mon);
+        if (pty)
+            fd = consoleOpenPty(pty);
+        break;
+    case CHR_TYPE_UNIX:
+        fd = consoleOpenUnix(path);
+        break;
+    case CHR_TYPE_FILE:
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "domain '%s' has no console: its serial port writes to the file '%s' (a console needs <serial type='pty'/> or type='unix')",
+            name, path);
+        break;
+    default:
+        reportError(
+            IOV_ERR_OPERATION_UNSUPPORTED,
+            "domain '%s' has no console: its serial port writes to the daemon's log (a console needs <serial type='pty'/> or type='unix')",
+            name);
+        break;
+    }
+    qemuMonitorUnref(mon);
+    qemuDomainObjUnref(obj);
+    if (fd >= 0 && domName)
+        *domName = g_steal_pointer(&name);
+    return fd;
 }

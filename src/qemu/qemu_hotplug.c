@@ -155,8 +155,10 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
     qemuCommandParams params = {0};
     int ret = -1;
 
-    /* q35: a free root port; pc: its PCI bus, which hot-plugs itself */
-    if (!domainMachineIsPC(live) && !(bus = freeRootPort(obj, disk)))
+    /* pc's PCI bus hot-plugs itself (ACPI); q35 needs a free root port */
+    if (domainMachineIsPC(live))
+        bus = g_strdup("pci.0");
+    else if (!(bus = freeRootPort(obj, disk)))
         return -1;
     if (qemuBuildDiskChain(disk, &params, bus, &chain) < 0)
         return -1;
@@ -187,7 +189,7 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
         blameStep(disk, "its virtio-blk-pci device", "device_add");
         goto undoChain;
     }
-    qemuDomainLogNote(obj, "disk '%s' hot-plugged on %s", disk->target, bus ? bus : "the PCI bus");
+    qemuDomainLogNote(obj, "disk '%s' hot-plugged on %s", disk->target, bus);
     ret = 0;
     goto cleanup;
 
@@ -221,6 +223,9 @@ cleanup:
 
 /* ---- removal ---- */
 
+#define REMOVE_RETRIES 30
+#define REMOVE_RETRY_MS 100
+
 int
 qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *disk)
 {
@@ -228,9 +233,18 @@ qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live, const do
     char *nodes[2] = {qemuDiskFormatNode(disk), qemuDiskProtocolNode(disk)};
     size_t i;
 
-    if (qemuProcessRemoveDiskThrottle(obj, live, disk) < 0) {
-        logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
-        first = utilSaveError();
+    /* a device QEMU no longer lists may still hold its drive for a
+     * moment (it lets go of it when it is finalized): give it that */
+    for (i = 0;; i++) {
+        if (qemuProcessRemoveDiskThrottle(obj, live, disk) == 0)
+            break;
+        if (i == REMOVE_RETRIES || !strstr(utilLastErrorMessage(), "in use")) {
+            logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
+            first = utilSaveError();
+            break;
+        }
+        utilResetError();
+        g_usleep(REMOVE_RETRY_MS * 1000);
     }
     for (i = 0; i < G_N_ELEMENTS(nodes); i++) {
         if (runUndo(obj, "blockdev-del", "node-name", nodes[i]) < 0) {

@@ -155,7 +155,6 @@ static const ProcCase mustRefuse[] = {
     P(DOMAIN_SHUTDOWN_FLAGS, A(remote_domain_shutdown_flags_args), NO, ARGS_DOM),
     P(DOMAIN_DEFINE_XML_FLAGS, A(remote_domain_define_xml_flags_args), A(remote_domain_define_xml_flags_ret), ARGS_XML),
     P(DOMAIN_SET_AUTOSTART, A(remote_domain_set_autostart_args), NO, ARGS_DOM),
-    P(DOMAIN_OPEN_CONSOLE, A(remote_domain_open_console_args), NO, ARGS_DOM),
     /* the string after the domain stands for the document or alias */
     P(DOMAIN_ATTACH_DEVICE, A(remote_domain_attach_device_args), NO, ARGS_DOM_DISK),
     P(DOMAIN_DETACH_DEVICE, A(remote_domain_detach_device_args), NO, ARGS_DOM_DISK),
@@ -163,6 +162,7 @@ static const ProcCase mustRefuse[] = {
     P(DOMAIN_DETACH_DEVICE_FLAGS, A(remote_domain_detach_device_flags_args), NO, ARGS_DOM_DISK),
     P(DOMAIN_UPDATE_DEVICE_FLAGS, A(remote_domain_update_device_flags_args), NO, ARGS_DOM_DISK),
     P(DOMAIN_DETACH_DEVICE_ALIAS, A(remote_domain_detach_device_alias_args), NO, ARGS_DOM_DISK),
+    P(DOMAIN_OPEN_CONSOLE, A(remote_domain_open_console_args), NO, ARGS_DOM),
 };
 
 /* every procedure that only reads (CONNECT_CLOSE too, not called here:

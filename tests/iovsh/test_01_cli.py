@@ -15,11 +15,11 @@ BUILD_DIR = iovtest.BUILD_DIR
 SOURCE_DIR = iovtest.SOURCE_DIR
 
 COMMANDS = ["list", "define", "undefine", "start", "suspend", "resume", "shutdown", "destroy",
-            "dumpxml", "domstate", "dominfo", "event", "console", "domblklist", "domblkstat", "blkiothrottle",
-            "blkdeviotune", "top", "attach-disk", "attach-device", "detach-disk", "detach-device",
-            "detach-device-alias", "change-media", "update-device", "domthrottlegroupset",
-            "domthrottlegroupinfo", "domthrottlegrouplist", "domthrottlegroupdel",
-            "help", "connect", "uri", "version", "quit", "exit"]
+            "dumpxml", "domstate", "dominfo", "event", "console", "domblklist", "domblkstat",
+            "blkiothrottle", "blkdeviotune", "top", "attach-disk", "attach-device", "detach-disk",
+            "detach-device", "detach-device-alias", "change-media", "update-device",
+            "domthrottlegroupset", "domthrottlegroupinfo", "domthrottlegrouplist",
+            "domthrottlegroupdel", "help", "connect", "uri", "version", "quit", "exit"]
 
 # every option of every command (without --output/--help, which all have)
 OPTIONS = {
@@ -49,7 +49,7 @@ OPTIONS = {
     "blkdeviotune": ["DOMAIN", "DEVICE", "--current", "--live", "--config"]
     + ["--" + a.replace("_", "-") for _, a in FIELDS],
     "attach-disk": ["DOMAIN", "SOURCE", "TARGET", "--type TYPE", "--format FORMAT",
-                    "--cache MODE", "--readonly", "--current", "--live", "--config",
+                    "--cache MODE", "--readonly", "--throttle-groups G1,G2", "--current", "--live", "--config",
                     "--persistent"] + ["--" + f for f, _ in FIELDS],
     "attach-device": ["DOMAIN", "FILE", "--current", "--live", "--config", "--persistent"],
     "detach-disk": ["DOMAIN", "TARGET", "--current", "--live", "--config", "--persistent"],

@@ -19,6 +19,7 @@
 
 #include "qemu/qemu_driver.h"
 #include "qemu/qemu_hotplug.h"
+#include "qemu/qemu_monitor.h"
 #include "testdriver.h"
 #include "testqemu.h"
 #include "util/error.h"
@@ -336,6 +337,23 @@ testRebootKeepsIt(void)
     g_assert_cmpint(qemuDriverDetachDevice(drv, uuid, xml, NULL, LIVE, false), ==, 0);
 }
 
+/* Wait until disk vdb has left the live definition (30 s at most). */
+static void
+waitGone(void)
+{
+    gint64 t0 = g_get_monotonic_time();
+
+    for (;;) {
+        g_autofree char *live = liveXML();
+
+        if (!strstr(live, "vdb"))
+            return;
+        if (g_get_monotonic_time() - t0 > 30 * G_USEC_PER_SEC)
+            g_error("disk vdb still in the live definition 30 s after resuming: %s", live);
+        g_usleep(100 * 1000);
+    }
+}
+
 static void
 testPausedGuestUnplugPending(void)
 {
@@ -372,16 +390,47 @@ testPausedGuestUnplugPending(void)
 
     /* the guest runs again, lets the disk go, and the removal completes */
     g_assert_cmpint(qemuDriverResume(drv, uuid), ==, 0);
-    t0 = g_get_monotonic_time();
-    for (;;) {
-        g_clear_pointer(&live, g_free);
-        live = liveXML();
-        if (!strstr(live, "vdb"))
-            break;
-        if (g_get_monotonic_time() - t0 > 30 * G_USEC_PER_SEC)
-            g_error("disk vdb still in the live definition 30 s after resuming: %s", live);
-        g_usleep(100 * 1000);
+    waitGone();
+    {
+        g_autofree char *after = qemuState();
+
+        g_assert_cmpstr(after, ==, before);
     }
+
+    /* once more, the guest letting the disk go while the daemon is away:
+     * the next daemon finds it gone (query-pci) and finishes the removal */
+    g_assert_cmpint(qemuDriverAttachDevice(drv, uuid, xml, LIVE, false), ==, 0);
+    g_assert_cmpint(qemuDriverSuspend(drv, uuid), ==, 0);
+    g_assert_cmpint(qemuDriverDetachDevice(drv, uuid, xml, NULL, LIVE, false), ==, -1);
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "unplug pending"));
+    utilResetError();
+    qemuDriverFree(drv);
+    drv = NULL;
+    {
+        g_autofree char *monPath = path("run/1.qmp");
+        qemuMonitor *mon = qemuMonitorOpen(monPath, 5000, NULL, NULL);
+        gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+        g_assert_nonnull(mon);
+        g_assert_cmpint(qemuMonitorCont(mon), ==, 0);
+        for (;;) {
+            json_object *reply = NULL;
+            bool present;
+
+            g_assert_cmpint(qemuMonitorCommand(mon, "query-pci", NULL, &reply), ==, 0);
+            present = strstr(json_object_to_json_string(reply), "disk-vdb") != NULL;
+            json_object_put(reply);
+            if (!present)
+                break;
+            g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+            g_usleep(100 * 1000);
+        }
+        qemuMonitorClose(mon);
+    }
+    drv = testDriverOpen(&cfg);
+    g_clear_pointer(&live, g_free);
+    live = liveXML();
+    g_assert_null(strstr(live, "vdb"));
     {
         g_autofree char *after = qemuState();
 

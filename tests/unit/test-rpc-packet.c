@@ -989,10 +989,10 @@ testProcTable(void)
         { 37, "CONNECT_LIST_DOMAINS", true }, { 51, "CONNECT_NUM_OF_DOMAINS", true },
         { 102, "NODE_GET_FREE_MEMORY", true }, { 203, "CONNECT_GET_SYSINFO", true },
         { 344, "CONNECT_GET_ALL_DOMAIN_STATS", true },
-        { 201, "DOMAIN_OPEN_CONSOLE", false },
         { 8, "DOMAIN_ATTACH_DEVICE", false }, { 13, "DOMAIN_DETACH_DEVICE", false },
         { 160, "DOMAIN_ATTACH_DEVICE_FLAGS", false }, { 161, "DOMAIN_DETACH_DEVICE_FLAGS", false },
         { 174, "DOMAIN_UPDATE_DEVICE_FLAGS", false }, { 392, "DOMAIN_DETACH_DEVICE_ALIAS", false },
+        { 201, "DOMAIN_OPEN_CONSOLE", false },
     };
     size_t i;
     int proc, known = 0;

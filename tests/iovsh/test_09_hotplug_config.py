@@ -4,6 +4,7 @@ atomically), read back with dumpxml and blkiothrottle; bad input is refused
 before anything is sent. No QEMU runs."""
 
 import os
+import re
 
 import pytest
 
@@ -99,3 +100,16 @@ def test_change_media_in_the_definition(sh, guest, tmp_path):
     err = sh.fail("change-media", guest.name, "sdz", iso, "--config")
     assert "the guest has no disk 'sdz'" in err
     sh.ok("detach-disk", guest.name, "sdc", "--config")
+
+
+def test_attach_disk_through_declared_groups(sh, guest):
+    sh.ok("domthrottlegroupset", guest.name, "cap", "--bps_rd", "10M", "--config")
+    sh.ok("domthrottlegroupset", guest.name, "tenant", "--iops", "500", "--config")
+    sh.ok("attach-disk", guest.name, "/img/scratch.img", "vdf", "--bps_rd", "8M",
+          "--throttle-groups", "cap,tenant", "--config")
+    xml = sh.ok("dumpxml", guest.name, "--inactive")
+    assert re.search(r'<throttlefilter group="cap"/>\s*<throttlefilter group="tenant"/>', xml), xml
+    err = sh.fail("attach-disk", guest.name, "/img/other.img", "vdg", "--throttle-groups", "nosuch",
+                  "--config")
+    assert "throttle filter group 'nosuch' is not declared in <throttlegroups>" in err
+    sh.ok("detach-disk", guest.name, "vdf", "--config")

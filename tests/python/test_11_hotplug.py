@@ -25,11 +25,13 @@ class HotplugGuest:
             self.images[t] = path
         # vda is in group 'shared' from boot; the guest reads each new disk
         vda = iovtest.file_disk("vda", self.images["vda"],
-                                "<iothrottle group='shared' bps_rd='%d'/>" % (3 * MiB))
+                                "<iothrottle group='shared' bps_rd='%d'/>"
+                                "<throttlefilters><throttlefilter group='cap'/></throttlefilters>"
+                                % (3 * MiB))
         self.serial_path = os.path.join(daemon.tmp, "hp-serial.log")
         xml = iovtest.guest_xml("hp", [vda], self.serial_path,
                                 watch="read:@:bs=64k:time=%d" % PROBE_SECS)
-        # a declared group, a cap no disk uses yet
+        # a declared group the boot disk passes through
         xml = xml.replace("  <devices>", "  <throttlegroups><throttlegroup name='cap' bps_rd='%d'/>"
                           "</throttlegroups>\n  <devices>" % (2 * MiB))
         self.dom = conn.defineXML(xml)
@@ -111,7 +113,7 @@ def test_attached_disk_joining_a_group_is_held_by_it(hp):
 
 
 def test_attached_disk_through_a_declared_group_is_held_by_it(hp):
-    # its own limit is higher: the declared group's cap binds
+    # the boot disk's declared group: its own limit is higher, the cap binds
     since = hp.mark()
     disk = hp.disk("vdd", "<iothrottle bps_rd='%d'/><throttlefilters>"
                    "<throttlefilter group='cap'/></throttlefilters>" % (8 * MiB))
@@ -158,6 +160,35 @@ def test_detach_removes_the_disk(hp, conn):
     assert "disk 'vdc' not found" in str(e.value)
 
 
+def test_a_pc_guest_hot_plugs_on_its_pci_bus(daemon, conn):
+    """machine type pc has no PCI Express: its PCI bus hot-plugs itself."""
+    vda = iovtest.make_image(os.path.join(daemon.tmp, "pc-vda.img"), 16 * MiB, 0)
+    vdb = iovtest.make_image(os.path.join(daemon.tmp, "pc-vdb.img"), 64 * MiB)
+    serial_path = os.path.join(daemon.tmp, "pc-serial.log")
+    xml = iovtest.guest_xml("hppc", [iovtest.file_disk("vda", vda)], serial_path,
+                            watch="read:@:bs=64k:time=%d" % PROBE_SECS)
+    xml = xml.replace("<os>", "<os>\n    <type machine='pc'>hvm</type>")
+    dom = conn.defineXML(xml)
+    serial = iovtest.Serial(serial_path)
+    dom.create()
+    try:
+        serial.wait_line("GUEST-READY", timeout=60)
+        disk = iovtest.file_disk("vdb", vdb, "<iothrottle bps_rd='%d'/>" % (4 * MiB))
+        assert dom.attachDeviceFlags(disk, LIVE) == 0
+        added = serial.wait_line("GUEST-DISK-ADDED vdb=", timeout=30)
+        end = serial.wait_line("IOVPROBE-DONE", start=added, timeout=60)
+        rates = [int(m.group(2)) / float(m.group(1)) for m in
+                 (re.match(r"^IOVPROBE-SAMPLE job=0 sec=\d+ dt=([0-9.]+) bytes=(\d+)", l)
+                  for l in serial.lines[added:end]) if m]
+        assert len(rates) == PROBE_SECS
+        assert_limited_from_first_read("vdb hot-plugged into a pc guest at 4 MiB/s",
+                                       [(i + 1, r) for i, r in enumerate(rates)], 4 * MiB)
+        assert dom.detachDeviceFlags(disk, LIVE) == 0
+        serial.wait_line("GUEST-DISK-REMOVED vdb", start=end, timeout=30)
+    finally:
+        dom.destroy()
+
+
 def test_daemon_killed_after_an_attach_finds_the_disk_again(hp, daemon, conn):
     assert hp.dom.detachDeviceAlias("disk-vdb", LIVE) == 0
     since = hp.mark()
@@ -184,3 +215,4 @@ def test_daemon_killed_after_an_attach_finds_the_disk_again(hp, daemon, conn):
         assert dom.detachDeviceFlags(hp.disk("vdb"), LIVE) == 0
     finally:
         c2.close()
+
