@@ -318,6 +318,7 @@ void iovshCatchInterrupt(bool install);
 
 /* iovsh-shell.c */
 int cmdHelp(iovshControl *ctl, const iovshCmd *cmd);
+int cmdQemuMonitorCommand(iovshControl *ctl, const iovshCmd *cmd);
 int cmdQuit(iovshControl *ctl, const iovshCmd *cmd);
 int cmdConnect(iovshControl *ctl, const iovshCmd *cmd);
 int cmdURI(iovshControl *ctl, const iovshCmd *cmd);

@@ -137,6 +137,9 @@ class Proc:
 
     @property
     def libvirt_api(self):
+        # libvirt names the calls of its QEMU program virDomainQemu...
+        if self.program == "qemu":
+            return "vir" + self.camel.replace("Domain", "DomainQemu", 1)
         return "vir" + self.camel
 
 

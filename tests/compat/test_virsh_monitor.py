@@ -1,0 +1,124 @@
+"""The monitor passthrough and the drift check, on one real guest: the real
+virsh's qemu-monitor-command (libvirt's QEMU program) and iovsh's, the
+taint it leaves (virsh and iovsh dominfo), limits read back from QEMU
+after a change behind the daemon's back, and the read-only socket
+refusing it."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+import iovtest
+
+MiB = iovtest.MiB
+NAME = "mon1"
+OWN = 8 * MiB       # vda's own read limit
+CAP = 2 * MiB       # the group 'cap' vda passes through
+
+
+def virsh(daemon, *args, ro=False, check=True):
+    uri = daemon.libvirt_uri_ro if ro else daemon.libvirt_uri
+    p = subprocess.run(["virsh", "-q", "-c", uri] + list(args), capture_output=True, text=True,
+                       env=daemon.env, timeout=60)
+    if check and p.returncode != 0:
+        raise AssertionError("virsh %s failed: %s" % (" ".join(args), p.stderr))
+    return p
+
+
+def iovsh(daemon, *args, ro=False):
+    uri = daemon.uri_ro if ro else daemon.uri
+    return subprocess.run([iovtest.IOVSH, "-c", uri] + list(args), capture_output=True, text=True,
+                          env=daemon.env, timeout=120)
+
+
+def qmp(daemon, cmd, *flags):
+    return json.loads(virsh(daemon, "qemu-monitor-command", NAME, json.dumps(cmd), *flags).stdout)
+
+
+def group_limits_in_qemu(daemon, group):
+    """What QEMU holds, asked through the passthrough itself."""
+    return qmp(daemon, {"execute": "qom-get",
+                        "arguments": {"path": group, "property": "limits"}})["return"]
+
+
+@pytest.fixture(scope="module")
+def mon(daemon):
+    img = iovtest.make_image(os.path.join(daemon.tmp, "mon-a.img"))
+    serial = os.path.join(daemon.tmp, "mon-serial.log")
+    disk = iovtest.file_disk("vda", img, "<iothrottle bps_rd='%d'/><throttlefilters>"
+                             "<throttlefilter group='cap'/></throttlefilters>" % OWN)
+    xml = iovtest.guest_xml(NAME, [disk], serial, probe="read:vda:bs=64k:time=300", after="idle")
+    xml = xml.replace("  <devices>\n", "  <throttlegroups><throttlegroup name='cap' bps_rd='%d'/>"
+                      "</throttlegroups>\n  <devices>\n" % CAP, 1)
+    path = os.path.join(daemon.tmp, NAME + ".xml")
+    with open(path, "w") as f:
+        f.write(xml)
+    virsh(daemon, "define", path)
+    virsh(daemon, "start", NAME)
+    for pid in daemon.qemu_pids():
+        iovtest.kill_at_exit(pid)
+    s = iovtest.Serial(serial)
+    s.wait_line("GUEST-READY", timeout=90)
+    yield {"serial": s}
+    virsh(daemon, "destroy", NAME, check=False)
+
+
+def test_virsh_monitor_command_query_status(daemon, mon):
+    out = virsh(daemon, "qemu-monitor-command", NAME, '{"execute":"query-status"}').stdout
+    reply = json.loads(out)
+    assert reply["return"]["status"] == "running", out
+    assert reply["return"]["running"] is True
+    pretty = virsh(daemon, "qemu-monitor-command", NAME, "--pretty",
+                   '{"execute":"query-status"}').stdout
+    assert "\n" in pretty.strip() and json.loads(pretty)["return"]["running"] is True, pretty
+
+
+def test_hmp_and_bad_commands_are_refused_clearly(daemon, mon):
+    p = virsh(daemon, "qemu-monitor-command", NAME, "--hmp", "info status", check=False)
+    assert p.returncode != 0
+    assert "human monitor (HMP) commands are not supported" in p.stderr, p.stderr
+    # (virsh itself wraps a bare word into {"execute": WORD})
+    r = iovsh(daemon, "qemu-monitor-command", NAME, "query-status")
+    assert r.returncode == 1 and "is not a QMP command" in r.stderr, r.stderr
+    r = iovsh(daemon, "qemu-monitor-command", NAME, '{"execute":"query-status","arguments":[]}')
+    assert r.returncode == 1 and '"arguments" must be a JSON object' in r.stderr, r.stderr
+    p = virsh(daemon, "qemu-monitor-command", NAME, '{"execute":"no-such-command"}', check=False)
+    assert p.returncode != 0
+    assert "no-such-command" in p.stderr, p.stderr
+
+
+def test_read_only_connections_are_refused(daemon, mon):
+    p = virsh(daemon, "qemu-monitor-command", NAME, '{"execute":"query-status"}', ro=True,
+              check=False)
+    assert p.returncode != 0
+    assert "read only access prevents virDomainQemuMonitorCommand" in p.stderr, p.stderr
+    r = iovsh(daemon, "qemu-monitor-command", NAME, '{"execute":"query-status"}', ro=True)
+    assert r.returncode == 1 and "read only access prevents" in r.stderr, r.stderr
+
+
+def test_taint_is_shown_and_limits_come_from_qemu(daemon, mon):
+    # an earlier test already passed commands: the guest is tainted
+    out = virsh(daemon, "dominfo", NAME).stdout
+    assert "tainted: custom monitor control commands issued" in out, out
+    info = json.loads(iovsh(daemon, "-o", "json", "dominfo", NAME).stdout)
+    assert info["messages"] == ["tainted: custom monitor control commands issued"], info
+    text = iovsh(daemon, "dominfo", NAME).stdout
+    assert "Messages:" in text and "tainted" in text, text
+
+    # vda's own limit changed behind the daemon's back: read back from QEMU
+    qmp(daemon, {"execute": "qom-set", "arguments": {"path": "tg-vda", "property": "limits",
+                                                      "value": {"bps-read": 3 * MiB}}})
+    assert group_limits_in_qemu(daemon, "tg-vda")["bps-read"] == 3 * MiB
+    tune = virsh(daemon, "blkdeviotune", NAME, "vda").stdout
+    assert "read_bytes_sec : %d" % (3 * MiB) in tune, tune
+    # the iovsh passthrough too, --return-value
+    r = iovsh(daemon, "qemu-monitor-command", NAME, "--return-value",
+              '{"execute":"qom-get","arguments":{"path":"tg-vda","property":"limits"}}')
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["bps-read"] == 3 * MiB
+    # setting it again through iovirt reaches QEMU although the daemon's
+    # record already said so
+    virsh(daemon, "blkdeviotune", NAME, "vda", "--read-bytes-sec", str(OWN), "--live")
+    assert group_limits_in_qemu(daemon, "tg-vda")["bps-read"] == OWN
