@@ -58,6 +58,13 @@ static const iovshOptDef optsMonitorCommand[] = {
     OPT_END,
 };
 
+static const iovshOptDef optsBlkCheck[] = {
+    OPT_DOMAIN,
+    {"seconds", IOVSH_OT_STRING, "N", "measure the disks' rates over N seconds (default 3)", 0,
+     NULL},
+    OPT_END,
+};
+
 static const iovshOptDef optsHelp[] = {
     {"command", IOVSH_OT_OPTARG, "COMMAND", "the command to describe", IOVSH_COMPLETE_COMMAND,
      NULL},
@@ -253,6 +260,13 @@ const iovshCmdDef iovshCommands[] = {
     {"domstate", GROUP_GUESTS, cmdDomState, optsDomState, NULL, "print a guest's state", NULL,
      IOVSH_CMD_DISPLAY},
     {"dominfo", GROUP_GUESTS, cmdDomInfo, optsDomain, NULL, "print basic facts about a guest", NULL,
+     IOVSH_CMD_DISPLAY},
+    {"domblkcheck", GROUP_DISKS, cmdDomBlkCheck, optsBlkCheck, NULL,
+     "compare the limits saved, live and in QEMU, and say which disks are held at a limit",
+     "For every disk and every step of its chain: the saved definition, the live one and what "
+     "QEMU holds, and the rate measured over --seconds against the limits in force. A live "
+     "definition that differs from the saved one is information; QEMU differing from the live "
+     "definition is drift. Exit status: 0 clean, 1 drift, 2 error.",
      IOVSH_CMD_DISPLAY},
     {"qemu-monitor-command", GROUP_GUESTS, cmdQemuMonitorCommand, optsMonitorCommand, NULL,
      "pass a QMP command to a guest's QEMU",

@@ -615,6 +615,25 @@ int iovDomainBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParamet
  * the number filled. The group is a STRING ("" when none) owned by
  * `params`: free it with iovTypedParamsClear.
  */
+/*
+ * A flag of the reads of limits (iovDomainGetBlockIoThrottle,
+ * iovDomainGetThrottleGroup): ask the hypervisor. The values are those
+ * QEMU's throttle-group object holds now (qom-get of its "limits"), not
+ * the daemon's live definition; with LIVE or CURRENT on a running guest
+ * only. What `iovsh domblkcheck` compares with the definitions.
+ */
+#define IOV_DOMAIN_THROTTLE_HYPERVISOR (1 << 16)
+
+/*
+ * A flag of the same reads: the daemon's live definition as it stands.
+ * After the monitor passthrough (iovDomainQemuMonitorCommand) the live
+ * reads answer from QEMU, since QEMU may have been changed behind the
+ * daemon's back; this flag asks for the definition iovirt last applied
+ * instead, the one iovDomainGetXMLDesc shows. Compared with
+ * IOV_DOMAIN_THROTTLE_HYPERVISOR, it tells drift.
+ */
+#define IOV_DOMAIN_THROTTLE_DEFINITION (1 << 17)
+
 int iovDomainGetBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParameterPtr params,
                                 int *nparams, unsigned int flags);
 

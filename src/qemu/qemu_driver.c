@@ -1473,6 +1473,30 @@ endjob:
 static int readBackFromQemu(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                             throttleDef *out);
 
+/* A read with IOV_DOMAIN_THROTTLE_HYPERVISOR: of the running guest only
+ * (the flag becomes LIVE). IOV_DOMAIN_THROTTLE_DEFINITION is taken off
+ * into *record (the definition, even on a tainted guest). */
+static int
+hypervisorRead(unsigned int *flags, bool *record)
+{
+    *record = *flags & IOV_DOMAIN_THROTTLE_DEFINITION;
+    *flags &= ~(unsigned int)IOV_DOMAIN_THROTTLE_DEFINITION;
+    if (!(*flags & IOV_DOMAIN_THROTTLE_HYPERVISOR))
+        return 0;
+    if (*record) {
+        reportError(IOV_ERR_INVALID_ARG,
+                    "the hypervisor's limits and the definition's are read separately: give one of them");
+        return -1;
+    }
+    if (*flags & IOV_DOMAIN_AFFECT_CONFIG) {
+        reportError(IOV_ERR_INVALID_ARG,
+                    "what the hypervisor holds is in force now: ask it with the live limits, not the saved ones (config)");
+        return -1;
+    }
+    *flags = (*flags & ~(unsigned int)IOV_DOMAIN_THROTTLE_HYPERVISOR) | IOV_DOMAIN_AFFECT_LIVE;
+    return 0;
+}
+
 int
 qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                              unsigned int flags, throttleDef *out)
@@ -1482,6 +1506,11 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     int ret = -1;
     bool fromQemu = false;
 
+    bool asked = flags & IOV_DOMAIN_THROTTLE_HYPERVISOR;
+    bool record;
+
+    if (hypervisorRead(&flags, &record) < 0)
+        return -1;
     if ((flags & IOV_DOMAIN_AFFECT_LIVE) && (flags & IOV_DOMAIN_AFFECT_CONFIG)) {
         reportError(
             IOV_ERR_INVALID_ARG,
@@ -1499,7 +1528,7 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     if (!d)
         goto cleanup;
     throttleDefCopy(out, &d->throttle);
-    fromQemu = (flags & IOV_DOMAIN_AFFECT_LIVE) && obj->tainted;
+    fromQemu = (flags & IOV_DOMAIN_AFFECT_LIVE) && ((obj->tainted && !record) || asked);
     ret = 0;
 cleanup:
     objEnd(obj);
@@ -1726,15 +1755,53 @@ readDefinition(qemuDomainObj *obj, unsigned int *flags, const char *func)
     return (*flags & IOV_DOMAIN_AFFECT_LIVE) ? obj->live : obj->def;
 }
 
+static void queryFailed(qemuDomainObj *obj, qemuMonitor *mon);
+
+/* The limits QEMU's object of declared group `name` holds, into `out`
+ * (its values replaced; cleared on error). Without the job: a query. */
+static int
+groupFromQemu(qemuDomainObj *obj, const char *name, throttleDef *out)
+{
+    g_autofree char *id = qemuNamedGroupId(name);
+    throttleDef inQemu = {0};
+    qemuMonitor *mon = NULL;
+    int rc;
+
+    g_mutex_lock(&obj->lock);
+    if (obj->mon)
+        mon = qemuMonitorRef(obj->mon);
+    g_mutex_unlock(&obj->lock);
+    if (!mon) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
+        throttleDefClear(out);
+        return -1;
+    }
+    rc = qemuMonitorGetThrottleLimits(mon, id, &inQemu);
+    if (rc < 0)
+        queryFailed(obj, mon);
+    qemuMonitorUnref(mon);
+    if (rc < 0) {
+        throttleDefClear(out);
+        return -1;
+    }
+    memcpy(out->v, inQemu.v, sizeof(inQemu.v));
+    throttleDefClear(&inQemu);
+    return 0;
+}
+
 int
 qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
                            unsigned int flags, throttleDef *out)
 {
+    bool asked = flags & IOV_DOMAIN_THROTTLE_HYPERVISOR;
+    bool record;
     qemuDomainObj *obj;
     const domainDef *def;
     const domainThrottleGroupDef *g;
     int ret = -1;
 
+    if (hypervisorRead(&flags, &record) < 0)
+        return -1;
     if (!(obj = objFromUUID(drv, uuid)))
         return -1;
     if (!(def = readDefinition(obj, &flags, __func__)))
@@ -1747,6 +1814,12 @@ qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const cha
         goto cleanup;
     }
     throttleDefCopy(out, &g->limits);
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && ((obj->tainted && !record) || asked)) {
+        g_autoptr(qemuDomainObj) ref = qemuDomainObjRef(obj);
+
+        objEnd(obj);
+        return groupFromQemu(ref, name, out);
+    }
     ret = 0;
 cleanup:
     objEnd(obj);

@@ -46,10 +46,12 @@ def group_limits_in_qemu(daemon, group):
 @pytest.fixture(scope="module")
 def mon(daemon):
     img = iovtest.make_image(os.path.join(daemon.tmp, "mon-a.img"))
+    idle = iovtest.make_image(os.path.join(daemon.tmp, "mon-b.img"), 16 * MiB, 0)
     serial = os.path.join(daemon.tmp, "mon-serial.log")
     disk = iovtest.file_disk("vda", img, "<iothrottle bps_rd='%d'/><throttlefilters>"
                              "<throttlefilter group='cap'/></throttlefilters>" % OWN)
-    xml = iovtest.guest_xml(NAME, [disk], serial, probe="read:vda:bs=64k:time=300", after="idle")
+    idle_disk = iovtest.file_disk("vdb", idle, "<iothrottle bps_rd='%d'/>" % MiB)
+    xml = iovtest.guest_xml(NAME, [disk, idle_disk], serial, probe="read:vda:bs=64k:time=300", after="idle")
     xml = xml.replace("  <devices>\n", "  <throttlegroups><throttlegroup name='cap' bps_rd='%d'/>"
                       "</throttlegroups>\n  <devices>\n" % CAP, 1)
     path = os.path.join(daemon.tmp, NAME + ".xml")
@@ -122,3 +124,74 @@ def test_taint_is_shown_and_limits_come_from_qemu(daemon, mon):
     # record already said so
     virsh(daemon, "blkdeviotune", NAME, "vda", "--read-bytes-sec", str(OWN), "--live")
     assert group_limits_in_qemu(daemon, "tg-vda")["bps-read"] == OWN
+
+
+def check(daemon, *args):
+    r = iovsh(daemon, "domblkcheck", NAME, "--seconds", "2", *args)
+    assert "Traceback" not in r.stderr
+    return r
+
+
+def rows(out):
+    """The table of domblkcheck: (disk, step) -> the whole line."""
+    table = {}
+    for line in out.splitlines()[1:]:
+        if not line.strip():
+            break
+        words = line.split()
+        step = "own" if words[1] == "own" else words[2]
+        table[(words[0], step)] = line
+    return table
+
+
+def test_domblkcheck_clean_says_which_disk_is_held(daemon, mon):
+    r = check(daemon)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    t = rows(r.stdout)
+    assert set(t) == {("vda", "own"), ("vda", "cap"), ("vdb", "own")}, r.stdout
+    assert "DRIFT" not in r.stdout
+    assert "bps_rd=2 MiB" in t[("vda", "cap")] and "held at its limit" in t[("vda", "cap")], r.stdout
+    assert "held" not in t[("vda", "own")] and "held" not in t[("vdb", "own")], r.stdout
+    assert "vda: read" in r.stdout and "held at its limit by group 'cap' (bps_rd" in r.stdout
+    assert "vdb: read 0 B/s" in r.stdout and "vdb: read 0 B/s (0 IO/s), write 0 B/s (0 IO/s) " \
+        "over 2 s: not held at a limit" in r.stdout, r.stdout
+
+
+def test_drift_behind_our_back_is_reported_then_cleared(daemon, mon):
+    qmp(daemon, {"execute": "qom-set", "arguments": {"path": "tgg-cap", "property": "limits",
+                                                      "value": {"bps-read": 3 * MiB}}})
+    r = check(daemon)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    t = rows(r.stdout)
+    line = t[("vda", "cap")]
+    assert "DRIFT" in line and "bps_rd=2 MiB" in line and "bps_rd=3 MiB" in line, r.stdout
+    assert "DRIFT" not in t[("vda", "own")] and "DRIFT" not in t[("vdb", "own")], r.stdout
+    j = json.loads(check(daemon, "-o", "json").stdout)
+    assert j["drift"] is True
+    cap = [s for s in j["steps"] if s["group"] == "cap"][0]
+    assert cap["live"] == {"bps_rd": CAP} and cap["qemu"] == {"bps_rd": 3 * MiB}, cap
+    # the daemon reads QEMU's value back for the group too
+    info = iovsh(daemon, "-o", "json", "domthrottlegroupinfo", NAME, "cap")
+    assert json.loads(info.stdout)["bps_rd"] == 3 * MiB, info.stdout
+
+    # the same value set again through iovirt reaches QEMU: clean again
+    r = iovsh(daemon, "domthrottlegroupset", NAME, "cap", "--bps_rd", str(CAP), "--live")
+    assert r.returncode == 0, r.stderr
+    assert group_limits_in_qemu(daemon, "tgg-cap")["bps-read"] == CAP
+    r = check(daemon)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "DRIFT" not in r.stdout
+
+
+def test_live_change_is_information_not_drift(daemon, mon):
+    virsh(daemon, "blkdeviotune", NAME, "vdb", "--read-bytes-sec", str(2 * MiB), "--live")
+    r = check(daemon)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "live differs from config" in rows(r.stdout)[("vdb", "own")], r.stdout
+
+
+def test_domblkcheck_errors_exit_2(daemon, mon):
+    r = iovsh(daemon, "domblkcheck", "no-such-guest")
+    assert r.returncode == 2 and "error:" in r.stderr, r.stderr
+    r = iovsh(daemon, "domblkcheck", NAME, "--seconds", "0")
+    assert r.returncode == 2 and "--seconds" in r.stderr, r.stderr
