@@ -247,9 +247,10 @@ collectSteps(iovDomainPtr dom, GPtrArray *disks, GPtrArray *saved, bool persiste
             g_ptr_array_add(steps, s);
             if ((persistent && s->inConfig &&
                  readStep(dom, s, IOV_DOMAIN_AFFECT_CONFIG, s->config) < 0) ||
-                readStep(dom, s, IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_THROTTLE_DEFINITION, s->live) < 0 ||
-                readStep(dom, s, IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_THROTTLE_HYPERVISOR,
-                         s->qemu) < 0)
+                readStep(dom, s, IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_THROTTLE_DEFINITION, s->live) <
+                    0 ||
+                readStep(dom, s, IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_THROTTLE_HYPERVISOR, s->qemu) <
+                    0)
                 return NULL;
             if (!persistent || !s->inConfig)
                 s->inConfig = false;
@@ -366,8 +367,7 @@ cmdDomBlkCheck(iovshControl *ctl, const iovshCmd *cmd)
         unsigned long long limit = 0;
         double share = nearestLimit(s->qemu, sum ? sum : &zero, &which, &limit);
         bool held = which && share >= HELD_SHARE;
-        g_autofree char *step = s->group ? g_strdup_printf("group %s", s->group)
-                                         : g_strdup("own");
+        g_autofree char *step = s->group ? g_strdup_printf("group %s", s->group) : g_strdup("own");
         g_autofree char *status = NULL;
 
         drift |= drifted;

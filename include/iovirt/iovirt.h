@@ -622,7 +622,9 @@ int iovDomainBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParamet
  * the daemon's live definition; with LIVE or CURRENT on a running guest
  * only. What `iovsh domblkcheck` compares with the definitions.
  */
-#define IOV_DOMAIN_THROTTLE_HYPERVISOR (1 << 16)
+typedef enum {
+    IOV_DOMAIN_THROTTLE_HYPERVISOR = 1 << 16,
+} iovDomainThrottleHypervisorFlag;
 
 /*
  * A flag of the same reads: the daemon's live definition as it stands.
@@ -632,7 +634,9 @@ int iovDomainBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParamet
  * instead, the one iovDomainGetXMLDesc shows. Compared with
  * IOV_DOMAIN_THROTTLE_HYPERVISOR, it tells drift.
  */
-#define IOV_DOMAIN_THROTTLE_DEFINITION (1 << 17)
+typedef enum {
+    IOV_DOMAIN_THROTTLE_DEFINITION = 1 << 17,
+} iovDomainThrottleDefinitionFlag;
 
 int iovDomainGetBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParameterPtr params,
                                 int *nparams, unsigned int flags);
@@ -777,7 +781,8 @@ typedef enum {
  * running, IOV_ERR_INTERNAL_ERROR with QEMU's text when QEMU refuses the
  * command. Refused on a read-only connection.
  */
-int iovDomainQemuMonitorCommand(iovDomainPtr dom, const char *cmd, char **result, unsigned int flags);
+int iovDomainQemuMonitorCommand(iovDomainPtr dom, const char *cmd, char **result,
+                                unsigned int flags);
 
 /* Flags of iovDomainGetMessages (libvirt's values); 0 means all. */
 typedef enum {

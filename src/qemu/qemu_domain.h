@@ -208,7 +208,7 @@ typedef struct {
     bool persistent;
     char *monPath;
     char *pidPath;
-    bool tainted;           /* the monitor passthrough was used */
+    bool tainted; /* the monitor passthrough was used */
     domainDef *live;
 } qemuDomainStatus;
 

@@ -1484,13 +1484,15 @@ hypervisorRead(unsigned int *flags, bool *record)
     if (!(*flags & IOV_DOMAIN_THROTTLE_HYPERVISOR))
         return 0;
     if (*record) {
-        reportError(IOV_ERR_INVALID_ARG,
-                    "the hypervisor's limits and the definition's are read separately: give one of them");
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "the hypervisor's limits and the definition's are read separately: give one of them");
         return -1;
     }
     if (*flags & IOV_DOMAIN_AFFECT_CONFIG) {
-        reportError(IOV_ERR_INVALID_ARG,
-                    "what the hypervisor holds is in force now: ask it with the live limits, not the saved ones (config)");
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "what the hypervisor holds is in force now: ask it with the live limits, not the saved ones (config)");
         return -1;
     }
     *flags = (*flags & ~(unsigned int)IOV_DOMAIN_THROTTLE_HYPERVISOR) | IOV_DOMAIN_AFFECT_LIVE;
@@ -1772,7 +1774,8 @@ groupFromQemu(qemuDomainObj *obj, const char *name, throttleDef *out)
         mon = qemuMonitorRef(obj->mon);
     g_mutex_unlock(&obj->lock);
     if (!mon) {
-        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection", obj->name);
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection",
+                    obj->name);
         throttleDefClear(out);
         return -1;
     }
@@ -3200,8 +3203,12 @@ taint(qemuDriver *drv, qemuDomainObj *obj, const char *command)
     g_mutex_lock(&obj->lock);
     obj->tainted = true;
     g_mutex_unlock(&obj->lock);
-    logWarn("domain '%s' is tainted: command '%s' was passed to its QEMU monitor", obj->name, command);
-    qemuDomainLogNote(obj, "tainted: command '%s' was passed to the QEMU monitor; limits are read back from QEMU from now on", command);
+    logWarn("domain '%s' is tainted: command '%s' was passed to its QEMU monitor", obj->name,
+            command);
+    qemuDomainLogNote(
+        obj,
+        "tainted: command '%s' was passed to the QEMU monitor; limits are read back from QEMU from now on",
+        command);
     saveStatus(drv, obj);
 }
 
@@ -3219,25 +3226,30 @@ qemuDriverMonitorCommand(qemuDriver *drv, const unsigned char *uuid, const char 
     int ret = -1;
 
     if (flags & IOV_DOMAIN_QEMU_MONITOR_COMMAND_HMP) {
-        reportError(IOV_ERR_ARGUMENT_UNSUPPORTED,
-                    "human monitor (HMP) commands are not supported: give a QMP command as JSON, such as '{\"execute\":\"query-status\"}'");
+        reportError(
+            IOV_ERR_ARGUMENT_UNSUPPORTED,
+            "human monitor (HMP) commands are not supported: give a QMP command as JSON, such as '{\"execute\":\"query-status\"}'");
         return -1;
     }
     if (flags) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                    __func__);
         return -1;
     }
     parsed = json_tokener_parse(cmd);
     if (!parsed || !json_object_is_type(parsed, json_type_object) ||
         !json_object_object_get_ex(parsed, "execute", &exec) ||
         !json_object_is_type(exec, json_type_string)) {
-        reportError(IOV_ERR_INVALID_ARG,
-                    "monitor command '%s' is not a QMP command: a JSON object with a string \"execute\" member is needed", cmd);
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "monitor command '%s' is not a QMP command: a JSON object with a string \"execute\" member is needed",
+            cmd);
         goto cleanup;
     }
     if (json_object_object_get_ex(parsed, "arguments", &arguments) &&
         !json_object_is_type(arguments, json_type_object)) {
-        reportError(IOV_ERR_INVALID_ARG, "monitor command '%s': \"arguments\" must be a JSON object", cmd);
+        reportError(IOV_ERR_INVALID_ARG,
+                    "monitor command '%s': \"arguments\" must be a JSON object", cmd);
         goto cleanup;
     }
     name = g_strdup(json_object_get_string(exec));
@@ -3247,9 +3259,9 @@ qemuDriverMonitorCommand(qemuDriver *drv, const unsigned char *uuid, const char 
         goto endjob;
     /* tainted before it is sent: it may change QEMU even if it fails */
     taint(drv, obj, name);
-    if (QEMU_WITH_MONITOR(obj, mon,
-                          qemuMonitorCommand(mon, name, arguments ? json_object_get(arguments) : NULL,
-                                             &reply)) < 0)
+    if (arguments)
+        json_object_get(arguments); /* the monitor takes this reference over */
+    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, name, arguments, &reply)) < 0)
         goto endjob;
     out = json_object_new_object();
     json_object_object_add(out, "return", reply ? reply : json_object_new_object());
@@ -3264,14 +3276,14 @@ cleanup:
 }
 
 int
-qemuDriverGetMessages(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
-                      char ***msgs)
+qemuDriverGetMessages(qemuDriver *drv, const unsigned char *uuid, unsigned int flags, char ***msgs)
 {
     qemuDomainObj *obj;
     GPtrArray *list;
 
     if (flags & ~(unsigned int)(IOV_DOMAIN_MESSAGE_DEPRECATION | IOV_DOMAIN_MESSAGE_TAINTING)) {
-        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, __func__);
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                    __func__);
         return -1;
     }
     if (!(obj = objFromUUID(drv, uuid)))

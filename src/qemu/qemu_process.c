@@ -196,7 +196,8 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
     g_autoptr(GHashTable) newGroups = collectGroups(to);
     g_autoptr(GHashTable) oldGroups = from ? collectGroups(from) : NULL;
     g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func(stepFree);
-    g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(freeLimits); /* QEMU's, when tainted */
+    /* the limits QEMU holds, read when the guest is tainted */
+    g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(freeLimits);
     GHashTableIter it;
     gpointer key, value;
     size_t i;
@@ -227,7 +228,8 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
             throttleDef *inQemu = g_new0(throttleDef, 1);
 
             g_ptr_array_add(seen, inQemu);
-            if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, ng->id, inQemu)) < 0) {
+            rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, ng->id, inQemu));
+            if (rc < 0) {
                 blameGroup(ng);
                 goto error;
             }
