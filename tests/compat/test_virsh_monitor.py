@@ -195,3 +195,31 @@ def test_domblkcheck_errors_exit_2(daemon, mon):
     assert r.returncode == 2 and "error:" in r.stderr, r.stderr
     r = iovsh(daemon, "domblkcheck", NAME, "--seconds", "0")
     assert r.returncode == 2 and "--seconds" in r.stderr, r.stderr
+
+
+def test_python_bindings_pass_commands_and_see_the_taint(daemon, mon):
+    """python3-libvirt's libvirt_qemu and iovirt's own module."""
+    import sys
+    import libvirt
+    import libvirt_qemu
+    conn = libvirt.open(daemon.libvirt_uri)
+    try:
+        dom = conn.lookupByName(NAME)
+        reply = json.loads(libvirt_qemu.qemuMonitorCommand(dom, '{"execute":"query-status"}', 0))
+        assert reply["return"]["running"] is True
+    finally:
+        conn.close()
+    if iovtest.PYTHON_MODULE_DIR not in sys.path:
+        sys.path.insert(0, iovtest.PYTHON_MODULE_DIR)
+    import iovirt
+    c = iovirt.open(daemon.uri)
+    d = c.lookupByName(NAME)
+    reply = json.loads(d.qemuMonitorCommand('{"execute":"query-name"}'))
+    assert reply == {"return": {"name": NAME}}
+    assert d.getMessages() == ["tainted: custom monitor control commands issued"]
+    with pytest.raises(iovirt.Error) as e:
+        d.qemuMonitorCommand("info status", iovirt.DOMAIN_QEMU_MONITOR_COMMAND_HMP)
+    assert "human monitor (HMP) commands are not supported" in str(e.value)
+    # the hypervisor's limits of a group, asked directly
+    cap = d.throttleGroup("cap", iovirt.DOMAIN_THROTTLE_HYPERVISOR)
+    assert cap["bps_rd"] == CAP
