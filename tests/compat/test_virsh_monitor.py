@@ -223,3 +223,20 @@ def test_python_bindings_pass_commands_and_see_the_taint(daemon, mon):
     # the hypervisor's limits of a group, asked directly
     cap = d.throttleGroup("cap", iovirt.DOMAIN_THROTTLE_HYPERVISOR)
     assert cap["bps_rd"] == CAP
+
+
+def test_taint_survives_a_daemon_restart(daemon, mon):
+    """The status file keeps the taint: a restarted daemon still says so,
+    and still reads limits back from QEMU."""
+    daemon.stop()
+    daemon.start()
+    iovtest.wait_for(lambda: "running" in virsh(daemon, "domstate", NAME, check=False).stdout,
+                     timeout=30, what="the guest reconnected")
+    out = virsh(daemon, "dominfo", NAME).stdout
+    assert "tainted: custom monitor control commands issued" in out, out
+    qmp(daemon, {"execute": "qom-set", "arguments": {"path": "tg-vdb", "property": "limits",
+                                                      "value": {"bps-read": 5 * MiB}}})
+    tune = virsh(daemon, "blkdeviotune", NAME, "vdb").stdout
+    assert "read_bytes_sec : %d" % (5 * MiB) in tune, tune
+    r = check(daemon)
+    assert r.returncode == 1 and "DRIFT" in rows(r.stdout)[("vdb", "own")], r.stdout
