@@ -1507,7 +1507,6 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     const domainDiskDef *d;
     int ret = -1;
     bool fromQemu = false;
-
     bool asked = flags & IOV_DOMAIN_THROTTLE_HYPERVISOR;
     bool record;
 
