@@ -370,6 +370,16 @@ static PyMethodDef domainMethods[] = {
      "listThrottleGroups($self, /, flags=0)\n--\n\n"
      "The names of the domain's named throttle groups, in the order of its\n"
      "definition (in force, or saved with AFFECT_CONFIG)."},
+    {"qemuMonitorCommand", PYIOV_KWFUNC(pyiovDomainQemuMonitorCommand),
+     METH_VARARGS | METH_KEYWORDS,
+     "qemuMonitorCommand($self, /, cmd, flags=0)\n--\n\n"
+     "Pass one QMP command (JSON text) to the running guest's QEMU and return\n"
+     "its reply as JSON text. The guest is tainted from then on, and its live\n"
+     "limits are read back from QEMU. HMP (flags=1) is refused."},
+    {"getMessages", PYIOV_KWFUNC(pyiovDomainGetMessages), METH_VARARGS | METH_KEYWORDS,
+     "getMessages($self, /, flags=0)\n--\n\n"
+     "What an operator should know of the running guest, such as its taint\n"
+     "by the monitor passthrough: a list of strings."},
     {NULL, NULL, 0, NULL},
 };
 

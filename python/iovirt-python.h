@@ -97,6 +97,8 @@ PyObject *pyiovDomainSetThrottleGroup(pyiovDomain *self, PyObject *args, PyObjec
 PyObject *pyiovDomainThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainDelThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainQemuMonitorCommand(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainGetMessages(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 int pyiovThrottleInit(PyObject *module);
 
 #endif /* IOVIRT_PYTHON_H */

@@ -13,6 +13,12 @@ AFFECT_CONFIG: int
 
 # Domain.create() flags
 START_PAUSED: int
+DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT: int
+DOMAIN_QEMU_MONITOR_COMMAND_HMP: int
+DOMAIN_MESSAGE_DEPRECATION: int
+DOMAIN_MESSAGE_TAINTING: int
+DOMAIN_THROTTLE_HYPERVISOR: int
+DOMAIN_THROTTLE_DEFINITION: int
 STREAM_NONBLOCK: int
 DOMAIN_CONSOLE_FORCE: int
 DOMAIN_CONSOLE_SAFE: int
@@ -258,6 +264,8 @@ class Domain:
     def throttleGroup(self, group: str, flags: int = 0) -> Dict[str, int]: ...
     def delThrottleGroup(self, group: str, flags: int = 0) -> None: ...
     def listThrottleGroups(self, flags: int = 0) -> List[str]: ...
+    def qemuMonitorCommand(self, cmd: str, flags: int = 0) -> str: ...
+    def getMessages(self, flags: int = 0) -> List[str]: ...
 
 
 def open(uri: Optional[str] = None) -> Connection: ...

@@ -637,3 +637,61 @@ pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwarg
     free(names);
     return list;
 }
+
+/* ---- the monitor passthrough and the domain's messages ---- */
+
+PyObject *
+pyiovDomainQemuMonitorCommand(pyiovDomain *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"cmd", "flags", NULL};
+    const char *text;
+    unsigned int flags = 0;
+    iovError err = {0};
+    char *result = NULL;
+    PyObject *out;
+    int rc;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|O&:qemuMonitorCommand", kwlist, &text,
+                                     pyiovFlagsConverter, &flags))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = iovDomainQemuMonitorCommand(self->dom, text, &result, flags);
+    if (rc < 0)
+        iovCopyLastError(&err);
+    Py_END_ALLOW_THREADS
+    if (rc < 0)
+        return pyiovRaiseError(&err, "iovDomainQemuMonitorCommand");
+    out = PyUnicode_FromString(result);
+    free(result);
+    return out;
+}
+
+PyObject *
+pyiovDomainGetMessages(pyiovDomain *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"flags", NULL};
+    unsigned int flags = 0;
+    iovError err = {0};
+    char **msgs = NULL;
+    PyObject *list = NULL;
+    int n, i;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&:getMessages", kwlist, pyiovFlagsConverter,
+                                     &flags))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    n = iovDomainGetMessages(self->dom, &msgs, flags);
+    if (n < 0)
+        iovCopyLastError(&err);
+    Py_END_ALLOW_THREADS
+    if (n < 0)
+        return pyiovRaiseError(&err, "iovDomainGetMessages");
+    list = PyList_New(n);
+    for (i = 0; i < n; i++) {
+        if (list)
+            PyList_SET_ITEM(list, i, PyUnicode_FromString(msgs[i]));
+        free(msgs[i]);
+    }
+    free(msgs);
+    return list;
+}

@@ -48,6 +48,23 @@ static const iovshOptDef optsGroupList[] = {
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 
+static const iovshOptDef optsMonitorCommand[] = {
+    OPT_DOMAIN,
+    {"cmd", IOVSH_OT_ARG, "CMD", "one QMP command as JSON: '{\"execute\":\"query-status\"}'", 0,
+     NULL},
+    {"pretty", IOVSH_OT_BOOL, NULL, "indent the reply", 0, NULL},
+    {"return-value", IOVSH_OT_BOOL, NULL, "print only the reply's return value", 0, NULL},
+    {"hmp", IOVSH_OT_BOOL, NULL, "a human monitor command (refused: QMP only)", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsBlkCheck[] = {
+    OPT_DOMAIN,
+    {"seconds", IOVSH_OT_STRING, "N", "measure the disks' rates over N seconds (default 3)", 0,
+     NULL},
+    OPT_END,
+};
+
 static const iovshOptDef optsHelp[] = {
     {"command", IOVSH_OT_OPTARG, "COMMAND", "the command to describe", IOVSH_COMPLETE_COMMAND,
      NULL},
@@ -244,6 +261,18 @@ const iovshCmdDef iovshCommands[] = {
      IOVSH_CMD_DISPLAY},
     {"dominfo", GROUP_GUESTS, cmdDomInfo, optsDomain, NULL, "print basic facts about a guest", NULL,
      IOVSH_CMD_DISPLAY},
+    {"domblkcheck", GROUP_DISKS, cmdDomBlkCheck, optsBlkCheck, NULL,
+     "compare the limits saved, live and in QEMU, and say which disks are held at a limit",
+     "For every disk and every step of its chain: the saved definition, the live one and what "
+     "QEMU holds, and the rate measured over --seconds against the limits in force. A live "
+     "definition that differs from the saved one is information; QEMU differing from the live "
+     "definition is drift. Exit status: 0 clean, 1 drift, 2 error.",
+     IOVSH_CMD_DISPLAY},
+    {"qemu-monitor-command", GROUP_GUESTS, cmdQemuMonitorCommand, optsMonitorCommand, NULL,
+     "pass a QMP command to a guest's QEMU",
+     "Sends one QMP command to the QEMU of a running guest and prints its reply. The guest is "
+     "marked tainted (dominfo shows it) and its limits are read back from QEMU from then on.",
+     0},
     {"console", GROUP_GUESTS, cmdConsole, optsConsole, NULL,
      "attach the terminal to a guest's serial console",
      "Relays the terminal to the serial port of a running guest (a pty or unix <serial>) until "

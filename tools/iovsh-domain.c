@@ -363,10 +363,12 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
     g_autoptr(GPtrArray) disks = NULL;
     g_autoptr(GPtrArray) dropped = NULL;
     g_autofree char *idstr = NULL;
+    g_auto(GStrv) msgs = NULL;
     iovDomainInfo info;
     guint k;
     char uuid[37] = "";
     int persistent;
+    int nmsgs;
     int id;
 
     if (!dom)
@@ -379,6 +381,10 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
     id = iovDomainGetID(dom);
     if (!(disks = iovshDomainDisks(dom, false)) || !(dropped = domainDropped(dom)))
         return -1;
+    if ((nmsgs = iovDomainGetMessages(dom, &msgs, 0)) < 0) {
+        iovshLibError();
+        return -1;
+    }
     idstr = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
 
     if (cmd->output == IOVSH_OUTPUT_JSON) {
@@ -401,6 +407,13 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
                 json_object_array_add(arr, json_object_new_string(g_ptr_array_index(dropped, k)));
             json_object_object_add(o, "dropped", arr);
         }
+        if (nmsgs > 0) {
+            json_object *arr = json_object_new_array();
+
+            for (k = 0; k < (guint)nmsgs; k++)
+                json_object_array_add(arr, json_object_new_string(msgs[k]));
+            json_object_object_add(o, "messages", arr);
+        }
         iovshPrintJSON(o);
         return 0;
     }
@@ -417,5 +430,7 @@ cmdDomInfo(iovshControl *ctl, const iovshCmd *cmd)
     printf("%-15s %u\n", "Disks:", disks->len);
     for (k = 0; k < dropped->len; k++)
         printf("%-15s %s\n", k == 0 ? "Dropped:" : "", (const char *)g_ptr_array_index(dropped, k));
+    for (k = 0; k < (guint)nmsgs; k++)
+        printf("%-15s %s\n", k == 0 ? "Messages:" : "", msgs[k]);
     return 0;
 }

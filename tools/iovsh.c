@@ -182,7 +182,9 @@ main(int argc, char **argv)
 
     ctl.uri = g_strdup(uri);
     if (i < argc) {
-        ret = iovshRunCommand(&ctl, argc - i, argv + i) < 0 ? 1 : 0;
+        /* a command may give an exit status of its own (domblkcheck) */
+        ret = iovshRunCommand(&ctl, argc - i, argv + i);
+        ret = ret < 0 ? 1 : ret;
     } else {
         ctl.interactive = isatty(STDIN_FILENO);
         ret = iovshInteractive(&ctl);

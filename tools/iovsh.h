@@ -193,8 +193,9 @@ const char *iovshNearest(const char *word, const char *const *candidates, int n)
 /* iovsh.c: running commands                                           */
 /* ------------------------------------------------------------------ */
 
-/* Run one command given as words (argv[0] is its name). Returns 0 or -1;
- * errors are printed. */
+/* Run one command given as words (argv[0] is its name). Returns 0, -1
+ * (errors are printed), or a command's own exit status above 0
+ * (domblkcheck's 1 for drift, 2 for an error). */
 int iovshRunCommand(iovshControl *ctl, int argc, char **argv);
 
 /* Print the error for an unknown command, suggesting the nearest one. */
@@ -318,6 +319,9 @@ void iovshCatchInterrupt(bool install);
 
 /* iovsh-shell.c */
 int cmdHelp(iovshControl *ctl, const iovshCmd *cmd);
+int cmdQemuMonitorCommand(iovshControl *ctl, const iovshCmd *cmd);
+/* domblkcheck returns its own exit status: 0 clean, 1 drift, 2 error */
+int cmdDomBlkCheck(iovshControl *ctl, const iovshCmd *cmd);
 int cmdQuit(iovshControl *ctl, const iovshCmd *cmd);
 int cmdConnect(iovshControl *ctl, const iovshCmd *cmd);
 int cmdURI(iovshControl *ctl, const iovshCmd *cmd);

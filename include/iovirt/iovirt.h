@@ -615,6 +615,29 @@ int iovDomainBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParamet
  * the number filled. The group is a STRING ("" when none) owned by
  * `params`: free it with iovTypedParamsClear.
  */
+/*
+ * A flag of the reads of limits (iovDomainGetBlockIoThrottle,
+ * iovDomainGetThrottleGroup): ask the hypervisor. The values are those
+ * QEMU's throttle-group object holds now (qom-get of its "limits"), not
+ * the daemon's live definition; with LIVE or CURRENT on a running guest
+ * only. What `iovsh domblkcheck` compares with the definitions.
+ */
+typedef enum {
+    IOV_DOMAIN_THROTTLE_HYPERVISOR = 1 << 16,
+} iovDomainThrottleHypervisorFlag;
+
+/*
+ * A flag of the same reads: the daemon's live definition as it stands.
+ * After the monitor passthrough (iovDomainQemuMonitorCommand) the live
+ * reads answer from QEMU, since QEMU may have been changed behind the
+ * daemon's back; this flag asks for the definition iovirt last applied
+ * instead, the one iovDomainGetXMLDesc shows. Compared with
+ * IOV_DOMAIN_THROTTLE_HYPERVISOR, it tells drift.
+ */
+typedef enum {
+    IOV_DOMAIN_THROTTLE_DEFINITION = 1 << 17,
+} iovDomainThrottleDefinitionFlag;
+
 int iovDomainGetBlockIoThrottle(iovDomainPtr dom, const char *disk, iovTypedParameterPtr params,
                                 int *nparams, unsigned int flags);
 
@@ -736,6 +759,46 @@ int iovDomainDelThrottleGroup(iovDomainPtr dom, const char *group, unsigned int 
  * the array. -1 on error.
  */
 int iovDomainListThrottleGroups(iovDomainPtr dom, char ***names, unsigned int flags);
+
+/* ---- monitor passthrough and the domain's messages ---- */
+
+/* Flags of iovDomainQemuMonitorCommand (libvirt's values). */
+typedef enum {
+    IOV_DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT = 0,
+    IOV_DOMAIN_QEMU_MONITOR_COMMAND_HMP = 1 << 0, /* refused: iovirt passes QMP only */
+} iovDomainQemuMonitorCommandFlags;
+
+/*
+ * iovDomainQemuMonitorCommand: pass one QMP command `cmd` (JSON text,
+ * `{"execute": NAME, "arguments": {...}}`) to the QEMU of the running
+ * domain `dom`, in the domain's job, and set *result to a new string
+ * with QEMU's reply (`{"return": ...}`; free() it). The guest is marked
+ * tainted from then on (iovDomainGetMessages), and the limits the daemon
+ * reads back live come from QEMU itself, not from its own record.
+ * Flags: 0; IOV_DOMAIN_QEMU_MONITOR_COMMAND_HMP is refused. Errors:
+ * IOV_ERR_INVALID_ARG for a command that is not a JSON object with a
+ * string "execute", IOV_ERR_OPERATION_INVALID when the domain is not
+ * running, IOV_ERR_INTERNAL_ERROR with QEMU's text when QEMU refuses the
+ * command. Refused on a read-only connection.
+ */
+int iovDomainQemuMonitorCommand(iovDomainPtr dom, const char *cmd, char **result,
+                                unsigned int flags);
+
+/* Flags of iovDomainGetMessages (libvirt's values); 0 means all. */
+typedef enum {
+    IOV_DOMAIN_MESSAGE_DEPRECATION = 1 << 0,
+    IOV_DOMAIN_MESSAGE_TAINTING = 1 << 1,
+} iovDomainMessageType;
+
+/*
+ * iovDomainGetMessages: the messages about the running domain `dom`
+ * that an operator should know, such as `tainted: custom monitor control
+ * commands issued` after a monitor passthrough. Returns their number
+ * and, when `msgs` is not NULL, sets *msgs to a new NULL-terminated
+ * array: free() each message and the array. A domain that is shut off
+ * has none. -1 on error.
+ */
+int iovDomainGetMessages(iovDomainPtr dom, char ***msgs, unsigned int flags);
 
 /* ------------------------------------------------------------------ */
 /* Domain events: ids, lifecycle events and their details               */

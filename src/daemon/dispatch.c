@@ -689,6 +689,31 @@ dispatchDomainListThrottleGroups(daemonState *d, daemonConn *c G_GNUC_UNUSED,
     return 0;
 }
 
+/* ---- monitor passthrough (libvirt's QEMU program), messages ---- */
+
+int
+dispatchDomainMonitorCommand(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                             qemu_domain_monitor_command_args *args,
+                             qemu_domain_monitor_command_ret *ret)
+{
+    return qemuDriverMonitorCommand(d->driver, UUID(args), args->cmd, args->flags, &ret->result);
+}
+
+int
+dispatchDomainGetMessages(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                          remote_domain_get_messages_args *args,
+                          remote_domain_get_messages_ret *ret)
+{
+    char **msgs = NULL;
+    int n = qemuDriverGetMessages(d->driver, UUID(args), args->flags, &msgs);
+
+    if (n < 0)
+        return -1;
+    ret->msgs.msgs_len = (u_int)n;
+    ret->msgs.msgs_val = msgs;
+    return 0;
+}
+
 /* ---- host facts, listing by id, autostart, bulk statistics ---- */
 
 int

@@ -315,6 +315,8 @@ formatStatus(qemuDomainObj *obj)
                            QEMU_STATUS_VERSION, state, reason, (long long)obj->pid,
                            obj->id, obj->def ? "yes" : "no");
     g_string_append_printf(s, "<monitor path=\"%s\"/>\n<pidfile path=\"%s\"/>\n", monPath, pidPath);
+    if (obj->tainted)
+        g_string_append(s, "<taint reason=\"custom-monitor\"/>\n");
     g_string_append(s, domainXML);
     g_string_append(s, "</domstatus>\n");
     return g_string_free(s, FALSE);
@@ -521,6 +523,10 @@ qemuDomainLoadStatus(const char *path, qemuDomainStatus *st)
     }
     st->monPath = statusPathAttr(root, "monitor");
     st->pidPath = statusPathAttr(root, "pidfile");
+    for (c = root->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "taint") == 0)
+            st->tainted = true;
+    }
     for (c = root->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "domain") == 0)
             break;

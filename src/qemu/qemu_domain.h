@@ -83,6 +83,9 @@ typedef struct {
     char *pidPath;            /* [job] */
     bool removed;             /* [job] no longer in the driver's tables */
     bool autostart;           /* [job] started when the daemon starts */
+    bool tainted;             /* [job] a command was passed through to its
+                               * QEMU monitor since it started: what QEMU
+                               * holds may differ from `live` */
     GPtrArray *lastBlockStats; /* qemuBlockStats of the last bulk statistics
                                 * query of this QEMU, for a query that finds
                                 * its monitor busy; NULL when none */
@@ -205,6 +208,7 @@ typedef struct {
     bool persistent;
     char *monPath;
     char *pidPath;
+    bool tainted; /* the monitor passthrough was used */
     domainDef *live;
 } qemuDomainStatus;
 

@@ -1469,6 +1469,35 @@ endjob:
     return ret;
 }
 
+static int readBackFromQemu(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                            throttleDef *out);
+
+/* A read with IOV_DOMAIN_THROTTLE_HYPERVISOR: of the running guest only
+ * (the flag becomes LIVE). IOV_DOMAIN_THROTTLE_DEFINITION is taken off
+ * into *record (the definition, even on a tainted guest). */
+static int
+hypervisorRead(unsigned int *flags, bool *record)
+{
+    *record = *flags & IOV_DOMAIN_THROTTLE_DEFINITION;
+    *flags &= ~(unsigned int)IOV_DOMAIN_THROTTLE_DEFINITION;
+    if (!(*flags & IOV_DOMAIN_THROTTLE_HYPERVISOR))
+        return 0;
+    if (*record) {
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "the hypervisor's limits and the definition's are read separately: give one of them");
+        return -1;
+    }
+    if (*flags & IOV_DOMAIN_AFFECT_CONFIG) {
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "what the hypervisor holds is in force now: ask it with the live limits, not the saved ones (config)");
+        return -1;
+    }
+    *flags = (*flags & ~(unsigned int)IOV_DOMAIN_THROTTLE_HYPERVISOR) | IOV_DOMAIN_AFFECT_LIVE;
+    return 0;
+}
+
 int
 qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                              unsigned int flags, throttleDef *out)
@@ -1476,7 +1505,12 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     qemuDomainObj *obj;
     const domainDiskDef *d;
     int ret = -1;
+    bool fromQemu = false;
+    bool asked = flags & IOV_DOMAIN_THROTTLE_HYPERVISOR;
+    bool record;
 
+    if (hypervisorRead(&flags, &record) < 0)
+        return -1;
     if ((flags & IOV_DOMAIN_AFFECT_LIVE) && (flags & IOV_DOMAIN_AFFECT_CONFIG)) {
         reportError(
             IOV_ERR_INVALID_ARG,
@@ -1494,9 +1528,12 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     if (!d)
         goto cleanup;
     throttleDefCopy(out, &d->throttle);
+    fromQemu = (flags & IOV_DOMAIN_AFFECT_LIVE) && ((obj->tainted && !record) || asked);
     ret = 0;
 cleanup:
     objEnd(obj);
+    if (ret == 0 && fromQemu)
+        return readBackFromQemu(drv, uuid, disk, out);
     return ret;
 }
 
@@ -1718,15 +1755,54 @@ readDefinition(qemuDomainObj *obj, unsigned int *flags, const char *func)
     return (*flags & IOV_DOMAIN_AFFECT_LIVE) ? obj->live : obj->def;
 }
 
+static void queryFailed(qemuDomainObj *obj, qemuMonitor *mon);
+
+/* The limits QEMU's object of declared group `name` holds, into `out`
+ * (its values replaced; cleared on error). Without the job: a query. */
+static int
+groupFromQemu(qemuDomainObj *obj, const char *name, throttleDef *out)
+{
+    g_autofree char *id = qemuNamedGroupId(name);
+    throttleDef inQemu = {0};
+    qemuMonitor *mon = NULL;
+    int rc;
+
+    g_mutex_lock(&obj->lock);
+    if (obj->mon)
+        mon = qemuMonitorRef(obj->mon);
+    g_mutex_unlock(&obj->lock);
+    if (!mon) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no QEMU monitor connection",
+                    obj->name);
+        throttleDefClear(out);
+        return -1;
+    }
+    rc = qemuMonitorGetThrottleLimits(mon, id, &inQemu);
+    if (rc < 0)
+        queryFailed(obj, mon);
+    qemuMonitorUnref(mon);
+    if (rc < 0) {
+        throttleDefClear(out);
+        return -1;
+    }
+    memcpy(out->v, inQemu.v, sizeof(inQemu.v));
+    throttleDefClear(&inQemu);
+    return 0;
+}
+
 int
 qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
                            unsigned int flags, throttleDef *out)
 {
+    bool asked = flags & IOV_DOMAIN_THROTTLE_HYPERVISOR;
+    bool record;
     qemuDomainObj *obj;
     const domainDef *def;
     const domainThrottleGroupDef *g;
     int ret = -1;
 
+    if (hypervisorRead(&flags, &record) < 0)
+        return -1;
     if (!(obj = objFromUUID(drv, uuid)))
         return -1;
     if (!(def = readDefinition(obj, &flags, __func__)))
@@ -1739,6 +1815,12 @@ qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const cha
         goto cleanup;
     }
     throttleDefCopy(out, &g->limits);
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && ((obj->tainted && !record) || asked)) {
+        g_autoptr(qemuDomainObj) ref = qemuDomainObjRef(obj);
+
+        objEnd(obj);
+        return groupFromQemu(ref, name, out);
+    }
     ret = 0;
 cleanup:
     objEnd(obj);
@@ -3086,4 +3168,129 @@ qemuDriverOpenConsole(qemuDriver *drv, const unsigned char *uuid, const char *de
     if (fd >= 0 && domName)
         *domName = g_steal_pointer(&name);
     return fd;
+}
+
+/* ---- monitor passthrough ---- */
+
+/*
+ * After the monitor passthrough, QEMU may hold other limits than the live
+ * definition: the live limits of `disk` read back are QEMU's (qom-get of
+ * its own group), its group name kept from the definition.
+ */
+static int
+readBackFromQemu(qemuDriver *drv, const unsigned char *uuid, const char *disk, throttleDef *out)
+{
+    throttleDef inQemu = {0};
+
+    if (qemuDriverQueryQEMULimits(drv, uuid, disk, &inQemu) < 0) {
+        throttleDefClear(out);
+        return -1;
+    }
+    memcpy(out->v, inQemu.v, sizeof(inQemu.v));
+    throttleDefClear(&inQemu);
+    return 0;
+}
+
+/* Mark `obj` tainted by the monitor passthrough (its job held): logged,
+ * and kept in its status file, the first time only. */
+static void
+taint(qemuDriver *drv, qemuDomainObj *obj, const char *command)
+{
+    if (obj->tainted)
+        return;
+    g_mutex_lock(&obj->lock);
+    obj->tainted = true;
+    g_mutex_unlock(&obj->lock);
+    logWarn("domain '%s' is tainted: command '%s' was passed to its QEMU monitor", obj->name,
+            command);
+    qemuDomainLogNote(
+        obj,
+        "tainted: command '%s' was passed to the QEMU monitor; limits are read back from QEMU from now on",
+        command);
+    saveStatus(drv, obj);
+}
+
+int
+qemuDriverMonitorCommand(qemuDriver *drv, const unsigned char *uuid, const char *cmd,
+                         unsigned int flags, char **result)
+{
+    json_object *parsed = NULL;
+    json_object *exec = NULL;
+    json_object *arguments = NULL;
+    json_object *reply = NULL;
+    json_object *out;
+    g_autofree char *name = NULL;
+    qemuDomainObj *obj = NULL;
+    int ret = -1;
+
+    if (flags & IOV_DOMAIN_QEMU_MONITOR_COMMAND_HMP) {
+        reportError(
+            IOV_ERR_ARGUMENT_UNSUPPORTED,
+            "human monitor (HMP) commands are not supported: give a QMP command as JSON, such as '{\"execute\":\"query-status\"}'");
+        return -1;
+    }
+    if (flags) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                    __func__);
+        return -1;
+    }
+    parsed = json_tokener_parse(cmd);
+    if (!parsed || !json_object_is_type(parsed, json_type_object) ||
+        !json_object_object_get_ex(parsed, "execute", &exec) ||
+        !json_object_is_type(exec, json_type_string)) {
+        reportError(
+            IOV_ERR_INVALID_ARG,
+            "monitor command '%s' is not a QMP command: a JSON object with a string \"execute\" member is needed",
+            cmd);
+        goto cleanup;
+    }
+    if (json_object_object_get_ex(parsed, "arguments", &arguments) &&
+        !json_object_is_type(arguments, json_type_object)) {
+        reportError(IOV_ERR_INVALID_ARG,
+                    "monitor command '%s': \"arguments\" must be a JSON object", cmd);
+        goto cleanup;
+    }
+    name = g_strdup(json_object_get_string(exec));
+    if (!(obj = objBeginJob(drv, uuid)))
+        goto cleanup;
+    if (checkActive(obj) < 0 || qemuProcessEnsureMonitor(&drv->pcfg, obj) < 0)
+        goto endjob;
+    /* tainted before it is sent: it may change QEMU even if it fails */
+    taint(drv, obj, name);
+    if (arguments)
+        json_object_get(arguments); /* the monitor takes this reference over */
+    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, name, arguments, &reply)) < 0)
+        goto endjob;
+    out = json_object_new_object();
+    json_object_object_add(out, "return", reply ? reply : json_object_new_object());
+    *result = g_strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+    json_object_put(out);
+    ret = 0;
+endjob:
+    objEndJob(obj);
+cleanup:
+    json_object_put(parsed);
+    return ret;
+}
+
+int
+qemuDriverGetMessages(qemuDriver *drv, const unsigned char *uuid, unsigned int flags, char ***msgs)
+{
+    qemuDomainObj *obj;
+    GPtrArray *list;
+
+    if (flags & ~(unsigned int)(IOV_DOMAIN_MESSAGE_DEPRECATION | IOV_DOMAIN_MESSAGE_TAINTING)) {
+        reportError(IOV_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                    __func__);
+        return -1;
+    }
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    list = g_ptr_array_new();
+    if (obj->live && obj->tainted && (flags == 0 || (flags & IOV_DOMAIN_MESSAGE_TAINTING)))
+        g_ptr_array_add(list, g_strdup("tainted: custom monitor control commands issued"));
+    objEnd(obj);
+    g_ptr_array_add(list, NULL);
+    *msgs = (char **)g_ptr_array_free(list, FALSE);
+    return (int)g_strv_length(*msgs);
 }

@@ -200,6 +200,23 @@ int qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const
 int qemuDriverListThrottleGroups(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
                                  char ***names);
 
+/*
+ * qemuDriverMonitorCommand: pass the QMP command `cmd` (JSON text) to the
+ * QEMU of running domain `uuid` in its job; *result gets QEMU's reply as
+ * JSON text (`{"return": ...}`). The domain is marked tainted (kept in
+ * its status file, logged once): from then on its live limits are read
+ * back from QEMU and a live change is diffed against what QEMU holds.
+ * Flags: 0 (HMP is refused).
+ */
+int qemuDriverMonitorCommand(qemuDriver *drv, const unsigned char *uuid, const char *cmd,
+                             unsigned int flags, char **result);
+
+/* qemuDriverGetMessages: the messages of domain `uuid` (a new
+ * NULL-terminated GStrv in *msgs, the taint of a monitor passthrough),
+ * their number as the result. */
+int qemuDriverGetMessages(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                          char ***msgs);
+
 /* qemuDriverBlockStats: the counters of `disk` of a running guest. */
 int qemuDriverBlockStats(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                          qemuBlockStats *out);

@@ -183,12 +183,21 @@ sameFilters(const domainDiskDef *a, const domainDiskDef *b)
     return true;
 }
 
+static void
+freeLimits(gpointer p)
+{
+    throttleDefClear(p);
+    g_free(p);
+}
+
 int
 qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domainDef *to)
 {
     g_autoptr(GHashTable) newGroups = collectGroups(to);
     g_autoptr(GHashTable) oldGroups = from ? collectGroups(from) : NULL;
     g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func(stepFree);
+    /* the limits QEMU holds, read when the guest is tainted */
+    g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(freeLimits);
     GHashTableIter it;
     gpointer key, value;
     size_t i;
@@ -214,6 +223,18 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
         stepDone *s;
         int rc;
 
+        if (before && obj->tainted) {
+            /* the monitor passthrough may have changed it behind our back */
+            throttleDef *inQemu = g_new0(throttleDef, 1);
+
+            g_ptr_array_add(seen, inQemu);
+            rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, ng->id, inQemu));
+            if (rc < 0) {
+                blameGroup(ng);
+                goto error;
+            }
+            before = inQemu;
+        }
         if (before && throttleDefSameLimits(before, ng->limits))
             continue;
         if (before)
@@ -486,6 +507,7 @@ qemuProcessStop(const qemuProcessConfig *cfg, qemuDomainObj *obj, int reason)
     obj->ourChild = false;
     obj->id = -1;
     obj->sawShutdown = false;
+    obj->tainted = false;
     obj->state = IOV_DOMAIN_SHUTOFF;
     obj->reason = reason;
     g_mutex_unlock(&obj->lock);
@@ -770,6 +792,7 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
     obj->id = st->id;
     obj->state = st->state;
     obj->reason = st->reason;
+    obj->tainted = st->tainted;
     g_mutex_unlock(&obj->lock);
 
     if (holder != st->pid || !processAlive(st->pid, false)) {

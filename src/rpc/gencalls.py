@@ -43,6 +43,8 @@ PROGRAMS = {
                "procs": "remoteProcs", "dispatch": "daemonDispatchTable"},
     "iovirt": {"enum": "iovirt_procedure", "prefix": "IOVIRT", "struct": "iovirt",
                "procs": "iovirtProcs", "dispatch": "daemonIovirtDispatchTable"},
+    "qemu": {"enum": "qemu_procedure", "prefix": "QEMU", "struct": "qemu",
+             "procs": "qemuProcs", "dispatch": "daemonQemuDispatchTable"},
 }
 
 
@@ -135,6 +137,9 @@ class Proc:
 
     @property
     def libvirt_api(self):
+        # libvirt names the calls of its QEMU program virDomainQemu...
+        if self.program == "qemu":
+            return "vir" + self.camel.replace("Domain", "DomainQemu", 1)
         return "vir" + self.camel
 
 
@@ -150,7 +155,7 @@ def fail(lineno, msg):
 
 def read_table(path):
     text = open(path).read()
-    structs = set(re.findall(r"^struct ((?:remote|iovirt)_\w+) \{", text, re.M))
+    structs = set(re.findall(r"^struct ((?:remote|iovirt|qemu)_\w+) \{", text, re.M))
     procs = []
     for program, info in PROGRAMS.items():
         m = re.search(r"^enum %s \{\n(.*?)^\};" % info["enum"], text, re.M | re.S)
@@ -538,7 +543,7 @@ def check(procs, msgs, structs, header, handler_files):
     if len(set(camels)) != len(camels):
         errors.append("two procedures of different programs share a name (and a handler)")
     for s in sorted(structs):
-        m = re.match(r"((?:remote|iovirt)_\w+)_(args|ret)$", s)
+        m = re.match(r"((?:remote|iovirt|qemu)_\w+)_(args|ret)$", s)
         if m and m.group(1) not in names:
             errors.append(f"struct {s} belongs to no procedure of the table")
         m = re.match(r"remote_(\w+)_msg$", s)

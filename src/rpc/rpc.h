@@ -30,7 +30,10 @@
  * have (remote_protocol.x, enum iovirt_procedure) */
 #define RPC_IOVIRT_PROGRAM IOVIRT_PROGRAM
 #define RPC_IOVIRT_VERSION IOVIRT_PROTOCOL_VERSION
-#define RPC_QEMU_PROGRAM 0x20008087
+/* libvirt's QEMU-specific program (remote_protocol.x, enum qemu_procedure):
+ * the monitor passthrough */
+#define RPC_QEMU_PROGRAM QEMU_PROGRAM
+#define RPC_QEMU_VERSION QEMU_PROTOCOL_VERSION
 #define RPC_KEEPALIVE_PROGRAM 0x6b656570
 #define RPC_KEEPALIVE_VERSION 1
 #define RPC_KEEPALIVE_PING 1

@@ -173,6 +173,7 @@ static const ProcCase mayRead[] = {
     P(CONNECT_GET_TYPE, NO, A(remote_connect_get_type_ret), ARGS_NONE),
     P(CONNECT_GET_VERSION, NO, A(remote_connect_get_version_ret), ARGS_NONE),
     P(DOMAIN_GET_XML_DESC, A(remote_domain_get_xml_desc_args), A(remote_domain_get_xml_desc_ret), ARGS_DOM),
+    P(DOMAIN_GET_MESSAGES, A(remote_domain_get_messages_args), A(remote_domain_get_messages_ret), ARGS_DOM),
     P(DOMAIN_GET_AUTOSTART, A(remote_domain_get_autostart_args), A(remote_domain_get_autostart_ret), ARGS_DOM),
     P(DOMAIN_GET_INFO, A(remote_domain_get_info_args), A(remote_domain_get_info_ret), ARGS_DOM),
     P(DOMAIN_GET_OS_TYPE, A(remote_domain_get_os_type_args), A(remote_domain_get_os_type_ret), ARGS_DOM),
@@ -466,6 +467,55 @@ testCallBeforeOpen(void)
     rpcClientFree(c);
 }
 
+/*
+ * libvirt's QEMU program: its one procedure, the monitor passthrough, is
+ * refused on the read-only socket; on the read-write one a bad command
+ * is named, and a domain that is not running is said to be so.
+ */
+static void
+testQemuProgram(void)
+{
+    rpcClient *ro = openClient(d.sockRO, false);
+    rpcClient *rw = openClient(d.sock, false);
+    qemu_domain_monitor_command_args args = {0};
+    qemu_domain_monitor_command_ret ret = {0};
+    const rpcProcInfo *info = rpcProcLookup(RPC_QEMU_PROGRAM, QEMU_PROC_DOMAIN_MONITOR_COMMAND);
+
+    g_assert_nonnull(info);
+    g_assert_false(info->readonlyOk);
+    g_assert_true(rpcProgramKnown(RPC_QEMU_PROGRAM, RPC_QEMU_VERSION));
+    args.dom.name = (char *)"proto1";
+    args.dom.id = -1;
+    memcpy(args.dom.uuid, domUUID, 16);
+    args.cmd = (char *)"{\"execute\":\"query-status\"}";
+    g_assert_cmpint(rpcClientCall(ro, RPC_QEMU_PROGRAM, RPC_QEMU_VERSION, QEMU_PROC_DOMAIN_MONITOR_COMMAND,
+                                  (xdrproc_t)xdr_qemu_domain_monitor_command_args, &args,
+                                  (xdrproc_t)xdr_qemu_domain_monitor_command_ret, &ret, 5000),
+                    ==, -1);
+    g_assert_cmpstr(iovGetLastErrorMessage(), ==,
+                    "operation forbidden: read only access prevents iovDomainQemuMonitorCommand");
+    g_assert_cmpint(rpcClientCall(rw, RPC_QEMU_PROGRAM, RPC_QEMU_VERSION, QEMU_PROC_DOMAIN_MONITOR_COMMAND,
+                                  (xdrproc_t)xdr_qemu_domain_monitor_command_args, &args,
+                                  (xdrproc_t)xdr_qemu_domain_monitor_command_ret, &ret, 5000),
+                    ==, -1);
+    g_assert_cmpstr(iovGetLastErrorMessage(), ==, "Requested operation is not valid: domain 'proto1' is not running");
+    args.cmd = (char *)"query-status";
+    g_assert_cmpint(rpcClientCall(rw, RPC_QEMU_PROGRAM, RPC_QEMU_VERSION, QEMU_PROC_DOMAIN_MONITOR_COMMAND,
+                                  (xdrproc_t)xdr_qemu_domain_monitor_command_args, &args,
+                                  (xdrproc_t)xdr_qemu_domain_monitor_command_ret, &ret, 5000),
+                    ==, -1);
+    g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_INVALID_ARG);
+    args.flags = IOV_DOMAIN_QEMU_MONITOR_COMMAND_HMP;
+    g_assert_cmpint(rpcClientCall(rw, RPC_QEMU_PROGRAM, RPC_QEMU_VERSION, QEMU_PROC_DOMAIN_MONITOR_COMMAND,
+                                  (xdrproc_t)xdr_qemu_domain_monitor_command_args, &args,
+                                  (xdrproc_t)xdr_qemu_domain_monitor_command_ret, &ret, 5000),
+                    ==, -1);
+    g_assert_cmpint(iovGetLastError()->code, ==, IOV_ERR_ARGUMENT_UNSUPPORTED);
+    assertServes(ro);
+    rpcClientFree(ro);
+    rpcClientFree(rw);
+}
+
 /* A raw connection to the daemon. */
 static int
 rawConnect(void)
@@ -651,6 +701,7 @@ main(int argc, char **argv)
     g_test_add_func("/protocol/unknown-procedure", testUnknownProcedure);
     g_test_add_func("/protocol/call-before-open", testCallBeforeOpen);
     g_test_add_func("/protocol/iovirt-program", testIovirtProgram);
+    g_test_add_func("/protocol/qemu-program", testQemuProgram);
     g_test_add_func("/protocol/bad-packets-hurt-only-their-client", testBadPacketsHurtOnlyTheirClient);
     g_test_add_func("/protocol/too-many-clients", testTooManyClients);
     g_test_add_func("/protocol/keepalive", testKeepalive);

@@ -15,11 +15,11 @@ BUILD_DIR = iovtest.BUILD_DIR
 SOURCE_DIR = iovtest.SOURCE_DIR
 
 COMMANDS = ["list", "define", "undefine", "start", "suspend", "resume", "shutdown", "destroy",
-            "dumpxml", "domstate", "dominfo", "event", "console", "domblklist", "domblkstat",
-            "blkiothrottle", "blkdeviotune", "top", "attach-disk", "attach-device", "detach-disk",
-            "detach-device", "detach-device-alias", "change-media", "update-device",
-            "domthrottlegroupset", "domthrottlegroupinfo", "domthrottlegrouplist",
-            "domthrottlegroupdel", "help", "connect", "uri", "version", "quit", "exit"]
+            "dumpxml", "domstate", "dominfo", "event", "console", "domblklist", "domblkstat", "blkiothrottle",
+            "blkdeviotune", "top", "attach-disk", "attach-device", "detach-disk", "detach-device",
+            "detach-device-alias", "change-media", "update-device", "domthrottlegroupset",
+            "domthrottlegroupinfo", "domthrottlegrouplist", "domthrottlegroupdel",
+            "domblkcheck", "qemu-monitor-command", "help", "connect", "uri", "version", "quit", "exit"]
 
 # every option of every command (without --output/--help, which all have)
 OPTIONS = {
@@ -30,6 +30,8 @@ OPTIONS = {
     "domthrottlegroupinfo": ["DOMAIN", "GROUP", "--current", "--live", "--config"],
     "domthrottlegrouplist": ["DOMAIN", "--current", "--live", "--config"],
     "domthrottlegroupdel": ["DOMAIN", "GROUP", "--current", "--live", "--config"],
+    "domblkcheck": ["DOMAIN", "--seconds N"],
+    "qemu-monitor-command": ["DOMAIN", "CMD", "--pretty", "--return-value", "--hmp"],
     "define": ["FILE"],
     "undefine": ["DOMAIN"],
     "start": ["DOMAIN", "--paused"],

@@ -818,6 +818,7 @@ largestReadonlyRequest(const rpcProcInfo *info)
     remote_connect_domain_event_deregister_any_args evDereg = { .eventID = G_MAXINT32 };
     remote_connect_domain_event_callback_register_any_args evCbReg = { .eventID = G_MAXINT32, .dom = &dom };
     remote_connect_domain_event_callback_deregister_any_args evCbDereg = { .callbackID = G_MAXINT32 };
+    remote_domain_get_messages_args messages = { .dom = dom, .flags = ~0u };
     g_autoptr(rpcMessage) msg = NULL;
 
     iovirt_domain_get_throttle_group_args groupGet = {.dom = dom, .group = name, .flags = ~0u};
@@ -887,6 +888,7 @@ largestReadonlyRequest(const rpcProcInfo *info)
     CASE(CONNECT_LIST_DEFINED_DOMAINS, remote_connect_list_defined_domains_args, listNames);
     CASE(CONNECT_GET_SYSINFO, remote_connect_get_sysinfo_args, sysinfo);
     CASE(CONNECT_GET_ALL_DOMAIN_STATS, remote_connect_get_all_domain_stats_args, allStats);
+    CASE(DOMAIN_GET_MESSAGES, remote_domain_get_messages_args, messages);
     CASE(CONNECT_DOMAIN_EVENT_REGISTER_ANY, remote_connect_domain_event_register_any_args, evReg);
     CASE(CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, remote_connect_domain_event_deregister_any_args, evDereg);
     CASE(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, remote_connect_domain_event_callback_register_any_args, evCbReg);
@@ -993,6 +995,7 @@ testProcTable(void)
         { 160, "DOMAIN_ATTACH_DEVICE_FLAGS", false }, { 161, "DOMAIN_DETACH_DEVICE_FLAGS", false },
         { 174, "DOMAIN_UPDATE_DEVICE_FLAGS", false }, { 392, "DOMAIN_DETACH_DEVICE_ALIAS", false },
         { 201, "DOMAIN_OPEN_CONSOLE", false },
+        { 426, "DOMAIN_GET_MESSAGES", true },
     };
     size_t i;
     int proc, known = 0;

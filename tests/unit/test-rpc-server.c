@@ -719,8 +719,8 @@ testUnknownProgram(void)
     int fd = rawConnect(f->path);
     g_autoptr(rpcMessage) reply = NULL;
 
-    rawSendCall(fd, RPC_QEMU_PROGRAM, 1, 3, 0, NULL, NULL);
-    expectProgramError(fd, RPC_QEMU_PROGRAM, 1, 0);
+    rawSendCall(fd, RPC_QEMU_PROGRAM, 2, 3, 0, NULL, NULL);
+    expectProgramError(fd, RPC_QEMU_PROGRAM, 2, 0);
     rawSendCall(fd, RPC_REMOTE_PROGRAM, 2, 3, 1, NULL, NULL);
     expectProgramError(fd, RPC_REMOTE_PROGRAM, 2, 1);
     rawSendCall(fd, 0xdeadbeef, 1, 3, 2, NULL, NULL);
