@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -139,6 +140,7 @@ class Daemon:
                     f.write("%s=%s\n" % (k, v))
             args += ["--config", cfg]
         args += self.extra_args
+        self.reported = False
         self.proc = subprocess.Popen(args, env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.tmp, "iovirtd.stderr"), "a"))
         deadline = time.monotonic() + timeout
@@ -171,8 +173,10 @@ class Daemon:
 
     def stop(self, sig=signal.SIGTERM, kill_guests=False, timeout=20):
         """Stop the daemon (guests keep running unless kill_guests)."""
+        self.report_unexpected_exit()
         pids = self.qemu_pids()
         if self.proc and self.proc.poll() is None:
+            self.reported = True  # its end is ours, not news
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
@@ -187,6 +191,23 @@ class Daemon:
                     pass
             if self in _daemons:
                 _daemons.remove(self)
+
+    def report_unexpected_exit(self):
+        """A daemon that ended by itself (a crash, a sanitizer's report):
+        its stderr and the end of its log go to this test's own stderr,
+        past pytest's capture, so that the test log shows why."""
+        if not self.proc or self.proc.poll() is None or getattr(self, "reported", False):
+            return
+        self.reported = True
+        try:
+            with open(self.log_file, errors="replace") as f:
+                tail = f.read()[-20000:]
+        except OSError:
+            tail = ""
+        sys.__stderr__.write("iovirtd %s ended by itself with status %d\n--- its stderr ---\n%s\n"
+                             "--- the end of its log ---\n%s\n"
+                             % (self.tmp, self.proc.returncode, self.stderr()[-20000:], tail))
+        sys.__stderr__.flush()
 
     def kill(self):
         """SIGKILL the daemon; its guests keep running."""
