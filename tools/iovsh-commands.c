@@ -18,6 +18,13 @@
 #define OPT_DOMAIN \
     {"domain", IOVSH_OT_ARG, "DOMAIN", "guest name, id or uuid", IOVSH_COMPLETE_DOMAIN, NULL}
 #define OPT_END {NULL, 0, NULL, NULL, 0, NULL}
+/* where a device change goes, as virsh's device commands say it */
+#define OPT_AFFECT_DEVICE \
+    {"current", IOVSH_OT_BOOL, NULL, \
+     "the running guest if it runs, else the saved definition (the default)", 0, NULL}, \
+    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL}, \
+    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL}, \
+    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL}
 /* clang-format on */
 
 static const iovshOptDef optsNone[] = {
@@ -167,11 +174,7 @@ static const iovshOptDef optsDeviceFile[] = {
     OPT_DOMAIN,
     {"file", IOVSH_OT_ARG, "FILE", "a <disk> document (docs/formatdomain.md; libvirt's too)",
      IOVSH_COMPLETE_FILE, NULL},
-    {"current", IOVSH_OT_BOOL, NULL,
-     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
-    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
-    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
-    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_AFFECT_DEVICE,
     OPT_END,
 };
 
@@ -179,11 +182,7 @@ static const iovshOptDef optsUpdateDevice[] = {
     OPT_DOMAIN,
     {"file", IOVSH_OT_ARG, "FILE", "a <disk> document (docs/formatdomain.md; libvirt's too)",
      IOVSH_COMPLETE_FILE, NULL},
-    {"current", IOVSH_OT_BOOL, NULL,
-     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
-    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
-    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
-    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_AFFECT_DEVICE,
     {"force", IOVSH_OT_BOOL, NULL, "accepted as virsh does; changes nothing for a disk", 0, NULL},
     OPT_END,
 };
@@ -192,22 +191,14 @@ static const iovshOptDef optsDetachAlias[] = {
     OPT_DOMAIN,
     {"alias", IOVSH_OT_ARG, "ALIAS", "the device's alias, 'disk-' and its target (disk-vdb)", 0,
      NULL},
-    {"current", IOVSH_OT_BOOL, NULL,
-     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
-    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
-    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
-    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_AFFECT_DEVICE,
     OPT_END,
 };
 
 static const iovshOptDef optsDetachDisk[] = {
     OPT_DOMAIN,
     {"target", IOVSH_OT_ARG, "TARGET", "the disk's target (vdb)", IOVSH_COMPLETE_DISK, NULL},
-    {"current", IOVSH_OT_BOOL, NULL,
-     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
-    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
-    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
-    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_AFFECT_DEVICE,
     OPT_END,
 };
 
@@ -219,11 +210,7 @@ static const iovshOptDef optsChangeMedia[] = {
     {"eject", IOVSH_OT_BOOL, NULL, "take the medium out: an empty tray", 0, NULL},
     {"insert", IOVSH_OT_BOOL, NULL, "put SOURCE into an empty tray", 0, NULL},
     {"update", IOVSH_OT_BOOL, NULL, "put SOURCE in place of the medium (the default)", 0, NULL},
-    {"current", IOVSH_OT_BOOL, NULL,
-     "the running guest if it runs, else the saved definition (the default)", 0, NULL},
-    {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
-    {"config", IOVSH_OT_BOOL, NULL, "the saved definition, for the next boot", 0, NULL},
-    {"persistent", IOVSH_OT_BOOL, NULL, "--config, and --live when the guest runs", 0, NULL},
+    OPT_AFFECT_DEVICE,
     OPT_END,
 };
 

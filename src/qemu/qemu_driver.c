@@ -1388,6 +1388,32 @@ computeChange(const domainDef *def, const char *disk, const throttleChange *chg,
     return g_steal_pointer(&out);
 }
 
+/*
+ * Put the new live limits into QEMU, then write the new persistent
+ * definition (either may be NULL), all or nothing: when the definition
+ * cannot be written, QEMU gets the old limits back. The job is held;
+ * `what` names the change in the log.
+ */
+static int
+applyLimits(qemuDriver *drv, qemuDomainObj *obj, const domainDef *newLive,
+            const domainDef *newConfig, const char *what)
+{
+    if (newLive && qemuProcessApplyThrottle(obj, obj->live, newLive) < 0)
+        return -1;
+    if (newConfig && writeConfig(drv, newConfig) < 0) {
+        if (newLive) {
+            g_autoptr(iovError) saved = utilSaveError();
+
+            if (qemuProcessApplyThrottle(obj, newLive, obj->live) < 0)
+                logError("domain '%s': cannot undo a live %s change: %s", obj->name, what,
+                         utilLastErrorMessage());
+            utilRestoreError(g_steal_pointer(&saved));
+        }
+        return -1;
+    }
+    return 0;
+}
+
 int
 qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const char *disk,
                              const throttleChange *chg, unsigned int flags, char ***changed)
@@ -1420,19 +1446,8 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     }
 
     /* QEMU cannot go away under us: its end is handled in the job */
-    if (newLive && qemuProcessApplyThrottle(obj, obj->live, newLive) < 0)
+    if (applyLimits(drv, obj, newLive, newConfig, "limit") < 0)
         goto endjob;
-    if (newConfig && writeConfig(drv, newConfig) < 0) {
-        if (newLive) {
-            g_autoptr(iovError) saved = utilSaveError();
-
-            if (qemuProcessApplyThrottle(obj, newLive, obj->live) < 0)
-                logError("domain '%s': cannot undo a live limit change: %s", obj->name,
-                         utilLastErrorMessage());
-            utilRestoreError(g_steal_pointer(&saved));
-        }
-        goto endjob;
-    }
     /* both become visible at once; the old ones are freed on return */
     g_mutex_lock(&obj->lock);
     if (newLive) {
@@ -1573,19 +1588,8 @@ changeDefinitions(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
     if ((flags & IOV_DOMAIN_AFFECT_CONFIG) && !(newConfig = fn(obj->def, false, obj->name, opaque)))
         goto endjob;
 
-    if (newLive && qemuProcessApplyThrottle(obj, obj->live, newLive) < 0)
+    if (applyLimits(drv, obj, newLive, newConfig, "group") < 0)
         goto endjob;
-    if (newConfig && writeConfig(drv, newConfig) < 0) {
-        if (newLive) {
-            g_autoptr(iovError) saved = utilSaveError();
-
-            if (qemuProcessApplyThrottle(obj, newLive, obj->live) < 0)
-                logError("domain '%s': cannot undo a live group change: %s", obj->name,
-                         utilLastErrorMessage());
-            utilRestoreError(g_steal_pointer(&saved));
-        }
-        goto endjob;
-    }
     /* the disks whose own limits follow the change (members by group=) */
     for (i = 0; newLive && i < newLive->ndisks; i++) {
         const domainDiskDef *od = domainDiskFind(obj->live, newLive->disks[i]->target);
