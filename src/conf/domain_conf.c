@@ -2817,17 +2817,22 @@ mergeDropped(domainDef *def, const char *lines)
     def->dropped = s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
 }
 
-domainDef *
-domainDefParseString(const char *xml, unsigned int flags, GString *dropped)
+/*
+ * readDocument: `xml` parsed as every document of this file is: at most
+ * MAX_XML_SIZE bytes, nothing fetched from the network, no document type
+ * declaration. `name` is the document's name for libxml2. The document,
+ * or NULL with an error (the line and libxml2's words for a malformed
+ * one). Leaves libxml2's own error output silenced: the caller restores
+ * it with xmlSetStructuredErrorFunc(NULL, NULL) when done.
+ */
+static xmlDocPtr
+readDocument(const char *xml, const char *name)
 {
-    g_autoptr(GString) local = g_string_new(NULL);
-    parseCtxt ctxt = {flags, local};
-    xmlParserCtxtPtr pctxt = NULL;
-    xmlDocPtr doc = NULL;
-    xmlNode *root;
-    domainDef *def = NULL;
+    xmlParserCtxtPtr pctxt;
+    xmlDocPtr doc;
     size_t len;
 
+    xmlSetStructuredErrorFunc(NULL, silentXMLError);
     if (!xml) {
         reportError(IOV_ERR_XML_ERROR, "no XML document given");
         return NULL;
@@ -2837,26 +2842,36 @@ domainDefParseString(const char *xml, unsigned int flags, GString *dropped)
         reportError(IOV_ERR_XML_ERROR, "the document is larger than %d bytes", MAX_XML_SIZE);
         return NULL;
     }
-    xmlSetStructuredErrorFunc(NULL, silentXMLError);
-    pctxt = xmlNewParserCtxt();
-    if (!pctxt) {
+    if (!(pctxt = xmlNewParserCtxt())) {
         reportError(IOV_ERR_INTERNAL_ERROR, "cannot create an XML parser");
         return NULL;
     }
-    doc = xmlCtxtReadMemory(pctxt, xml, (int)len, "domain.xml", NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOCDATA);
+    doc = xmlCtxtReadMemory(pctxt, xml, (int)len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA);
     if (!doc) {
         xmlErrorPtr e = xmlCtxtGetLastError(pctxt);
         g_autofree char *msg = g_strdup(e && e->message ? e->message : "malformed document");
 
         g_strstrip(msg);
         reportError(IOV_ERR_XML_ERROR, "line %d: %s", e ? e->line : 0, msg);
-        goto cleanup;
-    }
-    if (doc->intSubset || doc->extSubset) {
+    } else if (doc->intSubset || doc->extSubset) {
         reportError(IOV_ERR_XML_ERROR, "a document type declaration (DTD) is not accepted");
-        goto cleanup;
+        g_clear_pointer(&doc, xmlFreeDoc);
     }
+    xmlFreeParserCtxt(pctxt);
+    return doc;
+}
+
+domainDef *
+domainDefParseString(const char *xml, unsigned int flags, GString *dropped)
+{
+    g_autoptr(GString) local = g_string_new(NULL);
+    parseCtxt ctxt = {flags, local};
+    xmlDocPtr doc = NULL;
+    xmlNode *root;
+    domainDef *def = NULL;
+
+    if (!(doc = readDocument(xml, "domain.xml")))
+        goto cleanup;
     root = xmlDocGetRootElement(doc);
     if (!root || !isElem(root, "domain")) {
         reportError(IOV_ERR_XML_ERROR, "the root element must be <domain>, not <%s>",
@@ -2873,7 +2888,6 @@ domainDefParseString(const char *xml, unsigned int flags, GString *dropped)
 
  cleanup:
     xmlFreeDoc(doc);
-    xmlFreeParserCtxt(pctxt);
     xmlSetStructuredErrorFunc(NULL, NULL);
     return def;
 }
@@ -3441,39 +3455,13 @@ domainDiskDef *
 domainDiskDefParseString(const char *xml, unsigned int flags, GString *dropped)
 {
     parseCtxt ctxt = {flags, dropped};
-    xmlParserCtxtPtr pctxt = NULL;
     xmlDocPtr doc = NULL;
     xmlNode *root;
     domainDiskDef *disk = NULL;
     int rc;
 
-    if (!xml) {
-        reportError(IOV_ERR_XML_ERROR, "no XML document given");
-        return NULL;
-    }
-    if (strlen(xml) > MAX_XML_SIZE) {
-        reportError(IOV_ERR_XML_ERROR, "the document is larger than %d bytes", MAX_XML_SIZE);
-        return NULL;
-    }
-    xmlSetStructuredErrorFunc(NULL, silentXMLError);
-    if (!(pctxt = xmlNewParserCtxt())) {
-        reportError(IOV_ERR_INTERNAL_ERROR, "cannot create an XML parser");
+    if (!(doc = readDocument(xml, "disk.xml")))
         goto cleanup;
-    }
-    doc = xmlCtxtReadMemory(pctxt, xml, (int)strlen(xml), "disk.xml", NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOCDATA);
-    if (!doc) {
-        xmlErrorPtr e = xmlCtxtGetLastError(pctxt);
-        g_autofree char *msg = g_strdup(e && e->message ? e->message : "malformed document");
-
-        g_strstrip(msg);
-        reportError(IOV_ERR_XML_ERROR, "line %d: %s", e ? e->line : 0, msg);
-        goto cleanup;
-    }
-    if (doc->intSubset || doc->extSubset) {
-        reportError(IOV_ERR_XML_ERROR, "a document type declaration (DTD) is not accepted");
-        goto cleanup;
-    }
     root = xmlDocGetRootElement(doc);
     if (!root || !isElem(root, "disk")) {
         reportError(
@@ -3494,7 +3482,6 @@ domainDiskDefParseString(const char *xml, unsigned int flags, GString *dropped)
 
 cleanup:
     xmlFreeDoc(doc);
-    xmlFreeParserCtxt(pctxt);
     xmlSetStructuredErrorFunc(NULL, NULL);
     return disk;
 }
