@@ -1388,6 +1388,25 @@ computeChange(const domainDef *def, const char *disk, const throttleChange *chg,
     return g_steal_pointer(&out);
 }
 
+/* Publish `newLive` and `newConfig` (each may be NULL; taken over). */
+static void
+publishDefs(qemuDomainObj *obj, domainDef *newLive, domainDef *newConfig)
+{
+    g_autoptr(domainDef) oldLive = NULL;
+    g_autoptr(domainDef) oldConfig = NULL;
+
+    g_mutex_lock(&obj->lock);
+    if (newLive) {
+        oldLive = obj->live;
+        obj->live = newLive;
+    }
+    if (newConfig) {
+        oldConfig = obj->def;
+        obj->def = newConfig;
+    }
+    g_mutex_unlock(&obj->lock);
+}
+
 /*
  * Put the new live limits into QEMU, then write the new persistent
  * definition (either may be NULL), all or nothing: when the definition
@@ -1448,25 +1467,12 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     /* QEMU cannot go away under us: its end is handled in the job */
     if (applyLimits(drv, obj, newLive, newConfig, "limit") < 0)
         goto endjob;
-    /* both become visible at once; the old ones are freed on return */
-    g_mutex_lock(&obj->lock);
-    if (newLive) {
-        domainDef *old = obj->live;
-
-        obj->live = g_steal_pointer(&newLive);
-        newLive = old;
-        liveChanged = true;
-    }
-    if (newConfig) {
-        domainDef *old = obj->def;
-
-        obj->def = g_steal_pointer(&newConfig);
-        newConfig = old;
-    }
-    g_mutex_unlock(&obj->lock);
+    /* both become visible at once */
+    liveChanged = newLive != NULL;
+    publishDefs(obj, g_steal_pointer(&newLive), g_steal_pointer(&newConfig));
     /* the status file only caches QEMU's limits: the reply does not wait
      * for the disk */
-    if (newLive) {
+    if (liveChanged) {
         g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
 
         if (qemuDomainSaveStatusLater(obj, path) < 0)
@@ -1574,6 +1580,7 @@ changeDefinitions(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
     g_autoptr(domainDef) newConfig = NULL;
     g_autoptr(GPtrArray) touched = g_ptr_array_new_with_free_func(g_free);
     qemuDomainObj *obj;
+    bool live;
     size_t i;
     int ret = -1;
 
@@ -1597,21 +1604,9 @@ changeDefinitions(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
         if (od && !throttleDefEqual(&od->throttle, &newLive->disks[i]->throttle))
             g_ptr_array_add(touched, g_strdup(od->target));
     }
-    g_mutex_lock(&obj->lock);
-    if (newLive) {
-        domainDef *old = obj->live;
-
-        obj->live = g_steal_pointer(&newLive);
-        newLive = old;
-    }
-    if (newConfig) {
-        domainDef *old = obj->def;
-
-        obj->def = g_steal_pointer(&newConfig);
-        newConfig = old;
-    }
-    g_mutex_unlock(&obj->lock);
-    if (newLive) {
+    live = newLive != NULL;
+    publishDefs(obj, g_steal_pointer(&newLive), g_steal_pointer(&newConfig));
+    if (live) {
         g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
 
         if (qemuDomainSaveStatusLater(obj, path) < 0)
@@ -2536,25 +2531,6 @@ withoutDisk(const domainDef *def, const char *target, bool pending)
             (out->ndisks - (size_t)i - 1) * sizeof(out->disks[0]));
     out->ndisks--;
     return g_steal_pointer(&out);
-}
-
-/* Publish `newLive` and `newConfig` (each may be NULL; taken over). */
-static void
-publishDefs(qemuDomainObj *obj, domainDef *newLive, domainDef *newConfig)
-{
-    g_autoptr(domainDef) oldLive = NULL;
-    g_autoptr(domainDef) oldConfig = NULL;
-
-    g_mutex_lock(&obj->lock);
-    if (newLive) {
-        oldLive = obj->live;
-        obj->live = newLive;
-    }
-    if (newConfig) {
-        oldConfig = obj->def;
-        obj->def = newConfig;
-    }
-    g_mutex_unlock(&obj->lock);
 }
 
 static void
