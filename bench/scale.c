@@ -2,7 +2,8 @@
  * scale: how iovirtd's costs grow with the number of guests
  *
  * For each size (10, 50, 100 guests by default), a session iovirtd (its
- * running state on tmpfs, as /run is) starts that many real TCG QEMUs,
+ * running state where the machine's temporary files are, as /run is on
+ * the same kind of filesystem) starts that many real TCG QEMUs,
  * each with four file disks limited from the definition, paused
  * (IOV_DOMAIN_START_PAUSED: the limits are in force, the vCPU never
  * runs, so a hundred guests fit two cores), and measures:
@@ -380,7 +381,6 @@ main(int argc, char **argv)
 {
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *date = g_date_time_format(now, "%Y-%m-%d %H:%M UTC");
-    g_autofree char *shmDir = g_strdup_printf("/dev/shm/iovirt-scale-%d", (int)getpid());
     g_autofree char *loadavg = NULL;
     g_auto(GStrv) sizeStr = NULL;
     g_autofree sizeResult *res = NULL;
@@ -426,20 +426,7 @@ main(int argc, char **argv)
             loadavg = g_strdup("?");
     }
 
-    /* the daemon's running state on tmpfs, as /run and XDG_RUNTIME_DIR are */
-    testTmpDir();
-    d.dir = g_steal_pointer(&shmDir);
-    d.sock = g_build_filename(d.dir, "run", "iovirt", "iovirt-sock", NULL);
-    d.sockRO = g_build_filename(d.dir, "run", "iovirt", "iovirt-sock-ro", NULL);
-    d.stateDir = g_build_filename(d.dir, "run", "iovirt", "qemu", NULL);
-    d.uri = g_strdup_printf("iovirt+unix:///session?socket=%s", d.sock);
-    d.uriRO = g_strdup_printf("iovirt+unix:///session?socket=%s", d.sockRO);
-    d.logFile = g_build_filename(testTmpDir(), "iovirtd.log", NULL);
-    {
-        g_autofree char *runDir = g_build_filename(d.dir, "run", NULL);
-
-        g_assert_cmpint(g_mkdir_with_parents(runDir, 0700), ==, 0);
-    }
+    /* the daemon's running state under the temporary directory */
     startDaemon();
     g_usleep(1000 * 1000);
     anonIdle = daemonAnon();
@@ -459,8 +446,8 @@ main(int argc, char **argv)
     testDaemonStop(&d, SIGTERM);
 
     printf("iovirtd with many guests, %s, %ld cores, load average %s; real TCG QEMUs, "
-           "paused, 4 disks each; %d clients; daemon state on tmpfs\n\n",
-           date, sysconf(_SC_NPROCESSORS_ONLN), loadavg, nclients);
+           "paused, 4 disks each; %d clients; daemon state on %s\n\n",
+           date, sysconf(_SC_NPROCESSORS_ONLN), loadavg, nclients, testTmpDir());
     printf("| guests | disks | start all: wall | per guest | one start p50 | p99 "
            "| set all limits: wall | one set p50 | p99 | list all limits p50 | p99 "
            "| SIGTERM → exit | restart → all answering | anon KiB per guest | after restart "
