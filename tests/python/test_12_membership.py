@@ -15,6 +15,7 @@ the status file as they were. One guest, about 45 s."""
 import json
 import os
 import re
+import subprocess
 import threading
 import time
 
@@ -273,7 +274,7 @@ def live_filters(dom, target):
     raise AssertionError("no disk %s" % target)
 
 
-def test_groups_are_inserted_reordered_and_removed_in_qemu(guest):
+def test_groups_are_inserted_reordered_and_removed_in_qemu(daemon, guest):
     dom, path = guest["dom"], guest["paths"]["vdb"]
     steps = [
         (["cap"], ["throttle-vdb", "throttle-vdb-1"], ["tg-vdb", "tgg-cap"]),
@@ -284,8 +285,19 @@ def test_groups_are_inserted_reordered_and_removed_in_qemu(guest):
         (["cap2"], ["throttle-vdb", "throttle-vdb-1"], ["tg-vdb", "tgg-cap2"]),
         ([], ["throttle-vdb"], ["tg-vdb"]),
     ]
-    for groups, nodes, chain in steps:
-        assert dom.updateDeviceFlags(disk_xml("vdb", path, groups), LIVE) == 0
+    for i, (groups, nodes, chain) in enumerate(steps):
+        # through update-device, the typed call and iovsh in turn
+        if i % 3 == 0:
+            assert dom.updateDeviceFlags(disk_xml("vdb", path, groups), LIVE) == 0
+        elif i % 3 == 1:
+            assert dom.setDiskThrottleFilters("vdb", groups, LIVE) is None
+        else:
+            p = subprocess.run([iovtest.IOVSH, "-c", daemon.uri, "blkiothrottle", NAME, "vdb",
+                                "--throttle-groups", ",".join(groups), "--live"],
+                               capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, p.stderr
+            assert p.stdout == "Disk 'vdb' of domain 'member' now passes through groups %s " \
+                "(live).\n" % ", ".join(groups), p.stdout
         assert chain_of(dom, "vdb") == (nodes, chain), groups
         assert live_filters(dom, "vdb") == groups
 
@@ -313,6 +325,15 @@ def test_an_undeclared_group_is_refused_and_changes_nothing(daemon, guest):
     with pytest.raises(iovirt.Error) as e:
         dom.updateDeviceFlags(disk_xml("vda", guest["paths"]["vda"], ["cap", "cap"]), LIVE)
     assert "group 'cap' appears twice in its chain" in str(e.value)
+    for flags in (LIVE, LIVE | CONFIG):
+        with pytest.raises(iovirt.Error) as e:
+            dom.setDiskThrottleFilters("vda", ["nope"], flags)
+        assert "disk 'vda'" in str(e.value) and "'nope'" in str(e.value), str(e.value)
+    with pytest.raises(iovirt.Error) as e:
+        dom.setDiskThrottleFilters("vdz", ["cap"], LIVE)
+    assert "disk 'vdz' not found in the live definition of domain 'member'" in str(e.value)
+    with pytest.raises(TypeError):
+        dom.setDiskThrottleFilters("vda", "cap", LIVE)
     assert state(daemon, dom) == before
 
 
