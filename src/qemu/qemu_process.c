@@ -284,7 +284,8 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
         const domainDiskDef *od = domainDiskFind(from, nd->target);
         stepDone *s;
 
-        if (!od || sameFilters(od, nd))
+        /* an empty cdrom has no nodes: its next medium gets the new chain */
+        if (!od || sameFilters(od, nd) || domainDiskIsEmpty(od) || domainDiskIsEmpty(nd))
             continue;
         if (rebuildChain(obj, od, nd, true) < 0)
             goto error;

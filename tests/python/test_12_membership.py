@@ -286,11 +286,24 @@ def test_groups_are_inserted_reordered_and_removed_in_qemu(daemon, guest):
         ([], ["throttle-vdb"], ["tg-vdb"]),
     ]
     for i, (groups, nodes, chain) in enumerate(steps):
-        # through update-device, the typed call and iovsh in turn
-        if i % 3 == 0:
+        # through update-device, the typed call, iovsh and virsh in turn
+        if i % 4 == 0:
             assert dom.updateDeviceFlags(disk_xml("vdb", path, groups), LIVE) == 0
-        elif i % 3 == 1:
+        elif i % 4 == 1:
             assert dom.setDiskThrottleFilters("vdb", groups, LIVE) is None
+        elif i % 4 == 3:
+            # the real virsh's update-device (procedure 174), libvirt's spelling
+            doc = os.path.join(daemon.tmp, "vdb-update.xml")
+            with open(doc, "w") as f:
+                f.write("<disk type='file' device='disk'><driver name='qemu' type='raw' "
+                        "cache='none'/><source file='%s'/><target dev='vdb' bus='virtio'/>"
+                        "<iotune><read_bytes_sec>%d</read_bytes_sec></iotune>"
+                        "<throttlefilters>%s</throttlefilters></disk>\n" % (
+                            path, PER_DISK, "".join("<throttlefilter group='%s'/>" % g
+                                                    for g in groups)))
+            p = subprocess.run(["virsh", "-q", "-c", daemon.libvirt_uri, "update-device", NAME,
+                                doc, "--live"], capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, p.stderr
         else:
             p = subprocess.run([iovtest.IOVSH, "-c", daemon.uri, "blkiothrottle", NAME, "vdb",
                                 "--throttle-groups", ",".join(groups), "--live"],
