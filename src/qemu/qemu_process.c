@@ -965,14 +965,30 @@ reopenOptions(const domainDiskDef *a, const domainDiskDef *b, bool injectFault)
     return options;
 }
 
+/* Run `cmd` with `args` (consumed, also when there is no monitor). */
+static int
+chainCommand(qemuDomainObj *obj, const char *cmd, json_object *args)
+{
+    qemuMonitor *mon = qemuDomainEnterMonitor(obj);
+    int rc;
+
+    if (!mon) {
+        json_object_put(args);
+        return -1;
+    }
+    rc = qemuMonitorCommand(mon, cmd, args, NULL);
+    qemuDomainExitMonitor(obj);
+    return rc;
+}
+
 /* blockdev-reopen of the nodes in `options` (consumed), one transaction. */
 static int
-reopenNodes(qemuMonitor *mon, json_object *options)
+reopenNodes(qemuDomainObj *obj, json_object *options)
 {
     json_object *args = json_object_new_object();
 
     json_object_object_add(args, "options", options);
-    return qemuMonitorCommand(mon, "blockdev-reopen", args, NULL);
+    return chainCommand(obj, "blockdev-reopen", args);
 }
 
 /* Prefix the current error with the disk and the step that failed. */
@@ -1005,12 +1021,11 @@ undoRebuild(qemuDomainObj *obj, const domainDiskDef *from, const domainDiskDef *
     for (step = p + deleted; step > p; step--) {
         json_object *props = qemuBuildThrottleNodeProps(from, step);
 
-        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", props, NULL)) < 0)
+        if (chainCommand(obj, "blockdev-add", props) < 0)
             logWarn("domain '%s': adding back throttle node %zu of disk '%s' failed: %s", obj->name,
                     step, from->target, utilLastErrorMessage());
     }
-    if (reopened &&
-        QEMU_WITH_MONITOR(obj, mon, reopenNodes(mon, reopenOptions(to, from, false))) < 0)
+    if (reopened && reopenNodes(obj, reopenOptions(to, from, false)) < 0)
         logWarn("domain '%s': restoring the throttle chain of disk '%s' failed: %s", obj->name,
                 from->target, utilLastErrorMessage());
     /* added from the bottom: removed from the top */
@@ -1054,7 +1069,7 @@ rebuildChain(qemuDomainObj *obj, const domainDiskDef *from, const domainDiskDef 
         json_object *props = qemuBuildThrottleNodeProps(to, step);
         g_autofree char *node = qemuDiskStepNode(to, step);
 
-        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "blockdev-add", props, NULL)) < 0) {
+        if (chainCommand(obj, "blockdev-add", props) < 0) {
             blameChainStep(to->target, "blockdev-add", node);
             goto error;
         }
@@ -1065,7 +1080,7 @@ rebuildChain(qemuDomainObj *obj, const domainDiskDef *from, const domainDiskDef 
         g_autofree char *node = g_strdup(json_object_get_string(
             json_object_object_get(json_object_array_get_idx(options, 0), "node-name")));
 
-        if (QEMU_WITH_MONITOR(obj, mon, reopenNodes(mon, options)) < 0) {
+        if (reopenNodes(obj, options) < 0) {
             blameChainStep(to->target, "blockdev-reopen", node);
             goto error;
         }

@@ -203,9 +203,11 @@ def change(g, groups, old, new, what):
     sampler = g["sampler"]
     t0, t1 = move_all(g, groups)
     check_windows("%s: before" % what, sampler.windows(g["since"], t0), old)
-    g["worst"][what] = check_windows("%s: during" % what, [
-        w for w in sampler.windows(t0 - 1.5, t1 + 2.5) if w[1] > t0 and w[0] < t1 + 1],
-        max(old, new), transition=True)
+    during = [w for w in sampler.windows(t0 - 1.5, t1 + 2.5) if w[1] > t0 and w[0] < t1 + 1]
+    # the report: each window's start from the first update, and its rate
+    print("%s: windows from the change: %s" % (what, " ".join(
+        "%+.1fs:%.2f" % (w[0] - t0, w[2] / MiB) for w in during)))
+    g["worst"][what] = check_windows("%s: during" % what, during, max(old, new), transition=True)
     check_windows("%s: after" % what, sampler.windows(t1 + 1, t1 + 5.5), new)
     settled(g, new, "%s: settled" % what)
     g["since"] = t1 + 1
