@@ -42,9 +42,10 @@ killQemu(void)
         kill(qemuPid, SIGKILL);
 }
 
-/* The domain, its disk vda passing through `chain` ("a,b"; "" none). */
+/* The domain, its disk vda passing through `chain` ("a,b"; "" none)
+ * after its own limits, shared by group= `own` when not NULL. */
 static domainDef *
-parse(const char *image, const char *chain)
+parseWithOwn(const char *image, const char *chain, const char *own)
 {
     g_auto(GStrv) groups = g_strsplit(chain, ",", -1);
     g_autoptr(GString) filters = g_string_new(NULL);
@@ -61,8 +62,9 @@ parse(const char *image, const char *chain)
         "<throttlegroups><throttlegroup name='a' bps_rd='10485760'/>"
         "<throttlegroup name='b' iops='500'/><throttlegroup name='c' bps='4194304'/>"
         "</throttlegroups><devices><disk type='file'><source file='%s'/><target dev='vda'/>"
-        "<iothrottle bps_rd='8388608'/>%s%s%s</disk></devices></domain>",
-        image, filters->len ? "<throttlefilters>" : "", filters->str,
+        "<iothrottle bps_rd='8388608'%s%s%s/>%s%s%s</disk></devices></domain>",
+        image, own ? " group='" : "", own ? own : "", own ? "'" : "",
+        filters->len ? "<throttlefilters>" : "", filters->str,
         filters->len ? "</throttlefilters>" : "");
     if (!(def = domainDefParseString(xml, 0, NULL)))
         g_error("%s", iovGetLastErrorMessage());
@@ -73,6 +75,12 @@ static gint
 compareNames(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static domainDef *
+parse(const char *image, const char *chain)
+{
+    return parseWithOwn(image, chain, NULL);
 }
 
 /*
@@ -124,12 +132,13 @@ readChain(qemuMonitor *mon, char **groups, char **nodes)
     *nodes = g_strjoinv(" ", (char **)names->pdata);
 }
 
-/* What QEMU must hold for vda passing through `chain`. */
+/* What QEMU must hold for vda passing through `chain` after its own
+ * group object `own`. */
 static void
-expectChain(qemuMonitor *mon, const char *chain)
+expectChainOwn(qemuMonitor *mon, const char *chain, const char *own)
 {
     g_auto(GStrv) groups = g_strsplit(chain, ",", -1);
-    g_autoptr(GString) wantGroups = g_string_new("tg-vda");
+    g_autoptr(GString) wantGroups = g_string_new(own);
     g_autoptr(GString) wantNodes = g_string_new("throttle-vda");
     g_autofree char *gotGroups = NULL;
     g_autofree char *gotNodes = NULL;
@@ -145,6 +154,23 @@ expectChain(qemuMonitor *mon, const char *chain)
     readChain(mon, &gotGroups, &gotNodes);
     g_assert_cmpstr(gotGroups, ==, wantGroups->str);
     g_assert_cmpstr(gotNodes, ==, wantNodes->str);
+}
+
+static void
+expectChain(qemuMonitor *mon, const char *chain)
+{
+    expectChainOwn(mon, chain, "tg-vda");
+}
+
+static bool
+objectExists(qemuMonitor *mon, const char *id)
+{
+    throttleDef t = {0};
+    int rc = qemuMonitorGetThrottleLimits(mon, id, &t);
+
+    throttleDefClear(&t);
+    utilResetError();
+    return rc == 0;
 }
 
 typedef struct {
@@ -327,11 +353,42 @@ testEachRefusedStepIsUndone(void)
     stopQemu(&f);
 }
 
+/* The disk's own step moves to an implicit group (group=) and its
+ * filters change in the same change, and back: the implicit group comes
+ * and goes, the disk's private one goes and comes back. */
+static void
+testOwnGroupAndFiltersChangeTogether(void)
+{
+    fixture f = {0};
+    domainDef *to;
+
+    startQemu(&f);
+    to = parseWithOwn(f.image, "a,b", "imp");
+    if (qemuProcessApplyThrottle(f.obj, f.obj->live, to) < 0)
+        g_error("%s", iovGetLastErrorMessage());
+    domainDefFree(f.obj->live);
+    f.obj->live = to;
+    expectChainOwn(f.obj->mon, "a,b", "tgg-imp");
+    g_assert_false(objectExists(f.obj->mon, "tg-vda"));
+
+    to = parse(f.image, "c");
+    if (qemuProcessApplyThrottle(f.obj, f.obj->live, to) < 0)
+        g_error("%s", iovGetLastErrorMessage());
+    domainDefFree(f.obj->live);
+    f.obj->live = to;
+    expectChain(f.obj->mon, "c");
+    g_assert_false(objectExists(f.obj->mon, "tgg-imp"));
+    g_assert_true(objectExists(f.obj->mon, "tg-vda"));
+    stopQemu(&f);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/chain-rebuild/every-move-between-chains", testEveryMoveBetweenChains);
     g_test_add_func("/chain-rebuild/each-refused-step-is-undone", testEachRefusedStepIsUndone);
+    g_test_add_func("/chain-rebuild/own-group-and-filters-change-together",
+                    testOwnGroupAndFiltersChangeTogether);
     return g_test_run();
 }
