@@ -365,6 +365,7 @@ def test_a_reopen_qemu_refuses_is_undone_and_changes_nothing(daemon, guest):
     # a daemon whose blockdev-reopen of a chain carries a member QEMU
     # does not know; the guest keeps running across the restart
     daemon.stop()
+    restart_offset = os.path.getsize(daemon.log_file)
     os.environ["IOVIRT_TEST_FAIL_CHAIN_REOPEN"] = "1"
     try:
         daemon.start()
@@ -373,6 +374,12 @@ def test_a_reopen_qemu_refuses_is_undone_and_changes_nothing(daemon, guest):
     c = iovirt.open(daemon.uri)
     try:
         dom = c.lookupByName(NAME)
+        # the rebuilt chain came back from the status file, and the
+        # reconnect rebuilt nothing
+        assert live_filters(dom, "vda") == ["cap"]
+        with open(daemon.log_file, errors="replace") as f:
+            f.seek(restart_offset)
+            assert "sending 'blockdev-" not in f.read()
         before = state(daemon, dom)
         assert before["qemu"]["vda"] == (["throttle-vda", "throttle-vda-1"], ["tg-vda", "tgg-cap"])
         # cap2 goes before cap: a node is added (step 2, over cap), then
