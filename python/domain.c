@@ -370,6 +370,13 @@ static PyMethodDef domainMethods[] = {
      "listThrottleGroups($self, /, flags=0)\n--\n\n"
      "The names of the domain's named throttle groups, in the order of its\n"
      "definition (in force, or saved with AFFECT_CONFIG)."},
+    {"setDiskThrottleFilters", PYIOV_KWFUNC(pyiovDomainSetDiskThrottleFilters),
+     METH_VARARGS | METH_KEYWORDS,
+     "setDiskThrottleFilters($self, /, disk, groups, flags=0)\n--\n\n"
+     "The disk passes, after its own limits, through the named throttle\n"
+     "groups `groups` (a list of names, in order; empty: it leaves every\n"
+     "group). On a running guest its chain is rebuilt live, never without\n"
+     "a step it keeps. The same flags as setBlockIoThrottle(). Returns None."},
     {"qemuMonitorCommand", PYIOV_KWFUNC(pyiovDomainQemuMonitorCommand),
      METH_VARARGS | METH_KEYWORDS,
      "qemuMonitorCommand($self, /, cmd, flags=0)\n--\n\n"

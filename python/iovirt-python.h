@@ -96,6 +96,7 @@ PyObject *pyiovDomainSetBlockIoTune(pyiovDomain *self, PyObject *args, PyObject 
 PyObject *pyiovDomainSetThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainDelThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainSetDiskThrottleFilters(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainQemuMonitorCommand(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainGetMessages(pyiovDomain *self, PyObject *args, PyObject *kwargs);

@@ -638,6 +638,57 @@ pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwarg
     return list;
 }
 
+/* Domain.setDiskThrottleFilters(disk, groups, flags=0): None. `groups`
+ * is a sequence of group names (empty: the disk leaves every group). */
+PyObject *
+pyiovDomainSetDiskThrottleFilters(pyiovDomain *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"disk", "groups", "flags", NULL};
+    const char *disk;
+    PyObject *seq, *fast;
+    unsigned int flags = 0;
+    iovError err = {0};
+    const char **names;
+    Py_ssize_t n, i;
+    int ret;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|O&:setDiskThrottleFilters", kwlist, &disk,
+                                     &seq, pyiovFlagsConverter, &flags))
+        return NULL;
+    if (PyUnicode_Check(seq)) {
+        PyErr_SetString(PyExc_TypeError, "groups must be a sequence of names, not a string");
+        return NULL;
+    }
+    if (!(fast = PySequence_Fast(seq, "groups must be a sequence of names")))
+        return NULL;
+    n = PySequence_Fast_GET_SIZE(fast);
+    if (!(names = PyMem_Calloc((size_t)n + 1, sizeof(*names)))) {
+        Py_DECREF(fast);
+        return PyErr_NoMemory();
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+
+        if (!PyUnicode_Check(item) || !(names[i] = PyUnicode_AsUTF8(item))) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "groups must be a sequence of names");
+            PyMem_Free(names);
+            Py_DECREF(fast);
+            return NULL;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    ret = iovDomainSetDiskThrottleFilters(self->dom, disk, names, (int)n, flags);
+    if (ret < 0)
+        iovCopyLastError(&err);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(names);
+    Py_DECREF(fast);
+    if (ret < 0)
+        return pyiovRaiseError(&err, "iovDomainSetDiskThrottleFilters");
+    Py_RETURN_NONE;
+}
+
 /* ---- the monitor passthrough and the domain's messages ---- */
 
 PyObject *

@@ -84,6 +84,10 @@ buildOptions(int how)
          NULL},
     };
     static const iovshOptDef tail[] = {
+        {"throttle-groups", IOVSH_OT_STRING, "G1,G2",
+         "the declared groups the disk passes through after its own limits, in order; '' leaves "
+         "every group (a command of its own: no limit option with it)",
+         0, NULL},
         {"current", IOVSH_OT_BOOL, NULL,
          "the running guest if it runs, else the saved definition (the default)", 0, NULL},
         {"live", IOVSH_OT_BOOL, NULL, "the running guest", 0, NULL},
@@ -415,11 +419,76 @@ setLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, iovTypedParam
     return 0;
 }
 
+/* Give `disk` the chain of groups `list` ("G1,G2"; "" none), and say so. */
+static int
+setGroups(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, const char *list,
+          unsigned int flags)
+{
+    g_auto(GStrv) parts = g_strsplit(list, ",", -1);
+    g_autoptr(GPtrArray) groups = g_ptr_array_new();
+    g_autofree char *shown = NULL;
+    const char *where;
+    bool live, config;
+    int active;
+    char **p;
+
+    for (p = parts; *p; p++) {
+        g_strstrip(*p);
+        if (!**p) {
+            if (*list && g_strv_length(parts) > 1) {
+                iovshError("invalid value '%s' for option --throttle-groups: an empty group name",
+                           list);
+                return -1;
+            }
+            continue;
+        }
+        g_ptr_array_add(groups, *p);
+    }
+    if (iovDomainSetDiskThrottleFilters(dom, disk, (const char **)groups->pdata, (int)groups->len,
+                                        flags) < 0) {
+        iovshLibError();
+        return -1;
+    }
+    active = iovDomainIsActive(dom);
+    live = (flags & IOV_DOMAIN_AFFECT_LIVE) || (flags == 0 && active == 1);
+    config = (flags & IOV_DOMAIN_AFFECT_CONFIG) || (flags == 0 && active != 1);
+    if (cmd->output == IOVSH_OUTPUT_JSON) {
+        json_object *o = json_object_new_object();
+        json_object *applied = json_object_new_array();
+        json_object *arr = json_object_new_array();
+        guint i;
+
+        json_object_object_add(o, "domain", json_object_new_string(iovDomainGetName(dom)));
+        json_object_object_add(o, "disk", json_object_new_string(disk));
+        if (live)
+            json_object_array_add(applied, json_object_new_string("live"));
+        if (config)
+            json_object_array_add(applied, json_object_new_string("config"));
+        json_object_object_add(o, "applied", applied);
+        for (i = 0; i < groups->len; i++)
+            json_object_array_add(arr, json_object_new_string(groups->pdata[i]));
+        json_object_object_add(o, "throttle_groups", arr);
+        iovshPrintJSON(o);
+        return 0;
+    }
+    where = live && config ? "live and config" : live ? "live" : "config";
+    g_ptr_array_add(groups, NULL);
+    shown = g_strjoinv(", ", (char **)groups->pdata);
+    if (*shown)
+        printf("Disk '%s' of domain '%s' now passes through groups %s (%s).\n", disk,
+               iovDomainGetName(dom), shown, where);
+    else
+        printf("Disk '%s' of domain '%s' now passes through no group (%s).\n", disk,
+               iovDomainGetName(dom), where);
+    return 0;
+}
+
 /* blkiothrottle and blkdeviotune: display or set, options named `how`. */
 static int
 runThrottle(iovshControl *ctl, const iovshCmd *cmd, int how)
 {
     const char *disk = iovshOptString(cmd, "device");
+    const char *groupList = iovshOptString(cmd, "throttle-groups");
     bool current = iovshOptGiven(cmd, "current");
     bool live = iovshOptGiven(cmd, "live");
     bool config = iovshOptGiven(cmd, "config");
@@ -455,14 +524,22 @@ runThrottle(iovshControl *ctl, const iovshCmd *cmd, int how)
         }
     }
     rc = -1;
-    if (nparams == 0 && live && config) {
+    if (groupList && nparams > 0) {
+        iovshError("option --throttle-groups of command '%s' is given in a command of its own, "
+                   "without limits",
+                   cmd->def->name);
+        goto cleanup;
+    }
+    if (!groupList && nparams == 0 && live && config) {
         iovshError("command '%s' displays either --live or --config limits, not both at once",
                    cmd->def->name);
         goto cleanup;
     }
     if (!(dom = iovshLookupDomain(ctl, cmd, "domain")))
         goto cleanup;
-    if (nparams == 0)
+    if (groupList)
+        rc = setGroups(cmd, dom, disk, groupList, flags);
+    else if (nparams == 0)
         rc = showLimits(cmd, dom, disk, flags);
     else
         rc = setLimits(cmd, dom, disk, params, nparams, flags);

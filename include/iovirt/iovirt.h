@@ -695,11 +695,13 @@ int iovDomainDetachDeviceAlias(iovDomainPtr dom, const char *alias, unsigned int
 
 /*
  * iovDomainUpdateDeviceFlags: change a disk to the <disk> document `xml`
- * (found by its target). Only its limits may differ: they are the whole
- * new state (a limit not given becomes 0) and are set as
- * iovDomainBlockIoThrottle sets them. Anything else that differs is
- * refused, named. `flags` as for attach, and libvirt's FORCE (4),
- * which changes nothing. Returns 0 or -1.
+ * (found by its target). Only its limits and its <throttlefilters> may
+ * differ (and a cdrom's medium): the limits are the whole new state (a
+ * limit not given becomes 0) and are set as iovDomainBlockIoThrottle
+ * sets them; new filters change the disk's groups as
+ * iovDomainSetDiskThrottleFilters does, in the same change. Anything
+ * else that differs is refused, named. `flags` as for attach, and
+ * libvirt's FORCE (4), which changes nothing. Returns 0 or -1.
  */
 int iovDomainUpdateDeviceFlags(iovDomainPtr dom, const char *xml, unsigned int flags);
 
@@ -759,6 +761,23 @@ int iovDomainDelThrottleGroup(iovDomainPtr dom, const char *group, unsigned int 
  * the array. -1 on error.
  */
 int iovDomainListThrottleGroups(iovDomainPtr dom, char ***names, unsigned int flags);
+
+/*
+ * iovDomainSetDiskThrottleFilters: disk `disk` of `dom` passes, after its
+ * own limits, through the declared groups `groups` (`ngroups` names, at
+ * most 8, each once, in order: its <throttlefilters>); ngroups 0 leaves
+ * every group (`groups` may then be NULL). Live, the disk's chain is
+ * rebuilt while the guest runs: the new steps are built, one
+ * blockdev-reopen moves the disk's I/O onto them, the old ones are
+ * released; the disk is never without its own limits, nor without a
+ * group it keeps. A group not declared, or named twice, is refused
+ * before anything changes; a failure in QEMU is undone and the error
+ * names the step and QEMU's message. `flags`: IOV_DOMAIN_AFFECT_CURRENT,
+ * _LIVE, _CONFIG or LIVE|CONFIG (both, or neither). Refused on a
+ * read-only connection. Returns 0 or -1.
+ */
+int iovDomainSetDiskThrottleFilters(iovDomainPtr dom, const char *disk, const char **groups,
+                                    int ngroups, unsigned int flags);
 
 /* ---- monitor passthrough and the domain's messages ---- */
 

@@ -689,6 +689,15 @@ dispatchDomainListThrottleGroups(daemonState *d, daemonConn *c G_GNUC_UNUSED,
     return 0;
 }
 
+int
+dispatchDomainSetDiskThrottleFilters(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                                     iovirt_domain_set_disk_throttle_filters_args *args)
+{
+    return qemuDriverSetDiskThrottleFilters(d->driver, UUID(args), args->disk,
+                                            (const char *const *)args->groups.groups_val,
+                                            args->groups.groups_len, args->flags);
+}
+
 /* ---- monitor passthrough (libvirt's QEMU program), messages ---- */
 
 int

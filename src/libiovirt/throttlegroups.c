@@ -99,6 +99,39 @@ iovDomainDelThrottleGroup(iovDomainPtr dom, const char *group, unsigned int flag
 }
 
 int
+iovDomainSetDiskThrottleFilters(iovDomainPtr dom, const char *disk, const char **groups,
+                                int ngroups, unsigned int flags)
+{
+    iovirt_domain_set_disk_throttle_filters_args args = {0};
+    int i;
+
+    ENTER_DOM(dom, -1);
+    if (!disk || !*disk) {
+        reportError(IOV_ERR_INVALID_ARG, "no disk given");
+        return -1;
+    }
+    if (ngroups < 0 || (ngroups > 0 && !groups)) {
+        reportError(IOV_ERR_INVALID_ARG, "groups are needed for ngroups %d", ngroups);
+        return -1;
+    }
+    if (ngroups > IOVIRT_THROTTLE_FILTERS_MAX) {
+        reportError(IOV_ERR_INVALID_ARG, "disk '%s': at most %d throttle filters per disk", disk,
+                    IOVIRT_THROTTLE_FILTERS_MAX);
+        return -1;
+    }
+    for (i = 0; i < ngroups; i++) {
+        if (checkGroup(groups[i]) < 0)
+            return -1;
+    }
+    remoteDomainToWire(dom, &args.dom);
+    args.disk = (char *)disk;
+    args.groups.groups_len = (u_int)ngroups;
+    args.groups.groups_val = (char **)groups;
+    args.flags = flags;
+    return remoteCallDomainSetDiskThrottleFilters(dom->conn, &args);
+}
+
+int
 iovDomainListThrottleGroups(iovDomainPtr dom, char ***names, unsigned int flags)
 {
     iovirt_domain_list_throttle_groups_args args = {0};

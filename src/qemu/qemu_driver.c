@@ -2904,6 +2904,71 @@ endjob:
     return ret;
 }
 
+/* Whether two disks pass through the same declared groups, in order. */
+static bool
+sameThrottleFilters(const domainDiskDef *a, const domainDiskDef *b)
+{
+    size_t i;
+
+    if (a->nfilters != b->nfilters)
+        return false;
+    for (i = 0; i < a->nfilters; i++) {
+        if (strcmp(a->filters[i], b->filters[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* A change of one disk's chain of throttle filters, with (`chg`) or
+ * without (NULL) a change of its own limits. */
+typedef struct {
+    const char *target;
+    const throttleChange *chg;
+    char *const *filters;
+    size_t nfilters;
+} filtersChange;
+
+/* `def` with the disk fc->target given filters fc->filters (and limits
+ * fc->chg), validated: a filter must name a declared group, once. */
+static domainDef *
+computeFilters(const domainDef *def, bool live, const char *domain, const void *opaque)
+{
+    const filtersChange *fc = opaque;
+    g_autoptr(domainDef) out = NULL;
+    domainDiskDef *d;
+    size_t i;
+
+    if (fc->chg)
+        out = computeChange(def, fc->target, fc->chg, live, domain, NULL);
+    else if (findDisk(def, fc->target, domain, live))
+        out = domainDefCopy(def);
+    if (!out)
+        return NULL;
+    d = domainDiskFind(out, fc->target);
+    for (i = 0; i < d->nfilters; i++)
+        g_free(d->filters[i]);
+    g_free(d->filters);
+    d->filters = g_new0(char *, fc->nfilters + 1);
+    for (i = 0; i < fc->nfilters; i++)
+        d->filters[i] = g_strdup(fc->filters[i]);
+    d->nfilters = fc->nfilters;
+    return validatedChange(g_steal_pointer(&out));
+}
+
+int
+qemuDriverSetDiskThrottleFilters(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                                 const char *const *groups, size_t ngroups, unsigned int flags)
+{
+    filtersChange fc = {disk, NULL, (char *const *)groups, ngroups};
+
+    if (ngroups > DOMAIN_MAX_THROTTLE_FILTERS) {
+        reportError(IOV_ERR_INVALID_ARG, "disk '%s': at most %d throttle filters per disk",
+                    disk ? disk : "", DOMAIN_MAX_THROTTLE_FILTERS);
+        return -1;
+    }
+    return changeDefinitions(drv, uuid, flags, computeFilters, &fc, __func__);
+}
+
 int
 qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
                        unsigned int flags, bool fromLibvirt)
@@ -2912,7 +2977,7 @@ qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
     throttleChange chg = {0};
     qemuDomainObj *obj;
     unsigned int resolved;
-    bool medium = false, sameLimits = true;
+    bool medium = false, sameLimits = true, sameFilters = true;
     int i, rc;
 
     if (!disk)
@@ -2937,6 +3002,7 @@ qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
             return -1;
         }
         sameLimits &= throttleDefEqual(&cur->throttle, &disk->throttle);
+        sameFilters &= sameThrottleFilters(cur, disk);
         if (mediumChange(cur, disk)) {
             medium = true;
             continue;
@@ -2954,13 +3020,20 @@ qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
 
     if (medium && changeMedium(drv, uuid, disk, flags) < 0)
         return -1;
-    if (medium && sameLimits)
+    if (medium && sameLimits && sameFilters)
         return 0;
     /* the document is the whole new state of the limits */
     for (i = 0; i < THROTTLE_NUM_VALUES; i++)
         throttleChangeSet(&chg, i, disk->throttle.v[i]);
     throttleChangeSetGroup(&chg, disk->throttle.group ? disk->throttle.group : "");
-    rc = qemuDriverSetBlockIoThrottle(drv, uuid, disk->target, &chg, flags, NULL);
+    if (sameFilters) {
+        rc = qemuDriverSetBlockIoThrottle(drv, uuid, disk->target, &chg, flags, NULL);
+    } else {
+        /* and of its chain: rebuilt live with its limits, in one job */
+        filtersChange fc = {disk->target, &chg, disk->filters, disk->nfilters};
+
+        rc = changeDefinitions(drv, uuid, flags, computeFilters, &fc, __func__);
+    }
     throttleChangeClear(&chg);
     return rc;
 }

@@ -354,10 +354,23 @@ int qemuDriverDetachDevice(qemuDriver *drv, const unsigned char *uuid, const cha
 
 /*
  * qemuDriverUpdateDevice: a disk document that differs from the disk of
- * its target only in its limits sets them (they are the whole new
- * state: what it does not give becomes 0), as a limit change does;
+ * its target only in its limits and its <throttlefilters> sets them
+ * (they are the whole new state: what it does not give becomes 0), as a
+ * limit change does, the chain being rebuilt live when its filters
+ * differ (qemuDriverSetDiskThrottleFilters); a cdrom's medium changes;
  * anything else is refused, named.
  */
+/*
+ * qemuDriverSetDiskThrottleFilters: disk `disk` passes, after its own
+ * limits, through the declared groups `groups` (`ngroups` names, in
+ * order; none: it leaves every group). Live, its chain is rebuilt
+ * (qemuProcessApplyThrottle): the new steps are in place before the old
+ * ones go, and a failure leaves QEMU and both definitions as they were.
+ * `flags`: IOV_DOMAIN_AFFECT_*. In the domain's job.
+ */
+int qemuDriverSetDiskThrottleFilters(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                                     const char *const *groups, size_t ngroups, unsigned int flags);
+
 int qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *xml,
                            unsigned int flags, bool fromLibvirt);
 

@@ -86,14 +86,18 @@ collectGroups(const domainDef *def)
 }
 
 /* One step done, and how to undo it. */
-typedef enum { STEP_SET, STEP_ADD, STEP_REOPEN, STEP_DEL } stepKind;
+typedef enum { STEP_SET, STEP_ADD, STEP_REOPEN, STEP_DEL, STEP_CHAIN } stepKind;
 typedef struct {
     stepKind kind;
     char *id;                 /* the group */
     const throttleDef *before; /* SET/DEL: the limits before; may be NULL (none) */
-    const domainDiskDef *disk; /* REOPEN: the disk moved */
+    const domainDiskDef *disk; /* REOPEN, CHAIN: the disk moved, as it was */
     char *oldId;               /* REOPEN: the group it left */
+    const domainDiskDef *now;  /* CHAIN: the disk as it is now */
 } stepDone;
+
+static int rebuildChain(qemuDomainObj *obj, const domainDiskDef *from, const domainDiskDef *to,
+                        bool forward);
 
 static void
 stepFree(gpointer p)
@@ -133,6 +137,9 @@ undoSteps(qemuDomainObj *obj, GPtrArray *steps)
             break;
         case STEP_DEL:
             rc = QEMU_WITH_MONITOR(obj, mon, qemuMonitorAddThrottleGroup(mon, s->id, s->before));
+            break;
+        case STEP_CHAIN:
+            rc = rebuildChain(obj, s->now, s->disk, false);
             break;
         }
         if (rc < 0)
@@ -202,18 +209,6 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
     gpointer key, value;
     size_t i;
 
-    /* a chain's shape is fixed while QEMU runs: only its groups change */
-    for (i = 0; from && i < to->ndisks; i++) {
-        const domainDiskDef *od = domainDiskFind(from, to->disks[i]->target);
-
-        if (od && !sameFilters(od, to->disks[i])) {
-            reportError(IOV_ERR_OPERATION_INVALID,
-                        "disk '%s': its throttle filters cannot change while the guest runs",
-                        od->target);
-            return -1;
-        }
-    }
-
     /* 1. groups that stay or appear get their new limits */
     g_hash_table_iter_init(&it, newGroups);
     while (g_hash_table_iter_next(&it, &key, &value)) {
@@ -268,7 +263,8 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
         if (strcmp(oldId, newId) == 0)
             continue;
         node = qemuDiskThrottleNode(nd);
-        fmt = qemuDiskStepNode(nd, 1);
+        /* its child as it is now: a change of filters comes after */
+        fmt = qemuDiskStepNode(od, 1);
         if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorReopenThrottleNode(mon, node, fmt, newId)) < 0) {
             blameDisk(nd->target);
             goto error;
@@ -281,7 +277,26 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
         g_ptr_array_add(steps, s);
     }
 
-    /* 3. groups no disk uses any more are deleted */
+    /* 3. disks whose filters change get their chain rebuilt, the new
+     * steps in place before the old ones are released */
+    for (i = 0; from && i < to->ndisks; i++) {
+        const domainDiskDef *nd = to->disks[i];
+        const domainDiskDef *od = domainDiskFind(from, nd->target);
+        stepDone *s;
+
+        /* an empty cdrom has no nodes: its next medium gets the new chain */
+        if (!od || sameFilters(od, nd) || domainDiskIsEmpty(od) || domainDiskIsEmpty(nd))
+            continue;
+        if (rebuildChain(obj, od, nd, true) < 0)
+            goto error;
+        s = g_new0(stepDone, 1);
+        s->kind = STEP_CHAIN;
+        s->disk = od;
+        s->now = nd;
+        g_ptr_array_add(steps, s);
+    }
+
+    /* 4. groups no disk uses any more are deleted */
     if (oldGroups) {
         g_hash_table_iter_init(&it, oldGroups);
         while (g_hash_table_iter_next(&it, &key, &value)) {
@@ -915,4 +930,176 @@ qemuProcessRemoveDiskThrottle(qemuDomainObj *obj, const domainDef *def, const do
         return -1;
     }
     return 0;
+}
+
+/* ---- a disk's chain rebuilt while QEMU runs ---- */
+
+/*
+ * The steps whose node a rebuild from chain `a` to chain `b` (one disk)
+ * reopens: each filter step both have whose group differs, the last
+ * step both have when the chains' lengths differ (its child changes),
+ * and the disk's own step when `a` or `b` has no filter at all. Their
+ * properties are `b`'s, so the same steps taken with `a` and `b`
+ * swapped undo the reopen. A new JSON array, empty when nothing moves.
+ */
+static json_object *
+reopenOptions(const domainDiskDef *a, const domainDiskDef *b, bool injectFault)
+{
+    json_object *options = json_object_new_array();
+    size_t p = MIN(a->nfilters, b->nfilters);
+    size_t step;
+
+    if (p == 0 && a->nfilters != b->nfilters) {
+        json_object_array_add(options, qemuBuildThrottleNodeProps(b, 0));
+    } else {
+        for (step = 1; step <= p; step++) {
+            if (strcmp(a->filters[step - 1], b->filters[step - 1]) != 0 ||
+                (step == p && a->nfilters != b->nfilters))
+                json_object_array_add(options, qemuBuildThrottleNodeProps(b, step));
+        }
+    }
+    /* fault injection for the tests: QEMU refuses the unknown member */
+    if (injectFault && json_object_array_length(options) > 0)
+        json_object_object_add(json_object_array_get_idx(options, 0), "x-iovirt-fault",
+                               json_object_new_boolean(true));
+    return options;
+}
+
+/* Run `cmd` with `args` (consumed, also when there is no monitor). */
+static int
+chainCommand(qemuDomainObj *obj, const char *cmd, json_object *args)
+{
+    qemuMonitor *mon = qemuDomainEnterMonitor(obj);
+    int rc;
+
+    if (!mon) {
+        json_object_put(args);
+        return -1;
+    }
+    rc = qemuMonitorCommand(mon, cmd, args, NULL);
+    qemuDomainExitMonitor(obj);
+    return rc;
+}
+
+/* blockdev-reopen of the nodes in `options` (consumed), one transaction. */
+static int
+reopenNodes(qemuDomainObj *obj, json_object *options)
+{
+    json_object *args = json_object_new_object();
+
+    json_object_object_add(args, "options", options);
+    return chainCommand(obj, "blockdev-reopen", args);
+}
+
+/* Prefix the current error with the disk and the step that failed. */
+static void
+blameChainStep(const char *disk, const char *step, const char *node)
+{
+    g_autoptr(iovError) e = utilSaveError();
+
+    if (!e)
+        return;
+    reportError(e->code, "disk '%s': cannot change its throttle filters: %s of node '%s': %s", disk,
+                step, node, e->str2 ? e->str2 : e->message);
+}
+
+/*
+ * Undo the first part of a rebuild from `from` to `to` (one disk):
+ * `deleted` nodes of `from` deleted, its nodes reopened (`reopened`),
+ * `added` nodes of `to` added. Failures are logged: the first error
+ * stays the one reported.
+ */
+static void
+undoRebuild(qemuDomainObj *obj, const domainDiskDef *from, const domainDiskDef *to, size_t added,
+            bool reopened, size_t deleted)
+{
+    g_autoptr(iovError) saved = utilSaveError();
+    size_t p = MIN(from->nfilters, to->nfilters);
+    size_t step;
+
+    /* deleted from the top: added back from the bottom */
+    for (step = p + deleted; step > p; step--) {
+        json_object *props = qemuBuildThrottleNodeProps(from, step);
+
+        if (chainCommand(obj, "blockdev-add", props) < 0)
+            logWarn("domain '%s': adding back throttle node %zu of disk '%s' failed: %s", obj->name,
+                    step, from->target, utilLastErrorMessage());
+    }
+    if (reopened && reopenNodes(obj, reopenOptions(to, from, false)) < 0)
+        logWarn("domain '%s': restoring the throttle chain of disk '%s' failed: %s", obj->name,
+                from->target, utilLastErrorMessage());
+    /* added from the bottom: removed from the top */
+    for (step = to->nfilters - added + 1; added > 0 && step <= to->nfilters; step++) {
+        g_autofree char *node = qemuDiskStepNode(to, step);
+
+        if (QEMU_WITH_MONITOR(obj, mon, blockdevDel(mon, node)) < 0)
+            logWarn("domain '%s': removing node '%s' failed: %s", obj->name, node,
+                    utilLastErrorMessage());
+    }
+    utilRestoreError(g_steal_pointer(&saved));
+}
+
+/*
+ * Bring the throttle chain of one disk from `from`'s filters to `to`'s
+ * (same target, same own group; the groups `to` names exist). Nodes are
+ * named by their position in the chain, so the first
+ * min(from, to) filter steps keep their nodes:
+ *   1. the steps `to` has beyond `from`'s length are added, from the
+ *      bottom up, the last over the format node;
+ *   2. one blockdev-reopen points the nodes that change (a step's group,
+ *      or the child of the last common step, or of the disk's own step
+ *      when one chain has no filter) at their new group and child, all
+ *      at once: the new chain takes over the disk's I/O in one
+ *      transaction, so there is no moment with neither chain;
+ *   3. the steps `from` had beyond `to`'s length, now unused, are
+ *      deleted from the top.
+ * On failure, what was done is undone in reverse and the error names the
+ * step, the node and QEMU's message. `forward` is false when undoing a
+ * rebuild (no fault is injected then).
+ */
+static int
+rebuildChain(qemuDomainObj *obj, const domainDiskDef *from, const domainDiskDef *to, bool forward)
+{
+    size_t p = MIN(from->nfilters, to->nfilters);
+    size_t added = 0, deleted = 0, step;
+    bool fault = forward && g_getenv("IOVIRT_TEST_FAIL_CHAIN_REOPEN");
+    json_object *options;
+
+    for (step = to->nfilters; step > p; step--) {
+        json_object *props = qemuBuildThrottleNodeProps(to, step);
+        g_autofree char *node = qemuDiskStepNode(to, step);
+
+        if (chainCommand(obj, "blockdev-add", props) < 0) {
+            blameChainStep(to->target, "blockdev-add", node);
+            goto error;
+        }
+        added++;
+    }
+    options = reopenOptions(from, to, fault);
+    if (json_object_array_length(options) > 0) {
+        g_autofree char *node = g_strdup(json_object_get_string(
+            json_object_object_get(json_object_array_get_idx(options, 0), "node-name")));
+
+        if (reopenNodes(obj, options) < 0) {
+            blameChainStep(to->target, "blockdev-reopen", node);
+            goto error;
+        }
+    } else {
+        json_object_put(options);
+    }
+    for (step = p + 1; step <= from->nfilters; step++) {
+        g_autofree char *node = qemuDiskStepNode(from, step);
+
+        if (QEMU_WITH_MONITOR(obj, mon, blockdevDel(mon, node)) < 0) {
+            blameChainStep(to->target, "blockdev-del", node);
+            undoRebuild(obj, from, to, added, true, deleted);
+            return -1;
+        }
+        deleted++;
+    }
+    return 0;
+
+error:
+    undoRebuild(obj, from, to, added, false, 0);
+    return -1;
 }

@@ -73,9 +73,12 @@ int qemuProcessEnsureMonitor(const qemuProcessConfig *cfg, qemuDomainObj *obj);
  * qemuProcessApplyThrottle: bring QEMU's throttle groups from the limits
  * of `from` (NULL: a fresh QEMU, whose groups exist without limits) to
  * those of `to`: qom-set only the groups whose limits change, add the
- * groups that appear, move disks between groups, delete the groups no
- * disk uses. Nothing is sent when nothing changes (every change resets
- * QEMU's buckets). On failure what was done is undone as far as possible.
+ * groups that appear, move disks between groups, rebuild the chain of a
+ * disk whose <throttlefilters> change (new nodes added, one
+ * blockdev-reopen onto them, the old ones deleted: the disk is never
+ * without a step it keeps), delete the groups no disk uses. Nothing is
+ * sent when nothing changes (every change resets QEMU's buckets). On
+ * failure what was done is undone as far as possible.
  */
 int qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domainDef *to);
 

@@ -388,6 +388,7 @@ testIovirtProgram(void)
         {IOVIRT_PROC_DOMAIN_GET_THROTTLE_GROUP, true},
         {IOVIRT_PROC_DOMAIN_DEL_THROTTLE_GROUP, false},
         {IOVIRT_PROC_DOMAIN_LIST_THROTTLE_GROUPS, true},
+        {IOVIRT_PROC_DOMAIN_SET_DISK_THROTTLE_FILTERS, false},
     };
     remote_nonnull_domain dom = {(char *)"proto1", {0}, -1};
     int proc, served = 0;

@@ -116,3 +116,44 @@ def test_del_removes_an_unused_group(sh, guest):
     assert sh.ok("domthrottlegroupdel", guest.name, "spare") == \
         "Throttle group 'spare' of domain 'grp1' deleted (config).\n"
     assert sh.json("domthrottlegrouplist", guest.name) == ["cap", "tenant", "shared"]
+
+
+def test_throttle_groups_change_a_disks_chain(sh, guest):
+    assert sh.ok("blkiothrottle", guest.name, "vdc", "--throttle-groups", "tenant,cap") == \
+        "Disk 'vdc' of domain 'grp1' now passes through groups tenant, cap (config).\n"
+    values = sh.json("blkiothrottle", guest.name, "vdc")
+    assert [g["group"] for g in values["chain"]] == ["tenant", "cap"]
+    assert parse_display(sh.ok("domthrottlegroupinfo", guest.name, "cap"))["disks"] == "vda, vdc"
+    # spaces around the names are ignored; -o json says what was applied
+    out = sh.json("blkiothrottle", guest.name, "vdc", "--throttle-groups", " cap ", "--config")
+    assert out == {"domain": "grp1", "disk": "vdc", "applied": ["config"],
+                   "throttle_groups": ["cap"]}
+    assert [g["group"] for g in sh.json("blkiothrottle", guest.name, "vdc")["chain"]] == ["cap"]
+    # '' leaves every group, and the disk's own limits stay
+    own = sh.throttle(guest.name, "vdc")
+    del own["chain"]
+    assert sh.ok("blkiothrottle", guest.name, "vdc", "--throttle-groups", "") == \
+        "Disk 'vdc' of domain 'grp1' now passes through no group (config).\n"
+    assert "chain" not in sh.json("blkiothrottle", guest.name, "vdc")
+    assert sh.throttle(guest.name, "vdc") == own
+
+
+def test_throttle_groups_refusals_change_nothing(sh, guest):
+    before = sh.ok("dumpxml", guest.name)
+    err = sh.fail("blkiothrottle", guest.name, "vda", "--throttle-groups", "cap,nope")
+    assert "disk 'vda'" in err and "'nope'" in err, err
+    err = sh.fail("blkiothrottle", guest.name, "vda", "--throttle-groups", "cap,cap")
+    assert "disk 'vda': group 'cap' appears twice in its chain of throttle filters" in err
+    err = sh.fail("blkiothrottle", guest.name, "vda", "--throttle-groups", "cap,,tenant")
+    assert "invalid value 'cap,,tenant' for option --throttle-groups: an empty group name" in err
+    err = sh.fail("blkiothrottle", guest.name, "vda", "--throttle-groups", "cap", "--bps", "1M")
+    assert "option --throttle-groups of command 'blkiothrottle' is given in a command of its " \
+           "own, without limits" in err
+    err = sh.fail("blkiothrottle", guest.name, "vdz", "--throttle-groups", "cap")
+    assert "disk 'vdz' not found in the persistent definition of domain 'grp1'" in err
+    err = sh.fail("blkiothrottle", guest.name, "vda", "--throttle-groups", "cap", "--live")
+    assert "domain 'grp1' is not running" in err
+    err = sh.fail("blkiothrottle", guest.name, "vda", "--throttle-groups",
+                  ",".join("g%d" % i for i in range(9)))
+    assert "disk 'vda': at most 8 throttle filters per disk" in err
+    assert sh.ok("dumpxml", guest.name) == before
