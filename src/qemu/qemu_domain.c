@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -380,22 +381,45 @@ writeStatusSnap(qemuDomainObj *obj, const qemuDomainStatusSnap *snap, const char
         logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
 }
 
+/* The background writers give way to the threads that reply and to the
+ * guests: the status file is a cache, the reply is not. */
+#define QEMU_STATUS_WRITER_NICE 10
+
+static void
+lowerWriterPriority(void)
+{
+    static _Thread_local bool lowered;
+
+    if (lowered)
+        return;
+    lowered = true;
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), QEMU_STATUS_WRITER_NICE) < 0)
+        logWarn("cannot lower the priority of the status writer: %s", g_strerror(errno));
+}
+
 /* A background writer: it owns obj->statusWriter and writes what is
- * pending until nothing is. */
+ * pending until nothing is, each time after QEMU_STATUS_WRITE_DELAY_MS
+ * (less when someone waits for it: statusHurry). */
 void
 qemuDomainStatusWriter(gpointer data, gpointer unused G_GNUC_UNUSED)
 {
     qemuDomainObj *obj = data;
 
+    lowerWriterPriority();
     for (;;) {
         g_autoptr(qemuDomainStatusSnap) snap = NULL;
         g_autofree char *path = NULL;
+        gint64 deadline =
+            g_get_monotonic_time() + QEMU_STATUS_WRITE_DELAY_MS * G_TIME_SPAN_MILLISECOND;
 
         g_mutex_lock(&obj->lock);
+        while (!obj->statusHurry && g_get_monotonic_time() < deadline)
+            g_cond_wait_until(&obj->jobCond, &obj->lock, deadline);
         snap = g_steal_pointer(&obj->statusPending);
         path = g_steal_pointer(&obj->statusPendingPath);
         if (!snap) {
             obj->statusWriter = false;
+            obj->statusHurry = false;
             g_cond_broadcast(&obj->jobCond);
             g_mutex_unlock(&obj->lock);
             break;
@@ -406,6 +430,17 @@ qemuDomainStatusWriter(gpointer data, gpointer unused G_GNUC_UNUSED)
     qemuDomainObjUnref(obj);
 }
 
+/* With the lock: a background writer that waits for more changes
+ * writes what is pending at once. */
+static void
+hurryStatusWriter(qemuDomainObj *obj)
+{
+    if (!obj->statusWriter)
+        return;
+    obj->statusHurry = true;
+    g_cond_broadcast(&obj->jobCond);
+}
+
 /* With the lock: drop the pending document (older than what the caller
  * writes), wait until no thread writes, and become the writer. */
 static void
@@ -413,6 +448,7 @@ claimStatusWriter(qemuDomainObj *obj)
 {
     g_clear_pointer(&obj->statusPending, qemuDomainStatusSnapFree);
     g_clear_pointer(&obj->statusPendingPath, g_free);
+    hurryStatusWriter(obj);
     while (obj->statusWriter)
         g_cond_wait(&obj->jobCond, &obj->lock);
     obj->statusWriter = true;
@@ -481,6 +517,7 @@ void
 qemuDomainFlushStatus(qemuDomainObj *obj)
 {
     g_mutex_lock(&obj->lock);
+    hurryStatusWriter(obj);
     while (obj->statusWriter)
         g_cond_wait(&obj->jobCond, &obj->lock);
     g_mutex_unlock(&obj->lock);

@@ -109,6 +109,8 @@ typedef struct {
                                           * yet (the writer formats it), or NULL */
     char *statusPendingPath;  /* where it goes */
     bool statusWriter;        /* a thread is writing the status file */
+    bool statusHurry;         /* someone waits for the writer: it stops
+                               * waiting for more changes to gather */
 } qemuDomainObj;
 
 qemuDomainObj *qemuDomainObjNew(const char *name, const unsigned char *uuid);
@@ -194,11 +196,15 @@ void qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...) G_GNUC_PRINTF(2
  * start, reconnect, undefine). qemuDomainSaveStatusLater copies what it
  * is to hold now and leaves formatting and writing to a background
  * thread (a live limit change replies without waiting for libxml2 or
- * the disk); a failure there is logged.
+ * the disk); a failure there is logged. That thread runs at a lower
+ * priority and waits QEMU_STATUS_WRITE_DELAY_MS before it writes, so
+ * that it does not take a core from the reply it follows, and a burst of
+ * changes is written once.
  * qemuDomainRemoveStatus drops what is pending, waits for a write in
  * progress and removes the file; qemuDomainFlushStatus waits until what
  * is pending is written.
  */
+#define QEMU_STATUS_WRITE_DELAY_MS 10
 int qemuDomainSaveStatus(qemuDomainObj *obj, const char *path);
 void qemuDomainStatusWriter(gpointer obj, gpointer unused);
 int qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path);
