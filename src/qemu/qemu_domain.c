@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -381,39 +380,23 @@ writeStatusSnap(qemuDomainObj *obj, const qemuDomainStatusSnap *snap, const char
         logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
 }
 
-/* The background writers give way to the threads that reply and to the
- * guests: the status file is a cache, the reply is not. */
-#define QEMU_STATUS_WRITER_NICE 10
-
-static void
-lowerWriterPriority(void)
-{
-    static _Thread_local bool lowered;
-
-    if (lowered)
-        return;
-    lowered = true;
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), QEMU_STATUS_WRITER_NICE) < 0)
-        logWarn("cannot lower the priority of the status writer: %s", g_strerror(errno));
-}
-
 /* A background writer: it owns obj->statusWriter and writes what is
- * pending until nothing is, each time after QEMU_STATUS_WRITE_DELAY_MS
- * (less when someone waits for it: statusHurry). */
+ * pending until nothing is, each time QEMU_STATUS_WRITE_DELAY_MS after
+ * the oldest change it holds was taken (at once when someone waits for
+ * it: statusHurry). */
 void
 qemuDomainStatusWriter(gpointer data, gpointer unused G_GNUC_UNUSED)
 {
     qemuDomainObj *obj = data;
 
-    lowerWriterPriority();
     for (;;) {
         g_autoptr(qemuDomainStatusSnap) snap = NULL;
         g_autofree char *path = NULL;
-        gint64 deadline =
-            g_get_monotonic_time() + QEMU_STATUS_WRITE_DELAY_MS * G_TIME_SPAN_MILLISECOND;
+        gint64 deadline;
 
         g_mutex_lock(&obj->lock);
-        while (!obj->statusHurry && g_get_monotonic_time() < deadline)
+        deadline = obj->statusPendingSince + QEMU_STATUS_WRITE_DELAY_MS * G_TIME_SPAN_MILLISECOND;
+        while (obj->statusPending && !obj->statusHurry && g_get_monotonic_time() < deadline)
             g_cond_wait_until(&obj->jobCond, &obj->lock, deadline);
         snap = g_steal_pointer(&obj->statusPending);
         path = g_steal_pointer(&obj->statusPendingPath);
@@ -489,6 +472,8 @@ qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path)
     if (!snap)
         return -1;
     g_mutex_lock(&obj->lock);
+    if (!obj->statusPending)
+        obj->statusPendingSince = g_get_monotonic_time();
     qemuDomainStatusSnapFree(obj->statusPending);
     g_free(obj->statusPendingPath);
     obj->statusPending = snap;

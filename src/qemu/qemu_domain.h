@@ -108,6 +108,8 @@ typedef struct {
     qemuDomainStatusSnap *statusPending; /* the newest status not written
                                           * yet (the writer formats it), or NULL */
     char *statusPendingPath;  /* where it goes */
+    gint64 statusPendingSince; /* monotonic time the oldest change not
+                                * written yet was taken */
     bool statusWriter;        /* a thread is writing the status file */
     bool statusHurry;         /* someone waits for the writer: it stops
                                * waiting for more changes to gather */
@@ -196,8 +198,8 @@ void qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...) G_GNUC_PRINTF(2
  * start, reconnect, undefine). qemuDomainSaveStatusLater copies what it
  * is to hold now and leaves formatting and writing to a background
  * thread (a live limit change replies without waiting for libxml2 or
- * the disk); a failure there is logged. That thread runs at a lower
- * priority and waits QEMU_STATUS_WRITE_DELAY_MS before it writes, so
+ * the disk); a failure there is logged. That thread writes
+ * QEMU_STATUS_WRITE_DELAY_MS after the oldest change not written yet, so
  * that it does not take a core from the reply it follows, and a burst of
  * changes is written once.
  * qemuDomainRemoveStatus drops what is pending, waits for a write in

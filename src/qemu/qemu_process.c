@@ -818,7 +818,8 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
     }
     stateFromQEMU(obj, qstatus, running, st);
     qemuDomainLogNote(obj, "reconnected to QEMU (pid %d, %s)", (int)obj->pid, qstatus);
-    if (qemuDomainSaveStatus(obj, statusPath) < 0)
+    /* what QEMU said is only a cache on disk: written in the background */
+    if (qemuDomainSaveStatusLater(obj, statusPath) < 0)
         logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
     return 1;
 }
