@@ -1303,11 +1303,11 @@ monitorCommandBatch(qemuMonitor *mon, size_t n, const char *const *cmds, json_ob
 
     for (i = 0; i < n; i++) {
         json_object_object_add(msgs[i], "id", json_object_new_string(pend[i].id));
+        g_debug("QEMU monitor at '%s': sending '%s' as %s (%zu of %zu sent at once)", mon->path,
+                cmds[i], pend[i].id, i + 1, n);
         g_string_append(text, json_object_to_json_string_ext(msgs[i], JSON_C_TO_STRING_PLAIN));
         g_string_append_c(text, '\n');
     }
-    g_debug("QEMU monitor at '%s': sending %zu commands at once, '%s' first", mon->path, n,
-            cmds[0]);
     wrc = sendAll(mon->fd, text->str, text->len, deadline);
     sendErrno = errno;
 
