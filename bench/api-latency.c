@@ -340,6 +340,21 @@ startGuest(iovConnectPtr conn, int n)
     return x;
 }
 
+/* The first three fields of /proc/loadavg into `buf`. */
+static void
+loadAverage(char *buf, size_t len)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) f = NULL;
+
+    g_strlcpy(buf, "?", len);
+    if (!g_file_get_contents("/proc/loadavg", &text, NULL, NULL))
+        return;
+    f = g_strsplit(text, " ", 4);
+    if (g_strv_length(f) >= 3)
+        g_snprintf(buf, len, "%s %s %s", f[0], f[1], f[2]);
+}
+
 /* The pid of the daemon's first guest, from its pidfile. */
 static pid_t
 guestPid(void)
@@ -376,6 +391,7 @@ main(int argc, char **argv)
     double setP50, setP99, getP50, getP99, floorP50, floorP99, nullP50, nullP99, rate;
     double shotP50[SHOT_LAST], shotP99[SHOT_LAST];
     double setGoal, getGoal;
+    char load[64];
     bool tmpfs = false;
     long anon, rss;
     iovConnectPtr conn;
@@ -425,11 +441,13 @@ main(int argc, char **argv)
     g_usleep(3 * G_USEC_PER_SEC);
     rate = measureConcurrentGets(20, 5.0);
 
+    loadAverage(load, sizeof(load));
     setGoal = floorP50 + nullP50 + 100;
     getGoal = 1.5 * nullP50;
-    printf("iovirtd call latency, %s, %ld cores; %d calls each; daemon state on %s\n\n", date,
-           sysconf(_SC_NPROCESSORS_ONLN), calls,
-           tmpfs ? "tmpfs (/dev/shm)" : "the temporary files' filesystem");
+    printf(
+        "iovirtd call latency, %s, %ld cores, load average %s; %d calls each; daemon state on %s\n\n",
+        date, sysconf(_SC_NPROCESSORS_ONLN), load, calls,
+        tmpfs ? "tmpfs (/dev/shm)" : "the temporary files' filesystem");
     printf("| measure | p50 | p99 | goal (p50) |\n|---|---|---|---|\n");
     printf(
         "| set (iovDomainBlockIoThrottle, live, one real change) | %.0f µs | %.0f µs | ≤ floor + null RPC + 100 µs = %.0f µs: %s |\n",
