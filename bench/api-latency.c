@@ -9,8 +9,9 @@
  *     of iovDomainGetBlockIoThrottle on one connection;
  *   - a null RPC (iovConnectGetLibVersion: answered at once);
  *   - the floor of the set: the same qom-set sent straight to the monitor
- *     of another QEMU running the same guest, no daemon (a get sends
- *     nothing to QEMU: its floor is zero);
+ *     of another QEMU started with the daemon's guest's command line, no
+ *     daemon, in blocks that take turns with the sets so that both see
+ *     the same machine (a get sends nothing to QEMU: its floor is zero);
  *   - gets/s of 20 clients at once over 5 guests;
  *   - the wall time of one-shot client processes: a C program (connect,
  *     one get, close), `iovsh blkiothrottle` displaying and setting,
@@ -54,26 +55,110 @@ setParam(iovTypedParameter *p, const char *field, unsigned long long v)
     p->value.ul = v;
 }
 
-/* ---- through the daemon ---- */
+/* ---- through the daemon, and the floor beside it ---- */
+
+/* A QEMU started with the command line of the daemon's guest (read from
+ * /proc), its own image, monitor, pidfile and serial log, and not paused:
+ * the same guest, the same devices, run the same way. */
+typedef struct {
+    pid_t pid;
+    qemuMonitor *mon;
+} floorQemu;
 
 static void
-measureDaemon(iovDomainPtr dom, double *setP50, double *setP99, double *getP50, double *getP99)
+floorStart(floorQemu *f, pid_t guestPid)
+{
+    g_autofree char *cmdPath = g_strdup_printf("/proc/%d/cmdline", (int)guestPid);
+    g_autofree char *img = g_strdup_printf("%s/floor.img", testTmpDir());
+    g_autofree char *sock = g_strdup_printf("%s/floor.qmp", testTmpDir());
+    g_autofree char *pidfile = g_strdup_printf("%s/floor.pid", testTmpDir());
+    g_autofree char *serial = g_strdup_printf("%s/floor-serial.log", testTmpDir());
+    g_autofree char *logPath = g_strdup_printf("%s/floor-qemu.log", testTmpDir());
+    g_autofree char *guestImg = g_strdup_printf("%s/lat0.img", testTmpDir());
+    g_autofree char *guestSerial = g_strdup_printf("%s/lat0-serial.log", testTmpDir());
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *cmdline = NULL;
+    gsize len = 0, off;
+
+    if (!g_file_get_contents(cmdPath, &cmdline, &len, NULL))
+        g_error("cannot read %s", cmdPath);
+    for (off = 0; off < len; off += strlen(cmdline + off) + 1) {
+        const char *arg = cmdline + off;
+        GString *a;
+
+        if (strcmp(arg, "-S") == 0)
+            continue; /* the daemon resumes its guest at once */
+        a = g_string_new(arg);
+        if (g_str_has_prefix(arg, "socket,id=monitor,path="))
+            g_string_printf(a, "socket,id=monitor,path=%s,server=on,wait=off", sock);
+        else if (argv->len > 0 && strcmp(argv->pdata[argv->len - 1], "-pidfile") == 0)
+            g_string_assign(a, pidfile);
+        else if (g_str_has_prefix(arg, "guest="))
+            g_string_assign(a, "guest=floor,debug-threads=on");
+        g_string_replace(a, guestImg, img, 0);
+        g_string_replace(a, guestSerial, serial, 0);
+        g_ptr_array_add(argv, g_string_free(a, FALSE));
+    }
+    g_ptr_array_add(argv, NULL);
+    testMakeImage(img, 16 << 20, 0);
+    f->pid = testStartProcess((const char *const *)argv->pdata, logPath);
+    f->mon = qemuMonitorOpen(sock, 20000, NULL, NULL);
+    if (!f->mon)
+        g_error("floor QEMU: %s", iovGetLastErrorMessage());
+    g_usleep(3 * G_USEC_PER_SEC); /* let it boot, as the daemon's guest did */
+}
+
+static void
+floorStop(floorQemu *f)
+{
+    qemuMonitorClose(f->mon);
+    kill(f->pid, SIGKILL);
+    waitpid(f->pid, NULL, 0);
+}
+
+/*
+ * Sets through the daemon and the floor of a set, in blocks that take
+ * turns (50 sets through the daemon, then 50 of the same qom-set straight
+ * to the floor QEMU, ...), both guests running all along, so that both
+ * see the same machine; then gets.
+ */
+static void
+measureDaemon(iovDomainPtr dom, pid_t guestPid, double *setP50, double *setP99, double *floorP50,
+              double *floorP99, double *getP50, double *getP99)
 {
     g_autofree double *set = g_new(double, calls);
+    g_autofree double *flo = g_new(double, calls);
     g_autofree double *get = g_new(double, calls);
-    int i;
+    floorQemu f = {0};
+    int i, j;
 
-    for (i = 0; i < calls; i++) {
-        iovTypedParameter p;
-        double t0;
+    floorStart(&f, guestPid);
+    for (i = 0; i < calls; i += 50) {
+        for (j = i; j < calls && j < i + 50; j++) {
+            iovTypedParameter p;
+            double t0;
 
-        /* alternate two values: every set is a real change, one qom-set */
-        setParam(&p, "bps_rd", i % 2 ? 10485760 : 20971520);
-        t0 = nowUs();
-        if (iovDomainBlockIoThrottle(dom, "vda", &p, 1, IOV_DOMAIN_AFFECT_LIVE) < 0)
-            g_error("set: %s", iovGetLastErrorMessage());
-        set[i] = nowUs() - t0;
+            /* alternate two values: every set is a real change, one qom-set */
+            setParam(&p, "bps_rd", j % 2 ? 10485760 : 20971520);
+            t0 = nowUs();
+            if (iovDomainBlockIoThrottle(dom, "vda", &p, 1, IOV_DOMAIN_AFFECT_LIVE) < 0)
+                g_error("set: %s", iovGetLastErrorMessage());
+            set[j] = nowUs() - t0;
+        }
+        for (j = i; j < calls && j < i + 50; j++) {
+            throttleDef from = {0}, to = {0};
+            double t0;
+
+            /* exactly what the daemon sends for that set: the changed key */
+            from.v[THROTTLE_BPS_RD] = j % 2 ? 20971520 : 10485760;
+            to.v[THROTTLE_BPS_RD] = j % 2 ? 10485760 : 20971520;
+            t0 = nowUs();
+            if (qemuMonitorUpdateThrottleLimits(f.mon, "tg-vda", &from, &to) < 0)
+                g_error("floor qom-set: %s", iovGetLastErrorMessage());
+            flo[j] = nowUs() - t0;
+        }
     }
+    floorStop(&f);
     for (i = 0; i < calls; i++) {
         iovTypedParameter p[20];
         int n = 20;
@@ -86,6 +171,8 @@ measureDaemon(iovDomainPtr dom, double *setP50, double *setP99, double *getP50, 
     }
     *setP50 = testPercentile(set, calls, 0.5);
     *setP99 = testPercentile(set, calls, 0.99);
+    *floorP50 = testPercentile(flo, calls, 0.5);
+    *floorP99 = testPercentile(flo, calls, 0.99);
     *getP50 = testPercentile(get, calls, 0.5);
     *getP99 = testPercentile(get, calls, 0.99);
 }
@@ -105,78 +192,6 @@ measureNullRPC(iovConnectPtr conn, double *p50, double *p99)
             g_error("null RPC: %s", iovGetLastErrorMessage());
         lat[i] = nowUs() - t0;
     }
-    *p50 = testPercentile(lat, calls, 0.5);
-    *p99 = testPercentile(lat, calls, 0.99);
-}
-
-/* ---- the floor: the same qom-set straight to a QEMU ---- */
-
-static void
-measureFloor(double *p50, double *p99)
-{
-    g_autofree char *img = g_strdup_printf("%s/floor.img", testTmpDir());
-    g_autofree char *sock = g_strdup_printf("%s/floor.qmp", testTmpDir());
-    g_autofree char *chardev = g_strdup_printf("socket,id=mon,path=%s,server=on,wait=off", sock);
-    g_autofree char *file = g_strdup_printf("{\"driver\":\"file\",\"filename\":\"%s\",\"node-name\":\"proto-vda\"}", img);
-    g_autofree char *logPath = g_strdup_printf("%s/floor-qemu.log", testTmpDir());
-    /* the same guest as the daemon's, running (a paused QEMU answers
-     * its monitor faster than one whose vCPU thread is busy) */
-    const char *argv[] = {
-        "qemu-system-x86_64",
-        "-machine",
-        "q35,accel=tcg",
-        "-nodefaults",
-        "-no-user-config",
-        "-display",
-        "none",
-        "-m",
-        "192",
-        "-kernel",
-        testGuestKernel(),
-        "-initrd",
-        testGuestInitrd(),
-        "-append",
-        "console=ttyS0 quiet panic=-1 iov.probe= iov.after=idle",
-        "-object",
-        "{\"qom-type\":\"throttle-group\",\"id\":\"tg-vda\"}",
-        "-blockdev",
-        file,
-        "-blockdev",
-        "{\"driver\":\"raw\",\"file\":\"proto-vda\",\"node-name\":\"fmt-vda\"}",
-        "-blockdev",
-        "{\"driver\":\"throttle\",\"throttle-group\":\"tg-vda\",\"file\":\"fmt-vda\",\"node-name\":\"throttle-vda\"}",
-        "-device",
-        "{\"driver\":\"virtio-blk-pci\",\"id\":\"disk-vda\",\"drive\":\"throttle-vda\"}",
-        "-chardev",
-        chardev,
-        "-mon",
-        "chardev=mon,mode=control",
-        NULL};
-    g_autofree double *lat = g_new(double, calls);
-    qemuMonitor *mon;
-    pid_t pid;
-    int i;
-
-    testMakeImage(img, 16 << 20, 0);
-    pid = testStartProcess(argv, logPath);
-    mon = qemuMonitorOpen(sock, 20000, NULL, NULL);
-    if (!mon)
-        g_error("floor QEMU: %s", iovGetLastErrorMessage());
-    g_usleep(3 * G_USEC_PER_SEC); /* let it boot, as the daemon's guest did */
-    for (i = 0; i < calls; i++) {
-        throttleDef from = {0}, to = {0};
-        double t0;
-
-        /* exactly what the daemon sends for that set: the changed key */
-        from.v[THROTTLE_BPS_RD] = i % 2 ? 20971520 : 10485760;
-        to.v[THROTTLE_BPS_RD] = i % 2 ? 10485760 : 20971520;
-        t0 = nowUs();
-        if (qemuMonitorUpdateThrottleLimits(mon, "tg-vda", &from, &to) < 0)
-            g_error("floor qom-set: %s", iovGetLastErrorMessage());
-        lat[i] = nowUs() - t0;
-    }
-    qemuMonitorClose(mon);
-    kill(pid, SIGKILL);
     *p50 = testPercentile(lat, calls, 0.5);
     *p99 = testPercentile(lat, calls, 0.99);
 }
@@ -325,6 +340,33 @@ startGuest(iovConnectPtr conn, int n)
     return x;
 }
 
+/* The first three fields of /proc/loadavg into `buf`. */
+static void
+loadAverage(char *buf, size_t len)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) f = NULL;
+
+    g_strlcpy(buf, "?", len);
+    if (!g_file_get_contents("/proc/loadavg", &text, NULL, NULL))
+        return;
+    f = g_strsplit(text, " ", 4);
+    if (g_strv_length(f) >= 3)
+        g_snprintf(buf, len, "%s %s %s", f[0], f[1], f[2]);
+}
+
+/* The pid of the daemon's first guest, from its pidfile. */
+static pid_t
+guestPid(void)
+{
+    g_autofree char *path = g_build_filename(d.stateDir, "lat0.pid", NULL);
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        g_error("cannot read %s", path);
+    return (pid_t)atoi(text);
+}
+
 /* Anonymous memory and RSS of `pid`, KiB, from smaps_rollup. */
 static void
 memoryOf(pid_t pid, long *anon, long *rss)
@@ -349,6 +391,7 @@ main(int argc, char **argv)
     double setP50, setP99, getP50, getP99, floorP50, floorP99, nullP50, nullP99, rate;
     double shotP50[SHOT_LAST], shotP99[SHOT_LAST];
     double setGoal, getGoal;
+    char load[64];
     bool tmpfs = false;
     long anon, rss;
     iovConnectPtr conn;
@@ -390,8 +433,7 @@ main(int argc, char **argv)
     g_usleep(3 * G_USEC_PER_SEC); /* let it boot */
 
     measureNullRPC(conn, &nullP50, &nullP99);
-    measureDaemon(dom, &setP50, &setP99, &getP50, &getP99);
-    measureFloor(&floorP50, &floorP99);
+    measureDaemon(dom, guestPid(), &setP50, &setP99, &floorP50, &floorP99, &getP50, &getP99);
     measureOneShots(200, shotP50, shotP99);
     /* four more guests for the concurrent clients */
     for (i = 1; i < 5; i++)
@@ -399,17 +441,19 @@ main(int argc, char **argv)
     g_usleep(3 * G_USEC_PER_SEC);
     rate = measureConcurrentGets(20, 5.0);
 
+    loadAverage(load, sizeof(load));
     setGoal = floorP50 + nullP50 + 100;
     getGoal = 1.5 * nullP50;
-    printf("iovirtd call latency, %s, %ld cores; %d calls each; daemon state on %s\n\n", date,
-           sysconf(_SC_NPROCESSORS_ONLN), calls,
-           tmpfs ? "tmpfs (/dev/shm)" : "the temporary files' filesystem");
+    printf(
+        "iovirtd call latency, %s, %ld cores, load average %s; %d calls each; daemon state on %s\n\n",
+        date, sysconf(_SC_NPROCESSORS_ONLN), load, calls,
+        tmpfs ? "tmpfs (/dev/shm)" : "the temporary files' filesystem");
     printf("| measure | p50 | p99 | goal (p50) |\n|---|---|---|---|\n");
     printf(
         "| set (iovDomainBlockIoThrottle, live, one real change) | %.0f µs | %.0f µs | ≤ floor + null RPC + 100 µs = %.0f µs: %s |\n",
         setP50, setP99, setGoal, setP50 <= setGoal ? "met" : "missed");
     printf(
-        "| floor of set: the same qom-set straight to a QEMU running the same guest | %.0f µs | %.0f µs | |\n",
+        "| floor of set: the same qom-set straight to a QEMU running the same guest (its command line), in turns with the sets | %.0f µs | %.0f µs | |\n",
         floorP50, floorP99);
     printf(
         "| get (iovDomainGetBlockIoThrottle, live; sends nothing to QEMU) | %.0f µs | %.0f µs | ≤ 1.5 × null RPC = %.0f µs: %s |\n",

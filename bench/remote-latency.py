@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """remote-latency: what each transport adds to a call.
 
-One session iovirtd on tmpfs, listening on its unix sockets and for TLS
+One session iovirtd, its state where the machine's temporary files are
+(TMPDIR, else /tmp: ext4 on the machines this was written for), listening
+on its unix sockets and for TLS
 on 127.0.0.1, a private sshd on 127.0.0.1 in front of it, and one guest
 under fake-qemu (a set is still a real QMP qom-set round trip, to a
 process that answers at once). Through the Python module, in one run:
@@ -45,14 +47,27 @@ def timed(fn, n):
     return pct(lat, 0.5), pct(lat, 0.99)
 
 
+def fs_type(path):
+    """The type of the filesystem holding `path`, from /proc/mounts."""
+    best, kind = "", "?"
+    real = os.path.realpath(path)
+    with open("/proc/mounts") as f:
+        for line in f:
+            fields = line.split()
+            mnt = fields[1]
+            if (real == mnt or real.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                best, kind = mnt, fields[2]
+    return kind
+
+
 def main():
     calls = 2000
     if "--calls" in sys.argv:
         calls = int(sys.argv[sys.argv.index("--calls") + 1])
-    shm = tempfile.mkdtemp(prefix="iovirt-bench-", dir="/dev/shm")
-    p = pki.make_pki(os.path.join(shm, "pki"))
+    work = tempfile.mkdtemp(prefix="iovirt-bench-", dir=os.environ.get("TMPDIR", "/tmp"))
+    p = pki.make_pki(os.path.join(work, "pki"))
     port = free_port()
-    d = iovtest.Daemon(tmpdir=shm, config=tls_config(p, port))
+    d = iovtest.Daemon(tmpdir=work, config=tls_config(p, port))
     d.start()
     s = Sshd({"XDG_RUNTIME_DIR": d.run_dir, "XDG_CONFIG_HOME": d.config_home, "HOME": d.home})
     try:
@@ -83,8 +98,10 @@ def main():
             rows.append((name, get, st, op))
         unix_get = rows[0][1][0]
         now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
-        print("iovirtd per transport, %s, %d cores; %d calls each, guest under fake-qemu,"
-              " daemon state on tmpfs, Python module\n" % (now, os.cpu_count(), calls))
+        load = " ".join(open("/proc/loadavg").read().split()[:3])
+        print("iovirtd per transport, %s, %d cores, load average %s; %d calls each, guest under"
+              " fake-qemu, daemon state on %s (%s), Python module\n"
+              % (now, os.cpu_count(), load, calls, fs_type(work), os.path.dirname(work)))
         print("| transport | get p50 | get p99 | set p50 | set p99 | open + get + close p50 | p99 |")
         print("|---|---|---|---|---|---|---|")
         for name, get, st, op in rows:

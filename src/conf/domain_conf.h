@@ -308,7 +308,7 @@ int domainDefValidate(const domainDef *def);
 /* domainDefFormat: the canonical XML of `def` (a new string). */
 char *domainDefFormat(const domainDef *def, unsigned int flags);
 
-/* domainDefCopy: a deep copy, through the canonical XML. */
+/* domainDefCopy: a deep copy (never NULL). */
 domainDef *domainDefCopy(const domainDef *def);
 
 /*
@@ -319,7 +319,7 @@ domainDef *domainDefCopy(const domainDef *def);
  */
 domainDiskDef *domainDiskDefParseString(const char *xml, unsigned int flags, GString *dropped);
 
-/* domainDiskDefCopy: a deep copy of one disk. */
+/* domainDiskDefCopy: a deep copy of one disk (never NULL). */
 domainDiskDef *domainDiskDefCopy(const domainDiskDef *disk);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDiskDef, domainDiskDefFree)
 

@@ -68,7 +68,7 @@ qemuDomainObjUnref(qemuDomainObj *obj)
     g_free(obj->expectEvent);
     g_free(obj->expectDevice);
     qemuDomainEventFree(obj->expected);
-    g_free(obj->statusPending);
+    qemuDomainStatusSnapFree(obj->statusPending);
     if (obj->lastBlockStats)
         g_ptr_array_unref(obj->lastBlockStats);
     g_free(obj->statusPendingPath);
@@ -287,66 +287,141 @@ qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...)
 
 /* ---- status files ---- */
 
-/* The status document of `obj`; NULL with an error. */
+/* What a status file holds, taken from a domain at one moment: a
+ * background writer formats it later without touching the domain. */
+struct _qemuDomainStatusSnap {
+    domainDef *live; /* owned copy */
+    int state;
+    int reason;
+    long long pid;
+    int id;
+    bool persistent;
+    bool tainted;
+    char *monPath; /* owned, never NULL */
+    char *pidPath; /* owned, never NULL */
+};
+
+void
+qemuDomainStatusSnapFree(qemuDomainStatusSnap *snap)
+{
+    if (!snap)
+        return;
+    domainDefFree(snap->live);
+    g_free(snap->monPath);
+    g_free(snap->pidPath);
+    g_free(snap);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuDomainStatusSnap, qemuDomainStatusSnapFree)
+
+/* What the status file of `obj` is to hold now (the job is held); NULL
+ * with an error when it does not run. A structural copy: microseconds,
+ * where formatting the XML costs a few hundred. */
+static qemuDomainStatusSnap *
+takeStatusSnap(qemuDomainObj *obj)
+{
+    qemuDomainStatusSnap *snap;
+
+    if (!obj->live) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "domain '%s' is not running: no status to save",
+                    obj->name);
+        return NULL;
+    }
+    snap = g_new0(qemuDomainStatusSnap, 1);
+    snap->live = domainDefCopy(obj->live);
+    snap->monPath = g_strdup(obj->monPath ? obj->monPath : "");
+    snap->pidPath = g_strdup(obj->pidPath ? obj->pidPath : "");
+    g_mutex_lock(&obj->lock);
+    snap->state = obj->state;
+    snap->reason = obj->reason;
+    g_mutex_unlock(&obj->lock);
+    snap->pid = (long long)obj->pid;
+    snap->id = obj->id;
+    snap->persistent = obj->def != NULL;
+    snap->tainted = obj->tainted;
+    return snap;
+}
+
+/* The status document of `snap`; NULL with an error. */
 static char *
-formatStatus(qemuDomainObj *obj)
+formatStatus(const qemuDomainStatusSnap *snap)
 {
     g_autofree char *domainXML = NULL;
     g_autofree char *monPath = NULL;
     g_autofree char *pidPath = NULL;
     GString *s;
-    int state, reason;
 
-    if (!obj->live) {
-        reportError(IOV_ERR_INTERNAL_ERROR, "domain '%s' is not running: no status to save", obj->name);
-        return NULL;
-    }
-    domainXML = domainDefFormat(obj->live, 0);
+    domainXML = domainDefFormat(snap->live, 0);
     if (!domainXML)
         return NULL;
-    monPath = g_markup_escape_text(obj->monPath ? obj->monPath : "", -1);
-    pidPath = g_markup_escape_text(obj->pidPath ? obj->pidPath : "", -1);
-    g_mutex_lock(&obj->lock);
-    state = obj->state;
-    reason = obj->reason;
-    g_mutex_unlock(&obj->lock);
+    monPath = g_markup_escape_text(snap->monPath, -1);
+    pidPath = g_markup_escape_text(snap->pidPath, -1);
     s = g_string_new(NULL);
-    g_string_append_printf(s, "<domstatus version=\"%d\" state=\"%d\" reason=\"%d\" pid=\"%lld\" id=\"%d\" persistent=\"%s\">\n",
-                           QEMU_STATUS_VERSION, state, reason, (long long)obj->pid,
-                           obj->id, obj->def ? "yes" : "no");
+    g_string_append_printf(
+        s,
+        "<domstatus version=\"%d\" state=\"%d\" reason=\"%d\" pid=\"%lld\" id=\"%d\" persistent=\"%s\">\n",
+        QEMU_STATUS_VERSION, snap->state, snap->reason, snap->pid, snap->id,
+        snap->persistent ? "yes" : "no");
     g_string_append_printf(s, "<monitor path=\"%s\"/>\n<pidfile path=\"%s\"/>\n", monPath, pidPath);
-    if (obj->tainted)
+    if (snap->tainted)
         g_string_append(s, "<taint reason=\"custom-monitor\"/>\n");
     g_string_append(s, domainXML);
     g_string_append(s, "</domstatus>\n");
     return g_string_free(s, FALSE);
 }
 
+/* Format and write `snap` to `path` (temp + rename, no fsync: the file
+ * is a cache of what QEMU holds); logs what fails. */
+static void
+writeStatusSnap(qemuDomainObj *obj, const qemuDomainStatusSnap *snap, const char *path)
+{
+    g_autofree char *doc = formatStatus(snap);
+
+    if (!doc || utilWriteFileReplace(path, doc, strlen(doc), 0600) < 0)
+        logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
+}
+
 /* A background writer: it owns obj->statusWriter and writes what is
- * pending until nothing is. */
+ * pending until nothing is, each time QEMU_STATUS_WRITE_DELAY_MS after
+ * the oldest change it holds was taken (at once when someone waits for
+ * it: statusHurry). */
 void
 qemuDomainStatusWriter(gpointer data, gpointer unused G_GNUC_UNUSED)
 {
     qemuDomainObj *obj = data;
 
     for (;;) {
-        g_autofree char *doc = NULL;
+        g_autoptr(qemuDomainStatusSnap) snap = NULL;
         g_autofree char *path = NULL;
+        gint64 deadline;
 
         g_mutex_lock(&obj->lock);
-        doc = g_steal_pointer(&obj->statusPending);
+        deadline = obj->statusPendingSince + QEMU_STATUS_WRITE_DELAY_MS * G_TIME_SPAN_MILLISECOND;
+        while (obj->statusPending && !obj->statusHurry && g_get_monotonic_time() < deadline)
+            g_cond_wait_until(&obj->jobCond, &obj->lock, deadline);
+        snap = g_steal_pointer(&obj->statusPending);
         path = g_steal_pointer(&obj->statusPendingPath);
-        if (!doc) {
+        if (!snap) {
             obj->statusWriter = false;
+            obj->statusHurry = false;
             g_cond_broadcast(&obj->jobCond);
             g_mutex_unlock(&obj->lock);
             break;
         }
         g_mutex_unlock(&obj->lock);
-        if (utilWriteFileReplace(path, doc, strlen(doc), 0600) < 0)
-            logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
+        writeStatusSnap(obj, snap, path);
     }
     qemuDomainObjUnref(obj);
+}
+
+/* With the lock: a background writer that waits for more changes
+ * writes what is pending at once. */
+static void
+hurryStatusWriter(qemuDomainObj *obj)
+{
+    if (!obj->statusWriter)
+        return;
+    obj->statusHurry = true;
+    g_cond_broadcast(&obj->jobCond);
 }
 
 /* With the lock: drop the pending document (older than what the caller
@@ -354,8 +429,9 @@ qemuDomainStatusWriter(gpointer data, gpointer unused G_GNUC_UNUSED)
 static void
 claimStatusWriter(qemuDomainObj *obj)
 {
-    g_clear_pointer(&obj->statusPending, g_free);
+    g_clear_pointer(&obj->statusPending, qemuDomainStatusSnapFree);
     g_clear_pointer(&obj->statusPendingPath, g_free);
+    hurryStatusWriter(obj);
     while (obj->statusWriter)
         g_cond_wait(&obj->jobCond, &obj->lock);
     obj->statusWriter = true;
@@ -371,10 +447,11 @@ releaseStatusWriter(qemuDomainObj *obj)
 int
 qemuDomainSaveStatus(qemuDomainObj *obj, const char *path)
 {
-    g_autofree char *doc = formatStatus(obj);
+    g_autoptr(qemuDomainStatusSnap) snap = takeStatusSnap(obj);
+    g_autofree char *doc = NULL;
     int rc;
 
-    if (!doc)
+    if (!snap || !(doc = formatStatus(snap)))
         return -1;
     g_mutex_lock(&obj->lock);
     claimStatusWriter(obj);
@@ -389,15 +466,17 @@ qemuDomainSaveStatus(qemuDomainObj *obj, const char *path)
 int
 qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path)
 {
-    char *doc = formatStatus(obj);
+    qemuDomainStatusSnap *snap = takeStatusSnap(obj);
     bool start;
 
-    if (!doc)
+    if (!snap)
         return -1;
     g_mutex_lock(&obj->lock);
-    g_free(obj->statusPending);
+    if (!obj->statusPending)
+        obj->statusPendingSince = g_get_monotonic_time();
+    qemuDomainStatusSnapFree(obj->statusPending);
     g_free(obj->statusPendingPath);
-    obj->statusPending = doc;
+    obj->statusPending = snap;
     obj->statusPendingPath = g_strdup(path);
     start = !obj->statusWriter;
     obj->statusWriter = true;
@@ -423,6 +502,7 @@ void
 qemuDomainFlushStatus(qemuDomainObj *obj)
 {
     g_mutex_lock(&obj->lock);
+    hurryStatusWriter(obj);
     while (obj->statusWriter)
         g_cond_wait(&obj->jobCond, &obj->lock);
     g_mutex_unlock(&obj->lock);

@@ -54,6 +54,10 @@ typedef struct {
 void qemuDomainEventFree(qemuDomainEvent *ev);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuDomainEvent, qemuDomainEventFree)
 
+/* What a status file holds, taken at one moment (qemu_domain.c). */
+typedef struct _qemuDomainStatusSnap qemuDomainStatusSnap;
+void qemuDomainStatusSnapFree(qemuDomainStatusSnap *snap);
+
 typedef struct {
     gint refs;                /* atomic */
     GMutex lock;
@@ -100,10 +104,15 @@ typedef struct {
     qemuDomainEvent *expected; /* it, once arrived (owned) */
 
     /* The status file is written by one thread at a time (`statusWriter`,
-     * waited for on jobCond), in the order the job formatted them. */
-    char *statusPending;      /* the newest document not written yet, or NULL */
+     * waited for on jobCond), in the order the job took them. */
+    qemuDomainStatusSnap *statusPending; /* the newest status not written
+                                          * yet (the writer formats it), or NULL */
     char *statusPendingPath;  /* where it goes */
+    gint64 statusPendingSince; /* monotonic time the oldest change not
+                                * written yet was taken */
     bool statusWriter;        /* a thread is writing the status file */
+    bool statusHurry;         /* someone waits for the writer: it stops
+                               * waiting for more changes to gather */
 } qemuDomainObj;
 
 qemuDomainObj *qemuDomainObjNew(const char *name, const unsigned char *uuid);
@@ -186,13 +195,18 @@ void qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...) G_GNUC_PRINTF(2
  * without the lock.
  *
  * qemuDomainSaveStatus writes it before returning (changes of shape:
- * start, reconnect, undefine). qemuDomainSaveStatusLater formats it now
- * and leaves the write to a background thread (a live limit change
- * replies without waiting for the disk); a failure there is logged.
+ * start, reconnect, undefine). qemuDomainSaveStatusLater copies what it
+ * is to hold now and leaves formatting and writing to a background
+ * thread (a live limit change replies without waiting for libxml2 or
+ * the disk); a failure there is logged. That thread writes
+ * QEMU_STATUS_WRITE_DELAY_MS after the oldest change not written yet, so
+ * that it does not take a core from the reply it follows, and a burst of
+ * changes is written once.
  * qemuDomainRemoveStatus drops what is pending, waits for a write in
  * progress and removes the file; qemuDomainFlushStatus waits until what
  * is pending is written.
  */
+#define QEMU_STATUS_WRITE_DELAY_MS 10
 int qemuDomainSaveStatus(qemuDomainObj *obj, const char *path);
 void qemuDomainStatusWriter(gpointer obj, gpointer unused);
 int qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path);

@@ -499,20 +499,53 @@ loadDefinitions(qemuDriver *drv)
     }
 }
 
-/* One guest found running at start: its status and domain (referenced). */
+/* One guest found running at start: its status file, then its status
+ * and domain (referenced). */
 typedef struct {
     qemuDriver *drv;
+    char *path;
     qemuDomainObj *obj;
     qemuDomainStatus st;
 } reconnectItem;
 
+/* Read the status file of `it` and find or make its domain. Returns -1
+ * (logged) when the file cannot be used. */
+static int
+reconnectLoad(reconnectItem *it)
+{
+    qemuDriver *drv = it->drv;
+    g_autofree char *key = NULL;
+
+    if (qemuDomainLoadStatus(it->path, &it->st) < 0) {
+        logError("ignoring the status file '%s': %s", it->path, utilLastErrorMessage());
+        return -1;
+    }
+    key = uuidString(it->st.live->uuid);
+    g_mutex_lock(&drv->lock);
+    it->obj = g_hash_table_lookup(drv->byUUID, key);
+    if (it->obj) {
+        qemuDomainObjRef(it->obj);
+    } else {
+        /* a transient domain, or one undefined while it ran */
+        it->obj = newObj(drv, it->st.live->name, it->st.live->uuid);
+        tablesAdd(drv, it->obj);
+    }
+    if (it->st.id >= drv->nextId)
+        drv->nextId = it->st.id + 1;
+    g_mutex_unlock(&drv->lock);
+    return 0;
+}
+
+/* A reconnect, in a thread of the pool: the status file is read there
+ * too, so that reading a hundred of them overlaps with the waits for
+ * their QEMUs. */
 static void
 reconnectOne(gpointer data, gpointer user)
 {
     reconnectItem *it = data;
 
     (void)user;
-    if (qemuDomainBeginJob(it->obj, it->drv->jobTimeoutMs) == 0) {
+    if (reconnectLoad(it) == 0 && qemuDomainBeginJob(it->obj, it->drv->jobTimeoutMs) == 0) {
         int rc = qemuProcessReconnect(&it->drv->pcfg, it->obj, &it->st);
 
         if (rc == 0 && !it->obj->def)
@@ -523,6 +556,7 @@ reconnectOne(gpointer data, gpointer user)
     }
     qemuDomainObjUnref(it->obj);
     qemuDomainStatusClear(&it->st);
+    g_free(it->path);
     g_free(it);
 }
 
@@ -546,33 +580,13 @@ reconnectAll(qemuDriver *drv)
         return;
     pool = g_thread_pool_new(reconnectOne, NULL, RECONNECT_THREADS, FALSE, &gerr);
     while ((entry = g_dir_read_name(dir))) {
-        g_autofree char *path = NULL;
-        g_autofree char *key = NULL;
         reconnectItem *it;
 
         if (!g_str_has_suffix(entry, ".xml"))
             continue;
-        path = g_build_filename(drv->stateDir, entry, NULL);
         it = g_new0(reconnectItem, 1);
         it->drv = drv;
-        if (qemuDomainLoadStatus(path, &it->st) < 0) {
-            logError("ignoring the status file '%s': %s", path, utilLastErrorMessage());
-            g_free(it);
-            continue;
-        }
-        key = uuidString(it->st.live->uuid);
-        g_mutex_lock(&drv->lock);
-        it->obj = g_hash_table_lookup(drv->byUUID, key);
-        if (it->obj) {
-            qemuDomainObjRef(it->obj);
-        } else {
-            /* a transient domain, or one undefined while it ran */
-            it->obj = newObj(drv, it->st.live->name, it->st.live->uuid);
-            tablesAdd(drv, it->obj);
-        }
-        if (it->st.id >= drv->nextId)
-            drv->nextId = it->st.id + 1;
-        g_mutex_unlock(&drv->lock);
+        it->path = g_build_filename(drv->stateDir, entry, NULL);
         if (!pool || !g_thread_pool_push(pool, it, NULL))
             reconnectOne(it, NULL);
     }

@@ -44,6 +44,15 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 
+/* One command of a batch, waiting for its reply (monitorCommandBatch). */
+typedef struct {
+    char *id; /* owned */
+    bool replied;
+    json_object *ret; /* owned; its "return" member */
+    char *errClass;   /* owned */
+    char *errDesc;    /* owned */
+} monitorPending;
+
 struct _qemuMonitor {
     gint refs;                  /* atomic */
     char *path;                 /* owned; the socket path, for messages */
@@ -79,6 +88,11 @@ struct _qemuMonitor {
     json_object *replyRet;    /* owned; its "return" member */
     char *replyErrClass;      /* owned; its error class */
     char *replyErrDesc;       /* owned; its error text */
+    monitorPending *batch;    /* not owned: the replies a batch of
+                               * commands awaits (monitorCommandBatch), or
+                               * NULL */
+    size_t batchLen;          /* its entries */
+    size_t batchLeft;         /* those not answered yet */
 };
 
 /* ---- the shared I/O thread ---- */
@@ -535,6 +549,29 @@ monitorEnded(qemuMonitor *mon, bool error)
 
 /* Handle one line from QEMU; false on a protocol error. Runs in the I/O
  * thread. */
+
+/* With mon->lock: take the reply `id` for the batch that awaits it;
+ * false when no batch awaits that id. */
+static bool
+batchReply(qemuMonitor *mon, const char *id, json_object **ret, char **errClass, char **errDesc)
+{
+    size_t i;
+
+    for (i = 0; id && mon->batch && i < mon->batchLen; i++) {
+        monitorPending *p = &mon->batch[i];
+
+        if (p->replied || strcmp(p->id, id) != 0)
+            continue;
+        p->replied = true;
+        p->ret = g_steal_pointer(ret);
+        p->errClass = g_steal_pointer(errClass);
+        p->errDesc = g_steal_pointer(errDesc);
+        mon->batchLeft--;
+        return true;
+    }
+    return false;
+}
+
 static bool
 monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
 {
@@ -574,6 +611,9 @@ monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
             mon->replyErrClass = g_steal_pointer(&errClass);
             mon->replyErrDesc = g_steal_pointer(&errDesc);
             g_cond_broadcast(&mon->cond);
+        } else if (batchReply(mon, id, &ret, &errClass, &errDesc)) {
+            if (mon->batchLeft == 0)
+                g_cond_broadcast(&mon->cond);
         } else {
             g_debug("QEMU monitor at '%s': ignoring a reply with id '%s'", mon->path,
                     id ? id : "(none)");
@@ -1211,6 +1251,121 @@ qemuMonitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_ob
     return monitorCommand(mon, cmd, args, ret, false, false);
 }
 
+/*
+ * monitorCommandBatch: send the `n` commands `cmds` (arguments `args`,
+ * taken over; entries may be NULL) in one write and wait once for all
+ * their replies, each command's "return" in rets[i] (the caller frees
+ * them; NULL on failure). QEMU reads and answers them one after the
+ * other, as if they had been sent one at a time, but the caller and the
+ * I/O thread wake once instead of once per command. A command QEMU
+ * refuses fails the batch with its error, as qemuMonitorCommand's does;
+ * a lost connection or the monitor's timeout fails it as there.
+ */
+static int
+monitorCommandBatch(qemuMonitor *mon, size_t n, const char *const *cmds, json_object **args,
+                    json_object **rets)
+{
+    g_autoptr(GString) text = g_string_new(NULL);
+    g_autofree monitorPending *pend = g_new0(monitorPending, n);
+    g_autofree json_object **msgs = g_new0(json_object *, n);
+    gint64 deadline;
+    int timeoutMs;
+    int rc = -1;
+    int wrc;
+    int sendErrno;
+    bool done, gone;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        rets[i] = NULL;
+        msgs[i] = json_object_new_object();
+        json_object_object_add(msgs[i], "execute", json_object_new_string(cmds[i]));
+        if (args[i])
+            json_object_object_add(msgs[i], "arguments", args[i]);
+    }
+    monitorRef(mon);
+    g_mutex_lock(&mon->cmdLock);
+    g_mutex_lock(&mon->lock);
+    if (mon->closing || mon->closed || mon->broken) {
+        reportConnectionGone(mon, cmds[0], false);
+        g_mutex_unlock(&mon->lock);
+        goto cleanup;
+    }
+    for (i = 0; i < n; i++)
+        pend[i].id = g_strdup_printf("iov-%llu", mon->nextId++);
+    timeoutMs = mon->timeoutMs;
+    deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+    mon->batch = pend;
+    mon->batchLen = n;
+    mon->batchLeft = n;
+    mon->count += n;
+    g_mutex_unlock(&mon->lock);
+
+    for (i = 0; i < n; i++) {
+        json_object_object_add(msgs[i], "id", json_object_new_string(pend[i].id));
+        g_debug("QEMU monitor at '%s': sending '%s' as %s (%zu of %zu sent at once)", mon->path,
+                cmds[i], pend[i].id, i + 1, n);
+        g_string_append(text, json_object_to_json_string_ext(msgs[i], JSON_C_TO_STRING_PLAIN));
+        g_string_append_c(text, '\n');
+    }
+    wrc = sendAll(mon->fd, text->str, text->len, deadline);
+    sendErrno = errno;
+
+    g_mutex_lock(&mon->lock);
+    if (wrc == 0) {
+        while (mon->batchLeft > 0 && !mon->closed && !mon->closing) {
+            if (!g_cond_wait_until(&mon->cond, &mon->lock, deadline))
+                break;
+        }
+    }
+    done = mon->batchLeft == 0;
+    gone = mon->closed || mon->closing;
+    mon->batch = NULL;
+    mon->batchLen = 0;
+    mon->batchLeft = 0;
+    if (!done && (gone || wrc == -1)) {
+        mon->broken = mon->broken || wrc == -1;
+        if (gone)
+            reportConnectionGone(mon, cmds[0], true);
+        else
+            reportError(IOV_ERR_OPERATION_FAILED,
+                        "QEMU monitor closed while running '%s' (monitor at '%s': %s)", cmds[0],
+                        mon->path, g_strerror(sendErrno));
+    } else if (!done) {
+        mon->broken = true;
+        reportError(IOV_ERR_OPERATION_TIMEOUT,
+                    "QEMU monitor at '%s' did not answer '%s' within %d ms", mon->path, cmds[0],
+                    timeoutMs);
+    }
+    g_mutex_unlock(&mon->lock);
+
+    if (!done)
+        goto cleanup;
+    for (i = 0; i < n; i++) {
+        if (pend[i].errDesc) {
+            reportError(IOV_ERR_INTERNAL_ERROR, "unable to execute QEMU command '%s': %s", cmds[i],
+                        pend[i].errDesc);
+            goto cleanup;
+        }
+    }
+    for (i = 0; i < n; i++)
+        rets[i] = g_steal_pointer(&pend[i].ret);
+    rc = 0;
+
+cleanup:
+    for (i = 0; i < n; i++) {
+        g_free(pend[i].id);
+        if (pend[i].ret)
+            json_object_put(pend[i].ret);
+        g_free(pend[i].errClass);
+        g_free(pend[i].errDesc);
+        json_object_put(msgs[i]);
+    }
+    g_mutex_unlock(&mon->cmdLock);
+    monitorUnref(mon);
+    return rc;
+}
+
 /* ---- typed commands ---- */
 
 /* qemuMonitorCont: start or resume the vCPUs. */
@@ -1252,15 +1407,13 @@ qemuMonitorQuit(qemuMonitor *mon)
 }
 
 /* qemuMonitorQueryStatus: QEMU's run state. */
-int
-qemuMonitorQueryStatus(qemuMonitor *mon, char **status, bool *running)
+/* The reply of query-status, as qemuMonitorQueryStatus returns it. */
+static int
+parseStatus(json_object *ret, char **status, bool *running)
 {
-    g_autoptr(json_object) ret = NULL;
     json_object *runObj = NULL;
     const char *st;
 
-    if (qemuMonitorCommand(mon, "query-status", NULL, &ret) < 0)
-        return -1;
     if (!json_object_is_type(ret, json_type_object) || !(st = jsonGetString(ret, "status")) ||
         !json_object_object_get_ex(ret, "running", &runObj) ||
         !json_object_is_type(runObj, json_type_boolean)) {
@@ -1274,6 +1427,59 @@ qemuMonitorQueryStatus(qemuMonitor *mon, char **status, bool *running)
     if (running)
         *running = json_object_get_boolean(runObj);
     return 0;
+}
+
+int
+qemuMonitorQueryStatus(qemuMonitor *mon, char **status, bool *running)
+{
+    g_autoptr(json_object) ret = NULL;
+
+    if (qemuMonitorCommand(mon, "query-status", NULL, &ret) < 0)
+        return -1;
+    return parseStatus(ret, status, running);
+}
+
+/* qemuMonitorReadState: see the header. */
+int
+qemuMonitorReadState(qemuMonitor *mon, char **status, bool *running, size_t ngroups,
+                     const char *const *groupIds, throttleDef *limits)
+{
+    size_t n = ngroups + 1, i;
+    g_autofree const char **cmds = g_new0(const char *, n);
+    g_autofree json_object **args = g_new0(json_object *, n);
+    g_autofree json_object **rets = g_new0(json_object *, n);
+    int rc = -1;
+
+    if (!mon) {
+        reportError(IOV_ERR_INVALID_ARG, "no QEMU monitor to run '%s'", "query-status");
+        return -1;
+    }
+    cmds[0] = "query-status";
+    for (i = 0; i < ngroups; i++) {
+        cmds[i + 1] = "qom-get";
+        args[i + 1] = json_object_new_object();
+        json_object_object_add(args[i + 1], "path", json_object_new_string(groupIds[i]));
+        json_object_object_add(args[i + 1], "property", json_object_new_string("limits"));
+    }
+    if (monitorCommandBatch(mon, n, cmds, args, rets) < 0)
+        return -1;
+    if (parseStatus(rets[0], status, running) < 0)
+        goto cleanup;
+    for (i = 0; i < ngroups; i++) {
+        if (qemuMonitorParseLimits(rets[i + 1], &limits[i]) < 0) {
+            if (status)
+                g_clear_pointer(status, g_free);
+            goto cleanup;
+        }
+    }
+    rc = 0;
+
+cleanup:
+    for (i = 0; i < n; i++) {
+        if (rets[i])
+            json_object_put(rets[i]);
+    }
+    return rc;
 }
 
 /* qemuMonitorSetThrottleLimits: qom-set the 19 limits of a group. */

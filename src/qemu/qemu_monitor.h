@@ -108,6 +108,16 @@ int qemuMonitorQuit(qemuMonitor *mon);
 int qemuMonitorQueryStatus(qemuMonitor *mon, char **status, bool *running);
 
 /*
+ * qemuMonitorReadState: what a reconnect reads, in one round trip: the
+ * run state (as qemuMonitorQueryStatus; either pointer may be NULL) and
+ * the limits of the `ngroups` throttle groups `groupIds` into
+ * limits[0..ngroups-1] (as qemuMonitorGetThrottleLimits). The commands
+ * are sent together and answered in order; one error fails all.
+ */
+int qemuMonitorReadState(qemuMonitor *mon, char **status, bool *running, size_t ngroups,
+                         const char *const *groupIds, throttleDef *limits);
+
+/*
  * qemuMonitorSetThrottleLimits: qom-set the "limits" property of the
  * throttle-group object `groupId` to the 19 numeric values of `t`, every
  * key sent (a length of 0 is sent as 1, QEMU's default). This resets the

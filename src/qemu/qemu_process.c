@@ -714,23 +714,36 @@ stateFromQEMU(qemuDomainObj *obj, const char *status, bool running, const qemuDo
  * Refresh the live limits from QEMU: for every throttle group, qom-get; a
  * group whose limits differ from the saved live definition takes QEMU's.
  * The new live definition is published only when something differs.
+ * QEMU's run state comes in the same round trip (*status, *running; each
+ * may be NULL): all the commands are sent at once.
  */
 static int
-refreshLimits(qemuDomainObj *obj)
+refreshStateAndLimits(qemuDomainObj *obj, char **status, bool *running)
 {
     g_autoptr(GHashTable) groups = collectGroups(obj->live);
     g_autoptr(domainDef) fresh = NULL;
+    guint ngroups = g_hash_table_size(groups);
+    g_autofree const char **ids = g_new0(const char *, ngroups + 1);
+    g_autofree groupEntry **entries = g_new0(groupEntry *, ngroups + 1);
+    g_autofree throttleDef *read = g_new0(throttleDef, ngroups + 1);
     GHashTableIter it;
     gpointer key, value;
+    guint k = 0;
     size_t i;
 
     g_hash_table_iter_init(&it, groups);
     while (g_hash_table_iter_next(&it, &key, &value)) {
-        groupEntry *g = value;
-        throttleDef inQemu = {0};
+        entries[k] = value;
+        ids[k] = entries[k]->id;
+        k++;
+    }
+    if (QEMU_WITH_MONITOR(obj, mon,
+                          qemuMonitorReadState(mon, status, running, ngroups, ids, read)) < 0)
+        return -1;
+    for (k = 0; k < ngroups; k++) {
+        groupEntry *g = entries[k];
+        throttleDef inQemu = read[k];
 
-        if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorGetThrottleLimits(mon, g->id, &inQemu)) < 0)
-            return -1;
         if (throttleDefSameLimits(&inQemu, g->limits)) {
             throttleDefClear(&inQemu);
             continue;
@@ -767,6 +780,12 @@ refreshLimits(qemuDomainObj *obj)
         g_mutex_unlock(&obj->lock);
     }
     return 0;
+}
+
+static int
+refreshLimits(qemuDomainObj *obj)
+{
+    return refreshStateAndLimits(obj, NULL, NULL);
 }
 
 int
@@ -820,8 +839,7 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
                  utilLastErrorMessage());
         return -1;
     }
-    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorQueryStatus(mon, &qstatus, &running)) < 0 ||
-        refreshLimits(obj) < 0) {
+    if (refreshStateAndLimits(obj, &qstatus, &running) < 0) {
         logError("domain '%s': cannot read the state of QEMU (pid %d): %s", obj->name,
                  (int)st->pid, utilLastErrorMessage());
         return -1;
@@ -833,7 +851,8 @@ qemuProcessReconnect(const qemuProcessConfig *cfg, qemuDomainObj *obj, qemuDomai
     }
     stateFromQEMU(obj, qstatus, running, st);
     qemuDomainLogNote(obj, "reconnected to QEMU (pid %d, %s)", (int)obj->pid, qstatus);
-    if (qemuDomainSaveStatus(obj, statusPath) < 0)
+    /* what QEMU said is only a cache on disk: written in the background */
+    if (qemuDomainSaveStatusLater(obj, statusPath) < 0)
         logWarn("domain '%s': %s", obj->name, utilLastErrorMessage());
     return 1;
 }

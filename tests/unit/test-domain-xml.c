@@ -262,6 +262,75 @@ testCopyIsDeep(void)
     g_assert_cmpstr(a, ==, b);
 }
 
+/* A copy formats as its original does, and owns all of its memory: both
+ * are freed, so a pointer they shared would be freed twice. */
+static void
+assertCopyFaithful(const char *xml, unsigned int flags)
+{
+    g_autoptr(domainDef) def = domainDefParseString(xml, flags, NULL);
+    g_autoptr(domainDef) copy = NULL;
+    g_autofree char *a = NULL;
+    g_autofree char *b = NULL;
+    g_autofree char *c = NULL;
+    g_autofree char *d = NULL;
+
+    if (!def)
+        g_error("does not parse: %s", iovGetLastErrorMessage());
+    copy = domainDefCopy(def);
+    a = domainDefFormat(def, 0);
+    b = domainDefFormat(copy, 0);
+    g_assert_cmpstr(a, ==, b);
+    c = domainDefFormat(def, DOMAIN_FORMAT_LIBVIRT_IOTUNE);
+    d = domainDefFormat(copy, DOMAIN_FORMAT_LIBVIRT_IOTUNE);
+    g_assert_cmpstr(c, ==, d);
+    g_assert_cmpint(domainDefValidate(copy), ==, 0);
+}
+
+static void
+testCopyGolden(gconstpointer data)
+{
+    g_autofree char *path = dataPath("xml2xml", data);
+    g_autofree char *xml = testReadFile(path);
+
+    assertCopyFaithful(xml, 0);
+}
+
+static void
+testCopyLibvirt(gconstpointer data)
+{
+    g_autofree char *path = dataPath("libvirt", data);
+    g_autofree char *xml = testReadFile(path);
+
+    assertCopyFaithful(xml, DOMAIN_PARSE_FROM_LIBVIRT);
+}
+
+/* A live definition's state (a disk being unplugged) is copied too, and
+ * a disk's copy is its own. */
+static void
+testCopyLiveState(void)
+{
+    g_autofree char *path = dataPath("xml2xml", "all-disk-kinds.in.xml");
+    g_autofree char *xml = testReadFile(path);
+    g_autoptr(domainDef) def = domainDefParseString(xml, 0, NULL);
+    g_autoptr(domainDef) copy = NULL;
+    g_autoptr(domainDiskDef) disk = NULL;
+    g_autofree char *a = NULL;
+    g_autofree char *b = NULL;
+
+    g_assert_nonnull(def);
+    def->disks[1]->unplugPending = true;
+    copy = domainDefCopy(def);
+    g_assert_true(copy->disks[1]->unplugPending);
+    a = domainDefFormat(def, 0);
+    b = domainDefFormat(copy, 0);
+    g_assert_nonnull(strstr(a, "unplug=\"pending\""));
+    g_assert_cmpstr(a, ==, b);
+    disk = domainDiskDefCopy(def->disks[0]);
+    g_assert_cmpstr(disk->target, ==, def->disks[0]->target);
+    g_assert_true(disk->target != def->disks[0]->target);
+    g_assert_true(throttleDefEqual(&disk->throttle, &def->disks[0]->throttle));
+}
+
 static void
 testPublicCanonicalize(void)
 {
@@ -332,6 +401,9 @@ main(int argc, char **argv)
     g_test_add_func("/domain-xml/name-rules", testNameRules);
     g_test_add_func("/domain-xml/disk-lookup-by-target-or-path", testDiskLookup);
     g_test_add_func("/domain-xml/copy-is-deep", testCopyIsDeep);
+    addDataTests("/domain-xml/copy/golden", "xml2xml", ".in.xml", testCopyGolden);
+    addDataTests("/domain-xml/copy/from-libvirt", "libvirt", ".xml", testCopyLibvirt);
+    g_test_add_func("/domain-xml/copy/live-state", testCopyLiveState);
     g_test_add_func("/domain-xml/public-canonicalize", testPublicCanonicalize);
     g_test_add_func("/domain-xml/huge-document-refused", testHugeDocumentRefused);
     return g_test_run();

@@ -509,6 +509,83 @@ testReplyMatchedByIdAfterEvents(void)
     seenClear(&seen);
 }
 
+/* The state a reconnect reads: the run state and each group's limits,
+ * sent together; replies are matched by id, events among them delivered. */
+static void
+testReadStateInOneBatch(void)
+{
+    static const peerStep steps[] = {
+        {"query-status", {"event-stop.json", "query-status-paused.json"}, PEER_NEXT},
+        {"qom-get", {"qom-get-limits-set.json"}, PEER_NEXT},
+        {"qom-get", {"qom-get-limits-default.json"}, PEER_NEXT},
+    };
+    fakePeer *p = peerNew(steps, G_N_ELEMENTS(steps));
+    const char *ids[] = {"tg-vda", "tg-vdb"};
+    throttleDef got[2] = {{{0}}}, want = {{0}};
+    g_autofree char *status = NULL;
+    testSeen seen;
+    bool running = true;
+    qemuMonitor *mon;
+    guint i;
+
+    seenInit(&seen);
+    peerStart(p);
+    mon = openPeer(p, &seen);
+    g_assert_cmpint(qemuMonitorReadState(mon, &status, &running, 2, ids, got), ==, 0);
+    g_assert_cmpstr(status, ==, "paused");
+    g_assert_false(running);
+    g_assert_cmpuint(seen.events->len, ==, 1);
+    /* the captured qom-get after a set, and QEMU's defaults */
+    g_assert_true(got[0].v[THROTTLE_BPS] != 0);
+    g_assert_true(throttleDefSameLimits(&got[1], &want));
+    g_assert_cmpuint(qemuMonitorCommandCount(mon), ==, 3);
+    for (i = 0; i < 2; i++) {
+        g_autoptr(json_object) req = peerRequest(p, i + 1);
+        json_object *args = NULL, *v = NULL;
+
+        g_assert_true(json_object_object_get_ex(req, "arguments", &args));
+        g_assert_true(json_object_object_get_ex(args, "path", &v));
+        g_assert_cmpstr(json_object_get_string(v), ==, ids[i]);
+    }
+    qemuMonitorClose(mon);
+    peerFree(p);
+    seenClear(&seen);
+}
+
+/* One refused command fails the whole batch with QEMU's error, and the
+ * monitor stays usable. */
+static void
+testReadStateErrorFailsAll(void)
+{
+    static const peerStep steps[] = {
+        {"query-status", {"query-status-running.json"}, PEER_NEXT},
+        {"qom-get", {"qom-set-limits-error.json"}, PEER_NEXT},
+        {"qom-get", {"qom-get-limits-default.json"}, PEER_NEXT},
+        {"query-status", {"query-status-paused.json"}, PEER_NEXT},
+    };
+    fakePeer *p = peerNew(steps, G_N_ELEMENTS(steps));
+    const char *ids[] = {"tg-vda", "tg-vdb"};
+    throttleDef got[2] = {{{0}}};
+    char *status = NULL;
+    testSeen seen;
+    bool running = false;
+    qemuMonitor *mon;
+
+    seenInit(&seen);
+    peerStart(p);
+    mon = openPeer(p, &seen);
+    g_assert_cmpint(qemuMonitorReadState(mon, &status, &running, 2, ids, got), ==, -1);
+    g_assert_null(status);
+    g_assert_cmpstr(
+        iovGetLastErrorMessage(), ==,
+        "internal error: unable to execute QEMU command 'qom-get': bps/iops/max total values and read/write values cannot be used at the same time");
+    g_assert_cmpint(qemuMonitorQueryStatus(mon, NULL, &running), ==, 0);
+    g_assert_false(running);
+    qemuMonitorClose(mon);
+    peerFree(p);
+    seenClear(&seen);
+}
+
 static void
 testStopContEvents(void)
 {
@@ -1350,6 +1427,8 @@ main(int argc, char **argv)
     g_test_add_func("/qemu-monitor/typed/object-add-reopen-del-arguments",
                     testObjectAddReopenSendArguments);
     g_test_add_func("/qemu-monitor/typed/query-blockstats", testQueryBlockStatsOverPeer);
+    g_test_add_func("/qemu-monitor/batch/read-state-in-one-batch", testReadStateInOneBatch);
+    g_test_add_func("/qemu-monitor/batch/read-state-error-fails-all", testReadStateErrorFailsAll);
     g_test_add_func("/qemu-monitor/parse/message-kinds", testParseMessageKinds);
     g_test_add_func("/qemu-monitor/parse/message-rejects", testParseMessageRejects);
     g_test_add_func("/qemu-monitor/parse/limits-round-trip-whole-table",
