@@ -18,8 +18,10 @@
  *   /storage/net/silent-servers a server that accepts and says nothing:
  *                               start fails in bounded time, nothing left
  *   /storage/rbd                a one-node Ceph (tests/qemu/ceph-cluster.sh),
- *                               cephx on: the same checks, and a silent
- *                               monitor
+ *                               cephx on: the same checks, a silent
+ *                               monitor, and an RBD disk with its own
+ *                               monitors and cephx hot-plugged and
+ *                               detached (a wrong key refused first)
  *
  * meson runs /storage/net as the test 'storage' and /storage/rbd as
  * 'storage-rbd'. Every server and QEMU the test starts is killed
@@ -649,6 +651,7 @@ testIscsiHotplug(void)
     g_autoptr(testSerial) serial = testSerialNew(serialPath);
     unsigned char uuid[16];
     throttleDef inQemu = {0};
+    gint64 t0 = g_get_monotonic_time();
     int from;
     pid_t tgt;
 
@@ -777,9 +780,96 @@ testIscsiHotplug(void)
         testForgetPid(pid);
     }
     tgtStop(port, tgt);
+    g_test_message("iSCSI hot-plug case: %.1f s",
+                   (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
 }
 
 /* ---- Ceph RBD ---- */
+
+/*
+ * In the cluster of testRbd: a guest gets an RBD disk with its monitors
+ * and its cephx key (from the secret store) hot-plugged, reads it at its
+ * limit, and loses it again; a wrong key is refused first. QEMU is left
+ * with no node and no secret object, the files dir with nothing.
+ */
+static void
+rbdHotplug(int monPort, const char *key)
+{
+    g_autofree char *storeKey = g_build_filename(cfg.secretDir, "ceph-hp", NULL);
+    g_autofree char *wrongKey = path("ceph-wrong.key");
+    g_autofree char *boot = path("rbdhp-vda.img");
+    g_autofree char *serialPath = path("rbdhp-serial.log");
+    g_autofree char *filesDir = g_build_filename(cfg.stateDir, "rbdhp.files", NULL);
+    g_autofree char *qemuLog = g_strdup_printf("%s/rbdhp.log", cfg.logDir);
+    g_autofree char *vda = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *during = NULL;
+    g_autofree char *after = NULL;
+    g_autofree char *wrong = NULL;
+    g_autofree char *good = NULL;
+    g_autoptr(testSerial) serial = testSerialNew(serialPath);
+    unsigned char uuid[16];
+    throttleDef inQemu = {0};
+    gint64 t0 = g_get_monotonic_time();
+    pid_t pid;
+
+    g_assert_cmpint(g_mkdir_with_parents(cfg.secretDir, 0700), ==, 0);
+    writeFile(storeKey, key, 0600);
+    /* a well-formed cephx key the cluster does not know */
+    writeFile(wrongKey, "AQBcMEZlAAAAABAAq8UOZKbzvFjNCtS1Sn0K9w==", 0600);
+    testMakeImage(boot, 16 << 20, 0);
+    vda = g_strdup_printf("<disk type='file'><driver name='qemu' type='raw'/><source file='%s'/>"
+                          "<target dev='vda'/></disk>",
+                          boot);
+    xml = testGuestXML("rbdhp", "", "idle iov.watch=read:@:bs=64k:time=3", serialPath, vda);
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
+    pid = qemuDriverGetPid(drv, uuid);
+    g_assert_cmpint(testSerialWaitLine(serial, "GUEST-READY", 0, BOOT_MS), >=, 0);
+    before = qemuHolds(uuid);
+
+    wrong = g_strdup_printf(
+        "<disk type='network'><source protocol='rbd' name='iovirt/disk'><host name='127.0.0.1' port='%d'/>"
+        "<timeout seconds='3'/><auth username='iovirt'><secret type='ceph' file='%s'/></auth></source>"
+        "<target dev='vdb'/></disk>",
+        monPort, wrongKey);
+    assertHotplugRefused(
+        uuid, wrong, "disk 'vdb': cannot attach it: adding its protocol node (blockdev-add) failed",
+        filesDir);
+
+    good = g_strdup_printf(
+        "<disk type='network'><source protocol='rbd' name='iovirt/disk'><host name='127.0.0.1' port='%d'/>"
+        "<timeout seconds='10'/><auth username='iovirt'><secret type='ceph' usage='ceph-hp'/></auth></source>"
+        "<target dev='vdb'/><iothrottle bps_rd='2097152'/></disk>",
+        monPort);
+    if (qemuDriverAttachDevice(drv, uuid, good, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
+        g_error("attach: %s", iovGetLastErrorMessage());
+    during = qemuHolds(uuid);
+    g_assert_nonnull(strstr(during, " sec-vdb"));
+    g_assert_nonnull(strstr(during, " disk-vdb"));
+    /* the key and the Ceph configuration were read: the copies are gone */
+    g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(qemuDriverQueryQEMULimits(drv, uuid, "vdb", &inQemu), ==, 0);
+    g_assert_cmpuint(inQemu.v[THROTTLE_BPS_RD], ==, 2097152);
+    throttleDefClear(&inQemu);
+    g_assert_cmpint(testSerialWaitLine(serial, "GUEST-DISK-ADDED vdb=67108864", 0, 30000), >=, 0);
+    g_assert_true(testSerialWaitSample(serial, 0, 3, 30000));
+    testAssertRate("hot-plugged RBD with cephx, bps_rd 2 MiB/s", testRateBytes(serial, 0, 2, 3),
+                   2 * MiB);
+
+    if (qemuDriverDetachDevice(drv, uuid, good, NULL, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
+        g_error("detach: %s", iovGetLastErrorMessage());
+    after = qemuHolds(uuid);
+    g_assert_cmpstr(after, ==, before);
+    g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
+    g_assert_false(testFileContains(qemuLog, key, 0));
+    g_assert_false(testFileContains(daemonLog, key, 0));
+    g_assert_cmpint(qemuDriverDestroy(drv, uuid, 0), ==, 0);
+    testForgetPid(pid);
+    g_test_message("RBD hot-plug case: %.1f s",
+                   (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
+}
 
 static void
 testRbd(void)
@@ -863,6 +953,8 @@ testRbd(void)
         "<target dev='vda'/></disk>",
         silentServer(), keyFile);
     assertSilentStartFails("silent-rbd", silent, 10000, "error connecting: Connection timed out");
+
+    rbdHotplug(monPort, key);
 }
 
 int
