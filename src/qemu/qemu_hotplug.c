@@ -200,7 +200,8 @@ removeDiskKeys(qemuDomainObj *obj, const char *filesDir, const domainDiskDef *di
             ret = -1;
         }
     }
-    qemuCommandRemoveDiskFiles(disk, filesDir);
+    if (qemuDiskNeedsFiles(disk))
+        qemuCommandRemoveDiskFiles(disk, filesDir);
     return ret;
 }
 
