@@ -101,6 +101,39 @@ diskTimeout(const domainDiskDef *disk)
     return disk->timeoutSec ? disk->timeoutSec : DOMAIN_DISK_DEFAULT_TIMEOUT_SEC;
 }
 
+bool
+qemuDiskNeedsFiles(const domainDiskDef *disk)
+{
+    return disk->auth.username || diskHasCephConf(disk);
+}
+
+char *
+qemuDiskSecretId(const domainDiskDef *disk)
+{
+    return diskSecretId(disk);
+}
+
+json_object *
+qemuBuildDiskSecretProps(const domainDiskDef *disk, const qemuCommandParams *p)
+{
+    g_autofree char *id = NULL;
+    g_autofree char *file = NULL;
+    json_object *obj;
+
+    if (!disk->auth.username)
+        return NULL;
+    /* the key travels in a file: the command line is logged and seen in ps */
+    id = diskSecretId(disk);
+    file = diskSecretPath(p, disk);
+    obj = json_object_new_object();
+    json_object_object_add(obj, "qom-type", json_object_new_string("secret"));
+    json_object_object_add(obj, "id", json_object_new_string(id));
+    json_object_object_add(obj, "file", json_object_new_string(file));
+    if (disk->protocol == DISK_PROTOCOL_RBD)
+        json_object_object_add(obj, "format", json_object_new_string("base64"));
+    return obj;
+}
+
 char *
 qemuThrottleGroupId(const domainDiskDef *disk, const throttleDef *t)
 {
@@ -433,25 +466,13 @@ addDisk(GPtrArray *argv, const domainDiskDef *disk, bool bootFirst, bool pc, GHa
     bool writeCache = disk->cache != DISK_CACHE_WRITETHROUGH &&
                       disk->cache != DISK_CACHE_DIRECTSYNC;
 
-    if (disk->auth.username || diskHasCephConf(disk)) {
-        if (!p->filesDir) {
-            reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s': no directory for the files QEMU reads", disk->target);
-            return -1;
-        }
+    if (qemuDiskNeedsFiles(disk) && !p->filesDir) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s': no directory for the files QEMU reads",
+                    disk->target);
+        return -1;
     }
-    if (disk->auth.username) {
-        /* the key travels in a file: the command line is logged and seen in ps */
-        g_autofree char *id = diskSecretId(disk);
-        g_autofree char *file = diskSecretPath(p, disk);
-
-        obj = json_object_new_object();
-        ADD_STR(obj, "qom-type", "secret");
-        ADD_STR(obj, "id", id);
-        ADD_STR(obj, "file", file);
-        if (disk->protocol == DISK_PROTOCOL_RBD)
-            ADD_STR(obj, "format", "base64");
+    if ((obj = qemuBuildDiskSecretProps(disk, p)))
         addJSON(argv, "-object", obj);
-    }
 
     if (!g_hash_table_contains(groups, tg)) {
         obj = json_object_new_object();
@@ -598,11 +619,9 @@ qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const 
             disk->target, domainDiskBusName(disk->bus));
         return -1;
     }
-    if (disk->auth.username || diskHasCephConf(disk)) {
-        reportError(
-            IOV_ERR_OPERATION_UNSUPPORTED,
-            "disk '%s': a network disk with <auth> or its own monitors cannot be hot-plugged yet: add it to the definition and restart the guest",
-            disk->target);
+    if (qemuDiskNeedsFiles(disk) && !p->filesDir) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s': no directory for the files QEMU reads",
+                    disk->target);
         return -1;
     }
     if (!(c->protocol = buildProtocolNode(disk, p)))
@@ -1039,6 +1058,90 @@ writePrivateFile(const domainDiskDef *disk, const char *path, const char *data)
     return 0;
 }
 
+/* Make the files dir `dir` (0700) unless it exists as a directory. */
+static int
+makeFilesDir(const domainDiskDef *disk, const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        reportSystemError(errno, "disk '%s': cannot create the directory '%s'", disk->target, dir);
+        return -1;
+    }
+    errno = 0;
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || chmod(dir, 0700) < 0) {
+        reportSystemError(errno ? errno : ENOTDIR, "disk '%s': '%s' is not a private directory",
+                          disk->target, dir);
+        return -1;
+    }
+    return 0;
+}
+
+int
+qemuCommandPrepareDiskFiles(const domainDiskDef *disk, const qemuCommandParams *p)
+{
+    if (!qemuDiskNeedsFiles(disk))
+        return 0;
+    if (!p->filesDir) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "disk '%s': no directory for the files QEMU reads",
+                    disk->target);
+        return -1;
+    }
+    if (makeFilesDir(disk, p->filesDir) < 0)
+        return -1;
+    if (disk->auth.username) {
+        g_autofree char *src = secretSource(disk, p);
+        g_autofree char *dst = diskSecretPath(p, disk);
+        g_autofree char *key = NULL;
+        int rc;
+
+        if (!src || !(key = readSecret(disk, src)))
+            goto error;
+        rc = writePrivateFile(disk, dst, key);
+        memset(key, 0, strlen(key));
+        if (rc < 0)
+            goto error;
+    }
+    if (diskHasCephConf(disk)) {
+        g_autofree char *path = diskCephConfPath(p, disk);
+        g_autofree char *conf = g_strdup_printf(
+            "# written by iovirt for disk '%s': QEMU gets the monitors and the key itself\n"
+            "[global]\n"
+            "client_mount_timeout = %u\n"
+            "rados_mon_op_timeout = %u\n"
+            "keyring = /dev/null\n"
+            "log_to_stderr = false\n"
+            "err_to_stderr = true\n"
+            "log_file = /dev/null\n",
+            disk->target, diskTimeout(disk), diskTimeout(disk));
+
+        if (writePrivateFile(disk, path, conf) < 0)
+            goto error;
+    }
+    return 0;
+
+error:
+    qemuCommandRemoveDiskFiles(disk, p->filesDir);
+    return -1;
+}
+
+void
+qemuCommandRemoveDiskFiles(const domainDiskDef *disk, const char *filesDir)
+{
+    qemuCommandParams p = {.filesDir = filesDir};
+    g_autofree char *key = NULL;
+    g_autofree char *conf = NULL;
+
+    if (!filesDir)
+        return;
+    key = diskSecretPath(&p, disk);
+    conf = diskCephConfPath(&p, disk);
+    unlink(key);
+    unlink(conf);
+    /* the directory goes with its last file */
+    rmdir(filesDir);
+}
+
 int
 qemuCommandPrepareFiles(const domainDef *def, const qemuCommandParams *p)
 {
@@ -1046,7 +1149,7 @@ qemuCommandPrepareFiles(const domainDef *def, const qemuCommandParams *p)
     bool need = false;
 
     for (i = 0; i < def->ndisks; i++)
-        need |= def->disks[i]->auth.username || diskHasCephConf(def->disks[i]);
+        need |= qemuDiskNeedsFiles(def->disks[i]);
     if (!need)
         return 0;
     if (!p->filesDir) {
@@ -1059,43 +1162,12 @@ qemuCommandPrepareFiles(const domainDef *def, const qemuCommandParams *p)
         return -1;
     }
     for (i = 0; i < def->ndisks; i++) {
-        const domainDiskDef *d = def->disks[i];
-
-        if (d->auth.username) {
-            g_autofree char *src = secretSource(d, p);
-            g_autofree char *dst = diskSecretPath(p, d);
-            g_autofree char *key = NULL;
-            int rc;
-
-            if (!src || !(key = readSecret(d, src)))
-                goto error;
-            rc = writePrivateFile(d, dst, key);
-            memset(key, 0, strlen(key));
-            if (rc < 0)
-                goto error;
-        }
-        if (diskHasCephConf(d)) {
-            g_autofree char *path = diskCephConfPath(p, d);
-            g_autofree char *conf = g_strdup_printf(
-                "# written by iovirt for disk '%s': QEMU gets the monitors and the key itself\n"
-                "[global]\n"
-                "client_mount_timeout = %u\n"
-                "rados_mon_op_timeout = %u\n"
-                "keyring = /dev/null\n"
-                "log_to_stderr = false\n"
-                "err_to_stderr = true\n"
-                "log_file = /dev/null\n",
-                d->target, diskTimeout(d), diskTimeout(d));
-
-            if (writePrivateFile(d, path, conf) < 0)
-                goto error;
+        if (qemuCommandPrepareDiskFiles(def->disks[i], p) < 0) {
+            qemuCommandRemoveFiles(p->filesDir);
+            return -1;
         }
     }
     return 0;
-
- error:
-    qemuCommandRemoveFiles(p->filesDir);
-    return -1;
 }
 
 void

@@ -66,6 +66,33 @@ GStrv qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p);
  */
 int qemuCommandPrepareFiles(const domainDef *def, const qemuCommandParams *p);
 
+/*
+ * qemuCommandPrepareDiskFiles: the same for one disk (what
+ * qemuCommandPrepareFiles does for each), into p->filesDir, made 0700 when
+ * absent and kept otherwise: a disk hot-plugged into a running guest gets
+ * its files this way. Nothing to do for a disk that needs none. -1 with
+ * an error naming the disk and the file (never the key); that disk's
+ * files are gone then.
+ */
+int qemuCommandPrepareDiskFiles(const domainDiskDef *disk, const qemuCommandParams *p);
+
+/* qemuCommandRemoveDiskFiles: remove the files of `disk` from `filesDir`
+ * (those absent are skipped), and the directory when it is left empty. */
+void qemuCommandRemoveDiskFiles(const domainDiskDef *disk, const char *filesDir);
+
+/* Whether `disk` needs files in the files dir (a key, a Ceph
+ * configuration). */
+bool qemuDiskNeedsFiles(const domainDiskDef *disk);
+
+/* The secret object of a disk's key ("sec-vda"; new string): the same id
+ * on the command line and in a hot-plug. */
+char *qemuDiskSecretId(const domainDiskDef *disk);
+
+/* qemuBuildDiskSecretProps: the properties of the secret object of a
+ * disk with <auth> (-object or object-add; new reference): QEMU reads the
+ * key from its copy in p->filesDir. NULL when the disk has no <auth>. */
+json_object *qemuBuildDiskSecretProps(const domainDiskDef *disk, const qemuCommandParams *p);
+
 /* qemuCommandRemoveFiles: remove `filesDir` and what it holds (NULL or
  * absent: nothing to do). QEMU reads the files while it starts, so they
  * go once it has started, and at the latest when it ends. */
@@ -148,9 +175,10 @@ void qemuDiskChainClear(qemuDiskChain *c);
 
 /*
  * qemuBuildDiskChain: the nodes of `disk` and its device on root port
- * `bus`: the same nodes and names a disk gets on the command line. A disk
- * that cannot be hot-plugged (sata, a network disk needing key files)
- * is refused with an error naming it.
+ * `bus`: the same nodes and names a disk gets on the command line. A sata
+ * disk cannot be hot-plugged, and is refused with an error naming it. A
+ * disk that needs files (qemuDiskNeedsFiles) needs p->filesDir; its
+ * secret object is qemuBuildDiskSecretProps's.
  */
 int qemuBuildDiskChain(const domainDiskDef *disk, const qemuCommandParams *p, const char *bus,
                        qemuDiskChain *c);

@@ -2592,8 +2592,8 @@ qemuDriverAttachDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
      * needs the guest */
     if (newConfig && writeConfig(drv, newConfig) < 0)
         goto endjob;
-    if (newLive &&
-        qemuHotplugAttachDisk(obj, obj->live, domainDiskFind(newLive, disk->target)) < 0) {
+    if (newLive && qemuHotplugAttachDisk(&drv->pcfg, obj, obj->live,
+                                         domainDiskFind(newLive, disk->target)) < 0) {
         if (newConfig) {
             g_autoptr(iovError) saved = utilSaveError();
 
@@ -2640,7 +2640,7 @@ finishRemoval(qemuDriver *drv, qemuDomainObj *obj, const char *target)
         utilResetError();
         return;
     }
-    if (qemuHotplugRemoveDiskBackend(obj, newLive, d) < 0) {
+    if (qemuHotplugRemoveDiskBackend(&drv->pcfg, obj, newLive, d) < 0) {
         logWarn("domain '%s': disk '%s' left something in QEMU: %s", obj->name, t,
                 utilLastErrorMessage());
         utilResetError();
@@ -2896,8 +2896,9 @@ changeMedium(qemuDriver *drv, const unsigned char *uuid, const domainDiskDef *ne
         goto endjob;
     if (newConfig && writeConfig(drv, newConfig) < 0)
         goto endjob;
-    if (newLive && qemuHotplugChangeMedium(obj, obj->live, domainDiskFind(obj->live, next->target),
-                                           domainDiskFind(newLive, next->target)) < 0) {
+    if (newLive &&
+        qemuHotplugChangeMedium(&drv->pcfg, obj, obj->live, domainDiskFind(obj->live, next->target),
+                                domainDiskFind(newLive, next->target)) < 0) {
         if (newConfig) {
             g_autoptr(iovError) saved = utilSaveError();
 

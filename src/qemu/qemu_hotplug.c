@@ -147,14 +147,86 @@ undoNode(qemuDomainObj *obj, const domainDiskDef *disk, char *node)
     }
 }
 
+/* The parameters of the files a disk of `obj` needs in a running QEMU:
+ * the domain's files dir (new string in *filesDir) and the secret store. */
+static void
+diskFilesParams(const qemuProcessConfig *cfg, const qemuDomainObj *obj, qemuCommandParams *p,
+                char **filesDir)
+{
+    *filesDir = qemuCommandFilesDir(cfg->stateDir, obj->name);
+    p->filesDir = *filesDir;
+    p->secretDir = cfg->secretDir;
+}
+
+/*
+ * Before the nodes of `disk`: the files it needs (a copy of its key, a
+ * Ceph configuration) in the domain's files dir, checked as at start,
+ * then its secret object, which reads the key from that copy. All or
+ * nothing.
+ */
+static int
+addDiskKeys(qemuDomainObj *obj, const qemuCommandParams *p, const domainDiskDef *disk)
+{
+    json_object *secret;
+
+    if (qemuCommandPrepareDiskFiles(disk, p) < 0)
+        return -1;
+    if (!(secret = qemuBuildDiskSecretProps(disk, p)))
+        return 0;
+    if (QEMU_WITH_MONITOR(obj, mon, qemuMonitorCommand(mon, "object-add", secret, NULL)) < 0) {
+        blameStep(disk, "its secret object", "object-add");
+        qemuCommandRemoveDiskFiles(disk, p->filesDir);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Once the nodes of `disk` are gone: its secret object (when it has one)
+ * and whatever is left of its files. -1 with the error (also logged)
+ * when QEMU kept the object.
+ */
+static int
+removeDiskKeys(qemuDomainObj *obj, const char *filesDir, const domainDiskDef *disk)
+{
+    int ret = 0;
+
+    if (disk->auth.username) {
+        g_autofree char *id = qemuDiskSecretId(disk);
+
+        if (runUndo(obj, "object-del", "id", id) < 0) {
+            logWarn("domain '%s': disk '%s': cannot delete its secret object '%s': %s", obj->name,
+                    disk->target, id, utilLastErrorMessage());
+            ret = -1;
+        }
+    }
+    if (qemuDiskNeedsFiles(disk))
+        qemuCommandRemoveDiskFiles(disk, filesDir);
+    return ret;
+}
+
+/* removeDiskKeys on a path that already failed: its error stays. */
+static void
+undoDiskKeys(qemuDomainObj *obj, const char *filesDir, const domainDiskDef *disk)
+{
+    g_autoptr(iovError) saved = utilSaveError();
+
+    if (removeDiskKeys(obj, filesDir, disk) < 0)
+        utilResetError();
+    utilRestoreError(g_steal_pointer(&saved));
+}
+
 int
-qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *disk)
+qemuHotplugAttachDisk(const qemuProcessConfig *cfg, qemuDomainObj *obj, const domainDef *live,
+                      const domainDiskDef *disk)
 {
     g_autofree char *bus = NULL;
+    g_autofree char *filesDir = NULL;
     qemuDiskChain chain = {0};
     qemuCommandParams params = {0};
     int ret = -1;
 
+    diskFilesParams(cfg, obj, &params, &filesDir);
     /* pc's PCI bus hot-plugs itself (ACPI); q35 needs a free root port */
     if (domainMachineIsPC(live))
         bus = g_strdup("pci.0");
@@ -166,12 +238,14 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
     if (g_getenv("IOVIRT_TEST_FAIL_DEVICE_ADD"))
         json_object_object_add(chain.device, "x-iovirt-test-fault", json_object_new_boolean(true));
 
-    /* bottom up: the storage, the limits, and only then the device */
+    /* bottom up: the key, the storage, the limits, and only then the device */
+    if (addDiskKeys(obj, &params, disk) < 0)
+        goto cleanup;
     if (QEMU_WITH_MONITOR(
             obj, mon,
             qemuMonitorCommand(mon, "blockdev-add", json_object_get(chain.protocol), NULL)) < 0) {
         blameStep(disk, "its protocol node", "blockdev-add");
-        goto cleanup;
+        goto undoKeys;
     }
     if (QEMU_WITH_MONITOR(
             obj, mon,
@@ -190,6 +264,9 @@ qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDis
         goto undoChain;
     }
     qemuDomainLogNote(obj, "disk '%s' hot-plugged on %s", disk->target, bus);
+    /* QEMU has read the key and the Ceph configuration: as after a
+     * start, the copies need not outlive that */
+    qemuCommandRemoveDiskFiles(disk, filesDir);
     ret = 0;
     goto cleanup;
 
@@ -216,6 +293,8 @@ undoProtocol : {
     undoNode(obj, disk, qemuDiskProtocolNode(disk));
     utilRestoreError(g_steal_pointer(&saved));
 }
+undoKeys:
+    undoDiskKeys(obj, filesDir, disk);
 cleanup:
     qemuDiskChainClear(&chain);
     return ret;
@@ -227,9 +306,11 @@ cleanup:
 #define REMOVE_RETRY_MS 100
 
 int
-qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *disk)
+qemuHotplugRemoveDiskBackend(const qemuProcessConfig *cfg, qemuDomainObj *obj,
+                             const domainDef *live, const domainDiskDef *disk)
 {
     g_autoptr(iovError) first = NULL;
+    g_autofree char *filesDir = qemuCommandFilesDir(cfg->stateDir, obj->name);
     char *nodes[2] = {qemuDiskFormatNode(disk), qemuDiskProtocolNode(disk)};
     size_t i;
 
@@ -256,6 +337,12 @@ qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live, const do
         }
         g_free(nodes[i]);
     }
+    /* the key's object once no node can need it */
+    if (removeDiskKeys(obj, filesDir, disk) < 0) {
+        if (!first)
+            first = utilSaveError();
+        utilResetError();
+    }
     if (first) {
         utilRestoreError(g_steal_pointer(&first));
         return -1;
@@ -281,15 +368,17 @@ trayCommand(qemuDomainObj *obj, const char *cmd, const char *devId, const char *
 }
 
 int
-qemuHotplugChangeMedium(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *cur,
-                        const domainDiskDef *next)
+qemuHotplugChangeMedium(const qemuProcessConfig *cfg, qemuDomainObj *obj, const domainDef *live,
+                        const domainDiskDef *cur, const domainDiskDef *next)
 {
     g_autofree char *devId = qemuDiskDeviceId(cur);
     g_autofree char *thr = qemuDiskThrottleNode(next);
+    g_autofree char *filesDir = NULL;
     json_object *protocol = NULL, *format = NULL;
     qemuCommandParams params = {0};
     int ret = -1;
 
+    diskFilesParams(cfg, obj, &params, &filesDir);
     if (!domainDiskIsEmpty(next) && qemuBuildDiskMedium(next, &params, &protocol, &format) < 0)
         return -1;
     if (trayCommand(obj, "blockdev-open-tray", devId, NULL) < 0) {
@@ -303,14 +392,17 @@ qemuHotplugChangeMedium(qemuDomainObj *obj, const domainDef *live, const domainD
             blameStep(cur, "removing its medium", "blockdev-remove-medium");
             goto cleanup;
         }
-        if (qemuHotplugRemoveDiskBackend(obj, live, cur) < 0)
+        if (qemuHotplugRemoveDiskBackend(cfg, obj, live, cur) < 0)
             goto cleanup;
     }
     if (!domainDiskIsEmpty(next)) {
+        if (addDiskKeys(obj, &params, next) < 0)
+            goto cleanup;
         if (QEMU_WITH_MONITOR(
                 obj, mon,
                 qemuMonitorCommand(mon, "blockdev-add", json_object_get(protocol), NULL)) < 0) {
             blameStep(next, "its new medium's protocol node", "blockdev-add");
+            undoDiskKeys(obj, filesDir, next);
             goto cleanup;
         }
         if (QEMU_WITH_MONITOR(
@@ -318,17 +410,21 @@ qemuHotplugChangeMedium(qemuDomainObj *obj, const domainDef *live, const domainD
             0) {
             blameStep(next, "its new medium's format node", "blockdev-add");
             undoNode(obj, next, qemuDiskProtocolNode(next));
+            undoDiskKeys(obj, filesDir, next);
             goto cleanup;
         }
         if (qemuProcessAddDiskThrottle(obj, live, next) < 0) {
             blameStep(next, "its throttle chain", "blockdev-add");
             undoNode(obj, next, qemuDiskFormatNode(next));
             undoNode(obj, next, qemuDiskProtocolNode(next));
+            undoDiskKeys(obj, filesDir, next);
             goto cleanup;
         }
+        /* QEMU has read the new medium's files */
+        qemuCommandRemoveDiskFiles(next, filesDir);
         if (trayCommand(obj, "blockdev-insert-medium", devId, thr) < 0) {
             blameStep(next, "inserting its new medium", "blockdev-insert-medium");
-            qemuHotplugRemoveDiskBackend(obj, live, next);
+            qemuHotplugRemoveDiskBackend(cfg, obj, live, next);
             goto cleanup;
         }
     }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "qemu_domain.h"
+#include "qemu_process.h"
 
 /* How long a detach waits for the guest to let a device go before it
  * answers "unplug pending" (ms). The guest's PCI Express hot-plug driver
@@ -16,26 +17,33 @@
 
 /*
  * qemuHotplugAttachDisk: put `disk` in the running QEMU of `obj`, whose
- * live definition is `live` (the disk not in it): its protocol and
- * format nodes, its throttle chain (qemuProcessAddDiskThrottle: its own
- * group unless shared, a node per step, the declared groups it names
- * joined), then its virtio-blk-pci device on a free root port, so that
- * the guest's first request is limited. All or nothing: when a step
- * fails, what was added is removed in reverse order and the error names
- * the disk, the step and QEMU's message.
+ * live definition is `live` (the disk not in it): for a network disk with
+ * <auth>, a 0600 copy of its key in the domain's files dir (read from the
+ * file or cfg->secretDir's store, checked as at start) and its secret
+ * object ("sec-vdb", as on the command line); for an rbd disk with its
+ * own monitors, its Ceph configuration there; its protocol and format
+ * nodes, its throttle chain (qemuProcessAddDiskThrottle: its own group
+ * unless shared, a node per step, the declared groups it names joined),
+ * then its virtio-blk-pci device on a free root port, so that the
+ * guest's first request is limited. The copies go once QEMU has read
+ * them. All or nothing: when a step fails, what was added is removed in
+ * reverse order (the secret object and the files last) and the error
+ * names the disk, the step and QEMU's message.
  */
-int qemuHotplugAttachDisk(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *disk);
+int qemuHotplugAttachDisk(const qemuProcessConfig *cfg, qemuDomainObj *obj, const domainDef *live,
+                          const domainDiskDef *disk);
 
 /*
  * qemuHotplugRemoveDiskBackend: once the device of `disk` is gone from
  * QEMU, delete its throttle chain (its nodes, and its own group unless a
  * disk of `live` - the live definition without `disk` - uses it, or it
- * is declared), then its format and protocol nodes. Goes on past a
- * failure, which it logs; returns -1 with the first error when something
- * was left behind.
+ * is declared), then its format and protocol nodes, then its secret
+ * object and whatever is left of its files in the domain's files dir. Goes
+ * on past a failure, which it logs; returns -1 with the first error when
+ * something was left behind.
  */
-int qemuHotplugRemoveDiskBackend(qemuDomainObj *obj, const domainDef *live,
-                                 const domainDiskDef *disk);
+int qemuHotplugRemoveDiskBackend(const qemuProcessConfig *cfg, qemuDomainObj *obj,
+                                 const domainDef *live, const domainDiskDef *disk);
 
 /*
  * qemuHotplugDevicePresent: whether QEMU still has the PCI device `devId`
@@ -52,5 +60,5 @@ int qemuHotplugDevicePresent(qemuDomainObj *obj, const char *devId);
  * `cur`. The error names the step that failed; a medium already removed
  * then leaves the tray empty.
  */
-int qemuHotplugChangeMedium(qemuDomainObj *obj, const domainDef *live, const domainDiskDef *cur,
-                            const domainDiskDef *next);
+int qemuHotplugChangeMedium(const qemuProcessConfig *cfg, qemuDomainObj *obj, const domainDef *live,
+                            const domainDiskDef *cur, const domainDiskDef *next);

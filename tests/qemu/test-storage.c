@@ -8,11 +8,20 @@
  *                               manager restart that resends nothing, no
  *                               key in ps or any log
  *   /storage/net/loose-key-refused  a key file others can read
+ *   /storage/net/iscsi-hotplug  an iSCSI disk with CHAP hot-plugged into a
+ *                               running guest: refusals (no key file, a
+ *                               loose one, a wrong key, QEMU refusing the
+ *                               device) leave nothing; the guest reads it
+ *                               at its limit; a manager restart, a detach,
+ *                               and an unplug that finishes late remove
+ *                               its secret object and key file
  *   /storage/net/silent-servers a server that accepts and says nothing:
  *                               start fails in bounded time, nothing left
  *   /storage/rbd                a one-node Ceph (tests/qemu/ceph-cluster.sh),
- *                               cephx on: the same checks, and a silent
- *                               monitor
+ *                               cephx on: the same checks, a silent
+ *                               monitor, and an RBD disk with its own
+ *                               monitors and cephx hot-plugged and
+ *                               detached (a wrong key refused first)
  *
  * meson runs /storage/net as the test 'storage' and /storage/rbd as
  * 'storage-rbd'. Every server and QEMU the test starts is killed
@@ -28,6 +37,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "qemu/qemu_driver.h"
 #include "testdriver.h"
@@ -503,7 +514,362 @@ testSilentServers(void)
     assertSilentStartFails("silent-ssh", ssh, 30000, "Timeout connecting to 127.0.0.1");
 }
 
+/* ---- hot-plug of network disks with a key ---- */
+
+/* Append the string member `key` of each element of `array` (and of the
+ * devices behind PCI bridges) to `out`. */
+static void
+collectNames(json_object *array, const char *key, GPtrArray *out)
+{
+    size_t i;
+
+    for (i = 0; array && i < json_object_array_length(array); i++) {
+        json_object *e = json_object_array_get_idx(array, i);
+        json_object *v = NULL, *bridge = NULL, *devs = NULL;
+
+        if (json_object_object_get_ex(e, key, &v) && json_object_get_string(v)[0])
+            g_ptr_array_add(out, g_strdup(json_object_get_string(v)));
+        if (json_object_object_get_ex(e, "devices", &devs))
+            collectNames(devs, key, out);
+        if (json_object_object_get_ex(e, "pci_bridge", &bridge) &&
+            json_object_object_get_ex(bridge, "devices", &devs))
+            collectNames(devs, key, out);
+    }
+}
+
+static gint
+cmpNames(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What QEMU holds: its block nodes, objects and PCI devices, by name,
+ * as QEMU itself reports them. New string. */
+static char *
+qemuHolds(const unsigned char *uuid)
+{
+    static const char *const queries[][3] = {{"query-named-block-nodes", NULL, "node-name"},
+                                             {"qom-list", "/objects", "name"},
+                                             {"query-pci", NULL, "qdev_id"}};
+    GString *s = g_string_new(NULL);
+    size_t q;
+
+    for (q = 0; q < G_N_ELEMENTS(queries); q++) {
+        g_autofree char *reply = qemuDriverQMPQuery(drv, uuid, queries[q][0], queries[q][1]);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        json_object *j;
+        guint i;
+
+        if (!reply)
+            g_error("%s: %s", queries[q][0], iovGetLastErrorMessage());
+        j = json_tokener_parse(reply);
+        collectNames(j, queries[q][2], names);
+        json_object_put(j);
+        g_ptr_array_sort(names, cmpNames);
+        g_string_append_printf(s, "%s:", queries[q][0]);
+        for (i = 0; i < names->len; i++)
+            g_string_append_printf(s, " %s", (char *)names->pdata[i]);
+        g_string_append_c(s, '\n');
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* An iSCSI disk vdb of the CHAP target on `port`, its key named by
+ * `secret` (the <secret> element's attributes). New string. */
+static char *
+chapDisk(int port, const char *secret, const char *limits)
+{
+    return g_strdup_printf(
+        "<disk type='network'><source protocol='iscsi' name='iqn.2026-11.org.iovirt.test:hp/1'>"
+        "<host name='127.0.0.1' port='%d'/><timeout seconds='5'/><auth username='iovirt'>"
+        "<secret type='iscsi' %s/></auth></source><target dev='vdb'/>%s</disk>",
+        port, secret, limits);
+}
+
+/*
+ * Attaching `xml` to guest `uuid` (files dir `filesDir`) fails with an
+ * error holding `expect` and never the key; QEMU holds exactly what it
+ * held (no node, no secret object), the live definition is as before, and
+ * no file is left.
+ */
+static void
+assertHotplugRefused(const unsigned char *uuid, const char *xml, const char *expect,
+                     const char *filesDir)
+{
+    g_autofree char *before = qemuHolds(uuid);
+    g_autofree char *live = qemuDriverGetXMLDesc(drv, uuid, 0, false);
+    g_autofree char *after = NULL;
+    g_autofree char *live2 = NULL;
+
+    g_assert_cmpint(qemuDriverAttachDevice(drv, uuid, xml, IOV_DOMAIN_AFFECT_LIVE, false), ==, -1);
+    g_test_message("refused: %s", iovGetLastErrorMessage());
+    if (!strstr(iovGetLastErrorMessage(), expect))
+        g_error("the error does not say '%s': %s", expect, iovGetLastErrorMessage());
+    g_assert_null(strstr(iovGetLastErrorMessage(), CHAP_PASSWORD));
+    utilResetError();
+    after = qemuHolds(uuid);
+    live2 = qemuDriverGetXMLDesc(drv, uuid, 0, false);
+    g_assert_cmpstr(after, ==, before);
+    g_assert_null(strstr(after, "sec-vdb"));
+    g_assert_cmpstr(live2, ==, live);
+    g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
+}
+
+/* Wait until disk vdb has left the live definition (30 s at most). */
+static void
+waitVdbGone(const unsigned char *uuid)
+{
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+    for (;;) {
+        g_autofree char *live = qemuDriverGetXMLDesc(drv, uuid, 0, false);
+
+        if (!strstr(live, "'vdb'") && !strstr(live, "\"vdb\""))
+            return;
+        if (g_get_monotonic_time() > deadline)
+            g_error("disk vdb still in the live definition 30 s after resuming: %s", live);
+        g_usleep(100 * 1000);
+    }
+}
+
+static void
+testIscsiHotplug(void)
+{
+    int port = testFreePort();
+    g_autofree char *img = path("lun-hp.img");
+    g_autofree char *boot = path("hp-vda.img");
+    g_autofree char *storeKey = g_build_filename(cfg.secretDir, "tgt-hp", NULL);
+    g_autofree char *fileKey = path("hp-chap.key");
+    g_autofree char *looseKey = path("hp-loose.key");
+    g_autofree char *wrongKey = path("hp-wrong.key");
+    g_autofree char *serialPath = path("hp-serial.log");
+    g_autofree char *filesDir = g_build_filename(cfg.stateDir, "hp1.files", NULL);
+    g_autofree char *qemuLog = g_strdup_printf("%s/hp1.log", cfg.logDir);
+    g_autofree char *vda = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *before = NULL;
+    g_autoptr(testSerial) serial = testSerialNew(serialPath);
+    unsigned char uuid[16];
+    throttleDef inQemu = {0};
+    gint64 t0 = g_get_monotonic_time();
+    int from;
+    pid_t tgt;
+
+    testMakeImage(img, 64 << 20, 64 << 20);
+    testMakeImage(boot, 16 << 20, 0);
+    tgt = tgtStart(port);
+    tgtTarget(port, 1, "iqn.2026-11.org.iovirt.test:hp", img, "iovirt", CHAP_PASSWORD);
+    g_assert_cmpint(g_mkdir_with_parents(cfg.secretDir, 0700), ==, 0);
+    writeFile(storeKey, CHAP_PASSWORD "\n", 0600);
+    writeFile(fileKey, CHAP_PASSWORD, 0600);
+    writeFile(looseKey, CHAP_PASSWORD, 0644);
+    writeFile(wrongKey, "not-the-chap-password", 0600);
+
+    /* a guest that reads each disk it sees appear for 4 s */
+    vda = g_strdup_printf("<disk type='file'><driver name='qemu' type='raw'/><source file='%s'/>"
+                          "<target dev='vda'/></disk>",
+                          boot);
+    xml = testGuestXML("hp1", "", "idle iov.watch=read:@:bs=64k:time=4", serialPath, vda);
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
+    g_assert_cmpint(testSerialWaitLine(serial, "GUEST-READY", 0, BOOT_MS), >=, 0);
+    before = qemuHolds(uuid);
+
+    /* refusals, each leaving QEMU, the definition and the files dir as they were */
+    {
+        g_autofree char *noKey = chapDisk(port, "usage='no-such-key'", "");
+        g_autofree char *loose = g_strdup_printf("file='%s'", looseKey);
+        g_autofree char *looseDisk = chapDisk(port, loose, "");
+        g_autofree char *wrong = g_strdup_printf("file='%s'", wrongKey);
+        g_autofree char *wrongDisk = chapDisk(port, wrong, "<iothrottle bps_rd='1048576'/>");
+        g_autofree char *good = chapDisk(port, "usage='tgt-hp'", "<iothrottle bps_rd='1048576'/>");
+        g_autofree char *noKeyText = g_strdup_printf(
+            "disk 'vdb': cannot open the secret file '%s/no-such-key'", cfg.secretDir);
+        g_autofree char *looseText = g_strdup_printf(
+            "disk 'vdb': the secret file '%s' (owner 0, mode 0644) must belong to the daemon's user",
+            looseKey);
+
+        assertHotplugRefused(uuid, noKey, noKeyText, filesDir);
+        assertHotplugRefused(uuid, looseDisk, looseText, filesDir);
+        /* the target refuses the login: the secret object goes again */
+        assertHotplugRefused(
+            uuid, wrongDisk,
+            "disk 'vdb': cannot attach it: adding its protocol node (blockdev-add) failed",
+            filesDir);
+        /* QEMU refuses the device: nodes, group and secret object go again */
+        g_setenv("IOVIRT_TEST_FAIL_DEVICE_ADD", "1", TRUE);
+        assertHotplugRefused(uuid, good, "adding its virtio-blk-pci device (device_add) failed",
+                             filesDir);
+        g_unsetenv("IOVIRT_TEST_FAIL_DEVICE_ADD");
+    }
+
+    /* attached: limited from the guest's first read, its key in QEMU alone */
+    {
+        g_autofree char *good = chapDisk(port, "usage='tgt-hp'", "<iothrottle bps_rd='1048576'/>");
+        g_autofree char *during = NULL;
+        g_autofree char *after = NULL;
+
+        testSerialPoll(serial);
+        from = (int)serial->lines->len;
+        if (qemuDriverAttachDevice(drv, uuid, good, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
+            g_error("attach: %s", iovGetLastErrorMessage());
+        during = qemuHolds(uuid);
+        g_assert_nonnull(strstr(during, " sec-vdb"));
+        g_assert_nonnull(strstr(during, " proto-vdb"));
+        g_assert_nonnull(strstr(during, " disk-vdb"));
+        /* QEMU read the copy of the key while adding the object: it is gone */
+        g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
+        g_assert_cmpint(qemuDriverQueryQEMULimits(drv, uuid, "vdb", &inQemu), ==, 0);
+        g_assert_cmpuint(inQemu.v[THROTTLE_BPS_RD], ==, 1048576);
+        throttleDefClear(&inQemu);
+        testDriverAssertLiveMatchesQEMU(drv, uuid, "vdb");
+        g_assert_cmpint(
+            testSerialWaitLine(serial, "GUEST-DISK-ADDED vdb=67108864", (guint)from, 30000), >=, 0);
+        g_assert_true(testSerialWaitSample(serial, 0, 4, 30000));
+        testAssertRate("hot-plugged iSCSI with CHAP, bps_rd 1 MiB/s",
+                       testRateBytes(serial, 0, 2, 4), 1 * MiB);
+        g_assert_false(testFileContains(qemuLog, CHAP_PASSWORD, 0));
+        g_assert_false(testFileContains(daemonLog, CHAP_PASSWORD, 0));
+
+        /* the manager restarts: the secret's id is the same, the detach
+         * finds and removes it */
+        qemuDriverFree(drv);
+        drv = testDriverOpen(&cfg);
+        testDriverAssertLiveMatchesQEMU(drv, uuid, "vdb");
+        testSerialPoll(serial);
+        from = (int)serial->lines->len;
+        if (qemuDriverDetachDevice(drv, uuid, good, NULL, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
+            g_error("detach: %s", iovGetLastErrorMessage());
+        after = qemuHolds(uuid);
+        g_assert_cmpstr(after, ==, before);
+        g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
+        g_assert_cmpint(testSerialWaitLine(serial, "GUEST-DISK-REMOVED vdb", (guint)from, 30000),
+                        >=, 0);
+    }
+
+    /* an unplug the paused guest cannot answer: the secret stays with the
+     * disk, and goes when the guest lets the disk go */
+    {
+        g_autofree char *file = g_strdup_printf("file='%s'", fileKey);
+        g_autofree char *disk = chapDisk(port, file, "<iothrottle iops_rd='50'/>");
+        g_autofree char *pending = NULL;
+        g_autofree char *after = NULL;
+
+        if (qemuDriverAttachDevice(drv, uuid, disk, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
+            g_error("attach: %s", iovGetLastErrorMessage());
+        g_assert_cmpint(qemuDriverSuspend(drv, uuid), ==, 0);
+        g_assert_cmpint(
+            qemuDriverDetachDevice(drv, uuid, disk, NULL, IOV_DOMAIN_AFFECT_LIVE, false), ==, -1);
+        g_assert_nonnull(strstr(iovGetLastErrorMessage(), "unplug pending"));
+        utilResetError();
+        pending = qemuHolds(uuid);
+        g_assert_nonnull(strstr(pending, " sec-vdb"));
+        g_assert_cmpint(qemuDriverResume(drv, uuid), ==, 0);
+        waitVdbGone(uuid);
+        after = qemuHolds(uuid);
+        g_assert_cmpstr(after, ==, before);
+        g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
+    }
+
+    g_assert_false(testFileContains(qemuLog, CHAP_PASSWORD, 0));
+    g_assert_false(testFileContains(daemonLog, CHAP_PASSWORD, 0));
+    {
+        pid_t pid = qemuDriverGetPid(drv, uuid);
+
+        g_assert_cmpint(qemuDriverDestroy(drv, uuid, 0), ==, 0);
+        testForgetPid(pid);
+    }
+    tgtStop(port, tgt);
+    g_test_message("iSCSI hot-plug case: %.1f s",
+                   (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
+}
+
 /* ---- Ceph RBD ---- */
+
+/*
+ * In the cluster of testRbd: a guest gets an RBD disk with its monitors
+ * and its cephx key (from the secret store) hot-plugged, reads it at its
+ * limit, and loses it again; a wrong key is refused first. QEMU is left
+ * with no node and no secret object, the files dir with nothing.
+ */
+static void
+rbdHotplug(int monPort, const char *key)
+{
+    g_autofree char *storeKey = g_build_filename(cfg.secretDir, "ceph-hp", NULL);
+    g_autofree char *wrongKey = path("ceph-wrong.key");
+    g_autofree char *boot = path("rbdhp-vda.img");
+    g_autofree char *serialPath = path("rbdhp-serial.log");
+    g_autofree char *filesDir = g_build_filename(cfg.stateDir, "rbdhp.files", NULL);
+    g_autofree char *qemuLog = g_strdup_printf("%s/rbdhp.log", cfg.logDir);
+    g_autofree char *vda = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *during = NULL;
+    g_autofree char *after = NULL;
+    g_autofree char *wrong = NULL;
+    g_autofree char *good = NULL;
+    g_autoptr(testSerial) serial = testSerialNew(serialPath);
+    unsigned char uuid[16];
+    throttleDef inQemu = {0};
+    gint64 t0 = g_get_monotonic_time();
+    pid_t pid;
+
+    g_assert_cmpint(g_mkdir_with_parents(cfg.secretDir, 0700), ==, 0);
+    writeFile(storeKey, key, 0600);
+    /* a well-formed cephx key the cluster does not know */
+    writeFile(wrongKey, "AQBcMEZlAAAAABAAq8UOZKbzvFjNCtS1Sn0K9w==", 0600);
+    testMakeImage(boot, 16 << 20, 0);
+    vda = g_strdup_printf("<disk type='file'><driver name='qemu' type='raw'/><source file='%s'/>"
+                          "<target dev='vda'/></disk>",
+                          boot);
+    xml = testGuestXML("rbdhp", "", "idle iov.watch=read:@:bs=64k:time=3", serialPath, vda);
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
+    pid = qemuDriverGetPid(drv, uuid);
+    g_assert_cmpint(testSerialWaitLine(serial, "GUEST-READY", 0, BOOT_MS), >=, 0);
+    before = qemuHolds(uuid);
+
+    wrong = g_strdup_printf(
+        "<disk type='network'><source protocol='rbd' name='iovirt/disk'><host name='127.0.0.1' port='%d'/>"
+        "<timeout seconds='3'/><auth username='iovirt'><secret type='ceph' file='%s'/></auth></source>"
+        "<target dev='vdb'/></disk>",
+        monPort, wrongKey);
+    assertHotplugRefused(
+        uuid, wrong, "disk 'vdb': cannot attach it: adding its protocol node (blockdev-add) failed",
+        filesDir);
+
+    good = g_strdup_printf(
+        "<disk type='network'><source protocol='rbd' name='iovirt/disk'><host name='127.0.0.1' port='%d'/>"
+        "<timeout seconds='10'/><auth username='iovirt'><secret type='ceph' usage='ceph-hp'/></auth></source>"
+        "<target dev='vdb'/><iothrottle bps_rd='2097152'/></disk>",
+        monPort);
+    if (qemuDriverAttachDevice(drv, uuid, good, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
+        g_error("attach: %s", iovGetLastErrorMessage());
+    during = qemuHolds(uuid);
+    g_assert_nonnull(strstr(during, " sec-vdb"));
+    g_assert_nonnull(strstr(during, " disk-vdb"));
+    /* the key and the Ceph configuration were read: the copies are gone */
+    g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(qemuDriverQueryQEMULimits(drv, uuid, "vdb", &inQemu), ==, 0);
+    g_assert_cmpuint(inQemu.v[THROTTLE_BPS_RD], ==, 2097152);
+    throttleDefClear(&inQemu);
+    g_assert_cmpint(testSerialWaitLine(serial, "GUEST-DISK-ADDED vdb=67108864", 0, 30000), >=, 0);
+    g_assert_true(testSerialWaitSample(serial, 0, 3, 30000));
+    testAssertRate("hot-plugged RBD with cephx, bps_rd 2 MiB/s", testRateBytes(serial, 0, 2, 3),
+                   2 * MiB);
+
+    if (qemuDriverDetachDevice(drv, uuid, good, NULL, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
+        g_error("detach: %s", iovGetLastErrorMessage());
+    after = qemuHolds(uuid);
+    g_assert_cmpstr(after, ==, before);
+    g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
+    g_assert_false(testFileContains(qemuLog, key, 0));
+    g_assert_false(testFileContains(daemonLog, key, 0));
+    g_assert_cmpint(qemuDriverDestroy(drv, uuid, 0), ==, 0);
+    testForgetPid(pid);
+    g_test_message("RBD hot-plug case: %.1f s",
+                   (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
+}
 
 static void
 testRbd(void)
@@ -587,6 +953,8 @@ testRbd(void)
         "<target dev='vda'/></disk>",
         silentServer(), keyFile);
     assertSilentStartFails("silent-rbd", silent, 10000, "error connecting: Connection timed out");
+
+    rbdHotplug(monPort, key);
 }
 
 int
@@ -617,6 +985,7 @@ main(int argc, char **argv)
     g_test_add_func("/storage/net/iscsi-ssh", testIscsiAndSsh);
     g_test_add_func("/storage/net/loose-key-refused", testLooseKeyRefused);
     g_test_add_func("/storage/net/silent-servers", testSilentServers);
+    g_test_add_func("/storage/net/iscsi-hotplug", testIscsiHotplug);
     g_test_add_func("/storage/rbd", testRbd);
     rc = g_test_run();
     qemuDriverFree(drv);

@@ -234,6 +234,69 @@ testPrepareFiles(void)
     g_assert_cmpint(rmdir(tmp), ==, 0);
 }
 
+/* One disk's files, as a hot-plug writes them: into the directory as it
+ * is (made when absent), the other disk's files untouched; a refused key
+ * leaves nothing of that disk; the secret object reads the copy; the
+ * directory goes with its last file. */
+static void
+testPrepareDiskFiles(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("iovirt-cmd-XXXXXX", NULL);
+    g_autofree char *chap = g_build_filename(tmp, "chap", NULL);
+    g_autofree char *ceph = g_build_filename(tmp, "ceph", NULL);
+    g_autofree char *files = g_build_filename(tmp, "k1.files", NULL);
+    g_autofree char *copy = g_build_filename(files, "vda.key", NULL);
+    g_autofree char *cephCopy = g_build_filename(files, "vdb.key", NULL);
+    g_autofree char *conf = g_build_filename(files, "vdb.ceph.conf", NULL);
+    g_autofree char *text = NULL;
+    g_autofree char *props = NULL;
+    g_autoptr(domainDef) def = storageDef(chap, ceph);
+    qemuCommandParams p = params;
+    json_object *obj;
+    struct stat st;
+
+    p.filesDir = files;
+    writeKey(chap, "pass word\n", 0600);
+    writeKey(ceph, "AQBRoUFlAAAAABAAk3VfJ2N3Lh8Jt0yQ0+UzkA==\n", 0600);
+    g_assert_true(qemuDiskNeedsFiles(def->disks[0]));
+    g_assert_cmpint(qemuCommandPrepareDiskFiles(def->disks[1], &p), ==, 0);
+    g_assert_cmpint(stat(files, &st), ==, 0);
+    g_assert_cmpint(st.st_mode & 0777, ==, 0700);
+    g_assert_true(g_file_test(conf, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(qemuCommandPrepareDiskFiles(def->disks[0], &p), ==, 0);
+    g_assert_true(g_file_get_contents(copy, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "pass word");
+    g_assert_true(g_file_test(cephCopy, G_FILE_TEST_EXISTS));
+
+    /* the object QEMU gets names the copy, never the key */
+    obj = qemuBuildDiskSecretProps(def->disks[1], &p);
+    props = g_strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(obj);
+    g_assert_nonnull(strstr(props, "\"qom-type\":\"secret\",\"id\":\"sec-vdb\""));
+    g_assert_nonnull(strstr(props, cephCopy));
+    g_assert_nonnull(strstr(props, "\"format\":\"base64\""));
+    g_assert_null(strstr(props, "AQBRoUFl"));
+
+    /* vda's files go, vdb's stay; then the directory with vdb's */
+    qemuCommandRemoveDiskFiles(def->disks[0], files);
+    g_assert_false(g_file_test(copy, G_FILE_TEST_EXISTS));
+    g_assert_true(g_file_test(cephCopy, G_FILE_TEST_EXISTS));
+    qemuCommandRemoveDiskFiles(def->disks[1], files);
+    g_assert_false(g_file_test(files, G_FILE_TEST_EXISTS));
+
+    /* a loose key: refused, nothing of the disk left */
+    writeKey(chap, "pass word", 0644);
+    g_assert_cmpint(qemuCommandPrepareDiskFiles(def->disks[0], &p), ==, -1);
+    g_assert_nonnull(strstr(iovGetLastErrorMessage(), "disk 'vda': the secret file '"));
+    g_assert_null(strstr(iovGetLastErrorMessage(), "pass word"));
+    g_assert_false(g_file_test(files, G_FILE_TEST_EXISTS));
+
+    unlink(chap);
+    unlink(ceph);
+    g_assert_cmpint(rmdir(tmp), ==, 0);
+}
+
 /* usage= names a file of the secret store; no store, no start. */
 static void
 testSecretStore(void)
@@ -299,5 +362,6 @@ main(int argc, char **argv)
     g_test_add_func("/qemu-command/names", testNames);
     g_test_add_func("/qemu-command/prepare-files", testPrepareFiles);
     g_test_add_func("/qemu-command/secret-store", testSecretStore);
+    g_test_add_func("/qemu-command/prepare-disk-files", testPrepareDiskFiles);
     return g_test_run();
 }
