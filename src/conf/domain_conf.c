@@ -3440,6 +3440,20 @@ backingCopy(const domainBackingDef *chain)
     return head;
 }
 
+bool
+domainDiskSameFilters(const domainDiskDef *a, const domainDiskDef *b)
+{
+    size_t i;
+
+    if (a->nfilters != b->nfilters)
+        return false;
+    for (i = 0; i < a->nfilters; i++) {
+        if (strcmp(a->filters[i], b->filters[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
 static domainDiskDef *
 diskCopy(const domainDiskDef *disk)
 {

@@ -319,6 +319,10 @@ domainDef *domainDefCopy(const domainDef *def);
  */
 domainDiskDef *domainDiskDefParseString(const char *xml, unsigned int flags, GString *dropped);
 
+/* domainDiskSameFilters: whether two disks pass through the same declared
+ * groups after their own limits, in the same order. */
+bool domainDiskSameFilters(const domainDiskDef *a, const domainDiskDef *b);
+
 /* domainDiskDefCopy: a deep copy of one disk (never NULL). */
 domainDiskDef *domainDiskDefCopy(const domainDiskDef *disk);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(domainDiskDef, domainDiskDefFree)

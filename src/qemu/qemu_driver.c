@@ -2919,21 +2919,6 @@ endjob:
     return ret;
 }
 
-/* Whether two disks pass through the same declared groups, in order. */
-static bool
-sameThrottleFilters(const domainDiskDef *a, const domainDiskDef *b)
-{
-    size_t i;
-
-    if (a->nfilters != b->nfilters)
-        return false;
-    for (i = 0; i < a->nfilters; i++) {
-        if (strcmp(a->filters[i], b->filters[i]) != 0)
-            return false;
-    }
-    return true;
-}
-
 /* A change of one disk's chain of throttle filters, with (`chg`) or
  * without (NULL) a change of its own limits. */
 typedef struct {
@@ -3017,7 +3002,7 @@ qemuDriverUpdateDevice(qemuDriver *drv, const unsigned char *uuid, const char *x
             return -1;
         }
         sameLimits &= throttleDefEqual(&cur->throttle, &disk->throttle);
-        sameFilters &= sameThrottleFilters(cur, disk);
+        sameFilters &= domainDiskSameFilters(cur, disk);
         if (mediumChange(cur, disk)) {
             medium = true;
             continue;

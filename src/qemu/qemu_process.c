@@ -175,21 +175,6 @@ blameGroup(const groupEntry *g)
     reportError(e->code, "throttle group '%s': cannot apply its limits: %s", g->group, e->message);
 }
 
-/* Whether two disks pass through the same groups after their own. */
-static bool
-sameFilters(const domainDiskDef *a, const domainDiskDef *b)
-{
-    size_t i;
-
-    if (a->nfilters != b->nfilters)
-        return false;
-    for (i = 0; i < a->nfilters; i++) {
-        if (strcmp(a->filters[i], b->filters[i]) != 0)
-            return false;
-    }
-    return true;
-}
-
 static void
 freeLimits(gpointer p)
 {
@@ -285,7 +270,7 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
         stepDone *s;
 
         /* an empty cdrom has no nodes: its next medium gets the new chain */
-        if (!od || sameFilters(od, nd) || domainDiskIsEmpty(od) || domainDiskIsEmpty(nd))
+        if (!od || domainDiskSameFilters(od, nd) || domainDiskIsEmpty(od) || domainDiskIsEmpty(nd))
             continue;
         if (rebuildChain(obj, od, nd, true) < 0)
             goto error;

@@ -47,62 +47,6 @@ fileDisk(const char *target, const char *image, const char *extra)
                            image, target, extra);
 }
 
-/* Append the string member `key` of each element of `array` (recursing
- * into pci bridges' devices for query-pci) to `out`. */
-static void
-collect(json_object *array, const char *key, GPtrArray *out)
-{
-    size_t i;
-
-    for (i = 0; array && i < json_object_array_length(array); i++) {
-        json_object *e = json_object_array_get_idx(array, i);
-        json_object *v = NULL, *bridge = NULL, *devs = NULL;
-
-        if (json_object_object_get_ex(e, key, &v) && json_object_get_string(v)[0])
-            g_ptr_array_add(out, g_strdup(json_object_get_string(v)));
-        if (json_object_object_get_ex(e, "devices", &devs))
-            collect(devs, key, out);
-        if (json_object_object_get_ex(e, "pci_bridge", &bridge) &&
-            json_object_object_get_ex(bridge, "devices", &devs))
-            collect(devs, key, out);
-    }
-}
-
-static gint
-cmpStr(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* What QEMU holds, as a sorted list of names a kind. */
-static char *
-qemuState(void)
-{
-    static const char *const queries[][3] = {{"query-named-block-nodes", NULL, "node-name"},
-                                             {"qom-list", "/objects", "name"},
-                                             {"query-pci", NULL, "qdev_id"}};
-    GString *s = g_string_new(NULL);
-    size_t q;
-
-    for (q = 0; q < G_N_ELEMENTS(queries); q++) {
-        g_autofree char *reply = qemuDriverQMPQuery(drv, uuid, queries[q][0], queries[q][1]);
-        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-        json_object *j;
-        guint i;
-
-        g_assert_nonnull(reply);
-        j = json_tokener_parse(reply);
-        collect(j, queries[q][2], names);
-        json_object_put(j);
-        g_ptr_array_sort(names, cmpStr);
-        g_string_append_printf(s, "%s:", queries[q][0]);
-        for (i = 0; i < names->len; i++)
-            g_string_append_printf(s, " %s", (char *)names->pdata[i]);
-        g_string_append_c(s, '\n');
-    }
-    return g_string_free(s, FALSE);
-}
-
 static char *
 liveXML(void)
 {
@@ -131,7 +75,7 @@ fdCount(void)
 static void
 assertAttachFails(const char *xml, unsigned int flags, const char *const *texts)
 {
-    g_autofree char *before = qemuState();
+    g_autofree char *before = testDriverQemuHolds(drv, uuid);
     g_autofree char *live = liveXML();
     g_autofree char *config = configXML();
     g_autofree char *after = NULL;
@@ -145,7 +89,7 @@ assertAttachFails(const char *xml, unsigned int flags, const char *const *texts)
             g_error("error '%s' does not say '%s'", iovGetLastErrorMessage(), texts[i]);
     }
     utilResetError();
-    after = qemuState();
+    after = testDriverQemuHolds(drv, uuid);
     live2 = liveXML();
     config2 = configXML();
     g_assert_cmpstr(after, ==, before);
@@ -179,7 +123,7 @@ testBoot(void)
     g_assert_cmpint(testSerialWaitLine(s, "GUEST-READY", 0, BOOT_MS), >=, 0);
     testSerialFree(s);
     /* the boot disk on the first root port, four free ones beside it */
-    state = qemuState();
+    state = testDriverQemuHolds(drv, uuid);
     g_assert_nonnull(strstr(state, "query-pci: disk-vda rp0 rp1 rp2 rp3 rp4\n"));
 }
 
@@ -219,7 +163,7 @@ testFailuresChangeNothing(void)
 static void
 testCyclesLeaveNothing(void)
 {
-    g_autofree char *before = qemuState();
+    g_autofree char *before = testDriverQemuHolds(drv, uuid);
     g_autofree char *live = liveXML();
     int fds = fdCount();
     int i;
@@ -237,13 +181,13 @@ testCyclesLeaveNothing(void)
         g_assert_cmpuint(inQemu.v[THROTTLE_IOPS], ==, i % 2 ? 0 : 300);
         throttleDefClear(&inQemu);
         testDriverAssertLiveMatchesQEMU(drv, uuid, "vdb");
-        during = qemuState();
+        during = testDriverQemuHolds(drv, uuid);
         g_assert_nonnull(strstr(during, "disk-vdb"));
         g_assert_nonnull(strstr(during, i % 2 ? "tg-vdb" : "tgg-tenant"));
         g_assert_cmpint(qemuDriverDetachDevice(drv, uuid, xml, NULL, LIVE, false), ==, 0);
     }
     {
-        g_autofree char *after = qemuState();
+        g_autofree char *after = testDriverQemuHolds(drv, uuid);
         g_autofree char *live2 = liveXML();
 
         g_assert_cmpstr(after, ==, before);
@@ -256,7 +200,7 @@ static void
 testLiveAndConfig(void)
 {
     g_autofree char *xml = fileDisk("vdb", vdbImage, "<iothrottle bps_wr='2097152'/>");
-    g_autofree char *before = qemuState();
+    g_autofree char *before = testDriverQemuHolds(drv, uuid);
     g_autofree char *config = NULL;
     g_autofree char *file = NULL;
     g_autofree char *configPath = path("config/hp.xml");
@@ -296,7 +240,7 @@ testLiveAndConfig(void)
     g_assert_true(g_file_get_contents(configPath, &file, NULL, NULL));
     g_assert_null(strstr(file, "vdb.img"));
     {
-        g_autofree char *after = qemuState();
+        g_autofree char *after = testDriverQemuHolds(drv, uuid);
 
         g_assert_cmpstr(after, ==, before);
     }
@@ -313,14 +257,14 @@ testRebootKeepsIt(void)
     int from;
 
     g_assert_cmpint(qemuDriverAttachDevice(drv, uuid, xml, LIVE, false), ==, 0);
-    during = qemuState();
+    during = testDriverQemuHolds(drv, uuid);
     testSerialPoll(s);
     from = testSerialWaitLine(s, "GUEST-READY", 0, 1000);
     g_assert_cmpint(qemuDriverReboot(drv, uuid, 0), ==, 0);
     /* the guest boots again and finds the disk; QEMU kept it, limited */
     g_assert_cmpint(testSerialWaitLine(s, "GUEST-DISKS vda=", (guint)from + 1, BOOT_MS), >=, 0);
     g_assert_cmpint(testSerialWaitLine(s, "GUEST-READY", (guint)from + 1, BOOT_MS), >=, 0);
-    after = qemuState();
+    after = testDriverQemuHolds(drv, uuid);
     g_assert_cmpstr(after, ==, during);
     testDriverAssertLiveMatchesQEMU(drv, uuid, "vdb");
     g_assert_cmpuint(testDriverLiveValue(drv, uuid, "vdb", THROTTLE_BPS_RD), ==, 4194304);
@@ -358,7 +302,7 @@ static void
 testPausedGuestUnplugPending(void)
 {
     g_autofree char *xml = fileDisk("vdb", vdbImage, "<iothrottle bps_rd='4194304'/>");
-    g_autofree char *before = qemuState();
+    g_autofree char *before = testDriverQemuHolds(drv, uuid);
     g_autofree char *live = NULL;
     gint64 t0;
 
@@ -392,7 +336,7 @@ testPausedGuestUnplugPending(void)
     g_assert_cmpint(qemuDriverResume(drv, uuid), ==, 0);
     waitGone();
     {
-        g_autofree char *after = qemuState();
+        g_autofree char *after = testDriverQemuHolds(drv, uuid);
 
         g_assert_cmpstr(after, ==, before);
     }
@@ -432,7 +376,7 @@ testPausedGuestUnplugPending(void)
     live = liveXML();
     g_assert_null(strstr(live, "vdb"));
     {
-        g_autofree char *after = qemuState();
+        g_autofree char *after = testDriverQemuHolds(drv, uuid);
 
         g_assert_cmpstr(after, ==, before);
     }
@@ -458,7 +402,7 @@ testCdromMedia(void)
     g_autofree char *other = NULL;
     g_autofree char *eject = cdrom(NULL, "");
     g_autofree char *badCache = NULL;
-    g_autofree char *state = qemuState();
+    g_autofree char *state = testDriverQemuHolds(drv, uuid);
     g_autofree char *live = NULL;
     g_autofree char *config = NULL;
 
@@ -477,7 +421,7 @@ testCdromMedia(void)
     /* a medium, live and in the definition: its nodes under the same group */
     g_assert_cmpint(qemuDriverUpdateDevice(drv, uuid, insert, LIVE | CONFIG, false), ==, 0);
     g_clear_pointer(&state, g_free);
-    state = qemuState();
+    state = testDriverQemuHolds(drv, uuid);
     g_assert_nonnull(strstr(state, "fmt-sda"));
     g_assert_nonnull(strstr(state, "throttle-sda"));
     g_assert_nonnull(strstr(state, " tg-sda"));
@@ -514,7 +458,7 @@ testCdromMedia(void)
     /* eject: the nodes go, the group stays with its limits */
     g_assert_cmpint(qemuDriverUpdateDevice(drv, uuid, eject, LIVE | CONFIG, false), ==, 0);
     g_clear_pointer(&state, g_free);
-    state = qemuState();
+    state = testDriverQemuHolds(drv, uuid);
     g_assert_null(strstr(state, "fmt-sda"));
     g_assert_null(strstr(state, "throttle-sda"));
     g_assert_nonnull(strstr(state, " tg-sda"));

@@ -516,64 +516,6 @@ testSilentServers(void)
 
 /* ---- hot-plug of network disks with a key ---- */
 
-/* Append the string member `key` of each element of `array` (and of the
- * devices behind PCI bridges) to `out`. */
-static void
-collectNames(json_object *array, const char *key, GPtrArray *out)
-{
-    size_t i;
-
-    for (i = 0; array && i < json_object_array_length(array); i++) {
-        json_object *e = json_object_array_get_idx(array, i);
-        json_object *v = NULL, *bridge = NULL, *devs = NULL;
-
-        if (json_object_object_get_ex(e, key, &v) && json_object_get_string(v)[0])
-            g_ptr_array_add(out, g_strdup(json_object_get_string(v)));
-        if (json_object_object_get_ex(e, "devices", &devs))
-            collectNames(devs, key, out);
-        if (json_object_object_get_ex(e, "pci_bridge", &bridge) &&
-            json_object_object_get_ex(bridge, "devices", &devs))
-            collectNames(devs, key, out);
-    }
-}
-
-static gint
-cmpNames(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* What QEMU holds: its block nodes, objects and PCI devices, by name,
- * as QEMU itself reports them. New string. */
-static char *
-qemuHolds(const unsigned char *uuid)
-{
-    static const char *const queries[][3] = {{"query-named-block-nodes", NULL, "node-name"},
-                                             {"qom-list", "/objects", "name"},
-                                             {"query-pci", NULL, "qdev_id"}};
-    GString *s = g_string_new(NULL);
-    size_t q;
-
-    for (q = 0; q < G_N_ELEMENTS(queries); q++) {
-        g_autofree char *reply = qemuDriverQMPQuery(drv, uuid, queries[q][0], queries[q][1]);
-        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-        json_object *j;
-        guint i;
-
-        if (!reply)
-            g_error("%s: %s", queries[q][0], iovGetLastErrorMessage());
-        j = json_tokener_parse(reply);
-        collectNames(j, queries[q][2], names);
-        json_object_put(j);
-        g_ptr_array_sort(names, cmpNames);
-        g_string_append_printf(s, "%s:", queries[q][0]);
-        for (i = 0; i < names->len; i++)
-            g_string_append_printf(s, " %s", (char *)names->pdata[i]);
-        g_string_append_c(s, '\n');
-    }
-    return g_string_free(s, FALSE);
-}
-
 /* An iSCSI disk vdb of the CHAP target on `port`, its key named by
  * `secret` (the <secret> element's attributes). New string. */
 static char *
@@ -596,7 +538,7 @@ static void
 assertHotplugRefused(const unsigned char *uuid, const char *xml, const char *expect,
                      const char *filesDir)
 {
-    g_autofree char *before = qemuHolds(uuid);
+    g_autofree char *before = testDriverQemuHolds(drv, uuid);
     g_autofree char *live = qemuDriverGetXMLDesc(drv, uuid, 0, false);
     g_autofree char *after = NULL;
     g_autofree char *live2 = NULL;
@@ -607,7 +549,7 @@ assertHotplugRefused(const unsigned char *uuid, const char *xml, const char *exp
         g_error("the error does not say '%s': %s", expect, iovGetLastErrorMessage());
     g_assert_null(strstr(iovGetLastErrorMessage(), CHAP_PASSWORD));
     utilResetError();
-    after = qemuHolds(uuid);
+    after = testDriverQemuHolds(drv, uuid);
     live2 = qemuDriverGetXMLDesc(drv, uuid, 0, false);
     g_assert_cmpstr(after, ==, before);
     g_assert_null(strstr(after, "sec-vdb"));
@@ -673,7 +615,7 @@ testIscsiHotplug(void)
     testDriverDefine(drv, xml, uuid);
     testDriverStart(drv, uuid);
     g_assert_cmpint(testSerialWaitLine(serial, "GUEST-READY", 0, BOOT_MS), >=, 0);
-    before = qemuHolds(uuid);
+    before = testDriverQemuHolds(drv, uuid);
 
     /* refusals, each leaving QEMU, the definition and the files dir as they were */
     {
@@ -713,7 +655,7 @@ testIscsiHotplug(void)
         from = (int)serial->lines->len;
         if (qemuDriverAttachDevice(drv, uuid, good, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
             g_error("attach: %s", iovGetLastErrorMessage());
-        during = qemuHolds(uuid);
+        during = testDriverQemuHolds(drv, uuid);
         g_assert_nonnull(strstr(during, " sec-vdb"));
         g_assert_nonnull(strstr(during, " proto-vdb"));
         g_assert_nonnull(strstr(during, " disk-vdb"));
@@ -740,7 +682,7 @@ testIscsiHotplug(void)
         from = (int)serial->lines->len;
         if (qemuDriverDetachDevice(drv, uuid, good, NULL, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
             g_error("detach: %s", iovGetLastErrorMessage());
-        after = qemuHolds(uuid);
+        after = testDriverQemuHolds(drv, uuid);
         g_assert_cmpstr(after, ==, before);
         g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
         g_assert_cmpint(testSerialWaitLine(serial, "GUEST-DISK-REMOVED vdb", (guint)from, 30000),
@@ -762,11 +704,11 @@ testIscsiHotplug(void)
             qemuDriverDetachDevice(drv, uuid, disk, NULL, IOV_DOMAIN_AFFECT_LIVE, false), ==, -1);
         g_assert_nonnull(strstr(iovGetLastErrorMessage(), "unplug pending"));
         utilResetError();
-        pending = qemuHolds(uuid);
+        pending = testDriverQemuHolds(drv, uuid);
         g_assert_nonnull(strstr(pending, " sec-vdb"));
         g_assert_cmpint(qemuDriverResume(drv, uuid), ==, 0);
         waitVdbGone(uuid);
-        after = qemuHolds(uuid);
+        after = testDriverQemuHolds(drv, uuid);
         g_assert_cmpstr(after, ==, before);
         g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
     }
@@ -827,7 +769,7 @@ rbdHotplug(int monPort, const char *key)
     testDriverStart(drv, uuid);
     pid = qemuDriverGetPid(drv, uuid);
     g_assert_cmpint(testSerialWaitLine(serial, "GUEST-READY", 0, BOOT_MS), >=, 0);
-    before = qemuHolds(uuid);
+    before = testDriverQemuHolds(drv, uuid);
 
     wrong = g_strdup_printf(
         "<disk type='network'><source protocol='rbd' name='iovirt/disk'><host name='127.0.0.1' port='%d'/>"
@@ -845,7 +787,7 @@ rbdHotplug(int monPort, const char *key)
         monPort);
     if (qemuDriverAttachDevice(drv, uuid, good, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
         g_error("attach: %s", iovGetLastErrorMessage());
-    during = qemuHolds(uuid);
+    during = testDriverQemuHolds(drv, uuid);
     g_assert_nonnull(strstr(during, " sec-vdb"));
     g_assert_nonnull(strstr(during, " disk-vdb"));
     /* the key and the Ceph configuration were read: the copies are gone */
@@ -860,7 +802,7 @@ rbdHotplug(int monPort, const char *key)
 
     if (qemuDriverDetachDevice(drv, uuid, good, NULL, IOV_DOMAIN_AFFECT_LIVE, false) < 0)
         g_error("detach: %s", iovGetLastErrorMessage());
-    after = qemuHolds(uuid);
+    after = testDriverQemuHolds(drv, uuid);
     g_assert_cmpstr(after, ==, before);
     g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
     g_assert_false(testFileContains(qemuLog, key, 0));

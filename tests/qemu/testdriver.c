@@ -1,6 +1,7 @@
 /*
  * testdriver.c: helpers for the tests that drive the QEMU driver in process
  */
+#include <json-c/json.h>
 #include <string.h>
 
 #include "testdriver.h"
@@ -85,4 +86,60 @@ testDriverAssertLiveMatchesQEMU(qemuDriver *drv, const unsigned char *uuid, cons
         g_error("disk %s: the live definition differs from QEMU's limits", disk);
     throttleDefClear(&live);
     throttleDefClear(&inQemu);
+}
+
+/* Append the string member `key` of each element of `array` (and of the
+ * devices behind PCI bridges, for query-pci) to `out`. */
+static void
+collectNames(json_object *array, const char *key, GPtrArray *out)
+{
+    size_t i;
+
+    for (i = 0; array && i < json_object_array_length(array); i++) {
+        json_object *e = json_object_array_get_idx(array, i);
+        json_object *v = NULL, *bridge = NULL, *devs = NULL;
+
+        if (json_object_object_get_ex(e, key, &v) && json_object_get_string(v)[0])
+            g_ptr_array_add(out, g_strdup(json_object_get_string(v)));
+        if (json_object_object_get_ex(e, "devices", &devs))
+            collectNames(devs, key, out);
+        if (json_object_object_get_ex(e, "pci_bridge", &bridge) &&
+            json_object_object_get_ex(bridge, "devices", &devs))
+            collectNames(devs, key, out);
+    }
+}
+
+static gint
+cmpNames(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+testDriverQemuHolds(qemuDriver *drv, const unsigned char *uuid)
+{
+    static const char *const queries[][3] = {{"query-named-block-nodes", NULL, "node-name"},
+                                             {"qom-list", "/objects", "name"},
+                                             {"query-pci", NULL, "qdev_id"}};
+    GString *s = g_string_new(NULL);
+    size_t q;
+
+    for (q = 0; q < G_N_ELEMENTS(queries); q++) {
+        g_autofree char *reply = qemuDriverQMPQuery(drv, uuid, queries[q][0], queries[q][1]);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        json_object *j;
+        guint i;
+
+        if (!reply)
+            g_error("%s: %s", queries[q][0], iovGetLastErrorMessage());
+        j = json_tokener_parse(reply);
+        collectNames(j, queries[q][2], names);
+        json_object_put(j);
+        g_ptr_array_sort(names, cmpNames);
+        g_string_append_printf(s, "%s:", queries[q][0]);
+        for (i = 0; i < names->len; i++)
+            g_string_append_printf(s, " %s", (char *)names->pdata[i]);
+        g_string_append_c(s, '\n');
+    }
+    return g_string_free(s, FALSE);
 }

@@ -33,3 +33,8 @@ int testDriverSetLimit(qemuDriver *drv, const unsigned char *uuid, const char *d
 /* testDriverAssertLiveMatchesQEMU: the live limits of `disk` equal what
  * QEMU reports (qom-get through the driver). */
 void testDriverAssertLiveMatchesQEMU(qemuDriver *drv, const unsigned char *uuid, const char *disk);
+
+/* testDriverQemuHolds: what QEMU holds for guest `uuid`, as QEMU itself
+ * reports it: its block nodes, its objects and its PCI devices (also those
+ * behind bridges), by name, sorted, one line a kind. New string. */
+char *testDriverQemuHolds(qemuDriver *drv, const unsigned char *uuid);
