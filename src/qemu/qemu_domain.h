@@ -54,6 +54,25 @@ typedef struct {
 void qemuDomainEventFree(qemuDomainEvent *ev);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuDomainEvent, qemuDomainEventFree)
 
+/*
+ * A migration holding a domain's job (qemu_migration.c), from its first
+ * step on this side to its last. Everything in it is under the domain's
+ * lock: QEMU's MIGRATION events update `status` from the monitor I/O
+ * thread without the job (the job holder waits on jobCond), and job
+ * queries read it.
+ */
+typedef struct {
+    bool source;          /* this side sends the guest */
+    void *owner;          /* the client connection that began it, or NULL */
+    char *status;         /* QEMU's last migration status ("active", ...); NULL: none yet */
+    bool monitorGone;     /* QEMU's monitor ended during the migration */
+    bool performing;      /* the source's QEMU is sending now */
+    bool wasRunning;      /* the source guest ran when the migration began */
+    unsigned int flags;   /* iovDomainMigrateFlags */
+    int port;             /* destination: the stream's port it holds; 0: none */
+    gint64 started;       /* g_get_real_time() when it began */
+} qemuDomainMigration;
+
 typedef struct {
     gint refs;                /* atomic */
     GMutex lock;
@@ -104,6 +123,12 @@ typedef struct {
     char *statusPending;      /* the newest document not written yet, or NULL */
     char *statusPendingPath;  /* where it goes */
     bool statusWriter;        /* a thread is writing the status file */
+
+    qemuDomainMigration *migration; /* lock: the migration that holds the
+                                     * job, or NULL */
+    char *lastJobStats;       /* lock: JSON of the last migration's
+                               * statistics (query-migrate), or NULL */
+    int lastJobType;          /* lock: iovDomainJobType of that one */
 } qemuDomainObj;
 
 qemuDomainObj *qemuDomainObjNew(const char *name, const unsigned char *uuid);
@@ -119,6 +144,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuDomainObj, qemuDomainObjUnref)
  * (undefined, or a transient one that stopped) while waiting.
  */
 int qemuDomainBeginJob(qemuDomainObj *obj, int timeoutMs);
+
+/* qemuDomainBeginJobFlags: as qemuDomainBeginJob; a migration holding
+ * the job refuses the change at once (IOV_ERR_OPERATION_INVALID, "a
+ * migration is in progress") unless `waitMigration`, which waits for it
+ * like any job (the cleanup after QEMU ended). */
+int qemuDomainBeginJobFlags(qemuDomainObj *obj, int timeoutMs, bool waitMigration);
 void qemuDomainEndJob(qemuDomainObj *obj);
 
 /*
