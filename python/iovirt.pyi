@@ -13,6 +13,17 @@ AFFECT_CONFIG: int
 
 # Domain.create() flags
 START_PAUSED: int
+MIGRATE_LIVE: int
+MIGRATE_PEER2PEER: int
+MIGRATE_PERSIST_DEST: int
+MIGRATE_UNDEFINE_SOURCE: int
+MIGRATE_PAUSED: int
+DOMAIN_JOB_NONE: int
+DOMAIN_JOB_UNBOUNDED: int
+DOMAIN_JOB_COMPLETED: int
+DOMAIN_JOB_FAILED: int
+DOMAIN_JOB_CANCELLED: int
+DOMAIN_JOB_STATS_COMPLETED: int
 DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT: int
 DOMAIN_QEMU_MONITOR_COMMAND_HMP: int
 DOMAIN_MESSAGE_DEPRECATION: int
@@ -265,6 +276,12 @@ class Domain:
     def delThrottleGroup(self, group: str, flags: int = 0) -> None: ...
     def listThrottleGroups(self, flags: int = 0) -> List[str]: ...
     def qemuMonitorCommand(self, cmd: str, flags: int = 0) -> str: ...
+    def migrate(self, dconn: Connection, flags: int = 0, dname: Optional[str] = None,
+                uri: Optional[str] = None, bandwidth: int = 0) -> "Domain": ...
+    def migrateToURI3(self, dconnuri: str, params: Dict[str, str] = ..., flags: int = 0) -> int: ...
+    def jobInfo(self) -> List[int]: ...
+    def jobStats(self, flags: int = 0) -> Dict[str, int]: ...
+    def abortJob(self) -> None: ...
     def getMessages(self, flags: int = 0) -> List[str]: ...
 
 

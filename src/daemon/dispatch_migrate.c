@@ -12,6 +12,7 @@
 
 #include "dispatch.h"
 #include "dispatch_handlers.h"
+#include "conf/domain_conf.h"
 #include "qemu/qemu_migration.h"
 #include "remote/remote_calls.h"
 #include "remote/remote_driver.h"
@@ -94,6 +95,7 @@ dispatchDomainMigrateBegin3Params(daemonState *d, daemonConn *c,
                                   remote_domain_migrate_begin3_params_args *args,
                                   remote_domain_migrate_begin3_params_ret *ret)
 {
+    g_autofree char *converted = NULL;
     migrateParams mp;
     char *cookie = NULL;
     char *xml;
@@ -105,6 +107,16 @@ dispatchDomainMigrateBegin3Params(daemonState *d, daemonConn *c,
                     "migration: domain '%s' keeps its name: renaming it to '%s' is not supported",
                     args->dom.name, mp.destName);
         return -1;
+    }
+    if (mp.destXML && c->libvirt) {
+        /* libvirt's document (virsh migrate --xml): what travels is
+         * iovirt's; a document iovirt cannot take fails here */
+        g_autoptr(domainDef) def = domainDefParseString(
+            mp.destXML, DOMAIN_PARSE_FROM_LIBVIRT | DOMAIN_PARSE_LIVE_STATE, NULL);
+
+        if (!def || !(converted = domainDefFormat(def, 0)))
+            return -1;
+        mp.destXML = converted;
     }
     if (!(xml = qemuMigrationBegin(d->driver, UUID(args), mp.destXML, args->flags, c, &cookie)))
         return -1;
