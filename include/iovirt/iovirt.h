@@ -73,8 +73,10 @@ typedef enum {
     IOV_ERR_CONFIG_UNSUPPORTED = 67,
     IOV_ERR_OPERATION_TIMEOUT = 68,
     IOV_ERR_ARGUMENT_UNSUPPORTED = 74,
+    IOV_ERR_OPERATION_ABORTED = 78, /* a migration cancelled (iovDomainAbortJob) */
     IOV_ERR_OVERFLOW = 82,
     IOV_ERR_OPERATION_UNSUPPORTED = 84,
+    IOV_ERR_MIGRATE_FINISH_OK = 93, /* a destination dropped a migration the source did not complete */
     IOV_ERR_RESOURCE_BUSY = 87,
 } iovErrorNumber;
 

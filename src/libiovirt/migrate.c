@@ -17,8 +17,9 @@
 
 /* A wire parameter list: the caller's, then `extra` string parameters
  * (name, value pairs, NULL-terminated) unless the caller gave them. */
-static remote_typed_param *
-wireParams(iovTypedParameterPtr params, int nparams, const char *const *extra, u_int *n)
+static int
+wireParams(iovTypedParameterPtr params, int nparams, const char *const *extra, u_int *n,
+           remote_typed_param **out)
 {
     g_autofree remote_typed_param *given = NULL;
     GArray *a = g_array_new(FALSE, TRUE, sizeof(remote_typed_param));
@@ -27,7 +28,7 @@ wireParams(iovTypedParameterPtr params, int nparams, const char *const *extra, u
     if (nparams > 0) {
         if (!(given = remoteParamsToWire(params, nparams))) {
             g_array_free(a, TRUE);
-            return NULL;
+            return -1;
         }
         g_array_append_vals(a, given, (guint)nparams);
     }
@@ -45,7 +46,8 @@ wireParams(iovTypedParameterPtr params, int nparams, const char *const *extra, u
         g_array_append_val(a, p);
     }
     *n = a->len;
-    return (remote_typed_param *)(void *)g_array_free(a, FALSE);
+    *out = (remote_typed_param *)(void *)g_array_free(a, FALSE);
+    return 0;
 }
 
 static iovDomainPtr
@@ -72,7 +74,7 @@ migrateParams(iovDomainPtr dom, iovConnectPtr dconn, iovTypedParameterPtr params
         reportError(IOV_ERR_INVALID_ARG, "use iovDomainMigrateToURI3 for a peer-to-peer migration");
         return NULL;
     }
-    if (!(wire = wireParams(params, nparams, NULL, &n)))
+    if (wireParams(params, nparams, NULL, &n, &wire) < 0)
         return NULL;
     remoteDomainToWire(dom, &bargs.dom);
     bargs.params.params_len = n;
@@ -85,10 +87,15 @@ migrateParams(iovDomainPtr dom, iovConnectPtr dconn, iovTypedParameterPtr params
     /* Prepare: the definition Begin gave */
     {
         /* Begin's definition replaces any the caller gave */
-        g_autofree remote_typed_param *w = wireParams(params, nparams, NULL, &n);
+        g_autofree remote_typed_param *w = NULL;
         GArray *a = g_array_new(FALSE, TRUE, sizeof(remote_typed_param));
         remote_typed_param x = {0};
         u_int i;
+
+        if (wireParams(params, nparams, NULL, &n, &w) < 0) {
+            g_array_free(a, TRUE);
+            goto cleanup;
+        }
 
         for (i = 0; w && i < n; i++)
             if (strcmp(w[i].field, IOV_MIGRATE_PARAM_DEST_XML) != 0)
@@ -121,10 +128,15 @@ migrateParams(iovDomainPtr dom, iovConnectPtr dconn, iovTypedParameterPtr params
 
     /* Perform */
     {
-        g_autofree remote_typed_param *w = wireParams(params, nparams, NULL, &n);
+        g_autofree remote_typed_param *w = NULL;
         GArray *a = g_array_new(FALSE, TRUE, sizeof(remote_typed_param));
         remote_typed_param x = {0};
         u_int i;
+
+        if (wireParams(params, nparams, NULL, &n, &w) < 0) {
+            g_array_free(a, TRUE);
+            goto cleanup;
+        }
 
         for (i = 0; w && i < n; i++)
             if (strcmp(w[i].field, IOV_MIGRATE_PARAM_DEST_XML) != 0 &&
@@ -153,7 +165,8 @@ migrateParams(iovDomainPtr dom, iovConnectPtr dconn, iovTypedParameterPtr params
         const char *fin[] = {IOV_MIGRATE_PARAM_DEST_NAME, dom->name, NULL};
         g_autoptr(iovError) saved = cancelled ? utilSaveError() : NULL;
 
-        wire = wireParams(params, nparams, fin, &n);
+        if (wireParams(params, nparams, fin, &n, &wire) < 0)
+            n = 0;
         nargs.params.params_len = n;
         nargs.params.params_val = wire;
         nargs.cookie_in.cookie_in_len = fret.cookie_out.cookie_out_len;
@@ -229,7 +242,7 @@ iovDomainMigrateToURI3(iovDomainPtr dom, const char *dconnuri, iovTypedParameter
                         "a peer-to-peer migration needs the destination's URI");
             return -1;
         }
-        if (!(wire = wireParams(params, nparams, NULL, &n)))
+        if (wireParams(params, nparams, NULL, &n, &wire) < 0)
             return -1;
         remoteDomainToWire(dom, &args.dom);
         args.dconnuri = &uri;

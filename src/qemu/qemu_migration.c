@@ -690,10 +690,8 @@ qemuMigrationFinish(qemuDriver *drv, const char *name, const char *cookie, unsig
         return -1;
     }
     if (cancelled) {
-        reportError(
-            IOV_ERR_OPERATION_FAILED,
-            "migration of domain '%s' did not complete on the source: the destination dropped it",
-            obj->name);
+        reportError(IOV_ERR_MIGRATE_FINISH_OK,
+                    "domain '%s' did not leave the source: the destination dropped it", obj->name);
         goto abort;
     }
     if (!(status = waitMigration(obj, FINISH_WAIT_MS)))
@@ -831,7 +829,7 @@ performLocked(qemuDomainObj *obj, const char *uri, qemuMigrationJobInfo *info)
 
         if (strcmp(status, "cancelled") == 0)
             reportError(
-                IOV_ERR_OPERATION_FAILED,
+                IOV_ERR_OPERATION_ABORTED,
                 "migration of domain '%s' was cancelled: it runs on here, its limits unchanged",
                 obj->name);
         else
