@@ -873,11 +873,13 @@ typedef iovDomainJobInfo *iovDomainJobInfoPtr;
 int iovDomainGetJobInfo(iovDomainPtr dom, iovDomainJobInfoPtr info);
 
 /* Flags of iovDomainGetJobStats (libvirt's). */
-#define IOV_DOMAIN_JOB_STATS_COMPLETED (1 << 0) /* the last migration that ended */
+typedef enum {
+    IOV_DOMAIN_JOB_STATS_COMPLETED = 1 << 0, /* the last migration that ended */
+} iovDomainGetJobStatsFlags;
 
 /*
  * iovDomainGetJobStats: the same as typed parameters (libvirt's names:
- * time_elapsed, data_total, memory_transferred, downtime, ...) into a
+ * time_elapsed, data_total, memory_processed, downtime, ...) into a
  * new *params array of *nparams (free with iovTypedParamsFree); *type
  * an iovDomainJobType. With IOV_DOMAIN_JOB_STATS_COMPLETED, the
  * statistics of the last migration of this domain that ended here.
