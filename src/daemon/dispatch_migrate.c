@@ -273,10 +273,11 @@ dispatchDomainMigratePerform3Params(daemonState *d, daemonConn *c,
 }
 
 int
-dispatchDomainMigrateFinish3Params(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+dispatchDomainMigrateFinish3Params(daemonState *d, daemonConn *c,
                                    remote_domain_migrate_finish3_params_args *args,
                                    remote_domain_migrate_finish3_params_ret *ret)
 {
+    g_autofree char *converted = NULL;
     g_autofree char *cookie =
         cookieFromWire(args->cookie_in.cookie_in_len, args->cookie_in.cookie_in_val);
     qemuDomainIdent ident = {0};
@@ -284,6 +285,15 @@ dispatchDomainMigrateFinish3Params(daemonState *d, daemonConn *c G_GNUC_UNUSED,
 
     if (parseParams(args->params.params_val, args->params.params_len, args->flags, &mp) < 0)
         return -1;
+    if (mp.persistXML && c->libvirt) {
+        /* virsh migrate --persistent-xml: libvirt's document */
+        g_autoptr(domainDef) def =
+            domainDefParseString(mp.persistXML, DOMAIN_PARSE_FROM_LIBVIRT, NULL);
+
+        if (!def || !(converted = domainDefFormat(def, 0)))
+            return -1;
+        mp.persistXML = converted;
+    }
     if (qemuMigrationFinish(d->driver, mp.destName, cookie, args->flags, args->cancelled != 0,
                             mp.persistXML, &ident) < 0)
         return -1;

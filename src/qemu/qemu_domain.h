@@ -67,6 +67,7 @@ typedef struct {
     char *status;         /* QEMU's last migration status ("active", ...); NULL: none yet */
     bool monitorGone;     /* QEMU's monitor ended during the migration */
     bool performing;      /* the source's QEMU is sending now */
+    bool ownerGone;       /* its client went away while it was sending */
     bool wasRunning;      /* the source guest ran when the migration began */
     unsigned int flags;   /* iovDomainMigrateFlags */
     int port;             /* destination: the stream's port it holds; 0: none */

@@ -880,6 +880,7 @@ qemuMigrationPerform(qemuDriver *drv, const unsigned char *uuid, const char *uri
 {
     g_autoptr(qemuDomainObj) obj = NULL;
     qemuMigrationJobInfo info = {0};
+    bool gone;
 
     obj = qemuDriverObjLookup(drv, uuid);
     if (!obj)
@@ -906,6 +907,20 @@ qemuMigrationPerform(qemuDriver *drv, const unsigned char *uuid, const char *uri
     }
     if (performLocked(obj, uri, &info) < 0) {
         migrationEnd(obj);
+        return -1;
+    }
+    g_mutex_lock(&obj->lock);
+    gone = obj->migration->ownerGone;
+    g_mutex_unlock(&obj->lock);
+    if (gone) {
+        /* no Confirm will come: the destination may run the guest, so it
+         * stays paused here for the operator */
+        logWarn(
+            "domain '%s': its memory has moved but the client that migrates it went away: it stays paused here",
+            obj->name);
+        migrationEnd(obj);
+        reportError(IOV_ERR_OPERATION_FAILED, "domain '%s': the client of its migration went away",
+                    obj->name);
         return -1;
     }
     *cookieOut = cookieFormat(obj->name, obj->uuid, info.totalTimeMs, info.downtimeMs);
@@ -1132,8 +1147,10 @@ qemuMigrationOwnerGone(qemuDriver *drv, void *owner)
         g_mutex_lock(&obj->lock);
         /* a Perform under way ends by itself, in its own call */
         mine = obj->migration && obj->migration->owner == owner && !obj->migration->performing;
-        if (mine)
+        if (obj->migration && obj->migration->owner == owner) {
+            obj->migration->ownerGone = obj->migration->performing;
             obj->migration->owner = NULL;
+        }
         g_mutex_unlock(&obj->lock);
         if (mine)
             g_ptr_array_add(g->objs, qemuDomainObjRef(obj));
