@@ -367,6 +367,14 @@ dispatchDomainGetJobStats(daemonState *d, daemonConn *c G_GNUC_UNUSED,
     if (info.type == IOV_DOMAIN_JOB_NONE)
         return 0;
     a = g_array_new(FALSE, TRUE, sizeof(remote_typed_param));
+    if (info.operation) {
+        remote_typed_param p = {0};
+
+        p.field = g_strdup("operation");
+        p.value.type = REMOTE_TYPED_PARAM_INT;
+        p.value.remote_typed_param_value_u.i = info.operation;
+        g_array_append_val(a, p);
+    }
     addULL(a, "time_elapsed",
            info.type == IOV_DOMAIN_JOB_UNBOUNDED ? info.elapsedMs : info.totalTimeMs);
     if (info.haveDowntime)

@@ -711,6 +711,7 @@ qemuMigrationFinish(qemuDriver *drv, const char *name, const char *cookie, unsig
     if (ck.totalTimeMs)
         info.totalTimeMs = ck.totalTimeMs;
     info.type = IOV_DOMAIN_JOB_COMPLETED;
+    info.operation = QEMU_MIGRATION_OPERATION_IN;
     keepJobStats(obj, &info);
     if (flags & IOV_MIGRATE_PERSIST_DEST) {
         g_autoptr(domainDef) def = NULL;
@@ -797,6 +798,7 @@ performLocked(qemuDomainObj *obj, const char *uri, qemuMigrationJobInfo *info)
     g_autofree char *status = NULL;
     json_object *args;
 
+    info->operation = QEMU_MIGRATION_OPERATION_OUT;
     if (!obj->live || !obj->mon) {
         reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is not running", obj->name);
         return -1;
@@ -1033,6 +1035,8 @@ qemuMigrationGetJobInfo(qemuDriver *drv, const unsigned char *uuid, bool complet
     if (obj->migration) {
         started = obj->migration->started;
         performing = obj->migration->performing || !obj->migration->source;
+        out->operation =
+            obj->migration->source ? QEMU_MIGRATION_OPERATION_OUT : QEMU_MIGRATION_OPERATION_IN;
     }
     g_mutex_unlock(&obj->lock);
     if (!started)

@@ -90,7 +90,8 @@ int qemuMigrationPerformPeer(qemuDriver *drv, const unsigned char *uuid, const c
 
 /* The progress of a domain's migration (libvirt's job info). */
 typedef struct {
-    int type; /* iovDomainJobType */
+    int type;      /* iovDomainJobType */
+    int operation; /* libvirt's virDomainJobOperation: 5 out (source), 4 in; 0 unknown */
     unsigned long long elapsedMs, remainingMs;
     unsigned long long dataTotal, dataProcessed, dataRemaining;
     unsigned long long memTotal, memProcessed, memRemaining;
@@ -104,6 +105,9 @@ typedef struct {
  * job), or with `completed` the last one that ended here. */
 int qemuMigrationGetJobInfo(qemuDriver *drv, const unsigned char *uuid, bool completed,
                             qemuMigrationJobInfo *out);
+
+#define QEMU_MIGRATION_OPERATION_IN 4
+#define QEMU_MIGRATION_OPERATION_OUT 5
 
 /* Cancel the stream of the migration under way (migrate_cancel); the
  * migration's own call then ends with the guest running here. */
