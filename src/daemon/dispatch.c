@@ -159,6 +159,7 @@ dispatchConnectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c,
                      args->feature == LIBVIRT_FEATURE_MIGRATION_V3 ||
                      args->feature == LIBVIRT_FEATURE_MIGRATE_CHANGE_PROTECTION ||
                      args->feature == LIBVIRT_FEATURE_MIGRATION_PARAMS;
+    logDebug("feature %d asked: %s", args->feature, ret->supported ? "yes" : "no");
     return 0;
 }
 
