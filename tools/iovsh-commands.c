@@ -67,8 +67,9 @@ static const iovshOptDef optsMonitorCommand[] = {
 
 static const iovshOptDef optsMigrate[] = {
     OPT_DOMAIN,
-    {"desturi", IOVSH_OT_ARG, "DEST-URI", "the destination daemon: iovirt+unix://, +tls://, +ssh:// (or qemu+...)",
-     IOVSH_COMPLETE_NONE, NULL},
+    {"desturi", IOVSH_OT_ARG, "DEST-URI",
+     "the destination daemon: iovirt+unix://, +tls://, +ssh:// (or qemu+...)", IOVSH_COMPLETE_NONE,
+     NULL},
     {"live", IOVSH_OT_BOOL, NULL, "keep the guest running while its memory moves", 0, NULL},
     {"p2p", IOVSH_OT_BOOL, NULL, "the source daemon reaches the destination itself", 0, NULL},
     {"persistent", IOVSH_OT_BOOL, NULL, "define the guest on the destination too", 0, NULL},
@@ -294,8 +295,7 @@ const iovshCmdDef iovshCommands[] = {
      "figures (time elapsed, memory moved and left, bandwidth); --completed: the last migration "
      "that ended here, with its downtime.",
      IOVSH_CMD_DISPLAY},
-    {"domjobabort", GROUP_GUESTS, cmdDomJobAbort, optsDomain, NULL,
-     "cancel a guest's migration",
+    {"domjobabort", GROUP_GUESTS, cmdDomJobAbort, optsDomain, NULL, "cancel a guest's migration",
      "Cancels the migration under way; the guest runs on the source with its limits.", 0},
     {"console", GROUP_GUESTS, cmdConsole, optsConsole, NULL,
      "attach the terminal to a guest's serial console",

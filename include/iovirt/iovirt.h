@@ -76,8 +76,8 @@ typedef enum {
     IOV_ERR_OPERATION_ABORTED = 78, /* a migration cancelled (iovDomainAbortJob) */
     IOV_ERR_OVERFLOW = 82,
     IOV_ERR_OPERATION_UNSUPPORTED = 84,
-    IOV_ERR_MIGRATE_FINISH_OK = 93, /* a destination dropped a migration the source did not complete */
     IOV_ERR_RESOURCE_BUSY = 87,
+    IOV_ERR_MIGRATE_FINISH_OK = 93, /* a destination dropped an unfinished migration */
 } iovErrorNumber;
 
 /*
@@ -813,16 +813,16 @@ int iovDomainGetMessages(iovDomainPtr dom, char ***msgs, unsigned int flags);
 /* Migration flags (libvirt's virDomainMigrateFlags values; the ones
  * iovirt accepts). */
 typedef enum {
-    IOV_MIGRATE_LIVE = 1 << 0,            /* keep the guest running while its memory moves */
-    IOV_MIGRATE_PEER2PEER = 1 << 1,       /* the source daemon drives the destination itself */
-    IOV_MIGRATE_PERSIST_DEST = 1 << 3,    /* define it on the destination too */
-    IOV_MIGRATE_UNDEFINE_SOURCE = 1 << 4, /* forget its definition on the source after */
-    IOV_MIGRATE_PAUSED = 1 << 5,          /* leave it paused on the destination */
+    IOV_MIGRATE_LIVE = 1 << 0,              /* keep the guest running while its memory moves */
+    IOV_MIGRATE_PEER2PEER = 1 << 1,         /* the source daemon drives the destination itself */
+    IOV_MIGRATE_PERSIST_DEST = 1 << 3,      /* define it on the destination too */
+    IOV_MIGRATE_UNDEFINE_SOURCE = 1 << 4,   /* forget its definition on the source after */
+    IOV_MIGRATE_PAUSED = 1 << 5,            /* leave it paused on the destination */
     IOV_MIGRATE_CHANGE_PROTECTION = 1 << 8, /* (always) no change of the guest during it */
 } iovDomainMigrateFlags;
 
 /* Migration parameters (libvirt's names). */
-#define IOV_MIGRATE_PARAM_URI "migrate_uri"       /* string: QEMU's stream, tcp:HOST:PORT */
+#define IOV_MIGRATE_PARAM_URI "migrate_uri"            /* string: QEMU's stream, tcp:HOST:PORT */
 #define IOV_MIGRATE_PARAM_DEST_NAME "destination_name" /* string: must be the domain's name */
 #define IOV_MIGRATE_PARAM_DEST_XML "destination_xml"   /* string: the definition to run there */
 #define IOV_MIGRATE_PARAM_PERSIST_XML "persistent_xml" /* string: the one to define there */
@@ -860,8 +860,8 @@ typedef enum {
 
 /* The progress of a domain's job (libvirt's virDomainJobInfo). */
 typedef struct {
-    int type; /* iovDomainJobType */
-    unsigned long long timeElapsed, timeRemaining; /* ms */
+    int type;                                                   /* iovDomainJobType */
+    unsigned long long timeElapsed, timeRemaining;              /* ms */
     unsigned long long dataTotal, dataProcessed, dataRemaining; /* bytes */
     unsigned long long memTotal, memProcessed, memRemaining;    /* bytes */
     unsigned long long fileTotal, fileProcessed, fileRemaining; /* bytes (0) */
@@ -934,14 +934,14 @@ typedef enum {
 } iovDomainEventStartedDetail;
 
 typedef enum {
-    IOV_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,  /* by a call, or by QEMU */
+    IOV_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,   /* by a call, or by QEMU */
     IOV_DOMAIN_EVENT_SUSPENDED_MIGRATED = 1, /* the last of its memory is moving */
-    IOV_DOMAIN_EVENT_SUSPENDED_IOERROR = 2, /* a disk error stopped it */
+    IOV_DOMAIN_EVENT_SUSPENDED_IOERROR = 2,  /* a disk error stopped it */
 } iovDomainEventSuspendedDetail;
 
 typedef enum {
     IOV_DOMAIN_EVENT_RESUMED_UNPAUSED = 0,
-    IOV_DOMAIN_EVENT_RESUMED_MIGRATED = 1, /* on the destination, or back on the source after a failure */
+    IOV_DOMAIN_EVENT_RESUMED_MIGRATED = 1, /* arrived, or back on the source after a failure */
 } iovDomainEventResumedDetail;
 
 typedef enum {

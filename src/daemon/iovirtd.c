@@ -60,7 +60,7 @@ typedef struct {
     unsigned int keepaliveCount;
     /* migration (qemu.conf's names): where an incoming guest's QEMU
      * listens for the stream */
-    char *migrationAddress;     /* migration_address; NULL: 127.0.0.1 */
+    char *migrationAddress;        /* migration_address; NULL: 127.0.0.1 */
     unsigned int migrationPortMin; /* migration_port_min; 0: 49152 */
     unsigned int migrationPortMax; /* migration_port_max; 0: 49215 */
 } daemonConfig;

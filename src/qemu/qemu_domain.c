@@ -93,8 +93,10 @@ qemuDomainBeginJobFlags(qemuDomainObj *obj, int timeoutMs, bool waitMigration)
     while (obj->job) {
         if (obj->migration && !waitMigration) {
             g_mutex_unlock(&obj->lock);
-            reportError(IOV_ERR_OPERATION_INVALID, "domain '%s': a migration is in progress; its limits, devices and state cannot change until it ends",
-                        obj->name);
+            reportError(
+                IOV_ERR_OPERATION_INVALID,
+                "domain '%s': a migration is in progress; its limits, devices and state cannot change until it ends",
+                obj->name);
             return -1;
         }
         if (!g_cond_wait_until(&obj->jobCond, &obj->lock, deadline) && obj->job) {

@@ -62,16 +62,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuDomainEvent, qemuDomainEventFree)
  * queries read it.
  */
 typedef struct {
-    bool source;          /* this side sends the guest */
-    void *owner;          /* the client connection that began it, or NULL */
-    char *status;         /* QEMU's last migration status ("active", ...); NULL: none yet */
-    bool monitorGone;     /* QEMU's monitor ended during the migration */
-    bool performing;      /* the source's QEMU is sending now */
-    bool ownerGone;       /* its client went away while it was sending */
-    bool wasRunning;      /* the source guest ran when the migration began */
-    unsigned int flags;   /* iovDomainMigrateFlags */
-    int port;             /* destination: the stream's port it holds; 0: none */
-    gint64 started;       /* g_get_real_time() when it began */
+    bool source;        /* this side sends the guest */
+    void *owner;        /* the client connection that began it, or NULL */
+    char *status;       /* QEMU's last migration status ("active", ...); NULL: none yet */
+    bool monitorGone;   /* QEMU's monitor ended during the migration */
+    bool performing;    /* the source's QEMU is sending now */
+    bool ownerGone;     /* its client went away while it was sending */
+    bool wasRunning;    /* the source guest ran when the migration began */
+    unsigned int flags; /* iovDomainMigrateFlags */
+    int port;           /* destination: the stream's port it holds; 0: none */
+    gint64 started;     /* g_get_real_time() when it began */
 } qemuDomainMigration;
 
 typedef struct {
@@ -127,9 +127,10 @@ typedef struct {
 
     qemuDomainMigration *migration; /* lock: the migration that holds the
                                      * job, or NULL */
-    char *lastJobStats;       /* lock: JSON of the last migration's
-                               * statistics (query-migrate), or NULL */
-    int lastJobType;          /* lock: iovDomainJobType of that one */
+    void *lastJobStats;             /* lock: the figures of the last migration
+                                     * that ended here (a qemuMigrationJobInfo
+                                     * of qemu_migration.c), or NULL */
+    int lastJobType;                /* lock: iovDomainJobType of that one */
 } qemuDomainObj;
 
 qemuDomainObj *qemuDomainObjNew(const char *name, const unsigned char *uuid);

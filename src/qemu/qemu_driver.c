@@ -3295,8 +3295,10 @@ qemuDriverObjAddIncoming(qemuDriver *drv, const char *name, const unsigned char 
     byName = g_hash_table_lookup(drv->byName, name);
     byUUID = g_hash_table_lookup(drv->byUUID, key);
     if (byName || byUUID) {
-        reportError(IOV_ERR_DOM_EXIST, "domain '%s' already exists with uuid %s here: a migration cannot bring another",
-                    byUUID ? byUUID->name : name, key);
+        reportError(
+            IOV_ERR_DOM_EXIST,
+            "domain '%s' already exists with uuid %s here: a migration cannot bring another",
+            byUUID ? byUUID->name : name, key);
     } else {
         /* visible at once, its job held by the migration */
         obj = newObj(drv, name, uuid);

@@ -49,8 +49,8 @@ int qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned 
  * (PAUSED_MIGRATION) until the migration ends. On failure QEMU is
  * stopped and nothing of it is left.
  */
-int qemuProcessStartIncoming(const qemuProcessConfig *cfg, qemuDomainObj *obj,
-                             const domainDef *def, int id);
+int qemuProcessStartIncoming(const qemuProcessConfig *cfg, qemuDomainObj *obj, const domainDef *def,
+                             int id);
 
 /* qemuProcessStop: disconnect, make sure QEMU is gone (SIGTERM, then
  * SIGKILL), remove the running state; the domain becomes shut off with
