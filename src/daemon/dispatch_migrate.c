@@ -90,6 +90,23 @@ cookieFromWire(u_int len, const char *val)
     return len ? g_strndup(val, len) : NULL;
 }
 
+/* A document a libvirt client sent (virsh migrate --xml, --persistent-xml)
+ * as iovirt's: *doc then points to *converted (new). A document iovirt
+ * cannot take fails here, named. */
+static int
+iovirtDocument(daemonConn *c, const char **doc, unsigned int parseFlags, char **converted)
+{
+    g_autoptr(domainDef) def = NULL;
+
+    if (!*doc || !c->libvirt)
+        return 0;
+    def = domainDefParseString(*doc, DOMAIN_PARSE_FROM_LIBVIRT | parseFlags, NULL);
+    if (!def || !(*converted = domainDefFormat(def, 0)))
+        return -1;
+    *doc = *converted;
+    return 0;
+}
+
 int
 dispatchDomainMigrateBegin3Params(daemonState *d, daemonConn *c,
                                   remote_domain_migrate_begin3_params_args *args,
@@ -108,16 +125,9 @@ dispatchDomainMigrateBegin3Params(daemonState *d, daemonConn *c,
                     args->dom.name, mp.destName);
         return -1;
     }
-    if (mp.destXML && c->libvirt) {
-        /* libvirt's document (virsh migrate --xml): what travels is
-         * iovirt's; a document iovirt cannot take fails here */
-        g_autoptr(domainDef) def = domainDefParseString(
-            mp.destXML, DOMAIN_PARSE_FROM_LIBVIRT | DOMAIN_PARSE_LIVE_STATE, NULL);
-
-        if (!def || !(converted = domainDefFormat(def, 0)))
-            return -1;
-        mp.destXML = converted;
-    }
+    /* what travels is iovirt's document */
+    if (iovirtDocument(c, &mp.destXML, DOMAIN_PARSE_LIVE_STATE, &converted) < 0)
+        return -1;
     if (!(xml = qemuMigrationBegin(d->driver, UUID(args), mp.destXML, args->flags, c, &cookie)))
         return -1;
     ret->xml = xml;
@@ -252,6 +262,7 @@ dispatchDomainMigratePerform3Params(daemonState *d, daemonConn *c,
                                     remote_domain_migrate_perform3_params_args *args,
                                     remote_domain_migrate_perform3_params_ret *ret)
 {
+    g_autofree char *converted = NULL;
     migrateParams mp;
     char *cookie = NULL;
 
@@ -264,6 +275,8 @@ dispatchDomainMigratePerform3Params(daemonState *d, daemonConn *c,
                         args->dom.name);
             return -1;
         }
+        if (iovirtDocument(c, &mp.destXML, DOMAIN_PARSE_LIVE_STATE, &converted) < 0)
+            return -1;
         return performPeer(d, args, &mp);
     }
     if (qemuMigrationPerform(d->driver, UUID(args), mp.uri, args->flags, c, &cookie) < 0)
@@ -285,15 +298,8 @@ dispatchDomainMigrateFinish3Params(daemonState *d, daemonConn *c,
 
     if (parseParams(args->params.params_val, args->params.params_len, args->flags, &mp) < 0)
         return -1;
-    if (mp.persistXML && c->libvirt) {
-        /* virsh migrate --persistent-xml: libvirt's document */
-        g_autoptr(domainDef) def =
-            domainDefParseString(mp.persistXML, DOMAIN_PARSE_FROM_LIBVIRT, NULL);
-
-        if (!def || !(converted = domainDefFormat(def, 0)))
-            return -1;
-        mp.persistXML = converted;
-    }
+    if (iovirtDocument(c, &mp.persistXML, 0, &converted) < 0)
+        return -1;
     if (qemuMigrationFinish(d->driver, mp.destName, cookie, args->flags, args->cancelled != 0,
                             mp.persistXML, &ident) < 0)
         return -1;
