@@ -797,6 +797,7 @@ performLocked(qemuDomainObj *obj, const char *uri, qemuMigrationJobInfo *info)
 {
     g_autofree char *status = NULL;
     json_object *args;
+    int i;
 
     info->operation = QEMU_MIGRATION_OPERATION_OUT;
     if (!obj->live || !obj->mon) {
@@ -841,7 +842,14 @@ performLocked(qemuDomainObj *obj, const char *uri, qemuMigrationJobInfo *info)
                 obj->name, desc ? desc : "QEMU gave no reason");
         goto failed;
     }
-    g_free(migrationErrorDesc(obj, info));
+    /* QEMU announces the completion a moment before it has computed the
+     * figures (total time and downtime read 0 until then) */
+    for (i = 0; i < 20; i++) {
+        g_free(migrationErrorDesc(obj, info));
+        if (info->totalTimeMs)
+            break;
+        g_usleep(50 * 1000);
+    }
     info->type = IOV_DOMAIN_JOB_COMPLETED;
     g_mutex_lock(&obj->lock);
     obj->migration->performing = false;
