@@ -107,11 +107,18 @@ def pkidir():
 def hosts(pkidir):
     """Two daemons: a, and b, which listens for TLS too."""
     port = iovtest.free_port()
-    a = iovtest.Daemon().start()
+    # each daemon's incoming guests listen on one port of their own, so
+    # that the test kills the stream's connection and nothing else's
+    a_port, b_port = iovtest.free_port(), iovtest.free_port()
+    a = iovtest.Daemon(config={"migration_address": "127.0.0.1",
+                               "migration_port_min": a_port,
+                               "migration_port_max": a_port}).start()
+    a.migration_port = a_port
     b = iovtest.Daemon(config={
         "listen_tls": 1, "listen_addr": "127.0.0.1", "tls_port": port,
         "ca_file": pkidir["ca"]["cert"], "cert_file": pkidir["server"]["cert"],
-        "key_file": pkidir["server"]["key"], "tls_allowed_dn_list": DN}).start()
+        "key_file": pkidir["server"]["key"], "tls_allowed_dn_list": DN,
+        "migration_port_min": b_port, "migration_port_max": b_port}).start()
     b.tls_uri = "qemu+tls://127.0.0.1:%d/session?pkipath=%s" % (port, pkidir["pkipath"])
     _owners.extend([a, b])
     try:
@@ -328,11 +335,12 @@ def test_03_failures_leave_the_guest_on_the_source(hosts, guest):
     try:
         iovtest.wait_for(lambda: streaming(b), timeout=30, what="the stream under way")
         pid = b.qemu_pids()[0]
-        killed = subprocess.run(["ss", "-K", "-t", "-n", "-p", "state", "established",
-                                 "( sport >= :49152 and sport <= :49215 ) or "
-                                 "( dport >= :49152 and dport <= :49215 )"],
+        p = a.migration_port
+        killed = subprocess.run(["ss", "-K", "-t", "-n", "state", "established",
+                                 "( sport = :%d or dport = :%d )" % (p, p)],
                                 capture_output=True, text=True)
         assert killed.returncode == 0, killed.stderr
+        assert ":%d" % p in killed.stdout, killed.stdout
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
