@@ -46,6 +46,7 @@ static GMutex configLock;
 static char *listenAddress;
 static int portMin = 49152, portMax = 49215;
 static GHashTable *portsInUse; /* configLock: ports of migrations under way */
+static gint underWay;          /* atomic: migrations holding a job, every driver */
 
 void
 qemuMigrationConfigure(const char *address, int min, int max)
@@ -228,6 +229,7 @@ migrationStart(qemuDomainObj *obj, bool source, unsigned int flags, void *owner)
     m->wasRunning = obj->state == IOV_DOMAIN_RUNNING;
     obj->migration = m;
     g_mutex_unlock(&obj->lock);
+    g_atomic_int_inc(&underWay);
 }
 
 /* The migration ends, and the job with it. */
@@ -239,8 +241,10 @@ migrationEnd(qemuDomainObj *obj)
     g_mutex_lock(&obj->lock);
     m = g_steal_pointer(&obj->migration);
     g_mutex_unlock(&obj->lock);
-    if (m)
+    if (m) {
         portRelease(m->port);
+        g_atomic_int_dec_and_test(&underWay);
+    }
     migrationFree(m);
     qemuDomainEndJob(obj);
 }
@@ -1143,12 +1147,14 @@ ownerGoneThread(gpointer data)
 void
 qemuMigrationOwnerGone(qemuDriver *drv, void *owner)
 {
-    g_autoptr(GPtrArray) all = qemuDriverListObjs(drv);
+    g_autoptr(GPtrArray) all = NULL;
     ownerGoneData *g;
     guint i;
 
-    if (!owner)
+    /* every client's end comes here: most find no migration at all */
+    if (!owner || g_atomic_int_get(&underWay) == 0)
         return;
+    all = qemuDriverListObjs(drv);
     g = g_new0(ownerGoneData, 1);
     g->drv = drv;
     g->objs = g_ptr_array_new_with_free_func((GDestroyNotify)qemuDomainObjUnref);
