@@ -23,6 +23,7 @@
 #include "qemu_command.h"
 #include "qemu_driver.h"
 #include "qemu_driver_internal.h"
+#include "qemu_migration.h"
 #include "qemu_hotplug.h"
 #include "qemu_process.h"
 #include "util/error.h"
@@ -516,6 +517,14 @@ reconnectOne(gpointer data, gpointer user)
     if (qemuDomainBeginJob(it->obj, it->drv->jobTimeoutMs) == 0) {
         int rc = qemuProcessReconnect(&it->drv->pcfg, it->obj, &it->st);
 
+        if (rc == 1 && qemuMigrationAbandoned(&it->st, it->obj)) {
+            /* a guest arriving by migration when the daemon stopped: its
+             * migration cannot finish here, and the source keeps it */
+            logWarn("domain '%s': its incoming migration was cut short by the daemon's restart: its QEMU here is stopped",
+                    it->obj->name);
+            qemuProcessStop(&it->drv->pcfg, it->obj, IOV_DOMAIN_SHUTOFF_FAILED);
+            rc = 0;
+        }
         if (rc == 0 && !it->obj->def)
             removeObj(it->drv, it->obj);
         else if (rc == 1)

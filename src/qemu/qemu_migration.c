@@ -1180,3 +1180,9 @@ qemuMigrationOwnerGone(qemuDriver *drv, void *owner)
     }
     g_thread_unref(g_thread_new("migration-cleanup", ownerGoneThread, g));
 }
+
+bool
+qemuMigrationAbandoned(const qemuDomainStatus *st, const qemuDomainObj *obj)
+{
+    return !obj->def && st->state == IOV_DOMAIN_PAUSED && st->reason == IOV_DOMAIN_PAUSED_MIGRATION;
+}

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 
+#include "qemu_domain.h"
 #include "qemu_driver.h"
 
 #define QEMU_MIGRATION_COOKIE_VERSION 1
@@ -112,6 +113,11 @@ int qemuMigrationGetJobInfo(qemuDriver *drv, const unsigned char *uuid, bool com
 /* Cancel the stream of the migration under way (migrate_cancel); the
  * migration's own call then ends with the guest running here. */
 int qemuMigrationAbort(qemuDriver *drv, const unsigned char *uuid);
+
+/* qemuMigrationAbandoned: whether a guest found at a daemon's start
+ * (status `st`) was arriving by migration when the daemon stopped: a
+ * transient guest still paused for it. */
+bool qemuMigrationAbandoned(const qemuDomainStatus *st, const qemuDomainObj *obj);
 
 /* A client connection went: the migrations it began and did not end are
  * ended (a destination's QEMU killed, a source's guest resumed unless

@@ -353,6 +353,26 @@ def test_03_failures_leave_the_guest_on_the_source(hosts, guest):
                      virsh(a, "domstate", NAME, check=False).returncode != 0,
                      timeout=20, what="a dropping the guest")
     holds_nothing(a)
+    # the destination daemon dies in the middle (its QEMU goes on and
+    # takes the whole stream): the source keeps the guest, and the
+    # restarted destination drops what it was receiving
+    proc = subprocess.Popen(["virsh", "-q", "-c", b.libvirt_uri, "migrate", "--live", NAME,
+                             a.libvirt_uri], env=b.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        iovtest.wait_for(lambda: streaming(b), timeout=30, what="the stream under way")
+        a.kill()
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, out
+    print("destination daemon killed mid-way: " + err.strip())
+    runs_here(b)
+    a.start()
+    holds_nothing(a)
+    with open(a.log_file) as f:
+        assert "incoming migration was cut short by the daemon's restart" in f.read()
     slow_stream(b, 1 << 40)
     assert read_limit(b) == LIVE
     iovtest.assert_rate("vda on b after the failures", rate_after(guest["serial"]), LIVE)
