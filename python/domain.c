@@ -383,6 +383,32 @@ static PyMethodDef domainMethods[] = {
      "Pass one QMP command (JSON text) to the running guest's QEMU and return\n"
      "its reply as JSON text. The guest is tainted from then on, and its live\n"
      "limits are read back from QEMU. HMP (flags=1) is refused."},
+    {"migrate", PYIOV_KWFUNC(pyiovDomainMigrate), METH_VARARGS | METH_KEYWORDS,
+     "migrate($self, /, dconn, flags=0, dname=None, uri=None, bandwidth=0)\n--\n\n"
+     "Move the running guest to the daemon of Connection dconn with its live\n"
+     "definition (every disk's limits as in force, groups, hot-plugged disks);\n"
+     "this client drives both daemons. flags: MIGRATE_LIVE, MIGRATE_PERSIST_DEST,\n"
+     "MIGRATE_UNDEFINE_SOURCE, MIGRATE_PAUSED. dname, uri and bandwidth must be\n"
+     "left out. Returns the Domain on the destination; on failure the guest\n"
+     "runs on here, its limits unchanged."},
+    {"migrateToURI3", PYIOV_KWFUNC(pyiovDomainMigrateToURI3), METH_VARARGS | METH_KEYWORDS,
+     "migrateToURI3($self, /, dconnuri, params={}, flags=0)\n--\n\n"
+     "The same, the destination named by its URI; with MIGRATE_PEER2PEER the\n"
+     "source daemon reaches it itself. params: libvirt's string parameters\n"
+     "('migrate_uri', 'destination_xml', 'persistent_xml'). Returns 0."},
+    {"jobInfo", (PyCFunction)pyiovDomainJobInfo, METH_NOARGS,
+     "jobInfo($self, /)\n--\n\n"
+     "The progress of the guest's migration: [type, timeElapsed, timeRemaining,\n"
+     "dataTotal, dataProcessed, dataRemaining, memTotal, memProcessed,\n"
+     "memRemaining, fileTotal, fileProcessed, fileRemaining] (ms, bytes)."},
+    {"jobStats", PYIOV_KWFUNC(pyiovDomainJobStats), METH_VARARGS | METH_KEYWORDS,
+     "jobStats($self, /, flags=0)\n--\n\n"
+     "The same as a dict ('type', 'time_elapsed', 'memory_processed', ...);\n"
+     "with DOMAIN_JOB_STATS_COMPLETED the last migration that ended here, with\n"
+     "its 'downtime' (ms)."},
+    {"abortJob", (PyCFunction)pyiovDomainAbortJob, METH_NOARGS,
+     "abortJob($self, /)\n--\n\n"
+     "Cancel the guest's migration under way; it runs on here with its limits."},
     {"getMessages", PYIOV_KWFUNC(pyiovDomainGetMessages), METH_VARARGS | METH_KEYWORDS,
      "getMessages($self, /, flags=0)\n--\n\n"
      "What an operator should know of the running guest, such as its taint\n"

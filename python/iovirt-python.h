@@ -99,6 +99,13 @@ PyObject *pyiovDomainDelThrottleGroup(pyiovDomain *self, PyObject *args, PyObjec
 PyObject *pyiovDomainSetDiskThrottleFilters(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainQemuMonitorCommand(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+
+/* ---- migrate.c ---- */
+
+PyObject *pyiovDomainMigrate(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainMigrateToURI3(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainJobInfo(pyiovDomain *self, PyObject *Py_UNUSED(ignored));
+PyObject *pyiovDomainJobStats(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainGetMessages(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 int pyiovThrottleInit(PyObject *module);
 

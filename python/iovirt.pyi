@@ -13,6 +13,18 @@ AFFECT_CONFIG: int
 
 # Domain.create() flags
 START_PAUSED: int
+MIGRATE_LIVE: int
+MIGRATE_PEER2PEER: int
+MIGRATE_PERSIST_DEST: int
+MIGRATE_UNDEFINE_SOURCE: int
+MIGRATE_PAUSED: int
+MIGRATE_CHANGE_PROTECTION: int
+DOMAIN_JOB_NONE: int
+DOMAIN_JOB_UNBOUNDED: int
+DOMAIN_JOB_COMPLETED: int
+DOMAIN_JOB_FAILED: int
+DOMAIN_JOB_CANCELLED: int
+DOMAIN_JOB_STATS_COMPLETED: int
 DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT: int
 DOMAIN_QEMU_MONITOR_COMMAND_HMP: int
 DOMAIN_MESSAGE_DEPRECATION: int
@@ -42,11 +54,15 @@ DOMAIN_EVENT_DEFINED_ADDED: int
 DOMAIN_EVENT_DEFINED_UPDATED: int
 DOMAIN_EVENT_UNDEFINED_REMOVED: int
 DOMAIN_EVENT_STARTED_BOOTED: int
+DOMAIN_EVENT_STARTED_MIGRATED: int
 DOMAIN_EVENT_SUSPENDED_PAUSED: int
+DOMAIN_EVENT_SUSPENDED_MIGRATED: int
 DOMAIN_EVENT_SUSPENDED_IOERROR: int
 DOMAIN_EVENT_RESUMED_UNPAUSED: int
+DOMAIN_EVENT_RESUMED_MIGRATED: int
 DOMAIN_EVENT_STOPPED_SHUTDOWN: int
 DOMAIN_EVENT_STOPPED_DESTROYED: int
+DOMAIN_EVENT_STOPPED_MIGRATED: int
 DOMAIN_EVENT_STOPPED_FAILED: int
 DOMAIN_EVENT_SHUTDOWN_FINISHED: int
 DOMAIN_EVENT_SHUTDOWN_GUEST: int
@@ -84,9 +100,12 @@ DOMAIN_CRASHED: int
 DOMAIN_PMSUSPENDED: int
 DOMAIN_RUNNING_UNKNOWN: int
 DOMAIN_RUNNING_BOOTED: int
+DOMAIN_RUNNING_MIGRATION_CANCELED: int
+DOMAIN_RUNNING_MIGRATED: int
 DOMAIN_RUNNING_UNPAUSED: int
 DOMAIN_PAUSED_UNKNOWN: int
 DOMAIN_PAUSED_USER: int
+DOMAIN_PAUSED_MIGRATION: int
 DOMAIN_PAUSED_IOERROR: int
 DOMAIN_PAUSED_SHUTTING_DOWN: int
 DOMAIN_PAUSED_STARTING_UP: int
@@ -94,6 +113,7 @@ DOMAIN_SHUTOFF_UNKNOWN: int
 DOMAIN_SHUTOFF_SHUTDOWN: int
 DOMAIN_SHUTOFF_DESTROYED: int
 DOMAIN_SHUTOFF_CRASHED: int
+DOMAIN_SHUTOFF_MIGRATED: int
 DOMAIN_SHUTOFF_FAILED: int
 DOMAIN_SHUTOFF_DAEMON: int
 
@@ -121,6 +141,8 @@ ERR_ARGUMENT_UNSUPPORTED: int
 ERR_OVERFLOW: int
 ERR_OPERATION_UNSUPPORTED: int
 ERR_RESOURCE_BUSY: int
+ERR_OPERATION_ABORTED: int
+ERR_MIGRATE_FINISH_OK: int
 
 # Error.domain
 FROM_NONE: int
@@ -266,6 +288,12 @@ class Domain:
     def listThrottleGroups(self, flags: int = 0) -> List[str]: ...
     def setDiskThrottleFilters(self, disk: str, groups: Sequence[str], flags: int = 0) -> None: ...
     def qemuMonitorCommand(self, cmd: str, flags: int = 0) -> str: ...
+    def migrate(self, dconn: Connection, flags: int = 0, dname: Optional[str] = None,
+                uri: Optional[str] = None, bandwidth: int = 0) -> "Domain": ...
+    def migrateToURI3(self, dconnuri: str, params: Dict[str, str] = ..., flags: int = 0) -> int: ...
+    def jobInfo(self) -> List[int]: ...
+    def jobStats(self, flags: int = 0) -> Dict[str, int]: ...
+    def abortJob(self) -> None: ...
     def getMessages(self, flags: int = 0) -> List[str]: ...
 
 

@@ -65,6 +65,26 @@ static const iovshOptDef optsMonitorCommand[] = {
     OPT_END,
 };
 
+static const iovshOptDef optsMigrate[] = {
+    OPT_DOMAIN,
+    {"desturi", IOVSH_OT_ARG, "DEST-URI",
+     "the destination daemon: iovirt+unix://, +tls://, +ssh:// (or qemu+...)", IOVSH_COMPLETE_NONE,
+     NULL},
+    {"live", IOVSH_OT_BOOL, NULL, "keep the guest running while its memory moves", 0, NULL},
+    {"p2p", IOVSH_OT_BOOL, NULL, "the source daemon reaches the destination itself", 0, NULL},
+    {"persistent", IOVSH_OT_BOOL, NULL, "define the guest on the destination too", 0, NULL},
+    {"undefinesource", IOVSH_OT_BOOL, NULL, "forget its definition on the source afterwards", 0,
+     NULL},
+    {"suspend", IOVSH_OT_BOOL, NULL, "leave it paused on the destination", 0, NULL},
+    OPT_END,
+};
+
+static const iovshOptDef optsDomJobInfo[] = {
+    OPT_DOMAIN,
+    {"completed", IOVSH_OT_BOOL, NULL, "the last migration that ended here", 0, NULL},
+    OPT_END,
+};
+
 static const iovshOptDef optsBlkCheck[] = {
     OPT_DOMAIN,
     {"seconds", IOVSH_OT_STRING, "N", "measure the disks' rates over N seconds (default 3)", 0,
@@ -260,6 +280,23 @@ const iovshCmdDef iovshCommands[] = {
      "Sends one QMP command to the QEMU of a running guest and prints its reply. The guest is "
      "marked tainted (dominfo shows it) and its limits are read back from QEMU from then on.",
      0},
+    {"migrate", GROUP_GUESTS, cmdMigrate, optsMigrate, NULL,
+     "move a running guest to another daemon, its limits in force",
+     "Moves a running guest to the daemon of DEST-URI with its live definition: every disk's "
+     "limits as in force (live-only changes too), hot-plugged disks, throttle groups and chains. "
+     "Storage must be at the same path on both hosts. Without --p2p iovsh drives both daemons; "
+     "with it the source daemon opens the destination itself. On failure the guest runs on where "
+     "it was, its limits unchanged, and the destination holds nothing of it. QEMU does not carry "
+     "a throttle bucket's level: the guest starts there with full buckets.",
+     0},
+    {"domjobinfo", GROUP_GUESTS, cmdDomJobInfo, optsDomJobInfo, NULL,
+     "print the progress of a guest's migration",
+     "Prints the job of a guest: its type (None, Unbounded while a migration runs) and QEMU's "
+     "figures (time elapsed, memory moved and left, bandwidth); --completed: the last migration "
+     "that ended here, with its downtime.",
+     IOVSH_CMD_DISPLAY},
+    {"domjobabort", GROUP_GUESTS, cmdDomJobAbort, optsDomain, NULL, "cancel a guest's migration",
+     "Cancels the migration under way; the guest runs on the source with its limits.", 0},
     {"console", GROUP_GUESTS, cmdConsole, optsConsole, NULL,
      "attach the terminal to a guest's serial console",
      "Relays the terminal to the serial port of a running guest (a pty or unix <serial>) until "

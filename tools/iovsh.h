@@ -320,6 +320,11 @@ void iovshCatchInterrupt(bool install);
 /* iovsh-shell.c */
 int cmdHelp(iovshControl *ctl, const iovshCmd *cmd);
 int cmdQemuMonitorCommand(iovshControl *ctl, const iovshCmd *cmd);
+
+/* iovsh-migrate.c */
+int cmdMigrate(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomJobInfo(iovshControl *ctl, const iovshCmd *cmd);
+int cmdDomJobAbort(iovshControl *ctl, const iovshCmd *cmd);
 /* domblkcheck returns its own exit status: 0 clean, 1 drift, 2 error */
 int cmdDomBlkCheck(iovshControl *ctl, const iovshCmd *cmd);
 int cmdQuit(iovshControl *ctl, const iovshCmd *cmd);

@@ -73,9 +73,11 @@ typedef enum {
     IOV_ERR_CONFIG_UNSUPPORTED = 67,
     IOV_ERR_OPERATION_TIMEOUT = 68,
     IOV_ERR_ARGUMENT_UNSUPPORTED = 74,
+    IOV_ERR_OPERATION_ABORTED = 78, /* a migration cancelled (iovDomainAbortJob) */
     IOV_ERR_OVERFLOW = 82,
     IOV_ERR_OPERATION_UNSUPPORTED = 84,
     IOV_ERR_RESOURCE_BUSY = 87,
+    IOV_ERR_MIGRATE_FINISH_OK = 93, /* a destination dropped an unfinished migration */
 } iovErrorNumber;
 
 /*
@@ -337,12 +339,15 @@ typedef enum {
 typedef enum {
     IOV_DOMAIN_RUNNING_UNKNOWN = 0,
     IOV_DOMAIN_RUNNING_BOOTED = 1,
+    IOV_DOMAIN_RUNNING_MIGRATED = 2,           /* arrived by migration */
+    IOV_DOMAIN_RUNNING_MIGRATION_CANCELED = 9, /* its migration failed or was cancelled */
     IOV_DOMAIN_RUNNING_UNPAUSED = 5,
 } iovDomainRunningReason;
 
 typedef enum {
     IOV_DOMAIN_PAUSED_UNKNOWN = 0,
     IOV_DOMAIN_PAUSED_USER = 1,
+    IOV_DOMAIN_PAUSED_MIGRATION = 2, /* arriving, or leaving, by migration */
     IOV_DOMAIN_PAUSED_IOERROR = 5,
     IOV_DOMAIN_PAUSED_SHUTTING_DOWN = 8,
     IOV_DOMAIN_PAUSED_STARTING_UP = 11,
@@ -353,6 +358,7 @@ typedef enum {
     IOV_DOMAIN_SHUTOFF_SHUTDOWN = 1,  /* the guest powered off */
     IOV_DOMAIN_SHUTOFF_DESTROYED = 2, /* forced off */
     IOV_DOMAIN_SHUTOFF_CRASHED = 3,   /* QEMU ended unexpectedly */
+    IOV_DOMAIN_SHUTOFF_MIGRATED = 5,  /* it runs on another host now */
     IOV_DOMAIN_SHUTOFF_FAILED = 6,    /* failed to start */
     IOV_DOMAIN_SHUTOFF_DAEMON = 8,
 } iovDomainShutoffReason;
@@ -820,6 +826,91 @@ typedef enum {
 int iovDomainGetMessages(iovDomainPtr dom, char ***msgs, unsigned int flags);
 
 /* ------------------------------------------------------------------ */
+/* Live migration and the domain's job                                 */
+/* ------------------------------------------------------------------ */
+
+/* Migration flags (libvirt's virDomainMigrateFlags values; the ones
+ * iovirt accepts). */
+typedef enum {
+    IOV_MIGRATE_LIVE = 1 << 0,              /* keep the guest running while its memory moves */
+    IOV_MIGRATE_PEER2PEER = 1 << 1,         /* the source daemon drives the destination itself */
+    IOV_MIGRATE_PERSIST_DEST = 1 << 3,      /* define it on the destination too */
+    IOV_MIGRATE_UNDEFINE_SOURCE = 1 << 4,   /* forget its definition on the source after */
+    IOV_MIGRATE_PAUSED = 1 << 5,            /* leave it paused on the destination */
+    IOV_MIGRATE_CHANGE_PROTECTION = 1 << 8, /* (always) no change of the guest during it */
+} iovDomainMigrateFlags;
+
+/* Migration parameters (libvirt's names). */
+#define IOV_MIGRATE_PARAM_URI "migrate_uri"            /* string: QEMU's stream, tcp:HOST:PORT */
+#define IOV_MIGRATE_PARAM_DEST_NAME "destination_name" /* string: must be the domain's name */
+#define IOV_MIGRATE_PARAM_DEST_XML "destination_xml"   /* string: the definition to run there */
+#define IOV_MIGRATE_PARAM_PERSIST_XML "persistent_xml" /* string: the one to define there */
+
+/*
+ * iovDomainMigrate: move the running domain `dom` to the daemon of
+ * `dconn`, its live definition (every disk's limits as in force, groups,
+ * hot-plugged disks) with it: the client drives begin (source), prepare
+ * (destination), perform (source), finish (destination) and confirm
+ * (source). `flags`: iovDomainMigrateFlags but PEER2PEER. Returns a new
+ * handle of the domain on the destination, or NULL with the error: the
+ * guest then still runs on the source, its limits unchanged, and the
+ * destination holds nothing of it.
+ */
+iovDomainPtr iovDomainMigrate(iovDomainPtr dom, iovConnectPtr dconn, unsigned int flags);
+
+/*
+ * iovDomainMigrateToURI3: the same, the destination named by its URI
+ * `dconnuri`. With IOV_MIGRATE_PEER2PEER the source daemon opens the
+ * destination itself (any transport it can reach); without it, this
+ * client opens it and calls iovDomainMigrate. `params` (may be NULL):
+ * IOV_MIGRATE_PARAM_*. 0, or -1 with the error.
+ */
+int iovDomainMigrateToURI3(iovDomainPtr dom, const char *dconnuri, iovTypedParameterPtr params,
+                           int nparams, unsigned int flags);
+
+/* The kinds of job (libvirt's virDomainJobType values). */
+typedef enum {
+    IOV_DOMAIN_JOB_NONE = 0,      /* no job */
+    IOV_DOMAIN_JOB_UNBOUNDED = 2, /* a migration under way */
+    IOV_DOMAIN_JOB_COMPLETED = 3, /* the last migration, ended (iovDomainGetJobStats) */
+    IOV_DOMAIN_JOB_FAILED = 4,
+    IOV_DOMAIN_JOB_CANCELLED = 5,
+} iovDomainJobType;
+
+/* The progress of a domain's job (libvirt's virDomainJobInfo). */
+typedef struct {
+    int type;                                                   /* iovDomainJobType */
+    unsigned long long timeElapsed, timeRemaining;              /* ms */
+    unsigned long long dataTotal, dataProcessed, dataRemaining; /* bytes */
+    unsigned long long memTotal, memProcessed, memRemaining;    /* bytes */
+    unsigned long long fileTotal, fileProcessed, fileRemaining; /* bytes (0) */
+} iovDomainJobInfo;
+typedef iovDomainJobInfo *iovDomainJobInfoPtr;
+
+/* iovDomainGetJobInfo: the progress of the migration of `dom` under way
+ * (QEMU's query-migrate), type IOV_DOMAIN_JOB_NONE when there is none. */
+int iovDomainGetJobInfo(iovDomainPtr dom, iovDomainJobInfoPtr info);
+
+/* Flags of iovDomainGetJobStats (libvirt's). */
+typedef enum {
+    IOV_DOMAIN_JOB_STATS_COMPLETED = 1 << 0, /* the last migration that ended */
+} iovDomainGetJobStatsFlags;
+
+/*
+ * iovDomainGetJobStats: the same as typed parameters (libvirt's names:
+ * time_elapsed, data_total, memory_processed, downtime, ...) into a
+ * new *params array of *nparams (free with iovTypedParamsFree); *type
+ * an iovDomainJobType. With IOV_DOMAIN_JOB_STATS_COMPLETED, the
+ * statistics of the last migration of this domain that ended here.
+ */
+int iovDomainGetJobStats(iovDomainPtr dom, int *type, iovTypedParameterPtr *params, int *nparams,
+                         unsigned int flags);
+
+/* iovDomainAbortJob: cancel the migration of `dom` under way; the guest
+ * goes on running on the source with its limits. */
+int iovDomainAbortJob(iovDomainPtr dom);
+
+/* ------------------------------------------------------------------ */
 /* Domain events: ids, lifecycle events and their details               */
 /* ------------------------------------------------------------------ */
 
@@ -858,20 +949,24 @@ typedef enum {
 
 typedef enum {
     IOV_DOMAIN_EVENT_STARTED_BOOTED = 0,
+    IOV_DOMAIN_EVENT_STARTED_MIGRATED = 1, /* arrived by migration */
 } iovDomainEventStartedDetail;
 
 typedef enum {
-    IOV_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,  /* by a call, or by QEMU */
-    IOV_DOMAIN_EVENT_SUSPENDED_IOERROR = 2, /* a disk error stopped it */
+    IOV_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,   /* by a call, or by QEMU */
+    IOV_DOMAIN_EVENT_SUSPENDED_MIGRATED = 1, /* the last of its memory is moving */
+    IOV_DOMAIN_EVENT_SUSPENDED_IOERROR = 2,  /* a disk error stopped it */
 } iovDomainEventSuspendedDetail;
 
 typedef enum {
     IOV_DOMAIN_EVENT_RESUMED_UNPAUSED = 0,
+    IOV_DOMAIN_EVENT_RESUMED_MIGRATED = 1, /* arrived, or back on the source after a failure */
 } iovDomainEventResumedDetail;
 
 typedef enum {
     IOV_DOMAIN_EVENT_STOPPED_SHUTDOWN = 0,  /* the guest powered off */
     IOV_DOMAIN_EVENT_STOPPED_DESTROYED = 1, /* iovDomainDestroy */
+    IOV_DOMAIN_EVENT_STOPPED_MIGRATED = 3,  /* it runs on another host now */
     IOV_DOMAIN_EVENT_STOPPED_FAILED = 5,    /* QEMU ended on its own */
 } iovDomainEventStoppedDetail;
 

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "dispatch_handlers.h"
+#include "qemu/qemu_migration.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -25,6 +26,11 @@
 #define LIBVIRT_FEATURE_PROGRAM_KEEPALIVE 10
 #define LIBVIRT_FEATURE_REMOTE_EVENT_CALLBACK 14
 #define LIBVIRT_FEATURE_REMOTE_CLOSE_CALLBACK 15
+/* migration: peer-to-peer, version 3, change protection, parameters */
+#define LIBVIRT_FEATURE_MIGRATION_P2P 4
+#define LIBVIRT_FEATURE_MIGRATION_V3 6
+#define LIBVIRT_FEATURE_MIGRATE_CHANGE_PROTECTION 7
+#define LIBVIRT_FEATURE_MIGRATION_PARAMS 13
 
 #define BLOCK_STATS_NPARAMS 8
 
@@ -148,7 +154,12 @@ dispatchConnectSupportsFeature(daemonState *d G_GNUC_UNUSED, daemonConn *c,
     ret->supported = args->feature == LIBVIRT_FEATURE_TYPED_PARAM_STRING ||
                      args->feature == LIBVIRT_FEATURE_PROGRAM_KEEPALIVE ||
                      args->feature == LIBVIRT_FEATURE_REMOTE_EVENT_CALLBACK ||
-                     args->feature == LIBVIRT_FEATURE_REMOTE_CLOSE_CALLBACK;
+                     args->feature == LIBVIRT_FEATURE_REMOTE_CLOSE_CALLBACK ||
+                     args->feature == LIBVIRT_FEATURE_MIGRATION_P2P ||
+                     args->feature == LIBVIRT_FEATURE_MIGRATION_V3 ||
+                     args->feature == LIBVIRT_FEATURE_MIGRATE_CHANGE_PROTECTION ||
+                     args->feature == LIBVIRT_FEATURE_MIGRATION_PARAMS;
+    logDebug("feature %d asked: %s", args->feature, ret->supported ? "yes" : "no");
     return 0;
 }
 
@@ -1200,6 +1211,8 @@ daemonClientDisconnected(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, 
     daemonState *d = opaque;
 
     daemonEventsConnGone(d->events, rpcServerClientGetPrivate(client));
+    /* the migration steps it began and did not end */
+    qemuMigrationOwnerGone(d->driver, rpcServerClientGetPrivate(client));
 }
 
 /* ---- devices: disks that come and go ---- */

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "qemu/qemu_migration.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -57,6 +58,11 @@ typedef struct {
     unsigned int tlsHandshakeTimeout;
     int keepaliveInterval;
     unsigned int keepaliveCount;
+    /* migration (qemu.conf's names): where an incoming guest's QEMU
+     * listens for the stream */
+    char *migrationAddress;        /* migration_address; NULL: 127.0.0.1 */
+    unsigned int migrationPortMin; /* migration_port_min; 0: 49152 */
+    unsigned int migrationPortMax; /* migration_port_max; 0: 49215 */
 } daemonConfig;
 
 static void
@@ -72,6 +78,7 @@ configClear(daemonConfig *cfg)
     g_free(cfg->crlFile);
     g_strfreev(cfg->tlsAllowedDnList);
     g_free(cfg->tlsPriority);
+    g_free(cfg->migrationAddress);
 }
 
 /* A string setting; the double quotes libvirtd.conf puts around values
@@ -110,6 +117,8 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
         {"tls_handshake_timeout", G_STRUCT_OFFSET(daemonConfig, tlsHandshakeTimeout)},
         {"keepalive_count", G_STRUCT_OFFSET(daemonConfig, keepaliveCount)},
         {"max_client_event_queue", G_STRUCT_OFFSET(daemonConfig, maxClientEventQueue)},
+        {"migration_port_min", G_STRUCT_OFFSET(daemonConfig, migrationPortMin)},
+        {"migration_port_max", G_STRUCT_OFFSET(daemonConfig, migrationPortMax)},
     };
     static const struct {
         const char *key;
@@ -122,6 +131,7 @@ loadConfigFile(const char *path, bool mustExist, daemonConfig *cfg)
         {"key_file", G_STRUCT_OFFSET(daemonConfig, keyFile)},
         {"crl_file", G_STRUCT_OFFSET(daemonConfig, crlFile)},
         {"tls_priority", G_STRUCT_OFFSET(daemonConfig, tlsPriority)},
+        {"migration_address", G_STRUCT_OFFSET(daemonConfig, migrationAddress)},
     };
     g_auto(GStrv) keys = NULL;
     char **k;
@@ -523,6 +533,8 @@ main(int argc, char **argv)
     dcfg.qemuBinary = cfg.qemuBinary;
     dcfg.privileged = cfg.system;
     dcfg.monitorTimeoutMs = (int)cfg.monitorTimeoutMs;
+    qemuMigrationConfigure(cfg.migrationAddress, (int)cfg.migrationPortMin,
+                           (int)cfg.migrationPortMax);
     if (!(state.driver = qemuDriverNew(&dcfg)))
         goto error;
     /* after the driver reconnected to the guests that kept running */

@@ -884,6 +884,8 @@ qemuBuildCommandLine(const domainDef *def, const qemuCommandParams *p)
     addArgs(argv, "-no-user-config", NULL);
     addArgs(argv, "-display", "none");
     addArgs(argv, "-S", NULL);
+    if (p->incoming)
+        addArgs(argv, "-incoming", p->incoming);
     addArgs(argv, "-msg", "timestamp=on");
 
     opt = g_strdup_printf("socket,id=monitor,path=%s,server=on,wait=off", mon);

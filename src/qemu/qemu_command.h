@@ -45,6 +45,8 @@ typedef struct {
                                 * may be NULL when no disk needs one */
     const char *secretDir;     /* the daemon's secret store (usage=, uuid=);
                                 * may be NULL: such secrets are refused */
+    const char *incoming;      /* -incoming (a migration's destination:
+                                * "defer"); NULL: none */
 } qemuCommandParams;
 
 /*

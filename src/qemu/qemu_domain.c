@@ -72,6 +72,7 @@ qemuDomainObjUnref(qemuDomainObj *obj)
     if (obj->lastBlockStats)
         g_ptr_array_unref(obj->lastBlockStats);
     g_free(obj->statusPendingPath);
+    g_free(obj->lastJobStats);
     g_mutex_clear(&obj->lock);
     g_cond_clear(&obj->jobCond);
     g_free(obj);
@@ -80,10 +81,24 @@ qemuDomainObjUnref(qemuDomainObj *obj)
 int
 qemuDomainBeginJob(qemuDomainObj *obj, int timeoutMs)
 {
+    return qemuDomainBeginJobFlags(obj, timeoutMs, false);
+}
+
+int
+qemuDomainBeginJobFlags(qemuDomainObj *obj, int timeoutMs, bool waitMigration)
+{
     gint64 deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
 
     g_mutex_lock(&obj->lock);
     while (obj->job) {
+        if (obj->migration && !waitMigration) {
+            g_mutex_unlock(&obj->lock);
+            reportError(
+                IOV_ERR_OPERATION_INVALID,
+                "domain '%s': a migration is in progress; its limits, devices and state cannot change until it ends",
+                obj->name);
+            return -1;
+        }
         if (!g_cond_wait_until(&obj->jobCond, &obj->lock, deadline) && obj->job) {
             g_mutex_unlock(&obj->lock);
             reportError(IOV_ERR_OPERATION_TIMEOUT, "cannot acquire the state change lock of domain '%s': another change has held it for %d ms",
@@ -177,12 +192,43 @@ qemuDomainJobWaitEvent(qemuDomainObj *obj, int timeoutMs)
     return ev;
 }
 
+/*
+ * With the lock held, during a migration: a MIGRATION event updates the
+ * migration's status for the job holder, which waits on jobCond; true
+ * when the event was that (nothing more to do with it). The end of the
+ * monitor is noted and wakes the job too, and still goes to the worker.
+ */
+static bool
+migrationEvent(qemuDomainObj *obj, const qemuDomainEvent *ev)
+{
+    json_object *status;
+
+    if (!ev->name) {
+        obj->migration->monitorGone = true;
+        g_cond_broadcast(&obj->jobCond);
+        return false;
+    }
+    if (strcmp(ev->name, "MIGRATION") != 0)
+        return false;
+    if (ev->data && json_object_object_get_ex(ev->data, "status", &status)) {
+        g_free(obj->migration->status);
+        obj->migration->status = g_strdup(json_object_get_string(status));
+        g_cond_broadcast(&obj->jobCond);
+    }
+    return true;
+}
+
 bool
 qemuDomainQueueEvent(qemuDomainObj *obj, qemuDomainEvent *ev)
 {
     bool schedule = false;
 
     g_mutex_lock(&obj->lock);
+    if (obj->migration && ev->generation == obj->monGeneration && migrationEvent(obj, ev)) {
+        g_mutex_unlock(&obj->lock);
+        qemuDomainEventFree(ev);
+        return false;
+    }
     if (obj->expectEvent && !obj->expected && ev->generation == obj->monGeneration &&
         (!ev->name || isExpected(obj, ev))) {
         /* the end of the connection wakes the waiting job too, and still

@@ -58,6 +58,26 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuDomainEvent, qemuDomainEventFree)
 typedef struct _qemuDomainStatusSnap qemuDomainStatusSnap;
 void qemuDomainStatusSnapFree(qemuDomainStatusSnap *snap);
 
+/*
+ * A migration holding a domain's job (qemu_migration.c), from its first
+ * step on this side to its last. Everything in it is under the domain's
+ * lock: QEMU's MIGRATION events update `status` from the monitor I/O
+ * thread without the job (the job holder waits on jobCond), and job
+ * queries read it.
+ */
+typedef struct {
+    bool source;        /* this side sends the guest */
+    void *owner;        /* the client connection that began it, or NULL */
+    char *status;       /* QEMU's last migration status ("active", ...); NULL: none yet */
+    bool monitorGone;   /* QEMU's monitor ended during the migration */
+    bool performing;    /* the source's QEMU is sending now */
+    bool ownerGone;     /* its client went away while it was sending */
+    bool wasRunning;    /* the source guest ran when the migration began */
+    unsigned int flags; /* iovDomainMigrateFlags */
+    int port;           /* destination: the stream's port it holds; 0: none */
+    gint64 started;     /* g_get_real_time() when it began */
+} qemuDomainMigration;
+
 typedef struct {
     gint refs;                /* atomic */
     GMutex lock;
@@ -113,6 +133,13 @@ typedef struct {
     bool statusWriter;        /* a thread is writing the status file */
     bool statusHurry;         /* someone waits for the writer: it stops
                                * waiting for more changes to gather */
+
+    qemuDomainMigration *migration; /* lock: the migration that holds the
+                                     * job, or NULL */
+    void *lastJobStats;             /* lock: the figures of the last migration
+                                     * that ended here (a qemuMigrationJobInfo
+                                     * of qemu_migration.c), or NULL */
+    int lastJobType;                /* lock: iovDomainJobType of that one */
 } qemuDomainObj;
 
 qemuDomainObj *qemuDomainObjNew(const char *name, const unsigned char *uuid);
@@ -128,6 +155,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuDomainObj, qemuDomainObjUnref)
  * (undefined, or a transient one that stopped) while waiting.
  */
 int qemuDomainBeginJob(qemuDomainObj *obj, int timeoutMs);
+
+/* qemuDomainBeginJobFlags: as qemuDomainBeginJob; a migration holding
+ * the job refuses the change at once (IOV_ERR_OPERATION_INVALID, "a
+ * migration is in progress") unless `waitMigration`, which waits for it
+ * like any job (the cleanup after QEMU ended). */
+int qemuDomainBeginJobFlags(qemuDomainObj *obj, int timeoutMs, bool waitMigration);
 void qemuDomainEndJob(qemuDomainObj *obj);
 
 /*

@@ -22,6 +22,8 @@
 
 #include "qemu_command.h"
 #include "qemu_driver.h"
+#include "qemu_driver_internal.h"
+#include "qemu_migration.h"
 #include "qemu_hotplug.h"
 #include "qemu_process.h"
 #include "util/error.h"
@@ -404,7 +406,7 @@ handleEOF(qemuDriver *drv, qemuDomainObj *obj, const qemuDomainEvent *ev)
 
     if (ev->error)
         logWarn("domain '%s': QEMU sent an unreadable monitor message; disconnecting", obj->name);
-    if (qemuDomainBeginJob(obj, EOF_JOB_TIMEOUT_MS) < 0) {
+    if (qemuDomainBeginJobFlags(obj, EOF_JOB_TIMEOUT_MS, true) < 0) {
         if (utilGetError() && utilGetError()->code != IOV_ERR_NO_DOMAIN)
             logError("%s", utilLastErrorMessage());
         utilResetError();
@@ -548,6 +550,14 @@ reconnectOne(gpointer data, gpointer user)
     if (reconnectLoad(it) == 0 && qemuDomainBeginJob(it->obj, it->drv->jobTimeoutMs) == 0) {
         int rc = qemuProcessReconnect(&it->drv->pcfg, it->obj, &it->st);
 
+        if (rc == 1 && qemuMigrationAbandoned(&it->st, it->obj)) {
+            /* a guest arriving by migration when the daemon stopped: its
+             * migration cannot finish here, and the source keeps it */
+            logWarn("domain '%s': its incoming migration was cut short by the daemon's restart: its QEMU here is stopped",
+                    it->obj->name);
+            qemuProcessStop(&it->drv->pcfg, it->obj, IOV_DOMAIN_SHUTOFF_FAILED);
+            rc = 0;
+        }
         if (rc == 0 && !it->obj->def)
             removeObj(it->drv, it->obj);
         else if (rc == 1)
@@ -2771,7 +2781,7 @@ handleDeviceDeleted(qemuDriver *drv, qemuDomainObj *obj, const qemuDomainEvent *
 
     if (!devId || !g_str_has_prefix(devId, "disk-"))
         return;
-    if (qemuDomainBeginJob(obj, EOF_JOB_TIMEOUT_MS) < 0) {
+    if (qemuDomainBeginJobFlags(obj, EOF_JOB_TIMEOUT_MS, true) < 0) {
         utilResetError();
         return;
     }
@@ -3346,4 +3356,126 @@ qemuDriverGetMessages(qemuDriver *drv, const unsigned char *uuid, unsigned int f
     g_ptr_array_add(list, NULL);
     *msgs = (char **)g_ptr_array_free(list, FALSE);
     return (int)g_strv_length(*msgs);
+}
+
+/* ---- for the migration code (qemu_driver_internal.h) ---- */
+
+qemuDomainObj *
+qemuDriverObjLookup(qemuDriver *drv, const unsigned char *uuid)
+{
+    return objLookup(drv, uuid);
+}
+
+qemuDomainObj *
+qemuDriverObjAddIncoming(qemuDriver *drv, const char *name, const unsigned char *uuid)
+{
+    g_autofree char *key = uuidString(uuid);
+    qemuDomainObj *obj = NULL;
+    qemuDomainObj *byName, *byUUID;
+
+    g_mutex_lock(&drv->lock);
+    byName = g_hash_table_lookup(drv->byName, name);
+    byUUID = g_hash_table_lookup(drv->byUUID, key);
+    if (byName || byUUID) {
+        reportError(
+            IOV_ERR_DOM_EXIST,
+            "domain '%s' already exists with uuid %s here: a migration cannot bring another",
+            byUUID ? byUUID->name : name, key);
+    } else {
+        /* visible at once, its job held by the migration */
+        obj = newObj(drv, name, uuid);
+        obj->job = true;
+        tablesAdd(drv, obj);
+    }
+    g_mutex_unlock(&drv->lock);
+    return obj;
+}
+
+void
+qemuDriverObjRemove(qemuDriver *drv, qemuDomainObj *obj)
+{
+    removeObj(drv, obj);
+}
+
+const qemuProcessConfig *
+qemuDriverProcessConfig(qemuDriver *drv)
+{
+    return &drv->pcfg;
+}
+
+int
+qemuDriverJobTimeoutMs(qemuDriver *drv)
+{
+    return drv->jobTimeoutMs;
+}
+
+int
+qemuDriverAllocId(qemuDriver *drv)
+{
+    int id;
+
+    g_mutex_lock(&drv->lock);
+    id = drv->nextId++;
+    g_mutex_unlock(&drv->lock);
+    return id;
+}
+
+void
+qemuDriverEmitLifecycle(qemuDomainObj *obj, int event, int detail)
+{
+    emitLifecycle(obj, event, detail);
+}
+
+void
+qemuDriverSaveStatusOf(qemuDriver *drv, qemuDomainObj *obj)
+{
+    saveStatus(drv, obj);
+}
+
+int
+qemuDriverDefineOf(qemuDriver *drv, qemuDomainObj *obj, domainDef *def)
+{
+    bool added = !obj->def;
+
+    if (replaceConfig(drv, obj, def) < 0)
+        return -1;
+    emitLifecycle(obj, IOV_DOMAIN_EVENT_DEFINED,
+                  added ? IOV_DOMAIN_EVENT_DEFINED_ADDED : IOV_DOMAIN_EVENT_DEFINED_UPDATED);
+    return 0;
+}
+
+int
+qemuDriverUndefineOf(qemuDriver *drv, qemuDomainObj *obj)
+{
+    g_autofree char *path = configPath(drv, obj->name);
+    g_autoptr(domainDef) old = NULL;
+
+    if (!obj->def)
+        return 0;
+    if (unlink(path) < 0 && errno != ENOENT) {
+        reportSystemError(errno, "cannot remove the definition '%s'", path);
+        return -1;
+    }
+    removeAutostartLink(drv, obj);
+    g_mutex_lock(&obj->lock);
+    old = g_steal_pointer(&obj->def);
+    obj->autostart = false;
+    g_mutex_unlock(&obj->lock);
+    emitLifecycle(obj, IOV_DOMAIN_EVENT_UNDEFINED, IOV_DOMAIN_EVENT_UNDEFINED_REMOVED);
+    return 0;
+}
+
+GPtrArray *
+qemuDriverListObjs(qemuDriver *drv)
+{
+    GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)qemuDomainObjUnref);
+    GHashTableIter it;
+    gpointer v;
+
+    g_mutex_lock(&drv->lock);
+    g_hash_table_iter_init(&it, drv->byUUID);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(list, qemuDomainObjRef(v));
+    g_mutex_unlock(&drv->lock);
+    return list;
 }

@@ -531,8 +531,12 @@ argvString(GStrv argv)
     return g_string_free(s, FALSE);
 }
 
-int
-qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int flags, int id)
+/* Start QEMU for a copy of `src` (the persistent definition, or the live
+ * one a migration brings); with `incoming`, it waits for the migration
+ * stream (-incoming) and stays paused. */
+static int
+processStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, const domainDef *src,
+             unsigned int flags, int id, const char *incoming)
 {
     g_autofree char *monFile = NULL;
     g_autofree char *pidFile = NULL;
@@ -556,10 +560,6 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
         reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' is already running", obj->name);
         return -1;
     }
-    if (!obj->def) {
-        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no definition to start", obj->name);
-        return -1;
-    }
     /* the id is unique among running domains and short: unix socket
      * paths must stay under 108 bytes */
     monFile = g_strdup_printf("%d.qmp", id);
@@ -573,7 +573,7 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     unlink(monPath);
     unlink(pidPath);
 
-    live = domainDefCopy(obj->def);
+    live = domainDefCopy(src);
     if (!live)
         return -1;
     /* the binary may have gone since the definition was written */
@@ -589,6 +589,7 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     params.serialLogPath = serialLog;
     params.filesDir = filesDir;
     params.secretDir = cfg->secretDir;
+    params.incoming = incoming;
     argv = qemuBuildCommandLine(live, &params);
     if (!argv || qemuCommandPrepareFiles(live, &params) < 0)
         goto error;
@@ -631,7 +632,9 @@ qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int 
     if (qemuProcessApplyThrottle(obj, NULL, obj->live) < 0)
         goto stop;
 
-    if (!(flags & IOV_DOMAIN_START_PAUSED)) {
+    if (incoming) {
+        qemuDomainSetState(obj, IOV_DOMAIN_PAUSED, IOV_DOMAIN_PAUSED_MIGRATION);
+    } else if (!(flags & IOV_DOMAIN_START_PAUSED)) {
         qemuDomainEvent *resumed;
 
         /* the RESUME it causes is taken here, so that the event worker
@@ -1106,4 +1109,21 @@ rebuildChain(qemuDomainObj *obj, const domainDiskDef *from, const domainDiskDef 
 error:
     undoRebuild(obj, from, to, added, false, 0);
     return -1;
+}
+
+int
+qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int flags, int id)
+{
+    if (!obj->def) {
+        reportError(IOV_ERR_OPERATION_INVALID, "domain '%s' has no definition to start", obj->name);
+        return -1;
+    }
+    return processStart(cfg, obj, obj->def, flags, id, NULL);
+}
+
+int
+qemuProcessStartIncoming(const qemuProcessConfig *cfg, qemuDomainObj *obj, const domainDef *def,
+                         int id)
+{
+    return processStart(cfg, obj, def, 0, id, "defer");
 }

@@ -42,6 +42,16 @@ char *qemuProcessStatusPath(const qemuProcessConfig *cfg, const qemuDomainObj *o
 int qemuProcessStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, unsigned int flags,
                      int id);
 
+/*
+ * qemuProcessStartIncoming: start QEMU for the live definition `def` a
+ * migration brings (copied), waiting for the migration stream
+ * (-incoming defer) with every disk's limits already in force, paused
+ * (PAUSED_MIGRATION) until the migration ends. On failure QEMU is
+ * stopped and nothing of it is left.
+ */
+int qemuProcessStartIncoming(const qemuProcessConfig *cfg, qemuDomainObj *obj, const domainDef *def,
+                             int id);
+
 /* qemuProcessStop: disconnect, make sure QEMU is gone (SIGTERM, then
  * SIGKILL), remove the running state; the domain becomes shut off with
  * `reason`. */

@@ -86,6 +86,10 @@ utilErrorPrefix(int code)
         return "Operation not supported: ";
     case IOV_ERR_RESOURCE_BUSY:
         return "resource busy: ";
+    case IOV_ERR_OPERATION_ABORTED:
+        return "operation aborted: ";
+    case IOV_ERR_MIGRATE_FINISH_OK:
+        return "migration successfully aborted: ";
     default:
         return "";
     }

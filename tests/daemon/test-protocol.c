@@ -163,6 +163,13 @@ static const ProcCase mustRefuse[] = {
     P(DOMAIN_UPDATE_DEVICE_FLAGS, A(remote_domain_update_device_flags_args), NO, ARGS_DOM_DISK),
     P(DOMAIN_DETACH_DEVICE_ALIAS, A(remote_domain_detach_device_alias_args), NO, ARGS_DOM_DISK),
     P(DOMAIN_OPEN_CONSOLE, A(remote_domain_open_console_args), NO, ARGS_DOM),
+    /* a migration's steps, and cancelling it */
+    P(DOMAIN_ABORT_JOB, A(remote_domain_abort_job_args), NO, ARGS_DOM),
+    P(DOMAIN_MIGRATE_BEGIN3_PARAMS, A(remote_domain_migrate_begin3_params_args), A(remote_domain_migrate_begin3_params_ret), ARGS_DOM),
+    P(DOMAIN_MIGRATE_PREPARE3_PARAMS, A(remote_domain_migrate_prepare3_params_args), A(remote_domain_migrate_prepare3_params_ret), ARGS_ZERO),
+    P(DOMAIN_MIGRATE_PERFORM3_PARAMS, A(remote_domain_migrate_perform3_params_args), A(remote_domain_migrate_perform3_params_ret), ARGS_DOM),
+    P(DOMAIN_MIGRATE_FINISH3_PARAMS, A(remote_domain_migrate_finish3_params_args), A(remote_domain_migrate_finish3_params_ret), ARGS_ZERO),
+    P(DOMAIN_MIGRATE_CONFIRM3_PARAMS, A(remote_domain_migrate_confirm3_params_args), NO, ARGS_DOM),
 };
 
 /* every procedure that only reads (CONNECT_CLOSE too, not called here:
@@ -174,6 +181,8 @@ static const ProcCase mayRead[] = {
     P(CONNECT_GET_VERSION, NO, A(remote_connect_get_version_ret), ARGS_NONE),
     P(DOMAIN_GET_XML_DESC, A(remote_domain_get_xml_desc_args), A(remote_domain_get_xml_desc_ret), ARGS_DOM),
     P(DOMAIN_GET_MESSAGES, A(remote_domain_get_messages_args), A(remote_domain_get_messages_ret), ARGS_DOM),
+    P(DOMAIN_GET_JOB_INFO, A(remote_domain_get_job_info_args), A(remote_domain_get_job_info_ret), ARGS_DOM),
+    P(DOMAIN_GET_JOB_STATS, A(remote_domain_get_job_stats_args), A(remote_domain_get_job_stats_ret), ARGS_DOM),
     P(DOMAIN_GET_AUTOSTART, A(remote_domain_get_autostart_args), A(remote_domain_get_autostart_ret), ARGS_DOM),
     P(DOMAIN_GET_INFO, A(remote_domain_get_info_args), A(remote_domain_get_info_ret), ARGS_DOM),
     P(DOMAIN_GET_OS_TYPE, A(remote_domain_get_os_type_args), A(remote_domain_get_os_type_ret), ARGS_DOM),

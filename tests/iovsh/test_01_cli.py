@@ -19,7 +19,7 @@ COMMANDS = ["list", "define", "undefine", "start", "suspend", "resume", "shutdow
             "blkdeviotune", "top", "attach-disk", "attach-device", "detach-disk", "detach-device",
             "detach-device-alias", "change-media", "update-device", "domthrottlegroupset",
             "domthrottlegroupinfo", "domthrottlegrouplist", "domthrottlegroupdel",
-            "domblkcheck", "qemu-monitor-command", "help", "connect", "uri", "version", "quit", "exit"]
+            "domblkcheck", "qemu-monitor-command", "migrate", "domjobinfo", "domjobabort", "help", "connect", "uri", "version", "quit", "exit"]
 
 # every option of every command (without --output/--help, which all have)
 OPTIONS = {
@@ -32,6 +32,10 @@ OPTIONS = {
     "domthrottlegroupdel": ["DOMAIN", "GROUP", "--current", "--live", "--config"],
     "domblkcheck": ["DOMAIN", "--seconds N"],
     "qemu-monitor-command": ["DOMAIN", "CMD", "--pretty", "--return-value", "--hmp"],
+    "migrate": ["DOMAIN", "DEST-URI", "--live", "--p2p", "--persistent", "--undefinesource",
+                "--suspend"],
+    "domjobinfo": ["DOMAIN", "--completed"],
+    "domjobabort": ["DOMAIN"],
     "define": ["FILE"],
     "undefine": ["DOMAIN"],
     "start": ["DOMAIN", "--paused"],

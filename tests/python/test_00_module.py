@@ -45,6 +45,7 @@ PREFIXES = [
     ("ERR_", "IOV_ERR_"),
     ("FROM_", "IOV_FROM_"),
     ("THROTTLE_", "IOV_THROTTLE_"),
+    ("MIGRATE_", "IOV_MIGRATE_"),
 ]
 
 

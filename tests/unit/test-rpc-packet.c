@@ -819,6 +819,8 @@ largestReadonlyRequest(const rpcProcInfo *info)
     remote_connect_domain_event_callback_register_any_args evCbReg = { .eventID = G_MAXINT32, .dom = &dom };
     remote_connect_domain_event_callback_deregister_any_args evCbDereg = { .callbackID = G_MAXINT32 };
     remote_domain_get_messages_args messages = { .dom = dom, .flags = ~0u };
+    remote_domain_get_job_info_args jobInfo = { .dom = dom };
+    remote_domain_get_job_stats_args jobStats = { .dom = dom, .flags = ~0u };
     g_autoptr(rpcMessage) msg = NULL;
 
     iovirt_domain_get_throttle_group_args groupGet = {.dom = dom, .group = name, .flags = ~0u};
@@ -889,6 +891,8 @@ largestReadonlyRequest(const rpcProcInfo *info)
     CASE(CONNECT_GET_SYSINFO, remote_connect_get_sysinfo_args, sysinfo);
     CASE(CONNECT_GET_ALL_DOMAIN_STATS, remote_connect_get_all_domain_stats_args, allStats);
     CASE(DOMAIN_GET_MESSAGES, remote_domain_get_messages_args, messages);
+    CASE(DOMAIN_GET_JOB_INFO, remote_domain_get_job_info_args, jobInfo);
+    CASE(DOMAIN_GET_JOB_STATS, remote_domain_get_job_stats_args, jobStats);
     CASE(CONNECT_DOMAIN_EVENT_REGISTER_ANY, remote_connect_domain_event_register_any_args, evReg);
     CASE(CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, remote_connect_domain_event_deregister_any_args, evDereg);
     CASE(CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, remote_connect_domain_event_callback_register_any_args, evCbReg);
@@ -996,6 +1000,11 @@ testProcTable(void)
         { 174, "DOMAIN_UPDATE_DEVICE_FLAGS", false }, { 392, "DOMAIN_DETACH_DEVICE_ALIAS", false },
         { 201, "DOMAIN_OPEN_CONSOLE", false },
         { 426, "DOMAIN_GET_MESSAGES", true },
+        { 163, "DOMAIN_GET_JOB_INFO", true }, { 164, "DOMAIN_ABORT_JOB", false },
+        { 298, "DOMAIN_GET_JOB_STATS", true },
+        { 302, "DOMAIN_MIGRATE_BEGIN3_PARAMS", false }, { 303, "DOMAIN_MIGRATE_PREPARE3_PARAMS", false },
+        { 305, "DOMAIN_MIGRATE_PERFORM3_PARAMS", false }, { 306, "DOMAIN_MIGRATE_FINISH3_PARAMS", false },
+        { 307, "DOMAIN_MIGRATE_CONFIRM3_PARAMS", false },
     };
     size_t i;
     int proc, known = 0;
