@@ -76,6 +76,8 @@ typedef struct {
     unsigned int flags; /* iovDomainMigrateFlags */
     int port;           /* destination: the stream's port it holds; 0: none */
     gint64 started;     /* g_get_real_time() when it began */
+    bool kept;          /* destination: the domain was defined here (shut
+                         * off) before it came: a failure keeps it */
 } qemuDomainMigration;
 
 typedef struct {
@@ -106,6 +108,8 @@ typedef struct {
     char *monPath;            /* [job] set while running */
     char *pidPath;            /* [job] */
     bool removed;             /* [job] no longer in the driver's tables */
+    bool incomingCut;         /* [job] a reconnect found an incoming
+                               * migration its Finish never ended */
     bool autostart;           /* [job] started when the daemon starts */
     bool tainted;             /* [job] a command was passed through to its
                                * QEMU monitor since it started: what QEMU

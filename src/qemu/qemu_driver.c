@@ -550,7 +550,7 @@ reconnectOne(gpointer data, gpointer user)
     if (reconnectLoad(it) == 0 && qemuDomainBeginJob(it->obj, it->drv->jobTimeoutMs) == 0) {
         int rc = qemuProcessReconnect(&it->drv->pcfg, it->obj, &it->st);
 
-        if (rc == 1 && qemuMigrationAbandoned(&it->st, it->obj)) {
+        if (rc == 1 && qemuMigrationAbandoned(it->obj)) {
             /* a guest arriving by migration when the daemon stopped: its
              * migration cannot finish here, and the source keeps it */
             logWarn("domain '%s': its incoming migration was cut short by the daemon's restart: its QEMU here is stopped",
@@ -3367,16 +3367,30 @@ qemuDriverObjLookup(qemuDriver *drv, const unsigned char *uuid)
 }
 
 qemuDomainObj *
-qemuDriverObjAddIncoming(qemuDriver *drv, const char *name, const unsigned char *uuid)
+qemuDriverObjAddIncoming(qemuDriver *drv, const char *name, const unsigned char *uuid, bool *kept)
 {
     g_autofree char *key = uuidString(uuid);
     qemuDomainObj *obj = NULL;
     qemuDomainObj *byName, *byUUID;
 
+    *kept = false;
     g_mutex_lock(&drv->lock);
     byName = g_hash_table_lookup(drv->byName, name);
     byUUID = g_hash_table_lookup(drv->byUUID, key);
-    if (byName || byUUID) {
+    if (byName && byName == byUUID) {
+        /* its own saved definition, from an earlier stay here: the guest
+         * comes back to it if it is shut off and nobody changes it now */
+        g_mutex_lock(&byName->lock);
+        if (byName->def && !byName->live && !byName->job && !byName->removed) {
+            byName->job = true;
+            obj = qemuDomainObjRef(byName);
+            *kept = true;
+        }
+        g_mutex_unlock(&byName->lock);
+        if (!obj)
+            reportError(IOV_ERR_DOM_EXIST,
+                        "domain '%s' is running or busy here: a migration cannot bring it", name);
+    } else if (byName || byUUID) {
         reportError(
             IOV_ERR_DOM_EXIST,
             "domain '%s' already exists with uuid %s here: a migration cannot bring another",

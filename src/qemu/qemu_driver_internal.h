@@ -12,11 +12,13 @@
 /* The domain with `uuid`, referenced; NULL with IOV_ERR_NO_DOMAIN. */
 qemuDomainObj *qemuDriverObjLookup(qemuDriver *drv, const unsigned char *uuid);
 
-/* A new domain `name`/`uuid` in the tables, shut off, with no
- * definition, its job held (and a reference for the caller); NULL with
- * IOV_ERR_DOM_EXIST when a domain of that name or uuid exists. */
+/* The domain a migration brings, its job held (and a reference for the
+ * caller): a new one in the tables, shut off, with no definition; or the
+ * shut-off domain defined here with the same name and uuid (*kept set).
+ * NULL with IOV_ERR_DOM_EXIST when another domain holds the name or the
+ * uuid, or this one runs or is busy. */
 qemuDomainObj *qemuDriverObjAddIncoming(qemuDriver *drv, const char *name,
-                                        const unsigned char *uuid);
+                                        const unsigned char *uuid, bool *kept);
 
 /* Drop `obj` from the tables (its job held). */
 void qemuDriverObjRemove(qemuDriver *drv, qemuDomainObj *obj);

@@ -567,6 +567,7 @@ qemuMigrationPrepare(qemuDriver *drv, const char *xml, const char *cookie, const
     g_autofree char *givenHost = NULL;
     cookieData ck;
     int port = 0, givenPort = 0;
+    bool kept = false;
     json_object *args;
 
     if (cookieParse(cookie, &ck) < 0)
@@ -591,9 +592,10 @@ qemuMigrationPrepare(qemuDriver *drv, const char *xml, const char *cookie, const
         goto error;
     if (parseTcpURI(uriIn, &givenHost, &givenPort) < 0)
         goto error;
-    if (!(obj = qemuDriverObjAddIncoming(drv, def->name, def->uuid)))
+    if (!(obj = qemuDriverObjAddIncoming(drv, def->name, def->uuid, &kept)))
         goto error;
     migrationStart(obj, false, flags, owner);
+    obj->migration->kept = kept;
 
     address = givenHost ? g_strdup(givenHost) : configuredAddress();
     if (givenPort)
@@ -630,7 +632,8 @@ stop : {
     utilRestoreError(g_steal_pointer(&saved));
 }
 remove:
-    qemuDriverObjRemove(drv, obj);
+    if (!kept)
+        qemuDriverObjRemove(drv, obj);
     migrationEnd(obj);
 error:
     cookieClear(&ck);
@@ -651,7 +654,8 @@ abortIncoming(qemuDriver *drv, qemuDomainObj *obj)
         qemuDriverEmitLifecycle(obj, IOV_DOMAIN_EVENT_STOPPED, IOV_DOMAIN_EVENT_STOPPED_FAILED);
     }
     qemuDomainLogNote(obj, "incoming migration of domain '%s' abandoned", obj->name);
-    qemuDriverObjRemove(drv, obj);
+    if (!obj->migration->kept)
+        qemuDriverObjRemove(drv, obj);
     migrationEnd(obj);
     utilRestoreError(g_steal_pointer(&saved));
 }
@@ -676,6 +680,7 @@ qemuMigrationFinish(qemuDriver *drv, const char *name, const char *cookie, unsig
 {
     g_autoptr(qemuDomainObj) obj = NULL;
     g_autofree char *status = NULL;
+    g_autoptr(domainDef) before = NULL; /* the definition kept here, replaced */
     qemuMigrationJobInfo info = {0};
     cookieData ck;
 
@@ -726,6 +731,8 @@ qemuMigrationFinish(qemuDriver *drv, const char *name, const char *cookie, unsig
             def = domainDefCopy(obj->live);
         if (def)
             def->rootPorts = 0; /* what the definition gave, not the live count */
+        if (def && obj->def)
+            before = domainDefCopy(obj->def);
         if (!def || qemuDriverDefineOf(drv, obj, g_steal_pointer(&def)) < 0)
             goto abort;
     }
@@ -750,13 +757,19 @@ qemuMigrationFinish(qemuDriver *drv, const char *name, const char *cookie, unsig
     return 0;
 
 abort:
-    if (!obj->def) {
-        abortIncoming(drv, obj);
-    } else {
+    if (before) {
+        /* the definition this host kept comes back as it was */
+        g_autoptr(iovError) saved = utilSaveError();
+
+        if (qemuDriverDefineOf(drv, obj, g_steal_pointer(&before)) < 0)
+            logWarn("domain '%s': restoring its definition failed: %s", obj->name,
+                    utilLastErrorMessage());
+        utilRestoreError(g_steal_pointer(&saved));
+    } else if (obj->def && !obj->migration->kept) {
         /* defined here by PERSIST_DEST before the failure: forget it */
         qemuDriverUndefineOf(drv, obj);
-        abortIncoming(drv, obj);
     }
+    abortIncoming(drv, obj);
     cookieClear(&ck);
     return -1;
 }
@@ -1182,7 +1195,7 @@ qemuMigrationOwnerGone(qemuDriver *drv, void *owner)
 }
 
 bool
-qemuMigrationAbandoned(const qemuDomainStatus *st, const qemuDomainObj *obj)
+qemuMigrationAbandoned(const qemuDomainObj *obj)
 {
-    return !obj->def && st->state == IOV_DOMAIN_PAUSED && st->reason == IOV_DOMAIN_PAUSED_MIGRATION;
+    return obj->incomingCut;
 }

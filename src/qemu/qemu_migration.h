@@ -114,10 +114,10 @@ int qemuMigrationGetJobInfo(qemuDriver *drv, const unsigned char *uuid, bool com
  * migration's own call then ends with the guest running here. */
 int qemuMigrationAbort(qemuDriver *drv, const unsigned char *uuid);
 
-/* qemuMigrationAbandoned: whether a guest found at a daemon's start
- * (status `st`) was arriving by migration when the daemon stopped: a
- * transient guest still paused for it. */
-bool qemuMigrationAbandoned(const qemuDomainStatus *st, const qemuDomainObj *obj);
+/* qemuMigrationAbandoned: whether a guest found at a daemon's start was arriving by migration when
+ * the daemon stopped: its QEMU still takes the incoming stream, or waits for the Finish that would
+ * have resumed it. */
+bool qemuMigrationAbandoned(const qemuDomainObj *obj);
 
 /* A client connection went: the migrations it began and did not end are
  * ended (a destination's QEMU killed, a source's guest resumed unless

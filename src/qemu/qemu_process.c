@@ -687,6 +687,13 @@ processStart(const qemuProcessConfig *cfg, qemuDomainObj *obj, const domainDef *
 static void
 stateFromQEMU(qemuDomainObj *obj, const char *status, bool running, const qemuDomainStatus *st)
 {
+    /* a guest arriving by migration: QEMU still takes the stream, or took
+     * it all and waits for the Finish that resumes it ("paused"; a source
+     * whose memory left says "postmigrate") */
+    obj->incomingCut =
+        g_strcmp0(status, "inmigrate") == 0 ||
+        (st->state == IOV_DOMAIN_PAUSED && st->reason == IOV_DOMAIN_PAUSED_MIGRATION &&
+         g_strcmp0(status, "paused") == 0);
     if (running) {
         qemuDomainSetState(obj, IOV_DOMAIN_RUNNING,
                            st->state == IOV_DOMAIN_RUNNING ? st->reason : IOV_DOMAIN_RUNNING_UNPAUSED);

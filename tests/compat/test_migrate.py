@@ -450,3 +450,54 @@ def test_06_iovsh_and_python_migrate(hosts, guest):
     assert read_limit(a, "vda") == LIVE and read_limit(a, "vdb") == VDB
     assert_capped("vda+vdb under 'cap' after two more hops",
                   sum(host_rates(a, ["vda", "vdb"]).values()), CAP)
+
+
+def shut_off_defined(d):
+    """The daemon keeps the guest's definition, shut off, and no QEMU."""
+    assert virsh(d, "domstate", NAME).stdout.strip() == "shut off"
+    assert "Persistent:     yes" in virsh(d, "dominfo", NAME).stdout
+    assert d.qemu_pids() == []
+
+
+def test_07_back_to_a_host_that_kept_the_definition(hosts, guest):
+    """A guest migrated away without --undefinesource leaves its saved
+    definition behind; migrating it back there is the usual round trip
+    (maintenance of the other host) and lands on that definition: a
+    failure keeps it as it was, a success runs the guest with the limits
+    in force, not those saved."""
+    a, b = hosts
+    # a runs it (test 06); --persistent makes it b's, then back to a
+    # without --undefinesource: b keeps a shut-off definition
+    virsh(a, "migrate", "--live", "--persistent", "--undefinesource", NAME, b.libvirt_uri)
+    virsh(b, "migrate", "--live", "--persistent", NAME, a.libvirt_uri)
+    runs_here(a)
+    shut_off_defined(b)
+    saved = virsh(b, "dumpxml", "--inactive", NAME).stdout
+
+    # a migration cancelled half-way leaves b's definition as it was
+    slow_stream(a, 8 * MiB)
+    p = subprocess.Popen(["virsh", "-q", "-c", a.libvirt_uri, "migrate", "--live",
+                          "--persistent", NAME, b.libvirt_uri], env=a.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        iovtest.wait_for(lambda: streaming(a), timeout=30, what="a migration job on a")
+        virsh(a, "domjobabort", NAME)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode != 0 and "cancelled" in err, err
+    runs_here(a)
+    shut_off_defined(b)
+    assert virsh(b, "dumpxml", "--inactive", NAME).stdout == saved
+
+    # and a migration that completes runs it there, with the limit in force
+    slow_stream(a, 1 << 40)
+    virsh(a, "blkdeviotune", NAME, "vda", "--read-bytes-sec", str(FIRST), "--live")
+    virsh(a, "migrate", "--live", NAME, b.libvirt_uri)
+    runs_here(b)
+    assert read_limit(b) == FIRST
+    assert "Persistent:     yes" in virsh(b, "dominfo", NAME).stdout
+    assert virsh(b, "dumpxml", "--inactive", NAME).stdout == saved
+    iovtest.assert_rate("vda on b, back on its kept definition", rate_after(guest["serial"]),
+                        FIRST)
