@@ -17,9 +17,11 @@
  *     one get, close), `iovsh blkiothrottle` displaying and setting,
  *     beside /bin/true spawned the same way;
  *   - the idle daemon's anonymous memory and RSS.
- * Prints a Markdown table for bench/README.md.
+ * Prints a Markdown table for bench/README.md. --compare-iovsh PATH adds
+ * the one-shot iovsh lines for another iovsh program, in the same turns
+ * (before and after a change of how iovsh is linked).
  *
- *   bench/api-latency [--calls N] [--tmpfs]
+ *   bench/api-latency [--calls N] [--tmpfs] [--compare-iovsh PATH]
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -39,6 +41,7 @@ extern char **environ;
 
 static testDaemon d;
 static int calls = 2000;
+static const char *otherIovsh; /* --compare-iovsh, or NULL */
 
 static double
 nowUs(void)
@@ -254,16 +257,23 @@ typedef enum {
     SHOT_C,         /* api-oneshot: connect, one get, close */
     SHOT_IOVSH_GET, /* iovsh blkiothrottle lat0 vda */
     SHOT_IOVSH_SET, /* iovsh blkiothrottle lat0 vda --bps_rd N: a real change each time */
+    SHOT_OTHER_GET, /* the same two with --compare-iovsh's program */
+    SHOT_OTHER_SET,
     SHOT_LAST
 } shotKind;
 
-/* Spawn one process of `kind` (run i) and wait for it; µs. */
+/* Spawn one process of `kind` and wait for it; µs. */
 static double
-oneShot(shotKind kind, int i)
+oneShot(shotKind kind)
 {
     g_autofree char *cprog = g_build_filename(TEST_BUILD_DIR, "bench", "api-oneshot", NULL);
-    g_autofree char *iovsh = g_build_filename(TEST_BUILD_DIR, "tools", "iovsh", NULL);
-    g_autofree char *value = g_strdup_printf("%d", i % 2 ? 10485760 : 20971520);
+    g_autofree char *iovsh = kind >= SHOT_OTHER_GET
+                                 ? g_strdup(otherIovsh)
+                                 : g_build_filename(TEST_BUILD_DIR, "tools", "iovsh", NULL);
+    static int sets; /* each set a real change: the value alternates from one set to the next */
+    g_autofree char *value = kind == SHOT_IOVSH_SET || kind == SHOT_OTHER_SET
+                                 ? g_strdup_printf("%d", sets++ % 2 ? 10485760 : 20971520)
+                                 : NULL;
     char *trueArgv[] = {(char *)"/bin/true", NULL};
     char *cArgv[] = {cprog, d.uri, (char *)"lat0", NULL};
     char *getArgv[] = {iovsh,          (char *)"-c",  d.uri, (char *)"blkiothrottle",
@@ -281,6 +291,7 @@ oneShot(shotKind kind, int i)
     char **argv = kind == SHOT_TRUE        ? trueArgv
                   : kind == SHOT_C         ? cArgv
                   : kind == SHOT_IOVSH_GET ? getArgv
+                  : kind == SHOT_OTHER_GET ? getArgv
                                            : setArgv;
     posix_spawn_file_actions_t fa;
     double t0;
@@ -310,7 +321,7 @@ measureOneShots(int runs, double *p50, double *p99)
 
     for (i = 0; i < runs; i++) {
         for (k = 0; k < SHOT_LAST; k++)
-            lat[k * runs + i] = oneShot(k, i);
+            lat[k * runs + i] = k >= SHOT_OTHER_GET && !otherIovsh ? 0 : oneShot(k);
     }
     for (k = 0; k < SHOT_LAST; k++) {
         p50[k] = testPercentile(lat + k * runs, runs, 0.5);
@@ -403,6 +414,8 @@ main(int argc, char **argv)
             calls = atoi(argv[++i]);
         else if (strcmp(argv[i], "--tmpfs") == 0)
             tmpfs = true;
+        else if (strcmp(argv[i], "--compare-iovsh") == 0 && i + 1 < argc)
+            otherIovsh = argv[++i];
     }
     if (tmpfs) {
         d.dir = g_steal_pointer(&shmDir);
@@ -471,6 +484,14 @@ main(int argc, char **argv)
         shotP50[SHOT_IOVSH_SET] / 1000, shotP99[SHOT_IOVSH_SET] / 1000,
         shotP50[SHOT_IOVSH_SET] <= shotP50[SHOT_TRUE] + 3000 ? "met" : "missed",
         (shotP50[SHOT_IOVSH_SET] - shotP50[SHOT_TRUE]) / 1000);
+    if (otherIovsh) {
+        printf("| the same display, %s | %.2f ms | %.2f ms | +%.2f ms over /bin/true |\n",
+               otherIovsh, shotP50[SHOT_OTHER_GET] / 1000, shotP99[SHOT_OTHER_GET] / 1000,
+               (shotP50[SHOT_OTHER_GET] - shotP50[SHOT_TRUE]) / 1000);
+        printf("| the same change, %s | %.2f ms | %.2f ms | +%.2f ms over /bin/true |\n",
+               otherIovsh, shotP50[SHOT_OTHER_SET] / 1000, shotP99[SHOT_OTHER_SET] / 1000,
+               (shotP50[SHOT_OTHER_SET] - shotP50[SHOT_TRUE]) / 1000);
+    }
     printf("| /bin/true spawned the same way | %.2f ms | %.2f ms | |\n", shotP50[SHOT_TRUE] / 1000,
            shotP99[SHOT_TRUE] / 1000);
     printf("\n| measure | value | goal |\n|---|---|---|\n");

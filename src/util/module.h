@@ -8,9 +8,12 @@
 
 /*
  * utilModuleLoad: the entry function `entry` of the module `name`
- * ("iovirt-tls"), found beside the object holding this code: in
+ * ("iovirt-tls"), found beside the shared library holding this code: in
  * DIR/iovirt/NAME.so (installed: DIR is the library directory) or
- * DIR/NAME.so (the build tree). The module is never unloaded. Returns
+ * DIR/NAME.so (the build tree). In a program linked with the library's
+ * code (iovsh), in the library's build folder when the program is in the
+ * build tree, else in LIBDIR/iovirt (IOV_MODULEDIR). The module is never
+ * unloaded. Returns
  * NULL with an error naming the file and dlopen's reason.
  */
 void *utilModuleLoad(const char *name, const char *entry);

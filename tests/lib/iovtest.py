@@ -340,6 +340,23 @@ def assert_rate(what, measured, limit):
         what, measured, limit, ratio)
 
 
+# iovsh linked with the client library, GLib and json-c statically
+# (meson.build, iovsh_static)
+IOVSH_STATIC = os.environ.get("IOVSH_STATIC") == "1"
+
+
+def module_bindings(ld_debug_err, module):
+    """From the stderr of a program run with LD_DEBUG=bindings: for each
+    symbol that `module` (a file name, 'iovirt-tls.so') looked up, the base
+    name of the object it was bound to. {symbol: object}"""
+    found = {}
+    for m in re.finditer(r"binding file (\S+) \[\d+\] to (\S+) \[\d+\]: "
+                         r"normal symbol `([^'`]+)'", ld_debug_err):
+        if os.path.basename(m.group(1)) == module:
+            found[m.group(3)] = os.path.basename(m.group(2))
+    return found
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -105,6 +105,23 @@ def test_iovsh_over_tls_in_both_spellings(tlsd, pkidir, guest):
         assert r.stdout == "tls\n"
 
 
+@pytest.mark.skipif(not iovtest.IOVSH_STATIC, reason="iovsh links GLib as a shared library")
+def test_tls_module_in_a_static_iovsh_takes_glib_from_iovsh(tlsd, pkidir, guest):
+    u = uri("iovirt+tls", tlsd.port, pkidir["pkipath"])
+    r = run([IOVSH, "-c", u, "blkiothrottle", guest, "vda", "--config"],
+            dict(tlsd.env, LD_DEBUG="bindings"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "bps_rd" in r.stdout
+    bound = iovtest.module_bindings(r.stderr, "iovirt-tls.so")
+    glib = {s: o for s, o in bound.items() if s.startswith("g_")}
+    gnutls = {s: o for s, o in bound.items() if s.startswith("gnutls_")}
+    assert "g_malloc0" in glib and gnutls, bound
+    # GLib from iovsh's copy (the one the rest of the process uses), GnuTLS
+    # from its library
+    assert set(glib.values()) == {"iovsh"}, glib
+    assert set(gnutls.values()) == {"libgnutls.so.30"}, gnutls
+
+
 def test_python_module_over_tls(tlsd, pkidir, guest):
     sys.path.insert(0, iovtest.PYTHON_MODULE_DIR)
     import iovirt
