@@ -378,7 +378,7 @@ setLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, iovTypedParam
         iovshLibError();
         return -1;
     }
-    active = iovDomainIsActive(dom);
+    active = flags == 0 ? iovDomainIsActive(dom) : -1; /* only CURRENT asks */
     live = (flags & IOV_DOMAIN_AFFECT_LIVE) || (flags == 0 && active == 1);
     config = (flags & IOV_DOMAIN_AFFECT_CONFIG) || (flags == 0 && active != 1);
     if (live)
@@ -449,7 +449,7 @@ setGroups(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, const char *l
         iovshLibError();
         return -1;
     }
-    active = iovDomainIsActive(dom);
+    active = flags == 0 ? iovDomainIsActive(dom) : -1; /* only CURRENT asks */
     live = (flags & IOV_DOMAIN_AFFECT_LIVE) || (flags == 0 && active == 1);
     config = (flags & IOV_DOMAIN_AFFECT_CONFIG) || (flags == 0 && active != 1);
     if (cmd->output == IOVSH_OUTPUT_JSON) {
