@@ -50,6 +50,47 @@ wireParams(iovTypedParameterPtr params, int nparams, const char *const *extra, u
     return 0;
 }
 
+/*
+ * The caller's parameters on the wire, but for the fields `replace` names
+ * (pairs of field and value, up to a NULL field): each of those given the
+ * value instead, or dropped when the value is NULL. The strings stay the
+ * caller's. 0, or -1 with an error.
+ */
+static int
+wireParamsReplacing(iovTypedParameterPtr params, int nparams, const char *const *replace, u_int *n,
+                    remote_typed_param **out)
+{
+    g_autofree remote_typed_param *w = NULL;
+    const char *const *r;
+    GArray *a;
+    u_int m = 0, i;
+
+    if (wireParams(params, nparams, NULL, &m, &w) < 0)
+        return -1;
+    a = g_array_new(FALSE, TRUE, sizeof(remote_typed_param));
+    for (i = 0; w && i < m; i++) {
+        bool replaced = false;
+
+        for (r = replace; r[0]; r += 2)
+            replaced |= strcmp(w[i].field, r[0]) == 0;
+        if (!replaced)
+            g_array_append_val(a, w[i]);
+    }
+    for (r = replace; r[0]; r += 2) {
+        remote_typed_param x = {0};
+
+        if (!r[1])
+            continue;
+        x.field = (char *)r[0];
+        x.value.type = IOV_TYPED_PARAM_STRING;
+        x.value.remote_typed_param_value_u.s = (char *)r[1];
+        g_array_append_val(a, x);
+    }
+    *n = a->len;
+    *out = (remote_typed_param *)(void *)g_array_free(a, FALSE);
+    return 0;
+}
+
 static iovDomainPtr
 migrateParams(iovDomainPtr dom, iovConnectPtr dconn, iovTypedParameterPtr params, int nparams,
               unsigned int flags)
@@ -84,28 +125,12 @@ migrateParams(iovDomainPtr dom, iovConnectPtr dconn, iovTypedParameterPtr params
         return NULL;
     g_clear_pointer(&wire, g_free);
 
-    /* Prepare: the definition Begin gave */
+    /* Prepare: the definition Begin gave replaces any the caller gave */
     {
-        /* Begin's definition replaces any the caller gave */
-        g_autofree remote_typed_param *w = NULL;
-        GArray *a = g_array_new(FALSE, TRUE, sizeof(remote_typed_param));
-        remote_typed_param x = {0};
-        u_int i;
+        const char *const prep[] = {IOV_MIGRATE_PARAM_DEST_XML, bret.xml, NULL};
 
-        if (wireParams(params, nparams, NULL, &n, &w) < 0) {
-            g_array_free(a, TRUE);
+        if (wireParamsReplacing(params, nparams, prep, &n, &wire) < 0)
             goto cleanup;
-        }
-
-        for (i = 0; w && i < n; i++)
-            if (strcmp(w[i].field, IOV_MIGRATE_PARAM_DEST_XML) != 0)
-                g_array_append_val(a, w[i]);
-        x.field = (char *)IOV_MIGRATE_PARAM_DEST_XML;
-        x.value.type = IOV_TYPED_PARAM_STRING;
-        x.value.remote_typed_param_value_u.s = bret.xml;
-        g_array_append_val(a, x);
-        n = a->len;
-        wire = (remote_typed_param *)(void *)g_array_free(a, FALSE);
     }
     pargs.params.params_len = n;
     pargs.params.params_val = wire;
@@ -126,30 +151,13 @@ migrateParams(iovDomainPtr dom, iovConnectPtr dconn, iovTypedParameterPtr params
     g_clear_pointer(&wire, g_free);
     uri = pret.uri_out && *pret.uri_out ? g_strdup(*pret.uri_out) : NULL;
 
-    /* Perform */
+    /* Perform: the stream goes where Prepare said */
     {
-        g_autofree remote_typed_param *w = NULL;
-        GArray *a = g_array_new(FALSE, TRUE, sizeof(remote_typed_param));
-        remote_typed_param x = {0};
-        u_int i;
+        const char *const perf[] = {IOV_MIGRATE_PARAM_DEST_XML, NULL,
+                                    uri ? IOV_MIGRATE_PARAM_URI : NULL, uri, NULL};
 
-        if (wireParams(params, nparams, NULL, &n, &w) < 0) {
-            g_array_free(a, TRUE);
+        if (wireParamsReplacing(params, nparams, perf, &n, &wire) < 0)
             goto cleanup;
-        }
-
-        for (i = 0; w && i < n; i++)
-            if (strcmp(w[i].field, IOV_MIGRATE_PARAM_DEST_XML) != 0 &&
-                (!uri || strcmp(w[i].field, IOV_MIGRATE_PARAM_URI) != 0))
-                g_array_append_val(a, w[i]);
-        if (uri) {
-            x.field = (char *)IOV_MIGRATE_PARAM_URI;
-            x.value.type = IOV_TYPED_PARAM_STRING;
-            x.value.remote_typed_param_value_u.s = uri;
-            g_array_append_val(a, x);
-        }
-        n = a->len;
-        wire = (remote_typed_param *)(void *)g_array_free(a, FALSE);
     }
     remoteDomainToWire(dom, &fargs.dom);
     fargs.params.params_len = n;
