@@ -76,6 +76,18 @@ def kill_at_exit(pid):
     _pids.add(pid)
 
 
+def _accepts(path):
+    """Whether a unix socket at `path` accepts a connection now."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 class Daemon:
     """A session iovirtd in its own temporary directory."""
 
@@ -148,10 +160,12 @@ class Daemon:
             if self.proc.poll() is not None:
                 raise RuntimeError("iovirtd exited with %d: %s" % (
                     self.proc.returncode, self.stderr()))
-            if os.path.exists(self.sock) and os.path.exists(self.sock_ro):
+            # a daemon killed before leaves its socket files: only one
+            # that accepts a connection is this daemon, done starting
+            if all(_accepts(p) for p in (self.sock, self.sock_ro)):
                 return self
             time.sleep(0.02)
-        raise RuntimeError("iovirtd did not create its sockets within %d s" % timeout)
+        raise RuntimeError("iovirtd did not accept connections within %d s" % timeout)
 
     def stderr(self):
         try:
