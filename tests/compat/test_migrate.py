@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import pytest
@@ -211,6 +210,33 @@ def streaming(d):
     return "Unbounded" in out and "Data processed" in out and out
 
 
+def migrate_and_hit(src, dst, hit, flags=("--live",), timeout=60):
+    """Start the real `virsh migrate` of the guest from `src` to `dst`,
+    call `hit()` once its memory streams, and return virsh's stderr: the
+    migration must fail."""
+    proc = subprocess.Popen(["virsh", "-q", "-c", src.libvirt_uri, "migrate"] + list(flags) +
+                            [NAME, dst.libvirt_uri], env=src.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        iovtest.wait_for(lambda: streaming(src), timeout=30, what="the stream under way")
+        hit()
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, out
+    return err.strip()
+
+
+def dropped(d):
+    """`d`, the destination of a failed migration, lets the guest go and
+    then holds nothing of it."""
+    iovtest.wait_for(lambda: d.qemu_pids() == [] and
+                     virsh(d, "domstate", NAME, check=False).returncode != 0,
+                     timeout=20, what="the destination dropping the guest")
+    holds_nothing(d)
+
+
 def test_01_virsh_migrate_live_keeps_the_live_limit(hosts, guest):
     a, b = hosts
     s = guest["serial"]
@@ -309,65 +335,31 @@ def test_03_failures_leave_the_guest_on_the_source(hosts, guest):
 
     # the destination's QEMU dies in the middle of the stream
     slow_stream(b, 8 * MiB)
-    proc = subprocess.Popen(["virsh", "-q", "-c", b.libvirt_uri, "migrate", "--live", NAME,
-                             a.libvirt_uri], env=b.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        iovtest.wait_for(lambda: streaming(b), timeout=30, what="the stream under way")
+    def kill_qemu():
         pids = iovtest.wait_for(a.qemu_pids, timeout=10, what="a's QEMU")
         os.kill(pids[0], signal.SIGKILL)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode != 0, out
-    print("destination QEMU killed mid-way: " + err.strip())
+    print("destination QEMU killed mid-way: " + migrate_and_hit(b, a, kill_qemu))
     runs_here(b)
-    iovtest.wait_for(lambda: a.qemu_pids() == [] and
-                     virsh(a, "domstate", NAME, check=False).returncode != 0,
-                     timeout=20, what="a dropping the guest")
-    holds_nothing(a)
+    dropped(a)
 
     # the stream's connection drops (network): its socket is killed
-    proc = subprocess.Popen(["virsh", "-q", "-c", b.libvirt_uri, "migrate", "--live", NAME,
-                             a.libvirt_uri], env=b.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        iovtest.wait_for(lambda: streaming(b), timeout=30, what="the stream under way")
-        pid = b.qemu_pids()[0]
+    pid = b.qemu_pids()[0]
+
+    def kill_connection():
         p = a.migration_port
         killed = subprocess.run(["ss", "-K", "-t", "-n", "state", "established",
                                  "( sport = :%d or dport = :%d )" % (p, p)],
                                 capture_output=True, text=True)
         assert killed.returncode == 0, killed.stderr
         assert ":%d" % p in killed.stdout, killed.stdout
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode != 0, out
-    print("stream connection killed: " + err.strip())
+    print("stream connection killed: " + migrate_and_hit(b, a, kill_connection))
     assert b.qemu_pids() == [pid]
     runs_here(b)
-    iovtest.wait_for(lambda: a.qemu_pids() == [] and
-                     virsh(a, "domstate", NAME, check=False).returncode != 0,
-                     timeout=20, what="a dropping the guest")
-    holds_nothing(a)
+    dropped(a)
     # the destination daemon dies in the middle (its QEMU goes on and
     # takes the whole stream): the source keeps the guest, and the
     # restarted destination drops what it was receiving
-    proc = subprocess.Popen(["virsh", "-q", "-c", b.libvirt_uri, "migrate", "--live", NAME,
-                             a.libvirt_uri], env=b.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        iovtest.wait_for(lambda: streaming(b), timeout=30, what="the stream under way")
-        a.kill()
-        out, err = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode != 0, out
-    print("destination daemon killed mid-way: " + err.strip())
+    print("destination daemon killed mid-way: " + migrate_and_hit(b, a, a.kill, timeout=90))
     runs_here(b)
     a.start()
     holds_nothing(a)
@@ -476,17 +468,9 @@ def test_07_back_to_a_host_that_kept_the_definition(hosts, guest):
 
     # a migration cancelled half-way leaves b's definition as it was
     slow_stream(a, 8 * MiB)
-    p = subprocess.Popen(["virsh", "-q", "-c", a.libvirt_uri, "migrate", "--live",
-                          "--persistent", NAME, b.libvirt_uri], env=a.env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        iovtest.wait_for(lambda: streaming(a), timeout=30, what="a migration job on a")
-        virsh(a, "domjobabort", NAME)
-        _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode != 0 and "cancelled" in err, err
+    err = migrate_and_hit(a, b, lambda: virsh(a, "domjobabort", NAME),
+                          flags=("--live", "--persistent"))
+    assert "cancelled" in err, err
     runs_here(a)
     shut_off_defined(b)
     assert virsh(b, "dumpxml", "--inactive", NAME).stdout == saved
