@@ -52,7 +52,14 @@ cmdDomBlkList(iovshControl *ctl, const iovshCmd *cmd)
     for (i = 0; i < disks->len; i++) {
         const iovshDisk *d = g_ptr_array_index(disks, i);
         iovshParams *p = iovshGetThrottle(dom, d->target, inactive ? IOV_DOMAIN_AFFECT_CONFIG : 0);
+        const iovError *err = p ? NULL : iovGetLastError();
 
+        if (!p && err && err->code == IOV_ERR_INVALID_ARG && !inactive) {
+            /* unplugged since the list was read: it is gone, not an error */
+            iovResetLastError();
+            g_ptr_array_remove_index(disks, i--);
+            continue;
+        }
         if (!p) {
             iovshLibError();
             return -1;
