@@ -185,6 +185,11 @@ main(int argc, char **argv)
         /* a command may give an exit status of its own (domblkcheck) */
         ret = iovshRunCommand(&ctl, argc - i, argv + i);
         ret = ret < 0 ? 1 : ret;
+        /* A one-shot command ends with the process: the socket closing
+         * ends the connection for the daemon (it cleans up a client at
+         * end of file, as after CLOSE), without waiting a round trip for
+         * CLOSE's reply. */
+        ctl.conn = NULL;
     } else {
         ctl.interactive = isatty(STDIN_FILENO);
         ret = iovshInteractive(&ctl);

@@ -37,6 +37,7 @@ qemuDomainObjNew(const char *name, const unsigned char *uuid)
     obj->refs = 1;
     g_mutex_init(&obj->lock);
     g_cond_init(&obj->jobCond);
+    g_cond_init(&obj->statusCond);
     g_queue_init(&obj->events);
     obj->name = g_strdup(name);
     memcpy(obj->uuid, uuid, 16);
@@ -75,6 +76,7 @@ qemuDomainObjUnref(qemuDomainObj *obj)
     g_free(obj->lastJobStats);
     g_mutex_clear(&obj->lock);
     g_cond_clear(&obj->jobCond);
+    g_cond_clear(&obj->statusCond);
     g_free(obj);
 }
 
@@ -443,13 +445,13 @@ qemuDomainStatusWriter(gpointer data, gpointer unused G_GNUC_UNUSED)
         g_mutex_lock(&obj->lock);
         deadline = obj->statusPendingSince + QEMU_STATUS_WRITE_DELAY_MS * G_TIME_SPAN_MILLISECOND;
         while (obj->statusPending && !obj->statusHurry && g_get_monotonic_time() < deadline)
-            g_cond_wait_until(&obj->jobCond, &obj->lock, deadline);
+            g_cond_wait_until(&obj->statusCond, &obj->lock, deadline);
         snap = g_steal_pointer(&obj->statusPending);
         path = g_steal_pointer(&obj->statusPendingPath);
         if (!snap) {
             obj->statusWriter = false;
             obj->statusHurry = false;
-            g_cond_broadcast(&obj->jobCond);
+            g_cond_broadcast(&obj->statusCond);
             g_mutex_unlock(&obj->lock);
             break;
         }
@@ -467,7 +469,7 @@ hurryStatusWriter(qemuDomainObj *obj)
     if (!obj->statusWriter)
         return;
     obj->statusHurry = true;
-    g_cond_broadcast(&obj->jobCond);
+    g_cond_broadcast(&obj->statusCond);
 }
 
 /* With the lock: drop the pending document (older than what the caller
@@ -479,7 +481,7 @@ claimStatusWriter(qemuDomainObj *obj)
     g_clear_pointer(&obj->statusPendingPath, g_free);
     hurryStatusWriter(obj);
     while (obj->statusWriter)
-        g_cond_wait(&obj->jobCond, &obj->lock);
+        g_cond_wait(&obj->statusCond, &obj->lock);
     obj->statusWriter = true;
 }
 
@@ -487,7 +489,7 @@ static void
 releaseStatusWriter(qemuDomainObj *obj)
 {
     obj->statusWriter = false;
-    g_cond_broadcast(&obj->jobCond);
+    g_cond_broadcast(&obj->statusCond);
 }
 
 int
@@ -550,7 +552,7 @@ qemuDomainFlushStatus(qemuDomainObj *obj)
     g_mutex_lock(&obj->lock);
     hurryStatusWriter(obj);
     while (obj->statusWriter)
-        g_cond_wait(&obj->jobCond, &obj->lock);
+        g_cond_wait(&obj->statusCond, &obj->lock);
     g_mutex_unlock(&obj->lock);
 }
 

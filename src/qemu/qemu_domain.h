@@ -128,7 +128,11 @@ typedef struct {
     qemuDomainEvent *expected; /* it, once arrived (owned) */
 
     /* The status file is written by one thread at a time (`statusWriter`,
-     * waited for on jobCond), in the order the job took them. */
+     * waited for on statusCond), in the order the job took them. */
+    GCond statusCond;         /* signalled when the writer changes hands or
+                               * is hurried: not jobCond, so that ending a
+                               * job does not wake a writer that waits for
+                               * more changes to gather */
     qemuDomainStatusSnap *statusPending; /* the newest status not written
                                           * yet (the writer formats it), or NULL */
     char *statusPendingPath;  /* where it goes */

@@ -583,6 +583,7 @@ monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
     g_autoptr(json_object) data = NULL;
     char kind = 0;
     bool closing;
+    bool wake = false;
 
     while (len > 0 && g_ascii_isspace(line[len - 1]))
         len--;
@@ -610,15 +611,18 @@ monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
             mon->replyRet = g_steal_pointer(&ret);
             mon->replyErrClass = g_steal_pointer(&errClass);
             mon->replyErrDesc = g_steal_pointer(&errDesc);
-            g_cond_broadcast(&mon->cond);
+            wake = true;
         } else if (batchReply(mon, id, &ret, &errClass, &errDesc)) {
-            if (mon->batchLeft == 0)
-                g_cond_broadcast(&mon->cond);
+            wake = mon->batchLeft == 0;
         } else {
             g_debug("QEMU monitor at '%s': ignoring a reply with id '%s'", mon->path,
                     id ? id : "(none)");
         }
         g_mutex_unlock(&mon->lock);
+        /* after the unlock: the caller wakes to a free lock instead of
+         * waking, blocking on it and waking again */
+        if (wake)
+            g_cond_broadcast(&mon->cond);
         break;
     default:
         g_debug("QEMU monitor at '%s': ignoring a greeting", mon->path);
@@ -1030,6 +1034,10 @@ qemuMonitorOpen(const char *path, int connectTimeoutMs, const qemuMonitorCallbac
     g_cond_init(&mon->cond);
 
     mon->watch = g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    /* never dispatched recursively; a source that may recurse is not
+     * taken out of the poll set and put back around each dispatch (two
+     * wake-ups of the thread's own loop per reply) */
+    g_source_set_can_recurse(mon->watch, TRUE);
     g_source_set_callback(mon->watch, G_SOURCE_FUNC(monitorReadable), monitorRef(mon),
                           monitorUnref);
     mon->ctx = ioThreadAcquire();

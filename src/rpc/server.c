@@ -841,6 +841,10 @@ clientUpdateWatch(rpcServerClient *client)
     if (cond == 0)
         return;
     client->watch = g_unix_fd_source_new(client->stream->ops->fd(client->stream), cond);
+    /* never dispatched recursively; a source that may recurse is not
+     * taken out of the poll set and put back around each dispatch (two
+     * wake-ups of the loop per call read) */
+    g_source_set_can_recurse(client->watch, TRUE);
     g_source_set_callback(client->watch, G_SOURCE_FUNC(clientIOCallback), client, NULL);
     g_source_attach(client->watch, client->ctx);
 }
