@@ -66,6 +66,7 @@
 
 #include "rpc.h"
 #include "util/error.h"
+#include "util/workpool.h"
 
 #define IOV_FROM_THIS IOV_FROM_RPC
 
@@ -99,7 +100,7 @@ struct _rpcServer {
     rpcServerConfig cfg;
     rpcServerCallbacks cb;
     void *opaque;
-    GThreadPool *pool;            /* owned; runs serverWorker */
+    utilWorkPool *pool;           /* owned; runs serverWorker */
     GSource *idleTimer;           /* owned; NULL without idle timeout */
 
     GMutex lock;
@@ -728,7 +729,7 @@ clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
     job = g_new0(rpcServerJob, 1);
     job->client = rpcServerClientRef(client);
     job->msg = msg;
-    g_thread_pool_push(srv->pool, job, NULL);
+    utilWorkPoolPush(srv->pool, job);
     return 0;
 }
 
@@ -1073,6 +1074,19 @@ listenerCallback(gint fd, GIOCondition cond G_GNUC_UNUSED, gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* The accept watch of listener `l` on `fd`. Never dispatched recursively:
+ * a source that may recurse stays in the poll set during its dispatch
+ * (GLib otherwise takes it out and back in, two wakes of the loop). */
+static GSource *
+listenerWatchNew(rpcListener *l, int fd)
+{
+    GSource *src = g_unix_fd_source_new(fd, G_IO_IN);
+
+    g_source_set_can_recurse(src, TRUE);
+    g_source_set_callback(src, G_SOURCE_FUNC(listenerCallback), l, NULL);
+    return src;
+}
+
 /* Whether a server answers at the unix socket `addr`. */
 static bool
 socketInUse(const struct sockaddr_un *addr)
@@ -1151,8 +1165,7 @@ rpcServerAddUnixListener(rpcServer *srv, const char *path, int mode,
     l->fd = fd;
     l->path = g_strdup(path);
     l->readonly = readonly;
-    l->source = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(l->source, G_SOURCE_FUNC(listenerCallback), l, NULL);
+    l->source = listenerWatchNew(l, fd);
 
     g_mutex_lock(&srv->lock);
     g_ptr_array_add(srv->listeners, l);
@@ -1194,8 +1207,7 @@ serverResumeListeners(rpcServer *srv)
         if (!l->paused)
             continue;
         l->paused = false;
-        l->source = g_unix_fd_source_new(l->fd, G_IO_IN);
-        g_source_set_callback(l->source, G_SOURCE_FUNC(listenerCallback), l, NULL);
+        l->source = listenerWatchNew(l, l->fd);
         g_source_attach(l->source, srv->ctx);
     }
     g_mutex_unlock(&srv->lock);
@@ -1329,8 +1341,7 @@ rpcServerAddTLSListener(rpcServer *srv, const char *addr, const char *port, rpcT
         l->fd = fd;
         l->path = g_strdup_printf(ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
         l->tls = tls;
-        l->source = g_unix_fd_source_new(fd, G_IO_IN);
-        g_source_set_callback(l->source, G_SOURCE_FUNC(listenerCallback), l, NULL);
+        l->source = listenerWatchNew(l, fd);
         g_mutex_lock(&srv->lock);
         g_ptr_array_add(srv->listeners, l);
         g_mutex_unlock(&srv->lock);
@@ -1458,9 +1469,8 @@ rpcServerNew(GMainContext *ctx, const rpcServerConfig *cfg,
     srv->listeners = g_ptr_array_new_with_free_func(listenerFree);
     /* exclusive: the workers start now and stay, so that the daemon's
      * threads (and their memory) do not come and go with the load */
-    srv->pool = g_thread_pool_new(serverWorker, srv,
-                                  cfg->workers > 0 ? (gint)cfg->workers : 1,
-                                  TRUE, &gerr);
+    srv->pool = utilWorkPoolNew("rpc-worker", serverWorker, srv,
+                                cfg->workers > 0 ? cfg->workers : 1, &gerr);
     if (!srv->pool) {
         reportError(IOV_ERR_INTERNAL_ERROR, "cannot start %u worker threads: %s", cfg->workers, gerr->message);
         g_ptr_array_unref(srv->listeners);
@@ -1516,7 +1526,7 @@ rpcServerFree(rpcServer *srv)
     for (i = 0; i < clients->len; i++)
         clientClose(g_ptr_array_index(clients, i));
 
-    g_thread_pool_free(srv->pool, FALSE, TRUE);
+    utilWorkPoolFree(srv->pool);
 
     g_ptr_array_unref(srv->listeners);
     g_ptr_array_unref(srv->clients);
