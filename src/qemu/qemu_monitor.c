@@ -9,13 +9,22 @@
  *   capabilities (synchronous, bounded)
  *   then attach the socket  ────────────▶ fd source: recv, split lines,
  *                                         parse each with json-c
- *   qemuMonitorCommand: take cmdLock,      reply with the awaited id:
- *   set waitId, send, wait on cond  ◀──── store it, signal cond
+ *   qemuMonitorCommand: take cmdLock,      the next reply: the awaited
+ *   set waiting, send, wait on cond ◀──── one; store it, signal cond
  *                                         event: call cb.event
  *                                         EOF / reset / garbage: mark
  *                                         closed, signal, call cb.eof once
  *   qemuMonitorClose: run the detach ───▶ destroy the fd source (no
  *   inside the I/O thread and wait        callback can run after this)
+ *
+ * Commands carry no "id": QEMU answers the commands of a connection in
+ * the order they came (this client never enables out-of-band ones), and
+ * cmdLock lets one command, or one batch, be in flight at a time, so the
+ * next reply is the awaited one. QEMU 7.2 reads a command one byte per
+ * turn of its monitor thread's loop (about 13 µs a byte on a 2-core
+ * machine), and an id costs 16 of a limit change's 113 bytes. A command
+ * that times out leaves the monitor broken: no later command can take
+ * its late reply.
  *
  * The monitor is reference counted: the caller's reference (dropped by
  * qemuMonitorClose), one held by the fd source while attached, and one
@@ -46,7 +55,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 
 /* One command of a batch, waiting for its reply (monitorCommandBatch). */
 typedef struct {
-    char *id; /* owned */
     bool replied;
     json_object *ret; /* owned; its "return" member */
     char *errClass;   /* owned */
@@ -76,14 +84,14 @@ struct _qemuMonitor {
     GMutex lock; /* protects everything below */
     GCond cond;  /* signalled on a reply, EOF or close */
     int timeoutMs;
-    unsigned long long nextId;
+    unsigned long long nextId; /* number of the next command, for the log */
     unsigned long long count; /* commands sent after negotiation */
     bool closed;              /* the connection ended (EOF or error) */
     bool closeError;          /* it ended on a protocol or read error */
     bool closing;             /* qemuMonitorClose was called */
     bool broken;              /* a command timed out */
     bool eofDone;             /* the eof callback ran */
-    char *waitId;             /* owned; id of the awaited reply or NULL */
+    bool waiting;             /* a command awaits its reply */
     bool replied;             /* the awaited reply arrived */
     json_object *replyRet;    /* owned; its "return" member */
     char *replyErrClass;      /* owned; its error class */
@@ -192,7 +200,6 @@ monitorUnref(gpointer opaque)
     g_free(mon->path);
     if (mon->rbuf)
         g_string_free(mon->rbuf, TRUE);
-    g_free(mon->waitId);
     if (mon->replyRet)
         json_object_put(mon->replyRet);
     g_free(mon->replyErrClass);
@@ -550,17 +557,17 @@ monitorEnded(qemuMonitor *mon, bool error)
 /* Handle one line from QEMU; false on a protocol error. Runs in the I/O
  * thread. */
 
-/* With mon->lock: take the reply `id` for the batch that awaits it;
- * false when no batch awaits that id. */
+/* With mon->lock: take the reply for the first command of the batch not
+ * answered yet; false when no batch awaits a reply. */
 static bool
-batchReply(qemuMonitor *mon, const char *id, json_object **ret, char **errClass, char **errDesc)
+batchReply(qemuMonitor *mon, json_object **ret, char **errClass, char **errDesc)
 {
     size_t i;
 
-    for (i = 0; id && mon->batch && i < mon->batchLen; i++) {
+    for (i = 0; mon->batch && i < mon->batchLen; i++) {
         monitorPending *p = &mon->batch[i];
 
-        if (p->replied || strcmp(p->id, id) != 0)
+        if (p->replied)
             continue;
         p->replied = true;
         p->ret = g_steal_pointer(ret);
@@ -606,17 +613,16 @@ monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
         break;
     case 'r':
         g_mutex_lock(&mon->lock);
-        if (mon->waitId && id && !mon->replied && strcmp(mon->waitId, id) == 0) {
+        if (mon->waiting && !mon->replied) {
             mon->replied = true;
             mon->replyRet = g_steal_pointer(&ret);
             mon->replyErrClass = g_steal_pointer(&errClass);
             mon->replyErrDesc = g_steal_pointer(&errDesc);
             wake = true;
-        } else if (batchReply(mon, id, &ret, &errClass, &errDesc)) {
+        } else if (batchReply(mon, &ret, &errClass, &errDesc)) {
             wake = mon->batchLeft == 0;
         } else {
-            g_debug("QEMU monitor at '%s': ignoring a reply with id '%s'", mon->path,
-                    id ? id : "(none)");
+            g_debug("QEMU monitor at '%s': ignoring a reply no command awaits", mon->path);
         }
         g_mutex_unlock(&mon->lock);
         /* after the unlock: the caller wakes to a free lock instead of
@@ -1141,7 +1147,7 @@ monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object
                bool closeIsSuccess, bool noWait)
 {
     g_autoptr(json_object) msg = json_object_new_object();
-    g_autofree char *id = NULL;
+    unsigned long long seq;
     g_autofree char *text = NULL;
     g_autoptr(json_object) replyRet = NULL;
     g_autofree char *errDesc = NULL;
@@ -1179,18 +1185,16 @@ monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object
         g_mutex_unlock(&mon->lock);
         goto cleanup;
     }
-    id = g_strdup_printf("iov-%llu", mon->nextId++);
+    seq = mon->nextId++;
     timeoutMs = mon->timeoutMs;
     deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
-    g_free(mon->waitId);
-    mon->waitId = g_strdup(id);
+    mon->waiting = true;
     mon->replied = false;
     mon->count++;
     g_mutex_unlock(&mon->lock);
 
-    json_object_object_add(msg, "id", json_object_new_string(id));
     text = g_strconcat(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN), "\n", NULL);
-    g_debug("QEMU monitor at '%s': sending '%s' as %s", mon->path, cmd, id);
+    g_debug("QEMU monitor at '%s': sending '%s' (command %llu)", mon->path, cmd, seq);
     wrc = sendAll(mon->fd, text, strlen(text), deadline);
     sendErrno = errno;
 
@@ -1224,7 +1228,7 @@ monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object
                     "QEMU monitor at '%s' did not answer '%s' within %d ms", mon->path, cmd,
                     timeoutMs);
     }
-    g_clear_pointer(&mon->waitId, g_free);
+    mon->waiting = false;
     mon->replied = false;
     g_mutex_unlock(&mon->lock);
 
@@ -1276,6 +1280,7 @@ monitorCommandBatch(qemuMonitor *mon, size_t n, const char *const *cmds, json_ob
     g_autoptr(GString) text = g_string_new(NULL);
     g_autofree monitorPending *pend = g_new0(monitorPending, n);
     g_autofree json_object **msgs = g_new0(json_object *, n);
+    unsigned long long seq;
     gint64 deadline;
     int timeoutMs;
     int rc = -1;
@@ -1299,8 +1304,8 @@ monitorCommandBatch(qemuMonitor *mon, size_t n, const char *const *cmds, json_ob
         g_mutex_unlock(&mon->lock);
         goto cleanup;
     }
-    for (i = 0; i < n; i++)
-        pend[i].id = g_strdup_printf("iov-%llu", mon->nextId++);
+    seq = mon->nextId;
+    mon->nextId += n;
     timeoutMs = mon->timeoutMs;
     deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
     mon->batch = pend;
@@ -1310,9 +1315,8 @@ monitorCommandBatch(qemuMonitor *mon, size_t n, const char *const *cmds, json_ob
     g_mutex_unlock(&mon->lock);
 
     for (i = 0; i < n; i++) {
-        json_object_object_add(msgs[i], "id", json_object_new_string(pend[i].id));
-        g_debug("QEMU monitor at '%s': sending '%s' as %s (%zu of %zu sent at once)", mon->path,
-                cmds[i], pend[i].id, i + 1, n);
+        g_debug("QEMU monitor at '%s': sending '%s' (command %llu, %zu of %zu sent at once)",
+                mon->path, cmds[i], seq + i, i + 1, n);
         g_string_append(text, json_object_to_json_string_ext(msgs[i], JSON_C_TO_STRING_PLAIN));
         g_string_append_c(text, '\n');
     }
@@ -1362,7 +1366,6 @@ monitorCommandBatch(qemuMonitor *mon, size_t n, const char *const *cmds, json_ob
 
 cleanup:
     for (i = 0; i < n; i++) {
-        g_free(pend[i].id);
         if (pend[i].ret)
             json_object_put(pend[i].ret);
         g_free(pend[i].errClass);
