@@ -3371,6 +3371,7 @@ qemuDriverObjAddIncoming(qemuDriver *drv, const char *name, const unsigned char 
 {
     g_autofree char *key = uuidString(uuid);
     qemuDomainObj *obj = NULL;
+    qemuDomainObj *own = NULL;
     qemuDomainObj *byName, *byUUID;
 
     *kept = false;
@@ -3378,18 +3379,9 @@ qemuDriverObjAddIncoming(qemuDriver *drv, const char *name, const unsigned char 
     byName = g_hash_table_lookup(drv->byName, name);
     byUUID = g_hash_table_lookup(drv->byUUID, key);
     if (byName && byName == byUUID) {
-        /* its own saved definition, from an earlier stay here: the guest
-         * comes back to it if it is shut off and nobody changes it now */
-        g_mutex_lock(&byName->lock);
-        if (byName->def && !byName->live && !byName->job && !byName->removed) {
-            byName->job = true;
-            obj = qemuDomainObjRef(byName);
-            *kept = true;
-        }
-        g_mutex_unlock(&byName->lock);
-        if (!obj)
-            reportError(IOV_ERR_DOM_EXIST,
-                        "domain '%s' is running or busy here: a migration cannot bring it", name);
+        /* its own saved definition, from an earlier stay here: looked at
+         * below, under its own lock (never with the driver's) */
+        own = qemuDomainObjRef(byName);
     } else if (byName || byUUID) {
         reportError(
             IOV_ERR_DOM_EXIST,
@@ -3402,7 +3394,23 @@ qemuDriverObjAddIncoming(qemuDriver *drv, const char *name, const unsigned char 
         tablesAdd(drv, obj);
     }
     g_mutex_unlock(&drv->lock);
-    return obj;
+    if (!own)
+        return obj;
+
+    /* the guest comes back to it if it is shut off and nobody changes it
+     * now; taking its job here keeps it from being undefined meanwhile */
+    g_mutex_lock(&own->lock);
+    if (own->def && !own->live && !own->job && !own->removed) {
+        own->job = true;
+        *kept = true;
+    }
+    g_mutex_unlock(&own->lock);
+    if (*kept)
+        return own;
+    qemuDomainObjUnref(own);
+    reportError(IOV_ERR_DOM_EXIST, "domain '%s' is running or busy here: a migration cannot bring it",
+                name);
+    return NULL;
 }
 
 void
