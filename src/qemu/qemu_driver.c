@@ -303,7 +303,11 @@ onMonitorEvent(qemuMonitor *mon G_GNUC_UNUSED, const char *name, json_object *da
     qemuDomainEvent *ev = g_new0(qemuDomainEvent, 1);
 
     ev->name = g_strdup(name);
-    ev->data = data ? json_object_get(data) : NULL;
+    /* a copy of its own: `data` is the I/O thread's only during the call,
+     * and json-c's reference count is not atomic, so the object cannot be
+     * shared with the worker that handles the event */
+    if (data && json_object_deep_copy(data, &ev->data, NULL) < 0)
+        ev->data = NULL;
     queueEvent(opaque, ev);
 }
 
