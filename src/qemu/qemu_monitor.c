@@ -582,7 +582,6 @@ batchReply(qemuMonitor *mon, json_object **ret, char **errClass, char **errDesc)
 static bool
 monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
 {
-    g_autofree char *id = NULL;
     g_autofree char *errClass = NULL;
     g_autofree char *errDesc = NULL;
     g_autofree char *event = NULL;
@@ -596,7 +595,8 @@ monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
         len--;
     if (len == 0)
         return true;
-    if (qemuMonitorParseMessage(line, len, &kind, &id, &ret, &errClass, &errDesc, &event, &data) <
+    /* a reply's id is not read: replies are matched by order */
+    if (qemuMonitorParseMessage(line, len, &kind, NULL, &ret, &errClass, &errDesc, &event, &data) <
         0) {
         g_debug("QEMU monitor at '%s': %s", mon->path, utilGetError()->message);
         utilResetError();
