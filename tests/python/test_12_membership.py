@@ -170,27 +170,6 @@ def chain_of(dom, target):
     return names, groups
 
 
-@pytest.fixture(scope="module")
-def guest(daemon, conn):
-    paths = images(daemon)
-    serial_path = os.path.join(daemon.tmp, NAME + "-serial.log")
-    probe = ",".join("read:%s:bs=256k:time=34" % d for d in DISKS)
-    xml = iovtest.guest_xml(NAME, [disk_xml(d, p, []) for d, p in zip(DISKS, paths)],
-                            serial_path, probe=probe, after="idle")
-    xml = xml.replace("  <devices>\n", "  <throttlegroups><throttlegroup name='cap' bps_rd='%d'/>"
-                      "<throttlegroup name='cap2' bps_rd='%d'/></throttlegroups>\n  <devices>\n"
-                      % (CAP, CAP), 1)
-    dom = conn.defineXML(xml)
-    g = {"dom": dom, "paths": dict(zip(DISKS, paths)), "serial": iovtest.Serial(serial_path)}
-    yield g
-    try:
-        d = iovirt.open(daemon.uri).lookupByName(NAME)
-        if d.isActive():
-            d.destroy()
-    except iovirt.Error:
-        pass
-
-
 def move_all(g, groups, flags=LIVE):
     """Every disk passes through `groups`, one update each; then 5 s of
     reading. The host's times before the first and after the last update."""
