@@ -104,26 +104,16 @@ impactFlags(const iovshCmd *cmd, unsigned int *flags)
     return 0;
 }
 
-/* Where a change went, for messages: "live", "config" or both. */
-static const char *
-appliedWhere(iovDomainPtr dom, unsigned int flags)
-{
-    int active;
-
-    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && (flags & IOV_DOMAIN_AFFECT_CONFIG))
-        return "live and config";
-    if (flags)
-        return (flags & IOV_DOMAIN_AFFECT_LIVE) ? "live" : "config";
-    active = iovDomainIsActive(dom);
-    return active == 1 ? "live" : "config";
-}
-
 /* Print that group `group` of `dom` changed, as text or JSON. */
 static void
 printChanged(const iovshCmd *cmd, iovDomainPtr dom, const char *group, const char *what,
              unsigned int flags)
 {
-    const char *where = appliedWhere(dom, flags);
+    const char *where;
+    bool live, config;
+
+    iovshChangeSides(dom, flags, &live, &config);
+    where = iovshSidesText(live, config);
 
     if (cmd->output == IOVSH_OUTPUT_JSON) {
         json_object *o = json_object_new_object();

@@ -361,6 +361,24 @@ printMembers(const char *disk, const char *group, const char *members, const cha
                where);
 }
 
+/* A JSON object saying that a change of `disk` of `dom` reached the
+ * sides given: its "domain", "disk" and "applied" (a list). */
+static json_object *
+changeJSON(iovDomainPtr dom, const char *disk, bool live, bool config)
+{
+    json_object *o = json_object_new_object();
+    json_object *applied = json_object_new_array();
+
+    json_object_object_add(o, "domain", json_object_new_string(iovDomainGetName(dom)));
+    json_object_object_add(o, "disk", json_object_new_string(disk));
+    if (live)
+        json_object_array_add(applied, json_object_new_string("live"));
+    if (config)
+        json_object_array_add(applied, json_object_new_string("config"));
+    json_object_object_add(o, "applied", applied);
+    return o;
+}
+
 /* Set the given limits of `disk`, and say which disks changed with it. */
 static int
 setLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, iovTypedParameterPtr params,
@@ -370,17 +388,13 @@ setLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, iovTypedParam
     g_autofree char *live_group = NULL;
     g_autofree char *config_members = NULL;
     g_autofree char *config_group = NULL;
-    const char *where;
     bool live, config, same;
-    int active;
 
     if (iovDomainBlockIoThrottle(dom, disk, params, nparams, flags) < 0) {
         iovshLibError();
         return -1;
     }
-    active = flags == 0 ? iovDomainIsActive(dom) : -1; /* only CURRENT asks */
-    live = (flags & IOV_DOMAIN_AFFECT_LIVE) || (flags == 0 && active == 1);
-    config = (flags & IOV_DOMAIN_AFFECT_CONFIG) || (flags == 0 && active != 1);
+    iovshChangeSides(dom, flags, &live, &config);
     if (live)
         live_members = changedMembers(dom, disk, false, &live_group);
     if (config)
@@ -388,16 +402,8 @@ setLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, iovTypedParam
     same = g_strcmp0(live_members, config_members) == 0 && g_strcmp0(live_group, config_group) == 0;
 
     if (cmd->output == IOVSH_OUTPUT_JSON) {
-        json_object *o = json_object_new_object();
-        json_object *applied = json_object_new_array();
+        json_object *o = changeJSON(dom, disk, live, config);
 
-        json_object_object_add(o, "domain", json_object_new_string(iovDomainGetName(dom)));
-        json_object_object_add(o, "disk", json_object_new_string(disk));
-        if (live)
-            json_object_array_add(applied, json_object_new_string("live"));
-        if (config)
-            json_object_array_add(applied, json_object_new_string("config"));
-        json_object_object_add(o, "applied", applied);
         if (live_members)
             addMembersJSON(o, live_group, live_members);
         else if (config_members)
@@ -406,12 +412,8 @@ setLimits(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, iovTypedParam
         return 0;
     }
 
-    if (live && config)
-        where = "live and config";
-    else
-        where = live ? "live" : "config";
     printf("Limits of disk '%s' of domain '%s' changed (%s).\n", disk, iovDomainGetName(dom),
-           where);
+           iovshSidesText(live, config));
     if (live_members)
         printMembers(disk, live_group, live_members, config && !same ? " (live)" : "");
     if (config_members && (!live || !same))
@@ -429,7 +431,6 @@ setGroups(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, const char *l
     g_autofree char *shown = NULL;
     const char *where;
     bool live, config;
-    int active;
     char **p;
 
     for (p = parts; *p; p++) {
@@ -449,29 +450,19 @@ setGroups(const iovshCmd *cmd, iovDomainPtr dom, const char *disk, const char *l
         iovshLibError();
         return -1;
     }
-    active = flags == 0 ? iovDomainIsActive(dom) : -1; /* only CURRENT asks */
-    live = (flags & IOV_DOMAIN_AFFECT_LIVE) || (flags == 0 && active == 1);
-    config = (flags & IOV_DOMAIN_AFFECT_CONFIG) || (flags == 0 && active != 1);
+    iovshChangeSides(dom, flags, &live, &config);
     if (cmd->output == IOVSH_OUTPUT_JSON) {
-        json_object *o = json_object_new_object();
-        json_object *applied = json_object_new_array();
+        json_object *o = changeJSON(dom, disk, live, config);
         json_object *arr = json_object_new_array();
         guint i;
 
-        json_object_object_add(o, "domain", json_object_new_string(iovDomainGetName(dom)));
-        json_object_object_add(o, "disk", json_object_new_string(disk));
-        if (live)
-            json_object_array_add(applied, json_object_new_string("live"));
-        if (config)
-            json_object_array_add(applied, json_object_new_string("config"));
-        json_object_object_add(o, "applied", applied);
         for (i = 0; i < groups->len; i++)
             json_object_array_add(arr, json_object_new_string(groups->pdata[i]));
         json_object_object_add(o, "throttle_groups", arr);
         iovshPrintJSON(o);
         return 0;
     }
-    where = live && config ? "live and config" : live ? "live" : "config";
+    where = iovshSidesText(live, config);
     g_ptr_array_add(groups, NULL);
     shown = g_strjoinv(", ", (char **)groups->pdata);
     if (*shown)

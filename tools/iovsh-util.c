@@ -399,3 +399,20 @@ iovshCatchInterrupt(bool install)
         sigaction(SIGINT, &old, NULL);
     }
 }
+
+void
+iovshChangeSides(iovDomainPtr dom, unsigned int flags, bool *live, bool *config)
+{
+    int active = flags == 0 ? iovDomainIsActive(dom) : -1; /* only CURRENT asks */
+
+    *live = (flags & IOV_DOMAIN_AFFECT_LIVE) || (flags == 0 && active == 1);
+    *config = (flags & IOV_DOMAIN_AFFECT_CONFIG) || (flags == 0 && active != 1);
+}
+
+const char *
+iovshSidesText(bool live, bool config)
+{
+    if (live && config)
+        return "live and config";
+    return live ? "live" : "config";
+}

@@ -273,6 +273,13 @@ const iovshDisk *iovshDiskFind(GPtrArray *disks, const char *name);
  * NULL when group is empty. New string. */
 char *iovshGroupMembers(GPtrArray *disks, const char *group);
 
+/* Which sides a change made with `flags` reached: the live guest, the
+ * saved definition or both; CURRENT (0) asks whether `dom` runs. */
+void iovshChangeSides(iovDomainPtr dom, unsigned int flags, bool *live, bool *config);
+
+/* "live", "config" or "live and config", for messages. */
+const char *iovshSidesText(bool live, bool config);
+
 /* A typed parameter array returned by the library, with its count. */
 typedef struct iovshParams {
     iovTypedParameter *params;
