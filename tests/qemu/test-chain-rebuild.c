@@ -13,34 +13,18 @@
  * taken, a blockdev-reopen with a member QEMU does not know, a
  * blockdev-del of a node something else still uses): the chain must be
  * back as it was, with nothing left over, and the error must name the
- * step and the node. QEMU dies with the test and is killed at the end.
+ * step and the node. QEMU is killed at the end, also when the test fails
+ * (testqemu.c), and its files go with the test's directory.
  */
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
 
 #include "qemu/qemu_command.h"
 #include "qemu/qemu_process.h"
+#include "testqemu.h"
 #include "util/error.h"
 
-static GPid qemuPid;
-
-static void
-childSetup(gpointer opaque G_GNUC_UNUSED)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void
-killQemu(void)
-{
-    if (qemuPid > 0)
-        kill(qemuPid, SIGKILL);
-}
 
 /* The domain, its disk vda passing through `chain` ("a,b"; "" none)
  * after its own limits, shared by group= `own` when not NULL. */
@@ -174,47 +158,43 @@ objectExists(qemuMonitor *mon, const char *id)
 }
 
 typedef struct {
-    char *dir;
     char *image;
-    char *sock;
-    char *pidfile;
-    char *serial;
+    pid_t pid;
     qemuDomainObj *obj;
 } fixture;
 
+/* A QEMU of the domain, paused, in a directory of its own under the
+ * test's (testqemu.c removes it, and kills QEMU, when the test ends). */
 static void
 startQemu(fixture *f)
 {
-    g_autoptr(GError) err = NULL;
     g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *dir = g_build_filename(testTmpDir(), "rebuild-XXXXXX", NULL);
+    g_autofree char *sock = NULL;
+    g_autofree char *pidfile = NULL;
+    g_autofree char *serial = NULL;
+    g_autofree char *log = NULL;
     qemuCommandParams p = {0};
     g_auto(GStrv) argv = NULL;
     unsigned char uuid[16] = {2};
-    FILE *img;
 
-    f->dir = g_dir_make_tmp("iov-rebuild-XXXXXX", &err);
-    g_assert_no_error(err);
     g_assert_nonnull(qemu);
-    f->image = g_build_filename(f->dir, "a.img", NULL);
-    f->sock = g_build_filename(f->dir, "qmp.sock", NULL);
-    f->pidfile = g_build_filename(f->dir, "qemu.pid", NULL);
-    f->serial = g_build_filename(f->dir, "serial.log", NULL);
-    g_assert_nonnull((img = fopen(f->image, "w")));
-    g_assert_cmpint(ftruncate(fileno(img), 16 << 20), ==, 0);
-    fclose(img);
+    g_assert_nonnull(g_mkdtemp(dir));
+    f->image = g_build_filename(dir, "a.img", NULL);
+    sock = g_build_filename(dir, "qmp.sock", NULL);
+    pidfile = g_build_filename(dir, "qemu.pid", NULL);
+    serial = g_build_filename(dir, "serial.log", NULL);
+    log = g_build_filename(dir, "qemu.log", NULL);
+    testMakeImage(f->image, 16 << 20, 0);
     p.binary = qemu;
-    p.monitorPath = f->sock;
-    p.pidfilePath = f->pidfile;
-    p.serialLogPath = f->serial;
+    p.monitorPath = sock;
+    p.pidfilePath = pidfile;
+    p.serialLogPath = serial;
     f->obj = qemuDomainObjNew("rebuild", uuid);
     f->obj->live = parse(f->image, "");
     g_assert_nonnull((argv = qemuBuildCommandLine(f->obj->live, &p)));
-    g_assert_true(g_spawn_async(NULL, argv, NULL,
-                                G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_DO_NOT_REAP_CHILD, childSetup,
-                                NULL, &qemuPid, &err));
-    g_assert_no_error(err);
-    atexit(killQemu);
-    if (!(f->obj->mon = qemuMonitorOpen(f->sock, 20000, NULL, NULL)))
+    f->pid = testStartProcess((const char *const *)argv, log);
+    if (!(f->obj->mon = qemuMonitorOpen(sock, 20000, NULL, NULL)))
         g_error("%s", iovGetLastErrorMessage());
 }
 
@@ -222,20 +202,11 @@ static void
 stopQemu(fixture *f)
 {
     qemuMonitorClose(g_steal_pointer(&f->obj->mon));
-    killQemu();
-    g_assert_cmpint(waitpid(qemuPid, NULL, 0), ==, qemuPid);
-    qemuPid = 0;
+    kill(f->pid, SIGKILL);
+    g_assert_cmpint(waitpid(f->pid, NULL, 0), ==, f->pid);
+    testForgetPid(f->pid);
     qemuDomainObjUnref(f->obj);
-    g_unlink(f->sock);
-    g_unlink(f->pidfile);
-    g_unlink(f->serial);
-    g_unlink(f->image);
-    g_rmdir(f->dir);
-    g_free(f->dir);
     g_free(f->image);
-    g_free(f->sock);
-    g_free(f->pidfile);
-    g_free(f->serial);
 }
 
 /* Move vda to `chain`: 0 and published, or -1 and nothing published. */

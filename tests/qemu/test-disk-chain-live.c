@@ -7,45 +7,24 @@
  * a domain declaring group 'cap', whose disk vda passes through it. A
  * second disk's protocol and format nodes are added as a hot-plug adds
  * them, then its chain; the test reads QEMU's block nodes and objects
- * back after each step. QEMU dies with the test (parent-death signal) and
- * is killed at the end.
+ * back after each step. QEMU is killed at the end, also when the test
+ * fails (testqemu.c), and its files go with the test's directory.
  */
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
 
 #include "qemu/qemu_command.h"
 #include "qemu/qemu_process.h"
+#include "testqemu.h"
 #include "util/error.h"
-
-static GPid qemuPid;
-
-static void
-childSetup(gpointer opaque G_GNUC_UNUSED)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void
-killQemu(void)
-{
-    if (qemuPid > 0)
-        kill(qemuPid, SIGKILL);
-}
 
 static char *
 makeImage(const char *dir, const char *name)
 {
     char *path = g_build_filename(dir, name, NULL);
-    FILE *f = fopen(path, "w");
 
-    g_assert_nonnull(f);
-    g_assert_cmpint(ftruncate(fileno(f), 16 << 20), ==, 0);
-    fclose(f);
+    testMakeImage(path, 16 << 20, 0);
     return path;
 }
 
@@ -122,13 +101,13 @@ addFormatNodes(qemuMonitor *mon, const char *image)
 static void
 testAddAndRemoveOneDisksChain(void)
 {
-    g_autoptr(GError) err = NULL;
-    g_autofree char *dir = g_dir_make_tmp("iov-chain-XXXXXX", &err);
+    const char *dir = testTmpDir();
     g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
     g_autofree char *sock = g_build_filename(dir, "qmp.sock", NULL);
     g_autofree char *pidfile = g_build_filename(dir, "qemu.pid", NULL);
     g_autofree char *serial = g_build_filename(dir, "serial.log", NULL);
     g_autofree char *imageB = g_build_filename(dir, "b.img", NULL);
+    g_autofree char *log = g_build_filename(dir, "qemu.log", NULL);
     g_autoptr(domainDef) both = NULL;
     g_autoptr(GHashTable) nodes = NULL;
     qemuCommandParams p = {0};
@@ -137,8 +116,8 @@ testAddAndRemoveOneDisksChain(void)
     domainDiskDef *vdb;
     throttleDef t = {0};
     unsigned char uuid[16] = {1};
+    pid_t pid;
 
-    g_assert_no_error(err);
     g_assert_nonnull(qemu);
     p.binary = qemu;
     p.monitorPath = sock;
@@ -150,11 +129,7 @@ testAddAndRemoveOneDisksChain(void)
     vdb = domainDiskFind(both, "vdb");
     argv = qemuBuildCommandLine(obj->live, &p);
     g_assert_nonnull(argv);
-    g_assert_true(g_spawn_async(NULL, argv, NULL,
-                                G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_DO_NOT_REAP_CHILD, childSetup,
-                                NULL, &qemuPid, &err));
-    g_assert_no_error(err);
-    atexit(killQemu);
+    pid = testStartProcess((const char *const *)argv, log);
     obj->mon = qemuMonitorOpen(sock, 20000, NULL, NULL);
     if (!obj->mon)
         g_error("%s", iovGetLastErrorMessage());
@@ -205,20 +180,10 @@ testAddAndRemoveOneDisksChain(void)
     g_assert_false(objectExists(obj->mon, "tg-vdb"));
 
     qemuMonitorClose(g_steal_pointer(&obj->mon));
-    killQemu();
-    g_assert_cmpint(waitpid(qemuPid, NULL, 0), ==, qemuPid);
-    qemuPid = 0;
+    kill(pid, SIGKILL);
+    g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+    testForgetPid(pid);
     qemuDomainObjUnref(obj);
-    g_unlink(sock);
-    g_unlink(pidfile);
-    g_unlink(serial);
-    g_unlink(imageB);
-    {
-        g_autofree char *a = g_build_filename(dir, "a.img", NULL);
-
-        g_unlink(a);
-    }
-    g_rmdir(dir);
 }
 
 int
