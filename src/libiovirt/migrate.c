@@ -15,6 +15,18 @@
 
 #define IOV_FROM_THIS IOV_FROM_REMOTE
 
+/* Append the string parameter `field` = `value` (both borrowed) to `a`. */
+static void
+appendString(GArray *a, const char *field, const char *value)
+{
+    remote_typed_param p = {0};
+
+    p.field = (char *)field;
+    p.value.type = IOV_TYPED_PARAM_STRING;
+    p.value.remote_typed_param_value_u.s = (char *)value;
+    g_array_append_val(a, p);
+}
+
 /* A wire parameter list: the caller's, then `extra` string parameters
  * (name, value pairs, NULL-terminated) unless the caller gave them. */
 static int
@@ -33,17 +45,12 @@ wireParams(iovTypedParameterPtr params, int nparams, const char *const *extra, u
         g_array_append_vals(a, given, (guint)nparams);
     }
     for (; extra && extra[0]; extra += 2) {
-        remote_typed_param p = {0};
         bool present = false;
 
         for (i = 0; i < nparams; i++)
             present |= strcmp(params[i].field, extra[0]) == 0;
-        if (present || !extra[1])
-            continue;
-        p.field = (char *)extra[0];
-        p.value.type = IOV_TYPED_PARAM_STRING;
-        p.value.remote_typed_param_value_u.s = (char *)extra[1];
-        g_array_append_val(a, p);
+        if (!present && extra[1])
+            appendString(a, extra[0], extra[1]);
     }
     *n = a->len;
     *out = (remote_typed_param *)(void *)g_array_free(a, FALSE);
@@ -77,14 +84,8 @@ wireParamsReplacing(iovTypedParameterPtr params, int nparams, const char *const 
             g_array_append_val(a, w[i]);
     }
     for (r = replace; r[0]; r += 2) {
-        remote_typed_param x = {0};
-
-        if (!r[1])
-            continue;
-        x.field = (char *)r[0];
-        x.value.type = IOV_TYPED_PARAM_STRING;
-        x.value.remote_typed_param_value_u.s = (char *)r[1];
-        g_array_append_val(a, x);
+        if (r[1])
+            appendString(a, r[0], r[1]);
     }
     *n = a->len;
     *out = (remote_typed_param *)(void *)g_array_free(a, FALSE);
