@@ -557,6 +557,25 @@ assertHotplugRefused(const unsigned char *uuid, const char *xml, const char *exp
     g_assert_false(g_file_test(filesDir, G_FILE_TEST_EXISTS));
 }
 
+/* Define and start guest `name`, its vda the file `boot`, whose kernel
+ * reads each disk it sees appear for `watchSec` s; returns once the guest
+ * says it is ready on `serial`. */
+static void
+bootWatching(const char *name, const char *boot, testSerial *serial, int watchSec,
+             unsigned char uuid[16])
+{
+    g_autofree char *vda = g_strdup_printf(
+        "<disk type='file'><driver name='qemu' type='raw'/><source file='%s'/>"
+        "<target dev='vda'/></disk>",
+        boot);
+    g_autofree char *after = g_strdup_printf("idle iov.watch=read:@:bs=64k:time=%d", watchSec);
+    g_autofree char *xml = testGuestXML(name, "", after, serial->path, vda);
+
+    testDriverDefine(drv, xml, uuid);
+    testDriverStart(drv, uuid);
+    g_assert_cmpint(testSerialWaitLine(serial, "GUEST-READY", 0, BOOT_MS), >=, 0);
+}
+
 /* Wait until disk vdb has left the live definition (30 s at most). */
 static void
 waitVdbGone(const unsigned char *uuid)
@@ -587,8 +606,6 @@ testIscsiHotplug(void)
     g_autofree char *serialPath = path("hp-serial.log");
     g_autofree char *filesDir = g_build_filename(cfg.stateDir, "hp1.files", NULL);
     g_autofree char *qemuLog = g_strdup_printf("%s/hp1.log", cfg.logDir);
-    g_autofree char *vda = NULL;
-    g_autofree char *xml = NULL;
     g_autofree char *before = NULL;
     g_autoptr(testSerial) serial = testSerialNew(serialPath);
     unsigned char uuid[16];
@@ -607,14 +624,7 @@ testIscsiHotplug(void)
     writeFile(looseKey, CHAP_PASSWORD, 0644);
     writeFile(wrongKey, "not-the-chap-password", 0600);
 
-    /* a guest that reads each disk it sees appear for 4 s */
-    vda = g_strdup_printf("<disk type='file'><driver name='qemu' type='raw'/><source file='%s'/>"
-                          "<target dev='vda'/></disk>",
-                          boot);
-    xml = testGuestXML("hp1", "", "idle iov.watch=read:@:bs=64k:time=4", serialPath, vda);
-    testDriverDefine(drv, xml, uuid);
-    testDriverStart(drv, uuid);
-    g_assert_cmpint(testSerialWaitLine(serial, "GUEST-READY", 0, BOOT_MS), >=, 0);
+    bootWatching("hp1", boot, serial, 4, uuid);
     before = testDriverQemuHolds(drv, uuid);
 
     /* refusals, each leaving QEMU, the definition and the files dir as they were */
@@ -743,8 +753,6 @@ rbdHotplug(int monPort, const char *key)
     g_autofree char *serialPath = path("rbdhp-serial.log");
     g_autofree char *filesDir = g_build_filename(cfg.stateDir, "rbdhp.files", NULL);
     g_autofree char *qemuLog = g_strdup_printf("%s/rbdhp.log", cfg.logDir);
-    g_autofree char *vda = NULL;
-    g_autofree char *xml = NULL;
     g_autofree char *before = NULL;
     g_autofree char *during = NULL;
     g_autofree char *after = NULL;
@@ -761,14 +769,8 @@ rbdHotplug(int monPort, const char *key)
     /* a well-formed cephx key the cluster does not know */
     writeFile(wrongKey, "AQBcMEZlAAAAABAAq8UOZKbzvFjNCtS1Sn0K9w==", 0600);
     testMakeImage(boot, 16 << 20, 0);
-    vda = g_strdup_printf("<disk type='file'><driver name='qemu' type='raw'/><source file='%s'/>"
-                          "<target dev='vda'/></disk>",
-                          boot);
-    xml = testGuestXML("rbdhp", "", "idle iov.watch=read:@:bs=64k:time=3", serialPath, vda);
-    testDriverDefine(drv, xml, uuid);
-    testDriverStart(drv, uuid);
+    bootWatching("rbdhp", boot, serial, 3, uuid);
     pid = qemuDriverGetPid(drv, uuid);
-    g_assert_cmpint(testSerialWaitLine(serial, "GUEST-READY", 0, BOOT_MS), >=, 0);
     before = testDriverQemuHolds(drv, uuid);
 
     wrong = g_strdup_printf(
