@@ -241,13 +241,14 @@ void qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...) G_GNUC_PRINTF(2
  * thread (a live limit change replies without waiting for libxml2 or
  * the disk); a failure there is logged. That thread writes
  * QEMU_STATUS_WRITE_DELAY_MS after the oldest change not written yet, so
- * that it does not take a core from the reply it follows, and a burst of
- * changes is written once.
+ * that it takes no core from the changes that follow (QEMU reads a
+ * command with two busy threads), and a stream of changes is written
+ * once a second.
  * qemuDomainRemoveStatus drops what is pending, waits for a write in
  * progress and removes the file; qemuDomainFlushStatus waits until what
  * is pending is written.
  */
-#define QEMU_STATUS_WRITE_DELAY_MS 10
+#define QEMU_STATUS_WRITE_DELAY_MS 1000
 int qemuDomainSaveStatus(qemuDomainObj *obj, const char *path);
 void qemuDomainStatusWriter(gpointer obj, gpointer unused);
 int qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path);
