@@ -7,15 +7,22 @@
  *   -------------                         ----------------------------
  *   qemuMonitorOpen: connect, greeting,
  *   capabilities (synchronous, bounded)
- *   then attach the socket  ────────────▶ fd source: recv, split lines,
- *                                         parse each with json-c
- *   qemuMonitorCommand: take cmdLock,      the next reply: the awaited
- *   set waiting, send, wait on cond ◀──── one; store it, signal cond
- *                                         event: call cb.event
- *                                         EOF / reset / garbage: mark
- *                                         closed, signal, call cb.eof once
- *   qemuMonitorClose: run the detach ───▶ destroy the fd source (no
+ *   then attach the socket  ────────────▶ monitor source: recv, split
+ *                                         lines, parse each with json-c
+ *   qemuMonitorCommand: take cmdLock,      event: call cb.event
+ *   set waiting, send, then read the       EOF / reset / garbage: mark
+ *   socket itself until the reply          closed, signal, call cb.eof once
+ *   (events that come first go to
+ *   cb.event from this thread)  ─ ─ ─ ─ ▶ stands aside meanwhile: its
+ *                                         next poll leaves the socket out
+ *   qemuMonitorClose: run the detach ───▶ destroy the source (no
  *   inside the I/O thread and wait        callback can run after this)
+ *
+ * A command's own thread reads its reply: handing the reply over from
+ * the I/O thread costs a thread wake-up on the path of every command
+ * (tens of microseconds on a busy machine). Whoever reads holds
+ * readLock; the I/O thread only ever try-locks it, so it never waits for
+ * a command.
  *
  * Commands carry no "id": QEMU answers the commands of a connection in
  * the order they came (this client never enables out-of-band ones), and
@@ -69,20 +76,26 @@ struct _qemuMonitor {
     void *opaque;               /* the caller's, passed to the callbacks */
     unsigned long long version; /* from the greeting; immutable */
 
-    GMainContext *ctx; /* reference to the I/O thread's context */
-
     /* Used by the I/O thread only. */
     GSource *watch; /* owned reference; NULL once detached */
-    GString *rbuf;  /* bytes received, not yet split in lines */
-    size_t rscan;   /* rbuf before this offset has no '\n' */
 
-    /* Lock order: cmdLock, then lock. `lock` is innermost: nothing is
-     * taken under it and no callback runs with it held; a domain's lock
-     * may be held around it (to read the counters). */
+    /* Lock order: cmdLock, readLock, then lock. `lock` is innermost:
+     * nothing is taken under it and no callback runs with it held; a
+     * domain's lock may be held around it (to read the counters). The
+     * callbacks run with readLock held (and cmdLock, when a command's
+     * thread reads): they must not use the monitor. */
     GMutex cmdLock; /* held by a command for its whole run (send and wait) */
+    GMutex readLock; /* held by the thread reading the socket; protects: */
+    GString *rbuf;   /* bytes received, not yet split in lines */
+    size_t rscan;    /* rbuf before this offset has no '\n' */
+    gint direct;     /* atomic; a command's thread reads: the I/O thread
+                      * leaves the socket out of its poll */
+    gint stoodAside; /* atomic; the I/O thread may have left it out: the
+                      * command wakes it when done */
 
     GMutex lock; /* protects everything below */
-    GCond cond;  /* signalled on a reply, EOF or close */
+    GMainContext *ctx; /* reference to the I/O thread's context; NULL once
+                        * closed */
     int timeoutMs;
     unsigned long long nextId; /* number of the next command, for the log */
     unsigned long long count; /* commands sent after negotiation */
@@ -205,8 +218,8 @@ monitorUnref(gpointer opaque)
     g_free(mon->replyErrClass);
     g_free(mon->replyErrDesc);
     g_mutex_clear(&mon->cmdLock);
+    g_mutex_clear(&mon->readLock);
     g_mutex_clear(&mon->lock);
-    g_cond_clear(&mon->cond);
     g_free(mon);
 }
 
@@ -530,10 +543,10 @@ qemuMonitorParseBlockStats(json_object *reply, GPtrArray **stats)
     return 0;
 }
 
-/* ---- the I/O thread's side of a monitor ---- */
+/* ---- reading the socket (the I/O thread, or a command's thread) ---- */
 
-/* The connection ended: wake a waiting command and, unless the monitor
- * is being closed, tell the owner once. Runs in the I/O thread. */
+/* The connection ended: mark it so and, unless the monitor is being
+ * closed, tell the owner once. readLock is held. */
 static void
 monitorEnded(qemuMonitor *mon, bool error)
 {
@@ -546,7 +559,6 @@ monitorEnded(qemuMonitor *mon, bool error)
     }
     notify = !mon->closing && !mon->eofDone;
     mon->eofDone = true;
-    g_cond_broadcast(&mon->cond);
     g_mutex_unlock(&mon->lock);
 
     g_debug("QEMU monitor at '%s' ended (error=%d)", mon->path, error);
@@ -554,8 +566,6 @@ monitorEnded(qemuMonitor *mon, bool error)
         mon->cb.eof(mon, error, mon->opaque);
 }
 
-/* Handle one line from QEMU; false on a protocol error. Runs in the I/O
- * thread. */
 
 /* With mon->lock: take the reply for the first command of the batch not
  * answered yet; false when no batch awaits a reply. */
@@ -579,6 +589,8 @@ batchReply(qemuMonitor *mon, json_object **ret, char **errClass, char **errDesc)
     return false;
 }
 
+/* Handle one line from QEMU; false on a protocol error. readLock is
+ * held (by the I/O thread or a command's thread). */
 static bool
 monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
 {
@@ -589,7 +601,6 @@ monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
     g_autoptr(json_object) data = NULL;
     char kind = 0;
     bool closing;
-    bool wake = false;
 
     while (len > 0 && g_ascii_isspace(line[len - 1]))
         len--;
@@ -618,17 +629,10 @@ monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
             mon->replyRet = g_steal_pointer(&ret);
             mon->replyErrClass = g_steal_pointer(&errClass);
             mon->replyErrDesc = g_steal_pointer(&errDesc);
-            wake = true;
-        } else if (batchReply(mon, &ret, &errClass, &errDesc)) {
-            wake = mon->batchLeft == 0;
-        } else {
+        } else if (!batchReply(mon, &ret, &errClass, &errDesc)) {
             g_debug("QEMU monitor at '%s': ignoring a reply no command awaits", mon->path);
         }
         g_mutex_unlock(&mon->lock);
-        /* after the unlock: the caller wakes to a free lock instead of
-         * waking, blocking on it and waking again */
-        if (wake)
-            g_cond_broadcast(&mon->cond);
         break;
     default:
         g_debug("QEMU monitor at '%s': ignoring a greeting", mon->path);
@@ -638,7 +642,7 @@ monitorHandleLine(qemuMonitor *mon, const char *line, size_t len)
 }
 
 /* Split the received bytes into lines and handle the complete ones;
- * false on a protocol error. Runs in the I/O thread. */
+ * false on a protocol error. readLock is held. */
 static bool
 monitorHandleBuffer(qemuMonitor *mon)
 {
@@ -680,37 +684,117 @@ monitorHandleBuffer(qemuMonitor *mon)
     return true;
 }
 
-/* The fd source's callback: read what QEMU sent. Runs in the I/O
- * thread. */
-static gboolean
-monitorReadable(gint fd, GIOCondition cond G_GNUC_UNUSED, gpointer opaque)
+/* Read what QEMU sent and handle the complete lines; false once the
+ * connection ended (cb.eof has been called). readLock is held. */
+static bool
+monitorReadSome(qemuMonitor *mon)
 {
-    qemuMonitor *mon = opaque;
     char buf[65536];
-    ssize_t n;
-    gboolean keep = G_SOURCE_CONTINUE;
+    ssize_t n = recv(mon->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
-    monitorRef(mon);
-    n = recv(fd, buf, sizeof(buf), 0);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-        goto cleanup;
+        return true;
     if (n <= 0) {
         /* QEMU may reset the connection instead of closing it (after quit). */
         bool error = n < 0 && errno != ECONNRESET;
 
         monitorEnded(mon, error);
-        keep = G_SOURCE_REMOVE;
-        goto cleanup;
+        return false;
     }
     g_string_append_len(mon->rbuf, buf, n);
     if (!monitorHandleBuffer(mon)) {
         monitorEnded(mon, true);
-        keep = G_SOURCE_REMOVE;
+        return false;
     }
+    return true;
+}
 
-cleanup:
-    monitorUnref(mon);
+#define MONITOR_POLL_EVENTS (G_IO_IN | G_IO_HUP | G_IO_ERR)
+
+/*
+ * The I/O thread's source for one monitor: a poll on its socket, asking
+ * for nothing while a command's thread reads the socket itself (GLib
+ * keeps its poll records sorted by fd: the events may change, the fd may
+ * not). Only the end of the connection still wakes a poll that asks for
+ * nothing, and the command's thread sees that end as soon.
+ */
+typedef struct {
+    GSource base;
+    GPollFD pfd;
+    qemuMonitor *mon; /* reference */
+} monitorSource;
+
+static gboolean
+monitorSourcePrepare(GSource *source, gint *timeout)
+{
+    monitorSource *ms = (monitorSource *)source;
+    qemuMonitor *mon = ms->mon;
+
+    *timeout = -1;
+    ms->pfd.events = MONITOR_POLL_EVENTS;
+    if (g_atomic_int_get(&mon->direct)) {
+        /* announced before the second look: a command that ends in
+         * between sees it and wakes this thread (at worst for nothing) */
+        g_atomic_int_set(&mon->stoodAside, 1);
+        if (g_atomic_int_get(&mon->direct))
+            ms->pfd.events = 0;
+    }
+    return FALSE;
+}
+
+static gboolean
+monitorSourceCheck(GSource *source)
+{
+    monitorSource *ms = (monitorSource *)source;
+
+    return ms->pfd.events != 0 && ms->pfd.revents != 0;
+}
+
+/* Read what QEMU sent, unless a command's thread reads now. Runs in the
+ * I/O thread. */
+static gboolean
+monitorSourceDispatch(GSource *source, GSourceFunc callback G_GNUC_UNUSED,
+                      gpointer data G_GNUC_UNUSED)
+{
+    monitorSource *ms = (monitorSource *)source;
+    qemuMonitor *mon = ms->mon;
+    gboolean keep = G_SOURCE_CONTINUE;
+
+    /* readLock is held only by this thread or while `direct` is set: a
+     * failed try means the next prepare leaves the socket out */
+    if (g_atomic_int_get(&mon->direct) || !g_mutex_trylock(&mon->readLock))
+        return G_SOURCE_CONTINUE;
+    if (!monitorReadSome(mon))
+        keep = G_SOURCE_REMOVE;
+    g_mutex_unlock(&mon->readLock);
     return keep;
+}
+
+static void
+monitorSourceFinalize(GSource *source)
+{
+    monitorUnref(((monitorSource *)source)->mon);
+}
+
+static GSourceFuncs monitorSourceFuncs = {
+    .prepare = monitorSourcePrepare,
+    .check = monitorSourceCheck,
+    .dispatch = monitorSourceDispatch,
+    .finalize = monitorSourceFinalize,
+};
+
+static GSource *
+monitorSourceNew(qemuMonitor *mon)
+{
+    GSource *source = g_source_new(&monitorSourceFuncs, sizeof(monitorSource));
+    monitorSource *ms = (monitorSource *)source;
+
+    ms->mon = monitorRef(mon);
+    ms->pfd.fd = mon->fd;
+    ms->pfd.events = MONITOR_POLL_EVENTS;
+    g_source_add_poll(source, &ms->pfd);
+    g_source_set_name(source, "qemu-monitor");
+    return source;
 }
 
 /* Stop watching the socket. Runs in the I/O thread. */
@@ -1036,16 +1120,14 @@ qemuMonitorOpen(const char *path, int connectTimeoutMs, const qemuMonitorCallbac
     mon->timeoutMs = QEMU_MONITOR_DEFAULT_TIMEOUT_MS;
     mon->nextId = 1;
     g_mutex_init(&mon->cmdLock);
+    g_mutex_init(&mon->readLock);
     g_mutex_init(&mon->lock);
-    g_cond_init(&mon->cond);
 
-    mon->watch = g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    mon->watch = monitorSourceNew(mon);
     /* never dispatched recursively; a source that may recurse is not
      * taken out of the poll set and put back around each dispatch (two
      * wake-ups of the thread's own loop per reply) */
     g_source_set_can_recurse(mon->watch, TRUE);
-    g_source_set_callback(mon->watch, G_SOURCE_FUNC(monitorReadable), monitorRef(mon),
-                          monitorUnref);
     mon->ctx = ioThreadAcquire();
     g_source_attach(mon->watch, mon->ctx);
     return mon;
@@ -1056,18 +1138,26 @@ qemuMonitorOpen(const char *path, int connectTimeoutMs, const qemuMonitorCallbac
 void
 qemuMonitorClose(qemuMonitor *mon)
 {
+    GMainContext *ctx;
+
     if (!mon)
         return;
     g_mutex_lock(&mon->lock);
     mon->closing = true;
-    g_cond_broadcast(&mon->cond);
     g_mutex_unlock(&mon->lock);
+    /* Wakes a command blocked in send() or reading its reply; the fd
+     * itself is closed with the last reference. */
+    shutdown(mon->fd, SHUT_RDWR);
 
     monitorDetachSync(mon);
-    ioThreadRelease(g_steal_pointer(&mon->ctx));
-    /* Wakes a command blocked in send(); the fd itself is closed with the
-     * last reference. */
-    shutdown(mon->fd, SHUT_RDWR);
+    /* a command's thread may be handling what it read: once it lets go,
+     * whoever reads sees `closing` and calls no callback */
+    g_mutex_lock(&mon->readLock);
+    g_mutex_unlock(&mon->readLock);
+    g_mutex_lock(&mon->lock);
+    ctx = g_steal_pointer(&mon->ctx);
+    g_mutex_unlock(&mon->lock);
+    ioThreadRelease(ctx);
     monitorUnref(mon);
 }
 
@@ -1138,6 +1228,65 @@ reportConnectionGone(qemuMonitor *mon, const char *cmd, bool started)
             mon->path, cmd);
 }
 
+/* Whether what the command in flight awaits has come, or the connection
+ * ended; with mon->lock. */
+static bool
+monitorAwaitOver(qemuMonitor *mon)
+{
+    bool answered = mon->batch ? mon->batchLeft == 0 : mon->replied;
+
+    return answered || mon->closed || mon->closing;
+}
+
+/*
+ * After sending a command (cmdLock held): read the socket in this thread
+ * until its replies have come, the connection ends (qemuMonitorClose
+ * shuts the socket down, which wakes the poll) or `deadline` passes.
+ * The I/O thread leaves the socket alone meanwhile and is woken when
+ * this ends, should it have left the socket out of its poll.
+ */
+static void
+monitorAwait(qemuMonitor *mon, gint64 deadline)
+{
+    GMainContext *ctx = NULL;
+
+    g_atomic_int_set(&mon->direct, 1);
+    g_mutex_lock(&mon->readLock);
+    for (;;) {
+        struct pollfd pfd = {.fd = mon->fd, .events = POLLIN};
+        bool over;
+        int ms;
+        int rc;
+
+        g_mutex_lock(&mon->lock);
+        over = monitorAwaitOver(mon);
+        g_mutex_unlock(&mon->lock);
+        if (over || (ms = msUntil(deadline)) == 0)
+            break;
+        rc = poll(&pfd, 1, ms);
+        if (rc < 0 && errno != EINTR) {
+            g_debug("QEMU monitor at '%s': poll failed: %s", mon->path, g_strerror(errno));
+            monitorEnded(mon, true);
+            break;
+        }
+        if (rc > 0 && !monitorReadSome(mon))
+            break;
+    }
+    g_mutex_unlock(&mon->readLock);
+    g_atomic_int_set(&mon->direct, 0);
+
+    if (!g_atomic_int_compare_and_exchange(&mon->stoodAside, 1, 0))
+        return;
+    g_mutex_lock(&mon->lock);
+    if (mon->ctx)
+        ctx = g_main_context_ref(mon->ctx);
+    g_mutex_unlock(&mon->lock);
+    if (ctx) {
+        g_main_context_wakeup(ctx);
+        g_main_context_unref(ctx);
+    }
+}
+
 /*
  * Run `cmd` as qemuMonitorCommand does; with `closeIsSuccess`, the
  * connection ending before the reply counts as success (quit).
@@ -1197,14 +1346,10 @@ monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object
     g_debug("QEMU monitor at '%s': sending '%s' (command %llu)", mon->path, cmd, seq);
     wrc = sendAll(mon->fd, text, strlen(text), deadline);
     sendErrno = errno;
+    if (wrc == 0)
+        monitorAwait(mon, deadline);
 
     g_mutex_lock(&mon->lock);
-    if (wrc == 0) {
-        while (!mon->replied && !mon->closed && !mon->closing) {
-            if (!g_cond_wait_until(&mon->cond, &mon->lock, deadline))
-                break;
-        }
-    }
     replied = mon->replied;
     gone = mon->closed || mon->closing;
     if (replied) {
@@ -1268,8 +1413,8 @@ qemuMonitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_ob
  * taken over; entries may be NULL) in one write and wait once for all
  * their replies, each command's "return" in rets[i] (the caller frees
  * them; NULL on failure). QEMU reads and answers them one after the
- * other, as if they had been sent one at a time, but the caller and the
- * I/O thread wake once instead of once per command. A command QEMU
+ * other, as if they had been sent one at a time, without a round trip
+ * between two of them. A command QEMU
  * refuses fails the batch with its error, as qemuMonitorCommand's does;
  * a lost connection or the monitor's timeout fails it as there.
  */
@@ -1322,14 +1467,10 @@ monitorCommandBatch(qemuMonitor *mon, size_t n, const char *const *cmds, json_ob
     }
     wrc = sendAll(mon->fd, text->str, text->len, deadline);
     sendErrno = errno;
+    if (wrc == 0)
+        monitorAwait(mon, deadline);
 
     g_mutex_lock(&mon->lock);
-    if (wrc == 0) {
-        while (mon->batchLeft > 0 && !mon->closed && !mon->closing) {
-            if (!g_cond_wait_until(&mon->cond, &mon->lock, deadline))
-                break;
-        }
-    }
     done = mon->batchLeft == 0;
     gone = mon->closed || mon->closing;
     mon->batch = NULL;

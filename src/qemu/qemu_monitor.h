@@ -1,18 +1,19 @@
 /*
  * qemu_monitor.h: a client of one QEMU's QMP monitor
  *
- * A monitor is one connection to a QEMU's QMP unix socket. Its socket is
- * watched by one shared I/O thread, which reads replies and events as they
- * come: a reply wakes the thread waiting for it (matched by "id"), an event
- * goes to the owner's callback. A command never waits longer than the
- * monitor's timeout: a hung or dead QEMU gives an error, never a hang.
+ * A monitor is one connection to a QEMU's QMP unix socket. Between
+ * commands its socket is watched by one shared I/O thread, which reads the
+ * events as they come and gives each to the owner's callback; a command's
+ * own thread reads its reply (and any event that comes first). A command
+ * never waits longer than the monitor's timeout: a hung or dead QEMU gives
+ * an error, never a hang.
  *
  * JSON is parsed and built with json-c; one QMP message is one line.
  *
  * Thread safety: any thread may call any function; commands on one monitor
  * are sent one at a time (a second caller waits for the first to finish).
- * Callbacks run in the I/O thread, must not block, and must not call
- * qemuMonitorClose on their own monitor.
+ * Callbacks run in the I/O thread or in the thread of a command on that
+ * monitor; they must not block and must not use their own monitor.
  */
 #pragma once
 

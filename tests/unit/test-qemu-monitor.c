@@ -112,6 +112,7 @@ typedef enum {
     PEER_SILENT, /* answer, then never answer again */
     PEER_CLOSE,  /* answer, then close the connection */
     PEER_FLOOD,  /* answer, then send STOP events until the client leaves */
+    PEER_LATE,   /* answer, then send a STOP event a moment later */
 } peerAfter;
 
 /* One request the peer expects and what it sends back. Each entry of
@@ -262,6 +263,13 @@ peerMain(gpointer opaque)
                 silent = true;
             if (s->after == PEER_CLOSE)
                 goto done;
+            if (s->after == PEER_LATE) {
+                g_autofree char *ev = peerLine("event-stop.json", "");
+
+                /* after the command has returned: the I/O thread reads it */
+                g_usleep((step % 4) * 1000);
+                peerWrite(fd, ev, strlen(ev));
+            }
             if (s->after == PEER_FLOOD) {
                 g_autofree char *ev = peerLine("event-stop.json", "");
 
@@ -613,6 +621,54 @@ testStopContEvents(void)
     g_assert_cmpstr(g_ptr_array_index(seen.events, 1), ==, "STOP");
     g_assert_cmpint(qemuMonitorQueryStatus(mon, NULL, NULL), ==, 0);
     g_assert_cmpuint(qemuMonitorCommandCount(mon), ==, 3);
+    qemuMonitorClose(mon);
+    peerFree(p);
+    seenClear(&seen);
+}
+
+/* seenEventCount once it reaches `n`, or after `ms`. */
+static guint
+seenWaitEvents(testSeen *s, guint n, int ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)ms * 1000;
+    guint have;
+
+    g_mutex_lock(&s->lock);
+    while (s->events->len < n && g_cond_wait_until(&s->cond, &s->lock, deadline))
+        ;
+    have = s->events->len;
+    g_mutex_unlock(&s->lock);
+    return have;
+}
+
+/*
+ * A command's own thread reads its reply, and the I/O thread leaves the
+ * socket alone meanwhile: an event that comes after the reply, at once
+ * or a few milliseconds later, must still reach the callback, every
+ * time.
+ */
+static void
+testEventsAfterCommandsReachCallback(void)
+{
+    enum { N = 40 };
+    peerStep steps[N];
+    fakePeer *p;
+    testSeen seen;
+    qemuMonitor *mon;
+    guint i;
+
+    for (i = 0; i < N; i++)
+        steps[i] = (peerStep){"cont", {"cont-reply.json"}, PEER_LATE};
+    p = peerNew(steps, N);
+    seenInit(&seen);
+    peerStart(p);
+    mon = openPeer(p, &seen);
+    for (i = 0; i < N; i++) {
+        g_assert_cmpint(qemuMonitorCont(mon), ==, 0);
+        /* the monitor is idle now: only the I/O thread can read it */
+        g_assert_cmpuint(seenWaitEvents(&seen, i + 1, 2000), ==, i + 1);
+    }
+    g_assert_cmpstr(g_ptr_array_index(seen.events, N - 1), ==, "STOP");
     qemuMonitorClose(mon);
     peerFree(p);
     seenClear(&seen);
@@ -1411,6 +1467,8 @@ main(int argc, char **argv)
     g_test_add_func("/qemu-monitor/command/reply-after-events",
                     testReplyAfterEvents);
     g_test_add_func("/qemu-monitor/command/stop-cont-events", testStopContEvents);
+    g_test_add_func("/qemu-monitor/command/events-after-commands-reach-callback",
+                    testEventsAfterCommandsReachCallback);
     g_test_add_func("/qemu-monitor/command/error-reply-text", testErrorReplyText);
     g_test_add_func("/qemu-monitor/command/timeout-breaks-monitor", testTimeoutBreaksMonitor);
     g_test_add_func("/qemu-monitor/command/peer-closes-mid-command", testPeerClosesMidCommand);
