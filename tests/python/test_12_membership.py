@@ -321,9 +321,10 @@ def test_groups_are_inserted_reordered_and_removed_in_qemu(daemon, guest):
 def state(daemon, dom):
     """Everything a refused change must leave as it was."""
     qemu = {d: chain_of(dom, d) for d in DISKS}
-    # the status file is written behind the reply (and the first monitor
-    # command marks the guest tainted there)
-    time.sleep(0.5)
+    # a live change is written to the status file behind the reply,
+    # within a second (QEMU_STATUS_WRITE_DELAY_MS): let an earlier test's
+    # change land before reading it
+    time.sleep(1.3)
     with open(os.path.join(daemon.state_dir, NAME + ".xml")) as f:
         status = f.read()
     return {"qemu": qemu, "live": dom.XMLDesc(), "config": dom.XMLDesc(iovirt.XML_INACTIVE),
