@@ -1238,30 +1238,50 @@ monitorAwaitOver(qemuMonitor *mon)
     return answered || mon->closed || mon->closing;
 }
 
-/*
- * After sending a command (cmdLock held): read the socket in this thread
- * until its replies have come, the connection ends (qemuMonitorClose
- * shuts the socket down, which wakes the poll) or `deadline` passes.
- * The I/O thread leaves the socket alone meanwhile and is woken when
- * this ends, should it have left the socket out of its poll.
- */
+/* Make the I/O thread prepare its poll again. */
 static void
-monitorAwait(qemuMonitor *mon, gint64 deadline)
+monitorWakeIOThread(qemuMonitor *mon)
 {
     GMainContext *ctx = NULL;
 
+    g_mutex_lock(&mon->lock);
+    if (mon->ctx)
+        ctx = g_main_context_ref(mon->ctx);
+    g_mutex_unlock(&mon->lock);
+    if (ctx) {
+        g_main_context_wakeup(ctx);
+        g_main_context_unref(ctx);
+    }
+}
+
+/*
+ * Send `len` bytes of commands (cmdLock held), then read the socket in
+ * this thread until their replies have come, the connection ends
+ * (qemuMonitorClose shuts the socket down, which wakes the poll) or
+ * `deadline` passes. Returns what sendAll returned, with its errno.
+ *
+ * The socket is claimed before the send: the thread QEMU wakes often
+ * shares the sender's core, so the sender goes straight from send() to
+ * poll(). The I/O thread leaves the socket alone meanwhile and is woken
+ * at the end, should it have left the socket out of its poll.
+ */
+static int
+monitorSendAndAwait(qemuMonitor *mon, const char *text, size_t len, gint64 deadline)
+{
+    int wrc;
+    int sendErrno;
+
     g_atomic_int_set(&mon->direct, 1);
     g_mutex_lock(&mon->readLock);
-    for (;;) {
+    wrc = sendAll(mon->fd, text, len, deadline);
+    sendErrno = errno;
+    while (wrc == 0) {
         struct pollfd pfd = {.fd = mon->fd, .events = POLLIN};
+        int ms = msUntil(deadline);
         bool over;
-        int ms;
         int rc;
 
-        g_mutex_lock(&mon->lock);
-        over = monitorAwaitOver(mon);
-        g_mutex_unlock(&mon->lock);
-        if (over || (ms = msUntil(deadline)) == 0)
+        if (ms == 0)
             break;
         rc = poll(&pfd, 1, ms);
         if (rc < 0 && errno != EINTR) {
@@ -1271,20 +1291,19 @@ monitorAwait(qemuMonitor *mon, gint64 deadline)
         }
         if (rc > 0 && !monitorReadSome(mon))
             break;
+        g_mutex_lock(&mon->lock);
+        over = monitorAwaitOver(mon);
+        g_mutex_unlock(&mon->lock);
+        if (over)
+            break;
     }
     g_mutex_unlock(&mon->readLock);
     g_atomic_int_set(&mon->direct, 0);
 
-    if (!g_atomic_int_compare_and_exchange(&mon->stoodAside, 1, 0))
-        return;
-    g_mutex_lock(&mon->lock);
-    if (mon->ctx)
-        ctx = g_main_context_ref(mon->ctx);
-    g_mutex_unlock(&mon->lock);
-    if (ctx) {
-        g_main_context_wakeup(ctx);
-        g_main_context_unref(ctx);
-    }
+    if (g_atomic_int_compare_and_exchange(&mon->stoodAside, 1, 0))
+        monitorWakeIOThread(mon);
+    errno = sendErrno;
+    return wrc;
 }
 
 /*
@@ -1344,10 +1363,8 @@ monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object
 
     text = g_strconcat(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN), "\n", NULL);
     g_debug("QEMU monitor at '%s': sending '%s' (command %llu)", mon->path, cmd, seq);
-    wrc = sendAll(mon->fd, text, strlen(text), deadline);
+    wrc = monitorSendAndAwait(mon, text, strlen(text), deadline);
     sendErrno = errno;
-    if (wrc == 0)
-        monitorAwait(mon, deadline);
 
     g_mutex_lock(&mon->lock);
     replied = mon->replied;
@@ -1465,10 +1482,8 @@ monitorCommandBatch(qemuMonitor *mon, size_t n, const char *const *cmds, json_ob
         g_string_append(text, json_object_to_json_string_ext(msgs[i], JSON_C_TO_STRING_PLAIN));
         g_string_append_c(text, '\n');
     }
-    wrc = sendAll(mon->fd, text->str, text->len, deadline);
+    wrc = monitorSendAndAwait(mon, text->str, text->len, deadline);
     sendErrno = errno;
-    if (wrc == 0)
-        monitorAwait(mon, deadline);
 
     g_mutex_lock(&mon->lock);
     done = mon->batchLeft == 0;
