@@ -428,48 +428,136 @@ writeStatusSnap(qemuDomainObj *obj, const qemuDomainStatusSnap *snap, const char
         logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
 }
 
-/* A background writer: it owns obj->statusWriter and writes what is
- * pending until nothing is, each time QEMU_STATUS_WRITE_DELAY_MS after
- * the oldest change it holds was taken (at once when someone waits for
- * it: statusHurry). */
-void
-qemuDomainStatusWriter(gpointer data, gpointer unused G_GNUC_UNUSED)
+/* ---- the status queue ---- */
+
+typedef struct {
+    qemuDomainObj *obj; /* reference */
+    gint64 due;         /* monotonic time to write it */
+} statusQueued;
+
+struct _qemuStatusQueue {
+    GMutex lock;   /* taken alone (never with a domain's lock): protects */
+    GCond cond;    /* signalled on a new entry and on stop */
+    GQueue queue;  /* statusQueued, in the order they were queued: all
+                    * wait the same delay, so the head is due first */
+    bool stop;
+    GThread *thread;
+};
+
+/* Take the pending document of `obj`, if any, and write it. The writer's
+ * role is waited for first, so that a document qemuDomainSaveStatus
+ * writes meanwhile (it drops the pending one) is never overwritten by
+ * an older one. */
+static void
+writePending(qemuDomainObj *obj)
 {
-    qemuDomainObj *obj = data;
+    g_autoptr(qemuDomainStatusSnap) snap = NULL;
+    g_autofree char *path = NULL;
 
-    for (;;) {
-        g_autoptr(qemuDomainStatusSnap) snap = NULL;
-        g_autofree char *path = NULL;
-        gint64 deadline;
-
-        g_mutex_lock(&obj->lock);
-        deadline = obj->statusPendingSince + QEMU_STATUS_WRITE_DELAY_MS * G_TIME_SPAN_MILLISECOND;
-        while (obj->statusPending && !obj->statusHurry && g_get_monotonic_time() < deadline)
-            g_cond_wait_until(&obj->statusCond, &obj->lock, deadline);
-        snap = g_steal_pointer(&obj->statusPending);
-        path = g_steal_pointer(&obj->statusPendingPath);
-        if (!snap) {
-            obj->statusWriter = false;
-            obj->statusHurry = false;
-            g_cond_broadcast(&obj->statusCond);
-            g_mutex_unlock(&obj->lock);
-            break;
-        }
+    g_mutex_lock(&obj->lock);
+    while (obj->statusWriter)
+        g_cond_wait(&obj->statusCond, &obj->lock);
+    snap = g_steal_pointer(&obj->statusPending);
+    path = g_steal_pointer(&obj->statusPendingPath);
+    if (!snap) {
         g_mutex_unlock(&obj->lock);
-        writeStatusSnap(obj, snap, path);
+        return;
     }
-    qemuDomainObjUnref(obj);
+    obj->statusWriter = true;
+    g_mutex_unlock(&obj->lock);
+    writeStatusSnap(obj, snap, path);
+    g_mutex_lock(&obj->lock);
+    obj->statusWriter = false;
+    g_cond_broadcast(&obj->statusCond);
+    g_mutex_unlock(&obj->lock);
 }
 
-/* With the lock: a background writer that waits for more changes
- * writes what is pending at once. */
-static void
-hurryStatusWriter(qemuDomainObj *obj)
+/* The queue's thread: each domain at its time; once told to stop, the
+ * rest at once. */
+static gpointer
+statusQueueMain(gpointer opaque)
 {
-    if (!obj->statusWriter)
+    qemuStatusQueue *q = opaque;
+
+    g_mutex_lock(&q->lock);
+    for (;;) {
+        statusQueued *e = g_queue_peek_head(&q->queue);
+        qemuDomainObj *obj;
+
+        if (!e) {
+            if (q->stop)
+                break;
+            g_cond_wait(&q->cond, &q->lock);
+            continue;
+        }
+        if (!q->stop && g_get_monotonic_time() < e->due) {
+            g_cond_wait_until(&q->cond, &q->lock, e->due);
+            continue;
+        }
+        g_queue_pop_head(&q->queue);
+        g_mutex_unlock(&q->lock);
+        obj = e->obj;
+        g_free(e);
+        g_mutex_lock(&obj->lock);
+        obj->statusQueued = false;
+        g_mutex_unlock(&obj->lock);
+        writePending(obj);
+        qemuDomainObjUnref(obj);
+        g_mutex_lock(&q->lock);
+    }
+    g_mutex_unlock(&q->lock);
+    return NULL;
+}
+
+qemuStatusQueue *
+qemuStatusQueueNew(void)
+{
+    qemuStatusQueue *q = g_new0(qemuStatusQueue, 1);
+    g_autoptr(GError) err = NULL;
+
+    g_mutex_init(&q->lock);
+    g_cond_init(&q->cond);
+    g_queue_init(&q->queue);
+    q->thread = g_thread_try_new("iovirt-status", statusQueueMain, q, &err);
+    if (!q->thread) {
+        reportError(IOV_ERR_INTERNAL_ERROR, "cannot start the status file writer: %s",
+                    err->message);
+        g_mutex_clear(&q->lock);
+        g_cond_clear(&q->cond);
+        g_free(q);
+        return NULL;
+    }
+    return q;
+}
+
+void
+qemuStatusQueueFree(qemuStatusQueue *q)
+{
+    if (!q)
         return;
-    obj->statusHurry = true;
-    g_cond_broadcast(&obj->statusCond);
+    g_mutex_lock(&q->lock);
+    q->stop = true;
+    g_cond_signal(&q->cond);
+    g_mutex_unlock(&q->lock);
+    g_thread_join(q->thread);
+    g_mutex_clear(&q->lock);
+    g_cond_clear(&q->cond);
+    g_free(q);
+}
+
+/* Queue `obj` to be written at `due` (monotonic µs). */
+static void
+statusQueuePush(qemuStatusQueue *q, qemuDomainObj *obj, gint64 due)
+{
+    statusQueued *e = g_new0(statusQueued, 1);
+
+    e->obj = qemuDomainObjRef(obj);
+    e->due = due;
+    g_mutex_lock(&q->lock);
+    g_queue_push_tail(&q->queue, e);
+    if (q->queue.length == 1)
+        g_cond_signal(&q->cond);
+    g_mutex_unlock(&q->lock);
 }
 
 /* With the lock: drop the pending document (older than what the caller
@@ -479,7 +567,6 @@ claimStatusWriter(qemuDomainObj *obj)
 {
     g_clear_pointer(&obj->statusPending, qemuDomainStatusSnapFree);
     g_clear_pointer(&obj->statusPendingPath, g_free);
-    hurryStatusWriter(obj);
     while (obj->statusWriter)
         g_cond_wait(&obj->statusCond, &obj->lock);
     obj->statusWriter = true;
@@ -515,7 +602,8 @@ int
 qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path)
 {
     qemuDomainStatusSnap *snap = takeStatusSnap(obj);
-    bool start;
+    gint64 due;
+    bool queue;
 
     if (!snap)
         return -1;
@@ -526,11 +614,12 @@ qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path)
     g_free(obj->statusPendingPath);
     obj->statusPending = snap;
     obj->statusPendingPath = g_strdup(path);
-    start = !obj->statusWriter;
-    obj->statusWriter = true;
+    due = obj->statusPendingSince + QEMU_STATUS_WRITE_DELAY_MS * G_TIME_SPAN_MILLISECOND;
+    queue = !obj->statusQueued;
+    obj->statusQueued = true;
     g_mutex_unlock(&obj->lock);
-    if (start)
-        g_thread_pool_push(obj->statusPool, qemuDomainObjRef(obj), NULL);
+    if (queue)
+        statusQueuePush(obj->statusQueue, obj, due);
     return 0;
 }
 
@@ -549,11 +638,8 @@ qemuDomainRemoveStatus(qemuDomainObj *obj, const char *path)
 void
 qemuDomainFlushStatus(qemuDomainObj *obj)
 {
-    g_mutex_lock(&obj->lock);
-    hurryStatusWriter(obj);
-    while (obj->statusWriter)
-        g_cond_wait(&obj->statusCond, &obj->lock);
-    g_mutex_unlock(&obj->lock);
+    /* written here and now; its entry in the queue finds nothing left */
+    writePending(obj);
 }
 
 void

@@ -59,6 +59,18 @@ typedef struct _qemuDomainStatusSnap qemuDomainStatusSnap;
 void qemuDomainStatusSnapFree(qemuDomainStatusSnap *snap);
 
 /*
+ * The background writer of a driver's status files: one thread, and the
+ * domains with a change to write, each at its time
+ * (QEMU_STATUS_WRITE_DELAY_MS below). qemuStatusQueueNew returns NULL
+ * with an error when the thread cannot start. qemuStatusQueueFree
+ * writes what is still queued, at once, then stops the thread; NULL is
+ * fine.
+ */
+typedef struct _qemuStatusQueue qemuStatusQueue;
+qemuStatusQueue *qemuStatusQueueNew(void);
+void qemuStatusQueueFree(qemuStatusQueue *q);
+
+/*
  * A migration holding a domain's job (qemu_migration.c), from its first
  * step on this side to its last. Everything in it is under the domain's
  * lock: QEMU's MIGRATION events update `status` from the monitor I/O
@@ -91,9 +103,8 @@ typedef struct {
     unsigned char uuid[16];   /* fixed at creation */
     char *logPath;            /* fixed at creation: the per-guest log */
     qemuDriver *driver;       /* fixed at creation; not owned */
-    GThreadPool *statusPool;  /* fixed at creation; not owned: the
-                               * background writers of status files
-                               * (qemuDomainStatusWriter is their function) */
+    qemuStatusQueue *statusQueue; /* fixed at creation; not owned: the
+                                   * background writer of status files */
 
     domainDef *def;           /* [job] persistent definition; NULL when transient */
     domainDef *live;          /* [job] the definition in force; NULL when shut off */
@@ -129,18 +140,16 @@ typedef struct {
 
     /* The status file is written by one thread at a time (`statusWriter`,
      * waited for on statusCond), in the order the job took them. */
-    GCond statusCond;         /* signalled when the writer changes hands or
-                               * is hurried: not jobCond, so that ending a
-                               * job does not wake a writer that waits for
-                               * more changes to gather */
+    GCond statusCond;         /* signalled when the writer changes hands:
+                               * not jobCond, so that ending a job wakes
+                               * no writer */
     qemuDomainStatusSnap *statusPending; /* the newest status not written
                                           * yet (the writer formats it), or NULL */
     char *statusPendingPath;  /* where it goes */
     gint64 statusPendingSince; /* monotonic time the oldest change not
                                 * written yet was taken */
+    bool statusQueued;        /* in statusQueue, waiting for its time */
     bool statusWriter;        /* a thread is writing the status file */
-    bool statusHurry;         /* someone waits for the writer: it stops
-                               * waiting for more changes to gather */
 
     qemuDomainMigration *migration; /* lock: the migration that holds the
                                      * job, or NULL */
@@ -237,20 +246,19 @@ void qemuDomainLogNote(qemuDomainObj *obj, const char *fmt, ...) G_GNUC_PRINTF(2
  *
  * qemuDomainSaveStatus writes it before returning (changes of shape:
  * start, reconnect, undefine). qemuDomainSaveStatusLater copies what it
- * is to hold now and leaves formatting and writing to a background
- * thread (a live limit change replies without waiting for libxml2 or
- * the disk); a failure there is logged. That thread writes
- * QEMU_STATUS_WRITE_DELAY_MS after the oldest change not written yet, so
- * that it takes no core from the changes that follow (QEMU reads a
- * command with two busy threads), and a stream of changes is written
- * once a second.
+ * is to hold now and leaves formatting and writing to the driver's
+ * status queue (a live limit change replies without waiting for libxml2
+ * or the disk); a failure there is logged. Its one thread writes each
+ * domain's file QEMU_STATUS_WRITE_DELAY_MS after the oldest change not
+ * written yet, so that it takes no core from the changes that follow
+ * (QEMU reads a command with two busy threads), and a stream of changes
+ * is written once a second; domains wait in the queue, not in a thread.
  * qemuDomainRemoveStatus drops what is pending, waits for a write in
  * progress and removes the file; qemuDomainFlushStatus waits until what
  * is pending is written.
  */
 #define QEMU_STATUS_WRITE_DELAY_MS 1000
 int qemuDomainSaveStatus(qemuDomainObj *obj, const char *path);
-void qemuDomainStatusWriter(gpointer obj, gpointer unused);
 int qemuDomainSaveStatusLater(qemuDomainObj *obj, const char *path);
 void qemuDomainRemoveStatus(qemuDomainObj *obj, const char *path);
 void qemuDomainFlushStatus(qemuDomainObj *obj);

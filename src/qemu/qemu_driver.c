@@ -58,7 +58,7 @@ struct _qemuDriver {
     qemuMonitorCallbacks callbacks;
     qemuProcessConfig pcfg;
     GThreadPool *eventPool;  /* handles each domain's QEMU events in order */
-    GThreadPool *statusPool; /* writes status files in the background */
+    qemuStatusQueue *statusQueue; /* writes status files in the background */
 
     GMutex lock;
     GHashTable *byName; /* name -> qemuDomainObj (a reference) */
@@ -461,7 +461,7 @@ newObj(qemuDriver *drv, const char *name, const unsigned char *uuid)
 
     obj->logPath = g_build_filename(drv->logDir, file, NULL);
     obj->driver = drv;
-    obj->statusPool = drv->statusPool;
+    obj->statusQueue = drv->statusQueue;
     return obj;
 }
 
@@ -640,10 +640,12 @@ qemuDriverNew(const qemuDriverConfig *cfg)
     /* one worker per domain with events at a time; a worker may wait for
      * its domain's job, so leave room for the others */
     drv->eventPool = g_thread_pool_new(handleEvents, drv, 8, FALSE, &gerr);
-    if (drv->eventPool)
-        drv->statusPool = g_thread_pool_new(qemuDomainStatusWriter, NULL, 2, FALSE, &gerr);
-    if (!drv->eventPool || !drv->statusPool) {
+    if (!drv->eventPool) {
         reportError(IOV_ERR_INTERNAL_ERROR, "cannot create threads: %s", gerr->message);
+        qemuDriverFree(drv);
+        return NULL;
+    }
+    if (!(drv->statusQueue = qemuStatusQueueNew())) {
         qemuDriverFree(drv);
         return NULL;
     }
@@ -690,8 +692,7 @@ qemuDriverFree(qemuDriver *drv)
     }
     if (drv->eventPool)
         g_thread_pool_free(drv->eventPool, FALSE, TRUE);
-    if (drv->statusPool)
-        g_thread_pool_free(drv->statusPool, FALSE, TRUE);
+    qemuStatusQueueFree(drv->statusQueue);
     if (drv->byName)
         g_hash_table_destroy(drv->byName);
     if (drv->byUUID)

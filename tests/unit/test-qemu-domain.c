@@ -213,7 +213,7 @@ testEventsQueueInOrderForOneWorker(void)
 
 /* ---- the status file ---- */
 
-static GThreadPool *statusPool;
+static qemuStatusQueue *statusQueue;
 
 /* A running domain object whose live definition has memory `mib`. */
 static qemuDomainObj *
@@ -222,13 +222,19 @@ runningObj(unsigned int mib)
     g_autofree char *xml = g_strdup_printf(
         "<domain type='qemu'><name>st</name><memory unit='MiB'>%u</memory><vcpu>1</vcpu>"
         "<os><type>hvm</type><kernel>/k</kernel></os><devices/></domain>", mib);
-    qemuDomainObj *obj = qemuDomainObjNew("st", testUUID);
+    unsigned char uuid[16];
+    qemuDomainObj *obj;
+
+    /* a uuid of its own: the status tests make several at once */
+    memcpy(uuid, testUUID, sizeof(uuid));
+    uuid[15] = (unsigned char)mib;
+    obj = qemuDomainObjNew("st", uuid);
 
     obj->live = domainDefParseString(xml, 0, NULL);
     g_assert_nonnull(obj->live);
     obj->pid = 4242;
     obj->id = 7;
-    obj->statusPool = statusPool;
+    obj->statusQueue = statusQueue;
     obj->monPath = g_strdup("/run/st.qmp");
     obj->pidPath = g_strdup("/run/st.pid");
     return obj;
@@ -314,6 +320,46 @@ testStatusRemovedStaysRemoved(void)
     g_assert_cmpint(rmdir(dir), ==, 0);
 }
 
+/*
+ * Domains wait for their time in the queue, not in a thread: with more
+ * domains waiting than the writer has threads, flushing one (as a change
+ * of shape or the daemon's end does) writes it at once, instead of
+ * after the others' delays.
+ */
+static void
+testStatusFlushDoesNotWaitForOthers(void)
+{
+    enum { N = 20 };
+    qemuDomainObj *objs[N];
+    char *paths[N];
+    gint64 start;
+    guint i;
+
+    for (i = 0; i < N; i++) {
+        objs[i] = runningObj(64 + i);
+        paths[i] = statusPath();
+        g_assert_cmpint(qemuDomainSaveStatusLater(objs[i], paths[i]), ==, 0);
+    }
+    start = g_get_monotonic_time();
+    qemuDomainFlushStatus(objs[N - 1]);
+    g_assert_cmpint(g_get_monotonic_time() - start, <,
+                    QEMU_STATUS_WRITE_DELAY_MS * G_TIME_SPAN_MILLISECOND / 2);
+    g_assert_cmpuint(statusMemoryMiB(paths[N - 1]), ==, 64 + N - 1);
+    /* the others are written by the queue, each at its time */
+    for (i = 0; i < N - 1; i++) {
+        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+        while (!g_file_test(paths[i], G_FILE_TEST_EXISTS) && g_get_monotonic_time() < deadline)
+            g_usleep(20 * 1000);
+        g_assert_cmpuint(statusMemoryMiB(paths[i]), ==, 64 + i);
+    }
+    for (i = 0; i < N; i++) {
+        removeStatusDir(paths[i]);
+        g_free(paths[i]);
+        qemuDomainObjUnref(objs[i]);
+    }
+}
+
 /* Wait (at most 10 s) until this process has one thread left. */
 static void
 waitSingleThreaded(void)
@@ -350,13 +396,13 @@ main(int argc, char **argv)
     g_test_add_func("/domain/status/saved-later-is-written", testStatusSavedLaterIsWritten);
     g_test_add_func("/domain/status/keeps-the-newest", testStatusKeepsTheNewest);
     g_test_add_func("/domain/status/removed-stays-removed", testStatusRemovedStaysRemoved);
-    statusPool = g_thread_pool_new(qemuDomainStatusWriter, NULL, 2, FALSE, NULL);
+    g_test_add_func("/domain/status/flush-does-not-wait-for-others",
+                    testStatusFlushDoesNotWaitForOthers);
+    statusQueue = qemuStatusQueueNew();
+    g_assert_nonnull(statusQueue);
     rc = g_test_run();
-    g_thread_pool_free(statusPool, FALSE, TRUE);
-    /* GLib keeps a freed pool's threads for later pools: end them, so
-     * that memcheck sees no thread alive at exit */
-    g_thread_pool_set_max_unused_threads(0);
-    g_thread_pool_stop_unused_threads();
+    /* joins the writer's thread: memcheck sees no thread alive at exit */
+    qemuStatusQueueFree(statusQueue);
     waitSingleThreaded();
     return rc;
 }
