@@ -433,12 +433,12 @@ writeStatusSnap(qemuDomainObj *obj, const qemuDomainStatusSnap *snap, const char
 typedef struct {
     qemuDomainObj *obj; /* reference */
     gint64 due;         /* monotonic time to write it */
-} statusQueued;
+} statusEntry;
 
 struct _qemuStatusQueue {
     GMutex lock;   /* taken alone (never with a domain's lock): protects */
     GCond cond;    /* signalled on a new entry and on stop */
-    GQueue queue;  /* statusQueued, in the order they were queued: all
+    GQueue queue;  /* statusEntry, in the order they were queued: all
                     * wait the same delay, so the head is due first */
     bool stop;
     GThread *thread;
@@ -481,7 +481,7 @@ statusQueueMain(gpointer opaque)
 
     g_mutex_lock(&q->lock);
     for (;;) {
-        statusQueued *e = g_queue_peek_head(&q->queue);
+        statusEntry *e = g_queue_peek_head(&q->queue);
         qemuDomainObj *obj;
 
         if (!e) {
@@ -549,7 +549,7 @@ qemuStatusQueueFree(qemuStatusQueue *q)
 static void
 statusQueuePush(qemuStatusQueue *q, qemuDomainObj *obj, gint64 due)
 {
-    statusQueued *e = g_new0(statusQueued, 1);
+    statusEntry *e = g_new0(statusEntry, 1);
 
     e->obj = qemuDomainObjRef(obj);
     e->due = due;

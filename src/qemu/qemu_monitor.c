@@ -11,7 +11,7 @@
  *                                         lines, parse each with json-c
  *   qemuMonitorCommand: take cmdLock,      event: call cb.event
  *   set waiting, send, then read the       EOF / reset / garbage: mark
- *   socket itself until the reply          closed, signal, call cb.eof once
+ *   socket itself until the reply          closed, call cb.eof once
  *   (events that come first go to
  *   cb.event from this thread)  ─ ─ ─ ─ ▶ stands aside meanwhile: its
  *                                         next poll leaves the socket out
@@ -565,7 +565,6 @@ monitorEnded(qemuMonitor *mon, bool error)
     if (notify && mon->cb.eof)
         mon->cb.eof(mon, error, mon->opaque);
 }
-
 
 /* With mon->lock: take the reply for the first command of the batch not
  * answered yet; false when no batch awaits a reply. */
