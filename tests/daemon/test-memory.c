@@ -305,12 +305,17 @@ setup(void)
     fd = rawConnect(d.sock);
     openCall = callPacket(REMOTE_PROC_CONNECT_OPEN, 0, (xdrproc_t)xdr_remote_connect_open_args, &open);
     defCall = callPacket(REMOTE_PROC_DOMAIN_DEFINE_XML, 1, (xdrproc_t)xdr_remote_domain_define_xml_args, &def);
-    rawSend(fd, openCall->data, openCall->len);
-    rawSend(fd, defCall->data, defCall->len);
     for (i = 0; i < 2; i++) {
-        g_autoptr(rpcMessage) r = rawReadPacket(fd);
+        g_autoptr(rpcMessage) r = NULL;
         g_autofree char *err = NULL;
 
+        /* one at a time: the server runs a client's calls on several
+         * workers, so a call sent before OPEN's reply may run first */
+        if (i == 0)
+            rawSend(fd, openCall->data, openCall->len);
+        else
+            rawSend(fd, defCall->data, defCall->len);
+        r = rawReadPacket(fd);
         g_assert_nonnull(r);
         if ((err = errorMessage(r)))
             g_error("setup: %s", err);
