@@ -14,7 +14,8 @@
  *   socket itself until the reply          closed, call cb.eof once
  *   (events that come first go to
  *   cb.event from this thread)  ─ ─ ─ ─ ▶ stands aside meanwhile: its
- *                                         next poll leaves the socket out
+ *                                         next poll leaves the socket out,
+ *                                         until 10 ms after the command
  *   qemuMonitorClose: run the detach ───▶ destroy the source (no
  *   inside the I/O thread and wait        callback can run after this)
  *
@@ -90,8 +91,8 @@ struct _qemuMonitor {
     size_t rscan;    /* rbuf before this offset has no '\n' */
     gint direct;     /* atomic; a command's thread reads: the I/O thread
                       * leaves the socket out of its poll */
-    gint stoodAside; /* atomic; the I/O thread may have left it out: the
-                      * command wakes it when done */
+    gint stoodAside; /* atomic; the I/O thread left it out, and takes it
+                      * back MONITOR_REARM_MS after the last command */
 
     GMutex lock; /* protects everything below */
     GMainContext *ctx; /* reference to the I/O thread's context; NULL once
@@ -104,6 +105,8 @@ struct _qemuMonitor {
     bool closing;             /* qemuMonitorClose was called */
     bool broken;              /* a command timed out */
     bool eofDone;             /* the eof callback ran */
+    gint64 directEnd;         /* when the last command's thread stopped
+                               * reading (monotonic µs) */
     bool waiting;             /* a command awaits its reply */
     bool replied;             /* the awaited reply arrived */
     json_object *replyRet;    /* owned; its "return" member */
@@ -710,12 +713,22 @@ monitorReadSome(qemuMonitor *mon)
 
 #define MONITOR_POLL_EVENTS (G_IO_IN | G_IO_HUP | G_IO_ERR)
 
+/* How long after a command the I/O thread goes on leaving the socket to
+ * commands: an event that comes meanwhile is read this late at most. */
+#define MONITOR_REARM_MS 10
+
 /*
  * The I/O thread's source for one monitor: a poll on its socket, asking
  * for nothing while a command's thread reads the socket itself (GLib
  * keeps its poll records sorted by fd: the events may change, the fd may
- * not). Only the end of the connection still wakes a poll that asks for
- * nothing, and the command's thread sees that end as soon.
+ * not), and until MONITOR_REARM_MS after the last command: the I/O
+ * thread takes the socket back on a timeout of its own, so a command
+ * never wakes it, and in a run of commands (a set every 1.5 ms) it sleeps
+ * instead of waking twice a command (on the reply, then to take the
+ * socket back), each time when the command's thread, the caller and QEMU
+ * want the machine's two cores. Only the end of the connection still
+ * wakes a poll that asks for nothing: it is read at once when no command
+ * reads.
  */
 typedef struct {
     GSource base;
@@ -728,16 +741,29 @@ monitorSourcePrepare(GSource *source, gint *timeout)
 {
     monitorSource *ms = (monitorSource *)source;
     qemuMonitor *mon = ms->mon;
+    gint64 left;
 
     *timeout = -1;
     ms->pfd.events = MONITOR_POLL_EVENTS;
     if (g_atomic_int_get(&mon->direct)) {
-        /* announced before the second look: a command that ends in
-         * between sees it and wakes this thread (at worst for nothing) */
         g_atomic_int_set(&mon->stoodAside, 1);
-        if (g_atomic_int_get(&mon->direct))
-            ms->pfd.events = 0;
+        ms->pfd.events = 0;
+        *timeout = MONITOR_REARM_MS;
+        return FALSE;
     }
+    if (!g_atomic_int_get(&mon->stoodAside))
+        return FALSE;
+    /* a command that ended after the look at `direct` set directEnd
+     * before it cleared `direct` */
+    g_mutex_lock(&mon->lock);
+    left = mon->directEnd + MONITOR_REARM_MS * G_TIME_SPAN_MILLISECOND - g_get_monotonic_time();
+    g_mutex_unlock(&mon->lock);
+    if (left > 0) {
+        ms->pfd.events = 0;
+        *timeout = (gint)((left + 999) / 1000);
+        return FALSE;
+    }
+    g_atomic_int_set(&mon->stoodAside, 0);
     return FALSE;
 }
 
@@ -746,7 +772,9 @@ monitorSourceCheck(GSource *source)
 {
     monitorSource *ms = (monitorSource *)source;
 
-    return ms->pfd.events != 0 && ms->pfd.revents != 0;
+    if (ms->pfd.events == 0)
+        return (ms->pfd.revents & (G_IO_HUP | G_IO_ERR)) && !g_atomic_int_get(&ms->mon->direct);
+    return ms->pfd.revents != 0;
 }
 
 /* Read what QEMU sent, unless a command's thread reads now. Runs in the
@@ -1237,22 +1265,6 @@ monitorAwaitOver(qemuMonitor *mon)
     return answered || mon->closed || mon->closing;
 }
 
-/* Make the I/O thread prepare its poll again. */
-static void
-monitorWakeIOThread(qemuMonitor *mon)
-{
-    GMainContext *ctx = NULL;
-
-    g_mutex_lock(&mon->lock);
-    if (mon->ctx)
-        ctx = g_main_context_ref(mon->ctx);
-    g_mutex_unlock(&mon->lock);
-    if (ctx) {
-        g_main_context_wakeup(ctx);
-        g_main_context_unref(ctx);
-    }
-}
-
 /*
  * Send `len` bytes of commands (cmdLock held), then read the socket in
  * this thread until their replies have come, the connection ends
@@ -1261,8 +1273,8 @@ monitorWakeIOThread(qemuMonitor *mon)
  *
  * The socket is claimed before the send: the thread QEMU wakes often
  * shares the sender's core, so the sender goes straight from send() to
- * poll(). The I/O thread leaves the socket alone meanwhile and is woken
- * at the end, should it have left the socket out of its poll.
+ * poll(). The I/O thread leaves the socket alone meanwhile, and takes it
+ * back by itself (monitorSourcePrepare).
  */
 static int
 monitorSendAndAwait(qemuMonitor *mon, const char *text, size_t len, gint64 deadline)
@@ -1297,10 +1309,10 @@ monitorSendAndAwait(qemuMonitor *mon, const char *text, size_t len, gint64 deadl
             break;
     }
     g_mutex_unlock(&mon->readLock);
+    g_mutex_lock(&mon->lock);
+    mon->directEnd = g_get_monotonic_time();
+    g_mutex_unlock(&mon->lock);
     g_atomic_int_set(&mon->direct, 0);
-
-    if (g_atomic_int_compare_and_exchange(&mon->stoodAside, 1, 0))
-        monitorWakeIOThread(mon);
     errno = sendErrno;
     return wrc;
 }
