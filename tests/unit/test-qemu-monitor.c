@@ -664,9 +664,15 @@ testEventsAfterCommandsReachCallback(void)
     peerStart(p);
     mon = openPeer(p, &seen);
     for (i = 0; i < N; i++) {
+        gint64 t0;
+
         g_assert_cmpint(qemuMonitorCont(mon), ==, 0);
-        /* the monitor is idle now: only the I/O thread can read it */
+        /* the monitor is idle now: only the I/O thread can read it, once
+         * it takes the socket back (10 ms after the command; the bound
+         * leaves room for a loaded machine) */
+        t0 = g_get_monotonic_time();
         g_assert_cmpuint(seenWaitEvents(&seen, i + 1, 2000), ==, i + 1);
+        g_assert_cmpint(g_get_monotonic_time() - t0, <, 500 * G_TIME_SPAN_MILLISECOND);
     }
     g_assert_cmpstr(g_ptr_array_index(seen.events, N - 1), ==, "STOP");
     qemuMonitorClose(mon);
