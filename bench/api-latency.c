@@ -124,7 +124,7 @@ typedef struct {
 } pctl;
 
 static void
-latOf(pctl *l, double *v)
+pctlOf(pctl *l, double *v)
 {
     l->p50 = testPercentile(v, calls, 0.5);
     l->p99 = testPercentile(v, calls, 0.99);
@@ -197,10 +197,10 @@ measureDaemon(iovConnectPtr conn, iovDomainPtr dom, pid_t guestPid, pctl *set, p
         }
     }
     floorStop(&f);
-    latOf(set, setv);
-    latOf(flo, flov);
-    latOf(get, getv);
-    latOf(nul, nulv);
+    pctlOf(set, setv);
+    pctlOf(flo, flov);
+    pctlOf(get, getv);
+    pctlOf(nul, nulv);
 }
 
 /* ---- 20 clients at once ---- */
@@ -498,7 +498,7 @@ main(int argc, char **argv)
     }
     printf("| /bin/true spawned the same way | %.2f ms | %.2f ms | |\n", shotP50[SHOT_TRUE] / 1000,
            shotP99[SHOT_TRUE] / 1000);
-    printf("| the change above /bin/true and the set's floor (QEMU's own part, p50 above) | %.2f ms | | |\n",
+    printf("| the one-shot change less /bin/true and the set's floor (what iovsh and iovirtd add) | %.2f ms | | |\n",
            (shotP50[SHOT_IOVSH_SET] - shotP50[SHOT_TRUE] - flo.p50) / 1000);
     printf("\n| measure | value | goal |\n|---|---|---|\n");
     printf("| gets/s, 20 clients at once over 5 guests | %.0f | ≥ 5,000: %s |\n", rate,
