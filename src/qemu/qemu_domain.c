@@ -444,6 +444,23 @@ struct _qemuStatusQueue {
     GThread *thread;
 };
 
+/* With the lock: wait until no thread writes, and become the writer. */
+static void
+becomeStatusWriter(qemuDomainObj *obj)
+{
+    while (obj->statusWriter)
+        g_cond_wait(&obj->statusCond, &obj->lock);
+    obj->statusWriter = true;
+}
+
+/* With the lock. */
+static void
+releaseStatusWriter(qemuDomainObj *obj)
+{
+    obj->statusWriter = false;
+    g_cond_broadcast(&obj->statusCond);
+}
+
 /* Take the pending document of `obj`, if any, and write it. The writer's
  * role is waited for first, so that a document qemuDomainSaveStatus
  * writes meanwhile (it drops the pending one) is never overwritten by
@@ -455,20 +472,15 @@ writePending(qemuDomainObj *obj)
     g_autofree char *path = NULL;
 
     g_mutex_lock(&obj->lock);
-    while (obj->statusWriter)
-        g_cond_wait(&obj->statusCond, &obj->lock);
+    becomeStatusWriter(obj);
     snap = g_steal_pointer(&obj->statusPending);
     path = g_steal_pointer(&obj->statusPendingPath);
-    if (!snap) {
+    if (snap) {
         g_mutex_unlock(&obj->lock);
-        return;
+        writeStatusSnap(obj, snap, path);
+        g_mutex_lock(&obj->lock);
     }
-    obj->statusWriter = true;
-    g_mutex_unlock(&obj->lock);
-    writeStatusSnap(obj, snap, path);
-    g_mutex_lock(&obj->lock);
-    obj->statusWriter = false;
-    g_cond_broadcast(&obj->statusCond);
+    releaseStatusWriter(obj);
     g_mutex_unlock(&obj->lock);
 }
 
@@ -561,22 +573,13 @@ statusQueuePush(qemuStatusQueue *q, qemuDomainObj *obj, gint64 due)
 }
 
 /* With the lock: drop the pending document (older than what the caller
- * writes), wait until no thread writes, and become the writer. */
+ * writes) and become the writer. */
 static void
 claimStatusWriter(qemuDomainObj *obj)
 {
     g_clear_pointer(&obj->statusPending, qemuDomainStatusSnapFree);
     g_clear_pointer(&obj->statusPendingPath, g_free);
-    while (obj->statusWriter)
-        g_cond_wait(&obj->statusCond, &obj->lock);
-    obj->statusWriter = true;
-}
-
-static void
-releaseStatusWriter(qemuDomainObj *obj)
-{
-    obj->statusWriter = false;
-    g_cond_broadcast(&obj->statusCond);
+    becomeStatusWriter(obj);
 }
 
 int
