@@ -91,8 +91,6 @@ struct _qemuMonitor {
     size_t rscan;    /* rbuf before this offset has no '\n' */
     gint direct;     /* atomic; a command's thread reads: the I/O thread
                       * leaves the socket out of its poll */
-    gint stoodAside; /* atomic; the I/O thread left it out, and takes it
-                      * back MONITOR_REARM_MS after the last command */
 
     GMutex lock; /* protects everything below */
     GMainContext *ctx; /* reference to the I/O thread's context; NULL once
@@ -734,6 +732,8 @@ typedef struct {
     GSource base;
     GPollFD pfd;
     qemuMonitor *mon; /* reference */
+    bool aside;       /* the socket is left out, to be taken back
+                       * MONITOR_REARM_MS after the last command */
 } monitorSource;
 
 static gboolean
@@ -746,12 +746,12 @@ monitorSourcePrepare(GSource *source, gint *timeout)
     *timeout = -1;
     ms->pfd.events = MONITOR_POLL_EVENTS;
     if (g_atomic_int_get(&mon->direct)) {
-        g_atomic_int_set(&mon->stoodAside, 1);
+        ms->aside = true;
         ms->pfd.events = 0;
         *timeout = MONITOR_REARM_MS;
         return FALSE;
     }
-    if (!g_atomic_int_get(&mon->stoodAside))
+    if (!ms->aside)
         return FALSE;
     /* a command that ended after the look at `direct` set directEnd
      * before it cleared `direct` */
@@ -763,7 +763,7 @@ monitorSourcePrepare(GSource *source, gint *timeout)
         *timeout = (gint)((left + 999) / 1000);
         return FALSE;
     }
-    g_atomic_int_set(&mon->stoodAside, 0);
+    ms->aside = false;
     return FALSE;
 }
 
