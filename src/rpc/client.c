@@ -35,10 +35,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <glib-unix.h>
 
 #include "rpc.h"
 #include "util/error.h"
@@ -61,11 +61,14 @@ typedef struct {
 
 struct _rpcClient {
     rpcStream *stream;         /* owned */
-    int wakeFds[2];            /* owned: a pipe that interrupts the poll */
+    int wakeFd;                /* owned: an eventfd that interrupts the
+                                  poll, or -1 */
 
     GMutex lock;
     GCond cond;                /* a reply was delivered, the buck was given
                                   up, or the connection closed */
+    unsigned int waiters;      /* lock: threads waiting on cond (a wake-up
+                                  with none costs a system call) */
     uint32_t serial;           /* lock: the serial of the next call */
     bool closed;               /* lock */
     char *closeReason;         /* lock: why it closed ("connection closed ...") */
@@ -92,6 +95,7 @@ struct _rpcClient {
 };
 
 static void clientWakeIO(rpcClient *client);
+static void clientWakeWaiters(rpcClient *client);
 static bool streamReadyLocked(rpcClientStream *st);
 static void streamPacketLocked(rpcClient *client, rpcMessage *msg);
 
@@ -105,13 +109,8 @@ rpcClientNew(rpcStream *stream)
     rpcClient *client = g_new0(rpcClient, 1);
 
     client->stream = stream;
-    if (!g_unix_open_pipe(client->wakeFds, FD_CLOEXEC, NULL)) {
-        /* only fails when out of descriptors: then poll the socket alone */
-        client->wakeFds[0] = client->wakeFds[1] = -1;
-    } else {
-        g_unix_set_fd_nonblocking(client->wakeFds[0], TRUE, NULL);
-        g_unix_set_fd_nonblocking(client->wakeFds[1], TRUE, NULL);
-    }
+    /* -1 only when out of descriptors: then the socket is polled alone */
+    client->wakeFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     g_mutex_init(&client->lock);
     g_cond_init(&client->cond);
     g_queue_init(&client->outq);
@@ -144,16 +143,15 @@ rpcClientFree(rpcClient *client)
     if (client->eventThread) {
         g_mutex_lock(&client->lock);
         client->eventStop = true;
-        g_cond_broadcast(&client->cond);
+        clientWakeWaiters(client);
         g_mutex_unlock(&client->lock);
         clientWakeIO(client);
         g_thread_join(client->eventThread);
     }
     g_queue_clear_full(&client->events, (GDestroyNotify)rpcMessageFree);
     rpcStreamFree(client->stream);
-    if (client->wakeFds[0] >= 0) {
-        close(client->wakeFds[0]);
-        close(client->wakeFds[1]);
+    if (client->wakeFd >= 0) {
+        close(client->wakeFd);
     }
     g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
     g_ptr_array_unref(client->pending);
@@ -181,11 +179,35 @@ rpcClientIsOpen(rpcClient *client)
 static void
 clientWakeIO(rpcClient *client)
 {
-    char c = 0;
+    uint64_t one = 1;
 
-    if (client->wakeFds[1] >= 0 && write(client->wakeFds[1], &c, 1) < 0) {
-        /* the pipe is full: a wake-up is pending anyway */
+    if (client->wakeFd >= 0 && write(client->wakeFd, &one, sizeof(one)) < 0) {
+        /* the counter is full: a wake-up is pending anyway */
     }
+}
+
+/* Wait on cond until woken, or until `deadline` (monotonic µs; -1 for
+ * none) passes: false then. lock held. */
+static bool
+clientCondWait(rpcClient *client, gint64 deadline)
+{
+    bool woken = true;
+
+    client->waiters++;
+    if (deadline < 0)
+        g_cond_wait(&client->cond, &client->lock);
+    else
+        woken = g_cond_wait_until(&client->cond, &client->lock, deadline);
+    client->waiters--;
+    return woken;
+}
+
+/* Wake every thread waiting on cond, if any. lock held. */
+static void
+clientWakeWaiters(rpcClient *client)
+{
+    if (client->waiters > 0)
+        g_cond_broadcast(&client->cond);
 }
 
 /*
@@ -205,7 +227,7 @@ clientBreakLocked(rpcClient *client, char *reason)
     client->closeReason = reason;
     shutdown(client->stream->ops->fd(client->stream), SHUT_RDWR);
     clientWakeIO(client);
-    g_cond_broadcast(&client->cond);
+    clientWakeWaiters(client);
 }
 
 /* Report the reason the connection closed, for a failing call. */
@@ -260,7 +282,7 @@ clientHandlePacketLocked(rpcClient *client, rpcMessage *msg)
             if (!p->reply && p->prog == hdr->prog && p->vers == hdr->vers &&
                 p->serial == hdr->serial) {
                 p->reply = msg;
-                g_cond_broadcast(&client->cond);
+                clientWakeWaiters(client);
                 return 0;
             }
         }
@@ -275,7 +297,7 @@ clientHandlePacketLocked(rpcClient *client, rpcMessage *msg)
     case RPC_MESSAGE:
         if (client->eventFunc && hdr->prog == RPC_REMOTE_PROGRAM) {
             g_queue_push_tail(&client->events, msg);
-            g_cond_broadcast(&client->cond);
+            clientWakeWaiters(client);
             return 0;
         }
         rpcMessageFree(msg);
@@ -289,10 +311,11 @@ clientHandlePacketLocked(rpcClient *client, rpcMessage *msg)
     }
 }
 
-/* Read and handle what the socket has. Returns -1 once the connection
- * is closed. The buck holder, lock held. */
+/* Read and handle what the socket has, or up to the reply of `me`: the
+ * read that would only say "nothing more" is left to the next poll.
+ * Returns -1 once the connection is closed. The buck holder, lock held. */
 static int
-clientReadLocked(rpcClient *client)
+clientReadLocked(rpcClient *client, rpcClientPending *me)
 {
     for (;;) {
         rpcMessage *msg = NULL;
@@ -316,6 +339,8 @@ clientReadLocked(rpcClient *client)
         case RPC_READ_PACKET:
             if (clientHandlePacketLocked(client, msg) < 0)
                 return -1;
+            if (me->reply)
+                return 0;
             break;
         case RPC_READ_TOO_LARGE:
             /* not with the reader's default limit, the protocol's own */
@@ -368,6 +393,10 @@ static int
 clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
 {
     while (!me->reply && !client->closed) {
+        /* write before polling: the socket nearly always takes a call at
+         * once, and then poll waits for the reply alone */
+        if (!g_queue_is_empty(&client->outq) && clientWriteLocked(client) < 0)
+            break;
         if (me->listener && (client->eventStop || !g_queue_is_empty(&client->events)))
             break;
         if (me->flush && g_queue_is_empty(&client->outq))
@@ -377,7 +406,7 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
         int wfd = client->stream->ops->writeFd ? client->stream->ops->writeFd(client->stream) : -1;
         struct pollfd fds[3] = {
             {.fd = client->stream->ops->fd(client->stream), .events = POLLIN},
-            {.fd = client->wakeFds[0], .events = POLLIN},
+            {.fd = client->wakeFd, .events = POLLIN},
             {.fd = -1, .events = POLLOUT},
         };
         int timeout = -1;
@@ -446,17 +475,17 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             break;
         }
         if (fds[1].revents & POLLIN) {
-            char buf[64];
+            uint64_t n;
 
-            while (read(client->wakeFds[0], buf, sizeof(buf)) > 0)
-                ;
+            /* one read takes every wake-up since the last */
+            if (read(client->wakeFd, &n, sizeof(n)) < 0) {
+                /* EAGAIN: another holder took them */
+            }
         }
         if (client->closed)
             break;
-        if (((fds[0].revents | fds[2].revents) & (POLLOUT | POLLERR)) &&
-            clientWriteLocked(client) < 0)
-            break;
-        if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && clientReadLocked(client) < 0)
+        /* what the socket can take now is written at the loop's top */
+        if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && clientReadLocked(client, me) < 0)
             break;
         if ((fds[0].revents & POLLNVAL)) {
             clientBreakLocked(client, g_strdup("connection closed: the socket is no longer valid"));
@@ -482,15 +511,13 @@ clientWaitLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             return -1;
         }
         if (client->ioBusy) {
-            if (deadline < 0)
-                g_cond_wait(&client->cond, &client->lock);
-            else if (!g_cond_wait_until(&client->cond, &client->lock, deadline))
+            if (!clientCondWait(client, deadline))
                 timedOut = !me->reply;
         } else {
             client->ioBusy = true;
             timedOut = clientDoIOLocked(client, me, deadline) < 0;
             client->ioBusy = false;
-            g_cond_broadcast(&client->cond);
+            clientWakeWaiters(client);
         }
         if (timedOut && !me->reply) {
             clientBreakLocked(client, g_strdup_printf("connection closed: timed out waiting for the reply to procedure %d", me->proc));
@@ -547,7 +574,7 @@ clientEventThread(gpointer data)
             rpcMessageFree(m);
             g_mutex_lock(&client->lock);
         } else if (client->closed || client->ioBusy) {
-            g_cond_wait(&client->cond, &client->lock);
+            clientCondWait(client, -1);
         } else {
             /* the silence before listening is no sign of a dead server */
             if (client->pending->len == 0) {
@@ -557,7 +584,7 @@ clientEventThread(gpointer data)
             client->ioBusy = true;
             clientDoIOLocked(client, &me, -1);
             client->ioBusy = false;
-            g_cond_broadcast(&client->cond);
+            clientWakeWaiters(client);
         }
     }
     g_mutex_unlock(&client->lock);
@@ -734,7 +761,7 @@ streamPacketLocked(rpcClient *client, rpcMessage *msg)
         rpcMessageFree(msg);
         break;
     }
-    g_cond_broadcast(&client->cond);
+    clientWakeWaiters(client);
 }
 
 /*
@@ -749,9 +776,7 @@ streamWaitLocked(rpcClient *client, rpcClientStream *st, gint64 deadline)
 
     while (!streamReadyLocked(st)) {
         if (client->ioBusy) {
-            if (deadline < 0)
-                g_cond_wait(&client->cond, &client->lock);
-            else if (!g_cond_wait_until(&client->cond, &client->lock, deadline))
+            if (!clientCondWait(client, deadline))
                 return streamReadyLocked(st) ? 0 : -1;
         } else {
             int rc;
@@ -759,7 +784,7 @@ streamWaitLocked(rpcClient *client, rpcClientStream *st, gint64 deadline)
             client->ioBusy = true;
             rc = clientDoIOLocked(client, &me, deadline);
             client->ioBusy = false;
-            g_cond_broadcast(&client->cond);
+            clientWakeWaiters(client);
             if (rc < 0)
                 return streamReadyLocked(st) ? 0 : -1;
         }
@@ -780,7 +805,7 @@ streamSendLocked(rpcClient *client, rpcMessage *msg)
     client->ioBusy = true;
     clientDoIOLocked(client, &me, -1);
     client->ioBusy = false;
-    g_cond_broadcast(&client->cond);
+    clientWakeWaiters(client);
 }
 
 rpcClientStream *

@@ -1434,8 +1434,8 @@ testDisconnectedOnce(void)
     rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_CONNECT_GET_HOSTNAME, 0, NULL, NULL);
     WAIT_UNTIL(g_atomic_int_get(&f->active) == 1, 5000);
     WAIT_UNTIL(g_atomic_int_get(&f->connected) == 4, 5000);
-    /* still open here: a and b (a socket and a pipe each), the raw one */
-    serverStopKeeping(f, 3 + 3 + 1);
+    /* still open here: a and b (a socket and an eventfd each), the raw one */
+    serverStopKeeping(f, 2 + 2 + 1);
     rawExpectEOF(fd);
     close(fd);
     g_assert_null(callGetType(a));
