@@ -30,7 +30,7 @@ PER_DISK = 4 * MiB
 OWN = len(DISKS) * PER_DISK
 CAP = 6 * MiB
 # one window of one second may exceed the limit in force by this much
-# (QEMU's bucket lends a tenth of a second to a disk that was idle)
+# (sampling times, and what a bucket lends a disk that paused a moment)
 BAND = 1.10
 REQUEST = 256 * 1024  # the guest's reads, one at a time on each disk
 # a window that overlaps a change: blockdev-reopen drains the nodes it
