@@ -410,7 +410,8 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             {.fd = -1, .events = POLLOUT},
         };
         int timeout = -1;
-        bool buffered = rpcStreamPending(client->stream) > 0;
+        bool buffered = rpcStreamPending(client->stream) > 0 ||
+                        rpcPacketReaderPending(&client->reader) > 0;
         gint64 now = g_get_monotonic_time();
         int r;
 
@@ -458,7 +459,8 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             if (timeout < 0 || (left + 999) / 1000 < timeout)
                 timeout = (int)MIN((left + 999) / 1000, G_MAXINT);
         }
-        /* TLS may hold decrypted bytes the socket no longer announces */
+        /* the reader's bytes read ahead, or TLS's decrypted ones, which
+         * the socket no longer announces */
         if (buffered)
             timeout = 0;
 

@@ -334,6 +334,43 @@ readerTake(rpcPacketReader *r)
 }
 
 /*
+ * Up to `want` bytes for the packet in progress into `dst`: those read
+ * ahead first; else, when fewer than RPC_READ_AHEAD are wanted, one read
+ * of RPC_READ_AHEAD from `s` (what comes beyond is kept ahead); else one
+ * read of `want` straight into `dst`. As read(2): > 0, 0 at end of file,
+ * -1 with errno.
+ */
+static ssize_t
+readerGet(rpcPacketReader *r, rpcStream *s, char *dst, size_t want)
+{
+    ssize_t n;
+    size_t k;
+
+    if (r->aheadLen == 0 && want < sizeof(r->ahead)) {
+        n = s->ops->read(s, r->ahead, sizeof(r->ahead));
+        if (n <= 0)
+            return n;
+        r->bytes += (unsigned long long)n;
+        r->drained = (size_t)n < sizeof(r->ahead);
+        r->aheadPos = 0;
+        r->aheadLen = (size_t)n;
+    }
+    if (r->aheadLen == 0) {
+        n = s->ops->read(s, dst, want);
+        if (n > 0) {
+            r->bytes += (unsigned long long)n;
+            r->drained = (size_t)n < want;
+        }
+        return n;
+    }
+    k = MIN(want, r->aheadLen);
+    memcpy(dst, r->ahead + r->aheadPos, k);
+    r->aheadPos += k;
+    r->aheadLen -= k;
+    return (ssize_t)k;
+}
+
+/*
  * rpcPacketReaderRead: read from `s` until it would block or one packet
  * is complete. The buffer is grown (doubled, up to the announced length)
  * only when it is full and more bytes are due.
@@ -345,13 +382,13 @@ rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg)
         ssize_t n;
 
         if (r->lenGot < RPC_LEN_LEN) {
-            n = s->ops->read(s, r->lenWord + r->lenGot, RPC_LEN_LEN - r->lenGot);
+            n = readerGet(r, s, r->lenWord + r->lenGot, RPC_LEN_LEN - r->lenGot);
         } else {
             if (r->bodyGot == r->bodyAlloc) {
                 r->bodyAlloc = MIN(r->bodyLen, r->bodyAlloc * 2);
                 r->body = g_realloc(r->body, r->bodyAlloc);
             }
-            n = s->ops->read(s, r->body + r->bodyGot, r->bodyAlloc - r->bodyGot);
+            n = readerGet(r, s, r->body + r->bodyGot, r->bodyAlloc - r->bodyGot);
         }
         if (n == 0)
             return RPC_READ_EOF;
@@ -366,7 +403,6 @@ rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg)
             reportSystemError(errno, "cannot read from the connection");
             return RPC_READ_ERROR;
         }
-        r->bytes += (unsigned long long)n;
 
         if (r->lenGot < RPC_LEN_LEN) {
             r->lenGot += (size_t)n;
@@ -398,6 +434,21 @@ rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg)
             return RPC_READ_PACKET;
         }
     }
+}
+
+/* rpcPacketReaderPending: see rpc.h. */
+size_t
+rpcPacketReaderPending(const rpcPacketReader *r)
+{
+    return r->aheadLen;
+}
+
+/* rpcPacketReaderDrained: see rpc.h. A stream that holds bytes of its
+ * own (TLS records already decrypted) is not drained. */
+bool
+rpcPacketReaderDrained(const rpcPacketReader *r, rpcStream *s)
+{
+    return r->drained && r->aheadLen == 0 && rpcStreamPending(s) == 0;
 }
 
 rpcMessage *

@@ -63,6 +63,10 @@
 
 /* What a packet's buffer starts with; it grows as the bytes arrive. */
 #define RPC_PACKET_INITIAL 1024
+/* what a reader asks of its stream at once when a packet's remaining
+ * bytes are fewer: a call or a short reply, and often the length word
+ * with it, in one system call */
+#define RPC_READ_AHEAD 1024
 
 typedef enum {
     RPC_CALL = 0,
@@ -270,6 +274,12 @@ typedef struct {
     size_t bodyGot;            /* bytes of it in `body` */
     bool tooLarge;             /* bodyLen is over `limit`: only its header is read */
     unsigned long long bytes;  /* every byte read so far */
+    /* a packet shorter than this comes in one read, with what follows it
+     * on the stream (the next packets' bytes, kept here) */
+    char ahead[RPC_READ_AHEAD];
+    size_t aheadPos;           /* the first byte of `ahead` not yet taken */
+    size_t aheadLen;           /* bytes of `ahead` not yet taken */
+    bool drained;              /* the last read from the stream came short */
 } rpcPacketReader;
 
 typedef enum {
@@ -286,6 +296,13 @@ typedef enum {
 
 /* rpcPacketReaderRead: read what `s` has, up to the end of one packet. */
 rpcReadResult rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg);
+/* rpcPacketReaderPending: bytes read ahead of the packet in progress,
+ * which poll(2) no longer announces: read on without polling. */
+size_t rpcPacketReaderPending(const rpcPacketReader *r);
+/* rpcPacketReaderDrained: after a packet, whether the stream had nothing
+ * more when last read, so that reading again now would only block
+ * (poll announces what comes later). */
+bool rpcPacketReaderDrained(const rpcPacketReader *r, rpcStream *s);
 void rpcPacketReaderClear(rpcPacketReader *r);
 
 /* ---- the server ---- */

@@ -173,6 +173,7 @@ static void serverResumeListeners(rpcServer *srv);
 static gboolean listenerCallback(gint fd, GIOCondition cond, gpointer data);
 static int clientKeepaliveCheck(rpcServer *srv, rpcServerClient *c, gint64 now);
 static bool clientMayRead(rpcServerClient *client);
+static bool clientHasBuffered(rpcServerClient *client);
 static int clientRead(rpcServerClient *client);
 static void clientUpdateWatch(rpcServerClient *client);
 static gboolean clientWakeCallback(gpointer data);
@@ -564,8 +565,9 @@ clientService(rpcServerClient *client)
     }
     streamService(client);
     clientUpdateWatch(client);
-    /* TLS may hold records already decrypted, which no poll announces */
-    if (client->stream && rpcStreamPending(client->stream) > 0 && clientMayRead(client)) {
+    /* bytes read ahead, or TLS records already decrypted, which no poll
+     * announces */
+    if (clientHasBuffered(client) && clientMayRead(client)) {
         if (clientRead(client) < 0)
             clientClose(client);
         else
@@ -733,6 +735,15 @@ clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
     return 0;
 }
 
+/* Whether the client has bytes read (by the packet reader or TLS) that
+ * its socket no longer announces. Context thread. */
+static bool
+clientHasBuffered(rpcServerClient *client)
+{
+    return client->stream && (rpcPacketReaderPending(&client->reader) > 0 ||
+                              rpcStreamPending(client->stream) > 0);
+}
+
 /* Whether the client may have another call read now. */
 static bool
 clientMayRead(rpcServerClient *client)
@@ -780,10 +791,19 @@ clientRead(rpcServerClient *client)
             packets++;
             if (clientHandlePacket(client, msg) < 0)
                 return -1;
+            /* the read that would only say EAGAIN is left to the poll */
+            if (client->stream && rpcPacketReaderDrained(&client->reader, client->stream))
+                return 0;
             break;
         case RPC_READ_TOO_LARGE:
             return clientHandleTooLarge(client, msg);
         }
+    }
+    /* out of budget with bytes that no poll announces: come back soon */
+    if (packets == RPC_SERVER_READ_BUDGET && clientHasBuffered(client)) {
+        g_mutex_lock(&client->lock);
+        clientWakeLocked(client);
+        g_mutex_unlock(&client->lock);
     }
     return 0;
 }

@@ -5,6 +5,7 @@
  * libvirtd 9.0 were seen sending (reference §10); our encoder must
  * produce them exactly and our decoder must read them back.
  */
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -715,6 +716,59 @@ testReaderGrowsWithBytes(void)
     close(peer);
 }
 
+/*
+ * Two short packets sent at once come in one read: the first with the
+ * second's bytes kept ahead (the socket is then empty, and the reader
+ * says they are pending), the second from them without the socket; the
+ * reader then knows the stream had nothing more. A third packet sent
+ * later is still read.
+ */
+static void
+testReaderReadsAhead(void)
+{
+    int peer;
+    g_autoptr(rpcStream) s = NULL;
+    rpcPacketReader r = { 0 };
+    rpcHeader h1 = callHeader(REMOTE_PROC_CONNECT_GET_TYPE, 1);
+    rpcHeader h2 = callHeader(REMOTE_PROC_CONNECT_GET_TYPE, 2);
+    rpcHeader h3 = callHeader(REMOTE_PROC_CONNECT_GET_TYPE, 3);
+    g_autoptr(rpcMessage) m1 = rpcMessageEncode(&h1, NULL, NULL);
+    g_autoptr(rpcMessage) m2 = rpcMessageEncode(&h2, NULL, NULL);
+    g_autoptr(rpcMessage) m3 = rpcMessageEncode(&h3, NULL, NULL);
+    g_autoptr(GByteArray) both = g_byte_array_new();
+    g_autoptr(rpcMessage) got1 = NULL;
+    g_autoptr(rpcMessage) got2 = NULL;
+    g_autoptr(rpcMessage) got3 = NULL;
+    g_autoptr(rpcMessage) none = NULL;
+    char c;
+
+    s = streamPair(&peer);
+    g_byte_array_append(both, (const guint8 *)m1->data, m1->len);
+    g_byte_array_append(both, (const guint8 *)m2->data, m2->len);
+    peerSend(peer, both->data, both->len);
+
+    g_assert_cmpint(rpcPacketReaderRead(&r, s, &got1), ==, RPC_READ_PACKET);
+    g_assert_cmpmem(got1->data, got1->len, m1->data, m1->len);
+    g_assert_cmpuint(rpcPacketReaderPending(&r), ==, m2->len);
+    g_assert_false(rpcPacketReaderDrained(&r, s));
+    g_assert_cmpint(recv(s->ops->fd(s), &c, 1, MSG_DONTWAIT | MSG_PEEK), ==, -1);
+    g_assert_cmpint(errno, ==, EAGAIN);
+
+    g_assert_cmpint(rpcPacketReaderRead(&r, s, &got2), ==, RPC_READ_PACKET);
+    g_assert_cmpmem(got2->data, got2->len, m2->data, m2->len);
+    g_assert_cmpuint(rpcPacketReaderPending(&r), ==, 0);
+    g_assert_true(rpcPacketReaderDrained(&r, s));
+    g_assert_cmpuint(r.bytes, ==, both->len);
+
+    g_assert_cmpint(rpcPacketReaderRead(&r, s, &none), ==, RPC_READ_AGAIN);
+    g_assert_null(none);
+    peerSend(peer, m3->data, m3->len);
+    g_assert_cmpint(rpcPacketReaderRead(&r, s, &got3), ==, RPC_READ_PACKET);
+    g_assert_cmpmem(got3->data, got3->len, m3->data, m3->len);
+    rpcPacketReaderClear(&r);
+    close(peer);
+}
+
 /* A packet announced over the reader's limit: only its header is read
  * and returned, decoded, so that the call can be answered. */
 static void
@@ -1086,6 +1140,7 @@ main(int argc, char **argv)
     g_test_add_func("/rpc-packet/procs/table", testProcTable);
     g_test_add_func("/rpc-packet/procs/decode-with-table", testDecodeWithTable);
     g_test_add_func("/rpc-packet/reader/grows-with-the-bytes", testReaderGrowsWithBytes);
+    g_test_add_func("/rpc-packet/reader/reads-ahead", testReaderReadsAhead);
     g_test_add_func("/rpc-packet/reader/too-large-reads-only-the-header", testReaderTooLargeReadsOnlyTheHeader);
     g_test_add_func("/rpc-packet/reader/limit-is-inclusive", testReaderLimitIsInclusive);
     g_test_add_func("/rpc-packet/readonly/every-readonly-call-fits", testEveryReadonlyCallFits);

@@ -1039,6 +1039,47 @@ testMaxRequestsPerClient(void)
     serverStop(f);
 }
 
+/*
+ * Calls sent in one write are answered, every one: 33 GET_TYPE calls of
+ * 28 bytes come in one read of the server's packet reader, more than it
+ * reads in one turn (RPC_SERVER_READ_BUDGET), so the last one waits in
+ * the reader, where no poll announces it, and must still be read.
+ */
+static void
+testCallsInOneWrite(void)
+{
+    Fixture *f = serverStart(10, 64, 0, 2);
+    int fd = rawConnect(f->path);
+    g_autoptr(GByteArray) all = g_byte_array_new();
+    bool seen[33] = { false };
+    int i;
+
+    for (i = 0; i < 33; i++) {
+        rpcHeader h = {
+            .prog = RPC_REMOTE_PROGRAM, .vers = 1, .proc = REMOTE_PROC_CONNECT_GET_TYPE,
+            .type = RPC_CALL, .serial = i, .status = RPC_OK,
+        };
+        g_autoptr(rpcMessage) msg = rpcMessageEncode(&h, NULL, NULL);
+
+        g_byte_array_append(all, (const guint8 *)msg->data, msg->len);
+    }
+    g_assert_cmpuint(all->len, <, RPC_READ_AHEAD);
+    rawSend(fd, all->data, all->len);
+    for (i = 0; i < 33; i++) {
+        g_autoptr(rpcMessage) reply = rawReadPacket(fd);
+
+        g_assert_nonnull(reply);
+        g_assert_cmpint(reply->header.status, ==, RPC_OK);
+        g_assert_cmpuint(reply->header.serial, <, 33);
+        g_assert_false(seen[reply->header.serial]);
+        seen[reply->header.serial] = true;
+    }
+    g_assert_cmpint(f->dispatched, ==, 33);
+    close(fd);
+    WAIT_UNTIL(rpcServerClientCount(f->srv) == 0, 5000);
+    serverStop(f);
+}
+
 /* A silent client is closed after the idle timeout; one that talks, or
  * waits for a reply, is not. */
 static void
@@ -1714,6 +1755,7 @@ main(int argc, char **argv)
     g_test_add_func("/rpc-server/truncated-then-eof", testTruncatedThenEOF);
     g_test_add_func("/rpc-server/max-clients", testMaxClients);
     g_test_add_func("/rpc-server/max-requests-per-client", testMaxRequestsPerClient);
+    g_test_add_func("/rpc-server/calls-in-one-write", testCallsInOneWrite);
     g_test_add_func("/rpc-server/idle-timeout", testIdleTimeout);
     g_test_add_func("/rpc-server/non-reading-client", testNonReadingClient);
     g_test_add_func("/rpc-server/readonly-listener", testReadonlyListener);
