@@ -150,9 +150,8 @@ rpcClientFree(rpcClient *client)
     }
     g_queue_clear_full(&client->events, (GDestroyNotify)rpcMessageFree);
     rpcStreamFree(client->stream);
-    if (client->wakeFd >= 0) {
+    if (client->wakeFd >= 0)
         close(client->wakeFd);
-    }
     g_queue_clear_full(&client->outq, (GDestroyNotify)rpcMessageFree);
     g_ptr_array_unref(client->pending);
     g_ptr_array_unref(client->streams);
@@ -410,8 +409,7 @@ clientDoIOLocked(rpcClient *client, rpcClientPending *me, gint64 deadline)
             {.fd = -1, .events = POLLOUT},
         };
         int timeout = -1;
-        bool buffered = rpcStreamPending(client->stream) > 0 ||
-                        rpcPacketReaderPending(&client->reader) > 0;
+        bool buffered = rpcPacketReaderPending(&client->reader, client->stream) > 0;
         gint64 now = g_get_monotonic_time();
         int r;
 

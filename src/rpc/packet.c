@@ -438,17 +438,16 @@ rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg)
 
 /* rpcPacketReaderPending: see rpc.h. */
 size_t
-rpcPacketReaderPending(const rpcPacketReader *r)
+rpcPacketReaderPending(const rpcPacketReader *r, rpcStream *s)
 {
-    return r->aheadLen;
+    return r->aheadLen + rpcStreamPending(s);
 }
 
-/* rpcPacketReaderDrained: see rpc.h. A stream that holds bytes of its
- * own (TLS records already decrypted) is not drained. */
+/* rpcPacketReaderDrained: see rpc.h. */
 bool
 rpcPacketReaderDrained(const rpcPacketReader *r, rpcStream *s)
 {
-    return r->drained && r->aheadLen == 0 && rpcStreamPending(s) == 0;
+    return r->drained && rpcPacketReaderPending(r, s) == 0;
 }
 
 rpcMessage *

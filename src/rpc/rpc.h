@@ -296,9 +296,10 @@ typedef enum {
 
 /* rpcPacketReaderRead: read what `s` has, up to the end of one packet. */
 rpcReadResult rpcPacketReaderRead(rpcPacketReader *r, rpcStream *s, rpcMessage **msg);
-/* rpcPacketReaderPending: bytes read ahead of the packet in progress,
- * which poll(2) no longer announces: read on without polling. */
-size_t rpcPacketReaderPending(const rpcPacketReader *r);
+/* rpcPacketReaderPending: bytes already read from `s` that poll(2) no
+ * longer announces, the reader's (ahead of the packet in progress) and
+ * the stream's own (TLS records decrypted): read on without polling. */
+size_t rpcPacketReaderPending(const rpcPacketReader *r, rpcStream *s);
 /* rpcPacketReaderDrained: after a packet, whether the stream had nothing
  * more when last read, so that reading again now would only block
  * (poll announces what comes later). */

@@ -740,8 +740,7 @@ clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
 static bool
 clientHasBuffered(rpcServerClient *client)
 {
-    return client->stream && (rpcPacketReaderPending(&client->reader) > 0 ||
-                              rpcStreamPending(client->stream) > 0);
+    return client->stream && rpcPacketReaderPending(&client->reader, client->stream) > 0;
 }
 
 /* Whether the client may have another call read now. */
@@ -792,7 +791,7 @@ clientRead(rpcServerClient *client)
             if (clientHandlePacket(client, msg) < 0)
                 return -1;
             /* the read that would only say EAGAIN is left to the poll */
-            if (client->stream && rpcPacketReaderDrained(&client->reader, client->stream))
+            if (rpcPacketReaderDrained(&client->reader, client->stream))
                 return 0;
             break;
         case RPC_READ_TOO_LARGE:
