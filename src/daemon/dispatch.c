@@ -19,6 +19,7 @@
 #include "qemu/qemu_migration.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/workpool.h"
 
 #define IOV_FROM_THIS IOV_FROM_RPC
 
@@ -1102,7 +1103,8 @@ daemonDispatchCallHeader(daemonState *d, daemonConn *c, const rpcHeader *call, v
         return -1;
     }
     if (row->run(d, c, call, args, ret) < 0) {
-        logDebug("procedure %s failed: %s", info->name, utilLastErrorMessage());
+        if (!utilThreadDeferred())
+            logDebug("procedure %s failed: %s", info->name, utilLastErrorMessage());
         return -1;
     }
     return 0;
@@ -1111,7 +1113,7 @@ daemonDispatchCallHeader(daemonState *d, daemonConn *c, const rpcHeader *call, v
 /*
  * Decode the call `msg`, run it, and hand its reply to `reply` (success:
  * the filter and the ret struct; failure: filter NULL and the error).
- * Returns what `reply` returned.
+ * A call that deferred itself (utilThreadDefer) is not answered.
  */
 typedef void (*replyFunc)(void *opaque, const rpcHeader *hdr, xdrproc_t filter, void *ret,
                           const iovError *err);
@@ -1143,9 +1145,10 @@ dispatchMessage(daemonState *d, daemonConn *c, const rpcMessage *msg, replyFunc 
         reply(opaque, hdr, NULL, NULL, currentError());
         return;
     }
-    if (daemonDispatchCallHeader(d, c, hdr, args, ret) < 0)
-        reply(opaque, hdr, NULL, NULL, currentError());
-    else
+    if (daemonDispatchCallHeader(d, c, hdr, args, ret) < 0) {
+        if (!utilThreadDeferred())
+            reply(opaque, hdr, NULL, NULL, currentError());
+    } else
         reply(opaque, hdr, info->retSize ? info->retFilter : NULL, ret, NULL);
     if (info->retSize)
         xdr_free(info->retFilter, ret);
@@ -1169,6 +1172,21 @@ daemonDispatch(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, const rpcM
                void *opaque)
 {
     dispatchMessage(opaque, rpcServerClientGetPrivate(client), msg, replyToClient, client);
+}
+
+bool
+daemonDispatchQuick(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, const rpcMessage *msg,
+                    void *opaque)
+{
+    bool deferred;
+
+    utilThreadSetMayWait(false);
+    dispatchMessage(opaque, rpcServerClientGetPrivate(client), msg, replyToClient, client);
+    deferred = utilThreadDeferred();
+    utilThreadSetMayWait(true);
+    if (deferred)
+        utilResetError();
+    return !deferred;
 }
 
 static void

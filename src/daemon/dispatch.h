@@ -88,6 +88,10 @@ const daemonDispatchRow *daemonDispatchLookup(uint32_t prog, int proc);
 
 /* rpcServer callbacks */
 void daemonDispatch(rpcServer *srv, rpcServerClient *client, const rpcMessage *msg, void *opaque);
+/* daemonDispatchQuick: a quick call in the server's thread, which must
+ * not wait; false when the call deferred itself to a worker. */
+bool daemonDispatchQuick(rpcServer *srv, rpcServerClient *client, const rpcMessage *msg,
+                         void *opaque);
 bool daemonClientConnected(rpcServer *srv, rpcServerClient *client, void *opaque);
 void daemonClientDisconnected(rpcServer *srv, rpcServerClient *client, void *opaque);
 

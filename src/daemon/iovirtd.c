@@ -444,7 +444,12 @@ main(int argc, char **argv)
     g_autofree char *lvRoSock = NULL;
     qemuDriverConfig dcfg = {0};
     rpcServerConfig scfg = {0};
-    rpcServerCallbacks cb = {daemonDispatch, daemonClientConnected, daemonClientDisconnected};
+    rpcServerCallbacks cb = {
+        .dispatch = daemonDispatch,
+        .connected = daemonClientConnected,
+        .disconnected = daemonClientDisconnected,
+        .dispatchQuick = daemonDispatchQuick,
+    };
     daemonState state = {0};
     daemonLoop l = {0};
     int lockFd = -1, ret = 1;

@@ -29,6 +29,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/workpool.h"
 
 #define IOV_FROM_THIS IOV_FROM_QEMU
 
@@ -717,6 +718,8 @@ qemuDriverGetVersion(qemuDriver *drv, unsigned long long *version)
     const char *p;
 
     /* read once; two first callers may both run it, which is harmless */
+    if (v == 0 && !utilThreadMayWait())
+        return utilThreadDefer();
     if (v == 0) {
         if (!g_spawn_sync(NULL, (char **)argv, NULL,
                           G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
@@ -1583,7 +1586,7 @@ qemuDriverGetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
 cleanup:
     objEnd(obj);
     if (ret == 0 && fromQemu)
-        return readBackFromQemu(drv, uuid, disk, out);
+        return utilThreadMayWait() ? readBackFromQemu(drv, uuid, disk, out) : utilThreadDefer();
     return ret;
 }
 
@@ -1847,7 +1850,7 @@ qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const cha
         g_autoptr(qemuDomainObj) ref = qemuDomainObjRef(obj);
 
         objEnd(obj);
-        return groupFromQemu(ref, name, out);
+        return utilThreadMayWait() ? groupFromQemu(ref, name, out) : utilThreadDefer();
     }
     ret = 0;
 cleanup:

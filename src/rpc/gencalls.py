@@ -56,7 +56,7 @@ class Proc:
         self.lineno = lineno
         self.readonly = None
         self.early = False
-        self.high = False
+        self.quick = False
         self.noop = False
         self.msg = False
         self.stream = False
@@ -72,8 +72,8 @@ class Proc:
                 self.readonly = w == "ro"
             elif w == "early":
                 self.early = True
-            elif w == "high":
-                self.high = True
+            elif w == "quick":
+                self.quick = True
             elif w.startswith("py="):
                 shape, _, names = w[3:].partition(":")
                 if shape not in PY_SHAPES or not names:
@@ -212,7 +212,7 @@ def gen_procs_c(procs, msgs):
             args = f"(xdrproc_t)xdr_{p.args}, sizeof({p.args})" if p.args else "(xdrproc_t)(void (*)(void))xdr_void, 0"
             ret = f"(xdrproc_t)xdr_{p.ret}, sizeof({p.ret})" if p.ret else "(xdrproc_t)(void (*)(void))xdr_void, 0"
             out.append(f"    [{p.number}] = {{{p.number}, \"{p.name}\", {args}, {ret}, "
-                       f"{b(p.readonly)}, {b(p.early)}, {b(p.high)}, "
+                       f"{b(p.readonly)}, {b(p.early)}, {b(p.quick)}, "
                        f"\"{p.iov_api}\", \"{p.libvirt_api}\", RPC_{info['prefix']}_PROGRAM}},\n")
         out.append("};\n")
     out.append("\n/* Every program the table declares: number, version, procedures. */\n"

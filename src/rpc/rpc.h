@@ -346,6 +346,17 @@ typedef struct {
     bool (*connected)(rpcServer *srv, rpcServerClient *client, void *opaque);
     void (*disconnected)(rpcServer *srv, rpcServerClient *client,
                          void *opaque);
+    /*
+     * Optional: a call that the table of calls marks quick, run in the
+     * server's thread as soon as it is read, which saves a worker's
+     * wake-up. It must not wait on anything but a lock held for memory
+     * work: the server's thread serves every client. Returns true when
+     * it answered the call (as dispatch does); false, without having
+     * answered, hands the call to dispatch in a worker (the call found
+     * that it has to wait after all).
+     */
+    bool (*dispatchQuick)(rpcServer *srv, rpcServerClient *client,
+                          const rpcMessage *msg, void *opaque);
 } rpcServerCallbacks;
 
 /* rpcServerNew: a server whose I/O runs in `ctx` (the daemon's main
@@ -569,7 +580,7 @@ typedef struct {
     size_t retSize;      /* sizeof the ret struct, 0 for none */
     bool readonlyOk;     /* allowed on a read-only connection */
     bool beforeOpen;     /* allowed before CONNECT_OPEN */
-    bool highPriority;   /* answered without waiting on a guest */
+    bool quick;          /* may be answered in the server's thread (rpcServerCallbacks) */
     const char *api;     /* the public function: "iovDomainBlockIoThrottle" */
     const char *libvirtApi; /* libvirt's: "virDomainSetBlockIoTune" */
     uint32_t prog;          /* its program: RPC_REMOTE_PROGRAM, RPC_IOVIRT_PROGRAM */

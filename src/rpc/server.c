@@ -7,7 +7,9 @@
  *     closing clients, the idle check, and the connected/disconnected
  *     callbacks; it never blocks: sockets are non-blocking;
  *   - the worker pool runs cb->dispatch for each call of the remote
- *     program;
+ *     program, except those the table marks quick: cb->dispatchQuick
+ *     runs them in the context thread as they are read (a worker's
+ *     wake-up costs more than such a call), or hands them back;
  *   - any thread may queue a reply; it encodes the packet itself, appends
  *     it to the client's output queue and wakes the context thread with a
  *     one-shot source, which writes what the socket accepts.
@@ -681,13 +683,15 @@ clientHandleTooLarge(rpcServerClient *client, rpcMessage *msg)
  * when the client must be closed: an undecodable header, a packet that is
  * not a call, a call with a status. Keepalive is answered here; calls of
  * the programs of the table of calls (the remote one and iovirt's own) go
- * to the worker pool; other programs get an error.
+ * to the worker pool, except the quick ones that cb.dispatchQuick answers
+ * here; other programs get an error.
  */
 static int
 clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
 {
     rpcServer *srv = client->srv;
     rpcHeader *hdr = &msg->header;
+    const rpcProcInfo *info;
     rpcServerJob *job;
 
     if (rpcMessageDecodeHeader(msg->data, msg->len, hdr) < 0) {
@@ -727,6 +731,11 @@ clientHandlePacket(rpcServerClient *client, rpcMessage *msg)
     g_mutex_lock(&client->lock);
     g_ptr_array_add(client->calls, msg);
     g_mutex_unlock(&client->lock);
+
+    /* answered here, `msg` is freed: hdr is not to be used after */
+    if (srv->cb.dispatchQuick && (info = rpcProcLookup(hdr->prog, hdr->proc)) && info->quick &&
+        srv->cb.dispatchQuick(srv, client, msg, srv->opaque))
+        return 0;
 
     job = g_new0(rpcServerJob, 1);
     job->client = rpcServerClientRef(client);

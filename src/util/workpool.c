@@ -135,3 +135,38 @@ utilWorkPoolFree(utilWorkPool *pool)
     stopWorkers(pool);
     poolFree(pool);
 }
+
+/* ---- threads that must not wait ---- */
+
+/* The calling thread's marks: bit 0, it must not wait; bit 1, a query
+ * was deferred. No bit set (NULL) is every thread's start. */
+#define MUST_NOT_WAIT 1
+#define DEFERRED 2
+static GPrivate threadMarks;
+
+bool
+utilThreadMayWait(void)
+{
+    return !(GPOINTER_TO_INT(g_private_get(&threadMarks)) & MUST_NOT_WAIT);
+}
+
+void
+utilThreadSetMayWait(bool may)
+{
+    g_private_set(&threadMarks, GINT_TO_POINTER(may ? 0 : MUST_NOT_WAIT));
+}
+
+int
+utilThreadDefer(void)
+{
+    int marks = GPOINTER_TO_INT(g_private_get(&threadMarks));
+
+    g_private_set(&threadMarks, GINT_TO_POINTER(marks | DEFERRED));
+    return -1;
+}
+
+bool
+utilThreadDeferred(void)
+{
+    return GPOINTER_TO_INT(g_private_get(&threadMarks)) & DEFERRED;
+}

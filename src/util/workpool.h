@@ -11,6 +11,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include <glib.h>
 
 typedef struct utilWorkPool utilWorkPool;
@@ -29,3 +31,23 @@ void utilWorkPoolPush(utilWorkPool *pool, gpointer item);
  * join them and free the pool. Nothing may be pushed once it is called.
  * NULL is fine. */
 void utilWorkPoolFree(utilWorkPool *pool);
+
+/*
+ * Threads that must not wait. A thread that serves many (the daemon's
+ * socket thread) may run a short query itself instead of handing it to
+ * a worker, which saves the worker's wake-up. It marks itself with
+ * utilThreadSetMayWait(false) around the query. Code that would then
+ * have to wait (on a guest's QEMU, a job, a file or another process)
+ * calls utilThreadDefer() instead, before it changed anything, and
+ * fails: the query is run again by a worker. Every other thread may
+ * wait.
+ */
+bool utilThreadMayWait(void);
+/* utilThreadSetMayWait: mark the calling thread; clears a deferral. */
+void utilThreadSetMayWait(bool may);
+/* utilThreadDefer: note that the thread's query must run where it may
+ * wait; returns -1, for the caller to return. */
+int utilThreadDefer(void);
+/* utilThreadDeferred: whether utilThreadDefer was called since the
+ * thread was last marked. */
+bool utilThreadDeferred(void);

@@ -8,7 +8,12 @@
  *   - a define of the same domain waits for the change and then stands:
  *     the change's saved limits do not undo it (the lost update);
  *   - a second change waits for the first.
- * And CONNECT_GET_VERSION reports the configured binary's version.
+ * The daemon has two workers: when both wait inside QEMU, the quick
+ * queries (lookup, state, limits, list) are still answered, by the
+ * socket thread, and the others wait for a worker.
+ * And CONNECT_GET_VERSION reports the configured binary's version (its
+ * first call defers itself from the socket thread to a worker, as it runs
+ * the binary).
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -202,6 +207,60 @@ testQueriesDoNotWaitForAChange(void)
     iovConnectClose(conn);
 }
 
+/* Every worker waits in QEMU: two slow changes of two domains. The
+ * quick queries answer meanwhile; a query that needs a worker waits for
+ * the first change to end. */
+static void
+testQuickQueriesWhenEveryWorkerWaits(void)
+{
+    iovConnectPtr conn = openConn();
+    iovDomainPtr dom1 = startDomain(conn, "busy1");
+    iovDomainPtr dom2 = startDomain(conn, "busy2");
+    iovDomainPtr found, *list = NULL;
+    setCall c1 = {.dom = dom1, .bpsRd = 3000, .flags = IOV_DOMAIN_AFFECT_LIVE};
+    setCall c2 = {.dom = dom2, .bpsRd = 4000, .flags = IOV_DOMAIN_AFFECT_LIVE};
+    GThread *th1, *th2;
+    gint64 firstInQemu, answered;
+    g_autofree char *xml = NULL;
+    int state = -1, reason, n, i;
+
+    th1 = startSlowSet(&c1);
+    firstInQemu = g_get_monotonic_time();
+    th2 = startSlowSet(&c2);
+
+    found = iovDomainLookupByName(conn, "busy2");
+    g_assert_nonnull(found);
+    g_assert_cmpint(iovDomainIsActive(found), ==, 1);
+    g_assert_cmpint(iovDomainGetState(found, &state, &reason, 0), ==, 0);
+    g_assert_cmpint(state, ==, IOV_DOMAIN_RUNNING);
+    g_assert_cmpuint(liveBpsRd(found, IOV_DOMAIN_AFFECT_LIVE), ==, 1000);
+    n = iovConnectListAllDomains(conn, &list, 0);
+    g_assert_cmpint(n, >=, 2);
+    g_assert_cmpint(g_atomic_int_get(&c1.done), ==, 0);
+    g_assert_cmpint(g_atomic_int_get(&c2.done), ==, 0);
+
+    /* not quick: it waits for a worker, freed when the first change ends */
+    xml = iovDomainGetXMLDesc(found, 0);
+    answered = g_get_monotonic_time();
+    g_assert_nonnull(xml);
+    g_assert_cmpint(answered - firstInQemu, >=, (SLOW_MS - 300) * 1000);
+
+    g_thread_join(th1);
+    g_thread_join(th2);
+    g_assert_cmpint(c1.rc, ==, 0);
+    g_assert_cmpint(c2.rc, ==, 0);
+    g_assert_cmpuint(liveBpsRd(found, IOV_DOMAIN_AFFECT_LIVE), ==, 4000);
+    for (i = 0; i < n; i++)
+        iovDomainFree(list[i]);
+    free(list);
+    iovDomainFree(found);
+    iovDomainDestroy(dom1);
+    iovDomainDestroy(dom2);
+    iovDomainFree(dom1);
+    iovDomainFree(dom2);
+    iovConnectClose(conn);
+}
+
 typedef struct {
     iovConnectPtr conn;
     const char *xml;
@@ -293,7 +352,7 @@ main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
     conf = g_build_filename(testTmpDir(), "iovirtd.conf", NULL);
-    confText = g_strdup_printf("[iovirtd]\nqemu_binary=%s\n", fakeQEMU());
+    confText = g_strdup_printf("[iovirtd]\nqemu_binary=%s\nworkers=2\n", fakeQEMU());
     g_assert_true(g_file_set_contents(conf, confText, -1, NULL));
     args[1] = conf;
     markPath = g_build_filename(testTmpDir(), "qom-set.mark", NULL);
@@ -306,6 +365,8 @@ main(int argc, char **argv)
     g_test_add_func("/jobs/queries-do-not-wait", testQueriesDoNotWaitForAChange);
     g_test_add_func("/jobs/define-during-a-change-stands", testDefineDuringAChangeIsNotUndone);
     g_test_add_func("/jobs/second-change-waits", testSecondChangeWaitsForTheFirst);
+    g_test_add_func("/jobs/quick-queries-when-every-worker-waits",
+                    testQuickQueriesWhenEveryWorkerWaits);
     g_test_add_func("/jobs/daemon-ends-cleanly", testDaemonEndsCleanly);
     rc = g_test_run();
     testDaemonTrackGuests(&d);

@@ -56,6 +56,8 @@ typedef struct {
     guint nserials;
     rpcServerClient *lastClient; /* lock: the last client connected, a reference */
     gint streamEnded;            /* the echo stream's ended callback: 1 finished, 2 aborted */
+    gint quickTried;             /* calls given to testDispatchQuick */
+    gint quickAnswered;          /* those it answered (in the loop's thread) */
 } Fixture;
 
 /* The dispatcher's data for one client. */
@@ -263,6 +265,31 @@ static const rpcServerCallbacks testCallbacks = {
     .disconnected = testDisconnected,
 };
 
+/* The quick dispatcher: runs in the loop's thread; hands the slow
+ * GET_HOSTNAME and GET_URI (as a call that finds it must wait would) to
+ * the workers, answers the others. */
+static bool
+testDispatchQuick(rpcServer *srv, rpcServerClient *client, const rpcMessage *msg, void *opaque)
+{
+    Fixture *f = opaque;
+
+    g_assert_true(g_thread_self() == f->thread);
+    g_atomic_int_inc(&f->quickTried);
+    if (msg->header.proc == REMOTE_PROC_CONNECT_GET_HOSTNAME ||
+        msg->header.proc == REMOTE_PROC_CONNECT_GET_URI)
+        return false;
+    g_atomic_int_inc(&f->quickAnswered);
+    testDispatch(srv, client, msg, opaque);
+    return true;
+}
+
+static const rpcServerCallbacks quickCallbacks = {
+    .dispatch = testDispatch,
+    .connected = testConnected,
+    .disconnected = testDisconnected,
+    .dispatchQuick = testDispatchQuick,
+};
+
 /* ---- starting and stopping ---- */
 
 static gpointer
@@ -273,7 +300,7 @@ loopThread(gpointer data)
 }
 
 static Fixture *
-serverStartConfig(const rpcServerConfig *cfg)
+serverStartWith(const rpcServerConfig *cfg, const rpcServerCallbacks *cb)
 {
     Fixture *f = g_new0(Fixture, 1);
 
@@ -285,7 +312,7 @@ serverStartConfig(const rpcServerConfig *cfg)
     f->path = g_build_filename(f->dir, "sock", NULL);
     f->roPath = g_build_filename(f->dir, "sock-ro", NULL);
     f->ctx = g_main_context_new();
-    f->srv = rpcServerNew(f->ctx, cfg, &testCallbacks, f);
+    f->srv = rpcServerNew(f->ctx, cfg, cb, f);
     g_assert_nonnull(f->srv);
     g_assert_cmpint(rpcServerAddUnixListener(f->srv, f->path, 0600, false), ==, 0);
     g_assert_cmpint(rpcServerAddUnixListener(f->srv, f->roPath, 0666, true), ==, 0);
@@ -293,6 +320,12 @@ serverStartConfig(const rpcServerConfig *cfg)
     f->thread = g_thread_new("rpc-loop", loopThread, f->loop);
     WAIT_UNTIL(g_main_loop_is_running(f->loop), 5000);
     return f;
+}
+
+static Fixture *
+serverStartConfig(const rpcServerConfig *cfg)
+{
+    return serverStartWith(cfg, &testCallbacks);
 }
 
 static Fixture *
@@ -1080,6 +1113,69 @@ testCallsInOneWrite(void)
     serverStop(f);
 }
 
+/*
+ * Quick calls are answered by the server's thread as they are read, so
+ * they pass a call that holds the only worker: of a slow GET_HOSTNAME,
+ * then GET_TYPE and a CONNECT_SUPPORTS_FEATURE (quick, answered) and a
+ * GET_URI (quick, handed back), the two answered come first, then the
+ * worker's two in their order. A call the table does not mark quick
+ * (DOMAIN_GET_XML_DESC) never reaches dispatchQuick.
+ */
+static void
+testQuickCalls(void)
+{
+    rpcServerConfig cfg = {.maxClients = 10, .maxRequestsPerClient = 8, .workers = 1};
+    Fixture *f = serverStartWith(&cfg, &quickCallbacks);
+    remote_connect_supports_feature_args feature = {.feature = 5};
+    remote_domain_get_xml_desc_args xmlDesc = {.dom = {.name = (char *)"d"}};
+    int fd = rawConnect(f->path);
+    const guint32 order[] = {2, 3, 1, 4};
+    size_t i;
+
+    f->slowMs = 300;
+    rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_CONNECT_GET_HOSTNAME, 1, NULL, NULL);
+    WAIT_UNTIL(g_atomic_int_get(&f->active) == 1, 5000);
+    rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_CONNECT_GET_TYPE, 2, NULL, NULL);
+    rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, 3,
+                (xdrproc_t)xdr_remote_connect_supports_feature_args, &feature);
+    rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_CONNECT_GET_URI, 4, NULL, NULL);
+    for (i = 0; i < G_N_ELEMENTS(order); i++) {
+        g_autoptr(rpcMessage) reply = rawReadPacket(fd);
+
+        g_assert_nonnull(reply);
+        g_assert_cmpint(reply->header.status, ==, RPC_OK);
+        g_assert_cmpuint(reply->header.serial, ==, order[i]);
+        if (reply->header.serial == 3) {
+            remote_connect_supports_feature_ret ret = {0};
+
+            g_assert_cmpint(rpcMessageDecodePayload(
+                                reply, (xdrproc_t)xdr_remote_connect_supports_feature_ret, &ret),
+                            ==, 0);
+            g_assert_cmpint(ret.supported, ==, 11);
+        }
+    }
+    g_assert_cmpint(f->quickTried, ==, 4);
+    g_assert_cmpint(f->quickAnswered, ==, 2);
+    g_assert_cmpint(f->dispatched, ==, 4);
+
+    /* not quick: straight to the worker */
+    g_assert_false(rpcRemoteProcLookup(REMOTE_PROC_DOMAIN_GET_XML_DESC)->quick);
+    rawSendCall(fd, RPC_REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_GET_XML_DESC, 5,
+                (xdrproc_t)xdr_remote_domain_get_xml_desc_args, &xmlDesc);
+    {
+        g_autoptr(rpcMessage) reply = rawReadPacket(fd);
+
+        g_assert_nonnull(reply);
+        g_assert_cmpint(reply->header.status, ==, RPC_OK);
+        g_assert_cmpuint(reply->header.serial, ==, 5);
+    }
+    g_assert_cmpint(f->quickTried, ==, 4);
+    g_assert_cmpint(f->dispatched, ==, 5);
+    close(fd);
+    WAIT_UNTIL(rpcServerClientCount(f->srv) == 0, 5000);
+    serverStop(f);
+}
+
 /* A silent client is closed after the idle timeout; one that talks, or
  * waits for a reply, is not. */
 static void
@@ -1756,6 +1852,7 @@ main(int argc, char **argv)
     g_test_add_func("/rpc-server/max-clients", testMaxClients);
     g_test_add_func("/rpc-server/max-requests-per-client", testMaxRequestsPerClient);
     g_test_add_func("/rpc-server/calls-in-one-write", testCallsInOneWrite);
+    g_test_add_func("/rpc-server/quick-calls", testQuickCalls);
     g_test_add_func("/rpc-server/idle-timeout", testIdleTimeout);
     g_test_add_func("/rpc-server/non-reading-client", testNonReadingClient);
     g_test_add_func("/rpc-server/readonly-listener", testReadonlyListener);
