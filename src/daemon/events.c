@@ -30,9 +30,10 @@
  * callbacks (daemonConn.callbacks, .ncallbacks). Held to register, to
  * deregister and while one event is queued for every client; nothing
  * slow happens under it (encoding and appending to output queues). It
- * nests inside a domain's job, and outside a client's own lock (taken by
- * the server's queueing); it is never held with a domain's lock or the
- * driver's.
+ * nests inside a domain's lock (an event is emitted in the same hold as
+ * the change it reports: src/qemu/qemu_domain.h) and outside a client's
+ * own lock (taken by the server's queueing); it is never held with the
+ * driver's lock, and registering takes no domain's lock while holding it.
  */
 struct _daemonEvents {
     GMutex lock;
