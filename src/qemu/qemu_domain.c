@@ -101,7 +101,7 @@ qemuDomainBeginJobFlags(qemuDomainObj *obj, int timeoutMs, bool waitMigration)
                 obj->name);
             return -1;
         }
-        if (!g_cond_wait_until(&obj->jobCond, &obj->lock, deadline) && obj->job) {
+        if (!qemuDomainJobCondWaitUntil(obj, deadline) && obj->job) {
             g_mutex_unlock(&obj->lock);
             reportError(IOV_ERR_OPERATION_TIMEOUT, "cannot acquire the state change lock of domain '%s': another change has held it for %d ms",
                         obj->name, timeoutMs);
@@ -118,6 +118,25 @@ qemuDomainBeginJobFlags(qemuDomainObj *obj, int timeoutMs, bool waitMigration)
     return 0;
 }
 
+gboolean
+qemuDomainJobCondWaitUntil(qemuDomainObj *obj, gint64 deadline)
+{
+    gboolean woken;
+
+    obj->jobWaiters++;
+    woken = g_cond_wait_until(&obj->jobCond, &obj->lock, deadline);
+    obj->jobWaiters--;
+    return woken;
+}
+
+void
+qemuDomainJobCondWake(qemuDomainObj *obj)
+{
+    /* GLib's broadcast always enters the kernel: not for nobody */
+    if (obj->jobWaiters > 0)
+        g_cond_broadcast(&obj->jobCond);
+}
+
 void
 qemuDomainEndJob(qemuDomainObj *obj)
 {
@@ -128,7 +147,7 @@ qemuDomainEndJob(qemuDomainObj *obj)
     g_clear_pointer(&obj->expectEvent, g_free);
     g_clear_pointer(&obj->expectDevice, g_free);
     unclaimed = g_steal_pointer(&obj->expected);
-    g_cond_broadcast(&obj->jobCond);
+    qemuDomainJobCondWake(obj);
     g_mutex_unlock(&obj->lock);
 }
 
@@ -173,7 +192,7 @@ qemuDomainJobWaitEvent(qemuDomainObj *obj, int timeoutMs)
 
     g_mutex_lock(&obj->lock);
     while (!obj->expected && obj->expectEvent) {
-        if (!g_cond_wait_until(&obj->jobCond, &obj->lock, deadline))
+        if (!qemuDomainJobCondWaitUntil(obj, deadline))
             break;
     }
     ev = g_steal_pointer(&obj->expected);
@@ -207,7 +226,7 @@ migrationEvent(qemuDomainObj *obj, const qemuDomainEvent *ev)
 
     if (!ev->name) {
         obj->migration->monitorGone = true;
-        g_cond_broadcast(&obj->jobCond);
+        qemuDomainJobCondWake(obj);
         return false;
     }
     if (strcmp(ev->name, "MIGRATION") != 0)
@@ -215,7 +234,7 @@ migrationEvent(qemuDomainObj *obj, const qemuDomainEvent *ev)
     if (ev->data && json_object_object_get_ex(ev->data, "status", &status)) {
         g_free(obj->migration->status);
         obj->migration->status = g_strdup(json_object_get_string(status));
-        g_cond_broadcast(&obj->jobCond);
+        qemuDomainJobCondWake(obj);
     }
     return true;
 }
@@ -237,13 +256,13 @@ qemuDomainQueueEvent(qemuDomainObj *obj, qemuDomainEvent *ev)
          * goes to the worker, which cleans up */
         if (ev->name) {
             obj->expected = ev;
-            g_cond_broadcast(&obj->jobCond);
+            qemuDomainJobCondWake(obj);
             g_mutex_unlock(&obj->lock);
             return false;
         }
         obj->expected = g_new0(qemuDomainEvent, 1);
         obj->expected->generation = ev->generation;
-        g_cond_broadcast(&obj->jobCond);
+        qemuDomainJobCondWake(obj);
     }
     g_queue_push_tail(&obj->events, ev);
     if (!obj->eventWorker) {

@@ -96,7 +96,10 @@ typedef struct {
     gint refs;                /* atomic */
     GMutex lock;
     GCond jobCond;            /* signalled when the job is released, and
-                               * when an expected event arrives */
+                               * when an expected event arrives; waited
+                               * on and woken only through
+                               * qemuDomainJobCondWaitUntil/Wake */
+    unsigned int jobWaiters;  /* [lock] threads waiting on jobCond */
     bool job;                 /* a change holds the domain */
 
     char *name;               /* fixed at creation */
@@ -179,6 +182,13 @@ int qemuDomainBeginJob(qemuDomainObj *obj, int timeoutMs);
  * like any job (the cleanup after QEMU ended). */
 int qemuDomainBeginJobFlags(qemuDomainObj *obj, int timeoutMs, bool waitMigration);
 void qemuDomainEndJob(qemuDomainObj *obj);
+
+/* With obj->lock held: wait on jobCond until `deadline` (monotonic µs),
+ * counted in jobWaiters; false when the deadline passed. */
+gboolean qemuDomainJobCondWaitUntil(qemuDomainObj *obj, gint64 deadline);
+/* With obj->lock held: wake every waiter of jobCond, if there is one
+ * (a broadcast to nobody would still cost a system call). */
+void qemuDomainJobCondWake(qemuDomainObj *obj);
 
 /*
  * qemuDomainJobExpectEvent: the job holder announces that it will wait

@@ -356,7 +356,7 @@ waitMigration(qemuDomainObj *obj, int timeoutMs)
 
         g_mutex_lock(&obj->lock);
         while (!statusFinal(obj->migration->status) && !obj->migration->monitorGone &&
-               g_cond_wait_until(&obj->jobCond, &obj->lock, wake))
+               qemuDomainJobCondWaitUntil(obj, wake))
             ;
         if (statusFinal(obj->migration->status))
             status = g_strdup(obj->migration->status);
