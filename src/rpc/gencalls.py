@@ -102,6 +102,8 @@ class Proc:
             self.readonly = True
         if self.readonly is None:
             fail(lineno, f"{name}: say 'ro' or 'rw'")
+        if self.quick and (not self.readonly or self.stream):
+            fail(lineno, f"{name}: a quick call only reads: it is 'ro' and opens no stream")
         if self.shape and not self.api:
             fail(lineno, f"{name}: a generated client function needs api=NAME")
         if self.py_shape and not self.api:
