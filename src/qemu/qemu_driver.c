@@ -718,9 +718,9 @@ qemuDriverGetVersion(qemuDriver *drv, unsigned long long *version)
     const char *p;
 
     /* read once; two first callers may both run it, which is harmless */
-    if (v == 0 && !utilThreadMayWait())
-        return utilThreadDefer();
     if (v == 0) {
+        if (!utilThreadMayWait())
+            return utilThreadDefer();
         if (!g_spawn_sync(NULL, (char **)argv, NULL,
                           G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
                           NULL, &gerr)) {
