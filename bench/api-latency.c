@@ -21,7 +21,10 @@
  * the one-shot iovsh lines for another iovsh program, in the same turns
  * (before and after a change of how iovsh is linked).
  *
- *   bench/api-latency [--calls N] [--tmpfs] [--compare-iovsh PATH]
+ *   - the same calls, and a call a worker answers, each after 20 ms of
+ *     idleness, against back to back (--idle-calls N, 0 to leave out).
+ *
+ *   bench/api-latency [--calls N] [--idle-calls N] [--tmpfs] [--compare-iovsh PATH]
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -119,6 +122,105 @@ floorStop(floorQemu *f)
     waitpid(f->pid, NULL, 0);
 }
 
+/* ---- after idleness ---- */
+
+/* The calls compared with and without idleness before them. */
+typedef enum {
+    IDLE_NULL,  /* null RPC: a quick call, the socket thread answers */
+    IDLE_GET,   /* get: quick too */
+    IDLE_XML,   /* iovDomainGetXMLDesc: answered by a worker */
+    IDLE_SET,   /* a worker, and one qom-set to QEMU */
+    IDLE_FLOOR, /* the set's qom-set straight to the floor QEMU */
+    IDLE_LAST
+} idleKind;
+
+static const char *const idleNames[IDLE_LAST] = {
+    "null RPC (quick: the daemon's socket thread answers)",
+    "get (quick)",
+    "iovDomainGetXMLDesc (a worker answers: one more thread woken)",
+    "set (a worker, and one qom-set)",
+    "floor of the set (the qom-set straight to QEMU)",
+};
+
+/* One call of `kind`, the `j`th of its kind; µs. */
+static double
+idleCall(idleKind kind, iovConnectPtr conn, iovDomainPtr dom, qemuMonitor *floorMon, int j)
+{
+    throttleDef from = {0}, to = {0};
+    iovTypedParameter p[20];
+    unsigned long long v;
+    int n = 20;
+    char *xml;
+    double t0;
+
+    /* every set and every floor a real change, as in measureDaemon */
+    setParam(&p[0], "bps_rd", j % 2 ? 10485760 : 20971520);
+    from.v[THROTTLE_BPS_RD] = j % 2 ? 20971520 : 10485760;
+    to.v[THROTTLE_BPS_RD] = j % 2 ? 10485760 : 20971520;
+    t0 = nowUs();
+    switch (kind) {
+    case IDLE_NULL:
+        if (iovConnectGetLibVersion(conn, &v) < 0)
+            g_error("null RPC: %s", iovGetLastErrorMessage());
+        break;
+    case IDLE_GET:
+        if (iovDomainGetBlockIoThrottle(dom, "vda", p, &n, IOV_DOMAIN_AFFECT_LIVE) < 0)
+            g_error("get: %s", iovGetLastErrorMessage());
+        t0 = nowUs() - t0;
+        iovTypedParamsClear(p, n);
+        return t0;
+    case IDLE_XML:
+        if (!(xml = iovDomainGetXMLDesc(dom, 0)))
+            g_error("XML: %s", iovGetLastErrorMessage());
+        t0 = nowUs() - t0;
+        free(xml);
+        return t0;
+    case IDLE_SET:
+        if (iovDomainBlockIoThrottle(dom, "vda", p, 1, IOV_DOMAIN_AFFECT_LIVE) < 0)
+            g_error("set: %s", iovGetLastErrorMessage());
+        break;
+    case IDLE_FLOOR:
+        if (qemuMonitorUpdateThrottleLimits(floorMon, "tg-vda", &from, &to) < 0)
+            g_error("floor qom-set: %s", iovGetLastErrorMessage());
+        break;
+    case IDLE_LAST:
+        break;
+    }
+    return nowUs() - t0;
+}
+
+/*
+ * What `idleCalls` calls of each kind cost back to back (in blocks of 50
+ * that take turns) and each after 20 ms without any call (the kinds in
+ * turns): a one-shot client always meets a daemon, and a machine, that
+ * had nothing to do. p50s into hot[] and cold[].
+ */
+static void
+measureAfterIdle(int idleCalls, iovConnectPtr conn, iovDomainPtr dom, qemuMonitor *floorMon,
+                 double *hot, double *cold)
+{
+    g_autofree double *h = g_new(double, (gsize)idleCalls *IDLE_LAST);
+    g_autofree double *c = g_new(double, (gsize)idleCalls *IDLE_LAST);
+    int i, j, k;
+
+    for (i = 0; i < idleCalls; i += 50) {
+        for (k = 0; k < IDLE_LAST; k++) {
+            for (j = i; j < MIN(idleCalls, i + 50); j++)
+                h[k * idleCalls + j] = idleCall(k, conn, dom, floorMon, j);
+        }
+    }
+    for (j = 0; j < idleCalls; j++) {
+        for (k = 0; k < IDLE_LAST; k++) {
+            g_usleep(20 * 1000);
+            c[k * idleCalls + j] = idleCall(k, conn, dom, floorMon, j);
+        }
+    }
+    for (k = 0; k < IDLE_LAST; k++) {
+        hot[k] = testPercentile(h + k * idleCalls, idleCalls, 0.5);
+        cold[k] = testPercentile(c + k * idleCalls, idleCalls, 0.5);
+    }
+}
+
 typedef struct {
     double p50, p99;
 } pctl;
@@ -140,7 +242,7 @@ pctlOf(pctl *l, double *v)
  */
 static void
 measureDaemon(iovConnectPtr conn, iovDomainPtr dom, pid_t guestPid, pctl *set, pctl *flo,
-              pctl *get, pctl *nul)
+              pctl *get, pctl *nul, int idleCalls, double *idleHot, double *idleCold)
 {
     g_autofree double *setv = g_new(double, calls);
     g_autofree double *flov = g_new(double, calls);
@@ -196,6 +298,8 @@ measureDaemon(iovConnectPtr conn, iovDomainPtr dom, pid_t guestPid, pctl *set, p
             iovTypedParamsClear(p, n);
         }
     }
+    if (idleCalls > 0)
+        measureAfterIdle(idleCalls, conn, dom, f.mon, idleHot, idleCold);
     floorStop(&f);
     pctlOf(set, setv);
     pctlOf(flo, flov);
@@ -407,6 +511,8 @@ main(int argc, char **argv)
     double rate;
     double shotP50[SHOT_LAST], shotP99[SHOT_LAST];
     double setGoal, getGoal;
+    double idleHot[IDLE_LAST], idleCold[IDLE_LAST];
+    int idleCalls = 100;
     char load[64];
     bool tmpfs = false;
     long anon, rss;
@@ -421,6 +527,8 @@ main(int argc, char **argv)
             tmpfs = true;
         else if (strcmp(argv[i], "--compare-iovsh") == 0 && i + 1 < argc)
             otherIovsh = argv[++i];
+        else if (strcmp(argv[i], "--idle-calls") == 0 && i + 1 < argc)
+            idleCalls = atoi(argv[++i]);
     }
     if (tmpfs) {
         d.dir = g_steal_pointer(&shmDir);
@@ -450,7 +558,7 @@ main(int argc, char **argv)
     dom = startGuest(conn, 0);
     g_usleep(3 * G_USEC_PER_SEC); /* let it boot */
 
-    measureDaemon(conn, dom, guestPid(), &set, &flo, &get, &nul);
+    measureDaemon(conn, dom, guestPid(), &set, &flo, &get, &nul, idleCalls, idleHot, idleCold);
     measureOneShots(200, shotP50, shotP99);
     /* four more guests for the concurrent clients */
     for (i = 1; i < 5; i++)
@@ -506,6 +614,21 @@ main(int argc, char **argv)
     printf("| idle daemon anonymous memory (smaps_rollup) | %ld KiB | < 3 MiB: %s |\n", anon,
            anon < 3072 ? "met" : "missed");
     printf("| idle daemon RSS | %ld KiB | |\n", rss);
+    if (idleCalls > 0) {
+        printf("\nThe same calls on one connection, %d of each: back to back (in blocks of 50 that take "
+               "turns), and each after 20 ms without any call (the kinds in turns), as a one-shot "
+               "client meets the daemon:\n\n",
+               idleCalls);
+        printf("| call | back to back p50 | after 20 ms idle p50 | idleness adds |\n|---|---|---|---|\n");
+        for (i = 0; i < IDLE_LAST; i++)
+            printf("| %s | %.0f µs | %.0f µs | +%.0f µs |\n", idleNames[i], idleHot[i], idleCold[i],
+                   idleCold[i] - idleHot[i]);
+        printf("| a worker's wake-up after idleness, beyond the socket thread's answer: "
+               "(XML − null RPC) after idleness less the same back to back | | | %+.0f µs |\n",
+               (idleCold[IDLE_XML] - idleCold[IDLE_NULL]) - (idleHot[IDLE_XML] - idleHot[IDLE_NULL]));
+        printf("| what idleness adds to a set beyond what it adds to its floor | | | %+.0f µs |\n",
+               (idleCold[IDLE_SET] - idleHot[IDLE_SET]) - (idleCold[IDLE_FLOOR] - idleHot[IDLE_FLOOR]));
+    }
 
     iovDomainFree(dom);
     iovConnectClose(conn);
