@@ -4,9 +4,10 @@
 QEMU 7.2 reads a QMP command one byte per turn of its monitor thread's
 loop. This bench starts one QEMU (no guest kernel, paused: nothing else
 runs in it) with a throttle group, and sends it the same qom-set of the
-group's limits in three spellings, in turns of 50: with the 16-byte id
-iovirt used to send (`"id":"iov-1753"`), with a 6-byte numeric id, and
-without an id, as iovirtd sends it now. For each it prints the command's
+group's limits in four spellings, in turns of 50: with the 16-byte id
+iovirt used to send (`"id":"iov-1753"`), with a 6-byte numeric id,
+without an id, each followed by a newline, and without an id or a
+newline, as iovirtd sends it now. For each it prints the command's
 length, the p50 and p99 of the round trip (sent to reply read, one
 blocking client), and the CPU the monitor thread used meanwhile. QEMU is
 killed at the end, also on a failure.
@@ -25,13 +26,16 @@ import tempfile
 import time
 
 FORMS = [
-    ("16-byte id (iovirtd before)",
+    ("16-byte id, newline (iovirtd at first)",
      '{"execute":"qom-set","arguments":{"path":"tg-vda","property":"limits",'
-     '"value":{"bps-read":%d}},"id":"iov-1753"}'),
-    ("6-byte id",
+     '"value":{"bps-read":%d}},"id":"iov-1753"}\n'),
+    ("6-byte id, newline",
      '{"execute":"qom-set","arguments":{"path":"tg-vda","property":"limits",'
-     '"value":{"bps-read":%d}},"id":1753}'),
-    ("no id (iovirtd now)",
+     '"value":{"bps-read":%d}},"id":1753}\n'),
+    ("no id, newline (iovirtd before)",
+     '{"execute":"qom-set","arguments":{"path":"tg-vda","property":"limits",'
+     '"value":{"bps-read":%d}}}\n'),
+    ("no id, no newline (iovirtd now)",
      '{"execute":"qom-set","arguments":{"path":"tg-vda","property":"limits",'
      '"value":{"bps-read":%d}}}'),
 ]
@@ -95,7 +99,7 @@ def main():
                 t0 = time.monotonic()
                 k0 = thread_ticks(qemu.pid, "IO mon_iothread")
                 for i in range(n, min(n + 50, calls)):
-                    cmd = (form % (1048576 if i % 2 else 2097152)).encode() + b"\n"
+                    cmd = (form % (1048576 if i % 2 else 2097152)).encode()
                     t = time.perf_counter()
                     s.sendall(cmd)
                     r = reply()
@@ -120,7 +124,7 @@ def main():
     print("| qom-set of a group's limits | bytes | p50 | p99 | monitor thread's CPU |")
     print("|---|---|---|---|---|")
     for name, form in FORMS:
-        size = len(form % 2097152) + 1
+        size = len(form % 2097152)
         print("| %s | %d | %.0f µs | %.0f µs | %.0f %% |"
               % (name, size, pct(lat[name], 0.5), pct(lat[name], 0.99),
                  100.0 * ticks[name] / hz / busy[name]))
