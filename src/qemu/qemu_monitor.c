@@ -30,12 +30,11 @@
  * cmdLock lets one command, or one batch, be in flight at a time, so the
  * next reply is the awaited one. QEMU 7.2 reads a command one byte per
  * turn of its monitor thread's loop (about 13 µs a byte on a 2-core
- * machine), and an id costs 16 of a limit change's 113 bytes. For the
- * same reason no newline follows a command: QEMU's JSON parser runs a
- * command as soon as its closing brace balances the first, and a JSON
- * object needs nothing after it to be complete. A command that times
- * out leaves the monitor broken: no later command can take its late
- * reply.
+ * machine), and an id costs 16 of a limit change's 113 bytes. The
+ * newline after a command stays: QEMU would run a command without it
+ * (its closing brace completes it), but its reply then comes about
+ * 70 µs later (bench/README.md, qmp-bytes). A command that times out
+ * leaves the monitor broken: no later command can take its late reply.
  *
  * The monitor is reference counted: the caller's reference (dropped by
  * qemuMonitorClose), one held by the fd source while attached, and one
@@ -1047,7 +1046,7 @@ monitorHandshake(int fd, const char *path, gint64 deadline, int timeoutMs,
     g_autofree char *greeting = NULL;
     g_autoptr(json_object) obj = NULL;
     json_object *v = NULL;
-    static const char caps[] = "{\"execute\":\"qmp_capabilities\",\"id\":\"iov-caps\"}";
+    static const char caps[] = "{\"execute\":\"qmp_capabilities\",\"id\":\"iov-caps\"}\n";
     int rc;
 
     rc = handshakeReadLine(fd, path, deadline, &greeting);
@@ -1375,7 +1374,7 @@ monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object
     mon->count++;
     g_mutex_unlock(&mon->lock);
 
-    text = g_strdup(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
+    text = g_strconcat(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN), "\n", NULL);
     g_debug("QEMU monitor at '%s': sending '%s' (command %llu)", mon->path, cmd, seq);
     wrc = monitorSendAndAwait(mon, text, strlen(text), deadline);
     sendErrno = errno;
@@ -1494,6 +1493,7 @@ monitorCommandBatch(qemuMonitor *mon, size_t n, const char *const *cmds, json_ob
         g_debug("QEMU monitor at '%s': sending '%s' (command %llu, %zu of %zu sent at once)",
                 mon->path, cmds[i], seq + i, i + 1, n);
         g_string_append(text, json_object_to_json_string_ext(msgs[i], JSON_C_TO_STRING_PLAIN));
+        g_string_append_c(text, '\n');
     }
     wrc = monitorSendAndAwait(mon, text->str, text->len, deadline);
     sendErrno = errno;

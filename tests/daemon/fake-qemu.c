@@ -259,24 +259,6 @@ eventAfter(const char *cmd)
     return NULL;
 }
 
-/* The first JSON value of `buf`, taken out of it with what precedes it;
- * NULL with `buf` left as it is while the value is incomplete, NULL
- * with `buf` emptied when it is not JSON. */
-static json_object *
-nextObject(GString *buf)
-{
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, buf->str, (int)buf->len);
-    enum json_tokener_error err = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-
-    json_tokener_free(tok);
-    if (err == json_tokener_continue)
-        return NULL;
-    g_string_erase(buf, 0, err == json_tokener_success ? (gssize)end : -1);
-    return o;
-}
-
 /* Serve one client; true when it asked QEMU to end. */
 static bool
 serve(int fd, GHashTable *objects)
@@ -287,6 +269,7 @@ serve(int fd, GHashTable *objects)
     sendJSON(fd, json_tokener_parse("{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 90, \"minor\": 2, \"major\": 7}, \"package\": \"\"}, \"capabilities\": []}}"));
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
+        char *nl;
 
         if (n < 0 && errno == EINTR) {
             if (panicked) {
@@ -298,17 +281,14 @@ serve(int fd, GHashTable *objects)
         if (n <= 0)
             return false;
         g_string_append_len(buf, chunk, n);
-        /* commands come as QEMU reads them: JSON objects one after the
-         * other, a newline after each or not */
-        while (buf->len > 0) {
-            json_object *msg = nextObject(buf);
-            json_object *reply;
+        while ((nl = memchr(buf->str, '\n', buf->len))) {
+            g_autofree char *line = g_strndup(buf->str, (gsize)(nl - buf->str));
+            json_object *msg = json_tokener_parse(line);
+            json_object *reply = json_object_new_object();
             json_object *cmd, *args = NULL, *id;
             bool quit = false;
 
-            if (!msg && buf->len > 0)
-                break; /* the rest of a command is still to come */
-            reply = json_object_new_object();
+            g_string_erase(buf, 0, nl - buf->str + 1);
             if (!msg || !json_object_object_get_ex(msg, "execute", &cmd)) {
                 json_object_put(msg);
                 json_object_put(reply);
