@@ -24,7 +24,8 @@
  *   - the same calls, and a call a worker answers, each after 20 ms of
  *     idleness, against back to back (--idle-calls N, 0 to leave out).
  *
- *   bench/api-latency [--calls N] [--idle-calls N] [--tmpfs] [--compare-iovsh PATH]
+ *   bench/api-latency [--calls N] [--idle-calls N] [--shots N] [--load-seconds S]
+ *                     [--tmpfs] [--compare-iovsh PATH]
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -44,6 +45,8 @@ extern char **environ;
 
 static testDaemon d;
 static int calls = 2000;
+static int shots = 200;          /* one-shot processes of each kind */
+static double loadSeconds = 5.0; /* of the 20 clients at once */
 static const char *otherIovsh; /* --compare-iovsh, or NULL */
 
 static double
@@ -529,6 +532,15 @@ main(int argc, char **argv)
             otherIovsh = argv[++i];
         else if (strcmp(argv[i], "--idle-calls") == 0 && i + 1 < argc)
             idleCalls = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--shots") == 0 && i + 1 < argc)
+            shots = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--load-seconds") == 0 && i + 1 < argc)
+            loadSeconds = g_ascii_strtod(argv[++i], NULL);
+    }
+    if (calls < 1 || idleCalls < 0 || shots < 1 || loadSeconds <= 0) {
+        g_printerr("api-latency: --calls and --shots take a count of at least 1, --idle-calls one "
+                   "of at least 0 and --load-seconds a positive time\n");
+        return 2;
     }
     if (tmpfs) {
         d.dir = g_steal_pointer(&shmDir);
@@ -559,12 +571,12 @@ main(int argc, char **argv)
     g_usleep(3 * G_USEC_PER_SEC); /* let it boot */
 
     measureDaemon(conn, dom, guestPid(), &set, &flo, &get, &nul, idleCalls, idleHot, idleCold);
-    measureOneShots(200, shotP50, shotP99);
+    measureOneShots(shots, shotP50, shotP99);
     /* four more guests for the concurrent clients */
     for (i = 1; i < 5; i++)
         iovDomainFree(startGuest(conn, i));
     g_usleep(3 * G_USEC_PER_SEC);
-    rate = measureConcurrentGets(20, 5.0);
+    rate = measureConcurrentGets(20, loadSeconds);
 
     loadAverage(load, sizeof(load));
     setGoal = flo.p50 + nul.p50 + 100;
