@@ -125,19 +125,18 @@ floorStop(floorQemu *f)
     waitpid(f->pid, NULL, 0);
 }
 
-/* ---- after idleness ---- */
+/* ---- the calls timed ---- */
 
-/* The calls compared with and without idleness before them. */
 typedef enum {
-    IDLE_NULL,  /* null RPC: a quick call, the socket thread answers */
-    IDLE_GET,   /* get: quick too */
-    IDLE_XML,   /* iovDomainGetXMLDesc: answered by a worker */
-    IDLE_SET,   /* a worker, and one qom-set to QEMU */
-    IDLE_FLOOR, /* the set's qom-set straight to the floor QEMU */
-    IDLE_LAST
-} idleKind;
+    CALL_NULL,  /* null RPC: a quick call, the socket thread answers */
+    CALL_GET,   /* get: quick too; sends nothing to QEMU */
+    CALL_XML,   /* iovDomainGetXMLDesc: answered by a worker */
+    CALL_SET,   /* a worker, and one qom-set to QEMU */
+    CALL_FLOOR, /* the set's qom-set straight to the floor QEMU */
+    CALL_LAST
+} callKind;
 
-static const char *const idleNames[IDLE_LAST] = {
+static const char *const callNames[CALL_LAST] = {
     "null RPC (quick: the daemon's socket thread answers)",
     "get (quick)",
     "iovDomainGetXMLDesc (a worker answers: one more thread woken)",
@@ -147,7 +146,7 @@ static const char *const idleNames[IDLE_LAST] = {
 
 /* One call of `kind`, the `j`th of its kind; µs. */
 static double
-idleCall(idleKind kind, iovConnectPtr conn, iovDomainPtr dom, qemuMonitor *floorMon, int j)
+timedCall(callKind kind, iovConnectPtr conn, iovDomainPtr dom, qemuMonitor *floorMon, int j)
 {
     throttleDef from = {0}, to = {0};
     iovTypedParameter p[20];
@@ -156,41 +155,44 @@ idleCall(idleKind kind, iovConnectPtr conn, iovDomainPtr dom, qemuMonitor *floor
     char *xml;
     double t0;
 
-    /* every set and every floor a real change, as in measureDaemon */
+    /* alternate two values: every set is a real change, one qom-set;
+     * the floor sends exactly what the daemon sends for it */
     setParam(&p[0], "bps_rd", j % 2 ? 10485760 : 20971520);
     from.v[THROTTLE_BPS_RD] = j % 2 ? 20971520 : 10485760;
     to.v[THROTTLE_BPS_RD] = j % 2 ? 10485760 : 20971520;
     t0 = nowUs();
     switch (kind) {
-    case IDLE_NULL:
+    case CALL_NULL: /* answered at once, with nothing to look up */
         if (iovConnectGetLibVersion(conn, &v) < 0)
             g_error("null RPC: %s", iovGetLastErrorMessage());
         break;
-    case IDLE_GET:
+    case CALL_GET:
         if (iovDomainGetBlockIoThrottle(dom, "vda", p, &n, IOV_DOMAIN_AFFECT_LIVE) < 0)
             g_error("get: %s", iovGetLastErrorMessage());
         t0 = nowUs() - t0;
         iovTypedParamsClear(p, n);
         return t0;
-    case IDLE_XML:
+    case CALL_XML:
         if (!(xml = iovDomainGetXMLDesc(dom, 0)))
             g_error("XML: %s", iovGetLastErrorMessage());
         t0 = nowUs() - t0;
         free(xml);
         return t0;
-    case IDLE_SET:
+    case CALL_SET:
         if (iovDomainBlockIoThrottle(dom, "vda", p, 1, IOV_DOMAIN_AFFECT_LIVE) < 0)
             g_error("set: %s", iovGetLastErrorMessage());
         break;
-    case IDLE_FLOOR:
+    case CALL_FLOOR:
         if (qemuMonitorUpdateThrottleLimits(floorMon, "tg-vda", &from, &to) < 0)
             g_error("floor qom-set: %s", iovGetLastErrorMessage());
         break;
-    case IDLE_LAST:
+    case CALL_LAST:
         break;
     }
     return nowUs() - t0;
 }
+
+/* ---- after idleness ---- */
 
 /*
  * What `idleCalls` calls of each kind cost back to back (in blocks of 50
@@ -202,23 +204,23 @@ static void
 measureAfterIdle(int idleCalls, iovConnectPtr conn, iovDomainPtr dom, qemuMonitor *floorMon,
                  double *hot, double *cold)
 {
-    g_autofree double *h = g_new(double, (gsize)idleCalls *IDLE_LAST);
-    g_autofree double *c = g_new(double, (gsize)idleCalls *IDLE_LAST);
+    g_autofree double *h = g_new(double, (gsize)idleCalls *CALL_LAST);
+    g_autofree double *c = g_new(double, (gsize)idleCalls *CALL_LAST);
     int i, j, k;
 
     for (i = 0; i < idleCalls; i += 50) {
-        for (k = 0; k < IDLE_LAST; k++) {
+        for (k = 0; k < CALL_LAST; k++) {
             for (j = i; j < MIN(idleCalls, i + 50); j++)
-                h[k * idleCalls + j] = idleCall(k, conn, dom, floorMon, j);
+                h[k * idleCalls + j] = timedCall(k, conn, dom, floorMon, j);
         }
     }
     for (j = 0; j < idleCalls; j++) {
-        for (k = 0; k < IDLE_LAST; k++) {
+        for (k = 0; k < CALL_LAST; k++) {
             g_usleep(20 * 1000);
-            c[k * idleCalls + j] = idleCall(k, conn, dom, floorMon, j);
+            c[k * idleCalls + j] = timedCall(k, conn, dom, floorMon, j);
         }
     }
-    for (k = 0; k < IDLE_LAST; k++) {
+    for (k = 0; k < CALL_LAST; k++) {
         hot[k] = testPercentile(h + k * idleCalls, idleCalls, 0.5);
         cold[k] = testPercentile(c + k * idleCalls, idleCalls, 0.5);
     }
@@ -251,54 +253,17 @@ measureDaemon(iovConnectPtr conn, iovDomainPtr dom, pid_t guestPid, pctl *set, p
     g_autofree double *flov = g_new(double, calls);
     g_autofree double *getv = g_new(double, calls);
     g_autofree double *nulv = g_new(double, calls);
+    static const callKind order[] = {CALL_SET, CALL_FLOOR, CALL_NULL, CALL_GET};
+    double *vals[] = {setv, flov, nulv, getv};
     floorQemu f = {0};
+    guint k;
     int i, j;
 
     floorStart(&f, guestPid);
     for (i = 0; i < calls; i += 50) {
-        int end = MIN(calls, i + 50);
-
-        for (j = i; j < end; j++) {
-            iovTypedParameter p;
-            double t0;
-
-            /* alternate two values: every set is a real change, one qom-set */
-            setParam(&p, "bps_rd", j % 2 ? 10485760 : 20971520);
-            t0 = nowUs();
-            if (iovDomainBlockIoThrottle(dom, "vda", &p, 1, IOV_DOMAIN_AFFECT_LIVE) < 0)
-                g_error("set: %s", iovGetLastErrorMessage());
-            setv[j] = nowUs() - t0;
-        }
-        for (j = i; j < end; j++) {
-            throttleDef from = {0}, to = {0};
-            double t0;
-
-            /* exactly what the daemon sends for that set: the changed key */
-            from.v[THROTTLE_BPS_RD] = j % 2 ? 20971520 : 10485760;
-            to.v[THROTTLE_BPS_RD] = j % 2 ? 10485760 : 20971520;
-            t0 = nowUs();
-            if (qemuMonitorUpdateThrottleLimits(f.mon, "tg-vda", &from, &to) < 0)
-                g_error("floor qom-set: %s", iovGetLastErrorMessage());
-            flov[j] = nowUs() - t0;
-        }
-        for (j = i; j < end; j++) {
-            unsigned long long v;
-            double t0 = nowUs();
-
-            /* a call the daemon answers at once, with nothing to look up */
-            if (iovConnectGetLibVersion(conn, &v) < 0)
-                g_error("null RPC: %s", iovGetLastErrorMessage());
-            nulv[j] = nowUs() - t0;
-        }
-        for (j = i; j < end; j++) {
-            iovTypedParameter p[20];
-            int n = 20;
-            double t0 = nowUs();
-
-            if (iovDomainGetBlockIoThrottle(dom, "vda", p, &n, IOV_DOMAIN_AFFECT_LIVE) < 0)
-                g_error("get: %s", iovGetLastErrorMessage());
-            getv[j] = nowUs() - t0;
-            iovTypedParamsClear(p, n);
+        for (k = 0; k < G_N_ELEMENTS(order); k++) {
+            for (j = i; j < MIN(calls, i + 50); j++)
+                vals[k][j] = timedCall(order[k], conn, dom, f.mon, j);
         }
     }
     if (idleCalls > 0)
@@ -514,7 +479,7 @@ main(int argc, char **argv)
     double rate;
     double shotP50[SHOT_LAST], shotP99[SHOT_LAST];
     double setGoal, getGoal;
-    double idleHot[IDLE_LAST], idleCold[IDLE_LAST];
+    double idleHot[CALL_LAST], idleCold[CALL_LAST];
     int idleCalls = 100;
     char load[64];
     bool tmpfs = false;
@@ -632,14 +597,14 @@ main(int argc, char **argv)
                "client meets the daemon:\n\n",
                idleCalls);
         printf("| call | back to back p50 | after 20 ms idle p50 | idleness adds |\n|---|---|---|---|\n");
-        for (i = 0; i < IDLE_LAST; i++)
-            printf("| %s | %.0f µs | %.0f µs | +%.0f µs |\n", idleNames[i], idleHot[i], idleCold[i],
+        for (i = 0; i < CALL_LAST; i++)
+            printf("| %s | %.0f µs | %.0f µs | +%.0f µs |\n", callNames[i], idleHot[i], idleCold[i],
                    idleCold[i] - idleHot[i]);
         printf("| a worker's wake-up after idleness, beyond the socket thread's answer: "
                "(XML − null RPC) after idleness less the same back to back | | | %+.0f µs |\n",
-               (idleCold[IDLE_XML] - idleCold[IDLE_NULL]) - (idleHot[IDLE_XML] - idleHot[IDLE_NULL]));
+               (idleCold[CALL_XML] - idleCold[CALL_NULL]) - (idleHot[CALL_XML] - idleHot[CALL_NULL]));
         printf("| what idleness adds to a set beyond what it adds to its floor | | | %+.0f µs |\n",
-               (idleCold[IDLE_SET] - idleHot[IDLE_SET]) - (idleCold[IDLE_FLOOR] - idleHot[IDLE_FLOOR]));
+               (idleCold[CALL_SET] - idleHot[CALL_SET]) - (idleCold[CALL_FLOOR] - idleHot[CALL_FLOOR]));
     }
 
     iovDomainFree(dom);
