@@ -38,6 +38,11 @@ class Sshd:
             hostpub = " ".join(f.read().split()[:2])
         with open(self.known_hosts, "w") as f:
             f.write("[127.0.0.1]:%d %s\n" % (self.port, hostpub))
+        # sshd started as root refuses to run without its privilege
+        # separation directory; the system's ssh service makes it when it
+        # starts, and /run loses it at each boot
+        if os.geteuid() == 0:
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         setenv = " ".join("%s=%s" % kv for kv in sorted(env.items()))
         with open(os.path.join(self.dir, "sshd_config"), "w") as f:
             f.write("Port %d\nListenAddress 127.0.0.1\nHostKey %s\n"
