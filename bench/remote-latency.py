@@ -11,9 +11,16 @@ p50/p99 of a get and a set on one connection over unix, TLS and ssh, and
 of opening a connection (open, one get, close). Prints a Markdown table
 for bench/README.md.
 
-    IOVIRT_BUILD_DIR=build /usr/bin/python3 bench/remote-latency.py [--calls N]
+    IOVIRT_BUILD_DIR=build /usr/bin/python3 bench/remote-latency.py [--calls N] [--opens N]
+
+--calls N: the gets and the sets on each transport (2000 by default);
+--opens N: the connections opened over unix and TLS (200 by default),
+over ssh a quarter as many (at least 1: each takes about half a second).
+`meson test -C build remote-latency-smoke` runs it with 20 calls and 4
+opens.
 """
 
+import argparse
 import datetime
 import os
 import sys
@@ -61,9 +68,17 @@ def fs_type(path):
 
 
 def main():
-    calls = 2000
-    if "--calls" in sys.argv:
-        calls = int(sys.argv[sys.argv.index("--calls") + 1])
+    ap = argparse.ArgumentParser(prog="remote-latency",
+                                 description="what each transport adds to a call")
+    ap.add_argument("--calls", type=int, default=2000,
+                    help="gets and sets on each transport (2000)")
+    ap.add_argument("--opens", type=int, default=200,
+                    help="connections opened over unix and TLS (200); over ssh, a quarter")
+    args = ap.parse_args()
+    for k in ("calls", "opens"):
+        if getattr(args, k) < 1:
+            ap.error("--%s must be at least 1" % k)
+    calls = args.calls
     work = tempfile.mkdtemp(prefix="iovirt-bench-", dir=os.environ.get("TMPDIR", "/tmp"))
     p = pki.make_pki(os.path.join(work, "pki"))
     port = free_port()
@@ -94,7 +109,7 @@ def main():
             def oneshot():
                 with iovirt.open(u) as cc:
                     cc.lookupByName("bench").blockIoThrottle("vda", iovirt.AFFECT_LIVE)
-            op = timed(oneshot, 50 if name == "ssh" else 200)
+            op = timed(oneshot, max(1, args.opens // 4) if name == "ssh" else args.opens)
             rows.append((name, get, st, op))
         unix_get = rows[0][1][0]
         now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
