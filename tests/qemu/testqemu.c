@@ -416,18 +416,18 @@ testDaemonStart(testDaemon *d, const char *name, const char *const *args)
     GPid pid;
     int logFd;
 
-    if (!d->dir) {
+    if (!d->dir)
         d->dir = g_build_filename(testTmpDir(), name, NULL);
-        runDir = g_build_filename(d->dir, "run", NULL);
+    runDir = g_build_filename(d->dir, "run", NULL);
+    if (!d->sock) {
         d->sock = g_build_filename(runDir, "iovirt", "iovirt-sock", NULL);
         d->sockRO = g_build_filename(runDir, "iovirt", "iovirt-sock-ro", NULL);
         d->stateDir = g_build_filename(runDir, "iovirt", "qemu", NULL);
         d->uri = g_strdup_printf("iovirt+unix:///session?socket=%s", d->sock);
         d->uriRO = g_strdup_printf("iovirt+unix:///session?socket=%s", d->sockRO);
         d->logFile = g_build_filename(d->dir, "iovirtd.log", NULL);
-        g_assert_cmpint(g_mkdir_with_parents(runDir, 0700), ==, 0);
     }
-    runDir = g_build_filename(d->dir, "run", NULL);
+    g_assert_cmpint(g_mkdir_with_parents(runDir, 0700), ==, 0);
     cfgDir = g_build_filename(d->dir, "config", NULL);
     env = g_environ_setenv(env, "XDG_RUNTIME_DIR", runDir, TRUE);
     env = g_environ_setenv(env, "XDG_CONFIG_HOME", cfgDir, TRUE);
