@@ -64,6 +64,18 @@ setParam(iovTypedParameter *p, const char *field, unsigned long long v)
     p->value.ul = v;
 }
 
+/* Wait until the guest whose serial log is `path` has booted and gone
+ * idle: a TCG guest takes a whole core for the seconds of its boot, and
+ * a figure taken meanwhile measures that, not the call. */
+static void
+waitGuestReady(const char *path)
+{
+    g_autoptr(testSerial) s = testSerialNew(path);
+
+    if (testSerialWaitLine(s, "GUEST-READY", 0, 120 * 1000) < 0)
+        g_error("the guest writing %s did not boot", path);
+}
+
 /* ---- through the daemon, and the floor beside it ---- */
 
 /* A QEMU started with the command line of the daemon's guest (read from
@@ -114,7 +126,7 @@ floorStart(floorQemu *f, pid_t guestPid)
     f->mon = qemuMonitorOpen(sock, 20000, NULL, NULL);
     if (!f->mon)
         g_error("floor QEMU: %s", iovGetLastErrorMessage());
-    g_usleep(3 * G_USEC_PER_SEC); /* let it boot, as the daemon's guest did */
+    waitGuestReady(serial);
 }
 
 static void
@@ -230,6 +242,36 @@ typedef struct {
     double p50, p99;
 } pctl;
 
+/* The CPU time all threads of `pid` have used so far, ns (the first
+ * field of each thread's schedstat: nanoseconds, where /proc's stat
+ * counts clock ticks of 10 ms). */
+static double
+cpuNs(pid_t pid)
+{
+    g_autofree char *dirPath = g_strdup_printf("/proc/%d/task", (int)pid);
+    g_autoptr(GDir) dir = g_dir_open(dirPath, 0, NULL);
+    const char *tid;
+    double total = 0;
+
+    if (!dir)
+        g_error("cannot read %s", dirPath);
+    while ((tid = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("%s/%s/schedstat", dirPath, tid);
+        g_autofree char *text = NULL;
+
+        /* a thread that ended meanwhile is skipped */
+        if (g_file_get_contents(path, &text, NULL, NULL))
+            total += g_ascii_strtod(text, NULL);
+    }
+    return total;
+}
+
+/* What the calls of one kind cost the processes on their path, µs of CPU
+ * per call: the daemon, the QEMU of its guest, the floor's QEMU. */
+typedef struct {
+    double daemon, guestQemu, floorQemu;
+} cpuCost;
+
 static void
 pctlOf(pctl *l, double *v)
 {
@@ -243,11 +285,13 @@ pctlOf(pctl *l, double *v)
  * to the floor QEMU, 50 null RPCs, 50 gets, ...), both guests running all
  * along, so that every figure a goal compares sees the same machine: on
  * a shared 2-core host, two figures taken a minute apart can differ by
- * more than the margin a goal leaves.
+ * more than the margin a goal leaves. The CPU time the daemon and both
+ * QEMUs use in each block goes into *cpu, per kind in that order.
  */
 static void
 measureDaemon(iovConnectPtr conn, iovDomainPtr dom, pid_t guestPid, pctl *set, pctl *flo,
-              pctl *get, pctl *nul, int idleCalls, double *idleHot, double *idleCold)
+              pctl *get, pctl *nul, cpuCost *cpu, int idleCalls, double *idleHot,
+              double *idleCold)
 {
     g_autofree double *setv = g_new(double, calls);
     g_autofree double *flov = g_new(double, calls);
@@ -255,16 +299,39 @@ measureDaemon(iovConnectPtr conn, iovDomainPtr dom, pid_t guestPid, pctl *set, p
     g_autofree double *nulv = g_new(double, calls);
     static const callKind order[] = {CALL_SET, CALL_FLOOR, CALL_NULL, CALL_GET};
     double *vals[] = {setv, flov, nulv, getv};
+    int blocks = (calls + 49) / 50;
+    g_autofree double *cpuMem = g_new(double, (gsize)blocks * G_N_ELEMENTS(order) * 3);
+    double *cpuOf[G_N_ELEMENTS(order)][3];
     floorQemu f = {0};
     guint k;
-    int i, j;
+    int i, j, b;
+
+    for (k = 0; k < G_N_ELEMENTS(order); k++) {
+        for (j = 0; j < 3; j++)
+            cpuOf[k][j] = cpuMem + ((gsize)k * 3 + j) * blocks;
+    }
 
     floorStart(&f, guestPid);
-    for (i = 0; i < calls; i += 50) {
+    for (i = 0, b = 0; i < calls; i += 50, b++) {
         for (k = 0; k < G_N_ELEMENTS(order); k++) {
-            for (j = i; j < MIN(calls, i + 50); j++)
+            double d0 = cpuNs(d.pid), g0 = cpuNs(guestPid), f0 = cpuNs(f.pid);
+            int n = MIN(calls, i + 50) - i;
+
+            for (j = i; j < i + n; j++)
                 vals[k][j] = timedCall(order[k], conn, dom, f.mon, j);
+            /* per call, in µs */
+            cpuOf[k][0][b] = (cpuNs(d.pid) - d0) / 1000.0 / n;
+            cpuOf[k][1][b] = (cpuNs(guestPid) - g0) / 1000.0 / n;
+            cpuOf[k][2][b] = (cpuNs(f.pid) - f0) / 1000.0 / n;
         }
+    }
+    /* the median block: a block that a once-a-second task (the status
+     * file's writer) or a thread's CPU time counted late falls into does
+     * not move it */
+    for (k = 0; k < G_N_ELEMENTS(order); k++) {
+        cpu[k].daemon = testPercentile(cpuOf[k][0], b, 0.5);
+        cpu[k].guestQemu = testPercentile(cpuOf[k][1], b, 0.5);
+        cpu[k].floorQemu = testPercentile(cpuOf[k][2], b, 0.5);
     }
     if (idleCalls > 0)
         measureAfterIdle(idleCalls, conn, dom, f.mon, idleHot, idleCold);
@@ -405,13 +472,29 @@ measureOneShots(int runs, double *p50, double *p99)
     }
 }
 
+/* The serial log of guest `n` (lat0, lat1, ...); owned by the caller. */
+static char *
+serialOf(int n)
+{
+    return g_strdup_printf("%s/lat%d-serial.log", testTmpDir(), n);
+}
+
+/* Wait until guest latN has booted (waitGuestReady). */
+static void
+waitLatReady(int n)
+{
+    g_autofree char *serial = serialOf(n);
+
+    waitGuestReady(serial);
+}
+
 /* Define and start guest latN with a limited vda; a new handle. */
 static iovDomainPtr
 startGuest(iovConnectPtr conn, int n)
 {
     g_autofree char *img = g_strdup_printf("%s/lat%d.img", testTmpDir(), n);
     g_autofree char *name = g_strdup_printf("lat%d", n);
-    g_autofree char *serial = g_strdup_printf("%s/lat%d-serial.log", testTmpDir(), n);
+    g_autofree char *serial = serialOf(n);
     g_autofree char *disk = g_strdup_printf(
         "    <disk type='file'><source file='%s'/><target dev='vda'/>"
         "<iothrottle bps_rd='1048576'/></disk>\n", img);
@@ -480,6 +563,10 @@ main(int argc, char **argv)
     double shotP50[SHOT_LAST], shotP99[SHOT_LAST];
     double setGoal, getGoal;
     double idleHot[CALL_LAST], idleCold[CALL_LAST];
+    /* in measureDaemon's order of the blocks */
+    static const char *const cpuNames[] = {"set", "floor of the set (the qom-set straight to QEMU)",
+                                           "null RPC", "get"};
+    cpuCost cpu[G_N_ELEMENTS(cpuNames)];
     int idleCalls = 100;
     char load[64];
     bool tmpfs = false;
@@ -533,14 +620,16 @@ main(int argc, char **argv)
 
     conn = iovConnectOpen(d.uri);
     dom = startGuest(conn, 0);
-    g_usleep(3 * G_USEC_PER_SEC); /* let it boot */
+    waitLatReady(0);
 
-    measureDaemon(conn, dom, guestPid(), &set, &flo, &get, &nul, idleCalls, idleHot, idleCold);
+    measureDaemon(conn, dom, guestPid(), &set, &flo, &get, &nul, cpu, idleCalls, idleHot,
+                  idleCold);
     measureOneShots(shots, shotP50, shotP99);
     /* four more guests for the concurrent clients */
     for (i = 1; i < 5; i++)
         iovDomainFree(startGuest(conn, i));
-    g_usleep(3 * G_USEC_PER_SEC);
+    for (i = 1; i < 5; i++)
+        waitLatReady(i);
     rate = measureConcurrentGets(20, loadSeconds);
 
     loadAverage(load, sizeof(load));
@@ -591,6 +680,18 @@ main(int argc, char **argv)
     printf("| idle daemon anonymous memory (smaps_rollup) | %ld KiB | < 3 MiB: %s |\n", anon,
            anon < 3072 ? "met" : "missed");
     printf("| idle daemon RSS | %ld KiB | |\n", rss);
+    printf("\nCPU time per call, the same calls: what each process's threads used (schedstat) "
+           "over a block of 50 calls, divided by 50, the median of the blocks; both QEMUs run "
+           "their idle guest all along:\n\n");
+    printf("| call | iovirtd | the guest's QEMU | the floor's QEMU |\n|---|---|---|---|\n");
+    for (i = 0; i < (int)G_N_ELEMENTS(cpuNames); i++)
+        printf("| %s | %.1f µs | %.1f µs | %.1f µs |\n", cpuNames[i], cpu[i].daemon,
+               cpu[i].guestQemu, cpu[i].floorQemu);
+    printf("| a set beyond a null RPC, in iovirtd | %+.1f µs | | |\n",
+           cpu[0].daemon - cpu[2].daemon);
+    printf("| QEMU's own CPU for the qom-set (the QEMU that got it, less the other one, idle in "
+           "the same blocks): through iovirtd, straight | | %.1f µs | %.1f µs |\n",
+           cpu[0].guestQemu - cpu[0].floorQemu, cpu[1].floorQemu - cpu[1].guestQemu);
     if (idleCalls > 0) {
         printf("\nThe same calls on one connection, %d of each: back to back (in blocks of 50 that take "
                "turns), and each after 20 ms without any call (the kinds in turns), as a one-shot "
