@@ -47,7 +47,7 @@ static testDaemon d;
 static int calls = 2000;
 static int shots = 200;          /* one-shot processes of each kind */
 static double loadSeconds = 5.0; /* of the 20 clients at once */
-static const char *otherIovsh; /* --compare-iovsh, or NULL */
+static char *otherIovsh; /* --compare-iovsh, or NULL */
 
 static double
 nowUs(void)
@@ -569,25 +569,36 @@ main(int argc, char **argv)
     cpuCost cpu[G_N_ELEMENTS(cpuNames)];
     int idleCalls = 100;
     char load[64];
-    bool tmpfs = false;
+    gboolean tmpfs = FALSE;
     long anon, rss;
     iovConnectPtr conn;
     iovDomainPtr dom = NULL;
     int i;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc)
-            calls = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--tmpfs") == 0)
-            tmpfs = true;
-        else if (strcmp(argv[i], "--compare-iovsh") == 0 && i + 1 < argc)
-            otherIovsh = argv[++i];
-        else if (strcmp(argv[i], "--idle-calls") == 0 && i + 1 < argc)
-            idleCalls = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--shots") == 0 && i + 1 < argc)
-            shots = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--load-seconds") == 0 && i + 1 < argc)
-            loadSeconds = g_ascii_strtod(argv[++i], NULL);
+    {
+        g_autofree char *other = NULL;
+        const GOptionEntry options[] = {
+            {"calls", 0, 0, G_OPTION_ARG_INT, &calls, "calls of each kind on one connection (2000)",
+             "N"},
+            {"idle-calls", 0, 0, G_OPTION_ARG_INT, &idleCalls,
+             "calls of each kind after 20 ms idle, 0 for none (100)", "N"},
+            {"shots", 0, 0, G_OPTION_ARG_INT, &shots, "one-shot processes of each kind (200)", "N"},
+            {"load-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &loadSeconds,
+             "how long the 20 clients run (5)", "S"},
+            {"tmpfs", 0, 0, G_OPTION_ARG_NONE, &tmpfs, "the daemon's state on /dev/shm", NULL},
+            {"compare-iovsh", 0, 0, G_OPTION_ARG_FILENAME, &other,
+             "also time this iovsh's one-shot commands", "PATH"},
+            {NULL},
+        };
+        g_autoptr(GOptionContext) ctx = g_option_context_new("- what a call costs through iovirt");
+        g_autoptr(GError) err = NULL;
+
+        g_option_context_add_main_entries(ctx, options, NULL);
+        if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 1) {
+            g_printerr("api-latency: %s\n", err ? err->message : "unexpected argument");
+            return 2;
+        }
+        otherIovsh = g_steal_pointer(&other);
     }
     if (calls < 1 || idleCalls < 0 || shots < 1 || loadSeconds <= 0) {
         g_printerr("api-latency: --calls and --shots take a count of at least 1, --idle-calls one "

@@ -201,7 +201,14 @@ main(int argc, char **argv)
             target = &measureSec;
         else if (strcmp(argv[i], "--warm") == 0)
             target = &warmSec;
-        if (!target || i + 1 >= argc || (*target = g_ascii_strtod(argv[i + 1], NULL)) <= 0) {
+        if (target && i + 1 < argc) {
+            char *end = NULL;
+
+            *target = g_ascii_strtod(argv[i + 1], &end);
+            if (end == argv[i + 1] || *end != '\0')
+                target = NULL; /* not a number, or more after it */
+        }
+        if (!target || i + 1 >= argc || *target <= 0) {
             fprintf(stderr, "%s: bad argument '%s'\n", argv[0], argv[i]);
             usage(argv[0]);
             return 2;

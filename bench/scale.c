@@ -385,34 +385,45 @@ main(int argc, char **argv)
     g_auto(GStrv) sizeStr = NULL;
     g_autofree sizeResult *res = NULL;
     iovConnectPtr conn;
-    const char *sizes = "10,50,100";
+    g_autofree char *sizesArg = NULL;
     long anonIdle;
-    int nsizes, defined = 0, s, i;
+    int nsizes, defined = 0, s;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc)
-            sizes = argv[++i];
-        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
-            rounds = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--clients") == 0 && i + 1 < argc)
-            nclients = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--sizes 10,50,100] [--rounds N] [--clients N]\n", argv[0]);
+    {
+        const GOptionEntry options[] = {
+            {"sizes", 0, 0, G_OPTION_ARG_STRING, &sizesArg,
+             "numbers of guests, 1 to 200 each, in turn (10,50,100)", "N,N,..."},
+            {"rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "rounds of the calls timed (50)", "N"},
+            {"clients", 0, 0, G_OPTION_ARG_INT, &nclients, "client connections at once (8)", "N"},
+            {NULL},
+        };
+        g_autoptr(GOptionContext) ctx =
+            g_option_context_new("- how the daemon's costs grow with the number of guests");
+        g_autoptr(GError) err = NULL;
+
+        g_option_context_add_main_entries(ctx, options, NULL);
+        if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 1) {
+            fprintf(stderr, "%s: %s\n", g_get_prgname(), err ? err->message : "unexpected argument");
             return 2;
         }
     }
     if (rounds < 1 || nclients < 1) {
-        fprintf(stderr, "%s: --rounds and --clients must be at least 1\n", argv[0]);
+        fprintf(stderr, "%s: --rounds and --clients must be at least 1\n", g_get_prgname());
         return 2;
     }
-    sizeStr = g_strsplit(sizes, ",", -1);
+    sizeStr = g_strsplit(sizesArg ? sizesArg : "10,50,100", ",", -1);
     nsizes = (int)g_strv_length(sizeStr);
-    res = g_new0(sizeResult, nsizes);
+    res = g_new0(sizeResult, MAX(nsizes, 1));
     for (s = 0; s < nsizes; s++) {
-        if (atoi(sizeStr[s]) < 1 || atoi(sizeStr[s]) > 200) {
-            fprintf(stderr, "%s: sizes are 1 to 200 guests\n", argv[0]);
+        if (!g_ascii_string_to_unsigned(sizeStr[s], 10, 1, 200, NULL, NULL)) {
+            fprintf(stderr, "%s: --sizes takes numbers of guests from 1 to 200, not '%s'\n",
+                    g_get_prgname(), sizeStr[s]);
             return 2;
         }
+    }
+    if (nsizes == 0) {
+        fprintf(stderr, "%s: --sizes needs at least one number of guests\n", g_get_prgname());
+        return 2;
     }
     {
         g_autofree char *text = NULL;
