@@ -117,7 +117,22 @@ struct _qemuMonitor {
                                * NULL */
     size_t batchLen;          /* its entries */
     size_t batchLeft;         /* those not answered yet */
+    struct monitorBegun *begun; /* the command begun and not yet ended
+                                 * (qemuMonitorCommandBegin), or NULL */
 };
+
+/* A command begun by a thread that does not wait for its reply: it holds
+ * cmdLock and readLock, as a waiting command does, and its thread's
+ * loop watches the socket; that thread ends it and lets both go. */
+typedef struct monitorBegun {
+    char *cmd;                /* owned; for the messages */
+    int timeoutMs;
+    GThread *thread;          /* the thread that began it, and ends it */
+    GSource *readable;        /* owned; the socket, in that thread's loop */
+    GSource *timer;           /* owned; the monitor's timeout */
+    qemuMonitorEndFunc done;
+    void *opaque;
+} monitorBegun;
 
 /* ---- the shared I/O thread ---- */
 
@@ -1162,12 +1177,16 @@ qemuMonitorOpen(const char *path, int connectTimeoutMs, const qemuMonitorCallbac
     return mon;
 }
 
+static void begunEnd(qemuMonitor *mon, int wrc, int sendErrno);
+
 /* qemuMonitorClose: stop the I/O thread watching the socket (waiting
  * until it has), fail a waiting command and drop the caller's reference. */
+
 void
 qemuMonitorClose(qemuMonitor *mon)
 {
     GMainContext *ctx;
+    bool ownBegun;
 
     if (!mon)
         return;
@@ -1177,6 +1196,12 @@ qemuMonitorClose(qemuMonitor *mon)
     /* Wakes a command blocked in send() or reading its reply; the fd
      * itself is closed with the last reference. */
     shutdown(mon->fd, SHUT_RDWR);
+    /* a command this thread began cannot be read to its end any more */
+    g_mutex_lock(&mon->lock);
+    ownBegun = mon->begun && mon->begun->thread == g_thread_self();
+    g_mutex_unlock(&mon->lock);
+    if (ownBegun)
+        begunEnd(mon, 0, 0);
 
     monitorDetachSync(mon);
     /* a command's thread may be handling what it read: once it lets go,
@@ -1320,64 +1345,58 @@ monitorSendAndAwait(qemuMonitor *mon, const char *text, size_t len, gint64 deadl
 }
 
 /*
- * Run `cmd` as qemuMonitorCommand does; with `closeIsSuccess`, the
- * connection ending before the reply counts as success (quit).
+ * With cmdLock held: mark command `cmd` (with `args`, taken over) in
+ * flight and build its text into *text. 1 when it is not to be sent: 0
+ * in *rc (closeIsSuccess and QEMU is gone) or -1 with an error.
  */
 static int
-monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object **ret,
-               bool closeIsSuccess, bool noWait)
+monitorCommandStart(qemuMonitor *mon, const char *cmd, json_object *args, bool closeIsSuccess,
+                    char **text, gint64 *deadline, int *timeoutMs, int *rc)
 {
     g_autoptr(json_object) msg = json_object_new_object();
     unsigned long long seq;
-    g_autofree char *text = NULL;
-    g_autoptr(json_object) replyRet = NULL;
-    g_autofree char *errDesc = NULL;
-    g_autofree char *errClass = NULL;
-    gint64 deadline = 0;
-    int timeoutMs = 0;
-    int rc = -1;
-    int wrc;
-    int sendErrno;
-    bool replied = false;
-    bool gone = false;
 
-    if (ret)
-        *ret = NULL;
     json_object_object_add(msg, "execute", json_object_new_string(cmd));
     if (args)
         json_object_object_add(msg, "arguments", args);
-
-    monitorRef(mon);
-    if (noWait) {
-        if (!g_mutex_trylock(&mon->cmdLock)) {
-            monitorUnref(mon);
-            return 1;
-        }
-    } else {
-        g_mutex_lock(&mon->cmdLock);
-    }
     g_mutex_lock(&mon->lock);
     if (mon->closing || mon->closed || mon->broken) {
-        if (closeIsSuccess && mon->closed && !mon->closeError && !mon->closing) {
-            rc = 0;
-        } else {
+        *rc = -1;
+        if (closeIsSuccess && mon->closed && !mon->closeError && !mon->closing)
+            *rc = 0;
+        else
             reportConnectionGone(mon, cmd, false);
-        }
         g_mutex_unlock(&mon->lock);
-        goto cleanup;
+        return 1;
     }
     seq = mon->nextId++;
-    timeoutMs = mon->timeoutMs;
-    deadline = g_get_monotonic_time() + (gint64)timeoutMs * 1000;
+    *timeoutMs = mon->timeoutMs;
+    *deadline = g_get_monotonic_time() + (gint64)*timeoutMs * 1000;
     mon->waiting = true;
     mon->replied = false;
     mon->count++;
     g_mutex_unlock(&mon->lock);
 
-    text = g_strconcat(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN), "\n", NULL);
+    *text = g_strconcat(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN), "\n", NULL);
     g_debug("QEMU monitor at '%s': sending '%s' (command %llu)", mon->path, cmd, seq);
-    wrc = monitorSendAndAwait(mon, text, strlen(text), deadline);
-    sendErrno = errno;
+    return 0;
+}
+
+/*
+ * With cmdLock held, once the command in flight was sent (`wrc`, with
+ * `sendErrno`, is what sendAll returned) and its wait is over: its
+ * outcome (the reply's "return" into *ret), its marks cleared. A lost
+ * connection or a timeout leaves the monitor unusable.
+ */
+static int
+monitorCommandResult(qemuMonitor *mon, const char *cmd, int wrc, int sendErrno, int timeoutMs,
+                     bool closeIsSuccess, json_object **ret)
+{
+    g_autoptr(json_object) replyRet = NULL;
+    g_autofree char *errDesc = NULL;
+    g_autofree char *errClass = NULL;
+    bool replied, gone;
+    int rc = -1;
 
     g_mutex_lock(&mon->lock);
     replied = mon->replied;
@@ -1408,20 +1427,177 @@ monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object
     g_mutex_unlock(&mon->lock);
 
     if (!replied)
-        goto cleanup;
+        return rc;
     if (errDesc) {
         reportError(IOV_ERR_INTERNAL_ERROR, "unable to execute QEMU command '%s': %s", cmd,
                     errDesc);
-        goto cleanup;
+        return -1;
     }
     if (ret)
         *ret = g_steal_pointer(&replyRet);
-    rc = 0;
+    return 0;
+}
 
-cleanup:
+/*
+ * Run `cmd` as qemuMonitorCommand does; with `closeIsSuccess`, the
+ * connection ending before the reply counts as success (quit).
+ */
+static int
+monitorCommand(qemuMonitor *mon, const char *cmd, json_object *args, json_object **ret,
+               bool closeIsSuccess, bool noWait)
+{
+    g_autofree char *text = NULL;
+    gint64 deadline = 0;
+    int timeoutMs = 0;
+    int rc = -1;
+    int wrc;
+    int sendErrno;
+
+    if (ret)
+        *ret = NULL;
+    monitorRef(mon);
+    if (noWait) {
+        if (!g_mutex_trylock(&mon->cmdLock)) {
+            if (args)
+                json_object_put(args);
+            monitorUnref(mon);
+            return 1;
+        }
+    } else {
+        g_mutex_lock(&mon->cmdLock);
+    }
+    if (monitorCommandStart(mon, cmd, args, closeIsSuccess, &text, &deadline, &timeoutMs, &rc) ==
+        0) {
+        wrc = monitorSendAndAwait(mon, text, strlen(text), deadline);
+        sendErrno = errno;
+        rc = monitorCommandResult(mon, cmd, wrc, sendErrno, timeoutMs, closeIsSuccess, ret);
+    }
     g_mutex_unlock(&mon->cmdLock);
     monitorUnref(mon);
     return rc;
+}
+
+/* ---- a command begun without waiting ---- */
+
+/* End the begun command (in the thread that began it): stop watching,
+ * let the socket and the command slot go, and tell its caller. */
+static void
+begunEnd(qemuMonitor *mon, int wrc, int sendErrno)
+{
+    monitorBegun *b;
+    json_object *ret = NULL;
+    int rc;
+
+    g_mutex_lock(&mon->lock);
+    b = g_steal_pointer(&mon->begun);
+    g_mutex_unlock(&mon->lock);
+    g_mutex_unlock(&mon->readLock);
+    g_mutex_lock(&mon->lock);
+    mon->directEnd = g_get_monotonic_time();
+    g_mutex_unlock(&mon->lock);
+    g_atomic_int_set(&mon->direct, 0);
+    rc = monitorCommandResult(mon, b->cmd, wrc, sendErrno, b->timeoutMs, false, &ret);
+    g_mutex_unlock(&mon->cmdLock);
+    b->done(mon, rc, ret, b->opaque);
+    /* after the answer: removing a watched socket from a loop wakes the
+     * loop, a write and a read more (the source being dispatched goes as
+     * it returns) */
+    if (b->readable) {
+        g_source_destroy(b->readable);
+        g_source_unref(b->readable);
+    }
+    if (b->timer) {
+        g_source_destroy(b->timer);
+        g_source_unref(b->timer);
+    }
+    g_free(b->cmd);
+    g_free(b);
+    monitorUnref(mon);
+}
+
+/* The begun command's socket has something: read it; end the command
+ * once its reply came or the connection ended. */
+static gboolean
+begunReadable(gint fd G_GNUC_UNUSED, GIOCondition cond G_GNUC_UNUSED, gpointer data)
+{
+    qemuMonitor *mon = data;
+    bool over = true;
+
+    if (monitorReadSome(mon)) {
+        g_mutex_lock(&mon->lock);
+        over = monitorAwaitOver(mon);
+        g_mutex_unlock(&mon->lock);
+    }
+    if (over)
+        begunEnd(mon, 0, 0);
+    return over ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+/* The monitor's timeout passed without the begun command's reply. */
+static gboolean
+begunTimeout(gpointer data)
+{
+    begunEnd(data, 0, 0);
+    return G_SOURCE_REMOVE;
+}
+
+int
+qemuMonitorCommandBegin(qemuMonitor *mon, const char *cmd, json_object *args, GMainContext *ctx,
+                        qemuMonitorEndFunc done, void *opaque)
+{
+    g_autofree char *text = NULL;
+    monitorBegun *b;
+    gint64 deadline = 0;
+    int timeoutMs = 0;
+    int rc = -1;
+    int wrc;
+
+    if (!g_mutex_trylock(&mon->cmdLock)) {
+        if (args)
+            json_object_put(args);
+        return 0;
+    }
+    if (!qemuMonitorIsUsable(mon)) {
+        g_mutex_unlock(&mon->cmdLock);
+        if (args)
+            json_object_put(args);
+        return 0;
+    }
+    if (monitorCommandStart(mon, cmd, args, false, &text, &deadline, &timeoutMs, &rc) != 0) {
+        /* it became unusable meanwhile: a waiting command says why */
+        utilResetError();
+        g_mutex_unlock(&mon->cmdLock);
+        return 0;
+    }
+    monitorRef(mon);
+    b = g_new0(monitorBegun, 1);
+    b->cmd = g_strdup(cmd);
+    b->timeoutMs = timeoutMs;
+    b->thread = g_thread_self();
+    b->done = done;
+    b->opaque = opaque;
+    g_mutex_lock(&mon->lock);
+    mon->begun = b;
+    g_mutex_unlock(&mon->lock);
+    /* the socket is this thread's until the command ends, as a waiting
+     * command's is */
+    g_atomic_int_set(&mon->direct, 1);
+    g_mutex_lock(&mon->readLock);
+    wrc = sendAll(mon->fd, text, strlen(text), deadline);
+    if (wrc < 0) {
+        int sendErrno = errno;
+
+        begunEnd(mon, wrc, sendErrno);
+        return 1;
+    }
+    b->readable = g_unix_fd_source_new(mon->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(b->readable, G_SOURCE_FUNC(begunReadable), mon, NULL);
+    g_source_set_priority(b->readable, G_PRIORITY_HIGH);
+    g_source_attach(b->readable, ctx);
+    b->timer = g_timeout_source_new((guint)timeoutMs);
+    g_source_set_callback(b->timer, begunTimeout, mon, NULL);
+    g_source_attach(b->timer, ctx);
+    return 1;
 }
 
 /* qemuMonitorCommand: run one command and wait for its reply (see the
@@ -1674,10 +1850,8 @@ qemuMonitorSetThrottleLimits(qemuMonitor *mon, const char *groupId, const thrott
     return qemuMonitorCommand(mon, "qom-set", args, NULL);
 }
 
-/* qemuMonitorUpdateThrottleLimits: qom-set only the keys that differ. */
-int
-qemuMonitorUpdateThrottleLimits(qemuMonitor *mon, const char *groupId, const throttleDef *from,
-                                const throttleDef *to)
+json_object *
+qemuMonitorThrottleUpdateArgs(const char *groupId, const throttleDef *from, const throttleDef *to)
 {
     json_object *args, *value;
     int i, n = 0;
@@ -1696,12 +1870,24 @@ qemuMonitorUpdateThrottleLimits(qemuMonitor *mon, const char *groupId, const thr
     }
     if (n == 0) {
         json_object_put(value);
-        return 0;
+        return NULL;
     }
     args = json_object_new_object();
     json_object_object_add(args, "path", json_object_new_string(groupId));
     json_object_object_add(args, "property", json_object_new_string("limits"));
     json_object_object_add(args, "value", value);
+    return args;
+}
+
+/* qemuMonitorUpdateThrottleLimits: qom-set only the keys that differ. */
+int
+qemuMonitorUpdateThrottleLimits(qemuMonitor *mon, const char *groupId, const throttleDef *from,
+                                const throttleDef *to)
+{
+    json_object *args = qemuMonitorThrottleUpdateArgs(groupId, from, to);
+
+    if (!args)
+        return 0;
     return qemuMonitorCommand(mon, "qom-set", args, NULL);
 }
 

@@ -95,6 +95,25 @@ unsigned long long qemuMonitorCommandCount(qemuMonitor *mon);
 int qemuMonitorCommand(qemuMonitor *mon, const char *cmd, json_object *args,
                        json_object **ret);
 
+/* What a begun command calls when it ends, in the thread that began it:
+ * `rc` 0 with its reply's "return" in `ret` (taken over; may be NULL),
+ * or -1 with the error reported as qemuMonitorCommand's would be. */
+typedef void (*qemuMonitorEndFunc)(qemuMonitor *mon, int rc, json_object *ret, void *opaque);
+
+/*
+ * qemuMonitorCommandBegin: send `cmd` (with `args`, taken over) and
+ * return without waiting: the loop of context `ctx`, which the calling
+ * thread runs, reads the reply and calls done(...) from that thread, on
+ * the reply, the connection's end or the monitor's timeout (after which
+ * the monitor is unusable, as after qemuMonitorCommand's). Meanwhile the
+ * command holds the monitor as a waiting command does. 1 when begun (done
+ * is called, perhaps already); 0, with nothing sent and no error, when
+ * another command runs or the monitor is unusable: the caller then runs
+ * it with qemuMonitorCommand, which waits or says why.
+ */
+int qemuMonitorCommandBegin(qemuMonitor *mon, const char *cmd, json_object *args,
+                            GMainContext *ctx, qemuMonitorEndFunc done, void *opaque);
+
 /* ---- typed commands ---- */
 
 int qemuMonitorCont(qemuMonitor *mon);
@@ -127,6 +146,14 @@ int qemuMonitorReadState(qemuMonitor *mon, char **status, bool *running, size_t 
  */
 int qemuMonitorSetThrottleLimits(qemuMonitor *mon, const char *groupId,
                                  const throttleDef *t);
+
+/*
+ * qemuMonitorThrottleUpdateArgs: the arguments of the qom-set that brings
+ * group `groupId` from the limits `from` to `to`, only the keys that
+ * differ (new); NULL when none does.
+ */
+json_object *qemuMonitorThrottleUpdateArgs(const char *groupId, const throttleDef *from,
+                                           const throttleDef *to);
 
 /*
  * qemuMonitorUpdateThrottleLimits: bring group `groupId` from the limits

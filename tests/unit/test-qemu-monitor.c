@@ -908,6 +908,198 @@ commandThread(gpointer opaque)
     return NULL;
 }
 
+/* ---- commands begun without waiting ---- */
+
+typedef struct {
+    int calls;
+    int rc;
+    int code;
+    char *message;
+    json_object *ret;
+    GThread *thread; /* the thread it was called in */
+} begunSeen;
+
+static void
+begunDone(qemuMonitor *mon G_GNUC_UNUSED, int rc, json_object *ret, void *opaque)
+{
+    begunSeen *b = opaque;
+
+    b->calls++;
+    b->rc = rc;
+    b->ret = ret;
+    b->thread = g_thread_self();
+    if (rc < 0) {
+        b->code = utilGetError()->code;
+        b->message = g_strdup(utilGetError()->message);
+    }
+}
+
+/* Run `ctx` until the begun command ended, 5 s at most. */
+static void
+begunWait(GMainContext *ctx, begunSeen *b)
+{
+    gint64 until = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    while (b->calls == 0 && g_get_monotonic_time() < until)
+        g_main_context_iteration(ctx, TRUE);
+}
+
+static void
+begunClear(begunSeen *b)
+{
+    if (b->ret)
+        json_object_put(b->ret);
+    g_free(b->message);
+}
+
+/* The reply comes to the loop of the thread that began the command, which
+ * holds the monitor until then: a second command is declined, a query
+ * that does not wait finds it busy; afterwards both work. */
+static void
+testBegunReplyEndsInOwnLoop(void)
+{
+    static const peerStep steps[] = {
+        {"query-status", {"event-stop.json", "query-status-paused.json"}, PEER_NEXT},
+        {"query-status", {"query-status-running.json"}, PEER_NEXT},
+    };
+    fakePeer *p = peerNew(steps, G_N_ELEMENTS(steps));
+    GMainContext *ctx = g_main_context_new();
+    begunSeen b = {0};
+    json_object *status = NULL;
+    testSeen seen;
+    qemuMonitor *mon;
+    bool running = false;
+
+    seenInit(&seen);
+    peerStart(p);
+    mon = openPeer(p, &seen);
+    g_assert_cmpint(qemuMonitorCommandBegin(mon, "query-status", NULL, ctx, begunDone, &b), ==, 1);
+    g_assert_cmpint(qemuMonitorCommandBegin(mon, "cont", NULL, ctx, begunDone, &b), ==, 0);
+    g_assert_cmpint(b.calls, ==, 0);
+    begunWait(ctx, &b);
+    g_assert_cmpint(b.calls, ==, 1);
+    g_assert_cmpint(b.rc, ==, 0);
+    g_assert_true(b.thread == g_thread_self());
+    g_assert_nonnull(b.ret);
+    g_assert_true(json_object_object_get_ex(b.ret, "status", &status));
+    g_assert_cmpstr(json_object_get_string(status), ==, "paused");
+    /* the event that came before the reply reached its callback */
+    g_assert_cmpint(seenWaitEvents(&seen, 1, 2000), ==, 1);
+    /* the monitor is free again */
+    g_assert_cmpint(qemuMonitorQueryStatus(mon, NULL, &running), ==, 0);
+    g_assert_true(running);
+    g_assert_cmpuint(qemuMonitorCommandCount(mon), ==, 2);
+    qemuMonitorClose(mon);
+    peerFree(p);
+    begunClear(&b);
+    seenClear(&seen);
+    g_main_context_unref(ctx);
+}
+
+/* No reply within the monitor's timeout: the begun command fails as a
+ * waiting one does, and the monitor is unusable after it. */
+static void
+testBegunTimeoutBreaksMonitor(void)
+{
+    static const peerStep steps[] = {
+        {"query-status", {NULL}, PEER_SILENT},
+    };
+    fakePeer *p = peerNew(steps, G_N_ELEMENTS(steps));
+    GMainContext *ctx = g_main_context_new();
+    begunSeen b = {0};
+    testSeen seen;
+    qemuMonitor *mon;
+    gint64 start;
+
+    seenInit(&seen);
+    peerStart(p);
+    mon = openPeer(p, &seen);
+    qemuMonitorSetTimeout(mon, 300);
+    start = g_get_monotonic_time();
+    g_assert_cmpint(qemuMonitorCommandBegin(mon, "query-status", NULL, ctx, begunDone, &b), ==, 1);
+    begunWait(ctx, &b);
+    g_assert_cmpint(b.calls, ==, 1);
+    g_assert_cmpint(b.rc, ==, -1);
+    g_assert_cmpfloat(secondsSince(start), >=, 0.29);
+    g_assert_cmpint(b.code, ==, IOV_ERR_OPERATION_TIMEOUT);
+    g_assert_nonnull(strstr(b.message, "did not answer 'query-status' within 300 ms"));
+    g_assert_false(qemuMonitorIsUsable(mon));
+    g_assert_cmpint(qemuMonitorCont(mon), ==, -1);
+    assertErrorContains(IOV_ERR_OPERATION_FAILED, "unusable after an earlier command timed out");
+    qemuMonitorClose(mon);
+    peerFree(p);
+    begunClear(&b);
+    seenClear(&seen);
+    g_main_context_unref(ctx);
+}
+
+/* QEMU goes away during a begun command: it fails, and the end of the
+ * connection is reported once. */
+static void
+testBegunPeerCloses(void)
+{
+    static const peerStep steps[] = {
+        {"query-status", {NULL}, PEER_CLOSE},
+    };
+    fakePeer *p = peerNew(steps, G_N_ELEMENTS(steps));
+    GMainContext *ctx = g_main_context_new();
+    begunSeen b = {0};
+    testSeen seen;
+    qemuMonitor *mon;
+
+    seenInit(&seen);
+    peerStart(p);
+    mon = openPeer(p, &seen);
+    g_assert_cmpint(qemuMonitorCommandBegin(mon, "query-status", NULL, ctx, begunDone, &b), ==, 1);
+    begunWait(ctx, &b);
+    g_assert_cmpint(b.calls, ==, 1);
+    g_assert_cmpint(b.rc, ==, -1);
+    g_assert_cmpint(b.code, ==, IOV_ERR_OPERATION_FAILED);
+    g_assert_nonnull(strstr(b.message, "QEMU monitor closed while running 'query-status'"));
+    g_assert_cmpint(seenWaitEof(&seen, 2000), ==, 1);
+    qemuMonitorClose(mon);
+    g_assert_cmpint(seen.eofCount, ==, 1);
+    peerFree(p);
+    begunClear(&b);
+    seenClear(&seen);
+    g_main_context_unref(ctx);
+}
+
+/* The thread that began a command closes the monitor before its loop
+ * read the reply: the command ends there, failed, and nothing waits for
+ * itself. */
+static void
+testBegunEndedByCloseInOwnThread(void)
+{
+    static const peerStep steps[] = {
+        {"query-status", {NULL}, PEER_SILENT},
+    };
+    fakePeer *p = peerNew(steps, G_N_ELEMENTS(steps));
+    GMainContext *ctx = g_main_context_new();
+    begunSeen b = {0};
+    testSeen seen;
+    qemuMonitor *mon;
+
+    seenInit(&seen);
+    peerStart(p);
+    mon = openPeer(p, &seen);
+    g_assert_cmpint(qemuMonitorCommandBegin(mon, "query-status", NULL, ctx, begunDone, &b), ==, 1);
+    while (peerRequestCount(p) == 0)
+        g_usleep(1000);
+    qemuMonitorClose(mon);
+    g_assert_cmpint(b.calls, ==, 1);
+    g_assert_cmpint(b.rc, ==, -1);
+    g_assert_nonnull(strstr(b.message, "was closed while running 'query-status'"));
+    /* nothing of it is left in the loop */
+    while (g_main_context_iteration(ctx, FALSE))
+        ;
+    g_assert_cmpint(b.calls, ==, 1);
+    peerFree(p);
+    begunClear(&b);
+    seenClear(&seen);
+    g_main_context_unref(ctx);
+}
+
 static void
 testCloseFailsWaitingCommand(void)
 {
@@ -1487,6 +1679,11 @@ main(int argc, char **argv)
     g_test_add_func("/qemu-monitor/command/quit-accepts-closed-connection",
                     testQuitAcceptsClosedConnection);
     g_test_add_func("/qemu-monitor/command/counted", testCommandsCounted);
+    g_test_add_func("/qemu-monitor/begun/reply-ends-in-own-loop", testBegunReplyEndsInOwnLoop);
+    g_test_add_func("/qemu-monitor/begun/timeout-breaks-monitor", testBegunTimeoutBreaksMonitor);
+    g_test_add_func("/qemu-monitor/begun/peer-closes", testBegunPeerCloses);
+    g_test_add_func("/qemu-monitor/begun/ended-by-close-in-own-thread",
+                    testBegunEndedByCloseInOwnThread);
     g_test_add_func("/qemu-monitor/close/fails-waiting-command", testCloseFailsWaitingCommand);
     g_test_add_func("/qemu-monitor/close/no-callback-after-close", testNoCallbackAfterClose);
     g_test_add_func("/qemu-monitor/close/after-eof-and-null", testCloseAfterEofAndNull);
