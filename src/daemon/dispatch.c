@@ -1174,11 +1174,79 @@ daemonDispatch(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, const rpcM
     dispatchMessage(opaque, rpcServerClientGetPrivate(client), msg, replyToClient, client);
 }
 
+/* A live set begun in the socket thread, answered when it ends. */
+typedef struct {
+    rpcServerClient *client; /* reference */
+    rpcHeader call;
+} begunCall;
+
+static void
+begunCallDone(int rc, void *opaque)
+{
+    begunCall *b = opaque;
+
+    if (rc < 0)
+        rpcServerClientReplyError(b->client, &b->call, currentError());
+    else
+        rpcServerClientReply(b->client, &b->call, NULL, NULL);
+    utilResetError();
+    rpcServerClientUnref(b->client);
+    g_free(b);
+}
+
+/*
+ * A live limit change, begun here when it can end without this thread
+ * waiting (qemuDriverSetBlockIoThrottleBegin): QEMU's reply then comes to
+ * this thread's loop, which answers. False when a worker is to run it as
+ * any call: a connection not open or read-only, arguments that do not
+ * decode or convert, a change that is not only new live limits, a job or
+ * monitor in use. The worker then says what is wrong, if anything.
+ */
+static bool
+beginSetBlockIoTune(daemonState *d, daemonConn *c, rpcServerClient *client, const rpcMessage *msg)
+{
+    remote_domain_set_block_io_tune_args args = {0};
+    throttleChange chg = {0};
+    begunCall *b;
+    int rc = 0;
+
+    if (!c->open || c->readonly)
+        return false;
+    if (rpcMessageDecodePayload(msg, (xdrproc_t)xdr_remote_domain_set_block_io_tune_args, &args) <
+        0) {
+        utilResetError();
+        return false;
+    }
+    b = g_new0(begunCall, 1);
+    b->client = rpcServerClientRef(client);
+    b->call = msg->header;
+    if (changeFromParams(args.params.params_val, args.params.params_len, &chg) == 0)
+        rc = qemuDriverSetBlockIoThrottleBegin(d->driver, UUID(&args), args.disk, &chg, args.flags,
+                                               NULL, begunCallDone, b);
+    throttleChangeClear(&chg);
+    xdr_free((xdrproc_t)xdr_remote_domain_set_block_io_tune_args, (char *)&args);
+    if (rc == 0) {
+        utilResetError();
+        rpcServerClientUnref(b->client);
+        g_free(b);
+    }
+    return rc == 1;
+}
+
 bool
 daemonDispatchQuick(rpcServer *srv G_GNUC_UNUSED, rpcServerClient *client, const rpcMessage *msg,
                     void *opaque)
 {
+    const rpcProcInfo *info;
     bool deferred;
+
+    if (msg->header.prog == REMOTE_PROGRAM &&
+        msg->header.proc == REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE)
+        return beginSetBlockIoTune(opaque, rpcServerClientGetPrivate(client), client, msg);
+    /* a change that no code above begins is a worker's */
+    info = rpcProcLookup(msg->header.prog, msg->header.proc);
+    if (!info || !info->readonlyOk)
+        return false;
 
     utilThreadSetMayWait(false);
     dispatchMessage(opaque, rpcServerClientGetPrivate(client), msg, replyToClient, client);

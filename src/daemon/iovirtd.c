@@ -583,6 +583,10 @@ main(int argc, char **argv)
     g_timeout_add_seconds(1, onIdleTimer, &l);
     logInfo("iovirtd %s serving %s on %s", IOV_VERSION, cfg.system ? "system" : "session", rwSock);
     g_main_loop_run(l.loop);
+    /* the live sets this thread began end here, on QEMU's reply or the
+     * monitor's timeout: until then they hold their domain's job */
+    while (qemuDriverBegunSets(state.driver) > 0)
+        g_main_context_iteration(NULL, TRUE);
     ret = 0;
 
  error:

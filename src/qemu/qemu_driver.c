@@ -70,6 +70,7 @@ struct _qemuDriver {
 
     void *eventOpaque;             /* set before eventFunc, then fixed */
     qemuDriverEventFunc eventFunc; /* atomic: the daemon's handler, or NULL */
+    gint begun;                    /* atomic: live sets begun, not yet ended */
 };
 
 void
@@ -1520,6 +1521,96 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
 endjob:
     objEndJob(obj);
     return ret;
+}
+
+/* A live set begun without waiting (qemuDriverSetBlockIoThrottleBegin). */
+typedef struct {
+    qemuDriver *drv;
+    qemuDomainObj *obj; /* referenced; its job held */
+    domainDef *newLive; /* owned */
+    GPtrArray *touched; /* owned: the targets that change */
+    qemuDriverSetDone done;
+    void *opaque;
+} setBegun;
+
+/* QEMU took the new limits, or not: what the rest of a set does, in the
+ * thread that began it. */
+static void
+setBegunEnd(int rc, void *opaque)
+{
+    setBegun *b = opaque;
+    qemuDomainObj *obj = b->obj;
+
+    if (rc == 0) {
+        g_autofree char *path = qemuProcessStatusPath(&b->drv->pcfg, obj);
+
+        publishDefs(obj, g_steal_pointer(&b->newLive), NULL);
+        /* as for a set that waits: the status file only caches QEMU's
+         * limits */
+        if (qemuDomainSaveStatusLater(obj, path) < 0) {
+            logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
+            utilResetError();
+        }
+        emitTunable(obj, b->touched);
+    }
+    objEndJob(obj);
+    b->done(rc, b->opaque);
+    g_atomic_int_add(&b->drv->begun, -1);
+    domainDefFree(b->newLive);
+    g_ptr_array_unref(b->touched);
+    g_free(b);
+}
+
+int
+qemuDriverSetBlockIoThrottleBegin(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                                  const throttleChange *chg, unsigned int flags, GMainContext *ctx,
+                                  qemuDriverSetDone done, void *opaque)
+{
+    qemuDomainObj *obj;
+    setBegun *b;
+    int rc;
+
+    if (!(obj = objLookup(drv, uuid))) {
+        utilResetError();
+        return 0;
+    }
+    /* a job held by another change, a migration: the set that waits */
+    if (qemuDomainBeginJob(obj, 0) < 0) {
+        utilResetError();
+        qemuDomainObjUnref(obj);
+        return 0;
+    }
+    b = g_new0(setBegun, 1);
+    b->drv = drv;
+    b->obj = obj;
+    b->touched = g_ptr_array_new_with_free_func(g_free);
+    b->done = done;
+    b->opaque = opaque;
+    rc = 0;
+    /* counted first: a send that fails ends the set before Begin returns */
+    g_atomic_int_add(&drv->begun, 1);
+    if (resolveImpact(obj, &flags, __func__) == 0 && flags == IOV_DOMAIN_AFFECT_LIVE &&
+        obj->mon && qemuMonitorIsUsable(obj->mon) &&
+        (b->newLive = computeChange(obj->live, disk, chg, true, obj->name, b->touched)))
+        rc = qemuProcessApplyThrottleBegin(obj, obj->live, b->newLive, ctx, setBegunEnd, b);
+    if (rc == 0) {
+        g_atomic_int_add(&drv->begun, -1);
+        /* whatever was refused is refused again, and said, by the set
+         * that waits */
+        utilResetError();
+        objEndJob(obj);
+        domainDefFree(b->newLive);
+        g_ptr_array_unref(b->touched);
+        g_free(b);
+        return 0;
+    }
+    return 1;
+}
+
+int
+qemuDriverBegunSets(qemuDriver *drv)
+{
+    return g_atomic_int_get(&drv->begun);
 }
 
 static int readBackFromQemu(qemuDriver *drv, const unsigned char *uuid, const char *disk,

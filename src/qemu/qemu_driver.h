@@ -169,6 +169,30 @@ int qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, con
                                  const throttleChange *chg, unsigned int flags,
                                  char ***changed);
 
+/* What a live set begun without waiting calls when it ends: rc 0, or -1
+ * with the error. */
+typedef void (*qemuDriverSetDone)(int rc, void *opaque);
+
+/*
+ * qemuDriverSetBlockIoThrottleBegin: a live set that never waits. When
+ * the domain's job is free, the change is only new limits for the
+ * running guest (LIVE, or CURRENT on a running domain) of one throttle
+ * group, and its monitor is free and usable, take the job, send the one
+ * qom-set, and return 1: the loop of `ctx`, which the calling thread
+ * runs, reads QEMU's reply, and the rest of the set (publish, status,
+ * event, end of the job) and done(...) run there. Otherwise return 0
+ * with nothing changed and no error: qemuDriverSetBlockIoThrottle does
+ * the set, and says what is refused.
+ */
+int qemuDriverSetBlockIoThrottleBegin(qemuDriver *drv, const unsigned char *uuid, const char *disk,
+                                      const throttleChange *chg, unsigned int flags,
+                                      GMainContext *ctx, qemuDriverSetDone done, void *opaque);
+
+/* qemuDriverBegunSets: the sets begun and not yet ended; the thread that
+ * began them runs its loop until there is none before the driver is
+ * freed. */
+int qemuDriverBegunSets(qemuDriver *drv);
+
 /* qemuDriverGetBlockIoThrottle: the limits of `disk` in force (LIVE, or
  * CURRENT on a running guest) or in the persistent definition. LIVE and
  * CONFIG together are refused. */

@@ -308,6 +308,93 @@ qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domain
     return -1;
 }
 
+/* A limit change begun without waiting (qemuProcessApplyThrottleBegin). */
+typedef struct {
+    char *disk;  /* owned; the group's first disk, or NULL */
+    char *group; /* owned; its declared group, or NULL */
+    qemuProcessThrottleDone done;
+    void *opaque;
+} throttleBegun;
+
+static void
+throttleBegunEnd(qemuMonitor *mon G_GNUC_UNUSED, int rc, json_object *ret, void *opaque)
+{
+    throttleBegun *t = opaque;
+    groupEntry g = {.disk = t->disk, .group = t->group};
+
+    if (ret)
+        json_object_put(ret);
+    if (rc < 0)
+        blameGroup(&g);
+    t->done(rc, t->opaque);
+    g_free(t->disk);
+    g_free(t->group);
+    g_free(t);
+}
+
+int
+qemuProcessApplyThrottleBegin(qemuDomainObj *obj, const domainDef *from, const domainDef *to,
+                              GMainContext *ctx, qemuProcessThrottleDone done, void *opaque)
+{
+    g_autoptr(GHashTable) newGroups = collectGroups(to);
+    g_autoptr(GHashTable) oldGroups = collectGroups(from);
+    const groupEntry *changed = NULL, *before = NULL;
+    json_object *args;
+    GHashTableIter it;
+    gpointer key, val;
+    throttleBegun *t;
+    size_t i;
+    int rc;
+
+    /* only the new limits of one group that stays, on a guest whose
+     * limits are all iovirt's: anything else takes several steps */
+    if (obj->tainted || !obj->mon || from->ndisks != to->ndisks ||
+        g_hash_table_size(newGroups) != g_hash_table_size(oldGroups))
+        return 0;
+    g_hash_table_iter_init(&it, newGroups);
+    while (g_hash_table_iter_next(&it, &key, &val)) {
+        const groupEntry *og = g_hash_table_lookup(oldGroups, key);
+
+        if (!og)
+            return 0;
+        if (throttleDefSameLimits(og->limits, ((groupEntry *)val)->limits))
+            continue;
+        if (changed)
+            return 0;
+        changed = val;
+        before = og;
+    }
+    for (i = 0; i < to->ndisks; i++) {
+        const domainDiskDef *od = domainDiskFind(from, to->disks[i]->target);
+        g_autofree char *oldId = NULL;
+        g_autofree char *newId = NULL;
+
+        if (!od || !domainDiskSameFilters(od, to->disks[i]))
+            return 0;
+        oldId = qemuThrottleGroupId(od, &od->throttle);
+        newId = qemuThrottleGroupId(to->disks[i], &to->disks[i]->throttle);
+        if (strcmp(oldId, newId) != 0)
+            return 0;
+    }
+    if (!changed)
+        return 0;
+
+    if (!(args = qemuMonitorThrottleUpdateArgs(changed->id, before->limits, changed->limits)))
+        return 0;
+    t = g_new0(throttleBegun, 1);
+    t->disk = g_strdup(changed->disk);
+    t->group = g_strdup(changed->group);
+    t->done = done;
+    t->opaque = opaque;
+    rc = qemuMonitorCommandBegin(obj->mon, "qom-set", args, ctx, throttleBegunEnd, t);
+    if (rc == 0) {
+        g_free(t->disk);
+        g_free(t->group);
+        g_free(t);
+    }
+    return rc;
+}
+
 /* ---- processes ---- */
 
 /* Whether `pid` still runs; reaps it when it is our child. */

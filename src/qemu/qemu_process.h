@@ -92,6 +92,22 @@ int qemuProcessEnsureMonitor(const qemuProcessConfig *cfg, qemuDomainObj *obj);
  */
 int qemuProcessApplyThrottle(qemuDomainObj *obj, const domainDef *from, const domainDef *to);
 
+/* What a limit change begun without waiting calls when it ends: rc 0, or
+ * -1 with the error (naming the disk or group). */
+typedef void (*qemuProcessThrottleDone)(int rc, void *opaque);
+
+/*
+ * qemuProcessApplyThrottleBegin: when going from `from` to `to` (both
+ * live definitions) is only new limits for one throttle group of an
+ * untainted guest, send them to QEMU without waiting (see
+ * qemuMonitorCommandBegin: done is called from the thread that runs
+ * `ctx`) and return 1. 0, with nothing sent, for any other change, or
+ * when the monitor is busy or unusable: qemuProcessApplyThrottle applies
+ * it. The job is held, and stays held until done is called.
+ */
+int qemuProcessApplyThrottleBegin(qemuDomainObj *obj, const domainDef *from, const domainDef *to,
+                                  GMainContext *ctx, qemuProcessThrottleDone done, void *opaque);
+
 /*
  * qemuProcessAddDiskThrottle: build the throttle chain of `disk` in a
  * running QEMU, for a disk being hot-plugged: `def` is the live definition

@@ -57,6 +57,7 @@ class Proc:
         self.readonly = None
         self.early = False
         self.quick = False
+        self.begins = False
         self.noop = False
         self.msg = False
         self.stream = False
@@ -73,6 +74,9 @@ class Proc:
             elif w == "early":
                 self.early = True
             elif w == "quick":
+                self.quick = True
+            elif w == "begins":
+                self.begins = True
                 self.quick = True
             elif w.startswith("py="):
                 shape, _, names = w[3:].partition(":")
@@ -102,7 +106,9 @@ class Proc:
             self.readonly = True
         if self.readonly is None:
             fail(lineno, f"{name}: say 'ro' or 'rw'")
-        if self.quick and (not self.readonly or self.stream):
+        if self.begins and (self.readonly or self.stream):
+            fail(lineno, f"{name}: a call that 'begins' changes something: it is 'rw' and opens no stream")
+        if self.quick and not self.begins and (not self.readonly or self.stream):
             fail(lineno, f"{name}: a quick call only reads: it is 'ro' and opens no stream")
         if self.shape and not self.api:
             fail(lineno, f"{name}: a generated client function needs api=NAME")

@@ -8,14 +8,18 @@
  *   - a define of the same domain waits for the change and then stands:
  *     the change's saved limits do not undo it (the lost update);
  *   - a second change waits for the first.
- * The daemon has two workers: when both wait inside QEMU, the quick
- * queries (lookup, state, limits, list) are still answered, by the
- * socket thread, and the others wait for a worker.
+ * The daemon has two workers: when both wait inside QEMU (changes of the
+ * definition too, which workers run), the quick queries (lookup, state,
+ * limits, list) are still answered, by the socket thread, and the others
+ * wait for a worker. A live change begun by the socket thread needs no
+ * worker: it reaches QEMU meanwhile, ends for a client that went away,
+ * and a daemon told to stop ends it first.
  * And CONNECT_GET_VERSION reports the configured binary's version (its
  * first call defers itself from the socket thread to a worker, as it runs
  * the binary).
  */
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -207,9 +211,9 @@ testQueriesDoNotWaitForAChange(void)
     iovConnectClose(conn);
 }
 
-/* Every worker waits in QEMU: two slow changes of two domains. The
- * quick queries answer meanwhile; a query that needs a worker waits for
- * the first change to end. */
+/* Every worker waits in QEMU: two slow changes of two domains, live and
+ * saved (a worker runs those). The quick queries answer meanwhile; a
+ * query that needs a worker waits for the first change to end. */
 static void
 testQuickQueriesWhenEveryWorkerWaits(void)
 {
@@ -217,8 +221,10 @@ testQuickQueriesWhenEveryWorkerWaits(void)
     iovDomainPtr dom1 = startDomain(conn, "busy1");
     iovDomainPtr dom2 = startDomain(conn, "busy2");
     iovDomainPtr found, *list = NULL;
-    setCall c1 = {.dom = dom1, .bpsRd = 3000, .flags = IOV_DOMAIN_AFFECT_LIVE};
-    setCall c2 = {.dom = dom2, .bpsRd = 4000, .flags = IOV_DOMAIN_AFFECT_LIVE};
+    setCall c1 = {.dom = dom1, .bpsRd = 3000,
+                  .flags = IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_AFFECT_CONFIG};
+    setCall c2 = {.dom = dom2, .bpsRd = 4000,
+                  .flags = IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_AFFECT_CONFIG};
     GThread *th1, *th2;
     gint64 firstInQemu, answered;
     g_autofree char *xml = NULL;
@@ -332,13 +338,103 @@ testSecondChangeWaitsForTheFirst(void)
     iovConnectClose(conn);
 }
 
+/* Both workers wait in QEMU (live and saved changes); a live-only change
+ * of a third domain is begun by the socket thread: it reaches QEMU at
+ * once, not once a worker is free, and ends as any change does. */
+static void
+testLiveSetNeedsNoWorker(void)
+{
+    iovConnectPtr conn = openConn();
+    iovDomainPtr dom1 = startDomain(conn, "nw1");
+    iovDomainPtr dom2 = startDomain(conn, "nw2");
+    iovDomainPtr dom3 = startDomain(conn, "nw3");
+    setCall c1 = {.dom = dom1, .bpsRd = 3100,
+                  .flags = IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_AFFECT_CONFIG};
+    setCall c2 = {.dom = dom2, .bpsRd = 3200,
+                  .flags = IOV_DOMAIN_AFFECT_LIVE | IOV_DOMAIN_AFFECT_CONFIG};
+    setCall c3 = {.dom = dom3, .bpsRd = 3300, .flags = IOV_DOMAIN_AFFECT_LIVE};
+    GThread *th1, *th2, *th3;
+    gint64 asked, inQemu;
+
+    th1 = startSlowSet(&c1);
+    th2 = startSlowSet(&c2);
+    asked = g_get_monotonic_time();
+    th3 = startSlowSet(&c3);
+    inQemu = g_get_monotonic_time();
+    /* with a worker it would wait for one: SLOW_MS less the time since
+     * the first two reached QEMU */
+    g_assert_cmpint(inQemu - asked, <, (SLOW_MS / 2) * 1000);
+    g_assert_cmpint(g_atomic_int_get(&c1.done), ==, 0);
+    g_assert_cmpint(g_atomic_int_get(&c2.done), ==, 0);
+    g_thread_join(th1);
+    g_thread_join(th2);
+    g_thread_join(th3);
+    g_assert_cmpint(c1.rc, ==, 0);
+    g_assert_cmpint(c2.rc, ==, 0);
+    g_assert_cmpint(c3.rc, ==, 0);
+    g_assert_cmpuint(liveBpsRd(dom3, IOV_DOMAIN_AFFECT_LIVE), ==, 3300);
+    /* live only: the saved definition keeps its limit */
+    g_assert_cmpuint(liveBpsRd(dom3, IOV_DOMAIN_AFFECT_CONFIG), ==, 1000);
+    iovDomainDestroy(dom1);
+    iovDomainDestroy(dom2);
+    iovDomainDestroy(dom3);
+    iovDomainFree(dom1);
+    iovDomainFree(dom2);
+    iovDomainFree(dom3);
+    iovConnectClose(conn);
+}
+
+/* A live change whose client is killed while QEMU holds it still ends:
+ * QEMU's limits and the live definition agree, and the next change of
+ * the domain gets its job. */
+static void
+testLiveSetOfAClientThatWentAway(void)
+{
+    iovConnectPtr conn = openConn();
+    iovDomainPtr dom = startDomain(conn, "gone1");
+    const char *argv[] = {TEST_BUILD_DIR "/tools/iovsh", "-c", d.uri, "blkiothrottle", "gone1",
+                          "vda", "--live", "--bps_rd", "4100", NULL};
+    setCall next = {.dom = dom, .bpsRd = 4200, .flags = IOV_DOMAIN_AFFECT_LIVE};
+    g_autoptr(GError) err = NULL;
+    GThread *th;
+    GPid pid;
+
+    unlink(markPath);
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                &pid, &err));
+    g_assert_true(testWaitPath(markPath, 10000));
+    g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+    g_spawn_close_pid(pid);
+    waitpid(pid, NULL, 0);
+    /* the killed client's change ends, then this one takes the job */
+    th = startSlowSet(&next);
+    g_thread_join(th);
+    g_assert_cmpint(next.rc, ==, 0);
+    g_assert_cmpuint(liveBpsRd(dom, IOV_DOMAIN_AFFECT_LIVE), ==, 4200);
+    iovDomainDestroy(dom);
+    iovDomainFree(dom);
+    iovConnectClose(conn);
+}
+
 /* Last: the daemon ends with status 0 and no sanitizer report, after
  * every job, event and status write above. */
 static void
 testDaemonEndsCleanly(void)
 {
+    iovConnectPtr conn = openConn();
+    iovDomainPtr dom = startDomain(conn, "last1");
+    setCall c = {.dom = dom, .bpsRd = 5100, .flags = IOV_DOMAIN_AFFECT_LIVE};
+    GThread *th;
+
+    /* a live change inside QEMU when the daemon is told to stop: it ends
+     * first, and its client gets the answer */
+    th = startSlowSet(&c);
     testDaemonTrackGuests(&d);
     testDaemonStopCleanly(&d);
+    g_thread_join(th);
+    g_assert_cmpint(c.rc, ==, 0);
+    iovDomainFree(dom);
+    iovConnectClose(conn);
 }
 
 int
@@ -367,6 +463,9 @@ main(int argc, char **argv)
     g_test_add_func("/jobs/second-change-waits", testSecondChangeWaitsForTheFirst);
     g_test_add_func("/jobs/quick-queries-when-every-worker-waits",
                     testQuickQueriesWhenEveryWorkerWaits);
+    g_test_add_func("/jobs/live-set-needs-no-worker", testLiveSetNeedsNoWorker);
+    g_test_add_func("/jobs/live-set-of-a-client-that-went-away",
+                    testLiveSetOfAClientThatWentAway);
     g_test_add_func("/jobs/daemon-ends-cleanly", testDaemonEndsCleanly);
     rc = g_test_run();
     testDaemonTrackGuests(&d);
