@@ -1441,6 +1441,23 @@ publishDefs(qemuDomainObj *obj, domainDef *newLive, domainDef *newConfig)
 }
 
 /*
+ * After new live limits were published: the status file, which only
+ * caches QEMU's limits, is written later (the reply does not wait for the
+ * disk), and the clients hear of the disks in `touched`. Job held.
+ */
+static void
+liveLimitsPublished(qemuDriver *drv, qemuDomainObj *obj, GPtrArray *touched)
+{
+    g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
+
+    if (qemuDomainSaveStatusLater(obj, path) < 0) {
+        logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
+        utilResetError();
+    }
+    emitTunable(obj, touched);
+}
+
+/*
  * Put the new live limits into QEMU, then write the new persistent
  * definition (either may be NULL), all or nothing: when the definition
  * cannot be written, QEMU gets the old limits back. The job is held;
@@ -1503,16 +1520,8 @@ qemuDriverSetBlockIoThrottle(qemuDriver *drv, const unsigned char *uuid, const c
     /* both become visible at once */
     liveChanged = newLive != NULL;
     publishDefs(obj, g_steal_pointer(&newLive), g_steal_pointer(&newConfig));
-    /* the status file only caches QEMU's limits: the reply does not wait
-     * for the disk */
-    if (liveChanged) {
-        g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
-
-        if (qemuDomainSaveStatusLater(obj, path) < 0)
-            logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
-    }
     if (liveChanged)
-        emitTunable(obj, touched);
+        liveLimitsPublished(drv, obj, touched);
     if (changed) {
         g_ptr_array_add(touched, NULL);
         *changed = (char **)g_ptr_array_free(g_steal_pointer(&touched), FALSE);
@@ -1542,16 +1551,8 @@ setBegunEnd(int rc, void *opaque)
     qemuDomainObj *obj = b->obj;
 
     if (rc == 0) {
-        g_autofree char *path = qemuProcessStatusPath(&b->drv->pcfg, obj);
-
         publishDefs(obj, g_steal_pointer(&b->newLive), NULL);
-        /* as for a set that waits: the status file only caches QEMU's
-         * limits */
-        if (qemuDomainSaveStatusLater(obj, path) < 0) {
-            logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
-            utilResetError();
-        }
-        emitTunable(obj, b->touched);
+        liveLimitsPublished(b->drv, obj, b->touched);
     }
     objEndJob(obj);
     b->done(rc, b->opaque);
@@ -1590,7 +1591,6 @@ qemuDriverSetBlockIoThrottleBegin(qemuDriver *drv, const unsigned char *uuid, co
     /* counted first: a send that fails ends the set before Begin returns */
     g_atomic_int_add(&drv->begun, 1);
     if (resolveImpact(obj, &flags, __func__) == 0 && flags == IOV_DOMAIN_AFFECT_LIVE &&
-        obj->mon && qemuMonitorIsUsable(obj->mon) &&
         (b->newLive = computeChange(obj->live, disk, chg, true, obj->name, b->touched)))
         rc = qemuProcessApplyThrottleBegin(obj, obj->live, b->newLive, ctx, setBegunEnd, b);
     if (rc == 0) {
@@ -1729,13 +1729,8 @@ changeDefinitions(qemuDriver *drv, const unsigned char *uuid, unsigned int flags
     }
     live = newLive != NULL;
     publishDefs(obj, g_steal_pointer(&newLive), g_steal_pointer(&newConfig));
-    if (live) {
-        g_autofree char *path = qemuProcessStatusPath(&drv->pcfg, obj);
-
-        if (qemuDomainSaveStatusLater(obj, path) < 0)
-            logWarn("domain '%s': cannot save its status: %s", obj->name, utilLastErrorMessage());
-        emitTunable(obj, touched);
-    }
+    if (live)
+        liveLimitsPublished(drv, obj, touched);
     ret = 0;
 endjob:
     objEndJob(obj);

@@ -1181,7 +1181,6 @@ static void begunEnd(qemuMonitor *mon, int wrc, int sendErrno);
 
 /* qemuMonitorClose: stop the I/O thread watching the socket (waiting
  * until it has), fail a waiting command and drop the caller's reference. */
-
 void
 qemuMonitorClose(qemuMonitor *mon)
 {
@@ -1292,6 +1291,27 @@ monitorAwaitOver(qemuMonitor *mon)
     return answered || mon->closed || mon->closing;
 }
 
+/* Take the socket for a command's thread (cmdLock held): the I/O thread
+ * leaves it out of its poll until monitorReleaseSocket. */
+static void
+monitorClaimSocket(qemuMonitor *mon)
+{
+    g_atomic_int_set(&mon->direct, 1);
+    g_mutex_lock(&mon->readLock);
+}
+
+/* Give the socket back to the I/O thread, which takes it back
+ * MONITOR_REARM_MS later (monitorSourcePrepare). */
+static void
+monitorReleaseSocket(qemuMonitor *mon)
+{
+    g_mutex_unlock(&mon->readLock);
+    g_mutex_lock(&mon->lock);
+    mon->directEnd = g_get_monotonic_time();
+    g_mutex_unlock(&mon->lock);
+    g_atomic_int_set(&mon->direct, 0);
+}
+
 /*
  * Send `len` bytes of commands (cmdLock held), then read the socket in
  * this thread until their replies have come, the connection ends
@@ -1309,8 +1329,7 @@ monitorSendAndAwait(qemuMonitor *mon, const char *text, size_t len, gint64 deadl
     int wrc;
     int sendErrno;
 
-    g_atomic_int_set(&mon->direct, 1);
-    g_mutex_lock(&mon->readLock);
+    monitorClaimSocket(mon);
     wrc = sendAll(mon->fd, text, len, deadline);
     sendErrno = errno;
     while (wrc == 0) {
@@ -1335,11 +1354,7 @@ monitorSendAndAwait(qemuMonitor *mon, const char *text, size_t len, gint64 deadl
         if (over)
             break;
     }
-    g_mutex_unlock(&mon->readLock);
-    g_mutex_lock(&mon->lock);
-    mon->directEnd = g_get_monotonic_time();
-    g_mutex_unlock(&mon->lock);
-    g_atomic_int_set(&mon->direct, 0);
+    monitorReleaseSocket(mon);
     errno = sendErrno;
     return wrc;
 }
@@ -1491,11 +1506,7 @@ begunEnd(qemuMonitor *mon, int wrc, int sendErrno)
     g_mutex_lock(&mon->lock);
     b = g_steal_pointer(&mon->begun);
     g_mutex_unlock(&mon->lock);
-    g_mutex_unlock(&mon->readLock);
-    g_mutex_lock(&mon->lock);
-    mon->directEnd = g_get_monotonic_time();
-    g_mutex_unlock(&mon->lock);
-    g_atomic_int_set(&mon->direct, 0);
+    monitorReleaseSocket(mon);
     rc = monitorCommandResult(mon, b->cmd, wrc, sendErrno, b->timeoutMs, false, &ret);
     g_mutex_unlock(&mon->cmdLock);
     b->done(mon, rc, ret, b->opaque);
@@ -1557,14 +1568,8 @@ qemuMonitorCommandBegin(qemuMonitor *mon, const char *cmd, json_object *args, GM
             json_object_put(args);
         return 0;
     }
-    if (!qemuMonitorIsUsable(mon)) {
-        g_mutex_unlock(&mon->cmdLock);
-        if (args)
-            json_object_put(args);
-        return 0;
-    }
     if (monitorCommandStart(mon, cmd, args, false, &text, &deadline, &timeoutMs, &rc) != 0) {
-        /* it became unusable meanwhile: a waiting command says why */
+        /* unusable: a waiting command says why */
         utilResetError();
         g_mutex_unlock(&mon->cmdLock);
         return 0;
@@ -1581,8 +1586,7 @@ qemuMonitorCommandBegin(qemuMonitor *mon, const char *cmd, json_object *args, GM
     g_mutex_unlock(&mon->lock);
     /* the socket is this thread's until the command ends, as a waiting
      * command's is */
-    g_atomic_int_set(&mon->direct, 1);
-    g_mutex_lock(&mon->readLock);
+    monitorClaimSocket(mon);
     wrc = sendAll(mon->fd, text, strlen(text), deadline);
     if (wrc < 0) {
         int sendErrno = errno;
