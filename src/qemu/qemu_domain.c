@@ -581,14 +581,17 @@ static void
 statusQueuePush(qemuStatusQueue *q, qemuDomainObj *obj, gint64 due)
 {
     statusEntry *e = g_new0(statusEntry, 1);
+    bool wake;
 
     e->obj = qemuDomainObjRef(obj);
     e->due = due;
     g_mutex_lock(&q->lock);
     g_queue_push_tail(&q->queue, e);
-    if (q->queue.length == 1)
-        g_cond_signal(&q->cond);
+    wake = q->queue.length == 1;
     g_mutex_unlock(&q->lock);
+    /* after the unlock: the woken writer does not block on it again */
+    if (wake)
+        g_cond_signal(&q->cond);
 }
 
 /* With the lock: drop the pending document (older than what the caller

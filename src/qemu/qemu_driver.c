@@ -1550,12 +1550,15 @@ setBegunEnd(int rc, void *opaque)
     setBegun *b = opaque;
     qemuDomainObj *obj = b->obj;
 
-    if (rc == 0) {
+    if (rc == 0)
         publishDefs(obj, g_steal_pointer(&b->newLive), NULL);
-        liveLimitsPublished(b->drv, obj, b->touched);
-    }
-    objEndJob(obj);
+    /* the client hears first: what follows (the status snapshot, the
+     * events) is not on its path; the job is still held, and this thread
+     * reads no other call before it returns */
     b->done(rc, b->opaque);
+    if (rc == 0)
+        liveLimitsPublished(b->drv, obj, b->touched);
+    objEndJob(obj);
     g_atomic_int_add(&b->drv->begun, -1);
     domainDefFree(b->newLive);
     g_ptr_array_unref(b->touched);

@@ -1298,6 +1298,15 @@ monitorClaimSocket(qemuMonitor *mon)
 {
     g_atomic_int_set(&mon->direct, 1);
     g_mutex_lock(&mon->readLock);
+    /* An I/O thread that took the socket back (the first command after
+     * MONITOR_REARM_MS) still polls it: woken now, while QEMU reads the
+     * command, it leaves the socket out, and the reply wakes this thread
+     * alone. */
+    g_mutex_lock(&mon->lock);
+    if (mon->ctx &&
+        g_get_monotonic_time() - mon->directEnd >= MONITOR_REARM_MS * G_TIME_SPAN_MILLISECOND)
+        g_main_context_wakeup(mon->ctx);
+    g_mutex_unlock(&mon->lock);
 }
 
 /* Give the socket back to the I/O thread, which takes it back
