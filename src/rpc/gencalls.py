@@ -211,24 +211,41 @@ def param_names(params):
 
 def gen_procs_c(procs, msgs):
     out = [BANNER, '#include "rpc.h"\n']
+    # Each program's procedures are one dense array, in the order of
+    # their numbers, and a number finds its row through an array of
+    # indexes. The rows hold pointers, which a position-independent
+    # program relocates at start, writing every page they are on: an
+    # array indexed by number, mostly empty, spread them over nine
+    # pages, each a page fault of every process that links the client.
+    # The indexes hold no pointers: they stay in read-only data.
     for program, info in PROGRAMS.items():
-        mine = [p for p in procs if p.program == program]
+        mine = sorted((p for p in procs if p.program == program), key=lambda p: p.number)
         out.append(f"\nstatic const rpcProcInfo {info['procs']}[] = {{\n")
         if not mine:
             out.append("    {0},\n")
         for p in mine:
             args = f"(xdrproc_t)xdr_{p.args}, sizeof({p.args})" if p.args else "(xdrproc_t)(void (*)(void))xdr_void, 0"
             ret = f"(xdrproc_t)xdr_{p.ret}, sizeof({p.ret})" if p.ret else "(xdrproc_t)(void (*)(void))xdr_void, 0"
-            out.append(f"    [{p.number}] = {{{p.number}, \"{p.name}\", {args}, {ret}, "
+            out.append(f"    {{{p.number}, \"{p.name}\", {args}, {ret}, "
                        f"{b(p.readonly)}, {b(p.early)}, {b(p.quick)}, "
                        f"\"{p.iov_api}\", \"{p.libvirt_api}\", RPC_{info['prefix']}_PROGRAM}},\n")
         out.append("};\n")
+        if len(mine) >= 65535:
+            sys.exit(f"{program}: more procedures than an index of 16 bits can number")
+        out.append(f"\n/* procedure number -> 1 + its row in {info['procs']}, 0: none */\n"
+                   f"static const uint16_t {info['procs']}Index[] = {{\n")
+        if not mine:
+            out.append("    0,\n")
+        for i, p in enumerate(mine):
+            out.append(f"    [{p.number}] = {i + 1},\n")
+        out.append("};\n")
     out.append("\n/* Every program the table declares: number, version, procedures. */\n"
                "static const struct {\n    uint32_t prog;\n    uint32_t vers;\n"
-               "    const rpcProcInfo *procs;\n    size_t n;\n} programs[] = {\n")
+               "    const rpcProcInfo *procs;\n    const uint16_t *index;\n"
+               "    size_t n; /* entries of index */\n} programs[] = {\n")
     for program, info in PROGRAMS.items():
         out.append(f"    {{RPC_{info['prefix']}_PROGRAM, RPC_{info['prefix']}_VERSION, "
-                   f"{info['procs']}, G_N_ELEMENTS({info['procs']})}},\n")
+                   f"{info['procs']}, {info['procs']}Index, G_N_ELEMENTS({info['procs']}Index)}},\n")
     out.append("};\n\n")
     out.append("bool\nrpcProgramKnown(uint32_t prog, uint32_t vers)\n{\n    size_t i;\n\n"
                "    for (i = 0; i < G_N_ELEMENTS(programs); i++) {\n"
@@ -237,9 +254,10 @@ def gen_procs_c(procs, msgs):
     out.append("const rpcProcInfo *\nrpcProcLookup(uint32_t prog, int proc)\n{\n    size_t i;\n\n"
                "    for (i = 0; i < G_N_ELEMENTS(programs); i++) {\n"
                "        if (programs[i].prog != prog)\n            continue;\n"
-               "        if (proc <= 0 || (size_t)proc >= programs[i].n || !programs[i].procs[proc].name)\n"
+               "        if (proc <= 0 || (size_t)proc >= programs[i].n || !programs[i].index[proc])\n"
                "            return NULL;\n"
-               "        return &programs[i].procs[proc];\n    }\n    return NULL;\n}\n\n")
+               "        return &programs[i].procs[programs[i].index[proc] - 1];\n    }\n"
+               "    return NULL;\n}\n\n")
     out.append("const rpcProcInfo *\nrpcRemoteProcLookup(int proc)\n{\n"
                "    return rpcProcLookup(RPC_REMOTE_PROGRAM, proc);\n}\n")
     out.append("\nstatic const rpcProcInfo remoteMsgs[] = {\n")
