@@ -143,7 +143,7 @@ typedef enum {
     CALL_NULL,  /* null RPC: a quick call, the socket thread answers */
     CALL_GET,   /* get: quick too; sends nothing to QEMU */
     CALL_XML,   /* iovDomainGetXMLDesc: answered by a worker */
-    CALL_SET,   /* a worker, and one qom-set to QEMU */
+    CALL_SET,   /* one qom-set to QEMU, begun by the socket thread */
     CALL_FLOOR, /* the set's qom-set straight to the floor QEMU */
     CALL_LAST
 } callKind;
@@ -152,7 +152,7 @@ static const char *const callNames[CALL_LAST] = {
     "null RPC (quick: the daemon's socket thread answers)",
     "get (quick)",
     "iovDomainGetXMLDesc (a worker answers: one more thread woken)",
-    "set (a worker, and one qom-set)",
+    "set (one qom-set, begun by the socket thread: no worker)",
     "floor of the set (the qom-set straight to QEMU)",
 };
 
