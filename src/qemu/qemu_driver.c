@@ -1542,6 +1542,18 @@ typedef struct {
     void *opaque;
 } setBegun;
 
+/* The end of a begun set, whether it ran or was declined: the job goes,
+ * the set is no longer counted, and `b` is freed. */
+static void
+setBegunFinish(setBegun *b)
+{
+    objEndJob(b->obj);
+    g_atomic_int_add(&b->drv->begun, -1);
+    domainDefFree(b->newLive);
+    g_ptr_array_unref(b->touched);
+    g_free(b);
+}
+
 /* QEMU took the new limits, or not: what the rest of a set does, in the
  * thread that began it. */
 static void
@@ -1558,11 +1570,7 @@ setBegunEnd(int rc, void *opaque)
     b->done(rc, b->opaque);
     if (rc == 0)
         liveLimitsPublished(b->drv, obj, b->touched);
-    objEndJob(obj);
-    g_atomic_int_add(&b->drv->begun, -1);
-    domainDefFree(b->newLive);
-    g_ptr_array_unref(b->touched);
-    g_free(b);
+    setBegunFinish(b);
 }
 
 int
@@ -1597,14 +1605,10 @@ qemuDriverSetBlockIoThrottleBegin(qemuDriver *drv, const unsigned char *uuid, co
         (b->newLive = computeChange(obj->live, disk, chg, true, obj->name, b->touched)))
         rc = qemuProcessApplyThrottleBegin(obj, obj->live, b->newLive, ctx, setBegunEnd, b);
     if (rc == 0) {
-        g_atomic_int_add(&drv->begun, -1);
         /* whatever was refused is refused again, and said, by the set
          * that waits */
         utilResetError();
-        objEndJob(obj);
-        domainDefFree(b->newLive);
-        g_ptr_array_unref(b->touched);
-        g_free(b);
+        setBegunFinish(b);
         return 0;
     }
     return 1;

@@ -317,6 +317,14 @@ typedef struct {
 } throttleBegun;
 
 static void
+throttleBegunFree(throttleBegun *t)
+{
+    g_free(t->disk);
+    g_free(t->group);
+    g_free(t);
+}
+
+static void
 throttleBegunEnd(qemuMonitor *mon G_GNUC_UNUSED, int rc, json_object *ret, void *opaque)
 {
     throttleBegun *t = opaque;
@@ -327,9 +335,7 @@ throttleBegunEnd(qemuMonitor *mon G_GNUC_UNUSED, int rc, json_object *ret, void 
     if (rc < 0)
         blameGroup(&g);
     t->done(rc, t->opaque);
-    g_free(t->disk);
-    g_free(t->group);
-    g_free(t);
+    throttleBegunFree(t);
 }
 
 int
@@ -387,11 +393,8 @@ qemuProcessApplyThrottleBegin(qemuDomainObj *obj, const domainDef *from, const d
     t->done = done;
     t->opaque = opaque;
     rc = qemuMonitorCommandBegin(obj->mon, "qom-set", args, ctx, throttleBegunEnd, t);
-    if (rc == 0) {
-        g_free(t->disk);
-        g_free(t->group);
-        g_free(t);
-    }
+    if (rc == 0)
+        throttleBegunFree(t);
     return rc;
 }
 
