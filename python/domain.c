@@ -370,6 +370,13 @@ static PyMethodDef domainMethods[] = {
      "listThrottleGroups($self, /, flags=0)\n--\n\n"
      "The names of the domain's named throttle groups, in the order of its\n"
      "definition (in force, or saved with AFFECT_CONFIG)."},
+    {"listDisks", PYIOV_KWFUNC(pyiovDomainListDisks), METH_VARARGS | METH_KEYWORDS,
+     "listDisks($self, /, flags=0)\n--\n\n"
+     "The domain's disks in the order of its definition (as they are now, or\n"
+     "saved with AFFECT_CONFIG), each a dict: 'target', 'source' (a path, a\n"
+     "network URL, or '-' for a drive without a medium), 'group' ('' when\n"
+     "none), 'filters' (the groups of its <throttlefilters>, a list) and\n"
+     "'unplug_pending' (live: the guest has not yet released it)."},
     {"setDiskThrottleFilters", PYIOV_KWFUNC(pyiovDomainSetDiskThrottleFilters),
      METH_VARARGS | METH_KEYWORDS,
      "setDiskThrottleFilters($self, /, disk, groups, flags=0)\n--\n\n"

@@ -98,6 +98,7 @@ PyObject *pyiovDomainThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *
 PyObject *pyiovDomainDelThrottleGroup(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainSetDiskThrottleFilters(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwargs);
+PyObject *pyiovDomainListDisks(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 PyObject *pyiovDomainQemuMonitorCommand(pyiovDomain *self, PyObject *args, PyObject *kwargs);
 
 /* ---- migrate.c ---- */

@@ -453,6 +453,8 @@ static const struct {
     /* Domain.blockIoThrottle(), getThrottleGroup(): ask QEMU, or the definition */
     {"DOMAIN_THROTTLE_HYPERVISOR", IOV_DOMAIN_THROTTLE_HYPERVISOR},
     {"DOMAIN_THROTTLE_DEFINITION", IOV_DOMAIN_THROTTLE_DEFINITION},
+    /* Domain.listDisks(): a disk's flags (its "unplug_pending") */
+    {"DOMAIN_DISK_UNPLUG_PENDING", IOV_DOMAIN_DISK_UNPLUG_PENDING},
     /* Domain.migrate(), migrateToURI3(), jobInfo(), jobStats() */
     {"MIGRATE_LIVE", IOV_MIGRATE_LIVE},
     {"MIGRATE_PEER2PEER", IOV_MIGRATE_PEER2PEER},

@@ -638,6 +638,63 @@ pyiovDomainListThrottleGroups(pyiovDomain *self, PyObject *args, PyObject *kwarg
     return list;
 }
 
+/* One disk of iovDomainListDisks as a dict; NULL with an exception set. */
+static PyObject *
+diskDict(const iovDomainDisk *d)
+{
+    PyObject *filters = PyList_New(0), *dict;
+    size_t i;
+
+    for (i = 0; filters && d->filters[i]; i++) {
+        PyObject *name = PyUnicode_FromString(d->filters[i]);
+
+        if (!name || PyList_Append(filters, name) < 0)
+            Py_CLEAR(filters);
+        Py_XDECREF(name);
+    }
+    if (!filters)
+        return NULL;
+    dict = Py_BuildValue("{s:s,s:s,s:s,s:N,s:O}", "target", d->target, "source", d->source,
+                         "group", d->group, "filters", filters, "unplug_pending",
+                         (d->flags & IOV_DOMAIN_DISK_UNPLUG_PENDING) ? Py_True : Py_False);
+    return dict;
+}
+
+/* Domain.listDisks(flags=0): a list of dicts, one a disk. */
+PyObject *
+pyiovDomainListDisks(pyiovDomain *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"flags", NULL};
+    unsigned int flags = 0;
+    iovError err = {0};
+    iovDomainDiskPtr *disks = NULL;
+    PyObject *list = NULL;
+    int n, i;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O&:listDisks", kwlist, pyiovFlagsConverter,
+                                     &flags))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    n = iovDomainListDisks(self->dom, &disks, flags);
+    if (n < 0)
+        iovCopyLastError(&err);
+    Py_END_ALLOW_THREADS
+    if (n < 0)
+        return pyiovRaiseError(&err, "iovDomainListDisks");
+    list = PyList_New(n);
+    for (i = 0; i < n; i++) {
+        PyObject *d = list ? diskDict(disks[i]) : NULL;
+
+        if (list && !d)
+            Py_CLEAR(list);
+        else if (list)
+            PyList_SET_ITEM(list, i, d);
+        iovDomainDiskFree(disks[i]);
+    }
+    free(disks);
+    return list;
+}
+
 /* Domain.setDiskThrottleFilters(disk, groups, flags=0): None. `groups`
  * is a sequence of group names (empty: the disk leaves every group). */
 PyObject *

@@ -768,6 +768,36 @@ int iovDomainDelThrottleGroup(iovDomainPtr dom, const char *group, unsigned int 
  */
 int iovDomainListThrottleGroups(iovDomainPtr dom, char ***names, unsigned int flags);
 
+/* One disk of a domain, as iovDomainListDisks gives it. */
+typedef struct iovDomainDisk {
+    char *target;       /* "vda" */
+    char *source;       /* the image's path, a network URL (nbd://host:10809/name,
+                         * nbd+unix:///name?socket=PATH, rbd://host/pool/image...),
+                         * or "-" for a drive without a medium */
+    char *group;        /* the group it shares (<iothrottle group=>), "" when none */
+    char **filters;     /* the declared groups of its <throttlefilters>, in
+                         * order; NULL-terminated, never NULL */
+    unsigned int flags; /* iovDomainDiskFlags */
+} iovDomainDisk;
+typedef iovDomainDisk *iovDomainDiskPtr;
+
+typedef enum {
+    /* live: the guest was asked to release it and has not yet */
+    IOV_DOMAIN_DISK_UNPLUG_PENDING = 1 << 0,
+} iovDomainDiskFlags;
+
+/*
+ * iovDomainListDisks: the disks of `dom` in the order of its definition
+ * (LIVE or CURRENT on a running guest: as they are now; CONFIG: saved),
+ * without fetching and parsing its XML. Returns their number and, when
+ * `disks` is not NULL, sets *disks to a new NULL-terminated array: free
+ * each with iovDomainDiskFree, then the array with free(). -1 on error.
+ */
+int iovDomainListDisks(iovDomainPtr dom, iovDomainDiskPtr **disks, unsigned int flags);
+
+/* iovDomainDiskFree: free one disk of iovDomainListDisks (NULL: nothing). */
+void iovDomainDiskFree(iovDomainDiskPtr disk);
+
 /*
  * iovDomainSetDiskThrottleFilters: disk `disk` of `dom` passes, after its
  * own limits, through the declared groups `groups` (`ngroups` names, at

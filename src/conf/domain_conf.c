@@ -317,10 +317,10 @@ domainDiskSourceString(const domainDiskDef *disk)
         return g_strdup("-");
     if (disk->type != DISK_TYPE_NETWORK)
         return g_strdup(disk->path);
+    /* the URL form QEMU and nbdkit take: nbd+unix:///EXPORT?socket=PATH */
     if (h && h->unixSocket)
-        return g_strdup_printf("%s+unix://%s%s%s", protocolNames[disk->protocol],
-                               h->socket, disk->name ? "/" : "",
-                               disk->name ? disk->name : "");
+        return g_strdup_printf("%s+unix:///%s?socket=%s", protocolNames[disk->protocol],
+                               disk->name ? disk->name : "", h->socket);
     /* an ssh or http path already starts with '/' */
     if (disk->name && disk->name[0] == '/')
         slash = "";

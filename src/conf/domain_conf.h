@@ -386,5 +386,7 @@ int domainCheckEmulator(const char *path);
 bool domainDiskIsEmpty(const domainDiskDef *disk);
 
 /* domainDiskSourceString: a one-line description of a disk's source, for
- * listings: the path, or protocol://host:port/name. New string. */
+ * listings and messages: the path, protocol://host:port/name (the first
+ * host), protocol+unix:///name?socket=PATH, or "-" when the drive has no
+ * medium. New string. */
 char *domainDiskSourceString(const domainDiskDef *disk);

@@ -710,6 +710,31 @@ dispatchDomainSetDiskThrottleFilters(daemonState *d, daemonConn *c G_GNUC_UNUSED
                                             args->groups.groups_len, args->flags);
 }
 
+int
+dispatchDomainListDisks(daemonState *d, daemonConn *c G_GNUC_UNUSED,
+                        iovirt_domain_list_disks_args *args, iovirt_domain_list_disks_ret *ret)
+{
+    g_autofree qemuDiskListing *disks = NULL;
+    int i, n = qemuDriverListDisks(d->driver, UUID(args), args->flags, &disks);
+
+    if (n < 0)
+        return -1;
+    /* the strings move into the reply, which xdr_free releases */
+    ret->disks.disks_len = (u_int)n;
+    ret->disks.disks_val = g_new0(iovirt_domain_disk, n + 1);
+    for (i = 0; i < n; i++) {
+        iovirt_domain_disk *w = &ret->disks.disks_val[i];
+
+        w->target = g_steal_pointer(&disks[i].target);
+        w->source = g_steal_pointer(&disks[i].source);
+        w->group = g_steal_pointer(&disks[i].group);
+        w->filters.filters_len = g_strv_length(disks[i].filters);
+        w->filters.filters_val = g_steal_pointer(&disks[i].filters);
+        w->flags = disks[i].flags;
+    }
+    return 0;
+}
+
 /* ---- monitor passthrough (libvirt's QEMU program), messages ---- */
 
 int

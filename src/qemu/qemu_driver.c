@@ -1973,6 +1973,54 @@ cleanup:
     return ret;
 }
 
+int
+qemuDriverListDisks(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                    qemuDiskListing **disks)
+{
+    qemuDomainObj *obj;
+    const domainDef *def;
+    size_t i, j;
+    int ret = -1;
+
+    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && (flags & IOV_DOMAIN_AFFECT_CONFIG)) {
+        reportError(IOV_ERR_INVALID_ARG,
+                    "the running guest's disks (live) and the saved ones (config) are listed "
+                    "separately: give one of them");
+        return -1;
+    }
+    if (!(obj = objFromUUID(drv, uuid)))
+        return -1;
+    if (!(def = readDefinition(obj, &flags, __func__)))
+        goto cleanup;
+    *disks = g_new0(qemuDiskListing, def->ndisks + 1);
+    for (i = 0; i < def->ndisks; i++) {
+        const domainDiskDef *d = def->disks[i];
+        qemuDiskListing *l = &(*disks)[i];
+
+        l->target = g_strdup(d->target);
+        l->source = domainDiskSourceString(d);
+        l->group = g_strdup(d->throttle.group ? d->throttle.group : "");
+        l->filters = g_new0(char *, d->nfilters + 1);
+        for (j = 0; j < d->nfilters; j++)
+            l->filters[j] = g_strdup(d->filters[j]);
+        l->flags = d->unplugPending ? IOV_DOMAIN_DISK_UNPLUG_PENDING : 0;
+    }
+    ret = (int)def->ndisks;
+cleanup:
+    objEnd(obj);
+    return ret;
+}
+
+void
+qemuDiskListingClear(qemuDiskListing *d)
+{
+    g_free(d->target);
+    g_free(d->source);
+    g_free(d->group);
+    g_strfreev(d->filters);
+    memset(d, 0, sizeof(*d));
+}
+
 /*
  * For a query that needs QEMU but changes nothing: a reference on the
  * monitor of the running domain `uuid`, and (when `disk` is given) what

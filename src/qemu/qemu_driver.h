@@ -219,6 +219,22 @@ int qemuDriverDelThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const
 int qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const char *name,
                                unsigned int flags, throttleDef *out);
 
+/* One disk as qemuDriverListDisks gives it (new strings). */
+typedef struct {
+    char *target;
+    char *source;   /* domainDiskSourceString */
+    char *group;    /* "" when none */
+    char **filters; /* NULL-terminated GStrv */
+    unsigned int flags; /* IOV_DOMAIN_DISK_* */
+} qemuDiskListing;
+
+/* qemuDriverListDisks: the disks of the definition `flags` names (LIVE or
+ * CONFIG, not both), in its order: a new array in *disks (free each
+ * with qemuDiskListingClear, then the array), their number as the result. */
+int qemuDriverListDisks(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                        qemuDiskListing **disks);
+void qemuDiskListingClear(qemuDiskListing *d);
+
 /* qemuDriverListThrottleGroups: the declared groups' names (a new
  * NULL-terminated GStrv in *names), their number as the result. */
 int qemuDriverListThrottleGroups(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,

@@ -389,6 +389,8 @@ testIovirtProgram(void)
     iovirt_domain_get_throttle_group_ret getRet = {0};
     iovirt_domain_list_throttle_groups_args list = {0};
     iovirt_domain_list_throttle_groups_ret listRet = {0};
+    iovirt_domain_list_disks_args disks = {0};
+    iovirt_domain_list_disks_ret disksRet = {0};
     static const struct {
         int proc;
         bool readonly;
@@ -398,6 +400,7 @@ testIovirtProgram(void)
         {IOVIRT_PROC_DOMAIN_DEL_THROTTLE_GROUP, false},
         {IOVIRT_PROC_DOMAIN_LIST_THROTTLE_GROUPS, true},
         {IOVIRT_PROC_DOMAIN_SET_DISK_THROTTLE_FILTERS, false},
+        {IOVIRT_PROC_DOMAIN_LIST_DISKS, true},
     };
     remote_nonnull_domain dom = {(char *)"proto1", {0}, -1};
     int proc, served = 0;
@@ -421,7 +424,7 @@ testIovirtProgram(void)
     g_assert_false(rpcProgramKnown(RPC_IOVIRT_PROGRAM, 2));
 
     memcpy(dom.uuid, domUUID, 16);
-    set.dom = del.dom = get.dom = list.dom = dom;
+    set.dom = del.dom = get.dom = list.dom = disks.dom = dom;
     set.group = del.group = get.group = (char *)"cap";
     g_assert_cmpint(rpcClientCall(ro, RPC_IOVIRT_PROGRAM, RPC_IOVIRT_VERSION,
                                   IOVIRT_PROC_DOMAIN_SET_THROTTLE_GROUP,
@@ -445,6 +448,17 @@ testIovirtProgram(void)
                     ==, 0);
     g_assert_cmpuint(listRet.groups.groups_len, ==, 0);
     xdr_free((xdrproc_t)xdr_iovirt_domain_list_throttle_groups_ret, (char *)&listRet);
+    g_assert_cmpint(rpcClientCall(ro, RPC_IOVIRT_PROGRAM, RPC_IOVIRT_VERSION,
+                                  IOVIRT_PROC_DOMAIN_LIST_DISKS,
+                                  (xdrproc_t)xdr_iovirt_domain_list_disks_args, &disks,
+                                  (xdrproc_t)xdr_iovirt_domain_list_disks_ret, &disksRet, 5000),
+                    ==, 0);
+    g_assert_cmpuint(disksRet.disks.disks_len, ==, 1);
+    g_assert_cmpstr(disksRet.disks.disks_val[0].target, ==, "vda");
+    g_assert_cmpstr(disksRet.disks.disks_val[0].source, ==, "/nonexistent/p.img");
+    g_assert_cmpstr(disksRet.disks.disks_val[0].group, ==, "");
+    g_assert_cmpuint(disksRet.disks.disks_val[0].filters.filters_len, ==, 0);
+    xdr_free((xdrproc_t)xdr_iovirt_domain_list_disks_ret, (char *)&disksRet);
     g_assert_cmpint(rpcClientCall(ro, RPC_IOVIRT_PROGRAM, RPC_IOVIRT_VERSION,
                                   IOVIRT_PROC_DOMAIN_GET_THROTTLE_GROUP,
                                   (xdrproc_t)xdr_iovirt_domain_get_throttle_group_args, &get,

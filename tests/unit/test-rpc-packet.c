@@ -879,6 +879,7 @@ largestReadonlyRequest(const rpcProcInfo *info)
 
     iovirt_domain_get_throttle_group_args groupGet = {.dom = dom, .group = name, .flags = ~0u};
     iovirt_domain_list_throttle_groups_args groupList = {.dom = dom, .flags = ~0u};
+    iovirt_domain_list_disks_args diskList = {.dom = dom, .flags = ~0u};
 
     /* iovirt's own program */
     if (info->prog == RPC_IOVIRT_PROGRAM) {
@@ -892,6 +893,10 @@ largestReadonlyRequest(const rpcProcInfo *info)
         case IOVIRT_PROC_DOMAIN_LIST_THROTTLE_GROUPS:
             filter = (xdrproc_t)xdr_iovirt_domain_list_throttle_groups_args;
             args = &groupList;
+            break;
+        case IOVIRT_PROC_DOMAIN_LIST_DISKS:
+            filter = (xdrproc_t)xdr_iovirt_domain_list_disks_args;
+            args = &diskList;
             break;
         default:
             return 0;
