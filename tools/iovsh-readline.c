@@ -61,29 +61,23 @@ completeDisks(iovshControl *ctl, const iovshCmd *cmd, GPtrArray *out, const char
 {
     const char *name = iovshOptString(cmd, "domain");
     g_autoptr(iovDomain) dom = NULL;
-    g_autoptr(GPtrArray) disks = NULL;
-    g_autofree char *xml = NULL;
-    char *raw;
-    guint i;
+    iovDomainDiskPtr *disks = NULL;
+    int i, n;
 
     if (!name || !quietConnect(ctl))
         return;
     dom = iovshFindDomain(ctl->conn, name);
     if (!dom)
         return;
-    raw = iovDomainGetXMLDesc(dom, 0);
-    if (!raw)
+    if ((n = iovDomainListDisks(dom, &disks, 0)) < 0)
         return;
-    xml = g_strdup(raw);
-    free(raw);
-    disks = iovshDisksFromXML(xml);
-    for (i = 0; disks && i < disks->len; i++) {
-        const iovshDisk *d = g_ptr_array_index(disks, i);
-
-        addCandidate(out, d->target, prefix);
+    for (i = 0; i < n; i++) {
+        addCandidate(out, disks[i]->target, prefix);
         if (prefix[0] == '/')
-            addCandidate(out, d->source, prefix);
+            addCandidate(out, disks[i]->source, prefix);
+        iovDomainDiskFree(disks[i]);
     }
+    free(disks);
 }
 
 /* The names of the commands. */

@@ -208,7 +208,7 @@ iovshHumanBytes(double bytes)
     return g_strdup_printf("%s %s", num, units[u]);
 }
 
-/* Free one disk of a domain's XML. */
+/* Free one disk of a domain. */
 void
 iovshDiskFree(iovshDisk *disk)
 {
@@ -221,33 +221,33 @@ iovshDiskFree(iovshDisk *disk)
     g_free(disk);
 }
 
-/* The disks of a domain definition; see iovsh.h. Read with libxml2, in a
- * module loaded on first use. */
-GPtrArray *
-iovshDisksFromXML(const char *xml)
-{
-    static iovshDisksFromXMLFunc fromXML;
-
-    if (!fromXML &&
-        !(fromXML = (iovshDisksFromXMLFunc)iovshModuleLoad(IOVSH_XML_MODULE, IOVSH_XML_ENTRY)))
-        return NULL;
-    return fromXML(xml);
-}
-
-/* The disks of dom's live (or persistent) definition. */
+/* The disks of dom's live (or persistent) definition, from the daemon's
+ * list of them: no XML to fetch and parse. */
 GPtrArray *
 iovshDomainDisks(iovDomainPtr dom, bool inactive)
 {
-    g_autofree char *xml = NULL;
-    char *raw = iovDomainGetXMLDesc(dom, inactive ? IOV_DOMAIN_XML_INACTIVE : 0);
+    iovDomainDiskPtr *list = NULL;
+    GPtrArray *disks;
+    int i, n = iovDomainListDisks(dom, &list, inactive ? IOV_DOMAIN_AFFECT_CONFIG : 0);
 
-    if (!raw) {
+    if (n < 0) {
         iovshLibError();
         return NULL;
     }
-    xml = g_strdup(raw);
-    free(raw);
-    return iovshDisksFromXML(xml);
+    disks = g_ptr_array_new_full((guint)n, (GDestroyNotify)iovshDiskFree);
+    for (i = 0; i < n; i++) {
+        iovshDisk *d = g_new0(iovshDisk, 1);
+
+        d->target = g_strdup(list[i]->target);
+        d->source = g_strdup(list[i]->source);
+        d->group = g_strdup(list[i]->group);
+        d->filters = g_strdupv(list[i]->filters);
+        d->unplugPending = (list[i]->flags & IOV_DOMAIN_DISK_UNPLUG_PENDING) != 0;
+        g_ptr_array_add(disks, d);
+        iovDomainDiskFree(list[i]);
+    }
+    free(list);
+    return disks;
 }
 
 /* The disk `name` names: its target, or its source path. */

@@ -242,7 +242,7 @@ const char *iovshStateReasonName(int state, int reason);
 /* A size for humans: 2097152 -> "2 MiB", 1500000 -> "1.43 MiB". New string. */
 char *iovshHumanBytes(double bytes);
 
-/* One disk of a domain's XML. */
+/* One disk of a domain (iovDomainListDisks). */
 typedef struct iovshDisk {
     char *target; /* "vda" */
     char *source; /* a path, or PROTOCOL://HOST:PORT/NAME; "-" when none */
@@ -255,15 +255,9 @@ typedef struct iovshDisk {
 void iovshDiskFree(iovshDisk *disk);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(iovshDisk, iovshDiskFree)
 
-/*
- * The disks of a domain definition `xml`, in document order: a new array
- * of iovshDisk (freeing the array frees them). NULL after printing an
- * error when the XML does not parse.
- */
-GPtrArray *iovshDisksFromXML(const char *xml);
-
-/* The disks of `dom` (live definition, or persistent with `inactive`);
- * NULL after printing the error. */
+/* The disks of `dom` (live definition, or persistent with `inactive`), in
+ * the order of the definition: a new array of iovshDisk (freeing the
+ * array frees them); NULL after printing the error. */
 GPtrArray *iovshDomainDisks(iovDomainPtr dom, bool inactive);
 
 /* The disk of `disks` that `name` (a target, or a source path) names, or NULL. */
@@ -403,15 +397,14 @@ int iovshRunLine(iovshControl *ctl, const char *line);
 /*
  * Modules: what needs a large library lives in a module loaded on first
  * use, so that a one-shot command loads neither readline nor libxml2
- * (iovsh-module.c): the shell on a terminal (iovsh-terminal.c) and the
- * reading of domain XML (iovsh-xml.c). Each exports one entry function.
+ * (iovsh-module.c): the shell on a terminal (iovsh-terminal.c) and what
+ * iovsh reads or edits in domain XML (iovsh-xml.c). Each exports its entry
+ * functions.
  */
 #define IOVSH_TERMINAL_MODULE "iovsh-terminal"
 #define IOVSH_TERMINAL_ENTRY "iovshTerminalModuleEntry"
 typedef int (*iovshTerminalFunc)(iovshControl *ctl);
 #define IOVSH_XML_MODULE "iovsh-xml"
-#define IOVSH_XML_ENTRY "iovshXMLModuleEntry"
-typedef GPtrArray *(*iovshDisksFromXMLFunc)(const char *xml);
 /* change-media: the <disk> of `target` in domain XML `xml` with medium
  * `source` (NULL: none); a new string, or NULL after printing why */
 #define IOVSH_XML_MEDIUM_ENTRY "iovshXMLMediumModuleEntry"

@@ -434,28 +434,56 @@ def test_a_get_and_a_set_load_neither_xml_tls_readline_nor_kerberos(daemon, sh, 
     assert sh.throttle(guest.name, "vde", "--config")["iops"] == 77
 
 
+def test_disk_listings_and_group_members_read_no_xml(daemon, sh, guest):
+    """The disks come from the daemon's list of them (iovDomainListDisks),
+    not from the domain's XML: no command that lists disks or names a
+    group's members loads libxml2."""
+    for args in (("domblklist", guest.name, "--inactive"), ("dominfo", guest.name)):
+        objs, out = loaded_objects(daemon, sh, *args)
+        assert not [o for o in objs if o.startswith(HEAVY) or o.startswith("iovsh-")], (args, objs)
+    objs, out = loaded_objects(daemon, sh, "domblklist", guest.name, "--inactive")
+    assert [line.split()[0] for line in out.splitlines()[2:]] == ["vda", "vdb", "vdc", "vdd", "vde"]
+    assert re.search(r"^ vdb\s+%s\s" % re.escape(guest.images["vdb"]), out, re.M), out
+    # a disk in a group: the display names the other members
+    objs, out = loaded_objects(daemon, sh, "blkiothrottle", guest.name, "vdb", "--config")
+    assert not [o for o in objs if o.startswith(HEAVY) or o.startswith("iovsh-")], objs
+    assert parse_display(out)["group"] == "G (disks vdb, vdc)"
+
+
+def change_media_cdrom(sh, other, tmp_path):
+    """Give `other` a cdrom sdc in its definition; the ISO to insert."""
+    doc = tmp_path / "cdrom.xml"
+    doc.write_text("<disk type='file' device='cdrom'><target dev='sdc' bus='sata'/></disk>")
+    assert sh.ok("attach-device", other.name, str(doc), "--config") == "Device attached successfully\n"
+    return other.images["vda"].replace("vda", "cd")
+
+
 @pytest.mark.skipif(not iovtest.IOVSH_STATIC, reason="iovsh links GLib as a shared library")
-def test_a_module_in_a_static_iovsh_takes_glib_and_the_library_from_iovsh(daemon, sh, guest):
+def test_a_module_in_a_static_iovsh_takes_glib_and_the_library_from_iovsh(daemon, sh, other,
+                                                                          tmp_path):
+    iso = change_media_cdrom(sh, other, tmp_path)
     env = dict(daemon.env, LD_DEBUG="files,bindings")
-    r = sh.run("domblklist", guest.name, "--inactive", env=env)
-    assert r.rc == 0, r
-    assert re.search(r"^\s*vdb\s", r.out, re.M)
+    r = sh.run("change-media", other.name, "sdc", iso, "--insert", "--config", env=env)
+    assert r.rc == 0 and r.out == "Successfully changed media.\n", r
     bound = iovtest.module_bindings(r.err, "iovsh-xml.so")
     glib = {s: o for s, o in bound.items() if s.startswith("g_")}
-    assert "g_strdup" in glib and "iovshError" in bound, bound
+    assert "g_strdup" in glib, bound
     assert set(glib.values()) == {"iovsh"}, glib
-    assert bound["iovshError"] == "iovsh"
     # no second GLib, no shared client library in the process
     objs = re.findall(r"file=(\S+)\s+\[\d+\];\s+(?:needed|dynamically loaded)", r.err)
     assert not [o for o in objs if "libglib" in o or "libiovirt" in o], objs
+    assert sh.ok("change-media", other.name, "sdc", "--eject", "--config") == \
+        "Successfully ejected media.\n"
+    assert sh.ok("detach-disk", other.name, "sdc", "--config")
 
 
-def test_a_command_that_reads_xml_loads_the_module_and_works(daemon, sh, guest):
-    objs, out = loaded_objects(daemon, sh, "domblklist", guest.name, "--inactive")
+def test_a_command_that_edits_xml_loads_the_module_and_works(daemon, sh, other, tmp_path):
+    iso = change_media_cdrom(sh, other, tmp_path)
+    objs, out = loaded_objects(daemon, sh, "change-media", other.name, "sdc", iso, "--insert",
+                               "--config")
     assert "iovsh-xml.so" in objs and "libxml2.so.2" in objs
-    assert re.search(r"^\s*vdb\s", out, re.M)
-    # a disk in a group: the display names the other members, read from the XML
-    objs, out = loaded_objects(daemon, sh, "blkiothrottle", guest.name, "vdb", "--config")
-    assert "iovsh-xml.so" in objs
-    assert parse_display(out)["group"] == "G (disks vdb, vdc)"
+    assert out == "Successfully changed media.\n"
+    disks = {d["target"]: d for d in sh.json("domblklist", other.name, "--inactive")}
+    assert disks["sdc"]["source"] == iso
+    assert sh.ok("detach-disk", other.name, "sdc", "--config")
 
