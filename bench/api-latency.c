@@ -15,7 +15,8 @@
  *   - gets/s of 20 clients at once over 5 guests;
  *   - the wall time of one-shot client processes: a C program (connect,
  *     one get, close), `iovsh blkiothrottle` displaying and setting,
- *     beside /bin/true spawned the same way;
+ *     `iovsh domblklist` (the disks, their sources and limits), beside
+ *     /bin/true spawned the same way;
  *   - the idle daemon's anonymous memory and RSS.
  * Prints a Markdown table for bench/README.md. --compare-iovsh PATH adds
  * the one-shot iovsh lines for another iovsh program, in the same turns
@@ -400,8 +401,10 @@ typedef enum {
     SHOT_C,         /* api-oneshot: connect, one get, close */
     SHOT_IOVSH_GET, /* iovsh blkiothrottle lat0 vda */
     SHOT_IOVSH_SET, /* iovsh blkiothrottle lat0 vda --bps_rd N: a real change each time */
-    SHOT_OTHER_GET, /* the same two with --compare-iovsh's program */
+    SHOT_IOVSH_LIST, /* iovsh domblklist lat0 */
+    SHOT_OTHER_GET, /* the same three with --compare-iovsh's program */
     SHOT_OTHER_SET,
+    SHOT_OTHER_LIST,
     SHOT_LAST
 } shotKind;
 
@@ -421,6 +424,7 @@ oneShot(shotKind kind)
     char *cArgv[] = {cprog, d.uri, (char *)"lat0", NULL};
     char *getArgv[] = {iovsh,          (char *)"-c",  d.uri, (char *)"blkiothrottle",
                        (char *)"lat0", (char *)"vda", NULL};
+    char *listArgv[] = {iovsh, (char *)"-c", d.uri, (char *)"domblklist", (char *)"lat0", NULL};
     char *setArgv[] = {iovsh,
                        (char *)"-c",
                        d.uri,
@@ -435,7 +439,8 @@ oneShot(shotKind kind)
                   : kind == SHOT_C         ? cArgv
                   : kind == SHOT_IOVSH_GET ? getArgv
                   : kind == SHOT_OTHER_GET ? getArgv
-                                           : setArgv;
+                  : kind == SHOT_IOVSH_LIST || kind == SHOT_OTHER_LIST ? listArgv
+                                                                       : setArgv;
     posix_spawn_file_actions_t fa;
     double t0;
     pid_t pid;
@@ -690,7 +695,14 @@ main(int argc, char **argv)
         shotP50[SHOT_IOVSH_SET] / 1000, shotP99[SHOT_IOVSH_SET] / 1000,
         shotP50[SHOT_IOVSH_SET] <= shotP50[SHOT_TRUE] + 3000 ? "met" : "missed",
         (shotP50[SHOT_IOVSH_SET] - shotP50[SHOT_TRUE]) / 1000);
+    printf("| one-shot `iovsh domblklist lat0` (the disks, their sources and limits) | %.2f ms | "
+           "%.2f ms | +%.2f ms over /bin/true |\n",
+           shotP50[SHOT_IOVSH_LIST] / 1000, shotP99[SHOT_IOVSH_LIST] / 1000,
+           (shotP50[SHOT_IOVSH_LIST] - shotP50[SHOT_TRUE]) / 1000);
     if (otherIovsh) {
+        printf("| the same disk list, %s | %.2f ms | %.2f ms | +%.2f ms over /bin/true |\n",
+               otherIovsh, shotP50[SHOT_OTHER_LIST] / 1000, shotP99[SHOT_OTHER_LIST] / 1000,
+               (shotP50[SHOT_OTHER_LIST] - shotP50[SHOT_TRUE]) / 1000);
         printf("| the same display, %s | %.2f ms | %.2f ms | +%.2f ms over /bin/true |\n",
                otherIovsh, shotP50[SHOT_OTHER_GET] / 1000, shotP99[SHOT_OTHER_GET] / 1000,
                (shotP50[SHOT_OTHER_GET] - shotP50[SHOT_TRUE]) / 1000);
