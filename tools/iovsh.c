@@ -31,6 +31,19 @@ usage(FILE *out)
                  "  -V, --version       print the version of iovsh\n");
 }
 
+/* Without iovsh-front.c (iovsh-full, an iovsh not linked statically):
+ * modules load here, nothing to hand over. */
+__attribute__((weak)) void
+iovshFrontInit(int argc G_GNUC_UNUSED, char **argv G_GNUC_UNUSED)
+{
+}
+
+__attribute__((weak)) int
+iovshFrontHandOver(const char *what G_GNUC_UNUSED)
+{
+    return 0;
+}
+
 /* Open the connection if it is not open yet. */
 int
 iovshConnect(iovshControl *ctl)
@@ -144,6 +157,7 @@ main(int argc, char **argv)
     const char *value, *uri = NULL;
     int i, ret;
 
+    iovshFrontInit(argc, argv);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
 
@@ -191,6 +205,9 @@ main(int argc, char **argv)
          * CLOSE's reply. */
         ctl.conn = NULL;
     } else {
+        /* the shell reads commands that may need modules after changes */
+        if (iovshFrontHandOver("the shell") < 0)
+            return 1;
         ctl.interactive = isatty(STDIN_FILENO);
         ret = iovshInteractive(&ctl);
     }

@@ -418,6 +418,21 @@ typedef GPtrArray *(*iovshDroppedFromXMLFunc)(const char *xml);
  * printing why. */
 void *iovshModuleLoad(const char *name, const char *entry);
 
+/* When set, iovshModuleLoad calls it instead of loading anything (the
+ * static iovsh, iovsh-front.c). */
+extern void *(*iovshModuleHook)(const char *name, const char *entry);
+
+/*
+ * The static iovsh (iovsh-front.c), which cannot load modules, hands a
+ * command that needs one over to iovsh-full. iovshFrontInit (from main,
+ * first) sets it up; iovshFrontHandOver(what) runs the same command line
+ * in iovsh-full and does not return, or returns -1 after printing why
+ * (something was already changed or printed). In iovsh-full (and any
+ * iovsh not linked statically) both do nothing and HandOver returns 0.
+ */
+void iovshFrontInit(int argc, char **argv);
+int iovshFrontHandOver(const char *what);
+
 /*
  * The candidates that complete `partial`, the word being typed after the
  * words `words[0..nwords-1]` of a command line (words[0] the command).

@@ -610,6 +610,26 @@ rpcClientSetEventHandler(rpcClient *client, rpcClientEventFunc func, void *opaqu
     return 0;
 }
 
+/* Calls sent that may change something (rpcClientChangesSent). */
+static guint changesSent;
+
+/* Count the call `proc` of `prog` if a read-only connection may not make
+ * it (an unknown procedure counts: it may change something). */
+static void
+noteCallSent(uint32_t prog, int32_t proc)
+{
+    const rpcProcInfo *info = rpcProcLookup(prog, proc);
+
+    if (!info || !info->readonlyOk)
+        g_atomic_int_inc(&changesSent);
+}
+
+unsigned int
+rpcClientChangesSent(void)
+{
+    return (unsigned int)g_atomic_int_get(&changesSent);
+}
+
 /*
  * rpcClientCall: one call and its reply; see rpc.h. The serial is taken
  * before encoding, so serials follow the order in which calls start.
@@ -661,6 +681,7 @@ rpcClientCall(rpcClient *client, uint32_t prog, uint32_t vers,
         client->pingsSent = 0;
     }
     g_ptr_array_add(client->pending, &me);
+    noteCallSent(prog, proc);
     clientQueueLocked(client, msg);
     rc = clientWaitLocked(client, &me, deadline);
     g_ptr_array_remove_fast(client->pending, &me);
@@ -846,6 +867,7 @@ rpcClientStreamOpen(rpcClient *client, uint32_t prog, uint32_t vers, int32_t pro
     /* registered before the call goes out: data may follow the reply at once */
     g_ptr_array_add(client->streams, st);
     g_ptr_array_add(client->pending, &me);
+    noteCallSent(prog, proc);
     clientQueueLocked(client, msg);
     rc = clientWaitLocked(client, &me, -1);
     g_ptr_array_remove_fast(client->pending, &me);

@@ -519,6 +519,14 @@ int rpcClientCall(rpcClient *client, uint32_t prog, uint32_t vers,
                   int32_t proc, xdrproc_t argsFilter, void *args,
                   xdrproc_t retFilter, void *ret, int timeoutMs);
 
+/*
+ * rpcClientChangesSent: how many calls this process has sent, on any
+ * client, that are not allowed on a read-only connection (those that may
+ * change something). A program that would redo a command in another
+ * program (iovsh's static build) does so only while it is 0.
+ */
+unsigned int rpcClientChangesSent(void);
+
 /* rpcClientSetKeepalive: while a call waits, PING a server silent for
  * `intervalSec` and give up after `count` PINGs unanswered (the
  * defaults are libvirt's, 5 and 5); intervalSec <= 0 turns it off. */

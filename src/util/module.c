@@ -53,15 +53,19 @@ modulePath(const char *dir, bool program, const char *name)
     return g_strdup_printf("%s/%s.so", dir, name);
 }
 
+void *(*utilModuleLoadHook)(const char *name, const char *entry);
+
 void *
 utilModuleLoad(const char *name, const char *entry)
 {
     bool program = false;
-    g_autofree char *dir = ownDirectory(&program);
+    g_autofree char *dir = NULL;
     g_autofree char *path = NULL;
     void *handle, *fn;
 
-    if (!dir) {
+    if (utilModuleLoadHook)
+        return utilModuleLoadHook(name, entry);
+    if (!(dir = ownDirectory(&program))) {
         reportError(IOV_ERR_INTERNAL_ERROR, "cannot find where the library is to load module '%s'",
                     name);
         return NULL;

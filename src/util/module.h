@@ -17,3 +17,11 @@
  * NULL with an error naming the file and dlopen's reason.
  */
 void *utilModuleLoad(const char *name, const char *entry);
+
+/*
+ * utilModuleLoadHook: when set, utilModuleLoad calls it instead of loading
+ * anything, and returns what it returns. A program that cannot load
+ * modules (iovsh linked statically, libc included: it hands the command
+ * over to a program that can) sets it before any call.
+ */
+extern void *(*utilModuleLoadHook)(const char *name, const char *entry);

@@ -357,6 +357,10 @@ def assert_rate(what, measured, limit):
 # iovsh linked with the client library, GLib and json-c statically
 # (meson.build, iovsh_static)
 IOVSH_STATIC = os.environ.get("IOVSH_STATIC") == "1"
+# iovsh linked with a static libc: a command that needs a module runs in
+# iovsh-full, which holds the copies the module binds to
+IOVSH_FRONT = os.environ.get("IOVSH_FRONT") == "1"
+MODULE_HOST = "iovsh-full" if IOVSH_FRONT else "iovsh"
 
 
 def module_bindings(ld_debug_err, module):
