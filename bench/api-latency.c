@@ -397,12 +397,12 @@ measureConcurrentGets(int clients, double seconds)
 /* ---- one-shot client processes ---- */
 
 typedef enum {
-    SHOT_TRUE,      /* /bin/true: the floor */
-    SHOT_C,         /* api-oneshot: connect, one get, close */
-    SHOT_IOVSH_GET, /* iovsh blkiothrottle lat0 vda */
-    SHOT_IOVSH_SET, /* iovsh blkiothrottle lat0 vda --bps_rd N: a real change each time */
+    SHOT_TRUE,       /* /bin/true: the floor */
+    SHOT_C,          /* api-oneshot: connect, one get, close */
+    SHOT_IOVSH_GET,  /* iovsh blkiothrottle lat0 vda */
+    SHOT_IOVSH_SET,  /* iovsh blkiothrottle lat0 vda --bps_rd N: a real change each time */
     SHOT_IOVSH_LIST, /* iovsh domblklist lat0 */
-    SHOT_OTHER_GET, /* the same three with --compare-iovsh's program */
+    SHOT_OTHER_GET,  /* the same three with --compare-iovsh's program */
     SHOT_OTHER_SET,
     SHOT_OTHER_LIST,
     SHOT_LAST

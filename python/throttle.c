@@ -654,8 +654,8 @@ diskDict(const iovDomainDisk *d)
     }
     if (!filters)
         return NULL;
-    dict = Py_BuildValue("{s:s,s:s,s:s,s:N,s:O}", "target", d->target, "source", d->source,
-                         "group", d->group, "filters", filters, "unplug_pending",
+    dict = Py_BuildValue("{s:s,s:s,s:s,s:N,s:O}", "target", d->target, "source", d->source, "group",
+                         d->group, "filters", filters, "unplug_pending",
                          (d->flags & IOV_DOMAIN_DISK_UNPLUG_PENDING) ? Py_True : Py_False);
     return dict;
 }

@@ -82,6 +82,7 @@ iovshFrontHandOver(const char *what)
 {
     g_autofree char *full = fullProgram();
     const char *done = rpcClientChangesSent() ? "sent a change" : wrote ? "printed" : NULL;
+    char *self = savedArgv[0];
 
     if (done) {
         iovshError("this command needs %s, which this iovsh cannot load after it has %s: run %s",
@@ -90,8 +91,9 @@ iovshFrontHandOver(const char *what)
     }
     /* what is buffered is printed again by iovsh-full */
     __fpurge(stdout);
-    savedArgv[0] = full;
+    savedArgv[0] = full; /* its name in ps and in its messages */
     execv(full, savedArgv);
+    savedArgv[0] = self;
     iovshError("cannot run %s for %s: %s", full, what, g_strerror(errno));
     return -1;
 }
