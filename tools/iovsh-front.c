@@ -13,9 +13,10 @@
  * It hands over only while handing over repeats nothing: before any call
  * that may change something was sent (rpcClientChangesSent) and before
  * anything was written on stdout or stderr (both go through counting
- * streams set up here). Every command reaches its module before either;
- * a command that did not would get an error naming iovsh-full, never a
- * change made twice or lines printed twice.
+ * streams set up here). A one-shot command on a TLS URI is handed over
+ * before it runs, the shell before it reads; every other command reaches
+ * its module before either; a command that did not would get an error
+ * naming iovsh-full, never a change made twice or lines printed twice.
  */
 #include <errno.h>
 #include <stdio_ext.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "iovsh.h"
+#include "remote/remote_driver.h"
 #include "rpc/rpc.h"
 #include "util/module.h"
 
@@ -96,6 +98,15 @@ iovshFrontHandOver(const char *what)
     savedArgv[0] = self;
     iovshError("cannot run %s for %s: %s", full, what, g_strerror(errno));
     return -1;
+}
+
+int
+iovshFrontCommand(const char *uri)
+{
+    /* whatever the command prints before it connects */
+    if (remoteURIIsTLS(uri))
+        return iovshFrontHandOver("the TLS module");
+    return 0;
 }
 
 /* The module hook: hand the command over, or fail with why. */

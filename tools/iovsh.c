@@ -44,6 +44,12 @@ iovshFrontHandOver(const char *what G_GNUC_UNUSED)
     return 0;
 }
 
+__attribute__((weak)) int
+iovshFrontCommand(const char *uri G_GNUC_UNUSED)
+{
+    return 0;
+}
+
 /* Open the connection if it is not open yet. */
 int
 iovshConnect(iovshControl *ctl)
@@ -196,6 +202,8 @@ main(int argc, char **argv)
 
     ctl.uri = g_strdup(uri);
     if (i < argc) {
+        if (iovshFrontCommand(uri) < 0)
+            return 1;
         /* a command may give an exit status of its own (domblkcheck) */
         ret = iovshRunCommand(&ctl, argc - i, argv + i);
         ret = ret < 0 ? 1 : ret;

@@ -432,6 +432,10 @@ extern void *(*iovshModuleHook)(const char *name, const char *entry);
  */
 void iovshFrontInit(int argc, char **argv);
 int iovshFrontHandOver(const char *what);
+/* Before a one-shot command on `uri` (NULL: the default): a TLS
+ * connection is handed over before the command runs at all. 0, or -1
+ * after printing why the hand-over failed. */
+int iovshFrontCommand(const char *uri);
 
 /*
  * The candidates that complete `partial`, the word being typed after the

@@ -537,11 +537,37 @@ remoteConnectLocalSocket(bool system, const char *socketPath, bool readonly)
     return fd;
 }
 
+/* The URI a connection to `uri` uses (the default when NULL). */
+static const char *
+effectiveURI(const char *uri)
+{
+    const char *env = g_getenv("IOVIRT_DEFAULT_URI");
+
+    if (uri)
+        return uri;
+    return env && *env ? env : (getuid() == 0 ? "iovirt:///system" : "iovirt:///session");
+}
+
+bool
+remoteURIIsTLS(const char *uri)
+{
+    uriInfo u;
+    bool tls;
+
+    if (parseURI(effectiveURI(uri), &u) < 0) {
+        uriInfoClear(&u);
+        utilResetError();
+        return false;
+    }
+    tls = u.transport == TRANSPORT_TLS;
+    uriInfoClear(&u);
+    return tls;
+}
+
 iovConnectPtr
 remoteConnectOpen(const char *uri, bool readonly)
 {
     g_autofree char *path = NULL;
-    const char *env = g_getenv("IOVIRT_DEFAULT_URI");
     iovConnectPtr conn;
     uriInfo u;
     remote_connect_open_args args = {0};
@@ -550,8 +576,7 @@ remoteConnectOpen(const char *uri, bool readonly)
     int fd;
 
     utilResetError();
-    if (!uri)
-        uri = env && *env ? env : (getuid() == 0 ? "iovirt:///system" : "iovirt:///session");
+    uri = effectiveURI(uri);
     if (parseURI(uri, &u) < 0) {
         uriInfoClear(&u);
         return NULL;

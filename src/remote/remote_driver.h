@@ -62,6 +62,11 @@ int remoteCallProgram(iovConnectPtr conn, uint32_t prog, uint32_t vers, int proc
  * and open the connection, read-only or not. NULL with the error set. */
 iovConnectPtr remoteConnectOpen(const char *uri, bool readonly);
 
+/* remoteURIIsTLS: whether connecting to `uri` (NULL: the default) goes
+ * over TLS (which loads the TLS module). false for a URI that does not
+ * parse: connecting reports why. */
+bool remoteURIIsTLS(const char *uri);
+
 /* remoteConnectLocalSocket: a connected descriptor on this host's
  * daemon socket (`socketPath`, or the mode's default, starting a session
  * daemon if none runs), or -1 with the error set. For
