@@ -1864,14 +1864,16 @@ qemuDriverDelThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const cha
     return changeDefinitions(drv, uuid, flags, computeGroupDel, name, __func__);
 }
 
-/* The definition a read of `flags` answers from (the lock held). */
+/* What a read of limits says when asked for LIVE and CONFIG at once. */
+#define LIMITS_READ_APART "the limits in force (live) and the saved ones (config) are read separately"
+
+/* The definition a read of `flags` answers from (the lock held); LIVE and
+ * CONFIG together are refused, `apart` saying why. */
 static const domainDef *
-readDefinition(qemuDomainObj *obj, unsigned int *flags, const char *func)
+readDefinition(qemuDomainObj *obj, unsigned int *flags, const char *apart, const char *func)
 {
     if ((*flags & IOV_DOMAIN_AFFECT_LIVE) && (*flags & IOV_DOMAIN_AFFECT_CONFIG)) {
-        reportError(
-            IOV_ERR_INVALID_ARG,
-            "the limits in force (live) and the saved ones (config) are read separately: give one of them");
+        reportError(IOV_ERR_INVALID_ARG, "%s: give one of them", apart);
         return NULL;
     }
     if (resolveImpact(obj, flags, func) < 0)
@@ -1929,7 +1931,7 @@ qemuDriverGetThrottleGroup(qemuDriver *drv, const unsigned char *uuid, const cha
         return -1;
     if (!(obj = objFromUUID(drv, uuid)))
         return -1;
-    if (!(def = readDefinition(obj, &flags, __func__)))
+    if (!(def = readDefinition(obj, &flags, LIMITS_READ_APART, __func__)))
         goto cleanup;
     if (!(g = domainThrottleGroupFind(def, name))) {
         reportError(IOV_ERR_INVALID_ARG,
@@ -1962,7 +1964,7 @@ qemuDriverListThrottleGroups(qemuDriver *drv, const unsigned char *uuid, unsigne
 
     if (!(obj = objFromUUID(drv, uuid)))
         return -1;
-    if (!(def = readDefinition(obj, &flags, __func__)))
+    if (!(def = readDefinition(obj, &flags, LIMITS_READ_APART, __func__)))
         goto cleanup;
     *names = g_new0(char *, def->ngroups + 1);
     for (i = 0; i < def->ngroups; i++)
@@ -1982,15 +1984,12 @@ qemuDriverListDisks(qemuDriver *drv, const unsigned char *uuid, unsigned int fla
     size_t i, j;
     int ret = -1;
 
-    if ((flags & IOV_DOMAIN_AFFECT_LIVE) && (flags & IOV_DOMAIN_AFFECT_CONFIG)) {
-        reportError(IOV_ERR_INVALID_ARG,
-                    "the running guest's disks (live) and the saved ones (config) are listed "
-                    "separately: give one of them");
-        return -1;
-    }
     if (!(obj = objFromUUID(drv, uuid)))
         return -1;
-    if (!(def = readDefinition(obj, &flags, __func__)))
+    if (!(def = readDefinition(obj, &flags,
+                               "the running guest's disks (live) and the saved ones (config) are "
+                               "listed separately",
+                               __func__)))
         goto cleanup;
     *disks = g_new0(qemuDiskListing, def->ndisks + 1);
     for (i = 0; i < def->ndisks; i++) {
@@ -2009,16 +2008,6 @@ qemuDriverListDisks(qemuDriver *drv, const unsigned char *uuid, unsigned int fla
 cleanup:
     objEnd(obj);
     return ret;
-}
-
-void
-qemuDiskListingClear(qemuDiskListing *d)
-{
-    g_free(d->target);
-    g_free(d->source);
-    g_free(d->group);
-    g_strfreev(d->filters);
-    memset(d, 0, sizeof(*d));
 }
 
 /*

@@ -229,11 +229,10 @@ typedef struct {
 } qemuDiskListing;
 
 /* qemuDriverListDisks: the disks of the definition `flags` names (LIVE or
- * CONFIG, not both), in its order: a new array in *disks (free each
- * with qemuDiskListingClear, then the array), their number as the result. */
+ * CONFIG, not both), in its order: a new array in *disks, whose strings
+ * the caller takes; their number as the result. */
 int qemuDriverListDisks(qemuDriver *drv, const unsigned char *uuid, unsigned int flags,
                         qemuDiskListing **disks);
-void qemuDiskListingClear(qemuDiskListing *d);
 
 /* qemuDriverListThrottleGroups: the declared groups' names (a new
  * NULL-terminated GStrv in *names), their number as the result. */
