@@ -28,7 +28,7 @@
 
 /* One step of a disk's chain and its limits in the three places. */
 typedef struct {
-    const iovshDisk *disk;
+    const iovDomainDisk *disk;
     char *group;   /* NULL for the disk's own limits */
     char *key;     /* what the rate is summed over: its QEMU group */
     bool inConfig; /* the saved definition has this step */
@@ -199,11 +199,11 @@ countersNow(iovDomainPtr dom, GPtrArray *disks)
     guint i;
 
     for (i = 0; i < disks->len; i++) {
-        const iovshDisk *d = disks->pdata[i];
+        const iovDomainDisk *d = disks->pdata[i];
         iovDomainBlockStatsStruct st;
         checkRate *c;
 
-        if (d->unplugPending)
+        if (d->flags & IOV_DOMAIN_DISK_UNPLUG_PENDING)
             continue;
         if (iovDomainBlockStats(dom, d->target, &st, sizeof(st)) < 0)
             return NULL;
@@ -226,10 +226,10 @@ collectSteps(iovDomainPtr dom, GPtrArray *disks, GPtrArray *saved, bool persiste
     int j;
 
     for (i = 0; i < disks->len; i++) {
-        const iovshDisk *d = disks->pdata[i];
-        const iovshDisk *sd = saved ? iovshDiskFind(saved, d->target) : NULL;
+        const iovDomainDisk *d = disks->pdata[i];
+        const iovDomainDisk *sd = saved ? iovshDiskFind(saved, d->target) : NULL;
 
-        if (d->unplugPending)
+        if (d->flags & IOV_DOMAIN_DISK_UNPLUG_PENDING)
             continue;
         for (j = -1; j < 0 || d->filters[j]; j++) {
             checkStep *s = g_new0(checkStep, 1);
@@ -312,7 +312,7 @@ cmdDomBlkCheck(iovshControl *ctl, const iovshCmd *cmd)
         return CHECK_ERROR;
     }
     for (i = 0; i < disks->len; i++) {
-        const iovshDisk *d = disks->pdata[i];
+        const iovDomainDisk *d = disks->pdata[i];
         checkRate *a = g_hash_table_lookup(after, d->target);
         checkRate *b = g_hash_table_lookup(before, d->target);
         checkRate *r;
@@ -416,7 +416,7 @@ cmdDomBlkCheck(iovshControl *ctl, const iovshCmd *cmd)
     }
     printf("\n");
     for (i = 0; i < disks->len; i++) {
-        const iovshDisk *d = disks->pdata[i];
+        const iovDomainDisk *d = disks->pdata[i];
         checkRate *r = g_hash_table_lookup(rates, d->target);
         g_autofree char *rd = NULL;
         g_autofree char *wr = NULL;

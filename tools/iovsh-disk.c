@@ -50,7 +50,7 @@ cmdDomBlkList(iovshControl *ctl, const iovshCmd *cmd)
     if (!dom || !(disks = iovshDomainDisks(dom, inactive)))
         return -1;
     for (i = 0; i < disks->len; i++) {
-        const iovshDisk *d = g_ptr_array_index(disks, i);
+        const iovDomainDisk *d = g_ptr_array_index(disks, i);
         iovshParams *p = iovshGetThrottle(dom, d->target, inactive ? IOV_DOMAIN_AFFECT_CONFIG : 0);
         const iovError *err = p ? NULL : iovGetLastError();
 
@@ -72,13 +72,13 @@ cmdDomBlkList(iovshControl *ctl, const iovshCmd *cmd)
     if (cmd->output == IOVSH_OUTPUT_JSON) {
         arr = json_object_new_array();
         for (i = 0; i < disks->len; i++) {
-            const iovshDisk *d = g_ptr_array_index(disks, i);
+            const iovDomainDisk *d = g_ptr_array_index(disks, i);
             json_object *o = json_object_new_object();
 
             json_object_object_add(o, "target", json_object_new_string(d->target));
             json_object_object_add(o, "source", json_object_new_string(d->source));
             json_object_object_add(o, "limits", iovshParamsToJSON(g_ptr_array_index(limits, i)));
-            if (d->unplugPending)
+            if (d->flags & IOV_DOMAIN_DISK_UNPLUG_PENDING)
                 json_object_object_add(o, "unplug_pending", json_object_new_boolean(true));
             json_object_array_add(arr, o);
         }
@@ -91,11 +91,11 @@ cmdDomBlkList(iovshControl *ctl, const iovshCmd *cmd)
         printf(" %-*s  %-*s  %s\n%s\n", tw, "Target", sw, "Source", "Limits", dashes);
     }
     for (i = 0; i < disks->len; i++) {
-        const iovshDisk *d = g_ptr_array_index(disks, i);
+        const iovDomainDisk *d = g_ptr_array_index(disks, i);
         g_autofree char *summary = limitsSummary(g_ptr_array_index(limits, i));
 
         printf(" %-*s  %-*s  %s%s\n", tw, d->target, sw, d->source,
-               d->unplugPending ? "(unplug pending) " : "", summary);
+               (d->flags & IOV_DOMAIN_DISK_UNPLUG_PENDING) ? "(unplug pending) " : "", summary);
     }
     return 0;
 }
@@ -565,7 +565,7 @@ watchedDisks(iovDomainPtr dom, const char *device)
 {
     g_autoptr(GPtrArray) all = iovshDomainDisks(dom, false);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)watchDiskFree);
-    const iovshDisk *only = NULL;
+    const iovDomainDisk *only = NULL;
     guint i;
 
     if (!all)
@@ -575,7 +575,7 @@ watchedDisks(iovDomainPtr dom, const char *device)
         return NULL;
     }
     for (i = 0; i < all->len; i++) {
-        const iovshDisk *d = g_ptr_array_index(all, i);
+        const iovDomainDisk *d = g_ptr_array_index(all, i);
         watchDisk *w;
         bool shown = !only || d == only;
 
@@ -673,7 +673,7 @@ cmdDomBlkStat(iovshControl *ctl, const iovshCmd *cmd)
         return -1;
     arr = json_object_new_array();
     for (i = 0; i < disks->len; i++) {
-        const iovshDisk *d = g_ptr_array_index(disks, i);
+        const iovDomainDisk *d = g_ptr_array_index(disks, i);
         g_autoptr(iovshParams) p = blockStats(dom, d->target);
 
         if (!p) {

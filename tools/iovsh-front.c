@@ -65,24 +65,10 @@ countingStream(int fd, int mode)
     return f;
 }
 
-/* iovsh-full: beside this program (the build tree, or an install that
- * keeps them together), else where the modules are installed. */
-static char *
-fullProgram(void)
-{
-    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
-    g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
-    g_autofree char *beside = dir ? g_build_filename(dir, "iovsh-full", NULL) : NULL;
-
-    if (beside && access(beside, X_OK) == 0)
-        return g_steal_pointer(&beside);
-    return g_build_filename(IOVSH_MODULE_DIR, "iovsh-full", NULL);
-}
-
 int
 iovshFrontHandOver(const char *what)
 {
-    g_autofree char *full = fullProgram();
+    g_autofree char *full = iovshModuleFile("iovsh-full");
     const char *done = rpcClientChangesSent() ? "sent a change" : wrote ? "printed" : NULL;
     char *self = savedArgv[0];
 

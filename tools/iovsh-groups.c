@@ -230,7 +230,7 @@ groupUsers(GPtrArray *disks, const char *group)
     guint i;
 
     for (i = 0; disks && i < disks->len; i++) {
-        const iovshDisk *d = g_ptr_array_index(disks, i);
+        const iovDomainDisk *d = g_ptr_array_index(disks, i);
 
         if (strcmp(d->group, group) == 0 || g_strv_contains((const char *const *)d->filters, group))
             g_ptr_array_add(users, d->target);
@@ -359,7 +359,7 @@ int
 iovshShowChain(iovDomainPtr dom, const char *disk, unsigned int flags, json_object *o)
 {
     g_autoptr(GPtrArray) disks = NULL;
-    const iovshDisk *d;
+    const iovDomainDisk *d;
     json_object *arr = NULL;
     guint i;
 

@@ -322,7 +322,7 @@ changedMembers(iovDomainPtr dom, const char *disk, bool inactive, char **group)
     g_autoptr(iovshParams) p =
         iovshGetThrottle(dom, disk, inactive ? IOV_DOMAIN_AFFECT_CONFIG : IOV_DOMAIN_AFFECT_LIVE);
     g_autoptr(GPtrArray) disks = NULL;
-    const iovshDisk *d;
+    const iovDomainDisk *d;
 
     *group = NULL;
     /* a disk in no group changed alone: no need to read the definition */

@@ -208,19 +208,6 @@ iovshHumanBytes(double bytes)
     return g_strdup_printf("%s %s", num, units[u]);
 }
 
-/* Free one disk of a domain. */
-void
-iovshDiskFree(iovshDisk *disk)
-{
-    if (!disk)
-        return;
-    g_free(disk->target);
-    g_free(disk->source);
-    g_free(disk->group);
-    g_strfreev(disk->filters);
-    g_free(disk);
-}
-
 /* The disks of dom's live (or persistent) definition, from the daemon's
  * list of them: no XML to fetch and parse. */
 GPtrArray *
@@ -234,30 +221,21 @@ iovshDomainDisks(iovDomainPtr dom, bool inactive)
         iovshLibError();
         return NULL;
     }
-    disks = g_ptr_array_new_full((guint)n, (GDestroyNotify)iovshDiskFree);
-    for (i = 0; i < n; i++) {
-        iovshDisk *d = g_new0(iovshDisk, 1);
-
-        d->target = g_strdup(list[i]->target);
-        d->source = g_strdup(list[i]->source);
-        d->group = g_strdup(list[i]->group);
-        d->filters = g_strdupv(list[i]->filters);
-        d->unplugPending = (list[i]->flags & IOV_DOMAIN_DISK_UNPLUG_PENDING) != 0;
-        g_ptr_array_add(disks, d);
-        iovDomainDiskFree(list[i]);
-    }
+    disks = g_ptr_array_new_full((guint)n, (GDestroyNotify)iovDomainDiskFree);
+    for (i = 0; i < n; i++)
+        g_ptr_array_add(disks, list[i]);
     free(list);
     return disks;
 }
 
 /* The disk `name` names: its target, or its source path. */
-const iovshDisk *
+const iovDomainDisk *
 iovshDiskFind(GPtrArray *disks, const char *name)
 {
     guint i;
 
     for (i = 0; disks && i < disks->len; i++) {
-        const iovshDisk *d = g_ptr_array_index(disks, i);
+        const iovDomainDisk *d = g_ptr_array_index(disks, i);
 
         if (strcmp(d->target, name) == 0 || (name[0] == '/' && strcmp(d->source, name) == 0))
             return d;
@@ -275,7 +253,7 @@ iovshGroupMembers(GPtrArray *disks, const char *group)
     if (!group || !*group || !disks)
         return NULL;
     for (i = 0; i < disks->len; i++) {
-        const iovshDisk *d = g_ptr_array_index(disks, i);
+        const iovDomainDisk *d = g_ptr_array_index(disks, i);
 
         if (strcmp(d->group, group) == 0)
             g_ptr_array_add(names, d->target);

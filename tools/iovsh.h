@@ -242,26 +242,13 @@ const char *iovshStateReasonName(int state, int reason);
 /* A size for humans: 2097152 -> "2 MiB", 1500000 -> "1.43 MiB". New string. */
 char *iovshHumanBytes(double bytes);
 
-/* One disk of a domain (iovDomainListDisks). */
-typedef struct iovshDisk {
-    char *target; /* "vda" */
-    char *source; /* a path, or PROTOCOL://HOST:PORT/NAME; "-" when none */
-    char *group;  /* the throttle group, "" when none */
-    bool unplugPending; /* live: the guest has not released it yet */
-    char **filters; /* the named groups of its <throttlefilters>, in order;
-                     * NULL-terminated, never NULL */
-} iovshDisk;
-
-void iovshDiskFree(iovshDisk *disk);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(iovshDisk, iovshDiskFree)
-
 /* The disks of `dom` (live definition, or persistent with `inactive`), in
- * the order of the definition: a new array of iovshDisk (freeing the
+ * the order of the definition: a new array of iovDomainDisk (freeing the
  * array frees them); NULL after printing the error. */
 GPtrArray *iovshDomainDisks(iovDomainPtr dom, bool inactive);
 
 /* The disk of `disks` that `name` (a target, or a source path) names, or NULL. */
-const iovshDisk *iovshDiskFind(GPtrArray *disks, const char *name);
+const iovDomainDisk *iovshDiskFind(GPtrArray *disks, const char *name);
 
 /* The targets of the disks of `disks` in group `group`, joined by ", ";
  * NULL when group is empty. New string. */
@@ -417,6 +404,11 @@ typedef GPtrArray *(*iovshDroppedFromXMLFunc)(const char *xml);
  * tree), else in the modules folder it was installed with. NULL after
  * printing why. */
 void *iovshModuleLoad(const char *name, const char *entry);
+
+/* Where iovsh's file `file` (a module, "iovsh-xml.so", or "iovsh-full")
+ * is: beside the iovsh program if it is there (the build tree), else in
+ * the modules folder. A new string. */
+char *iovshModuleFile(const char *file);
 
 /* When set, iovshModuleLoad calls it instead of loading anything (the
  * static iovsh, iovsh-front.c). */
